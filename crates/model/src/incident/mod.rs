@@ -1,0 +1,1 @@
+//! Tandem's incident property extension (placeholder until the incident model lands).
