@@ -1,0 +1,214 @@
+//! Granular redaction: removes the properties a viewer may not receive and says so.
+//!
+//! The redacted copy carries Tandem's redaction extension listing the selectors that were
+//! removed (as they were named in the original), keeps every granular marking that still selects
+//! something (with list indexes renumbered), and drops the ones whose content is gone. A copy
+//! that would no longer be valid STIX (a required property removed) is withheld entirely.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+/// Marks a copy from which properties were removed for releasability.
+pub const REDACTION_EXTENSION_ID: &str = "extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_selector(selector: &str) -> Option<Vec<Step>> {
+    selector
+        .split('.')
+        .map(|part| {
+            if let Some(inner) = part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
+                inner.parse().ok().map(Step::Index)
+            } else if part.is_empty() {
+                None
+            } else {
+                Some(Step::Key(part.to_string()))
+            }
+        })
+        .collect()
+}
+
+fn render(path: &[Step]) -> String {
+    path.iter()
+        .map(|s| match s {
+            Step::Key(k) => k.clone(),
+            Step::Index(i) => format!("[{i}]"),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn exists(value: &Value, path: &[Step]) -> bool {
+    let mut cur = value;
+    for step in path {
+        cur = match (step, cur) {
+            (Step::Key(k), Value::Object(m)) => match m.get(k) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Step::Index(i), Value::Array(a)) => match a.get(*i) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    true
+}
+
+fn remove(value: &mut Value, path: &[Step]) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut cur = value;
+    for step in parents {
+        cur = match (step, cur) {
+            (Step::Key(k), Value::Object(m)) => match m.get_mut(k) {
+                Some(v) => v,
+                None => return,
+            },
+            (Step::Index(i), Value::Array(a)) => match a.get_mut(*i) {
+                Some(v) => v,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match (last, cur) {
+        (Step::Key(k), Value::Object(m)) => {
+            m.remove(k);
+        }
+        (Step::Index(i), Value::Array(a)) if *i < a.len() => {
+            a.remove(*i);
+        }
+        _ => {}
+    }
+}
+
+/// Returns the copy of `object` that a viewer receives when `selectors` are withheld, or `None`
+/// when no valid copy can be made.
+pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<String, Value>> {
+    let mut removed: Vec<Vec<Step>> = Vec::new();
+    for s in selectors {
+        let path = parse_selector(s)?;
+        if matches!(path.first(), Some(Step::Key(k)) if ["id", "type", "spec_version", "created", "modified", "granular_markings", "object_marking_refs"].contains(&k.as_str()))
+        {
+            // Withholding identity or markings would make the copy meaningless or unsafe.
+            return None;
+        }
+        removed.push(path);
+    }
+    // A path under another removed path is already covered.
+    removed.sort();
+    removed.dedup();
+    let covered = |p: &Vec<Step>, all: &[Vec<Step>]| all.iter().any(|q| q.len() < p.len() && p.starts_with(q));
+    let removed: Vec<Vec<Step>> = removed.iter().filter(|p| !covered(p, &removed)).cloned().collect();
+
+    let mut value = Value::Object(object.clone());
+    // Remove deepest and highest-index paths first so earlier removals do not shift later ones.
+    let mut order = removed.clone();
+    order.sort_by(|a, b| b.cmp(a));
+    for p in &order {
+        remove(&mut value, p);
+    }
+
+    // Removed list elements per list path, to renumber the selectors that remain.
+    let mut removed_indexes: BTreeMap<Vec<Step>, BTreeSet<usize>> = BTreeMap::new();
+    for p in &removed {
+        if let Some((Step::Index(i), parent)) = p.split_last() {
+            removed_indexes.entry(parent.to_vec()).or_default().insert(*i);
+        }
+    }
+    let remap = |path: &[Step]| -> Option<Vec<Step>> {
+        if removed.iter().any(|r| path.starts_with(r)) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(path.len());
+        for (n, step) in path.iter().enumerate() {
+            match step {
+                Step::Index(i) => {
+                    let shift = removed_indexes.get(&path[..n]).map_or(0, |set| set.range(..*i).count());
+                    out.push(Step::Index(i - shift));
+                }
+                k => out.push(k.clone()),
+            }
+        }
+        Some(out)
+    };
+
+    let map = value.as_object_mut()?;
+    if let Some(Value::Array(markings)) = object.get("granular_markings") {
+        let mut kept = Vec::new();
+        for gm in markings {
+            let mut gm = gm.clone();
+            let sels: Vec<String> = gm
+                .get("selectors")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let new_sels: Vec<Value> = sels
+                .iter()
+                .filter_map(|s| parse_selector(s))
+                .filter_map(|p| remap(&p))
+                .map(|p| Value::String(render(&p)))
+                .collect();
+            if !new_sels.is_empty() {
+                gm["selectors"] = Value::Array(new_sels);
+                kept.push(gm);
+            }
+        }
+        if kept.is_empty() {
+            map.remove("granular_markings");
+        } else {
+            map.insert("granular_markings".into(), Value::Array(kept));
+        }
+    }
+    let exts = map.entry("extensions").or_insert_with(|| json!({}));
+    exts.as_object_mut()?.insert(
+        REDACTION_EXTENSION_ID.to_string(),
+        json!({
+            "extension_type": "property-extension",
+            "redacted": removed.iter().map(|p| render(p)).collect::<Vec<_>>(),
+        }),
+    );
+    let copy = map.clone();
+    tandem_model::validate::validate_object(&Value::Object(copy.clone())).ok()?;
+    Some(copy)
+}
+
+/// Whether every selector of an object's granular markings names content that exists.
+pub fn selector_exists(object: &Value, selector: &str) -> bool {
+    parse_selector(selector).is_some_and(|p| exists(object, &p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_and_renumbers() {
+        let obj = json!({
+            "type": "incident", "spec_version": "2.1", "id": "incident--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z", "name": "x",
+            "external_references": [{"source_name": "secret"}, {"source_name": "open", "url": "https://e.org"}],
+            "granular_markings": [
+                {"selectors": ["external_references.[0]"], "marking_ref": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"},
+                {"selectors": ["external_references.[1].url", "name"], "marking_ref": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}
+            ]
+        });
+        let out = redact(obj.as_object().unwrap(), &["external_references.[0]".into()]).unwrap();
+        assert_eq!(out["external_references"], json!([{"source_name": "open", "url": "https://e.org"}]));
+        assert_eq!(out["granular_markings"][0]["selectors"], json!(["external_references.[0].url", "name"]));
+        assert_eq!(out["granular_markings"].as_array().unwrap().len(), 1);
+        assert_eq!(out["extensions"][REDACTION_EXTENSION_ID]["redacted"], json!(["external_references.[0]"]));
+    }
+
+    #[test]
+    fn refuses_to_withhold_identity() {
+        let obj = json!({"type": "x", "id": "x--1"});
+        assert!(redact(obj.as_object().unwrap(), &["id".into()]).is_none());
+    }
+}

@@ -1,0 +1,156 @@
+//! The storage trait and the types that cross it.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tandem_model::Timestamp;
+use tandem_policy::{Roster, Viewer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage failure: {0}")]
+    Backend(String),
+    #[error("invalid paging token")]
+    BadCursor,
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who is reading, with the roster snapshot to decide against.
+#[derive(Debug, Clone)]
+pub struct ViewContext {
+    pub viewer: Viewer,
+    pub roster: Arc<Roster>,
+}
+
+/// One object to store, already validated, with the member that originates it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub object: tandem_model::StixObject,
+}
+
+/// What happened to one incoming object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    Added { id: String, version: Timestamp, date_added: Timestamp },
+    /// The exact same version was already stored: a no-op, reported as a success.
+    Duplicate { id: String, version: Timestamp, date_added: Timestamp },
+    Rejected { id: String, version: Option<Timestamp>, reason: String },
+}
+
+/// `match[version]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum VersionFilter {
+    #[default]
+    Last,
+    First,
+    All,
+    /// Any of these versions (exact instants), possibly combined with `last`/`first`.
+    Some { exact: Vec<Timestamp>, last: bool, first: bool },
+}
+
+/// The filters a TAXII listing applies; fields are AND-ed, values within one are OR-ed.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectQuery {
+    pub added_after: Option<Timestamp>,
+    pub ids: Vec<String>,
+    pub types: Vec<String>,
+    pub versions: VersionFilter,
+    /// Empty means "latest spec version only" (Tandem stores 2.1 only, so: all).
+    pub spec_versions: Vec<String>,
+    pub limit: usize,
+    /// Continue after this position (from a `next` token).
+    pub cursor: Option<crate::cursor::Cursor>,
+}
+
+/// One stored version as a viewer may receive it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub object_type: String,
+    pub spec_version: String,
+    /// The version timestamp (`modified`, else `created`), or `date_added` for unversioned SCOs.
+    pub version: Timestamp,
+    pub date_added: Timestamp,
+    /// The object as this viewer may see it (redacted where policy says so).
+    pub object: Value,
+    pub originator: String,
+    pub redacted: bool,
+}
+
+/// A page of results in ascending `date_added`.
+#[derive(Debug, Clone, Default)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Set when more results follow; pass it back to continue.
+    pub next: Option<crate::cursor::Cursor>,
+}
+
+/// What a delete did, from the deleter's point of view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// Nothing the viewer may see matched.
+    NotFound,
+    /// Visible, but the viewer's member did not originate it.
+    Forbidden,
+    Deleted(usize),
+}
+
+/// A user account stored in the database (config users live in the config).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredUser {
+    pub name: String,
+    pub member: String,
+    pub password_hash: String,
+    pub clearance: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredToken {
+    pub token_id: String,
+    pub user: String,
+    pub secret_hash: String,
+    pub created: Timestamp,
+    pub label: Option<String>,
+}
+
+/// Storage of object versions. All object reads take a [`ViewContext`] and return only what
+/// policy releases to it.
+pub trait Store: Send + Sync {
+    /// Stores versions originated by `originator` into `collection`, atomically per object: each
+    /// object is either fully stored (and durable when this returns) or rejected with a reason.
+    fn put(&self, collection: &str, originator: &str, objects: Vec<Incoming>) -> Result<Vec<PutOutcome>>;
+
+    /// Lists object versions in ascending `date_added`. This one method serves the objects,
+    /// object, versions and manifest endpoints: `query.ids` narrows to one object,
+    /// `query.versions` picks versions, and callers project what they need from each [`Record`].
+    fn list(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>>;
+
+    /// Deletes the matching versions of one object. Only the originator's member may delete;
+    /// a version the viewer may not see counts as absent. Deleted versions leave tombstones, so
+    /// they can never be stored again (sync cannot resurrect them).
+    fn delete(&self, ctx: &ViewContext, collection: &str, id: &str, versions: &VersionFilter) -> Result<DeleteOutcome>;
+
+    /// Status resources: stored as opaque JSON, owned by a user.
+    fn put_status(&self, id: &str, owner: &str, body: &Value) -> Result<()>;
+    fn get_status(&self, id: &str, owner: &str) -> Result<Option<Value>>;
+
+    fn users(&self) -> Result<Vec<StoredUser>>;
+    fn put_user(&self, user: &StoredUser) -> Result<()>;
+    fn tokens(&self) -> Result<Vec<StoredToken>>;
+    fn put_token(&self, token: &StoredToken) -> Result<()>;
+
+    /// Marking ids referenced by stored objects that do not resolve to a known marking, with how
+    /// many object versions each affects (for `tandem doctor`).
+    fn unresolved_markings(&self) -> Result<Vec<(String, u64)>>;
+}
