@@ -51,7 +51,10 @@ impl AccessLabel {
 
     /// Every marking id the label refers to.
     pub fn marking_refs(&self) -> impl Iterator<Item = &str> {
-        self.object_markings.iter().map(String::as_str).chain(self.granular.iter().map(|(_, m)| m.as_str()))
+        self.object_markings
+            .iter()
+            .map(String::as_str)
+            .chain(self.granular.iter().map(|(_, m)| m.as_str()))
     }
 }
 
@@ -121,7 +124,10 @@ fn releases<'a>(
             Some(MarkingKind::Tlp(t)) => {
                 most_restrictive_tlp = Some(most_restrictive_tlp.map_or(*t, |m| m.max(*t)));
             }
-            Some(MarkingKind::Releasability { rel_to, classification }) => {
+            Some(MarkingKind::Releasability {
+                rel_to,
+                classification,
+            }) => {
                 has_rel_to = true;
                 if !rel_to.iter().any(|code| roster.names(code, &viewer.member)) {
                     return false;

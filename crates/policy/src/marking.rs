@@ -5,11 +5,14 @@ use serde_json::Value;
 use tandem_model::tlp::{Tlp, tlp_of};
 
 /// Tandem's releasability property extension on marking-definitions.
-pub const RELEASABILITY_EXTENSION_ID: &str = "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993";
+pub const RELEASABILITY_EXTENSION_ID: &str =
+    "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993";
 /// The OASIS TLP 2.0 property extension.
 pub const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Classification {
     #[default]
@@ -36,7 +39,10 @@ impl Classification {
 pub enum MarkingKind {
     Tlp(Tlp),
     /// `REL TO` a list of member and group codes, with an optional classification.
-    Releasability { rel_to: Vec<String>, classification: Option<Classification> },
+    Releasability {
+        rel_to: Vec<String>,
+        classification: Option<Classification>,
+    },
     /// A marking with no releasability meaning (a statement, a copyright notice).
     Neutral,
 }
@@ -64,7 +70,10 @@ pub fn classify_marking(def: &Value) -> Option<MarkingKind> {
             None => None,
             Some(v) => Some(Classification::parse(v.as_str()?)?),
         };
-        return Some(MarkingKind::Releasability { rel_to, classification });
+        return Some(MarkingKind::Releasability {
+            rel_to,
+            classification,
+        });
     }
     if let Some(ext) = exts.and_then(|e| e.get(TLP2_EXTENSION_ID)) {
         // A TLP 2.0 marking under a non-canonical id: honour its level.

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 /// Marks a copy from which properties were removed for releasability.
-pub const REDACTION_EXTENSION_ID: &str = "extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21";
+pub const REDACTION_EXTENSION_ID: &str =
+    "extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21";
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
@@ -62,7 +63,9 @@ fn exists(value: &Value, path: &[Step]) -> bool {
 }
 
 fn remove(value: &mut Value, path: &[Step]) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut cur = value;
     for step in parents {
         cur = match (step, cur) {
@@ -104,8 +107,14 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
     // A path under another removed path is already covered.
     removed.sort();
     removed.dedup();
-    let covered = |p: &Vec<Step>, all: &[Vec<Step>]| all.iter().any(|q| q.len() < p.len() && p.starts_with(q));
-    let removed: Vec<Vec<Step>> = removed.iter().filter(|p| !covered(p, &removed)).cloned().collect();
+    let covered = |p: &Vec<Step>, all: &[Vec<Step>]| {
+        all.iter().any(|q| q.len() < p.len() && p.starts_with(q))
+    };
+    let removed: Vec<Vec<Step>> = removed
+        .iter()
+        .filter(|p| !covered(p, &removed))
+        .cloned()
+        .collect();
 
     let mut value = Value::Object(object.clone());
     // Remove deepest and highest-index paths first so earlier removals do not shift later ones.
@@ -119,7 +128,10 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
     let mut removed_indexes: BTreeMap<Vec<Step>, BTreeSet<usize>> = BTreeMap::new();
     for p in &removed {
         if let Some((Step::Index(i), parent)) = p.split_last() {
-            removed_indexes.entry(parent.to_vec()).or_default().insert(*i);
+            removed_indexes
+                .entry(parent.to_vec())
+                .or_default()
+                .insert(*i);
         }
     }
     let remap = |path: &[Step]| -> Option<Vec<Step>> {
@@ -130,7 +142,9 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
         for (n, step) in path.iter().enumerate() {
             match step {
                 Step::Index(i) => {
-                    let shift = removed_indexes.get(&path[..n]).map_or(0, |set| set.range(..*i).count());
+                    let shift = removed_indexes
+                        .get(&path[..n])
+                        .map_or(0, |set| set.range(..*i).count());
                     out.push(Step::Index(i - shift));
                 }
                 k => out.push(k.clone()),
@@ -147,7 +161,12 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
             let sels: Vec<String> = gm
                 .get("selectors")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             let new_sels: Vec<Value> = sels
                 .iter()
@@ -199,11 +218,24 @@ mod tests {
                 {"selectors": ["external_references.[1].url", "name"], "marking_ref": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}
             ]
         });
-        let out = redact(obj.as_object().unwrap(), &["external_references.[0]".into()]).unwrap();
-        assert_eq!(out["external_references"], json!([{"source_name": "open", "url": "https://e.org"}]));
-        assert_eq!(out["granular_markings"][0]["selectors"], json!(["external_references.[0].url", "name"]));
+        let out = redact(
+            obj.as_object().unwrap(),
+            &["external_references.[0]".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            out["external_references"],
+            json!([{"source_name": "open", "url": "https://e.org"}])
+        );
+        assert_eq!(
+            out["granular_markings"][0]["selectors"],
+            json!(["external_references.[0].url", "name"])
+        );
         assert_eq!(out["granular_markings"].as_array().unwrap().len(), 1);
-        assert_eq!(out["extensions"][REDACTION_EXTENSION_ID]["redacted"], json!(["external_references.[0]"]));
+        assert_eq!(
+            out["extensions"][REDACTION_EXTENSION_ID]["redacted"],
+            json!(["external_references.[0]"])
+        );
     }
 
     #[test]

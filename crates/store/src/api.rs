@@ -41,10 +41,22 @@ pub struct Incoming {
 /// What happened to one incoming object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
-    Added { id: String, version: Timestamp, date_added: Timestamp },
+    Added {
+        id: String,
+        version: Timestamp,
+        date_added: Timestamp,
+    },
     /// The exact same version was already stored: a no-op, reported as a success.
-    Duplicate { id: String, version: Timestamp, date_added: Timestamp },
-    Rejected { id: String, version: Option<Timestamp>, reason: String },
+    Duplicate {
+        id: String,
+        version: Timestamp,
+        date_added: Timestamp,
+    },
+    Rejected {
+        id: String,
+        version: Option<Timestamp>,
+        reason: String,
+    },
 }
 
 /// `match[version]`.
@@ -55,7 +67,11 @@ pub enum VersionFilter {
     First,
     All,
     /// Any of these versions (exact instants), possibly combined with `last`/`first`.
-    Some { exact: Vec<Timestamp>, last: bool, first: bool },
+    Some {
+        exact: Vec<Timestamp>,
+        last: bool,
+        first: bool,
+    },
 }
 
 /// The filters a TAXII listing applies; fields are AND-ed, values within one are OR-ed.
@@ -88,11 +104,20 @@ pub struct Record {
 }
 
 /// A page of results in ascending `date_added`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Set when more results follow; pass it back to continue.
     pub next: Option<crate::cursor::Cursor>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            next: None,
+        }
+    }
 }
 
 /// What a delete did, from the deleter's point of view.
@@ -129,17 +154,33 @@ pub struct StoredToken {
 pub trait Store: Send + Sync {
     /// Stores versions originated by `originator` into `collection`, atomically per object: each
     /// object is either fully stored (and durable when this returns) or rejected with a reason.
-    fn put(&self, collection: &str, originator: &str, objects: Vec<Incoming>) -> Result<Vec<PutOutcome>>;
+    fn put(
+        &self,
+        collection: &str,
+        originator: &str,
+        objects: Vec<Incoming>,
+    ) -> Result<Vec<PutOutcome>>;
 
     /// Lists object versions in ascending `date_added`. This one method serves the objects,
     /// object, versions and manifest endpoints: `query.ids` narrows to one object,
     /// `query.versions` picks versions, and callers project what they need from each [`Record`].
-    fn list(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>>;
+    fn list(
+        &self,
+        ctx: &ViewContext,
+        collection: &str,
+        query: &ObjectQuery,
+    ) -> Result<Page<Record>>;
 
     /// Deletes the matching versions of one object. Only the originator's member may delete;
     /// a version the viewer may not see counts as absent. Deleted versions leave tombstones, so
     /// they can never be stored again (sync cannot resurrect them).
-    fn delete(&self, ctx: &ViewContext, collection: &str, id: &str, versions: &VersionFilter) -> Result<DeleteOutcome>;
+    fn delete(
+        &self,
+        ctx: &ViewContext,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<DeleteOutcome>;
 
     /// Status resources: stored as opaque JSON, owned by a user.
     fn put_status(&self, id: &str, owner: &str, body: &Value) -> Result<()>;

@@ -5,7 +5,10 @@
 //! it releases (redacted where it says so). Nothing else in the workspace reads object rows.
 
 pub mod api;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod cursor;
 pub mod sqlite;
 
 pub use api::*;
+pub use sqlite::SqliteStore;

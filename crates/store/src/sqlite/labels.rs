@@ -1,0 +1,195 @@
+//! In-memory caches of access labels, marking meanings and collection ids.
+//!
+//! Policy decides once per distinct label, not once per row: a listing asks for the decisions
+//! of every label, hands the released label ids to SQL as a pre-filter, and applies redactions
+//! to the rows it returns. New entries are published only after the transaction that created
+//! them commits, so a rolled-back id is never cached.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use rusqlite::{Connection, OptionalExtension};
+use tandem_policy::{AccessLabel, Decision, MarkingKind, classify_marking, decide};
+
+use crate::{Result, StoreError, ViewContext};
+
+#[derive(Default)]
+pub(super) struct LabelState {
+    pub labels: HashMap<i64, AccessLabel>,
+    pub label_ids: HashMap<String, i64>,
+    /// Marking id -> meaning; `None` when the definition is stored but malformed.
+    pub markings: HashMap<String, Option<MarkingKind>>,
+    pub collections: HashMap<String, i64>,
+}
+
+pub(super) struct Labels {
+    state: RwLock<LabelState>,
+}
+
+/// Entries created inside a write transaction, published after it commits.
+#[derive(Default)]
+pub(super) struct Pending {
+    pub labels: Vec<(i64, String, AccessLabel)>,
+    pub markings: Vec<(String, Option<MarkingKind>)>,
+    pub collections: Vec<(String, i64)>,
+}
+
+/// What one viewer may see, per label.
+pub(super) struct Released {
+    pub ids: Vec<i64>,
+    pub decisions: HashMap<i64, Decision>,
+}
+
+pub(super) fn label_key(label: &AccessLabel) -> String {
+    serde_json::to_string(label).unwrap_or_default()
+}
+
+impl Labels {
+    pub fn load(conn: &Connection) -> Result<Self> {
+        let mut state = LabelState::default();
+        let mut stmt = conn.prepare("SELECT id, label FROM access_labels")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, text) = row?;
+            let label: AccessLabel = serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
+            state.label_ids.insert(text, id);
+            state.labels.insert(id, label);
+        }
+        let mut stmt = conn
+            .prepare("SELECT body FROM objects WHERE type = 'marking-definition' AND latest = 1")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        for body in rows {
+            let value: serde_json::Value = serde_json::from_str(&body?)
+                .map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
+            if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
+                state
+                    .markings
+                    .insert(id.to_string(), classify_marking(&value));
+            }
+        }
+        for def in tandem_model::tlp::published_definitions() {
+            if let Some(id) = def.get("id").and_then(|v| v.as_str()) {
+                state
+                    .markings
+                    .insert(id.to_string(), classify_marking(&def));
+            }
+        }
+        let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (uuid, id) = row?;
+            state.collections.insert(uuid, id);
+        }
+        Ok(Labels {
+            state: RwLock::new(state),
+        })
+    }
+
+    pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, LabelState>> {
+        self.state
+            .read()
+            .map_err(|_| StoreError::Backend("label cache poisoned".into()))
+    }
+
+    pub fn publish(&self, pending: Pending) -> Result<()> {
+        let mut state = self
+            .state
+            .write()
+            .map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
+        for (id, text, label) in pending.labels {
+            state.label_ids.insert(text, id);
+            state.labels.insert(id, label);
+        }
+        for (id, kind) in pending.markings {
+            state.markings.insert(id, kind);
+        }
+        for (uuid, id) in pending.collections {
+            state.collections.insert(uuid, id);
+        }
+        Ok(())
+    }
+
+    pub fn collection_id(&self, uuid: &str) -> Result<Option<i64>> {
+        Ok(self.read()?.collections.get(uuid).copied())
+    }
+
+    /// Asks policy, once per label, what `ctx` may see.
+    pub fn released(&self, ctx: &ViewContext) -> Result<Released> {
+        let state = self.read()?;
+        let lookup = |id: &str| state.markings.get(id).and_then(Option::as_ref);
+        let mut released = Released {
+            ids: Vec::new(),
+            decisions: HashMap::new(),
+        };
+        for (id, label) in &state.labels {
+            let decision = decide(&ctx.viewer, &ctx.roster, label, &lookup);
+            if decision.allows() {
+                released.ids.push(*id);
+                released.decisions.insert(*id, decision);
+            }
+        }
+        Ok(released)
+    }
+}
+
+/// Finds or creates the id of a label within a write transaction.
+pub(super) fn label_id(
+    tx: &Connection,
+    state: &LabelState,
+    pending: &mut Pending,
+    label: &AccessLabel,
+) -> Result<i64> {
+    let text = label_key(label);
+    if let Some(id) = state.label_ids.get(&text) {
+        return Ok(*id);
+    }
+    if let Some((id, _, _)) = pending.labels.iter().find(|(_, t, _)| *t == text) {
+        return Ok(*id);
+    }
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM access_labels WHERE label = ?1",
+            [&text],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            tx.execute("INSERT INTO access_labels (label) VALUES (?1)", [&text])?;
+            tx.last_insert_rowid()
+        }
+    };
+    pending.labels.push((id, text, label.clone()));
+    Ok(id)
+}
+
+/// Finds or creates the id of a collection within a write transaction.
+pub(super) fn collection_id(
+    tx: &Connection,
+    state: &LabelState,
+    pending: &mut Pending,
+    uuid: &str,
+) -> Result<i64> {
+    if let Some(id) = state.collections.get(uuid) {
+        return Ok(*id);
+    }
+    if let Some((_, id)) = pending.collections.iter().find(|(u, _)| u == uuid) {
+        return Ok(*id);
+    }
+    let existing: Option<i64> = tx
+        .query_row("SELECT id FROM collections WHERE uuid = ?1", [uuid], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            tx.execute("INSERT INTO collections (uuid) VALUES (?1)", [uuid])?;
+            tx.last_insert_rowid()
+        }
+    };
+    pending.collections.push((uuid.to_string(), id));
+    Ok(id)
+}
