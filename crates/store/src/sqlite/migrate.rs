@@ -16,12 +16,12 @@ pub(super) fn apply(conn: &mut Connection) -> Result<()> {
         [],
         |r| r.get(0),
     )?;
-    if let Some((latest, _)) = MIGRATIONS.last() {
-        if current > *latest {
-            return Err(crate::StoreError::Backend(format!(
-                "the data directory has schema version {current}, newer than this binary's {latest}"
-            )));
-        }
+    if let Some((latest, _)) = MIGRATIONS.last()
+        && current > *latest
+    {
+        return Err(crate::StoreError::Backend(format!(
+            "the data directory has schema version {current}, newer than this binary's {latest}"
+        )));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let tx = conn.transaction()?;
