@@ -1,0 +1,265 @@
+//! Spelling normalisation for place names.
+//!
+//! The same town reaches analysts as "Deir ez-Zor", "Dayr az Zawr", "Deir al-Zour" or
+//! "دير الزور". Matching raw strings fails on all of them, so both the index and every
+//! query go through the same folding first: Arabic script is reduced to a canonical
+//! letter set, and Latin transliterations are reduced to a lossy "key" in which the
+//! usual transliteration choices (article assimilation, e/i, o/u, kh/h, q/k, doubled
+//! letters, French mute e) no longer differ. Keys are for comparison only, never shown.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Canonical Arabic script: unified alef, ta marbuta, alef maqsura and hamza seats,
+/// Persian/Kurdish letters mapped to their Arabic counterparts, no diacritics,
+/// tatweel, zero-width or bidi marks, ASCII digits, collapsed spaces.
+/// Non-Arabic characters pass through (lowercased).
+pub fn normalize_arabic(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfkc() {
+        let mapped = match c {
+            'أ' | 'إ' | 'آ' | 'ٱ' | '\u{0672}' | '\u{0673}' => Some('ا'),
+            'ة' | 'ە' | 'ھ' | 'ۀ' => Some('ه'),
+            'ى' | 'ی' | 'ئ' | 'ێ' | 'ې' => Some('ي'),
+            'ؤ' | 'ۆ' | 'ۇ' | 'ۋ' => Some('و'),
+            'ک' | 'گ' => Some('ك'),
+            'پ' => Some('ب'),
+            'چ' => Some('ج'),
+            'ژ' => Some('ز'),
+            'ڤ' => Some('ف'),
+            'ڕ' => Some('ر'),
+            'ڵ' => Some('ل'),
+            // Harakat, tanwin, shadda, sukun, dagger alef, Quranic marks, tatweel,
+            // standalone hamza (often dropped in writing: كربلاء = كربلا).
+            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0640}' | 'ء' => {
+                None
+            }
+            // Zero-width and bidi controls, BOM, Arabic letter mark.
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => None,
+            '\u{FEFF}' | '\u{061C}' => None,
+            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10),
+            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10),
+            '،' | '؛' | '؟' | '\u{066B}' | '\u{066C}' => Some(' '),
+            c if c.is_whitespace() => Some(' '),
+            c => Some(c),
+        };
+        if let Some(m) = mapped {
+            out.extend(m.to_lowercase());
+        }
+    }
+    collapse_spaces(&out)
+}
+
+/// Comparison key for Arabic-script names: [`normalize_arabic`] plus the definite
+/// article ال folded away at the start of each word (الدانا = دانا).
+pub fn arabic_key(s: &str) -> String {
+    let norm = normalize_arabic(s);
+    let words: Vec<&str> = norm
+        .split(|c: char| c == ' ' || c == '-' || c == '_')
+        .filter(|w| !w.is_empty() && *w != "ال")
+        .map(|w| match w.strip_prefix("ال") {
+            Some(rest) if rest.chars().count() >= 2 => rest,
+            _ => w,
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// Latin transliteration articles: al- assimilates before sun letters, so al-Dana,
+/// ad-Dana and ed-Dana are the same name.
+const ARTICLES: &[&str] = &[
+    "al", "el", "il", "ul", "l", "ad", "ed", "ar", "er", "as", "es", "ash", "esh", "ech", "at",
+    "et", "az", "ez", "an", "en", "adh", "edh", "ath", "eth", "aj", "ej",
+    // Russian-style transliteration of the article: эль, эд, эс, эз, эр, эн, эт.
+    "ehl", "ehd", "ehs", "ehz", "ehr", "ehn", "eht", "ehsh",
+];
+
+/// Lossy comparison key for a Latin-script name (see module docs). Lowercase ASCII
+/// letters and digits separated by single spaces; articles dropped unless the name is
+/// nothing but an article.
+pub fn normalize_latin(s: &str) -> String {
+    let mut clean = String::with_capacity(s.len());
+    for c in s.nfkd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        match c {
+            // Ayn and hamza marks: dropped, not spaces ('Afrin = Afrin).
+            'ʿ' | 'ʾ' | 'ʻ' | 'ʼ' | '‘' | '’' | '`' | '\'' | '´' | '′' | 'ʹ' | '"' | '“' | '”' => {}
+            'ı' => clean.push('i'),
+            'ə' => clean.push('e'),
+            'ø' => clean.push('o'),
+            'æ' | 'Æ' => clean.push_str("ae"),
+            'ß' => clean.push_str("ss"),
+            'đ' | 'Đ' => clean.push('d'),
+            'ł' | 'Ł' => clean.push('l'),
+            c if c.is_ascii_alphanumeric() => clean.push(c.to_ascii_lowercase()),
+            c if c.is_alphanumeric() => clean.extend(c.to_lowercase()),
+            _ => clean.push(' '),
+        }
+    }
+    let tokens: Vec<&str> = clean.split_whitespace().collect();
+    let kept: Vec<&str> = tokens
+        .iter()
+        .copied()
+        .filter(|t| !ARTICLES.contains(t))
+        .collect();
+    let kept = if kept.is_empty() { tokens } else { kept };
+    let folded: Vec<String> = kept.iter().map(|t| fold_token(t)).collect();
+    folded.join(" ")
+}
+
+/// Folds one lowercase token. Order matters: word endings first (they look at the
+/// original letters), then digraphs, then single letters, then doubled letters.
+fn fold_token(t: &str) -> String {
+    let mut w = t.to_string();
+    // Ta marbuta endings: Raqqah = Raqqa, Latakieh = Latakia.
+    if w.len() > 3 && (w.ends_with("ah") || w.ends_with("eh") || w.ends_with("ih")) {
+        w.pop();
+    }
+    // French mute e (Aafrine = Afrin) but Turkish/French -iye/-ie is -iya.
+    if w.len() > 3 && w.ends_with('e') {
+        let prev = w.chars().rev().nth(1).unwrap_or('e');
+        if prev == 'i' || prev == 'y' {
+            w.pop();
+            w.push('a');
+        } else if prev.is_ascii_alphabetic() && !"aeiou".contains(prev) {
+            w.pop();
+        }
+    }
+    // Russian-style й: Ajn = Ayn, Dajr = Dayr (only before a consonant, so English
+    // "Hajjar", "Hajin" keep their j).
+    let b: Vec<char> = w.chars().collect();
+    let mut yj = String::with_capacity(w.len());
+    for (i, &c) in b.iter().enumerate() {
+        let prev_vowel = i > 0 && "aeiou".contains(b[i - 1]);
+        let next_cons = b
+            .get(i + 1)
+            .is_some_and(|n| n.is_ascii_alphabetic() && !"aeiouyjh".contains(*n));
+        if c == 'j' && prev_vowel && next_cons {
+            yj.push('y');
+        } else {
+            yj.push(c);
+        }
+    }
+    let mut w = yj;
+    if w.ends_with("ija") || w.ends_with("ije") {
+        w.truncate(w.len() - 2);
+        w.push('a');
+    }
+    for (from, to) in [
+        ("dzh", "j"),
+        ("tch", "sh"),
+        ("ch", "sh"),
+        ("dj", "j"),
+        ("ph", "f"),
+        ("kh", "h"),
+        ("gh", "g"),
+        ("rh", "g"),
+        ("sh", "s"),
+        ("dh", "z"),
+        ("zh", "z"),
+        ("th", "t"),
+        ("ou", "u"),
+        ("oo", "u"),
+    ] {
+        if w.contains(from) {
+            w = w.replace(from, to);
+        }
+    }
+    let mut out = String::with_capacity(w.len());
+    for c in w.chars() {
+        let f = match c {
+            'q' | 'c' => 'k',
+            'e' | 'y' => 'i',
+            'o' | 'w' => 'u',
+            'x' => 'h',
+            // v is و in Russian, Turkish and Kurdish renderings (Divanija = Diwaniyah).
+            'v' => 'u',
+            c => c,
+        };
+        out.push(f);
+    }
+    // Diphthongs as transliterated: Dayr/Deir/Dair = Dir, Zawr/Zaur = Zur.
+    let out = out.replace("ai", "i").replace("au", "u");
+    let mut dedup = String::with_capacity(out.len());
+    let mut last = None;
+    for c in out.chars() {
+        if Some(c) != last {
+            dedup.push(c);
+        }
+        last = Some(c);
+    }
+    dedup
+}
+
+/// True when the string contains Arabic-script letters.
+pub fn has_arabic(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(c, '\u{0620}'..='\u{064A}' | '\u{066E}'..='\u{06D3}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFC}')
+    })
+}
+
+/// The comparison key for any name: Arabic-script input gets [`arabic_key`],
+/// anything else [`normalize_latin`].
+pub fn normalize_name(s: &str) -> String {
+    if has_arabic(s) {
+        arabic_key(s)
+    } else {
+        normalize_latin(s)
+    }
+}
+
+fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &str, b: &str) {
+        assert_eq!(normalize_name(a), normalize_name(b), "{a} vs {b}");
+    }
+
+    #[test]
+    fn arabic_forms_fold() {
+        assert_eq!(normalize_arabic("إِدْلِب"), "ادلب");
+        assert_eq!(normalize_arabic("أ إ آ ٱ"), "ا ا ا ا");
+        assert_eq!(normalize_arabic("حماة"), "حماه");
+        assert_eq!(normalize_arabic("نينوى"), "نينوي");
+        assert_eq!(normalize_arabic("مؤتة ئ"), "موته ي");
+        assert_eq!(normalize_arabic("كـــربلاء"), "كربلا");
+        assert_eq!(normalize_arabic("دیر کرد"), "دير كرد");
+        assert_eq!(normalize_arabic("٢٠١٥ ۱۲"), "2015 12");
+        assert_eq!(normalize_arabic("\u{200F}حلب\u{200E}"), "حلب");
+        assert_eq!(normalize_arabic("مُحَمَّدٌ"), "محمد");
+    }
+
+    #[test]
+    fn arabic_article_folds() {
+        same("دير الزور", "دیر زور");
+        same("الدانا", "دانا");
+        same("إدلب", "ادلب");
+    }
+
+    #[test]
+    fn latin_variants_fold() {
+        same("Deir ez-Zor", "Deir al-Zour");
+        same("Deir ez-Zor", "Dayr az Zawr");
+        same("al-Dana", "ad-Dana");
+        same("Ad Dānā", "ed-Dana");
+        same("'Afrin", "Afrin");
+        same("‘Afrīn", "Aafrine");
+        same("Ar Raqqah", "Raqqa");
+        same("Latakieh", "Latakia");
+        same("Ma‘arrat Mişrīn", "Maarrat Misrin");
+    }
+
+    #[test]
+    fn latin_key_shape() {
+        assert_eq!(normalize_latin("Al-Ḩasakah"), "hasaka");
+        assert_eq!(normalize_latin("al"), "al");
+        assert_eq!(normalize_latin("  Tall  Abyaḑ "), "tal abiad");
+    }
+}
