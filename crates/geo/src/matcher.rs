@@ -102,7 +102,11 @@ impl NameIndex {
                 seen.push(key.clone());
                 let compact = key.replace(' ', "");
                 let skel = skeleton(&compact);
-                index.exact.entry(compact.clone()).or_default().push(index.entries.len());
+                index
+                    .exact
+                    .entry(compact.clone())
+                    .or_default()
+                    .push(index.entries.len());
                 index.entries.push(Entry {
                     place: pi,
                     key,
@@ -116,7 +120,12 @@ impl NameIndex {
     }
 
     /// Best score per place for `query`, unsorted, above `min_score`.
-    fn scores(&self, places: &[Place], query: &str, opts: &SearchOptions) -> Vec<(usize, f64, usize)> {
+    fn scores(
+        &self,
+        places: &[Place],
+        query: &str,
+        opts: &SearchOptions,
+    ) -> Vec<(usize, f64, usize)> {
         let key = normalize_name(query);
         if key.is_empty() {
             return Vec::new();

@@ -55,7 +55,7 @@ pub fn normalize_arabic(s: &str) -> String {
 pub fn arabic_key(s: &str) -> String {
     let norm = normalize_arabic(s);
     let words: Vec<&str> = norm
-        .split(|c: char| c == ' ' || c == '-' || c == '_')
+        .split([' ', '-', '_'])
         .filter(|w| !w.is_empty() && *w != "ال")
         .map(|w| match w.strip_prefix("ال") {
             Some(rest) if rest.chars().count() >= 2 => rest,
@@ -85,7 +85,8 @@ pub fn normalize_latin(s: &str) -> String {
         }
         match c {
             // Ayn and hamza marks: dropped, not spaces ('Afrin = Afrin).
-            'ʿ' | 'ʾ' | 'ʻ' | 'ʼ' | '‘' | '’' | '`' | '\'' | '´' | '′' | 'ʹ' | '"' | '“' | '”' => {}
+            'ʿ' | 'ʾ' | 'ʻ' | 'ʼ' | '‘' | '’' | '`' | '\'' | '´' | '′' | 'ʹ' | '"' | '“' | '”' =>
+                {}
             'ı' => clean.push('i'),
             'ə' => clean.push('e'),
             'ø' => clean.push('o'),

@@ -75,7 +75,10 @@ pub(crate) fn vote(near: &[Nearby<'_>]) -> Option<(String, String, f64)> {
     for nb in near.iter().take(VOTERS) {
         let w = 1.0 / (1.0 + nb.distance_km).powi(2);
         total += w;
-        tally.entry(&nb.place.admin1).or_insert((0.0, &nb.place.country)).0 += w;
+        tally
+            .entry(&nb.place.admin1)
+            .or_insert((0.0, &nb.place.country))
+            .0 += w;
     }
     let (admin1, (w, country)) = tally
         .into_iter()
