@@ -157,45 +157,36 @@ const STOP: &[&str] = &[
     "سوريا",
     "العراق",
 ];
-const POI: &[&str] = &[
+/// Landmarks that sit inside a town: "Mar Elias Church, Damascus" is in Damascus.
+/// Landmarks that usually lie outside one (camps, bases, dams, oil fields) are not
+/// here, so "al-Hol camp, Hasakah" falls back to the governorate, not Hasakah city.
+const URBAN_POI: &[&str] = &[
     "church",
+    "cathedral",
     "mosque",
     "hospital",
     "clinic",
     "school",
     "market",
+    "souq",
     "square",
     "street",
-    "road",
     "neighbourhood",
     "neighborhood",
-    "checkpoint",
-    "airport",
-    "airbase",
-    "base",
-    "prison",
-    "university",
-    "bridge",
+    "quarter",
     "roundabout",
     "hotel",
     "building",
-    "station",
-    "factory",
-    "field",
-    "dam",
+    "university",
     "stadium",
-    "camp",
     "cemetery",
     "bakery",
-    "headquarters",
-    "hq",
     "office",
-    "compound",
     "palace",
     "court",
     "bank",
-    "plant",
-    "refinery",
+    "museum",
+    "citadel",
     "كنيسة",
     "مسجد",
     "جامع",
@@ -206,14 +197,9 @@ const POI: &[&str] = &[
     "ساحة",
     "شارع",
     "حي",
-    "حاجز",
-    "مطار",
-    "سجن",
-    "جامعة",
-    "جسر",
     "دوار",
     "فندق",
-    "مخيم",
+    "جامعة",
 ];
 
 /// Key of a single word for the qualifier lists: plain lowercase for Latin (folding
@@ -276,7 +262,7 @@ fn analyse(raw: &str) -> Segment {
             seg.rural |= in_list(key, RURAL);
         } else if in_list(key, STOP) || piece.chars().all(|c| c.is_ascii_digit() || c == '.') {
         } else {
-            if in_list(key, POI) {
+            if in_list(key, URBAN_POI) {
                 seg.poi = true;
             }
             core.push(*piece);
@@ -371,7 +357,15 @@ fn town<'g>(g: &'g Gazetteer, core: &str, admin1: Option<&str>) -> Option<(&'g P
             let proper =
                 span[0].chars().next().is_some_and(char::is_uppercase) || has_arabic(span[0]);
             let text = span.join(" ");
-            if !proper || normalize_name(&text).replace(' ', "").chars().count() < 4 {
+            let last = span[span.len() - 1].to_lowercase();
+            let dangling_article = [
+                "al", "el", "ad", "ar", "as", "ash", "at", "az", "an", "ed", "es", "ez",
+            ]
+            .contains(&last.as_str());
+            if !proper
+                || dangling_article
+                || normalize_name(&text).replace(' ', "").chars().count() < 4
+            {
                 continue;
             }
             if let Some(c) = g.search(&text, &opts).into_iter().next()

@@ -100,6 +100,13 @@ fn resolves_seed_places() {
     check_resolve("ريف دمشق", None, "SY-RD", Admin1);
     check_resolve("Deir ez-Zor", Some(DEIR_EZ_ZOR), "SY-DY", Town);
     check_resolve("10 km east of Saraqib", Some(SARAQIB), "SY-ID", NearTown);
+    check_resolve("al-Hol camp, Hasakah", None, "SY-HA", Admin1);
+    check_resolve("مدينة الرقة", Some(172955), "SY-RA", Town);
+    check_resolve("ريف إدلب الغربي", None, "SY-ID", Admin1);
+    check_resolve("قرب سراقب، ريف إدلب", Some(SARAQIB), "SY-ID", NearTown);
+    check_resolve("Maarrat Misrin, Aleppo", None, "SY-HL", Admin1);
+    check_resolve("Mosul, Nineveh", Some(99072), "IQ-NI", Town);
+    check_resolve("Kobani", Some(172256), "SY-HL", Town);
     check_resolve("Ras al-Ain, Hasakah", Some(165509), "SY-HA", Town);
 }
 
