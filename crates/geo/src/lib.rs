@@ -72,6 +72,11 @@ impl Gazetteer {
         self.index.search(&self.places, name, opts)
     }
 
+    /// The most populous place one of whose names folds to exactly the key of `name`.
+    pub fn exact_place(&self, name: &str, admin1: Option<&str>) -> Option<&Place> {
+        self.index.exact(&self.places, name, admin1)
+    }
+
     /// Reads a free-text location ("al-Dana, Idlib", "northern Deir ez-Zor").
     pub fn resolve(&self, text: &str) -> Option<Resolution> {
         resolve::resolve(self, text)

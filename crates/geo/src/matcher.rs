@@ -173,6 +173,23 @@ impl NameIndex {
             .collect()
     }
 
+    /// The most populous place with a name whose key equals `query`'s (no fuzzy pass:
+    /// cheap enough to try on every word span of a sentence).
+    pub(crate) fn exact<'a>(
+        &self,
+        places: &'a [Place],
+        query: &str,
+        admin1: Option<&str>,
+    ) -> Option<&'a Place> {
+        let compact = normalize_name(query).replace(' ', "");
+        self.exact
+            .get(&compact)?
+            .iter()
+            .map(|&ei| &places[self.entries[ei].place])
+            .filter(|p| admin1.is_none_or(|a| p.admin1.eq_ignore_ascii_case(a)))
+            .max_by(|a, b| a.population.cmp(&b.population).then(b.id.cmp(&a.id)))
+    }
+
     pub(crate) fn search<'a>(
         &self,
         places: &'a [Place],

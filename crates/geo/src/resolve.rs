@@ -62,144 +62,53 @@ pub struct Resolution {
     pub matched: String,
 }
 
+#[rustfmt::skip]
 const DIRECTION: &[&str] = &[
-    "north",
-    "south",
-    "east",
-    "west",
-    "northern",
-    "southern",
-    "eastern",
-    "western",
-    "central",
-    "northwest",
-    "northeast",
-    "southwest",
-    "southeast",
-    "northwestern",
-    "northeastern",
-    "southwestern",
-    "southeastern",
-    "middle",
-    "شمال",
-    "جنوب",
-    "شرق",
-    "غرب",
-    "شمالي",
-    "جنوبي",
-    "شرقي",
-    "غربي",
-    "وسط",
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central",
+    "northwest", "northeast", "southwest", "southeast", "northwestern", "northeastern",
+    "southwestern", "southeastern", "middle", "شمال", "جنوب", "شرق", "غرب", "شمالي", "جنوبي",
+    "شرقي", "غربي", "وسط",
 ];
+#[rustfmt::skip]
 const REGION: &[&str] = &[
-    "countryside",
-    "rural",
-    "governorate",
-    "province",
-    "region",
-    "rif",
-    "reef",
-    "muhafazat",
-    "outlying",
-    "ريف",
-    "محافظة",
-    "ارياف",
+    "countryside", "rural", "governorate", "province", "region", "rif", "reef", "muhafazat",
+    "outlying", "ريف", "محافظة", "ارياف",
 ];
 const RURAL: &[&str] = &["countryside", "rural", "rif", "reef", "ريف", "ارياف"];
+#[rustfmt::skip]
 const NEAR: &[&str] = &[
-    "near",
-    "nearby",
-    "outskirts",
-    "vicinity",
-    "around",
-    "outside",
-    "close",
-    "km",
-    "kms",
-    "kilometres",
-    "kilometers",
-    "miles",
-    "surroundings",
-    "environs",
-    "قرب",
-    "بالقرب",
-    "محيط",
-    "اطراف",
-    "ضواحي",
+    "near", "nearby", "outskirts", "vicinity", "around", "outside", "close", "km", "kms",
+    "kilometres", "kilometers", "miles", "surroundings", "environs", "قرب", "بالقرب", "محيط",
+    "اطراف", "ضواحي",
 ];
+#[rustfmt::skip]
 const STOP: &[&str] = &[
-    "the",
-    "of",
-    "in",
-    "at",
-    "to",
-    "on",
-    "and",
-    "city",
-    "town",
-    "village",
-    "district",
-    "sub",
-    "subdistrict",
-    "nahiya",
-    "area",
-    "syria",
-    "iraq",
-    "syrian",
-    "iraqi",
-    "من",
-    "في",
-    "مدينة",
-    "بلدة",
-    "قرية",
-    "منطقة",
-    "ناحية",
-    "سوريا",
-    "العراق",
+    "the", "of", "in", "at", "to", "on", "and", "a", "city", "town", "village", "district", "sub",
+    "subdistrict", "nahiya", "area", "syria", "iraq", "syrian", "iraqi", "من", "في", "مدينة",
+    "بلدة", "قرية", "منطقة", "ناحية", "سوريا", "العراق", "january", "february", "march", "april",
+    "may", "june", "july", "august", "september", "october", "november", "december",
 ];
 /// Landmarks that sit inside a town: "Mar Elias Church, Damascus" is in Damascus.
 /// Landmarks that usually lie outside one (camps, bases, dams, oil fields) are not
 /// here, so "al-Hol camp, Hasakah" falls back to the governorate, not Hasakah city.
+#[rustfmt::skip]
 const URBAN_POI: &[&str] = &[
-    "church",
-    "cathedral",
-    "mosque",
-    "hospital",
-    "clinic",
-    "school",
-    "market",
-    "souq",
-    "square",
-    "street",
-    "neighbourhood",
-    "neighborhood",
-    "quarter",
-    "roundabout",
-    "hotel",
-    "building",
-    "university",
-    "stadium",
-    "cemetery",
-    "bakery",
-    "office",
-    "palace",
-    "court",
-    "bank",
-    "museum",
-    "citadel",
-    "كنيسة",
-    "مسجد",
-    "جامع",
-    "مشفى",
-    "مستشفى",
-    "مدرسة",
-    "سوق",
-    "ساحة",
-    "شارع",
-    "حي",
-    "دوار",
-    "فندق",
-    "جامعة",
+    "church", "cathedral", "mosque", "hospital", "clinic", "school", "market", "souq", "square",
+    "street", "neighbourhood", "neighborhood", "quarter", "roundabout", "hotel", "building",
+    "university", "stadium", "cemetery", "bakery", "office", "palace", "court", "bank", "museum",
+    "citadel", "كنيسة", "مسجد", "جامع", "مشفى", "مستشفى", "مدرسة", "سوق", "ساحة", "شارع", "حي",
+    "دوار", "فندق", "جامعة",
+];
+/// Landmarks usually outside a town: "al-Hol camp" is near al-Hol, not in it.
+#[rustfmt::skip]
+const OUTLYING_POI: &[&str] = &[
+    "camp", "base", "airbase", "airport", "airfield", "checkpoint", "dam", "field", "oilfield",
+    "refinery", "plant", "prison", "bridge", "crossing", "مخيم", "قاعدة", "مطار", "حاجز", "سد",
+    "حقل", "سجن", "جسر", "معبر",
+];
+#[rustfmt::skip]
+const ARTICLE_WORDS: &[&str] = &[
+    "al", "el", "ad", "ar", "as", "ash", "at", "az", "an", "ed", "es", "ez", "adh", "ath",
 ];
 
 /// Key of a single word for the qualifier lists: plain lowercase for Latin (folding
@@ -265,6 +174,9 @@ fn analyse(raw: &str) -> Segment {
             if in_list(key, URBAN_POI) {
                 seg.poi = true;
             }
+            if in_list(key, OUTLYING_POI) {
+                seg.near = true;
+            }
             core.push(*piece);
         }
     }
@@ -315,13 +227,17 @@ fn governorate_within<'g>(g: &'g Gazetteer, core: &str) -> Option<&'g Governorat
     None
 }
 
-fn area_named<'g>(g: &'g Gazetteer, raw: &str) -> Option<&'g crate::NamedArea> {
+/// A named area whose name or alias occurs (as whole words) in `raw`, with that alias.
+fn area_named<'g>(g: &'g Gazetteer, raw: &str) -> Option<(&'g crate::NamedArea, String)> {
     let key = format!(" {} ", normalize_name(raw));
-    g.areas().iter().find(|a| {
-        a.all_names().any(|n| {
-            let k = normalize_name(n);
-            k.chars().count() >= 4 && key.contains(&format!(" {k} "))
-        })
+    g.areas().iter().find_map(|a| {
+        a.all_names()
+            .filter(|n| {
+                let k = normalize_name(n);
+                k.chars().count() >= 4 && key.contains(&format!(" {k} "))
+            })
+            .max_by_key(|n| n.len())
+            .map(|n| (a, n.to_string()))
     })
 }
 
@@ -354,24 +270,22 @@ fn town<'g>(g: &'g Gazetteer, core: &str, admin1: Option<&str>) -> Option<(&'g P
     let words: Vec<&str> = core.split_whitespace().collect();
     for n in (1..words.len().min(5)).rev() {
         for span in words.windows(n) {
-            let proper =
-                span[0].chars().next().is_some_and(char::is_uppercase) || has_arabic(span[0]);
+            let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+            let article = |w: &str| ARTICLE_WORDS.contains(&w.to_lowercase().as_str());
+            // Proper nouns only: "Qaim", "al-Qaim", Arabic script; never "hit" in
+            // "airstrikes hit ..." although Hit is a town in Anbar.
+            let proper = capital(span[0])
+                || has_arabic(span[0])
+                || (article(span[0]) && span.get(1).is_some_and(|w| capital(w)));
             let text = span.join(" ");
-            let last = span[span.len() - 1].to_lowercase();
-            let dangling_article = [
-                "al", "el", "ad", "ar", "as", "ash", "at", "az", "an", "ed", "es", "ez",
-            ]
-            .contains(&last.as_str());
             if !proper
-                || dangling_article
-                || normalize_name(&text).replace(' ', "").chars().count() < 4
+                || article(span[span.len() - 1])
+                || normalize_name(&text).replace(' ', "").chars().count() < 3
             {
                 continue;
             }
-            if let Some(c) = g.search(&text, &opts).into_iter().next()
-                && c.score >= 1.0
-            {
-                return Some((c.place, text));
+            if let Some(place) = g.exact_place(&text, admin1) {
+                return Some((place, text));
             }
         }
     }
@@ -451,6 +365,13 @@ fn town_resolution(place: &Place, matched: String, precision: Precision) -> Reso
     }
 }
 
+/// Whether an unmatched segment names something (a capitalised or Arabic word), as
+/// opposed to prose such as "clashes": only names make the next segment context.
+fn looks_like_name(core: &str) -> bool {
+    core.split_whitespace()
+        .any(|w| has_arabic(w) || w.chars().next().is_some_and(char::is_uppercase))
+}
+
 pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
     let segs = segments(text);
     // Governorate each segment names: as a whole (with "Rural"/"countryside" turning
@@ -482,8 +403,8 @@ pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
     let mut area = None;
     let mut unknown_before: Option<bool> = None; // Some(is_poi)
     for (i, seg) in segs.iter().enumerate() {
-        if let Some(a) = area_named(g, &seg.core) {
-            area.get_or_insert((a, seg.core.clone()));
+        if let Some(found) = area_named(g, &seg.core) {
+            area.get_or_insert(found);
             continue;
         }
         if seg.core.is_empty() {
@@ -514,7 +435,7 @@ pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
                 return Some(res);
             }
             None => {
-                if govs[i].is_none() && unknown_before.is_none() {
+                if govs[i].is_none() && unknown_before.is_none() && looks_like_name(&seg.core) {
                     unknown_before = Some(seg.poi);
                 }
             }

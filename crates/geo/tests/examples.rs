@@ -100,13 +100,27 @@ fn resolves_seed_places() {
     check_resolve("ريف دمشق", None, "SY-RD", Admin1);
     check_resolve("Deir ez-Zor", Some(DEIR_EZ_ZOR), "SY-DY", Town);
     check_resolve("10 km east of Saraqib", Some(SARAQIB), "SY-ID", NearTown);
-    check_resolve("al-Hol camp, Hasakah", None, "SY-HA", Admin1);
+    check_resolve("al-Hol camp, Hasakah", Some(173797), "SY-HA", NearTown);
+    check_resolve("Tabqa dam, Raqqa", Some(172374), "SY-RA", NearTown);
     check_resolve("مدينة الرقة", Some(172955), "SY-RA", Town);
     check_resolve("ريف إدلب الغربي", None, "SY-ID", Admin1);
     check_resolve("قرب سراقب، ريف إدلب", Some(SARAQIB), "SY-ID", NearTown);
     check_resolve("Maarrat Misrin, Aleppo", None, "SY-HL", Admin1);
     check_resolve("Mosul, Nineveh", Some(99072), "IQ-NI", Town);
     check_resolve("Kobani", Some(172256), "SY-HL", Town);
+    check_resolve(
+        "Airstrikes hit al-Qaim on the Syria-Iraq border",
+        Some(92138),
+        "IQ-AN",
+        Town,
+    );
+    check_resolve("On 12 March, clashes in Idlib", Some(169389), "SY-ID", Town);
+    check_resolve(
+        "On 12 March, an ISIS cell attacked a checkpoint near Maarrat Misrin in Idlib governorate",
+        Some(MAARRAT_MISRIN),
+        "SY-ID",
+        NearTown,
+    );
     check_resolve("Ras al-Ain, Hasakah", Some(165509), "SY-HA", Town);
 }
 
@@ -139,6 +153,28 @@ fn resolves_named_areas() {
         Some("badia")
     );
     assert_eq!(g.resolve("Jazira").unwrap().area.as_deref(), Some("jazira"));
+}
+
+#[test]
+fn named_areas_contain_known_points() {
+    let g = Gazetteer::embedded();
+    let inside = |id: &str, lat: f64, lon: f64| g.area(id).unwrap().contains(lat, lon);
+    // al-Qaim and Albu Kamal: border belt and Middle Euphrates.
+    for (lat, lon) in [(34.37, 41.09), (34.45, 40.92)] {
+        assert!(inside("border_belt", lat, lon) && inside("middle_euphrates", lat, lon));
+    }
+    assert!(inside("border_belt", 33.50, 38.63)); // al-Tanf
+    assert!(inside("border_belt", 36.80, 42.10)); // Rabia
+    assert!(inside("jazira", 35.95, 39.01)); // Raqqa, left bank
+    assert!(inside("jazira", 37.05, 41.23)); // Qamishli
+    assert!(!inside("jazira", 35.33, 40.14)); // Deir ez-Zor city, right bank
+    assert!(!inside("jazira", 36.20, 37.16)); // Aleppo
+    assert!(inside("eastern_ghouta", 33.57, 36.40)); // Douma
+    assert!(!inside("badia", 33.51, 36.29)); // Damascus
+    for a in g.areas() {
+        let (lat, lon) = a.centroid();
+        assert!(a.contains(lat, lon), "{} centroid outside", a.id);
+    }
 }
 
 #[test]
