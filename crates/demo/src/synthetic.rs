@@ -126,13 +126,13 @@ fn responder(admin1: &str, day: Date) -> &'static str {
         a if a.starts_with("IQ") => {
             if matches!(a, "IQ-NI" | "IQ-KI" | "IQ-DI") && day.year <= 2017 {
                 "Kurdistan Region Peshmerga"
-            } else if day.year >= 2015 && day.day % 3 == 0 {
+            } else if day.year >= 2015 && day.day.is_multiple_of(3) {
                 "Popular Mobilization Forces"
             } else {
                 "Iraqi Security Forces"
             }
         }
-        "SY-DY" if day.day % 2 == 0 && day.year >= 2017 => "Syrian Democratic Forces",
+        "SY-DY" if day.day.is_multiple_of(2) && day.year >= 2017 => "Syrian Democratic Forces",
         _ if east && day.year >= 2016 => "Syrian Democratic Forces",
         _ if east => "People's Protection Units (YPG)",
         _ if day >= (Date { year: 2024, month: 12, day: 8 }) => "Syrian government security forces",

@@ -270,11 +270,10 @@ impl Checker<'_> {
             self.id(&format!("place.location_refs.[{i}]"), Some(r), &["location"]);
         }
         match p.get("precision") {
-            Some(Value::Number(n)) if matches!(n.as_u64(), Some(1..=3)) => {
-                if refs.is_empty() {
-                    self.push("place.location_refs", "a point precision (1-3) needs location_refs".into());
-                }
+            Some(Value::Number(n)) if matches!(n.as_u64(), Some(1..=3)) && refs.is_empty() => {
+                self.push("place.location_refs", "a point precision (1-3) needs location_refs".into());
             }
+            Some(Value::Number(n)) if matches!(n.as_u64(), Some(1..=3)) => {}
             Some(Value::String(s)) if s == "admin" => {}
             Some(other) => self.push("place.precision", format!("{other} is not 1, 2, 3 or \"admin\"")),
             None => {}
