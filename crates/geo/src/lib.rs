@@ -10,6 +10,22 @@
 //! I/O, no network. A name the gazetteer does not know resolves to its governorate
 //! with a coarser precision, never to a wrong town.
 //!
+//! ```
+//! use tandem_geo::{Gazetteer, Precision, SearchOptions};
+//!
+//! let g = Gazetteer::embedded();
+//! let hit = &g.search("Dayr az Zawr", &SearchOptions::default())[0];
+//! assert_eq!(hit.place.admin1, "SY-DY");
+//!
+//! let r = g.resolve("al-Badrousiya, northern Latakia").unwrap();
+//! assert_eq!((r.admin1.as_deref(), r.precision), (Some("SY-LA"), Precision::Admin1));
+//! assert_eq!(r.precision.acled_geo_precision(), 3);
+//!
+//! let back = g.reverse(34.56, 38.27, 3);
+//! assert_eq!(back.admin1.as_deref(), Some("SY-HI"));
+//! assert!(back.areas.contains(&"badia".to_string()));
+//! ```
+//!
 //! Modules: [`normalize`] folds spellings, `matcher` ranks names, `resolve` reads free
 //! text, `reverse` maps points back, [`areas`] holds named regions, [`data`] the schema.
 

@@ -467,3 +467,42 @@ pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
         matched: seg.core.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualifiers_are_taken_out() {
+        let s = analyse("north-western Idlib countryside");
+        assert_eq!(s.core, "Idlib");
+        assert!(s.region && s.rural && !s.near);
+        assert_eq!(s.directions, ["north", "western"]);
+
+        let s = analyse("10 km east of Saraqib");
+        assert_eq!(s.core, "Saraqib");
+        assert!(s.near && !s.region);
+
+        let s = analyse("Ras al-Ain");
+        assert_eq!(
+            s.core, "Ras al Ain",
+            "'Ain' is a name, not the stop word 'in'"
+        );
+
+        let s = analyse("Mar Elias Church");
+        assert!(s.poi && !s.near);
+        assert!(analyse("al-Hol camp").near);
+
+        let s = analyse("ريف إدلب الغربي");
+        assert_eq!(s.core, "إدلب");
+        assert!(s.rural && s.region);
+    }
+
+    #[test]
+    fn segments_split_on_commas_and_parentheses() {
+        let segs = segments("Rural Damascus governorate (southern Syria)");
+        assert_eq!(segs.len(), 2);
+        assert_eq!(segs[0].core, "Damascus");
+        assert_eq!(segs[1].core, "");
+    }
+}

@@ -58,6 +58,30 @@ fn search_restricts_to_governorate() {
     assert_eq!(c[0].place.id, DANA);
 }
 
+#[test]
+fn search_prefers_near_places() {
+    let g = Gazetteer::embedded();
+    // Two Sinjārs: the Iraqi town (Nineveh) and a Syrian village (Idlib).
+    let all = g.search("Sinjar", &SearchOptions::default());
+    assert!(all.iter().filter(|c| c.score >= 1.0).count() >= 2);
+    let near_idlib = g.search(
+        "Sinjar",
+        &SearchOptions {
+            near: Some((35.93, 36.63)),
+            ..Default::default()
+        },
+    );
+    assert_eq!(near_idlib[0].place.admin1, "SY-ID");
+    let near_mosul = g.search(
+        "Sinjar",
+        &SearchOptions {
+            near: Some((36.34, 43.13)),
+            ..Default::default()
+        },
+    );
+    assert_eq!(near_mosul[0].place.admin1, "IQ-NI");
+}
+
 #[track_caller]
 fn check_resolve(text: &str, place: Option<u64>, admin1: &str, precision: Precision) {
     let r = Gazetteer::embedded()
