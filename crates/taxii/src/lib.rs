@@ -1,1 +1,160 @@
-//! tandem-taxii (placeholder)
+//! The TAXII 2.1 server: routes, content negotiation, authentication and the mapping of TAXII
+//! requests onto the [`Store`] trait.
+//!
+//! Architecture invariant: this crate never decides what a viewer may see. Every read goes
+//! through `Store::list`/`Store::delete` with a [`tandem_store::ViewContext`] built from the
+//! authenticated [`Principal`]; the originator of a write is always the principal's member,
+//! never anything the client sends. [`router`] is shared by the binary and the tests.
+//!
+//! Choices where the spec leaves room (documented here once):
+//! - Every endpoint, discovery included, requires authentication (401 with
+//!   `WWW-Authenticate: Basic realm="tandem", Bearer`).
+//! - A user whose member is not in the roster at all is refused with 401, exactly as bad
+//!   credentials are: such an account is a configuration error and must not reach the store.
+//!   Suspended or removed members authenticate, read nothing (the store decides) and may not
+//!   write (403).
+//! - An empty page is `{"more": false}` without `objects`/`versions` (TAXII forbids empty lists;
+//!   taxii2-client and stix2 both read `objects` with a default). Its `X-TAXII-Date-Added-First`
+//!   and `-Last` headers carry the query's lower bound (the `next` position, else `added_after`),
+//!   else the Unix epoch, so a client resuming with `added_after=<Last>` never skips anything.
+//! - A get-object, versions or delete request that matches nothing the caller may see is 404,
+//!   with the same body whether the object is missing or hidden.
+
+pub mod auth;
+mod error;
+mod handlers;
+mod media;
+mod query;
+mod responses;
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::routing::{MethodRouter, get};
+use tandem_policy::{Classification, Roster};
+use tandem_store::{PutOutcome, Store};
+
+pub use auth::{AuthError, Authenticator, UserDirectory};
+pub use error::TaxiiError;
+
+/// Server-wide TAXII settings.
+#[derive(Debug, Clone)]
+pub struct TaxiiConfig {
+    pub title: String,
+    pub description: Option<String>,
+    pub contact: Option<String>,
+    /// The API root's path segment (`api` serves `/api/`).
+    pub api_root: String,
+    /// Largest accepted request body, in bytes.
+    pub max_content_length: usize,
+    pub collections: Vec<CollectionConfig>,
+    /// The most objects one page returns, whatever `limit` asks.
+    pub page_size_max: usize,
+}
+
+impl Default for TaxiiConfig {
+    fn default() -> Self {
+        TaxiiConfig {
+            title: "Tandem".to_string(),
+            description: None,
+            contact: None,
+            api_root: "api".to_string(),
+            max_content_length: 10 * 1024 * 1024,
+            collections: Vec::new(),
+            page_size_max: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectionConfig {
+    /// A UUID.
+    pub id: String,
+    pub alias: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub can_read: bool,
+    pub can_write: bool,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: String,
+    pub member: String,
+    pub clearance: Classification,
+    pub roles: Vec<String>,
+    pub read_only: bool,
+}
+
+/// Called after a write succeeded, for live streams and federation.
+pub trait WriteHooks: Send + Sync {
+    /// `outcomes` are the store's outcomes for the objects that passed validation.
+    fn after_write(&self, collection: &str, member: &str, outcomes: &[PutOutcome]);
+
+    /// Called after a delete removed `count` versions of `id`.
+    fn after_delete(&self, _collection: &str, _member: &str, _id: &str, _count: usize) {}
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl WriteHooks for NoHooks {
+    fn after_write(&self, _collection: &str, _member: &str, _outcomes: &[PutOutcome]) {}
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub auth: Arc<dyn Authenticator>,
+    pub config: Arc<TaxiiConfig>,
+    pub roster: Arc<RwLock<Arc<Roster>>>,
+    pub hooks: Arc<dyn WriteHooks>,
+}
+
+impl AppState {
+    /// The current roster snapshot (a poisoned lock still holds a consistent snapshot).
+    pub(crate) fn roster(&self) -> Arc<Roster> {
+        match self.roster.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+/// The TAXII 2.1 routes. Every path is served with and without its trailing slash.
+pub fn router(state: AppState) -> Router {
+    use handlers::{collections, discovery, objects, status};
+    let root = format!("/{}", state.config.api_root.trim_matches('/'));
+    let coll = format!("{root}/collections/{{collection}}");
+    let obj = format!("{coll}/objects/{{object}}");
+    let mut r = Router::new();
+    let routes: Vec<(String, MethodRouter<AppState>)> = vec![
+        ("/taxii2".to_string(), get(discovery::discovery)),
+        (root.clone(), get(discovery::api_root)),
+        (format!("{root}/status/{{status}}"), get(status::get_status)),
+        (format!("{root}/collections"), get(collections::list)),
+        (coll.clone(), get(collections::one)),
+        (
+            format!("{coll}/objects"),
+            get(objects::get_objects).post(objects::add_objects),
+        ),
+        (
+            obj.clone(),
+            get(objects::get_object).delete(objects::delete_object),
+        ),
+        (format!("{obj}/versions"), get(objects::versions)),
+        (format!("{coll}/manifest"), get(objects::manifest)),
+    ];
+    for (path, method_router) in routes {
+        r = r
+            .route(&format!("{path}/"), method_router.clone())
+            .route(&path, method_router);
+    }
+    r.fallback(|| async { TaxiiError::NotFound })
+        .layer(axum::middleware::from_fn(media::negotiate))
+        .layer(axum::middleware::map_response(responses::taxii_envelope))
+        .with_state(state)
+}

@@ -1,0 +1,381 @@
+//! The object endpoints: get/add objects, get/delete one object, its versions, the manifest.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Map, Value, json};
+use tandem_model::Timestamp;
+use tandem_model::validate::validate_object;
+use tandem_store::{DeleteOutcome, Incoming, ObjectQuery, Page, PutOutcome, Record};
+
+use super::{Pairs, blocking, can_write, collection, pairs, require_read, view};
+use crate::auth::Caller;
+use crate::media::{STIX_MEDIA_TYPE, is_taxii_content_type};
+use crate::query::{self, Endpoint};
+use crate::responses::{page, taxii_json};
+use crate::{AppState, CollectionConfig, Principal, TaxiiError};
+
+/// Lists one page for a readable collection.
+async fn list(
+    state: &AppState,
+    p: &Principal,
+    coll: &str,
+    q: Pairs,
+    endpoint: Endpoint,
+    object_id: Option<String>,
+) -> Result<(ObjectQuery, Page<Record>), TaxiiError> {
+    let c = collection(state, coll)?;
+    require_read(c)?;
+    let mut query = query::parse(&pairs(q)?, endpoint, state.config.page_size_max)?;
+    if let Some(id) = object_id {
+        query.ids = vec![id];
+    }
+    let ctx = view(state, p);
+    let cid = c.id.clone();
+    let q2 = query.clone();
+    let page = blocking(state, move |s| s.list(&ctx, &cid, &q2)).await?;
+    Ok((query, page))
+}
+
+/// The date-added headers of a page; an empty page carries the query's lower bound (or the
+/// epoch), so resuming from `X-TAXII-Date-Added-Last` never skips anything.
+fn bounds(query: &ObjectQuery, items: &[Record]) -> (Timestamp, Timestamp) {
+    match (items.first(), items.last()) {
+        (Some(f), Some(l)) => (f.date_added, l.date_added),
+        _ => {
+            let floor = query
+                .cursor
+                .map(|c| c.after)
+                .into_iter()
+                .chain(query.added_after)
+                .max()
+                .unwrap_or(Timestamp::from_parts(0, 0));
+            (floor, floor)
+        }
+    }
+}
+
+/// `{"more", "next"?, <key>: [...]}` with the list omitted when empty (TAXII forbids empty lists).
+fn envelope(
+    key: &str,
+    items: Vec<Value>,
+    page_next: Option<tandem_store::cursor::Cursor>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("more".into(), json!(page_next.is_some()));
+    if let Some(n) = page_next {
+        m.insert("next".into(), json!(n.encode()));
+    }
+    if !items.is_empty() {
+        m.insert(key.into(), Value::Array(items));
+    }
+    Value::Object(m)
+}
+
+pub async fn get_objects(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(coll): Path<String>,
+    q: Pairs,
+) -> Result<Response, TaxiiError> {
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None).await?;
+    let (first, last) = bounds(&query, &pg.items);
+    let objects = pg.items.into_iter().map(|r| r.object).collect();
+    Ok(page(&envelope("objects", objects, pg.next), first, last))
+}
+
+pub async fn get_object(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((coll, id)): Path<(String, String)>,
+    q: Pairs,
+) -> Result<Response, TaxiiError> {
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Object, Some(id)).await?;
+    if pg.items.is_empty() && query.cursor.is_none() {
+        return Err(TaxiiError::NotFound);
+    }
+    let (first, last) = bounds(&query, &pg.items);
+    let objects = pg.items.into_iter().map(|r| r.object).collect();
+    Ok(page(&envelope("objects", objects, pg.next), first, last))
+}
+
+pub async fn versions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((coll, id)): Path<(String, String)>,
+    q: Pairs,
+) -> Result<Response, TaxiiError> {
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Versions, Some(id)).await?;
+    if pg.items.is_empty() && query.cursor.is_none() {
+        return Err(TaxiiError::NotFound);
+    }
+    let (first, last) = bounds(&query, &pg.items);
+    let versions = pg
+        .items
+        .iter()
+        .map(|r| json!(r.version.to_taxii()))
+        .collect();
+    Ok(page(&envelope("versions", versions, pg.next), first, last))
+}
+
+pub async fn manifest(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(coll): Path<String>,
+    q: Pairs,
+) -> Result<Response, TaxiiError> {
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None).await?;
+    let (first, last) = bounds(&query, &pg.items);
+    let records = pg
+        .items
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "date_added": r.date_added.to_taxii(),
+                "version": r.version.to_taxii(),
+                "media_type": STIX_MEDIA_TYPE,
+            })
+        })
+        .collect();
+    Ok(page(&envelope("objects", records, pg.next), first, last))
+}
+
+pub async fn delete_object(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((coll, id)): Path<(String, String)>,
+    q: Pairs,
+) -> Result<Response, TaxiiError> {
+    let c = collection(&state, &coll)?;
+    match (c.can_read, can_write(c, &p)) {
+        (true, true) => {}
+        (false, false) => return Err(TaxiiError::NotFound),
+        _ => {
+            return Err(TaxiiError::Forbidden(
+                "deleting needs read and write access".into(),
+            ));
+        }
+    }
+    let query = query::parse(&pairs(q)?, Endpoint::Delete, state.config.page_size_max)?;
+    // Tandem stores STIX 2.1 only: a spec_version filter without 2.1 matches nothing.
+    if !query.spec_versions.is_empty() && !query.spec_versions.iter().any(|v| v == "2.1") {
+        return Err(TaxiiError::NotFound);
+    }
+    let ctx = view(&state, &p);
+    let (cid, oid, versions) = (c.id.clone(), id.clone(), query.versions.clone());
+    let outcome = blocking(&state, move |s| s.delete(&ctx, &cid, &oid, &versions)).await?;
+    match outcome {
+        DeleteOutcome::NotFound => Err(TaxiiError::NotFound),
+        DeleteOutcome::Forbidden => Err(TaxiiError::Forbidden(
+            "only the originating member may delete".into(),
+        )),
+        DeleteOutcome::Deleted(n) => {
+            state.hooks.after_delete(&c.id, &p.member, &id, n);
+            let mut resp = Response::new(Body::empty());
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(crate::media::TAXII_CONTENT_TYPE),
+            );
+            Ok(resp)
+        }
+    }
+}
+
+/// Checks that this principal may add objects to `c`.
+fn check_writable(state: &AppState, c: &CollectionConfig, p: &Principal) -> Result<(), TaxiiError> {
+    if !c.can_write {
+        return Err(TaxiiError::Forbidden("this collection is read-only".into()));
+    }
+    if p.read_only {
+        return Err(TaxiiError::Forbidden("this account is read-only".into()));
+    }
+    if !state.roster().is_active(&p.member) {
+        return Err(TaxiiError::Forbidden(
+            "this account's member is not active".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the body, refusing more than `max` bytes (by `Content-Length` first, then while reading).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+) -> Result<axum::body::Bytes, TaxiiError> {
+    if let Some(len) = headers.get(header::CONTENT_LENGTH) {
+        let len: u64 = len
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| TaxiiError::BadRequest("invalid Content-Length".into()))?;
+        if len > max as u64 {
+            return Err(TaxiiError::PayloadTooLarge);
+        }
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(TaxiiError::PayloadTooLarge)
+        }
+        Err(e) => Err(TaxiiError::BadRequest(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+/// The objects of a TAXII envelope or a STIX bundle.
+fn envelope_objects(bytes: &[u8]) -> Result<Vec<Value>, TaxiiError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| TaxiiError::BadRequest(format!("malformed JSON: {e}")))?;
+    let Value::Object(mut map) = value else {
+        return Err(TaxiiError::BadRequest(
+            "the body must be a TAXII envelope (a JSON object)".into(),
+        ));
+    };
+    if let Some(t) = map.get("type")
+        && t.as_str() != Some("bundle")
+    {
+        return Err(TaxiiError::BadRequest(
+            "the body must be a TAXII envelope or a STIX bundle".into(),
+        ));
+    }
+    match map.remove("objects") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(TaxiiError::BadRequest("objects must be a list".into())),
+    }
+}
+
+/// The `version` a status entry reports: the object's own `modified`/`created` string.
+fn raw_version(v: &Value) -> Option<String> {
+    ["modified", "created"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+fn detail(id: &str, version: Option<String>, message: Option<String>) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    // `version` is required in status details; an object without one gets an empty string.
+    m.insert("version".into(), json!(version.unwrap_or_default()));
+    if let Some(msg) = message {
+        m.insert("message".into(), json!(msg));
+    }
+    Value::Object(m)
+}
+
+pub async fn add_objects(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(coll): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, TaxiiError> {
+    let request_timestamp = Timestamp::now();
+    let c = collection(&state, &coll)?;
+    check_writable(&state, c, &p)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !is_taxii_content_type(content_type) {
+        return Err(TaxiiError::UnsupportedMediaType);
+    }
+    let bytes = read_body(&headers, body, state.config.max_content_length).await?;
+    let objects = envelope_objects(&bytes)?;
+    let total = objects.len();
+
+    // Validate each object; one bad object never blocks the others.
+    let mut failures: Vec<Value> = Vec::new();
+    let mut incoming: Vec<Incoming> = Vec::new();
+    let mut raw_versions: Vec<(String, Option<String>)> = Vec::new();
+    for v in &objects {
+        match validate_object(v) {
+            Ok(object) => {
+                raw_versions.push((object.id().to_string(), raw_version(v)));
+                incoming.push(Incoming { object });
+            }
+            Err(violations) => {
+                let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
+                let message = violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                failures.push(detail(id, raw_version(v), Some(message)));
+            }
+        }
+    }
+
+    let outcomes = if incoming.is_empty() {
+        Vec::new()
+    } else {
+        let (cid, member) = (c.id.clone(), p.member.clone());
+        blocking(&state, move |s| s.put(&cid, &member, incoming)).await?
+    };
+    let mut successes: Vec<Value> = Vec::new();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let outcome_id = match outcome {
+            PutOutcome::Added { id, .. }
+            | PutOutcome::Duplicate { id, .. }
+            | PutOutcome::Rejected { id, .. } => id,
+        };
+        // The version string exactly as the client sent it, when the outcome is for that object.
+        let raw = raw_versions
+            .get(i)
+            .filter(|(id, _)| id == outcome_id)
+            .and_then(|(_, v)| v.clone());
+        match outcome {
+            PutOutcome::Added { id, version, .. } | PutOutcome::Duplicate { id, version, .. } => {
+                successes.push(detail(id, raw.or_else(|| Some(version.to_taxii())), None));
+            }
+            PutOutcome::Rejected {
+                id,
+                version,
+                reason,
+            } => {
+                failures.push(detail(
+                    id,
+                    raw.or_else(|| version.map(|v| v.to_taxii())),
+                    Some(reason.clone()),
+                ));
+            }
+        }
+    }
+    // Should the store ever answer for fewer objects than it was given, count the rest as failed
+    // rather than report counts that do not add up.
+    while successes.len() + failures.len() < total {
+        failures.push(detail("", None, Some("not processed".into())));
+    }
+
+    let status_id = uuid::Uuid::new_v4().to_string();
+    let mut status = Map::new();
+    status.insert("id".into(), json!(status_id));
+    status.insert("status".into(), json!("complete"));
+    status.insert(
+        "request_timestamp".into(),
+        json!(request_timestamp.to_taxii()),
+    );
+    status.insert("total_count".into(), json!(total));
+    status.insert("success_count".into(), json!(successes.len()));
+    if !successes.is_empty() {
+        status.insert("successes".into(), Value::Array(successes));
+    }
+    status.insert("failure_count".into(), json!(failures.len()));
+    if !failures.is_empty() {
+        status.insert("failures".into(), Value::Array(failures));
+    }
+    status.insert("pending_count".into(), json!(0));
+    let status = Value::Object(status);
+
+    let (sid, user, body) = (status_id.clone(), p.user.clone(), status.clone());
+    blocking(&state, move |s| s.put_status(&sid, &user, &body)).await?;
+    if !outcomes.is_empty() {
+        state.hooks.after_write(&c.id, &p.member, &outcomes);
+    }
+    Ok(taxii_json(StatusCode::ACCEPTED, &status))
+}

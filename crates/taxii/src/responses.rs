@@ -1,0 +1,73 @@
+//! Building TAXII responses: JSON bodies with the TAXII content type, the
+//! `X-TAXII-Date-Added-*` headers, and the last-chance rewrite of responses produced outside
+//! the handlers (axum's 405s and rejections) into TAXII error messages.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tandem_model::Timestamp;
+
+use crate::TaxiiError;
+use crate::media::TAXII_CONTENT_TYPE;
+
+pub const DATE_ADDED_FIRST: &str = "x-taxii-date-added-first";
+pub const DATE_ADDED_LAST: &str = "x-taxii-date-added-last";
+
+/// A JSON body with the TAXII content type.
+pub fn taxii_json(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_CONTENT_TYPE),
+    );
+    resp
+}
+
+/// A 200 page with the date-added headers.
+pub fn page(body: &Value, first: Timestamp, last: Timestamp) -> Response {
+    let mut resp = taxii_json(StatusCode::OK, body);
+    let headers = resp.headers_mut();
+    for (name, ts) in [(DATE_ADDED_FIRST, first), (DATE_ADDED_LAST, last)] {
+        if let Ok(v) = HeaderValue::from_str(&ts.to_taxii()) {
+            headers.insert(name, v);
+        }
+    }
+    resp
+}
+
+/// Middleware: every response carries the TAXII content type, and every error produced outside
+/// a handler (405 from routing, a rejection) gets a TAXII error body. Headers such as `Allow`
+/// and `WWW-Authenticate` are kept.
+pub async fn taxii_envelope(resp: Response) -> Response {
+    let is_taxii = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == TAXII_CONTENT_TYPE.as_bytes());
+    if is_taxii {
+        return resp;
+    }
+    let status = resp.status();
+    if status.is_client_error() || status.is_server_error() {
+        let (mut parts, _) = resp.into_parts();
+        let err = match status {
+            StatusCode::METHOD_NOT_ALLOWED => TaxiiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => TaxiiError::PayloadTooLarge,
+            StatusCode::NOT_FOUND => TaxiiError::NotFound,
+            s => TaxiiError::Other(s),
+        };
+        let fresh = err.into_response();
+        let (fresh_parts, body) = fresh.into_parts();
+        for (name, value) in fresh_parts.headers.iter() {
+            parts.headers.insert(name.clone(), value.clone());
+        }
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, body);
+    }
+    let (mut parts, body) = resp.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_CONTENT_TYPE),
+    );
+    Response::from_parts(parts, Body::new(body))
+}
