@@ -17,6 +17,8 @@
 //!   taxii2-client and stix2 both read `objects` with a default). Its `X-TAXII-Date-Added-First`
 //!   and `-Last` headers carry the query's lower bound (the `next` position, else `added_after`),
 //!   else the Unix epoch, so a client resuming with `added_after=<Last>` never skips anything.
+//! - A DELETE without `match[version]` deletes every version of the object (deleting only the
+//!   latest would make the previous version reappear); with it, only the matching versions.
 //! - A get-object, versions or delete request that matches nothing the caller may see is 404,
 //!   with the same body whether the object is missing or hidden.
 

@@ -18,7 +18,7 @@ pub enum Endpoint {
     Object,
     /// Versions: no `match[id]`/`match[type]`/`match[version]` (always all versions).
     Versions,
-    /// Delete: only `match[version]` and `match[spec_version]`.
+    /// Delete: only `match[version]` (default: all versions) and `match[spec_version]`.
     Delete,
 }
 
@@ -89,7 +89,11 @@ pub fn parse(
             _ => {}
         }
     }
-    if endpoint == Endpoint::Versions {
+    // Versions lists every version; a DELETE without `match[version]` removes the object, every
+    // version of it (deleting only the latest would bring the previous one back into view).
+    if endpoint == Endpoint::Versions
+        || endpoint == Endpoint::Delete && !seen.contains(&"match[version]")
+    {
         q.versions = VersionFilter::All;
     }
     Ok(q)
