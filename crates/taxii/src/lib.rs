@@ -68,6 +68,49 @@ impl Default for TaxiiConfig {
     }
 }
 
+impl TaxiiConfig {
+    /// Checks what [`router`] relies on; call it at start-up (the router panics on an API root
+    /// that collides with `/taxii2/`, as axum does on overlapping routes). Errors name the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let root = self.api_root.trim_matches('/');
+        if root.is_empty()
+            || root == "taxii2"
+            || !root
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        {
+            return Err(format!(
+                "api_root {:?}: must be one path segment of [A-Za-z0-9_-], not taxii2",
+                self.api_root
+            ));
+        }
+        if self.max_content_length == 0 {
+            return Err("max_content_length: must be positive".into());
+        }
+        if self.page_size_max == 0 {
+            return Err("page_size_max: must be positive".into());
+        }
+        let mut keys: Vec<&str> = Vec::new();
+        for c in &self.collections {
+            if uuid::Uuid::parse_str(&c.id).is_err() {
+                return Err(format!("collections.id {:?}: must be a UUID", c.id));
+            }
+            if c.title.trim().is_empty() {
+                return Err(format!("collections.title of {}: must not be empty", c.id));
+            }
+            for key in std::iter::once(c.id.as_str()).chain(c.alias.as_deref()) {
+                if key.is_empty() || key.contains('/') || keys.contains(&key) {
+                    return Err(format!(
+                        "collections: id or alias {key:?} is empty, has a '/', or is not unique"
+                    ));
+                }
+                keys.push(key);
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CollectionConfig {
     /// A UUID.
@@ -159,4 +202,62 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(media::negotiate))
         .layer(axum::middleware::map_response(responses::taxii_envelope))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coll(id: &str, alias: Option<&str>) -> CollectionConfig {
+        CollectionConfig {
+            id: id.into(),
+            alias: alias.map(String::from),
+            title: "t".into(),
+            description: None,
+            can_read: true,
+            can_write: true,
+        }
+    }
+
+    #[test]
+    fn config_validation() {
+        let id = "365fed99-08fa-4fdc-a1b3-fb247eb41d01";
+        let ok = TaxiiConfig {
+            collections: vec![coll(id, Some("intel"))],
+            ..TaxiiConfig::default()
+        };
+        assert!(ok.validate().is_ok());
+        for bad in [
+            TaxiiConfig {
+                api_root: "taxii2".into(),
+                ..ok.clone()
+            },
+            TaxiiConfig {
+                api_root: "a/b".into(),
+                ..ok.clone()
+            },
+            TaxiiConfig {
+                api_root: "".into(),
+                ..ok.clone()
+            },
+            TaxiiConfig {
+                page_size_max: 0,
+                ..ok.clone()
+            },
+            TaxiiConfig {
+                collections: vec![coll("not-a-uuid", None)],
+                ..ok.clone()
+            },
+            TaxiiConfig {
+                collections: vec![coll(id, None), coll(id, None)],
+                ..ok.clone()
+            },
+            TaxiiConfig {
+                collections: vec![coll(id, Some(id))],
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -119,6 +119,7 @@ pub fn config() -> TaxiiConfig {
 
 pub fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    config().validate().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let (accounts, tokens, token) = directory_parts().clone();
     let hooks = Arc::new(Recorder::default());
