@@ -115,7 +115,7 @@ const ENRICH: &[Enrich] = &[
             name: "Mar Elias Greek Orthodox Church, Dweila'a, Damascus",
             lat: 33.4926,
             lon: 36.3276,
-            precision_m: 500.0,
+            precision_m: 1_500.0, // approximate position of the church in Dweila'a
             geo: GeoPrecision::Town,
             city: Some("Damascus"),
         },
@@ -270,7 +270,7 @@ const ENRICH: &[Enrich] = &[
         actors: &[
             ("ISIS", Role::Perpetrator, "isis"),
             ("Syrian army", Role::Target, ""),
-            ("ISIS", Role::Claimant, "amaq"),
+            ("Amaq (ISIS outlet)", Role::Claimant, "amaq"),
         ],
         cell: None,
         published: "2025-12-02",

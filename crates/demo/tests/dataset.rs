@@ -105,7 +105,7 @@ fn synthetic_history_is_valid_labelled_and_deterministic() {
 
 #[test]
 fn synthetic_history_has_regional_and_seasonal_structure() {
-    let h = synthetic_history(7, 30_000);
+    let h = synthetic_history(7, 12_000);
     let counts = counts_by_admin1_year(&h);
     let c = |a: &str, y: i32| counts.get(&(a.to_string(), y)).copied().unwrap_or(0);
     assert!(c("SY-DY", 2025) > c("SY-DY", 2023), "{} vs {}", c("SY-DY", 2025), c("SY-DY", 2023));
