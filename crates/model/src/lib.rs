@@ -15,3 +15,11 @@ pub mod validate;
 pub use id::StixId;
 pub use object::{GranularMarking, StixObject};
 pub use timestamp::Timestamp;
+
+/// The one validation every entry point applies (TAXII POST, import, validate, sync): STIX 2.1
+/// at the MUST level plus Tandem's own extensions against their schemas.
+pub fn check_object(value: &serde_json::Value) -> Result<StixObject, Vec<validate::Violation>> {
+    let object = validate::validate_object(value)?;
+    let problems = incident::validate_extensions(value);
+    if problems.is_empty() { Ok(object) } else { Err(problems) }
+}

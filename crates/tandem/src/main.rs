@@ -1,1 +1,86 @@
-fn main() {}
+//! `tandem`: one binary for the node and its operations.
+
+mod cli;
+mod config;
+mod node;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "Tandem: a federated STIX 2.1 / TAXII 2.1 intelligence-sharing node"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node: serve TAXII 2.1 from the configured data directory.
+    Serve {
+        /// The node's TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Import STIX bundles or TAXII envelopes (files, or every .json file in a directory) into
+    /// the node's intel collection, as objects originated by the node's member.
+    Import(cli::import::ImportArgs),
+    /// Export a STIX 2.1 bundle of what the node's member may see, optionally filtered.
+    Export(cli::export::ExportArgs),
+    /// Validate STIX 2.1 content (a bundle, an envelope, an object or a list of objects) with
+    /// the same checks the server applies, and print a report.
+    Validate(cli::validate::ValidateArgs),
+    /// Manage user accounts stored in the node's database.
+    User {
+        #[command(subcommand)]
+        command: cli::accounts::UserCommand,
+    },
+    /// Manage API tokens (bearer authentication).
+    Token {
+        #[command(subcommand)]
+        command: cli::accounts::TokenCommand,
+    },
+    /// Manage releasability markings.
+    Marking {
+        #[command(subcommand)]
+        command: cli::marking::MarkingCommand,
+    },
+    /// Check the node's data: unresolvable markings and other problems.
+    Doctor {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => cli::serve::run(&config),
+        Command::Import(args) => cli::import::run(&args),
+        Command::Export(args) => cli::export::run(&args),
+        Command::Validate(args) => cli::validate::run(&args),
+        Command::User { command } => cli::accounts::run_user(&command),
+        Command::Token { command } => cli::accounts::run_token(&command),
+        Command::Marking { command } => cli::marking::run(&command),
+        Command::Doctor { config } => cli::doctor::run(&config),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -7,7 +7,7 @@ use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value, json};
 use tandem_model::Timestamp;
-use tandem_model::validate::validate_object;
+use tandem_model::check_object;
 use tandem_store::{DeleteOutcome, Incoming, ObjectQuery, Page, PutOutcome, Record};
 
 use super::{Pairs, blocking, can_write, collection, pairs, require_read, view};
@@ -294,7 +294,7 @@ pub async fn add_objects(
     let mut incoming: Vec<Incoming> = Vec::new();
     let mut raw_versions: Vec<(String, Option<String>)> = Vec::new();
     for v in &objects {
-        match validate_object(v) {
+        match check_object(v) {
             Ok(object) => {
                 raw_versions.push((object.id().to_string(), raw_version(v)));
                 incoming.push(Incoming { object });

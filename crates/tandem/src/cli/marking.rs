@@ -1,0 +1,76 @@
+//! `tandem marking`: releasability markings.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Subcommand;
+use tandem_model::Timestamp;
+use tandem_store::{Incoming, PutOutcome, Store};
+
+use crate::config::Config;
+use crate::node;
+
+#[derive(Subcommand)]
+pub enum MarkingCommand {
+    /// Create a releasability marking (`REL TO ...`) in the node's intel collection and print
+    /// its id.
+    Create {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Member and group codes, comma-separated (e.g. IRQ,SYR,LVNT).
+        #[arg(long, value_delimiter = ',', required = true)]
+        rel_to: Vec<String>,
+        /// UNCLASSIFIED, RESTRICTED, CONFIDENTIAL or SECRET.
+        #[arg(long)]
+        classification: Option<String>,
+    },
+}
+
+pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
+    let MarkingCommand::Create {
+        config,
+        rel_to,
+        classification,
+    } = command;
+    let config = Config::load(config)?;
+    let roster = config.roster();
+    for code in rel_to {
+        if roster.member(code).is_none() && roster.group(code).is_none() {
+            bail!("--rel-to: {code:?} is neither a member nor a group of the roster");
+        }
+    }
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let codes: Vec<&str> = rel_to.iter().map(String::as_str).collect();
+    let value = tandem_model::incident::releasability_marking(
+        &uuid,
+        &codes,
+        classification.as_deref(),
+        &Timestamp::now().to_stix_millis(),
+    );
+    let object = match tandem_model::check_object(&value) {
+        Ok(o) => o,
+        Err(v) => bail!(
+            "invalid marking: {}",
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
+    let store = node::open_store(&config)?;
+    match store
+        .put(
+            &config.intel_collection_id(),
+            &config.node.member,
+            vec![Incoming { object }],
+        )?
+        .pop()
+    {
+        Some(PutOutcome::Added { id, .. }) => {
+            println!("{id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("marking not stored: {other:?}"),
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per subcommand.
+
+pub mod accounts;
+pub mod doctor;
+pub mod export;
+pub mod import;
+pub mod marking;
+pub mod serve;
+pub mod stream;
+pub mod validate;

@@ -1,0 +1,278 @@
+//! The node's TOML configuration, declared once and validated at start-up.
+//!
+//! Unknown keys are errors that name the key; every validation error names the file.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use tandem_policy::{Classification, Group, Member, MemberStatus, Roster};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub node: NodeConfig,
+    #[serde(default)]
+    pub members: Vec<MemberConfig>,
+    #[serde(default)]
+    pub groups: Vec<GroupConfig>,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The coalition member this node serves.
+    pub member: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    #[serde(default = "default_title")]
+    pub title: String,
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// Largest accepted TAXII request body, in bytes.
+    #[serde(default = "default_max_content_length")]
+    pub max_content_length: usize,
+    /// The most objects one TAXII page returns.
+    #[serde(default = "default_page_size")]
+    pub page_size_max: usize,
+}
+
+fn default_title() -> String {
+    "Tandem node".into()
+}
+fn default_max_content_length() -> usize {
+    10 * 1024 * 1024
+}
+fn default_page_size() -> usize {
+    1000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberConfig {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub joined: Option<String>,
+    #[serde(default)]
+    pub status: MemberStatus,
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub code: String,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    pub member: String,
+    /// Development only: the node logs a warning when a plain password is configured.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub clearance: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read by federation, which is wired separately
+pub struct PeerConfig {
+    pub member: String,
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("config {}", path.display()))?;
+        // A relative data_dir is relative to the config file, so a node starts the same from
+        // any working directory.
+        if config.node.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.node.data_dir = base.join(&config.node.data_dir);
+        }
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut codes = BTreeSet::new();
+        for m in &self.members {
+            if !is_member_code(&m.code) {
+                bail!(
+                    "members: code {:?} must be an ISO alpha-3 code (3 capital letters) or a 4-letter body code",
+                    m.code
+                );
+            }
+            if !codes.insert(m.code.clone()) {
+                bail!("members: code {:?} is listed twice", m.code);
+            }
+        }
+        for g in &self.groups {
+            if g.code.len() != 4 || !g.code.bytes().all(|c| c.is_ascii_uppercase()) {
+                bail!("groups: code {:?} must be 4 capital letters", g.code);
+            }
+            if codes.contains(&g.code) {
+                bail!("groups: code {:?} is also a member code", g.code);
+            }
+            for m in &g.members {
+                if !codes.contains(m) {
+                    bail!("groups.{}.members: {m:?} is not in [[members]]", g.code);
+                }
+            }
+        }
+        if !codes.contains(&self.node.member) {
+            bail!("node.member: {:?} is not in [[members]]", self.node.member);
+        }
+        let mut names = BTreeSet::new();
+        for u in &self.users {
+            if !names.insert(u.name.clone()) {
+                bail!("users: name {:?} is listed twice", u.name);
+            }
+            if !codes.contains(&u.member) {
+                bail!(
+                    "users.{}.member: {:?} is not in [[members]]",
+                    u.name,
+                    u.member
+                );
+            }
+            match (&u.password, &u.password_hash) {
+                (Some(_), Some(_)) => {
+                    bail!("users.{}: set password or password_hash, not both", u.name)
+                }
+                (None, None) => bail!("users.{}: password or password_hash is required", u.name),
+                _ => {}
+            }
+            if let Some(c) = &u.clearance
+                && Classification::parse(c).is_none()
+            {
+                bail!(
+                    "users.{}.clearance: {c:?} is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET",
+                    u.name
+                );
+            }
+        }
+        for p in &self.peers {
+            if !codes.contains(&p.member) {
+                bail!("peers: member {:?} is not in [[members]]", p.member);
+            }
+        }
+        if self.node.page_size_max == 0 {
+            bail!("node.page_size_max must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn roster(&self) -> Roster {
+        Roster::new(
+            self.members.iter().map(|m| Member {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                joined: m.joined.clone(),
+                status: m.status,
+                public_key: m.public_key.clone(),
+            }),
+            self.groups.iter().map(|g| Group {
+                code: g.code.clone(),
+                name: g.name.clone(),
+                members: g.members.iter().cloned().collect(),
+            }),
+        )
+    }
+
+    /// The id of the member's `intel` collection: stable per member, so peers and clients can
+    /// keep it across restarts.
+    pub fn intel_collection_id(&self) -> String {
+        intel_collection_id(&self.node.member)
+    }
+}
+
+pub fn intel_collection_id(member: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1d_3a52_8c1e_4b0f_9a7e_5d2c_1b0a_9e11);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("tandem:intel:{member}").as_bytes()).to_string()
+}
+
+fn is_member_code(code: &str) -> bool {
+    (code.len() == 3 || code.len() == 4) && code.bytes().all(|c| c.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[node]
+member = "USA"
+listen = "127.0.0.1:8480"
+data_dir = "./data"
+
+[[members]]
+code = "USA"
+name = "United States"
+joined = "2014-09-10"
+
+[[members]]
+code = "IRQ"
+name = "Iraq"
+
+[[groups]]
+code = "LVNT"
+name = "Levant partners"
+members = ["IRQ"]
+
+[[users]]
+name = "analyst"
+member = "USA"
+password = "dev-only"
+"#;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let c: Config = toml::from_str(GOOD).unwrap();
+        c.validate().unwrap();
+        assert!(c.roster().names("LVNT", "IRQ"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let bad = GOOD.replace("listen =", "listne = \"x\"\nlisten =");
+        let err = toml::from_str::<Config>(&bad).unwrap_err().to_string();
+        assert!(err.contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn references_must_resolve() {
+        let bad = GOOD.replace("members = [\"IRQ\"]", "members = [\"SYR\"]");
+        let c: Config = toml::from_str(&bad).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("SYR"));
+    }
+}
