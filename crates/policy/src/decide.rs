@@ -86,6 +86,11 @@ pub fn decide<'a>(
     if label.public || label.originator == viewer.member {
         return Decision::Full;
     }
+    // One unresolvable marking anywhere (object-level or granular) withholds the whole object:
+    // it may restrict something this node cannot interpret.
+    if label.marking_refs().any(|m| lookup(m).is_none()) {
+        return Decision::Deny;
+    }
     let object_level: Vec<&str> = label.object_markings.iter().map(String::as_str).collect();
     if !releases(viewer, roster, &object_level, lookup) {
         return Decision::Deny;

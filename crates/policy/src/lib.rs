@@ -8,8 +8,8 @@
 //! 1. A viewer whose member is not an active member of the roster sees nothing.
 //! 2. Marking-definitions are visible to every active member (they carry no intelligence).
 //! 3. The originator always sees its own objects, whole.
-//! 4. Any marking reference that does not resolve to a known marking makes the object
-//!    originator-only.
+//! 4. Any marking reference (object-level or granular) that does not resolve to a known marking
+//!    makes the object originator-only.
 //! 5. Releasability markings (`rel_to`) intersect: the object is released to the members named
 //!    in every one of them (groups expand to their members at the time of the read). With no
 //!    `rel_to` marking, TLP:CLEAR and TLP:GREEN release to every active member, and anything else
