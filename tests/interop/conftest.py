@@ -1,0 +1,286 @@
+"""Fixtures for the interoperability tests: a real `tandem serve` process on a loopback port.
+
+The binary is built once per session (`cargo build -p tandem`, honouring CARGO_TARGET_DIR).
+`start_node(config)` starts a node from a `NodeConfig` and waits until `/taxii2/` answers; tests
+may stop it and start another process on the same data directory (restart tests). Every node
+started is killed at the end of the session.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+TAXII = "application/taxii+json;version=2.1"
+PASSWORD = "interop-dev-only"
+
+# Users of several members, with clearances. Names are "<member>-<clearance>" in lower case.
+USERS = [
+    ("usa", "USA", "SECRET"),
+    ("usa-low", "USA", "UNCLASSIFIED"),
+    ("irq", "IRQ", "SECRET"),
+    ("irq-low", "IRQ", "UNCLASSIFIED"),
+    ("syr", "SYR", "SECRET"),
+    ("jor", "JOR", "CONFIDENTIAL"),
+]
+MEMBERS = [("USA", "United States"), ("IRQ", "Iraq"), ("SYR", "Syria"), ("JOR", "Jordan")]
+# LVNT: Levant partners (IRQ and JOR, not SYR).
+GROUPS = [("LVNT", "Levant partners", ["IRQ", "JOR"])]
+
+
+def target_dir():
+    return Path(os.environ.get("CARGO_TARGET_DIR") or (REPO / "target"))
+
+
+_BINARY = None
+
+
+def tandem_binary():
+    """Builds `tandem` once (debug) and returns the path of the binary."""
+    global _BINARY
+    if _BINARY is None and os.environ.get("TANDEM_BIN"):
+        _BINARY = os.environ["TANDEM_BIN"]  # a prebuilt binary (development)
+    if _BINARY is None:
+        subprocess.run(["cargo", "build", "-q", "-p", "tandem"], cwd=REPO, check=True)
+        path = target_dir() / "debug" / "tandem"
+        if not path.is_absolute():
+            path = REPO / path
+        assert path.exists(), "tandem binary not found at %s" % path
+        _BINARY = str(path)
+    return _BINARY
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(directory, member="USA", port=None, max_content_length=None, page_size_max=None,
+                 users=USERS):
+    """Writes `directory/tandem.toml` (data in `directory/data`) and returns its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    lines = ["[node]", 'member = "%s"' % member, 'listen = "127.0.0.1:%d"' % port,
+             'data_dir = "data"', 'title = "Tandem interop node"']
+    if max_content_length:
+        lines.append("max_content_length = %d" % max_content_length)
+    if page_size_max:
+        lines.append("page_size_max = %d" % page_size_max)
+    for code, name in MEMBERS:
+        lines += ["", "[[members]]", 'code = "%s"' % code, 'name = "%s"' % name]
+    for code, name, members in GROUPS:
+        lines += ["", "[[groups]]", 'code = "%s"' % code, 'name = "%s"' % name,
+                  "members = %s" % json.dumps(members)]
+    for name, m, clearance in users:
+        lines += ["", "[[users]]", 'name = "%s"' % name, 'member = "%s"' % m,
+                  'password = "%s"' % PASSWORD, 'clearance = "%s"' % clearance]
+    path = directory / "tandem.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Node:
+    """A running `tandem serve` process."""
+
+    def __init__(self, config_path, log_path):
+        self.config = Path(config_path)
+        self.dir = self.config.parent
+        text = self.config.read_text()
+        port = int(text.split('listen = "127.0.0.1:')[1].split('"')[0])
+        self.base = "http://127.0.0.1:%d" % port
+        self.api = self.base + "/api/"
+        self.log_path = log_path
+        self.proc = None
+        self._coll = None
+
+    # -- process ----------------------------------------------------------------------------
+    def start(self, timeout=60):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([tandem_binary(), "serve", "--config", str(self.config)],
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "RUST_LOG": "warn"})
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("tandem serve exited with %s:\n%s"
+                                   % (self.proc.returncode, Path(self.log_path).read_text()))
+            try:
+                r = requests.get(self.base + "/taxii2/", headers={"Accept": TAXII},
+                                 auth=("usa", PASSWORD), timeout=2)
+                if r.status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("tandem serve did not answer within %ss" % timeout)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def collection_id(self):
+        if self._coll is None:
+            r = self.get(self.api + "collections/")
+            r.raise_for_status()
+            self._coll = [c for c in r.json()["collections"] if c.get("alias") == "intel"
+                          or len(r.json()["collections"]) == 1][0]["id"]
+        return self._coll
+
+    @property
+    def coll_url(self):
+        return "%scollections/%s/" % (self.api, self.collection_id)
+
+    def get(self, url, user="usa", params=None, headers=None):
+        h = {"Accept": TAXII}
+        h.update(headers or {})
+        return requests.get(url, params=params, headers=h, auth=(user, PASSWORD), timeout=60)
+
+    def post(self, objects, user="usa", raw=None, headers=None):
+        h = {"Accept": TAXII, "Content-Type": TAXII}
+        h.update(headers or {})
+        data = raw if raw is not None else json.dumps({"objects": objects})
+        return requests.post(self.coll_url + "objects/", data=data, headers=h,
+                             auth=(user, PASSWORD), timeout=120)
+
+    def add(self, objects, user="usa"):
+        """Posts objects, asserts all succeeded, returns the status."""
+        r = self.post(objects, user=user)
+        assert r.status_code == 202, r.text
+        status = r.json()
+        assert status["failure_count"] == 0, status.get("failures")
+        return status
+
+    def cli(self, *args, check=False):
+        return subprocess.run([tandem_binary(), *args[:1], "--config", str(self.config), *args[1:]],
+                              capture_output=True, text=True, check=check)
+
+    def server(self, user="usa"):
+        from taxii2client.v21 import Server
+        return Server(self.base + "/taxii2/", user=user, password=PASSWORD)
+
+    def collection(self, user="usa"):
+        from taxii2client.v21 import Collection
+        return Collection(self.coll_url, user=user, password=PASSWORD)
+
+
+_NODES = []
+
+
+def start_node(directory, **config):
+    """Writes a config in `directory` (see write_config) and starts a node from it."""
+    path = write_config(directory, **config)
+    node = Node(path, Path(directory) / "serve.log")
+    _NODES.append(node)
+    return node.start()
+
+
+@pytest.fixture(scope="session")
+def binary():
+    return tandem_binary()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kill_nodes():
+    yield
+    for n in _NODES:
+        n.stop()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory, binary):
+    """A fresh node per test module."""
+    n = start_node(tmp_path_factory.mktemp("node"))
+    yield n
+    n.stop()
+
+
+@pytest.fixture
+def node_factory(tmp_path_factory, binary):
+    """Starts nodes with a given configuration; stopped at the end of the test."""
+    started = []
+
+    def make(directory=None, **config):
+        n = start_node(directory or tmp_path_factory.mktemp("node"), **config)
+        started.append(n)
+        return n
+
+    yield make
+    for n in started:
+        n.stop()
+
+
+# -- STIX object builders ------------------------------------------------------------------------
+
+GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+REL_EXT = "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993"
+TANDEM_IDENTITY = "identity--5f1b3a0e-2d6c-4c1e-9a57-7e3c1b4d2a90"
+
+
+def new_id(kind):
+    return "%s--%s" % (kind, uuid.uuid4())
+
+
+def ts(seconds=0, base=1735689600, micros=None):
+    """A STIX timestamp `seconds` after 2025-01-01T00:00:00Z, with milliseconds."""
+    t = time.gmtime(base + int(seconds))
+    frac = ".%06d" % micros if micros is not None else ".000"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + frac + "Z"
+
+
+def indicator(oid=None, modified=None, created=None, markings=(GREEN,), **extra):
+    created = created or ts()
+    obj = {
+        "type": "indicator", "spec_version": "2.1", "id": oid or new_id("indicator"),
+        "created": created, "modified": modified or created,
+        "name": extra.pop("name", "interop indicator"),
+        "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix",
+        "valid_from": "2025-01-01T00:00:00Z",
+    }
+    if markings:
+        obj["object_marking_refs"] = list(markings)
+    obj.update(extra)
+    return obj
+
+
+def rel_marking(rel_to, classification=None):
+    """A releasability marking-definition (Tandem's extension), like
+    `tandem_model::incident::releasability::releasability_marking`."""
+    order = sorted(rel_to, key=lambda c: (c != "USA", len(c), c))
+    rel = "REL TO " + ", ".join(order)
+    ext = {"extension_type": "property-extension", "rel_to": order}
+    if classification:
+        ext["classification"] = classification
+    return {
+        "type": "marking-definition", "spec_version": "2.1", "id": new_id("marking-definition"),
+        "created": ts(), "created_by_ref": TANDEM_IDENTITY,
+        "name": "%s//%s" % (classification, rel) if classification else rel,
+        "extensions": {REL_EXT: ext},
+    }
+
+
+def ids_of(envelope):
+    return [o["id"] for o in envelope.get("objects", [])]
