@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod http;
 mod node;
 
 use std::path::PathBuf;
@@ -50,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::marking::MarkingCommand,
     },
+    /// Look up places in the bundled gazetteer of Syria and Iraq.
+    Place {
+        #[command(subcommand)]
+        command: cli::place::PlaceCommand,
+    },
     /// Check the node's data: unresolvable markings and other problems.
     Doctor {
         #[arg(long, short)]
@@ -74,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Command::User { command } => cli::accounts::run_user(&command),
         Command::Token { command } => cli::accounts::run_token(&command),
         Command::Marking { command } => cli::marking::run(&command),
+        Command::Place { command } => cli::place::run(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
     };
     match result {

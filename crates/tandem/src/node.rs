@@ -92,6 +92,7 @@ pub fn app_state(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<App
         config: Arc::new(taxii_config(config)),
         roster: Arc::new(RwLock::new(Arc::new(config.roster()))),
         hooks: Arc::new(NoHooks),
+        signer: None,
     })
 }
 

@@ -136,7 +136,7 @@ fn import_file(
     };
     let result = super::stream::for_each_object(reader, &mut |value| {
         match tandem_model::check_object(&value) {
-            Ok(object) => batch.push(Incoming { object }),
+            Ok(object) => batch.push(Incoming { object, provenance: None }),
             Err(violations) => {
                 let id = value.get("id").and_then(|v| v.as_str()).unwrap_or_default();
                 let reason = violations

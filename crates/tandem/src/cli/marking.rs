@@ -63,7 +63,7 @@ pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
         .put(
             &config.intel_collection_id(),
             &config.node.member,
-            vec![Incoming { object }],
+            vec![Incoming { object, provenance: None }],
         )?
         .pop()
     {

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod export;
 pub mod import;
 pub mod marking;
+pub mod place;
 pub mod serve;
 pub mod stream;
 pub mod validate;

@@ -18,7 +18,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = node::open_store(&config)?;
     let state = node::app_state(&config, store)?;
-    let app = tandem_taxii::router(state);
+    let app = tandem_taxii::router(state.clone()).merge(crate::http::routes(state));
     let listener = tokio::net::TcpListener::bind(config.node.listen)
         .await
         .with_context(|| format!("binding {}", config.node.listen))?;
