@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ctx::{Ctx, Target, describe, join, target};
+use super::ctx::{Ctx, describe, join, target};
 use super::hashes::check_hashes;
 
 const EXTENSION_TYPES: &[&str] = &[
@@ -125,7 +125,13 @@ fn check_predefined(cx: &mut Ctx<'_>, key: &str, path: &str) {
         }
     };
     match key {
-        "archive-ext" => cx.ref_list_in(ext, path, "contains_refs", true, Target::SCO),
+        "archive-ext" => cx.ref_list_in(
+            ext,
+            path,
+            "contains_refs",
+            true,
+            target!("a file or directory", "file", "directory"),
+        ),
         "ntfs-ext" => {
             any_of(cx, &["sid", "alternate_data_streams"]);
             if let Some(items) = cx.list_in(ext, path, "alternate_data_streams", false) {
@@ -174,6 +180,9 @@ fn check_predefined(cx: &mut Ctx<'_>, key: &str, path: &str) {
         "http-request-ext" => {
             cx.string_in(ext, path, "request_method", true);
             cx.string_in(ext, path, "request_value", true);
+            if let Some(h) = ext.get("request_header") {
+                request_header(cx, &join(path, "request_header"), h);
+            }
             cx.reference_in(
                 ext,
                 path,
@@ -206,6 +215,25 @@ fn check_predefined(cx: &mut Ctx<'_>, key: &str, path: &str) {
             if ext.is_empty() {
                 cx.err(path, "must contain at least one property");
             }
+        }
+    }
+}
+
+/// `request_header`: header names to the list of their values (a header may repeat).
+fn request_header(cx: &mut Ctx<'_>, path: &str, v: &Value) {
+    let Some(map) = v.as_object() else {
+        cx.err(path, format!("must be a dictionary, found {}", describe(v)));
+        return;
+    };
+    for (name, values) in map {
+        let ok = values
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string));
+        if !ok {
+            cx.err(
+                join(path, name),
+                "each header value must be a list of strings (a header may repeat)",
+            );
         }
     }
 }

@@ -9,9 +9,15 @@ pub(crate) fn check_sro(cx: &mut Ctx<'_>, ty: &str) {
     match ty {
         "relationship" => {
             if let Some(rt) = cx.string("relationship_type", true)
-                && rt.is_empty()
+                && (rt.is_empty()
+                    || !rt
+                        .bytes()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
             {
-                cx.err("relationship_type", "must not be empty");
+                cx.err(
+                    "relationship_type",
+                    format!("must be non-empty a-z, 0-9 and hyphens only, found {rt:?}"),
+                );
             }
             cx.reference("source_ref", true, Target::SDO_OR_SCO);
             cx.reference("target_ref", true, Target::SDO_OR_SCO);
