@@ -57,6 +57,24 @@ def tandem_binary():
     return _BINARY
 
 
+_DEMO = None
+
+
+def demo_export_binary():
+    """Builds the demo data set writer (`tandem-demo`'s `export` example) once."""
+    global _DEMO
+    if _DEMO is None and os.environ.get("TANDEM_DEMO_BIN"):
+        _DEMO = os.environ["TANDEM_DEMO_BIN"]
+    if _DEMO is None:
+        subprocess.run(["cargo", "build", "-q", "-p", "tandem-demo", "--example", "export"],
+                       cwd=REPO, check=True)
+        path = target_dir() / "debug" / "examples" / "export"
+        if not path.is_absolute():
+            path = REPO / path
+        _DEMO = str(path)
+    return _DEMO
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
