@@ -22,6 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the demo coalition on the embedded store: load the demo data set, replay Syria
+    /// joining on 13 November 2025, serve, and print where to look.
+    Demo(cli::demo::DemoArgs),
     /// Run a node: serve TAXII 2.1 from the configured data directory.
     Serve {
         /// The node's TOML configuration.
@@ -74,6 +77,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config } => cli::serve::run(&config),
+        Command::Demo(args) => cli::demo::run(&args),
         Command::Import(args) => cli::import::run(&args),
         Command::Export(args) => cli::export::run(&args),
         Command::Validate(args) => cli::validate::run(&args),
