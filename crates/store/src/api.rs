@@ -36,6 +36,36 @@ pub struct ViewContext {
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub object: tandem_model::StixObject,
+    /// The originator's signed provenance (see `tandem-sync`), stored with the version.
+    pub provenance: Option<Value>,
+}
+
+impl Incoming {
+    /// An object without provenance.
+    pub fn new(object: tandem_model::StixObject) -> Self {
+        Incoming { object, provenance: None }
+    }
+}
+
+/// A deleted version, as the tombstone feed releases it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub id: String,
+    /// The deleted version; `None` for an unversioned cyber-observable.
+    pub version: Option<Timestamp>,
+    /// The member that originated the deleted version.
+    pub originator: String,
+    /// The deleted version's `object_marking_refs`, so the deletion travels as far as the
+    /// version could.
+    #[serde(default)]
+    pub object_markings: Vec<String>,
+    /// The position in the serving node's feed (same clock as `date_added`).
+    #[serde(default = "epoch")]
+    pub added: Timestamp,
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::from_micros(0)
 }
 
 /// What happened to one incoming object.
@@ -101,6 +131,8 @@ pub struct Record {
     pub object: Value,
     pub originator: String,
     pub redacted: bool,
+    /// The stored provenance of the version (as stored: adjust it for a redacted `object`).
+    pub provenance: Option<Value>,
 }
 
 /// A page of results in ascending `date_added`.
@@ -113,10 +145,7 @@ pub struct Page<T> {
 
 impl<T> Default for Page<T> {
     fn default() -> Self {
-        Page {
-            items: Vec::new(),
-            next: None,
-        }
+        Page { items: Vec::new(), next: None }
     }
 }
 
@@ -154,33 +183,17 @@ pub struct StoredToken {
 pub trait Store: Send + Sync {
     /// Stores versions originated by `originator` into `collection`, atomically per object: each
     /// object is either fully stored (and durable when this returns) or rejected with a reason.
-    fn put(
-        &self,
-        collection: &str,
-        originator: &str,
-        objects: Vec<Incoming>,
-    ) -> Result<Vec<PutOutcome>>;
+    fn put(&self, collection: &str, originator: &str, objects: Vec<Incoming>) -> Result<Vec<PutOutcome>>;
 
     /// Lists object versions in ascending `date_added`. This one method serves the objects,
     /// object, versions and manifest endpoints: `query.ids` narrows to one object,
     /// `query.versions` picks versions, and callers project what they need from each [`Record`].
-    fn list(
-        &self,
-        ctx: &ViewContext,
-        collection: &str,
-        query: &ObjectQuery,
-    ) -> Result<Page<Record>>;
+    fn list(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>>;
 
     /// Deletes the matching versions of one object. Only the originator's member may delete;
     /// a version the viewer may not see counts as absent. Deleted versions leave tombstones, so
     /// they can never be stored again (sync cannot resurrect them).
-    fn delete(
-        &self,
-        ctx: &ViewContext,
-        collection: &str,
-        id: &str,
-        versions: &VersionFilter,
-    ) -> Result<DeleteOutcome>;
+    fn delete(&self, ctx: &ViewContext, collection: &str, id: &str, versions: &VersionFilter) -> Result<DeleteOutcome>;
 
     /// Status resources: stored as opaque JSON, owned by a user.
     fn put_status(&self, id: &str, owner: &str, body: &Value) -> Result<()>;
@@ -190,6 +203,28 @@ pub trait Store: Send + Sync {
     fn put_user(&self, user: &StoredUser) -> Result<()>;
     fn tokens(&self) -> Result<Vec<StoredToken>>;
     fn put_token(&self, token: &StoredToken) -> Result<()>;
+
+    /// Deletions in ascending feed position after `after`, released by the same policy as the
+    /// versions they deleted.
+    fn list_tombstones(
+        &self,
+        ctx: &ViewContext,
+        collection: &str,
+        after: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Page<Tombstone>>;
+
+    /// Applies deletions learnt from a peer: records each tombstone (so the version can never be
+    /// stored again) and deletes the stored version when its originator is the tombstone's.
+    /// Returns the tombstones that were new.
+    fn apply_tombstones(&self, collection: &str, tombstones: Vec<Tombstone>) -> Result<Vec<Tombstone>>;
+
+    /// Small named JSON values (federation state: peers, cursors, status).
+    fn get_meta(&self, key: &str) -> Result<Option<Value>>;
+    /// Stores `value` under `key`; `None` removes the key.
+    fn put_meta(&self, key: &str, value: Option<&Value>) -> Result<()>;
+    /// Every key starting with `prefix`, with its value, in key order.
+    fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Value)>>;
 
     /// Marking ids referenced by stored objects that do not resolve to a known marking, with how
     /// many object versions each affects (for `tandem doctor`).

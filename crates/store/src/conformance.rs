@@ -26,20 +26,13 @@ pub fn roster() -> Roster {
     };
     Roster::new(
         [m("USA"), m("IRQ"), m("SYR"), m("JOR")],
-        [Group {
-            code: "LVNT".into(),
-            name: "Levant".into(),
-            members: ["IRQ", "JOR"].map(String::from).into(),
-        }],
+        [Group { code: "LVNT".into(), name: "Levant".into(), members: ["IRQ", "JOR"].map(String::from).into() }],
     )
 }
 
 pub fn ctx_with(member: &str, roster: &Roster) -> ViewContext {
     ViewContext {
-        viewer: Viewer {
-            member: member.into(),
-            clearance: Classification::Secret,
-        },
+        viewer: Viewer { member: member.into(), clearance: Classification::Secret },
         roster: Arc::new(roster.clone()),
     }
 }
@@ -49,9 +42,7 @@ pub fn ctx(member: &str) -> ViewContext {
 }
 
 fn obj(v: Value) -> Incoming {
-    Incoming {
-        object: StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()),
-    }
+    Incoming { provenance: None, object: StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()) }
 }
 
 pub fn indicator(n: u32, modified: &str, markings: &[&str]) -> Value {
@@ -76,16 +67,11 @@ fn rel(id: &str, rel_to: &[&str], classification: Option<&str>) -> Value {
 }
 
 fn put(store: &dyn Store, originator: &str, objects: Vec<Value>) -> Vec<PutOutcome> {
-    store
-        .put(COLL, originator, objects.into_iter().map(obj).collect())
-        .expect("put")
+    store.put(COLL, originator, objects.into_iter().map(obj).collect()).expect("put")
 }
 
 fn all(store: &dyn Store, ctx: &ViewContext, q: ObjectQuery) -> Vec<crate::Record> {
-    let mut q = ObjectQuery {
-        limit: if q.limit == 0 { 1000 } else { q.limit },
-        ..q
-    };
+    let mut q = ObjectQuery { limit: if q.limit == 0 { 1000 } else { q.limit }, ..q };
     let mut out = Vec::new();
     loop {
         let page = store.list(ctx, COLL, &q).expect("list");
@@ -103,10 +89,7 @@ fn ids(records: &[crate::Record]) -> Vec<String> {
 
 pub fn round_trip_keeps_every_property(store: &dyn Store) {
     let o = indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
-    assert!(matches!(
-        put(store, "USA", vec![o.clone()])[0],
-        PutOutcome::Added { .. }
-    ));
+    assert!(matches!(put(store, "USA", vec![o.clone()])[0], PutOutcome::Added { .. }));
     let got = all(store, &ctx("USA"), ObjectQuery::default());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].object, o);
@@ -114,20 +97,11 @@ pub fn round_trip_keeps_every_property(store: &dyn Store) {
 }
 
 pub fn date_added_increases_and_paging_is_exact(store: &dyn Store) {
-    let objects: Vec<Value> = (0..250)
-        .map(|n| indicator(n, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]))
-        .collect();
+    let objects: Vec<Value> = (0..250).map(|n| indicator(n, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])).collect();
     for chunk in objects.chunks(60) {
         put(store, "USA", chunk.to_vec());
     }
-    let got = all(
-        store,
-        &ctx("IRQ"),
-        ObjectQuery {
-            limit: 7,
-            ..Default::default()
-        },
-    );
+    let got = all(store, &ctx("IRQ"), ObjectQuery { limit: 7, ..Default::default() });
     assert_eq!(got.len(), 250);
     assert!(got.windows(2).all(|w| w[0].date_added < w[1].date_added));
     let mut seen = ids(&got);
@@ -135,111 +109,46 @@ pub fn date_added_increases_and_paging_is_exact(store: &dyn Store) {
     seen.dedup();
     assert_eq!(seen.len(), 250);
     let mid = got[100].date_added;
-    let after = all(
-        store,
-        &ctx("IRQ"),
-        ObjectQuery {
-            added_after: Some(mid),
-            ..Default::default()
-        },
-    );
+    let after = all(store, &ctx("IRQ"), ObjectQuery { added_after: Some(mid), ..Default::default() });
     assert_eq!(after.len(), 149);
 }
 
 pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
     let o = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
     put(store, "USA", vec![o.clone()]);
-    assert!(matches!(
-        put(store, "USA", vec![o.clone()])[0],
-        PutOutcome::Duplicate { .. }
-    ));
+    assert!(matches!(put(store, "USA", vec![o.clone()])[0], PutOutcome::Duplicate { .. }));
     let mut changed = o.clone();
     changed["name"] = json!("changed");
     // Same instant spelled differently is the same version.
     changed["modified"] = json!("2025-01-01T00:00:00.000000Z");
-    assert!(matches!(
-        put(store, "USA", vec![changed])[0],
-        PutOutcome::Rejected { .. }
-    ));
+    assert!(matches!(put(store, "USA", vec![changed])[0], PutOutcome::Rejected { .. }));
     assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 1);
 }
 
 pub fn version_filters(store: &dyn Store) {
-    let v = [
-        "2025-01-01T00:00:00.000Z",
-        "2025-02-01T00:00:00.000Z",
-        "2025-03-01T00:00:00.000Z",
-    ];
+    let v = ["2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z", "2025-03-01T00:00:00.000Z"];
     // Stored out of order on purpose.
-    put(
-        store,
-        "USA",
-        vec![
-            indicator(1, v[1], &[]),
-            indicator(1, v[0], &[]),
-            indicator(1, v[2], &[]),
-        ],
-    );
-    let get = |versions| {
-        all(
-            store,
-            &ctx("USA"),
-            ObjectQuery {
-                versions,
-                ..Default::default()
-            },
-        )
-    };
+    put(store, "USA", vec![indicator(1, v[1], &[]), indicator(1, v[0], &[]), indicator(1, v[2], &[])]);
+    let get = |versions| all(store, &ctx("USA"), ObjectQuery { versions, ..Default::default() });
     let ts = |s: &str| Timestamp::parse(s).unwrap();
-    assert_eq!(
-        get(VersionFilter::Last)
-            .iter()
-            .map(|r| r.version)
-            .collect::<Vec<_>>(),
-        vec![ts(v[2])]
-    );
-    assert_eq!(
-        get(VersionFilter::First)
-            .iter()
-            .map(|r| r.version)
-            .collect::<Vec<_>>(),
-        vec![ts(v[0])]
-    );
+    assert_eq!(get(VersionFilter::Last).iter().map(|r| r.version).collect::<Vec<_>>(), vec![ts(v[2])]);
+    assert_eq!(get(VersionFilter::First).iter().map(|r| r.version).collect::<Vec<_>>(), vec![ts(v[0])]);
     assert_eq!(get(VersionFilter::All).len(), 3);
-    let some = get(VersionFilter::Some {
-        exact: vec![ts("2025-02-01T00:00:00Z")],
-        last: true,
-        first: false,
-    });
+    let some = get(VersionFilter::Some { exact: vec![ts("2025-02-01T00:00:00Z")], last: true, first: false });
     assert_eq!(some.len(), 2);
 }
 
 pub fn only_the_originator_versions_and_revocation_is_final(store: &dyn Store) {
-    put(
-        store,
-        "USA",
-        vec![indicator(1, "2025-01-01T00:00:00.000Z", &[])],
-    );
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[])]);
     assert!(matches!(
-        put(
-            store,
-            "IRQ",
-            vec![indicator(1, "2025-02-01T00:00:00.000Z", &[])]
-        )[0],
+        put(store, "IRQ", vec![indicator(1, "2025-02-01T00:00:00.000Z", &[])])[0],
         PutOutcome::Rejected { .. }
     ));
     let mut revoked = indicator(1, "2025-03-01T00:00:00.000Z", &[]);
     revoked["revoked"] = json!(true);
+    assert!(matches!(put(store, "USA", vec![revoked])[0], PutOutcome::Added { .. }));
     assert!(matches!(
-        put(store, "USA", vec![revoked])[0],
-        PutOutcome::Added { .. }
-    ));
-    assert!(matches!(
-        put(
-            store,
-            "USA",
-            vec![indicator(1, "2025-04-01T00:00:00.000Z", &[])]
-        )[0],
+        put(store, "USA", vec![indicator(1, "2025-04-01T00:00:00.000Z", &[])])[0],
         PutOutcome::Rejected { .. }
     ));
 }
@@ -248,11 +157,7 @@ pub fn releasability_by_tlp_and_rel_to(store: &dyn Store) {
     put(
         store,
         "USA",
-        vec![
-            rel(REL_IRQ, &["IRQ"], None),
-            rel(REL_LVNT, &["LVNT"], None),
-            rel(REL_SECRET, &["IRQ"], Some("SECRET")),
-        ],
+        vec![rel(REL_IRQ, &["IRQ"], None), rel(REL_LVNT, &["LVNT"], None), rel(REL_SECRET, &["IRQ"], Some("SECRET"))],
     );
     put(
         store,
@@ -267,52 +172,29 @@ pub fn releasability_by_tlp_and_rel_to(store: &dyn Store) {
             indicator(
                 7,
                 "2025-01-01T00:00:00.000Z",
-                &[
-                    tlp::TLP2_CLEAR,
-                    "marking-definition--00000000-0000-4000-8000-999999999999",
-                ],
+                &[tlp::TLP2_CLEAR, "marking-definition--00000000-0000-4000-8000-999999999999"],
             ),
             indicator(8, "2025-01-01T00:00:00.000Z", &[REL_SECRET]),
         ],
     );
     let visible = |member: &str| {
-        all(
-            store,
-            &ctx(member),
-            ObjectQuery {
-                types: vec!["indicator".into()],
-                ..Default::default()
-            },
-        )
-        .iter()
-        .map(|r| r.id.chars().last().unwrap_or('?'))
-        .collect::<String>()
+        all(store, &ctx(member), ObjectQuery { types: vec!["indicator".into()], ..Default::default() })
+            .iter()
+            .map(|r| r.id.chars().last().unwrap_or('?'))
+            .collect::<String>()
     };
     assert_eq!(visible("USA"), "12345678");
     assert_eq!(visible("IRQ"), "14568");
     assert_eq!(visible("JOR"), "15");
     assert_eq!(visible("SYR"), "1");
     // Marking-definitions are visible to every member.
-    let markings = all(
-        store,
-        &ctx("SYR"),
-        ObjectQuery {
-            types: vec!["marking-definition".into()],
-            ..Default::default()
-        },
-    );
+    let markings =
+        all(store, &ctx("SYR"), ObjectQuery { types: vec!["marking-definition".into()], ..Default::default() });
     assert_eq!(markings.len(), 3);
     // Clearance must dominate classification.
     let mut low = ctx("IRQ");
     low.viewer.clearance = Classification::Confidential;
-    let seen = all(
-        store,
-        &low,
-        ObjectQuery {
-            types: vec!["indicator".into()],
-            ..Default::default()
-        },
-    );
+    let seen = all(store, &low, ObjectQuery { types: vec!["indicator".into()], ..Default::default() });
     assert_eq!(seen.len(), 4);
     // Roster changes apply at once: SYR joins the Levant group, JOR is suspended.
     let mut r = roster();
@@ -323,27 +205,13 @@ pub fn releasability_by_tlp_and_rel_to(store: &dyn Store) {
     });
     r.set_status("JOR", MemberStatus::Suspended);
     assert_eq!(
-        all(
-            store,
-            &ctx_with("SYR", &r),
-            ObjectQuery {
-                types: vec!["indicator".into()],
-                ..Default::default()
-            }
-        )
-        .len(),
+        all(store, &ctx_with("SYR", &r), ObjectQuery { types: vec!["indicator".into()], ..Default::default() }).len(),
         2
     );
     assert!(all(store, &ctx_with("JOR", &r), ObjectQuery::default()).is_empty());
     // Unresolvable markings are reported.
     let unresolved = store.unresolved_markings().expect("doctor");
-    assert_eq!(
-        unresolved,
-        vec![(
-            "marking-definition--00000000-0000-4000-8000-999999999999".to_string(),
-            1
-        )]
-    );
+    assert_eq!(unresolved, vec![("marking-definition--00000000-0000-4000-8000-999999999999".to_string(), 1)]);
 }
 
 pub fn granular_markings_redact(store: &dyn Store) {
@@ -352,23 +220,9 @@ pub fn granular_markings_redact(store: &dyn Store) {
     o["description"] = json!("source: agent X");
     o["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": REL_IRQ}]);
     put(store, "USA", vec![o.clone()]);
-    let irq = all(
-        store,
-        &ctx("IRQ"),
-        ObjectQuery {
-            types: vec!["indicator".into()],
-            ..Default::default()
-        },
-    );
+    let irq = all(store, &ctx("IRQ"), ObjectQuery { types: vec!["indicator".into()], ..Default::default() });
     assert_eq!(irq[0].object, o);
-    let syr = all(
-        store,
-        &ctx("SYR"),
-        ObjectQuery {
-            types: vec!["indicator".into()],
-            ..Default::default()
-        },
-    );
+    let syr = all(store, &ctx("SYR"), ObjectQuery { types: vec!["indicator".into()], ..Default::default() });
     assert!(syr[0].redacted);
     assert!(syr[0].object.get("description").is_none());
     assert!(syr[0].object.get("granular_markings").is_none());
@@ -386,34 +240,12 @@ pub fn delete_leaves_sticky_tombstones(store: &dyn Store) {
     );
     let id1 = "indicator--00000000-0000-4000-8000-000000000001";
     let id2 = "indicator--00000000-0000-4000-8000-000000000002";
-    assert_eq!(
-        store
-            .delete(&ctx("IRQ"), COLL, id1, &VersionFilter::All)
-            .unwrap(),
-        DeleteOutcome::Forbidden
-    );
-    assert_eq!(
-        store
-            .delete(&ctx("IRQ"), COLL, id2, &VersionFilter::All)
-            .unwrap(),
-        DeleteOutcome::NotFound
-    );
-    assert_eq!(
-        store
-            .delete(&ctx("USA"), COLL, id1, &VersionFilter::All)
-            .unwrap(),
-        DeleteOutcome::Deleted(1)
-    );
-    assert_eq!(
-        ids(&all(store, &ctx("USA"), ObjectQuery::default())),
-        vec![id2.to_string()]
-    );
+    assert_eq!(store.delete(&ctx("IRQ"), COLL, id1, &VersionFilter::All).unwrap(), DeleteOutcome::Forbidden);
+    assert_eq!(store.delete(&ctx("IRQ"), COLL, id2, &VersionFilter::All).unwrap(), DeleteOutcome::NotFound);
+    assert_eq!(store.delete(&ctx("USA"), COLL, id1, &VersionFilter::All).unwrap(), DeleteOutcome::Deleted(1));
+    assert_eq!(ids(&all(store, &ctx("USA"), ObjectQuery::default())), vec![id2.to_string()]);
     assert!(matches!(
-        put(
-            store,
-            "USA",
-            vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]
-        )[0],
+        put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])])[0],
         PutOutcome::Rejected { .. }
     ));
 }

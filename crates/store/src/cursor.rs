@@ -21,17 +21,10 @@ impl Cursor {
     }
 
     pub fn decode(token: &str) -> Result<Self, StoreError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token.trim())
-            .map_err(|_| StoreError::BadCursor)?;
+        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::BadCursor)?;
         let text = std::str::from_utf8(&bytes).map_err(|_| StoreError::BadCursor)?;
-        let micros = text
-            .strip_prefix("v1:")
-            .and_then(|m| m.parse::<i64>().ok())
-            .ok_or(StoreError::BadCursor)?;
-        Ok(Cursor {
-            after: Timestamp::from_micros(micros),
-        })
+        let micros = text.strip_prefix("v1:").and_then(|m| m.parse::<i64>().ok()).ok_or(StoreError::BadCursor)?;
+        Ok(Cursor { after: Timestamp::from_micros(micros) })
     }
 }
 
@@ -41,9 +34,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
-        let c = Cursor {
-            after: Timestamp::from_micros(1_764_000_000_123_456),
-        };
+        let c = Cursor { after: Timestamp::from_micros(1_764_000_000_123_456) };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         for bad in ["", "!!", "djE6", "eDox", "djE6YWJj"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");

@@ -92,7 +92,14 @@ fn world() -> impl Strategy<Value = World> {
                 0..4usize,
             )
         })
-        .prop_map(|(statuses, groups, rels, objects, viewer, clearance)| World { statuses, groups, rels, objects, viewer, clearance })
+        .prop_map(|(statuses, groups, rels, objects, viewer, clearance)| World {
+            statuses,
+            groups,
+            rels,
+            objects,
+            viewer,
+            clearance,
+        })
 }
 
 fn rel_id(i: usize) -> String {
@@ -120,14 +127,22 @@ fn roster(w: &World) -> Roster {
             status: *s,
             public_key: None,
         }),
-        GROUPS.iter().zip(&w.groups).map(|(c, m)| Group { code: c.to_string(), name: c.to_string(), members: m.clone() }),
+        GROUPS.iter().zip(&w.groups).map(|(c, m)| Group {
+            code: c.to_string(),
+            name: c.to_string(),
+            members: m.clone(),
+        }),
     )
 }
 
 /// The oracle: the set of members a combination of markings releases to, computed as sets.
 fn release_set(w: &World, marks: &[&Mark], clearance: usize) -> BTreeSet<String> {
-    let active: BTreeSet<String> =
-        MEMBERS.iter().zip(&w.statuses).filter(|(_, s)| **s == MemberStatus::Active).map(|(c, _)| c.to_string()).collect();
+    let active: BTreeSet<String> = MEMBERS
+        .iter()
+        .zip(&w.statuses)
+        .filter(|(_, s)| **s == MemberStatus::Active)
+        .map(|(c, _)| c.to_string())
+        .collect();
     let expand = |code: &str| -> BTreeSet<String> {
         if let Some(i) = GROUPS.iter().position(|g| *g == code) {
             w.groups[i].clone()
@@ -175,7 +190,8 @@ fn expected(w: &World) -> BTreeMap<usize, bool> {
             continue;
         }
         let object_level: Vec<&Mark> = o.markings.iter().collect();
-        let any_unknown = object_level.iter().any(|m| matches!(m, Mark::Unknown)) || matches!(o.granular, Some(Mark::Unknown));
+        let any_unknown =
+            object_level.iter().any(|m| matches!(m, Mark::Unknown)) || matches!(o.granular, Some(Mark::Unknown));
         if any_unknown || !release_set(w, &object_level, w.clearance).contains(viewer) {
             continue;
         }
@@ -226,7 +242,7 @@ fn build(w: &World) -> (tempfile::TempDir, SqliteStore) {
 }
 
 fn incoming(v: Value) -> Incoming {
-    Incoming { object: StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()) }
+    Incoming { object: StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()), provenance: None }
 }
 
 fn received(store: &SqliteStore, ctx: &ViewContext, query: ObjectQuery) -> BTreeMap<usize, bool> {
@@ -235,7 +251,9 @@ fn received(store: &SqliteStore, ctx: &ViewContext, query: ObjectQuery) -> BTree
     loop {
         let page = store.list(ctx, COLL, &q).expect("list");
         for r in page.items {
-            if let Some(n) = r.id.strip_prefix("incident--cccccccc-0000-4000-8000-").and_then(|s| s.parse::<usize>().ok()) {
+            if let Some(n) =
+                r.id.strip_prefix("incident--cccccccc-0000-4000-8000-").and_then(|s| s.parse::<usize>().ok())
+            {
                 assert!(out.insert(n, r.object.get("description").is_some()).is_none(), "delivered twice");
             }
         }

@@ -72,16 +72,10 @@ pub struct UserDirectory {
 }
 
 impl UserDirectory {
-    pub fn new(
-        accounts: impl IntoIterator<Item = Account>,
-        tokens: impl IntoIterator<Item = ApiToken>,
-    ) -> Self {
+    pub fn new(accounts: impl IntoIterator<Item = Account>, tokens: impl IntoIterator<Item = ApiToken>) -> Self {
         UserDirectory {
             accounts: accounts.into_iter().map(|a| (a.name.clone(), a)).collect(),
-            tokens: tokens
-                .into_iter()
-                .map(|t| (t.token_id.clone(), t))
-                .collect(),
+            tokens: tokens.into_iter().map(|t| (t.token_id.clone(), t)).collect(),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -99,10 +93,7 @@ impl UserDirectory {
 
     fn cached(&self, key: &[u8; 32]) -> Option<String> {
         let cache = self.cache.lock().ok()?;
-        cache
-            .get(key)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(u, _)| u.clone())
+        cache.get(key).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(u, _)| u.clone())
     }
 
     fn remember(&self, key: [u8; 32], user: &str) {
@@ -119,10 +110,7 @@ impl UserDirectory {
 
     /// Checks the credential and returns the user name it authenticates.
     fn verify(&self, authorization: &str) -> Result<String, AuthError> {
-        let (scheme, rest) = authorization
-            .trim()
-            .split_once(' ')
-            .ok_or(AuthError::Malformed)?;
+        let (scheme, rest) = authorization.trim().split_once(' ').ok_or(AuthError::Malformed)?;
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("basic") {
             let decoded = STANDARD.decode(rest).map_err(|_| AuthError::Malformed)?;
@@ -155,9 +143,7 @@ impl UserDirectory {
 
 impl Authenticator for UserDirectory {
     fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
-        let authorization = authorization
-            .filter(|a| !a.trim().is_empty())
-            .ok_or(AuthError::Missing)?;
+        let authorization = authorization.filter(|a| !a.trim().is_empty()).ok_or(AuthError::Missing)?;
         let key: [u8; 32] = Sha256::digest(authorization.as_bytes()).into();
         if let Some(user) = self.cached(&key) {
             return self.principal(&user);
@@ -173,15 +159,12 @@ impl Authenticator for UserDirectory {
 /// (base64url) may itself contain `_`.
 fn parse_token(token: &str) -> Option<(&str, &str)> {
     let (id, secret) = token.strip_prefix("tdm_")?.split_once('_')?;
-    (!id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric()) && !secret.is_empty())
-        .then_some((id, secret))
+    (!id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric()) && !secret.is_empty()).then_some((id, secret))
 }
 
 fn verify_secret(plain: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(plain.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(plain.as_bytes(), &parsed).is_ok(),
         Err(e) => {
             tracing::warn!(error = %e, "unparseable password hash in the user directory");
             false
@@ -218,27 +201,34 @@ pub fn new_token() -> (String, String, String) {
     (format!("tdm_{token_id}_{secret}"), token_id, hash)
 }
 
+/// The user name a credential claims, for auditing failures: the Basic user name, or
+/// `token:<id>` for an API token. Never the secret; capped at 128 characters.
+fn presented_name(authorization: Option<&str>) -> Option<String> {
+    let (scheme, rest) = authorization?.trim().split_once(' ')?;
+    let name = if scheme.eq_ignore_ascii_case("basic") {
+        let text = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
+        text.split_once(':')?.0.to_string()
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        format!("token:{}", parse_token(rest.trim())?.0)
+    } else {
+        return None;
+    };
+    Some(name.chars().take(128).collect())
+}
+
 /// The authenticated caller of a request, checked against the roster.
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = TaxiiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
-            Some(v) => Some(
-                v.to_str()
-                    .map_err(|_| TaxiiError::Unauthorized)?
-                    .to_string(),
-            ),
+            Some(v) => Some(v.to_str().map_err(|_| TaxiiError::Unauthorized)?.to_string()),
         };
         let auth = state.auth.clone();
-        let result =
-            tokio::task::spawn_blocking(move || auth.authenticate(header.as_deref())).await?;
+        let result = tokio::task::spawn_blocking(move || auth.authenticate(header.as_deref())).await?;
         let principal = result.map_err(|e| {
             tracing::debug!(reason = %e, "authentication failed");
             TaxiiError::Unauthorized
@@ -266,11 +256,7 @@ mod tests {
                 roles: vec!["analyst".into()],
                 read_only: false,
             }],
-            [ApiToken {
-                token_id,
-                user: "alice".into(),
-                secret_hash,
-            }],
+            [ApiToken { token_id, user: "alice".into(), secret_hash }],
         );
         (dir, token)
     }
@@ -286,49 +272,21 @@ mod tests {
         assert_eq!((p.user.as_str(), p.member.as_str()), ("alice", "USA"));
         // Second time comes from the cache.
         assert!(dir.authenticate(Some(&basic("alice", "s3cret"))).is_ok());
-        assert_eq!(
-            dir.authenticate(Some(&format!("Bearer {token}")))
-                .unwrap()
-                .user,
-            "alice"
-        );
-        assert_eq!(
-            dir.authenticate(Some(&format!("bearer {token}")))
-                .unwrap()
-                .user,
-            "alice"
-        );
+        assert_eq!(dir.authenticate(Some(&format!("Bearer {token}"))).unwrap().user, "alice");
+        assert_eq!(dir.authenticate(Some(&format!("bearer {token}"))).unwrap().user, "alice");
     }
 
     #[test]
     fn refuses_bad_credentials() {
         let (dir, token) = directory();
         assert_eq!(dir.authenticate(None), Err(AuthError::Missing));
-        assert_eq!(
-            dir.authenticate(Some(&basic("alice", "wrong"))),
-            Err(AuthError::Invalid)
-        );
-        assert_eq!(
-            dir.authenticate(Some(&basic("mallory", "s3cret"))),
-            Err(AuthError::Invalid)
-        );
-        assert_eq!(
-            dir.authenticate(Some("Basic !!!")),
-            Err(AuthError::Malformed)
-        );
-        assert_eq!(
-            dir.authenticate(Some("Digest abc")),
-            Err(AuthError::Malformed)
-        );
+        assert_eq!(dir.authenticate(Some(&basic("alice", "wrong"))), Err(AuthError::Invalid));
+        assert_eq!(dir.authenticate(Some(&basic("mallory", "s3cret"))), Err(AuthError::Invalid));
+        assert_eq!(dir.authenticate(Some("Basic !!!")), Err(AuthError::Malformed));
+        assert_eq!(dir.authenticate(Some("Digest abc")), Err(AuthError::Malformed));
         let forged = format!("{}x", token);
-        assert_eq!(
-            dir.authenticate(Some(&format!("Bearer {forged}"))),
-            Err(AuthError::Invalid)
-        );
-        assert_eq!(
-            dir.authenticate(Some("Bearer tdm_nope")),
-            Err(AuthError::Malformed)
-        );
+        assert_eq!(dir.authenticate(Some(&format!("Bearer {forged}"))), Err(AuthError::Invalid));
+        assert_eq!(dir.authenticate(Some("Bearer tdm_nope")), Err(AuthError::Malformed));
     }
 
     #[test]

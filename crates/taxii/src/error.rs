@@ -57,23 +57,13 @@ impl TaxiiError {
     fn description(&self) -> String {
         match self {
             TaxiiError::BadRequest(d) => d.clone(),
-            TaxiiError::Unauthorized => {
-                "valid credentials are required (HTTP Basic or a Bearer API token)".into()
-            }
+            TaxiiError::Unauthorized => "valid credentials are required (HTTP Basic or a Bearer API token)".into(),
             TaxiiError::Forbidden(d) => d.clone(),
-            TaxiiError::NotFound => {
-                "the requested resource was not found or is not accessible".into()
-            }
+            TaxiiError::NotFound => "the requested resource was not found or is not accessible".into(),
             TaxiiError::MethodNotAllowed => "this method is not supported on this endpoint".into(),
-            TaxiiError::NotAcceptable => {
-                "the Accept header must include application/taxii+json;version=2.1".into()
-            }
-            TaxiiError::PayloadTooLarge => {
-                "the request body exceeds max_content_length of the API root".into()
-            }
-            TaxiiError::UnsupportedMediaType => {
-                "the Content-Type must be application/taxii+json;version=2.1".into()
-            }
+            TaxiiError::NotAcceptable => "the Accept header must include application/taxii+json;version=2.1".into(),
+            TaxiiError::PayloadTooLarge => "the request body exceeds max_content_length of the API root".into(),
+            TaxiiError::UnsupportedMediaType => "the Content-Type must be application/taxii+json;version=2.1".into(),
             TaxiiError::Internal(_) => "the server could not complete the request".into(),
             TaxiiError::Other(s) => s.canonical_reason().unwrap_or("error").to_string(),
         }
@@ -89,9 +79,7 @@ impl TaxiiError {
 impl From<tandem_store::StoreError> for TaxiiError {
     fn from(e: tandem_store::StoreError) -> Self {
         match e {
-            tandem_store::StoreError::BadCursor => {
-                TaxiiError::BadRequest("invalid next token".into())
-            }
+            tandem_store::StoreError::BadCursor => TaxiiError::BadRequest("invalid next token".into()),
             other => TaxiiError::internal("storage failure", other),
         }
     }
@@ -113,15 +101,9 @@ impl IntoResponse for TaxiiError {
         });
         let mut resp = (status, body.to_string()).into_response();
         let headers = resp.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(TAXII_CONTENT_TYPE),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_CONTENT_TYPE));
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(WWW_AUTHENTICATE),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE));
         }
         resp
     }

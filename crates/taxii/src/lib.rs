@@ -21,7 +21,12 @@
 //!   latest would make the previous version reappear); with it, only the matching versions.
 //! - A get-object, versions or delete request that matches nothing the caller may see is 404,
 //!   with the same body whether the object is missing or hidden.
+//! - Tandem extensions for federation: `GET .../collections/{id}/tombstones/` lists deletions
+//!   (same releasability as the deleted versions, `added_after`/`next`/`limit` paging), and a
+//!   request with `X-Tandem-Sync: 1` gets a `tandem_provenance` map (`"<id>|<version>"` ->
+//!   proof) in the objects envelope, as TAXII 2.1 §7.1 allows custom properties.
 
+pub mod audit;
 pub mod auth;
 mod error;
 mod handlers;
@@ -37,7 +42,9 @@ use tandem_policy::{Classification, Roster};
 use tandem_store::{PutOutcome, Store};
 
 pub use auth::{AuthError, Authenticator, UserDirectory};
+pub use audit::{AuditEvent, AuditSink, NoAudit};
 pub use error::TaxiiError;
+pub use handlers::objects::{SYNC_HEADER, proof_key};
 
 /// Server-wide TAXII settings.
 #[derive(Debug, Clone)]
@@ -52,6 +59,9 @@ pub struct TaxiiConfig {
     pub collections: Vec<CollectionConfig>,
     /// The most objects one page returns, whatever `limit` asks.
     pub page_size_max: usize,
+    /// The member this node serves: its users with role `auditor` may read the audit log.
+    /// Empty means nobody may.
+    pub node_member: String,
 }
 
 impl Default for TaxiiConfig {
@@ -64,6 +74,7 @@ impl Default for TaxiiConfig {
             max_content_length: 10 * 1024 * 1024,
             collections: Vec::new(),
             page_size_max: 1000,
+            node_member: String::new(),
         }
     }
 }
@@ -75,14 +86,9 @@ impl TaxiiConfig {
         let root = self.api_root.trim_matches('/');
         if root.is_empty()
             || root == "taxii2"
-            || !root
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            || !root.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         {
-            return Err(format!(
-                "api_root {:?}: must be one path segment of [A-Za-z0-9_-], not taxii2",
-                self.api_root
-            ));
+            return Err(format!("api_root {:?}: must be one path segment of [A-Za-z0-9_-], not taxii2", self.api_root));
         }
         if self.max_content_length == 0 {
             return Err("max_content_length: must be positive".into());
@@ -100,9 +106,7 @@ impl TaxiiConfig {
             }
             for key in std::iter::once(c.id.as_str()).chain(c.alias.as_deref()) {
                 if key.is_empty() || key.contains('/') || keys.contains(&key) {
-                    return Err(format!(
-                        "collections: id or alias {key:?} is empty, has a '/', or is not unique"
-                    ));
+                    return Err(format!("collections: id or alias {key:?} is empty, has a '/', or is not unique"));
                 }
                 keys.push(key);
             }
@@ -141,6 +145,17 @@ pub trait WriteHooks: Send + Sync {
     fn after_delete(&self, _collection: &str, _member: &str, _id: &str, _count: usize) {}
 }
 
+/// Provenance for federation (implemented by `tandem-sync`): signs the versions this node's
+/// member originates and prepares the proof served with each version to a syncing peer.
+pub trait Signer: Send + Sync {
+    /// The provenance to store with a version submitted by a user of `member`; `None` when this
+    /// node does not sign for that member.
+    fn sign(&self, member: &str, object: &tandem_model::StixObject) -> Option<serde_json::Value>;
+
+    /// The proof to serve with `record` (whose object may be a redacted copy), if any.
+    fn proof_for(&self, record: &tandem_store::Record) -> Option<serde_json::Value>;
+}
+
 /// Hooks that do nothing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHooks;
@@ -157,6 +172,10 @@ pub struct AppState {
     pub config: Arc<TaxiiConfig>,
     pub roster: Arc<RwLock<Arc<Roster>>>,
     pub hooks: Arc<dyn WriteHooks>,
+    /// Receives one event per authenticated (or failed) request; [`NoAudit`] drops them.
+    pub audit: Arc<dyn AuditSink>,
+    /// Signs local writes and serves proofs to peers; `None` disables provenance.
+    pub signer: Option<Arc<dyn Signer>>,
 }
 
 impl AppState {
@@ -182,25 +201,28 @@ pub fn router(state: AppState) -> Router {
         (format!("{root}/status/{{status}}"), get(status::get_status)),
         (format!("{root}/collections"), get(collections::list)),
         (coll.clone(), get(collections::one)),
-        (
-            format!("{coll}/objects"),
-            get(objects::get_objects).post(objects::add_objects),
-        ),
-        (
-            obj.clone(),
-            get(objects::get_object).delete(objects::delete_object),
-        ),
+        (format!("{coll}/objects"), get(objects::get_objects).post(objects::add_objects)),
+        (obj.clone(), get(objects::get_object).delete(objects::delete_object)),
         (format!("{obj}/versions"), get(objects::versions)),
         (format!("{coll}/manifest"), get(objects::manifest)),
+        (format!("{coll}/tombstones"), get(objects::tombstones)),
     ];
     for (path, method_router) in routes {
-        r = r
-            .route(&format!("{path}/"), method_router.clone())
-            .route(&path, method_router);
+        r = r.route(&format!("{path}/"), method_router.clone()).route(&path, method_router);
     }
+    // Tandem extensions that answer plain JSON: outside TAXII negotiation and envelopes.
+    let audit_path = format!("{root}/audit");
+    let extensions = Router::new()
+        .route(&format!("{audit_path}/"), get(handlers::audit::read))
+        .route(&audit_path, get(handlers::audit::read));
     r.fallback(|| async { TaxiiError::NotFound })
         .layer(axum::middleware::from_fn(media::negotiate))
         .layer(axum::middleware::map_response(responses::taxii_envelope))
+        .merge(extensions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .with_state(state)
 }
 
@@ -222,40 +244,16 @@ mod tests {
     #[test]
     fn config_validation() {
         let id = "365fed99-08fa-4fdc-a1b3-fb247eb41d01";
-        let ok = TaxiiConfig {
-            collections: vec![coll(id, Some("intel"))],
-            ..TaxiiConfig::default()
-        };
+        let ok = TaxiiConfig { collections: vec![coll(id, Some("intel"))], ..TaxiiConfig::default() };
         assert!(ok.validate().is_ok());
         for bad in [
-            TaxiiConfig {
-                api_root: "taxii2".into(),
-                ..ok.clone()
-            },
-            TaxiiConfig {
-                api_root: "a/b".into(),
-                ..ok.clone()
-            },
-            TaxiiConfig {
-                api_root: "".into(),
-                ..ok.clone()
-            },
-            TaxiiConfig {
-                page_size_max: 0,
-                ..ok.clone()
-            },
-            TaxiiConfig {
-                collections: vec![coll("not-a-uuid", None)],
-                ..ok.clone()
-            },
-            TaxiiConfig {
-                collections: vec![coll(id, None), coll(id, None)],
-                ..ok.clone()
-            },
-            TaxiiConfig {
-                collections: vec![coll(id, Some(id))],
-                ..ok.clone()
-            },
+            TaxiiConfig { api_root: "taxii2".into(), ..ok.clone() },
+            TaxiiConfig { api_root: "a/b".into(), ..ok.clone() },
+            TaxiiConfig { api_root: "".into(), ..ok.clone() },
+            TaxiiConfig { page_size_max: 0, ..ok.clone() },
+            TaxiiConfig { collections: vec![coll("not-a-uuid", None)], ..ok.clone() },
+            TaxiiConfig { collections: vec![coll(id, None), coll(id, None)], ..ok.clone() },
+            TaxiiConfig { collections: vec![coll(id, Some(id))], ..ok.clone() },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }

@@ -35,19 +35,13 @@ impl MediaRange {
                 continue;
             }
             let (k, v) = p.split_once('=')?;
-            params.push((
-                k.trim().to_ascii_lowercase(),
-                v.trim().trim_matches('"').to_string(),
-            ));
+            params.push((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string()));
         }
         Some(MediaRange { essence, params })
     }
 
     fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// A TAXII 2.1 type: `application/taxii+json` with version 2.1 or none.
@@ -56,40 +50,28 @@ impl MediaRange {
     }
 
     fn refused(&self) -> bool {
-        self.param("q")
-            .and_then(|q| q.parse::<f32>().ok())
-            .is_some_and(|q| q <= 0.0)
+        self.param("q").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
     }
 }
 
 /// Whether an `Accept` header value admits a TAXII 2.1 response.
 pub fn accepts_taxii(accept: Option<&str>) -> bool {
     let Some(accept) = accept else { return false };
-    accept.split(',').filter_map(MediaRange::parse).any(|r| {
-        !r.refused() && (r.is_taxii21() || r.essence == "*/*" || r.essence == "application/*")
-    })
+    accept
+        .split(',')
+        .filter_map(MediaRange::parse)
+        .any(|r| !r.refused() && (r.is_taxii21() || r.essence == "*/*" || r.essence == "application/*"))
 }
 
 /// Whether a request `Content-Type` is a TAXII 2.1 body.
 pub fn is_taxii_content_type(content_type: Option<&str>) -> bool {
-    content_type
-        .and_then(MediaRange::parse)
-        .is_some_and(|r| r.is_taxii21())
+    content_type.and_then(MediaRange::parse).is_some_and(|r| r.is_taxii21())
 }
 
 /// Middleware: refuses requests whose `Accept` header admits no TAXII 2.1 response.
 pub async fn negotiate(req: Request, next: Next) -> Response {
-    let values: Vec<&str> = req
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let joined = if values.is_empty() {
-        None
-    } else {
-        Some(values.join(","))
-    };
+    let values: Vec<&str> = req.headers().get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    let joined = if values.is_empty() { None } else { Some(values.join(",")) };
     if !accepts_taxii(joined.as_deref()) {
         return TaxiiError::NotAcceptable.into_response();
     }
@@ -132,16 +114,10 @@ mod tests {
 
     #[test]
     fn content_type_variants() {
-        assert!(is_taxii_content_type(Some(
-            "application/taxii+json;version=2.1"
-        )));
+        assert!(is_taxii_content_type(Some("application/taxii+json;version=2.1")));
         assert!(is_taxii_content_type(Some("application/taxii+json")));
-        assert!(is_taxii_content_type(Some(
-            "application/taxii+json; charset=utf-8; version=2.1"
-        )));
-        assert!(!is_taxii_content_type(Some(
-            "application/taxii+json;version=2.0"
-        )));
+        assert!(is_taxii_content_type(Some("application/taxii+json; charset=utf-8; version=2.1")));
+        assert!(!is_taxii_content_type(Some("application/taxii+json;version=2.0")));
         assert!(!is_taxii_content_type(Some("application/json")));
         assert!(!is_taxii_content_type(Some("*/*")));
         assert!(!is_taxii_content_type(None));

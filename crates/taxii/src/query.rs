@@ -27,28 +27,15 @@ fn bad(msg: impl Into<String>) -> TaxiiError {
 }
 
 /// Parses the query pairs for `endpoint`. `limit` defaults to, and is capped at, `page_size_max`.
-pub fn parse(
-    pairs: &[(String, String)],
-    endpoint: Endpoint,
-    page_size_max: usize,
-) -> Result<ObjectQuery, TaxiiError> {
+pub fn parse(pairs: &[(String, String)], endpoint: Endpoint, page_size_max: usize) -> Result<ObjectQuery, TaxiiError> {
     let mut seen: Vec<&str> = Vec::new();
-    let mut q = ObjectQuery {
-        limit: page_size_max.max(1),
-        ..ObjectQuery::default()
-    };
+    let mut q = ObjectQuery { limit: page_size_max.max(1), ..ObjectQuery::default() };
     let paged = endpoint != Endpoint::Delete;
     let listing = endpoint == Endpoint::Objects;
     for (key, value) in pairs {
         let known = matches!(
             key.as_str(),
-            "added_after"
-                | "limit"
-                | "next"
-                | "match[id]"
-                | "match[type]"
-                | "match[version]"
-                | "match[spec_version]"
+            "added_after" | "limit" | "next" | "match[id]" | "match[type]" | "match[version]" | "match[spec_version]"
         );
         if !known {
             continue;
@@ -80,9 +67,7 @@ pub fn parse(
             "match[spec_version]" => {
                 let specs = list(key, value)?;
                 if let Some(s) = specs.iter().find(|s| !is_spec_version(s)) {
-                    return Err(bad(format!(
-                        "match[spec_version]: {s:?} is not a version such as 2.1"
-                    )));
+                    return Err(bad(format!("match[spec_version]: {s:?} is not a version such as 2.1")));
                 }
                 q.spec_versions = specs;
             }
@@ -91,9 +76,7 @@ pub fn parse(
     }
     // Versions lists every version; a DELETE without `match[version]` removes the object, every
     // version of it (deleting only the latest would bring the previous one back into view).
-    if endpoint == Endpoint::Versions
-        || endpoint == Endpoint::Delete && !seen.contains(&"match[version]")
-    {
+    if endpoint == Endpoint::Versions || endpoint == Endpoint::Delete && !seen.contains(&"match[version]") {
         q.versions = VersionFilter::All;
     }
     Ok(q)
@@ -109,10 +92,7 @@ fn list(key: &str, value: &str) -> Result<Vec<String>, TaxiiError> {
 
 fn is_spec_version(s: &str) -> bool {
     s.split_once('.').is_some_and(|(a, b)| {
-        !a.is_empty()
-            && !b.is_empty()
-            && a.bytes().all(|c| c.is_ascii_digit())
-            && b.bytes().all(|c| c.is_ascii_digit())
+        !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
     })
 }
 
@@ -141,9 +121,7 @@ pub fn versions(value: &str) -> Result<VersionFilter, TaxiiError> {
     }
     if all {
         if last || first || !exact.is_empty() {
-            return Err(bad(
-                "match[version]: all cannot be combined with other values",
-            ));
+            return Err(bad("match[version]: all cannot be combined with other values"));
         }
         return Ok(VersionFilter::All);
     }
@@ -159,10 +137,7 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -184,13 +159,8 @@ mod tests {
         assert_eq!(q.limit, 1000);
         assert_eq!(q.ids.len(), 2);
         assert_eq!(q.spec_versions, vec!["2.0", "2.1"]);
-        assert!(
-            matches!(q.versions, VersionFilter::Some { ref exact, last: true, first: true } if exact.len() == 1)
-        );
-        assert_eq!(
-            q.added_after.unwrap().to_taxii(),
-            "2024-01-01T00:00:00.100000Z"
-        );
+        assert!(matches!(q.versions, VersionFilter::Some { ref exact, last: true, first: true } if exact.len() == 1));
+        assert_eq!(q.added_after.unwrap().to_taxii(), "2024-01-01T00:00:00.100000Z");
     }
 
     #[test]
@@ -208,41 +178,18 @@ mod tests {
             ("match[spec_version]", "two"),
             ("match[type]", "indicator,,malware"),
         ] {
-            assert!(
-                parse(&pairs(&[(k, v)]), Endpoint::Objects, 1000).is_err(),
-                "{k}={v}"
-            );
+            assert!(parse(&pairs(&[(k, v)]), Endpoint::Objects, 1000).is_err(), "{k}={v}");
         }
-        assert!(
-            parse(
-                &pairs(&[("limit", "1"), ("limit", "2")]),
-                Endpoint::Objects,
-                1000
-            )
-            .is_err()
-        );
+        assert!(parse(&pairs(&[("limit", "1"), ("limit", "2")]), Endpoint::Objects, 1000).is_err());
     }
 
     #[test]
     fn endpoint_scopes() {
-        let q = parse(
-            &pairs(&[("match[id]", "x--1"), ("match[version]", "first")]),
-            Endpoint::Object,
-            10,
-        )
-        .unwrap();
+        let q = parse(&pairs(&[("match[id]", "x--1"), ("match[version]", "first")]), Endpoint::Object, 10).unwrap();
         assert!(q.ids.is_empty());
         assert_eq!(q.versions, VersionFilter::First);
-        let q = parse(
-            &pairs(&[("match[version]", "first")]),
-            Endpoint::Versions,
-            10,
-        )
-        .unwrap();
+        let q = parse(&pairs(&[("match[version]", "first")]), Endpoint::Versions, 10).unwrap();
         assert_eq!(q.versions, VersionFilter::All);
-        assert_eq!(
-            parse(&[], Endpoint::Objects, 10).unwrap().versions,
-            VersionFilter::Last
-        );
+        assert_eq!(parse(&[], Endpoint::Objects, 10).unwrap().versions, VersionFilter::Last);
     }
 }

@@ -17,10 +17,7 @@ pub const DATE_ADDED_LAST: &str = "x-taxii-date-added-last";
 /// A JSON body with the TAXII content type.
 pub fn taxii_json(status: StatusCode, body: &Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(TAXII_CONTENT_TYPE),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_CONTENT_TYPE));
     resp
 }
 
@@ -40,10 +37,8 @@ pub fn page(body: &Value, first: Timestamp, last: Timestamp) -> Response {
 /// a handler (405 from routing, a rejection) gets a TAXII error body. Headers such as `Allow`
 /// and `WWW-Authenticate` are kept.
 pub async fn taxii_envelope(resp: Response) -> Response {
-    let is_taxii = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == TAXII_CONTENT_TYPE.as_bytes());
+    let is_taxii =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == TAXII_CONTENT_TYPE.as_bytes());
     if is_taxii {
         return resp;
     }
@@ -65,9 +60,6 @@ pub async fn taxii_envelope(resp: Response) -> Response {
         return Response::from_parts(parts, body);
     }
     let (mut parts, body) = resp.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(TAXII_CONTENT_TYPE),
-    );
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_CONTENT_TYPE));
     Response::from_parts(parts, Body::new(body))
 }

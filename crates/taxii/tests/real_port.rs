@@ -13,9 +13,7 @@ async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
     let request = request.to_string();
     tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         stream.write_all(request.as_bytes()).unwrap();
         let mut out = Vec::new();
         stream.read_to_end(&mut out).unwrap();
@@ -43,20 +41,11 @@ async fn serves_on_a_real_port() {
     )
     .await;
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    assert!(
-        resp.to_ascii_lowercase()
-            .contains("content-type: application/taxii+json;version=2.1")
-    );
-    assert!(
-        resp.contains(&format!("\"api_roots\":[\"http://{addr}/api/\"]")),
-        "{resp}"
-    );
+    assert!(resp.to_ascii_lowercase().contains("content-type: application/taxii+json;version=2.1"));
+    assert!(resp.contains(&format!("\"api_roots\":[\"http://{addr}/api/\"]")), "{resp}");
 
-    let resp = raw(
-        addr,
-        &format!("GET /api/ HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n"),
-    )
-    .await;
+    let resp =
+        raw(addr, &format!("GET /api/ HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n")).await;
     assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
     assert!(resp.contains("WWW-Authenticate") || resp.contains("www-authenticate"));
 
@@ -64,9 +53,7 @@ async fn serves_on_a_real_port() {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/clients.py");
         let base = format!("http://{addr}");
         let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(python)
-                .args([script, &base, "alice", PASSWORD, COLL])
-                .output()
+            std::process::Command::new(python).args([script, &base, "alice", PASSWORD, COLL]).output()
         })
         .await
         .unwrap()

@@ -27,18 +27,12 @@ async fn discovery_api_root_and_collections() {
     assert_eq!(colls[0]["id"], COLL);
     assert_eq!(colls[0]["alias"], "intel");
     assert_eq!(colls[0]["can_write"], true);
-    assert_eq!(
-        colls[0]["media_types"],
-        json!(["application/stix+json;version=2.1"])
-    );
+    assert_eq!(colls[0]["media_types"], json!(["application/stix+json;version=2.1"]));
     // A read-only account sees can_write false.
     let r = get(&f.app, "/api/collections", "reader").await;
     assert_eq!(r.body["collections"][0]["can_write"], false);
 
-    for path in [
-        format!("/api/collections/{COLL}/"),
-        "/api/collections/intel".to_string(),
-    ] {
+    for path in [format!("/api/collections/{COLL}/"), "/api/collections/intel".to_string()] {
         let r = get(&f.app, &path, "alice").await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.body["id"], COLL);
@@ -71,10 +65,7 @@ async fn mixed_envelope_good_objects_survive_bad_ones() {
     assert!(s["failures"][0]["message"].as_str().unwrap().len() > 3);
     assert!(uuid::Uuid::parse_str(s["id"].as_str().unwrap()).is_ok());
     assert!(s["request_timestamp"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(
-        f.hooks.0.lock().unwrap().as_slice(),
-        &[(COLL.to_string(), "USA".to_string(), 2)]
-    );
+    assert_eq!(f.hooks.0.lock().unwrap().as_slice(), &[(COLL.to_string(), "USA".to_string(), 2)]);
 
     // The status, with and without the trailing slash; only its submitter sees it.
     let id = s["id"].as_str().unwrap();
@@ -84,12 +75,7 @@ async fn mixed_envelope_good_objects_survive_bad_ones() {
         assert_eq!(&r.body, s);
     }
     let other = get(&f.app, &format!("/api/status/{id}/"), "bob").await;
-    let missing = get(
-        &f.app,
-        "/api/status/00000000-0000-4000-8000-000000000000/",
-        "bob",
-    )
-    .await;
+    let missing = get(&f.app, "/api/status/00000000-0000-4000-8000-000000000000/", "bob").await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     assert_eq!(other.raw, missing.raw);
 
@@ -103,10 +89,7 @@ async fn bundle_duplicate_and_conflict() {
     let bundle = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
         "objects": [indicator(1, "2025-01-01T00:00:00.000Z", GREEN)]});
     let r = post(&f.app, &objects_url("intel"), "alice", &bundle).await;
-    assert_eq!(
-        (r.status, r.body["success_count"].clone()),
-        (StatusCode::ACCEPTED, json!(1))
-    );
+    assert_eq!((r.status, r.body["success_count"].clone()), (StatusCode::ACCEPTED, json!(1)));
     // The same version again: a success, not an error.
     let r = post(&f.app, &objects_url(COLL), "alice", &bundle).await;
     assert_eq!(r.body["success_count"], 1);
@@ -114,39 +97,19 @@ async fn bundle_duplicate_and_conflict() {
     // Different content under the same (id, modified): a conflict, reported as a failure.
     let mut changed = indicator(1, "2025-01-01T00:00:00.000Z", GREEN);
     changed["name"] = json!("something else");
-    let r = post(
-        &f.app,
-        &objects_url(COLL),
-        "alice",
-        &json!({"objects": [changed]}),
-    )
-    .await;
+    let r = post(&f.app, &objects_url(COLL), "alice", &json!({"objects": [changed]})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    assert_eq!(
-        (
-            r.body["success_count"].clone(),
-            r.body["failure_count"].clone()
-        ),
-        (json!(0), json!(1))
-    );
+    assert_eq!((r.body["success_count"].clone(), r.body["failure_count"].clone()), (json!(0), json!(1)));
     assert_eq!(r.body["failures"][0]["id"], indicator_id(1));
     // An empty envelope is a complete, empty status.
     let r = post(&f.app, &objects_url(COLL), "alice", &json!({})).await;
-    assert_eq!(
-        (
-            r.body["total_count"].clone(),
-            r.body["success_count"].clone()
-        ),
-        (json!(0), json!(0))
-    );
+    assert_eq!((r.body["total_count"].clone(), r.body["success_count"].clone()), (json!(0), json!(0)));
 }
 
 #[tokio::test]
 async fn paging_2500_objects() {
     let f = fixture();
-    let objects: Vec<Value> = (0..2500)
-        .map(|n| indicator(n, "2025-01-01T00:00:00.000Z", GREEN))
-        .collect();
+    let objects: Vec<Value> = (0..2500).map(|n| indicator(n, "2025-01-01T00:00:00.000Z", GREEN)).collect();
     for chunk in objects.chunks(1250) {
         seed(&f.app, chunk.to_vec()).await;
     }
@@ -190,76 +153,32 @@ async fn paging_2500_objects() {
 #[tokio::test]
 async fn filters() {
     let f = fixture();
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-01-01T00:00:00.000Z", GREEN), malware(2)],
-    )
-    .await;
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-02-01T00:00:00.000Z", GREEN)],
-    )
-    .await;
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-03-01T00:00:00.000Z", GREEN)],
-    )
-    .await;
+    seed(&f.app, vec![indicator(1, "2025-01-01T00:00:00.000Z", GREEN), malware(2)]).await;
+    seed(&f.app, vec![indicator(1, "2025-02-01T00:00:00.000Z", GREEN)]).await;
+    seed(&f.app, vec![indicator(1, "2025-03-01T00:00:00.000Z", GREEN)]).await;
     let base = objects_url(COLL);
     let names = |r: &Resp| -> Vec<String> {
         r.body["objects"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|o| {
-                        format!(
-                            "{}@{}",
-                            o["type"].as_str().unwrap(),
-                            o["modified"].as_str().unwrap()
-                        )
-                    })
+                    .map(|o| format!("{}@{}", o["type"].as_str().unwrap(), o["modified"].as_str().unwrap()))
                     .collect()
             })
             .unwrap_or_default()
     };
     let r = get(&f.app, &base, "bob").await;
-    assert_eq!(
-        names(&r),
-        [
-            "malware@2025-01-01T00:00:00.000Z",
-            "indicator@2025-03-01T00:00:00.000Z"
-        ]
-    );
+    assert_eq!(names(&r), ["malware@2025-01-01T00:00:00.000Z", "indicator@2025-03-01T00:00:00.000Z"]);
     let r = get(&f.app, &format!("{base}?match[type]=malware"), "bob").await;
     assert_eq!(names(&r), ["malware@2025-01-01T00:00:00.000Z"]);
-    let r = get(
-        &f.app,
-        &format!("{base}?match[type]=malware,indicator&match[version]=all"),
-        "bob",
-    )
-    .await;
+    let r = get(&f.app, &format!("{base}?match[type]=malware,indicator&match[version]=all"), "bob").await;
     assert_eq!(names(&r).len(), 4);
-    let r = get(
-        &f.app,
-        &format!("{base}?match[id]={}&match[version]=first", indicator_id(1)),
-        "bob",
-    )
-    .await;
+    let r = get(&f.app, &format!("{base}?match[id]={}&match[version]=first", indicator_id(1)), "bob").await;
     assert_eq!(names(&r), ["indicator@2025-01-01T00:00:00.000Z"]);
     // Exact versions compare as instants, whatever the number of fractional digits.
-    let r = get(
-        &f.app,
-        &format!("{base}?match[version]=2025-02-01T00:00:00Z,2025-03-01T00:00:00.000000Z"),
-        "bob",
-    )
-    .await;
-    assert_eq!(
-        names(&r),
-        [
-            "indicator@2025-02-01T00:00:00.000Z",
-            "indicator@2025-03-01T00:00:00.000Z"
-        ]
-    );
+    let r =
+        get(&f.app, &format!("{base}?match[version]=2025-02-01T00:00:00Z,2025-03-01T00:00:00.000000Z"), "bob").await;
+    assert_eq!(names(&r), ["indicator@2025-02-01T00:00:00.000Z", "indicator@2025-03-01T00:00:00.000Z"]);
     let r = get(&f.app, &format!("{base}?match[spec_version]=2.1"), "bob").await;
     assert_eq!(names(&r).len(), 2);
     let r = get(&f.app, &format!("{base}?match[spec_version]=2.0"), "bob").await;
@@ -267,39 +186,15 @@ async fn filters() {
     // added_after: the first page's last date_added excludes everything up to it.
     let all = get(&f.app, &format!("{base}?match[version]=all"), "bob").await;
     let first_added = all.header("x-taxii-date-added-first").unwrap().to_string();
-    let r = get(
-        &f.app,
-        &format!("{base}?match[version]=all&added_after={first_added}"),
-        "bob",
-    )
-    .await;
+    let r = get(&f.app, &format!("{base}?match[version]=all&added_after={first_added}"), "bob").await;
     assert_eq!(names(&r).len(), 3);
     // An empty page: no objects key, headers at the query's lower bound.
-    let r = get(
-        &f.app,
-        &format!("{base}?added_after=2099-01-01T00:00:00.5Z"),
-        "bob",
-    )
-    .await;
+    let r = get(&f.app, &format!("{base}?added_after=2099-01-01T00:00:00.5Z"), "bob").await;
     assert_eq!(r.body, json!({"more": false}));
-    assert_eq!(
-        r.header("x-taxii-date-added-first"),
-        Some("2099-01-01T00:00:00.500000Z")
-    );
-    assert_eq!(
-        r.header("x-taxii-date-added-last"),
-        Some("2099-01-01T00:00:00.500000Z")
-    );
-    let r = get(
-        &f.app,
-        &format!("/api/collections/{COLL}/objects/?match[type]=grouping"),
-        "bob",
-    )
-    .await;
-    assert_eq!(
-        r.header("x-taxii-date-added-first"),
-        Some("1970-01-01T00:00:00.000000Z")
-    );
+    assert_eq!(r.header("x-taxii-date-added-first"), Some("2099-01-01T00:00:00.500000Z"));
+    assert_eq!(r.header("x-taxii-date-added-last"), Some("2099-01-01T00:00:00.500000Z"));
+    let r = get(&f.app, &format!("/api/collections/{COLL}/objects/?match[type]=grouping"), "bob").await;
+    assert_eq!(r.header("x-taxii-date-added-first"), Some("1970-01-01T00:00:00.000000Z"));
     // Unknown parameters are ignored.
     let r = get(&f.app, &format!("{base}?foo=bar&match[color]=red"), "bob").await;
     assert_eq!(names(&r).len(), 2);
@@ -308,78 +203,41 @@ async fn filters() {
 #[tokio::test]
 async fn object_versions_and_manifest() {
     let f = fixture();
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-01-01T00:00:00.000Z", GREEN)],
-    )
-    .await;
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-02-01T00:00:00.123Z", GREEN)],
-    )
-    .await;
+    seed(&f.app, vec![indicator(1, "2025-01-01T00:00:00.000Z", GREEN)]).await;
+    seed(&f.app, vec![indicator(1, "2025-02-01T00:00:00.123Z", GREEN)]).await;
     let id = indicator_id(1);
-    for path in [
-        format!("{}{id}/", objects_url(COLL)),
-        format!("{}{id}", objects_url(COLL)),
-    ] {
+    for path in [format!("{}{id}/", objects_url(COLL)), format!("{}{id}", objects_url(COLL))] {
         let r = get(&f.app, &path, "bob").await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.body["objects"].as_array().unwrap().len(), 1);
         assert_eq!(r.body["objects"][0]["modified"], "2025-02-01T00:00:00.123Z");
         assert!(r.header("x-taxii-date-added-first").is_some());
     }
-    let r = get(
-        &f.app,
-        &format!("{}{id}/?match[version]=all", objects_url(COLL)),
-        "bob",
-    )
-    .await;
+    let r = get(&f.app, &format!("{}{id}/?match[version]=all", objects_url(COLL)), "bob").await;
     assert_eq!(r.body["objects"].as_array().unwrap().len(), 2);
 
-    for path in [
-        format!("{}{id}/versions/", objects_url(COLL)),
-        format!("{}{id}/versions", objects_url(COLL)),
-    ] {
+    for path in [format!("{}{id}/versions/", objects_url(COLL)), format!("{}{id}/versions", objects_url(COLL))] {
         let r = get(&f.app, &path, "bob").await;
         assert_eq!(r.status, StatusCode::OK);
-        assert_eq!(
-            r.body["versions"],
-            json!(["2025-01-01T00:00:00.000000Z", "2025-02-01T00:00:00.123000Z"])
-        );
+        assert_eq!(r.body["versions"], json!(["2025-01-01T00:00:00.000000Z", "2025-02-01T00:00:00.123000Z"]));
         assert_eq!(r.body["more"], false);
         assert!(r.header("x-taxii-date-added-last").is_some());
     }
-    let r = get(
-        &f.app,
-        &format!("/api/collections/{COLL}/manifest/?match[version]=all"),
-        "bob",
-    )
-    .await;
+    let r = get(&f.app, &format!("/api/collections/{COLL}/manifest/?match[version]=all"), "bob").await;
     let m = r.body["objects"].as_array().unwrap();
     assert_eq!(m.len(), 2);
     assert_eq!(m[0]["id"], id);
     assert_eq!(m[0]["version"], "2025-01-01T00:00:00.000000Z");
     assert_eq!(m[0]["media_type"], "application/stix+json;version=2.1");
     assert_eq!(m[0]["date_added"].as_str().unwrap().len(), 27);
-    assert_eq!(
-        r.header("x-taxii-date-added-first"),
-        m[0]["date_added"].as_str()
-    );
-    assert_eq!(
-        r.header("x-taxii-date-added-last"),
-        m[1]["date_added"].as_str()
-    );
+    assert_eq!(r.header("x-taxii-date-added-first"), m[0]["date_added"].as_str());
+    assert_eq!(r.header("x-taxii-date-added-last"), m[1]["date_added"].as_str());
 }
 
 #[tokio::test]
 async fn hidden_object_is_indistinguishable_from_a_missing_one() {
     let f = fixture();
-    seed(
-        &f.app,
-        vec![indicator(7, "2025-01-01T00:00:00.000Z", AMBER)],
-    )
-    .await;
+    seed(&f.app, vec![indicator(7, "2025-01-01T00:00:00.000Z", AMBER)]).await;
     let hidden = format!("{}{}/", objects_url(COLL), indicator_id(7));
     let missing = format!("{}{}/", objects_url(COLL), indicator_id(8));
     assert_eq!(get(&f.app, &hidden, "alice").await.status, StatusCode::OK);
@@ -391,90 +249,41 @@ async fn hidden_object_is_indistinguishable_from_a_missing_one() {
     }
     let r = get(&f.app, &objects_url(COLL), "bob").await;
     assert_eq!(r.body, json!({"more": false}));
-    let h = send(
-        &f.app,
-        req(Method::DELETE, &hidden, Some("bob"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    let m = send(
-        &f.app,
-        req(Method::DELETE, &missing, Some("bob"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let h = send(&f.app, req(Method::DELETE, &hidden, Some("bob")).body(Body::empty()).unwrap()).await;
+    let m = send(&f.app, req(Method::DELETE, &missing, Some("bob")).body(Body::empty()).unwrap()).await;
     assert_eq!(h.status, StatusCode::NOT_FOUND);
     assert_eq!(h.raw, m.raw);
     // A suspended member authenticates but sees nothing, and may not write.
     seed(&f.app, vec![malware(3)]).await;
     let r = get(&f.app, &objects_url(COLL), "sam").await;
     assert_eq!(r.body, json!({"more": false}));
-    let r = post(
-        &f.app,
-        &objects_url(COLL),
-        "sam",
-        &json!({"objects": [malware(4)]}),
-    )
-    .await;
+    let r = post(&f.app, &objects_url(COLL), "sam", &json!({"objects": [malware(4)]})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn delete_object() {
     let f = fixture();
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-01-01T00:00:00.000Z", GREEN)],
-    )
-    .await;
-    seed(
-        &f.app,
-        vec![indicator(1, "2025-02-01T00:00:00.000Z", GREEN)],
-    )
-    .await;
+    seed(&f.app, vec![indicator(1, "2025-01-01T00:00:00.000Z", GREEN)]).await;
+    seed(&f.app, vec![indicator(1, "2025-02-01T00:00:00.000Z", GREEN)]).await;
     let url = format!("{}{}/", objects_url(COLL), indicator_id(1));
     let del = |user: &'static str, q: &str| {
-        req(Method::DELETE, &format!("{url}{q}"), Some(user))
-            .body(Body::empty())
-            .unwrap()
+        req(Method::DELETE, &format!("{url}{q}"), Some(user)).body(Body::empty()).unwrap()
     };
     // Visible to IRQ but originated by USA: forbidden.
-    assert_eq!(
-        send(&f.app, del("bob", "")).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        send(&f.app, del("reader", "")).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        send(&f.app, del("alice", "?match[version]=bogus"))
-            .await
-            .status,
-        StatusCode::BAD_REQUEST
-    );
-    let r = send(
-        &f.app,
-        del("alice", "?match[version]=2025-01-01T00:00:00.000Z"),
-    )
-    .await;
+    assert_eq!(send(&f.app, del("bob", "")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&f.app, del("reader", "")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&f.app, del("alice", "?match[version]=bogus")).await.status, StatusCode::BAD_REQUEST);
+    let r = send(&f.app, del("alice", "?match[version]=2025-01-01T00:00:00.000Z")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.raw.is_empty());
     let r = get(&f.app, &format!("{url}versions/"), "alice").await;
     assert_eq!(r.body["versions"], json!(["2025-02-01T00:00:00.000000Z"]));
     let r = send(&f.app, del("alice", "")).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        get(&f.app, &url, "alice").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(get(&f.app, &url, "alice").await.status, StatusCode::NOT_FOUND);
     assert_eq!(get(&f.app, &url, "bob").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        send(&f.app, del("alice", "")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(send(&f.app, del("alice", "")).await.status, StatusCode::NOT_FOUND);
     // Deleted versions cannot come back.
     let r = post(
         &f.app,
@@ -489,18 +298,9 @@ async fn delete_object() {
 #[tokio::test]
 async fn authentication() {
     let f = fixture();
-    let no_auth = send(
-        &f.app,
-        req(Method::GET, "/api/collections/", None)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let no_auth = send(&f.app, req(Method::GET, "/api/collections/", None).body(Body::empty()).unwrap()).await;
     assert_eq!(no_auth.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        no_auth.header("www-authenticate"),
-        Some("Basic realm=\"tandem\", Bearer")
-    );
+    assert_eq!(no_auth.header("www-authenticate"), Some("Basic realm=\"tandem\", Bearer"));
     for auth in [
         "Basic YWxpY2U6d3Jvbmc=".to_string(), // alice:wrong
         "Basic !!!".to_string(),
@@ -511,10 +311,7 @@ async fn authentication() {
     ] {
         let r = send(
             &f.app,
-            req(Method::GET, "/taxii2/", None)
-                .header("authorization", auth.clone())
-                .body(Body::empty())
-                .unwrap(),
+            req(Method::GET, "/taxii2/", None).header("authorization", auth.clone()).body(Body::empty()).unwrap(),
         )
         .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth}");
@@ -531,13 +328,7 @@ async fn authentication() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     // A read-only account may not write.
-    let r = post(
-        &f.app,
-        &objects_url(COLL),
-        "reader",
-        &json!({"objects": [malware(1)]}),
-    )
-    .await;
+    let r = post(&f.app, &objects_url(COLL), "reader", &json!({"objects": [malware(1)]})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -549,47 +340,20 @@ async fn bad_inputs_are_4xx_never_500() {
     let cases: Vec<(axum::http::Request<Body>, StatusCode)> = vec![
         // Content negotiation.
         (
-            Request::get("/taxii2/")
-                .header("authorization", basic("alice"))
-                .body(Body::empty())
-                .unwrap(),
+            Request::get("/taxii2/").header("authorization", basic("alice")).body(Body::empty()).unwrap(),
             StatusCode::NOT_ACCEPTABLE,
         ),
-        (
-            override_accept("/taxii2/", "application/json"),
-            StatusCode::NOT_ACCEPTABLE,
-        ),
-        (
-            override_accept("/taxii2/", "application/stix+json;version=2.1"),
-            StatusCode::NOT_ACCEPTABLE,
-        ),
-        (
-            override_accept("/api/", "application/taxii+json;version=2.0"),
-            StatusCode::NOT_ACCEPTABLE,
-        ),
-        (
-            override_accept(
-                "/api/",
-                "application/taxii+json ; version=2.1; charset=utf-8",
-            ),
-            StatusCode::OK,
-        ),
-        (
-            override_accept("/api/", "application/taxii+json"),
-            StatusCode::OK,
-        ),
+        (override_accept("/taxii2/", "application/json"), StatusCode::NOT_ACCEPTABLE),
+        (override_accept("/taxii2/", "application/stix+json;version=2.1"), StatusCode::NOT_ACCEPTABLE),
+        (override_accept("/api/", "application/taxii+json;version=2.0"), StatusCode::NOT_ACCEPTABLE),
+        (override_accept("/api/", "application/taxii+json ; version=2.1; charset=utf-8"), StatusCode::OK),
+        (override_accept("/api/", "application/taxii+json"), StatusCode::OK),
         (override_accept("/api/", "*/*"), StatusCode::OK),
         (
-            t(Method::POST, &o)
-                .header("content-type", "application/json")
-                .body(Body::from("{}"))
-                .unwrap(),
+            t(Method::POST, &o).header("content-type", "application/json").body(Body::from("{}")).unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
-        (
-            t(Method::POST, &o).body(Body::from("{}")).unwrap(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ),
+        (t(Method::POST, &o).body(Body::from("{}")).unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
             t(Method::POST, &o)
                 .header("content-type", "application/taxii+json;version=2.0")
@@ -607,142 +371,48 @@ async fn bad_inputs_are_4xx_never_500() {
         // Bodies.
         (post_raw(&o, "{not json"), StatusCode::BAD_REQUEST),
         (post_raw(&o, "[1, 2]"), StatusCode::BAD_REQUEST),
-        (
-            post_raw(&o, r#"{"objects": {"a": 1}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            post_raw(&o, r#"{"type": "indicator", "id": "x"}"#),
-            StatusCode::BAD_REQUEST,
-        ),
+        (post_raw(&o, r#"{"objects": {"a": 1}}"#), StatusCode::BAD_REQUEST),
+        (post_raw(&o, r#"{"type": "indicator", "id": "x"}"#), StatusCode::BAD_REQUEST),
         (post_raw(&o, ""), StatusCode::BAD_REQUEST),
         (post_raw(&o, "\u{0}\u{1}"), StatusCode::BAD_REQUEST),
         // Query parameters.
+        (t(Method::GET, &format!("{o}?limit=0")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
+        (t(Method::GET, &format!("{o}?limit=-5")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
+        (t(Method::GET, &format!("{o}?limit=ten")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
+        (t(Method::GET, &format!("{o}?next=garbage!")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
         (
-            t(Method::GET, &format!("{o}?limit=0"))
-                .body(Body::empty())
-                .unwrap(),
+            t(Method::GET, &format!("{o}?added_after=2025-13-01T00:00:00Z")).body(Body::empty()).unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (t(Method::GET, &format!("{o}?added_after=yesterday")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
+        (t(Method::GET, &format!("{o}?match[version]=newest")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
+        (
+            t(Method::GET, &format!("{o}?match[version]=all,first")).body(Body::empty()).unwrap(),
             StatusCode::BAD_REQUEST,
         ),
         (
-            t(Method::GET, &format!("{o}?limit=-5"))
-                .body(Body::empty())
-                .unwrap(),
+            t(Method::GET, &format!("/api/collections/{COLL}/manifest/?limit=0")).body(Body::empty()).unwrap(),
             StatusCode::BAD_REQUEST,
         ),
         (
-            t(Method::GET, &format!("{o}?limit=ten"))
-                .body(Body::empty())
-                .unwrap(),
+            t(Method::GET, &format!("{o}indicator--x/versions/?next=%%%")).body(Body::empty()).unwrap(),
             StatusCode::BAD_REQUEST,
         ),
-        (
-            t(Method::GET, &format!("{o}?next=garbage!"))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(
-                Method::GET,
-                &format!("{o}?added_after=2025-13-01T00:00:00Z"),
-            )
-            .body(Body::empty())
-            .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(Method::GET, &format!("{o}?added_after=yesterday"))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(Method::GET, &format!("{o}?match[version]=newest"))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(Method::GET, &format!("{o}?match[version]=all,first"))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(
-                Method::GET,
-                &format!("/api/collections/{COLL}/manifest/?limit=0"),
-            )
-            .body(Body::empty())
-            .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(Method::GET, &format!("{o}indicator--x/versions/?next=%%%"))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            t(Method::GET, &format!("{o}?limit=1&limit=2"))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
+        (t(Method::GET, &format!("{o}?limit=1&limit=2")).body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
         // Collections and routes.
+        (t(Method::GET, "/api/collections/unknown/objects/").body(Body::empty()).unwrap(), StatusCode::NOT_FOUND),
+        (t(Method::GET, &objects_url(COLL_WO)).body(Body::empty()).unwrap(), StatusCode::FORBIDDEN),
         (
-            t(Method::GET, "/api/collections/unknown/objects/")
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            t(Method::GET, &objects_url(COLL_WO))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            t(
-                Method::GET,
-                &format!("/api/collections/{COLL_WO}/manifest/"),
-            )
-            .body(Body::empty())
-            .unwrap(),
+            t(Method::GET, &format!("/api/collections/{COLL_WO}/manifest/")).body(Body::empty()).unwrap(),
             StatusCode::FORBIDDEN,
         ),
         (post_raw(&objects_url(COLL_RO), "{}"), StatusCode::FORBIDDEN),
-        (
-            t(Method::DELETE, &format!("{}x/", objects_url(COLL_RO)))
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            t(Method::GET, "/nowhere/").body(Body::empty()).unwrap(),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            t(Method::GET, "/api/collections/x/y/z/")
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            t(Method::PUT, &o).body(Body::empty()).unwrap(),
-            StatusCode::METHOD_NOT_ALLOWED,
-        ),
-        (
-            t(Method::DELETE, "/taxii2/").body(Body::empty()).unwrap(),
-            StatusCode::METHOD_NOT_ALLOWED,
-        ),
-        (
-            t(Method::GET, "/api/status/%FF%FE/")
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-        ),
+        (t(Method::DELETE, &format!("{}x/", objects_url(COLL_RO))).body(Body::empty()).unwrap(), StatusCode::FORBIDDEN),
+        (t(Method::GET, "/nowhere/").body(Body::empty()).unwrap(), StatusCode::NOT_FOUND),
+        (t(Method::GET, "/api/collections/x/y/z/").body(Body::empty()).unwrap(), StatusCode::NOT_FOUND),
+        (t(Method::PUT, &o).body(Body::empty()).unwrap(), StatusCode::METHOD_NOT_ALLOWED),
+        (t(Method::DELETE, "/taxii2/").body(Body::empty()).unwrap(), StatusCode::METHOD_NOT_ALLOWED),
+        (t(Method::GET, "/api/status/%FF%FE/").body(Body::empty()).unwrap(), StatusCode::BAD_REQUEST),
     ];
     for (request, expected) in cases {
         let what = format!("{} {}", request.method(), request.uri());
@@ -752,18 +422,13 @@ async fn bad_inputs_are_4xx_never_500() {
 }
 
 fn override_accept(uri: &str, accept: &str) -> axum::http::Request<Body> {
-    let mut r = req(Method::GET, uri, Some("alice"))
-        .body(Body::empty())
-        .unwrap();
+    let mut r = req(Method::GET, uri, Some("alice")).body(Body::empty()).unwrap();
     r.headers_mut().insert("accept", accept.parse().unwrap());
     r
 }
 
 fn post_raw(uri: &str, body: &str) -> axum::http::Request<Body> {
-    req(Method::POST, uri, Some("alice"))
-        .header("content-type", TAXII)
-        .body(Body::from(body.to_string()))
-        .unwrap()
+    req(Method::POST, uri, Some("alice")).header("content-type", TAXII).body(Body::from(body.to_string())).unwrap()
 }
 
 use axum::http::Request;
@@ -771,10 +436,7 @@ use axum::http::Request;
 #[tokio::test]
 async fn oversized_bodies_are_413() {
     let f = fixture();
-    let big = format!(
-        r#"{{"objects": [], "pad": "{}"}}"#,
-        "x".repeat(3 * 1024 * 1024)
-    );
+    let big = format!(r#"{{"objects": [], "pad": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
     // Declared too large.
     let r = send(
         &f.app,

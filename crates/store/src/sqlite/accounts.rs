@@ -20,25 +20,17 @@ impl SqliteStore {
     pub(super) fn get_status_impl(&self, id: &str, owner: &str) -> Result<Option<Value>> {
         self.with_reader(|conn| {
             let body: Option<String> = conn
-                .query_row(
-                    "SELECT body FROM statuses WHERE id = ?1 AND owner = ?2",
-                    params![id, owner],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT body FROM statuses WHERE id = ?1 AND owner = ?2", params![id, owner], |r| r.get(0))
                 .optional()?;
-            body.map(|b| {
-                serde_json::from_str(&b)
-                    .map_err(|e| StoreError::Corrupt(format!("status {id}: {e}")))
-            })
-            .transpose()
+            body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("status {id}: {e}"))))
+                .transpose()
         })
     }
 
     pub(super) fn users_impl(&self) -> Result<Vec<StoredUser>> {
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT name, member, password_hash, clearance, roles FROM users ORDER BY name",
-            )?;
+            let mut stmt =
+                conn.prepare("SELECT name, member, password_hash, clearance, roles FROM users ORDER BY name")?;
             let rows = stmt.query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -51,23 +43,16 @@ impl SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 let (name, member, password_hash, clearance, roles) = row?;
-                let roles = serde_json::from_str(&roles)
-                    .map_err(|e| StoreError::Corrupt(format!("user {name}: {e}")))?;
-                out.push(StoredUser {
-                    name,
-                    member,
-                    password_hash,
-                    clearance,
-                    roles,
-                });
+                let roles =
+                    serde_json::from_str(&roles).map_err(|e| StoreError::Corrupt(format!("user {name}: {e}")))?;
+                out.push(StoredUser { name, member, password_hash, clearance, roles });
             }
             Ok(out)
         })
     }
 
     pub(super) fn put_user_impl(&self, user: &StoredUser) -> Result<()> {
-        let roles =
-            serde_json::to_string(&user.roles).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let roles = serde_json::to_string(&user.roles).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.writer()?.conn.execute(
             "INSERT OR REPLACE INTO users (name, member, password_hash, clearance, roles) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![user.name, user.member, user.password_hash, user.clearance, roles],
@@ -77,9 +62,8 @@ impl SqliteStore {
 
     pub(super) fn tokens_impl(&self) -> Result<Vec<StoredToken>> {
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT token_id, user, secret_hash, created, label FROM tokens ORDER BY created",
-            )?;
+            let mut stmt =
+                conn.prepare("SELECT token_id, user, secret_hash, created, label FROM tokens ORDER BY created")?;
             let rows = stmt.query_map([], |r| {
                 Ok(StoredToken {
                     token_id: r.get(0)?,
@@ -89,8 +73,7 @@ impl SqliteStore {
                     label: r.get(4)?,
                 })
             })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(StoreError::from)
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
         })
     }
 
@@ -118,11 +101,7 @@ impl SqliteStore {
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
         self.with_reader(|conn| {
             for (label, marking) in &unresolved {
-                let n: i64 = conn.query_row(
-                    "SELECT COUNT(*) FROM objects WHERE label = ?1",
-                    [label],
-                    |r| r.get(0),
-                )?;
+                let n: i64 = conn.query_row("SELECT COUNT(*) FROM objects WHERE label = ?1", [label], |r| r.get(0))?;
                 *counts.entry(marking.clone()).or_default() += n as u64;
             }
             Ok(())

@@ -51,28 +51,23 @@ impl Labels {
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (id, text) = row?;
-            let label: AccessLabel = serde_json::from_str(&text)
-                .map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
+            let label: AccessLabel =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
             state.label_ids.insert(text, id);
             state.labels.insert(id, label);
         }
-        let mut stmt = conn
-            .prepare("SELECT body FROM objects WHERE type = 'marking-definition' AND latest = 1")?;
+        let mut stmt = conn.prepare("SELECT body FROM objects WHERE type = 'marking-definition' AND latest = 1")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         for body in rows {
-            let value: serde_json::Value = serde_json::from_str(&body?)
-                .map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
             if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
-                state
-                    .markings
-                    .insert(id.to_string(), classify_marking(&value));
+                state.markings.insert(id.to_string(), classify_marking(&value));
             }
         }
         for def in tandem_model::tlp::published_definitions() {
             if let Some(id) = def.get("id").and_then(|v| v.as_str()) {
-                state
-                    .markings
-                    .insert(id.to_string(), classify_marking(&def));
+                state.markings.insert(id.to_string(), classify_marking(&def));
             }
         }
         let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
@@ -81,22 +76,15 @@ impl Labels {
             let (uuid, id) = row?;
             state.collections.insert(uuid, id);
         }
-        Ok(Labels {
-            state: RwLock::new(state),
-        })
+        Ok(Labels { state: RwLock::new(state) })
     }
 
     pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, LabelState>> {
-        self.state
-            .read()
-            .map_err(|_| StoreError::Backend("label cache poisoned".into()))
+        self.state.read().map_err(|_| StoreError::Backend("label cache poisoned".into()))
     }
 
     pub fn publish(&self, pending: Pending) -> Result<()> {
-        let mut state = self
-            .state
-            .write()
-            .map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
+        let mut state = self.state.write().map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
         for (id, text, label) in pending.labels {
             state.label_ids.insert(text, id);
             state.labels.insert(id, label);
@@ -118,10 +106,7 @@ impl Labels {
     pub fn released(&self, ctx: &ViewContext) -> Result<Released> {
         let state = self.read()?;
         let lookup = |id: &str| state.markings.get(id).and_then(Option::as_ref);
-        let mut released = Released {
-            ids: Vec::new(),
-            decisions: HashMap::new(),
-        };
+        let mut released = Released { ids: Vec::new(), decisions: HashMap::new() };
         for (id, label) in &state.labels {
             let decision = decide(&ctx.viewer, &ctx.roster, label, &lookup);
             if decision.allows() {
@@ -134,12 +119,7 @@ impl Labels {
 }
 
 /// Finds or creates the id of a label within a write transaction.
-pub(super) fn label_id(
-    tx: &Connection,
-    state: &LabelState,
-    pending: &mut Pending,
-    label: &AccessLabel,
-) -> Result<i64> {
+pub(super) fn label_id(tx: &Connection, state: &LabelState, pending: &mut Pending, label: &AccessLabel) -> Result<i64> {
     let text = label_key(label);
     if let Some(id) = state.label_ids.get(&text) {
         return Ok(*id);
@@ -147,13 +127,8 @@ pub(super) fn label_id(
     if let Some((id, _, _)) = pending.labels.iter().find(|(_, t, _)| *t == text) {
         return Ok(*id);
     }
-    let existing: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM access_labels WHERE label = ?1",
-            [&text],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let existing: Option<i64> =
+        tx.query_row("SELECT id FROM access_labels WHERE label = ?1", [&text], |r| r.get(0)).optional()?;
     let id = match existing {
         Some(id) => id,
         None => {
@@ -166,23 +141,15 @@ pub(super) fn label_id(
 }
 
 /// Finds or creates the id of a collection within a write transaction.
-pub(super) fn collection_id(
-    tx: &Connection,
-    state: &LabelState,
-    pending: &mut Pending,
-    uuid: &str,
-) -> Result<i64> {
+pub(super) fn collection_id(tx: &Connection, state: &LabelState, pending: &mut Pending, uuid: &str) -> Result<i64> {
     if let Some(id) = state.collections.get(uuid) {
         return Ok(*id);
     }
     if let Some((_, id)) = pending.collections.iter().find(|(u, _)| u == uuid) {
         return Ok(*id);
     }
-    let existing: Option<i64> = tx
-        .query_row("SELECT id FROM collections WHERE uuid = ?1", [uuid], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let existing: Option<i64> =
+        tx.query_row("SELECT id FROM collections WHERE uuid = ?1", [uuid], |r| r.get(0)).optional()?;
     let id = match existing {
         Some(id) => id,
         None => {

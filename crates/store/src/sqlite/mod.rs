@@ -4,6 +4,7 @@
 //! acknowledged write survives a crash or power loss.
 
 mod accounts;
+mod federation;
 mod labels;
 mod migrate;
 mod read;
@@ -33,16 +34,11 @@ struct Writer {
 impl SqliteStore {
     /// Opens (creating if needed) the store in `dir`, applying pending migrations.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
         let path = dir.join("tandem.sqlite");
         let mut conn = open_conn(&path, true)?;
         migrate::apply(&mut conn)?;
-        let last_added: i64 = conn.query_row(
-            "SELECT COALESCE(MAX(date_added), 0) FROM objects",
-            [],
-            |r| r.get(0),
-        )?;
+        let last_added: i64 = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
         let labels = Labels::load(&conn)?;
         // Status resources are kept for at least 24 hours; a week is plenty.
         let week_ago = tandem_model::Timestamp::now().as_micros() - 7 * 86_400 * 1_000_000;
@@ -85,9 +81,7 @@ fn poisoned() -> StoreError {
 
 fn open_conn(path: &Path, writer: bool) -> Result<Connection> {
     let flags = if writer {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
@@ -104,12 +98,7 @@ fn open_conn(path: &Path, writer: bool) -> Result<Connection> {
 }
 
 impl crate::Store for SqliteStore {
-    fn put(
-        &self,
-        collection: &str,
-        originator: &str,
-        objects: Vec<crate::Incoming>,
-    ) -> Result<Vec<crate::PutOutcome>> {
+    fn put(&self, collection: &str, originator: &str, objects: Vec<crate::Incoming>) -> Result<Vec<crate::PutOutcome>> {
         self.put_impl(collection, originator, objects)
     }
 
@@ -159,6 +148,32 @@ impl crate::Store for SqliteStore {
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>> {
         self.unresolved_markings_impl()
     }
+
+    fn list_tombstones(
+        &self,
+        ctx: &crate::ViewContext,
+        collection: &str,
+        after: Option<tandem_model::Timestamp>,
+        limit: usize,
+    ) -> Result<crate::Page<crate::Tombstone>> {
+        self.list_tombstones_impl(ctx, collection, after, limit)
+    }
+
+    fn apply_tombstones(&self, collection: &str, tombstones: Vec<crate::Tombstone>) -> Result<Vec<crate::Tombstone>> {
+        self.apply_tombstones_impl(collection, tombstones)
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        self.get_meta_impl(key)
+    }
+
+    fn put_meta(&self, key: &str, value: Option<&serde_json::Value>) -> Result<()> {
+        self.put_meta_impl(key, value)
+    }
+
+    fn list_meta(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        self.list_meta_impl(prefix)
+    }
 }
 
 #[cfg(test)]
@@ -185,26 +200,15 @@ mod tests {
         use crate::Store;
         let (dir, store) = fresh();
         let o = crate::conformance::indicator(1, "2025-01-01T00:00:00.000Z", &[]);
-        let obj = tandem_model::StixObject::from_map_unchecked(
-            o.as_object().cloned().unwrap_or_default(),
-        );
-        store
-            .put(
-                crate::conformance::COLL,
-                "USA",
-                vec![crate::Incoming { object: obj }],
-            )
-            .unwrap();
+        let obj = tandem_model::StixObject::from_map_unchecked(o.as_object().cloned().unwrap_or_default());
+        store.put(crate::conformance::COLL, "USA", vec![crate::Incoming::new(obj)]).unwrap();
         drop(store);
         let store = SqliteStore::open(dir.path()).unwrap();
         let got = store
             .list(
                 &crate::conformance::ctx("USA"),
                 crate::conformance::COLL,
-                &crate::ObjectQuery {
-                    limit: 10,
-                    ..Default::default()
-                },
+                &crate::ObjectQuery { limit: 10, ..Default::default() },
             )
             .unwrap();
         assert_eq!(got.items.len(), 1);

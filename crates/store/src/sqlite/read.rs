@@ -19,12 +19,7 @@ fn array(values: impl IntoIterator<Item = SqlValue>) -> Rc<Vec<SqlValue>> {
 }
 
 impl SqliteStore {
-    pub(super) fn list_impl(
-        &self,
-        ctx: &ViewContext,
-        collection: &str,
-        query: &ObjectQuery,
-    ) -> Result<Page<Record>> {
+    pub(super) fn list_impl(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>> {
         let Some(coll) = self.labels.collection_id(collection)? else {
             return Ok(Page::default());
         };
@@ -39,7 +34,7 @@ impl SqliteStore {
             (None, None) => Timestamp::from_micros(i64::MIN / 2),
         };
         let mut sql = String::from(
-            "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body
+            "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, o.provenance
              FROM objects o WHERE o.collection = ?1 AND o.date_added > ?2 AND o.label IN rarray(?3)",
         );
         let mut params: Vec<Box<dyn rusqlite::ToSql>> = vec![
@@ -48,9 +43,7 @@ impl SqliteStore {
             Box::new(array(released.ids.iter().map(|i| SqlValue::Integer(*i)))),
         ];
         let mut push_in = |sql: &mut String, column: &str, values: &[String]| {
-            params.push(Box::new(array(
-                values.iter().map(|v| SqlValue::Text(v.clone())),
-            )));
+            params.push(Box::new(array(values.iter().map(|v| SqlValue::Text(v.clone())))));
             sql.push_str(&format!(" AND {column} IN rarray(?{})", params.len()));
         };
         if !query.ids.is_empty() {
@@ -68,11 +61,7 @@ impl SqliteStore {
             VersionFilter::All => {}
             VersionFilter::Last => sql.push_str(&format!(" AND {last}")),
             VersionFilter::First => sql.push_str(&format!(" AND {first}")),
-            VersionFilter::Some {
-                exact,
-                last: want_last,
-                first: want_first,
-            } => {
+            VersionFilter::Some { exact, last: want_last, first: want_first } => {
                 let mut alternatives = Vec::new();
                 if !exact.is_empty() {
                     let keys: Vec<String> = exact.iter().map(Timestamp::sort_key).collect();
@@ -92,10 +81,7 @@ impl SqliteStore {
             }
         }
         let limit = query.limit.min(i64::MAX as usize - 1);
-        sql.push_str(&format!(
-            " ORDER BY o.date_added LIMIT {}",
-            limit.saturating_add(1).min(i64::MAX as usize)
-        ));
+        sql.push_str(&format!(" ORDER BY o.date_added LIMIT {}", limit.saturating_add(1).min(i64::MAX as usize)));
 
         let rows = self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
@@ -109,34 +95,29 @@ impl SqliteStore {
                     r.get::<_, String>(4)?,
                     r.get::<_, i64>(5)?,
                     r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(StoreError::from)
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
         })?;
 
         let more = rows.len() > limit;
         let state = self.labels.read()?;
-        let mut page = Page {
-            items: Vec::with_capacity(rows.len().min(limit)),
-            next: None,
-        };
-        for (n, (date_added, id, object_type, spec_version, version, label, body)) in
+        let mut page = Page { items: Vec::with_capacity(rows.len().min(limit)), next: None };
+        for (n, (date_added, id, object_type, spec_version, version, label, body, provenance)) in
             rows.into_iter().enumerate()
         {
             if n == limit {
                 break;
             }
             if more && n + 1 == limit {
-                page.next = Some(Cursor {
-                    after: Timestamp::from_micros(date_added),
-                });
+                page.next = Some(Cursor { after: Timestamp::from_micros(date_added) });
             }
             let Some(decision) = released.decisions.get(&label) else {
                 continue;
             };
-            let value: serde_json::Value = serde_json::from_str(&body)
-                .map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
             let (object, redacted) = match decision {
                 Decision::Full => (value, false),
                 Decision::Redact(selectors) => {
@@ -156,11 +137,7 @@ impl SqliteStore {
             } else {
                 Timestamp::parse(&version).map_err(|e| StoreError::Corrupt(e.to_string()))?
             };
-            let originator = state
-                .labels
-                .get(&label)
-                .map(|l| l.originator.clone())
-                .unwrap_or_default();
+            let originator = state.labels.get(&label).map(|l| l.originator.clone()).unwrap_or_default();
             page.items.push(Record {
                 id,
                 object_type,
@@ -170,6 +147,7 @@ impl SqliteStore {
                 object,
                 originator,
                 redacted,
+                provenance: provenance.and_then(|p| serde_json::from_str(&p).ok()),
             });
         }
         Ok(page)

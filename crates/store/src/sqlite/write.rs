@@ -33,18 +33,13 @@ impl SqliteStore {
             let state = self.labels.read()?;
             let tx = writer.conn.transaction()?;
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
-            let has_tombstones: bool =
-                tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
-            for Incoming { object } in objects {
+            let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
+            for Incoming { object, provenance } in objects {
                 let id = object.id().to_string();
                 let version = object.version();
                 let version_key = version.map(|v| v.sort_key()).unwrap_or_default();
                 let hash = content_hash(&Value::Object(object.as_map().clone()));
-                let reject = |reason: String| PutOutcome::Rejected {
-                    id: id.clone(),
-                    version,
-                    reason,
-                };
+                let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
                 if has_tombstones {
                     let deleted: bool = tx.query_row(
@@ -53,9 +48,7 @@ impl SqliteStore {
                         |r| r.get(0),
                     )?;
                     if deleted {
-                        outcomes.push(reject(
-                            "this version was deleted and cannot be stored again".into(),
-                        ));
+                        outcomes.push(reject("this version was deleted and cannot be stored again".into()));
                         continue;
                     }
                 }
@@ -77,16 +70,9 @@ impl SqliteStore {
                     let mut out = Vec::new();
                     for row in rows {
                         let (version, date_added, hash, revoked, label) = row?;
-                        let originator = serde_json::from_str::<AccessLabel>(&label)
-                            .map(|l| l.originator)
-                            .unwrap_or_default();
-                        out.push(Existing {
-                            version,
-                            date_added,
-                            hash,
-                            revoked,
-                            originator,
-                        });
+                        let originator =
+                            serde_json::from_str::<AccessLabel>(&label).map(|l| l.originator).unwrap_or_default();
+                        out.push(Existing { version, date_added, hash, revoked, originator });
                     }
                     out
                 };
@@ -96,36 +82,30 @@ impl SqliteStore {
                     let date_added = Timestamp::from_micros(same.date_added);
                     let version = version.unwrap_or(date_added);
                     if same.hash == hash {
-                        outcomes.push(PutOutcome::Duplicate {
-                            id,
-                            version,
-                            date_added,
-                        });
+                        outcomes.push(PutOutcome::Duplicate { id, version, date_added });
                     } else if version_key.is_empty() {
                         outcomes.push(reject("a different object with this id is already stored (STIX Cyber-observables are not versioned)".into()));
                     } else {
-                        outcomes.push(reject("conflict: a different content is already stored under this id and modified timestamp".into()));
+                        outcomes.push(reject(
+                            "conflict: a different content is already stored under this id and modified timestamp"
+                                .into(),
+                        ));
                     }
                     continue;
                 }
                 if let Some(owner) = existing.first().map(|e| e.originator.clone()) {
                     if owner != originator {
-                        outcomes.push(reject(format!(
-                            "only the originator ({owner}) may create new versions of this object"
-                        )));
+                        // Do not name the owner: the writer may not be allowed to see the object.
+                        let msg = "only the originating member may create new versions of this object";
+                        outcomes.push(reject(msg.into()));
                         continue;
                     }
                     if object.object_type() == "marking-definition" {
                         outcomes.push(reject("marking-definitions are never versioned".into()));
                         continue;
                     }
-                    if existing
-                        .iter()
-                        .any(|e| e.revoked && e.version < version_key)
-                    {
-                        outcomes.push(reject(
-                            "the object is revoked: no later version may be created".into(),
-                        ));
+                    if existing.iter().any(|e| e.revoked && e.version < version_key) {
+                        outcomes.push(reject("the object is revoked: no later version may be created".into()));
                         continue;
                     }
                 }
@@ -135,14 +115,17 @@ impl SqliteStore {
                 let now = Timestamp::now().as_micros();
                 last_added = now.max(last_added + 1);
                 if latest && !existing.is_empty() {
-                    tx.prepare_cached("UPDATE objects SET latest = 0 WHERE collection = ?1 AND stix_id = ?2 AND latest = 1")?
-                        .execute(params![coll, id])?;
+                    tx.prepare_cached(
+                        "UPDATE objects SET latest = 0 WHERE collection = ?1 AND stix_id = ?2 AND latest = 1",
+                    )?
+                    .execute(params![coll, id])?;
                 }
-                let body = serde_json::to_string(object.as_map())
-                    .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+                let body =
+                    serde_json::to_string(object.as_map()).map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+                let provenance = provenance.as_ref().map(|p| p.to_string());
                 tx.prepare_cached(
-                    "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )?
                 .execute(params![
                     last_added,
@@ -155,24 +138,18 @@ impl SqliteStore {
                     latest,
                     object.revoked(),
                     hash.as_slice(),
-                    body
+                    body,
+                    provenance
                 ])?;
                 if object.object_type() == "marking-definition" {
-                    pending.markings.push((
-                        id.clone(),
-                        classify_marking(&Value::Object(object.as_map().clone())),
-                    ));
+                    pending.markings.push((id.clone(), classify_marking(&Value::Object(object.as_map().clone()))));
                 }
                 let date_added = Timestamp::from_micros(last_added);
                 let version = match object.family() {
                     Family::Sco if version.is_none() => date_added,
                     _ => version.unwrap_or(date_added),
                 };
-                outcomes.push(PutOutcome::Added {
-                    id,
-                    version,
-                    date_added,
-                });
+                outcomes.push(PutOutcome::Added { id, version, date_added });
             }
             tx.commit()?;
         }
@@ -205,25 +182,25 @@ impl SqliteStore {
             return Ok(DeleteOutcome::NotFound);
         };
         let mut writer = self.writer()?;
+        let mut last_added = writer.last_added;
         let tx = writer.conn.transaction()?;
         let now = Timestamp::now().as_micros();
         let mut deleted = 0;
         for record in &visible {
-            let key: Option<String> = tx
+            let row: Option<(String, i64)> = tx
                 .query_row(
-                    "SELECT version FROM objects WHERE date_added = ?1",
+                    "SELECT version, label FROM objects WHERE date_added = ?1",
                     [record.date_added.as_micros()],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let Some(key) = key else { continue };
-            deleted += tx.execute(
-                "DELETE FROM objects WHERE date_added = ?1",
-                [record.date_added.as_micros()],
-            )?;
+            let Some((key, label)) = row else { continue };
+            // The tombstone's feed position shares the objects' clock: unique and increasing.
+            last_added = now.max(last_added + 1);
+            deleted += tx.execute("DELETE FROM objects WHERE date_added = ?1", [record.date_added.as_micros()])?;
             tx.execute(
-                "INSERT OR IGNORE INTO tombstones (collection, stix_id, version, deleted_at, deleted_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![coll, id, key, now, ctx.viewer.member],
+                "INSERT OR IGNORE INTO tombstones (collection, stix_id, version, deleted_at, deleted_by, label, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![coll, id, key, now, ctx.viewer.member, label, last_added],
             )?;
         }
         tx.execute(
@@ -232,6 +209,7 @@ impl SqliteStore {
             params![coll, id],
         )?;
         tx.commit()?;
+        writer.last_added = last_added;
         Ok(DeleteOutcome::Deleted(deleted))
     }
 }

@@ -29,18 +29,9 @@ fn resource(c: &CollectionConfig, p: &Principal) -> Value {
 }
 
 pub async fn list(State(state): State<AppState>, Caller(p): Caller) -> Response {
-    let items: Vec<Value> = state
-        .config
-        .collections
-        .iter()
-        .map(|c| resource(c, &p))
-        .collect();
+    let items: Vec<Value> = state.config.collections.iter().map(|c| resource(c, &p)).collect();
     // TAXII forbids empty lists: no collections is an empty object.
-    let body = if items.is_empty() {
-        json!({})
-    } else {
-        json!({ "collections": items })
-    };
+    let body = if items.is_empty() { json!({}) } else { json!({ "collections": items }) };
     taxii_json(StatusCode::OK, &body)
 }
 

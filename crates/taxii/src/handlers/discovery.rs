@@ -16,11 +16,7 @@ fn api_root_url(headers: &HeaderMap, root: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b".-:[]_".contains(&c))
-        });
+        .filter(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_alphanumeric() || b".-:[]_".contains(&c)));
     let root = root.trim_matches('/');
     match host {
         Some(host) => {
@@ -34,11 +30,7 @@ fn api_root_url(headers: &HeaderMap, root: &str) -> String {
     }
 }
 
-pub async fn discovery(
-    State(state): State<AppState>,
-    _caller: Caller,
-    headers: HeaderMap,
-) -> Response {
+pub async fn discovery(State(state): State<AppState>, _caller: Caller, headers: HeaderMap) -> Response {
     let root = api_root_url(&headers, &state.config.api_root);
     let mut body = Map::new();
     body.insert("title".into(), json!(state.config.title));
@@ -53,19 +45,13 @@ pub async fn discovery(
     taxii_json(StatusCode::OK, &Value::Object(body))
 }
 
-pub async fn api_root(
-    State(state): State<AppState>,
-    _caller: Caller,
-) -> Result<Response, TaxiiError> {
+pub async fn api_root(State(state): State<AppState>, _caller: Caller) -> Result<Response, TaxiiError> {
     let mut body = Map::new();
     body.insert("title".into(), json!(state.config.title));
     if let Some(d) = &state.config.description {
         body.insert("description".into(), json!(d));
     }
     body.insert("versions".into(), json!([TAXII_CONTENT_TYPE]));
-    body.insert(
-        "max_content_length".into(),
-        json!(state.config.max_content_length),
-    );
+    body.insert("max_content_length".into(), json!(state.config.max_content_length));
     Ok(taxii_json(StatusCode::OK, &Value::Object(body)))
 }

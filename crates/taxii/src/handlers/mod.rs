@@ -1,5 +1,6 @@
 //! Request handlers, one module per group of endpoints, and the helpers they share.
 
+pub mod audit;
 pub mod collections;
 pub mod discovery;
 pub mod objects;
@@ -18,8 +19,7 @@ use crate::{AppState, CollectionConfig, Principal, TaxiiError};
 pub type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 pub fn pairs(q: Pairs) -> Result<Vec<(String, String)>, TaxiiError> {
-    q.map(|Query(p)| p)
-        .map_err(|e| TaxiiError::BadRequest(format!("malformed query string: {e}")))
+    q.map(|Query(p)| p).map_err(|e| TaxiiError::BadRequest(format!("malformed query string: {e}")))
 }
 
 /// Finds a collection by id or alias.
@@ -29,24 +29,12 @@ pub fn collection<'a>(state: &'a AppState, key: &str) -> Result<&'a CollectionCo
         .collections
         .iter()
         .find(|c| c.id == key)
-        .or_else(|| {
-            state
-                .config
-                .collections
-                .iter()
-                .find(|c| c.alias.as_deref() == Some(key))
-        })
+        .or_else(|| state.config.collections.iter().find(|c| c.alias.as_deref() == Some(key)))
         .ok_or(TaxiiError::NotFound)
 }
 
 pub fn require_read(c: &CollectionConfig) -> Result<(), TaxiiError> {
-    if c.can_read {
-        Ok(())
-    } else {
-        Err(TaxiiError::Forbidden(
-            "this collection cannot be read".into(),
-        ))
-    }
+    if c.can_read { Ok(()) } else { Err(TaxiiError::Forbidden("this collection cannot be read".into())) }
 }
 
 /// Whether this principal may write to `c`.
@@ -55,13 +43,7 @@ pub fn can_write(c: &CollectionConfig, p: &Principal) -> bool {
 }
 
 pub fn view(state: &AppState, p: &Principal) -> ViewContext {
-    ViewContext {
-        viewer: Viewer {
-            member: p.member.clone(),
-            clearance: p.clearance,
-        },
-        roster: state.roster(),
-    }
+    ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster: state.roster() }
 }
 
 /// Runs a synchronous store call off the async workers.

@@ -36,6 +36,11 @@ async fn list(
     let cid = c.id.clone();
     let q2 = query.clone();
     let page = blocking(state, move |s| s.list(&ctx, &cid, &q2)).await?;
+    crate::audit::detail("collection", c.id.as_str());
+    if let Some(id) = query.ids.first().filter(|_| query.ids.len() == 1) {
+        crate::audit::detail("object", id.as_str());
+    }
+    crate::audit::detail("returned", page.items.len());
     Ok((query, page))
 }
 
@@ -58,11 +63,7 @@ fn bounds(query: &ObjectQuery, items: &[Record]) -> (Timestamp, Timestamp) {
 }
 
 /// `{"more", "next"?, <key>: [...]}` with the list omitted when empty (TAXII forbids empty lists).
-fn envelope(
-    key: &str,
-    items: Vec<Value>,
-    page_next: Option<tandem_store::cursor::Cursor>,
-) -> Value {
+fn envelope(key: &str, items: Vec<Value>, page_next: Option<tandem_store::cursor::Cursor>) -> Value {
     let mut m = Map::new();
     m.insert("more".into(), json!(page_next.is_some()));
     if let Some(n) = page_next {
@@ -74,16 +75,85 @@ fn envelope(
     Value::Object(m)
 }
 
+/// The request header by which a Tandem peer asks for provenance.
+pub const SYNC_HEADER: &str = "x-tandem-sync";
+
 pub async fn get_objects(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(coll): Path<String>,
+    headers: HeaderMap,
+    q: Pairs,
+) -> Result<Response, TaxiiError> {
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None).await?;
+    let (first, last) = bounds(&query, &pg.items);
+    let proofs = match (&state.signer, headers.get(SYNC_HEADER)) {
+        (Some(signer), Some(v)) if v.as_bytes() == b"1" => {
+            let mut m = Map::new();
+            for r in &pg.items {
+                if let Some(proof) = signer.proof_for(r) {
+                    m.insert(proof_key(&r.object), proof);
+                }
+            }
+            Some(m)
+        }
+        _ => None,
+    };
+    let objects = pg.items.into_iter().map(|r| r.object).collect();
+    let mut body = envelope("objects", objects, pg.next);
+    if let (Some(m), Value::Object(b)) = (proofs, &mut body)
+        && !m.is_empty()
+    {
+        b.insert("tandem_provenance".into(), Value::Object(m));
+    }
+    Ok(page(&body, first, last))
+}
+
+/// The key of a version in `tandem_provenance`: `<id>|<modified, else created, else empty>` as
+/// the object spells them (an unversioned cyber-observable's version is node-local).
+pub fn proof_key(object: &Value) -> String {
+    let id = object.get("id").and_then(Value::as_str).unwrap_or_default();
+    format!("{id}|{}", raw_version(object).unwrap_or_default())
+}
+
+/// Tandem extension: deletions the caller may learn of, in ascending feed position.
+pub async fn tombstones(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(coll): Path<String>,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None).await?;
-    let (first, last) = bounds(&query, &pg.items);
-    let objects = pg.items.into_iter().map(|r| r.object).collect();
-    Ok(page(&envelope("objects", objects, pg.next), first, last))
+    let c = collection(&state, &coll)?;
+    require_read(c)?;
+    let mut after: Option<Timestamp> = None;
+    let mut limit = state.config.page_size_max;
+    for (k, v) in pairs(q)? {
+        match k.as_str() {
+            "added_after" => {
+                let t = Timestamp::parse(&v).map_err(|_| TaxiiError::BadRequest("invalid added_after".into()))?;
+                after = Some(after.map_or(t, |a| a.max(t)));
+            }
+            "next" => {
+                let c = tandem_store::cursor::Cursor::decode(&v)
+                    .map_err(|_| TaxiiError::BadRequest("invalid next".into()))?;
+                after = Some(after.map_or(c.after, |a| a.max(c.after)));
+            }
+            "limit" => {
+                let n: usize =
+                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| TaxiiError::BadRequest("invalid limit".into()))?;
+                limit = n.min(state.config.page_size_max);
+            }
+            _ => {}
+        }
+    }
+    let ctx = view(&state, &p);
+    let cid = c.id.clone();
+    let pg = blocking(&state, move |s| s.list_tombstones(&ctx, &cid, after, limit)).await?;
+    let floor = after.unwrap_or(Timestamp::from_parts(0, 0));
+    let first = pg.items.first().map_or(floor, |t| t.added);
+    let last = pg.items.last().map_or(floor, |t| t.added);
+    let items = pg.items.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect();
+    Ok(page(&envelope("tombstones", items, pg.next), first, last))
 }
 
 pub async fn get_object(
@@ -112,11 +182,7 @@ pub async fn versions(
         return Err(TaxiiError::NotFound);
     }
     let (first, last) = bounds(&query, &pg.items);
-    let versions = pg
-        .items
-        .iter()
-        .map(|r| json!(r.version.to_taxii()))
-        .collect();
+    let versions = pg.items.iter().map(|r| json!(r.version.to_taxii())).collect();
     Ok(page(&envelope("versions", versions, pg.next), first, last))
 }
 
@@ -154,9 +220,7 @@ pub async fn delete_object(
         (true, true) => {}
         (false, false) => return Err(TaxiiError::NotFound),
         _ => {
-            return Err(TaxiiError::Forbidden(
-                "deleting needs read and write access".into(),
-            ));
+            return Err(TaxiiError::Forbidden("deleting needs read and write access".into()));
         }
     }
     let query = query::parse(&pairs(q)?, Endpoint::Delete, state.config.page_size_max)?;
@@ -169,16 +233,15 @@ pub async fn delete_object(
     let outcome = blocking(&state, move |s| s.delete(&ctx, &cid, &oid, &versions)).await?;
     match outcome {
         DeleteOutcome::NotFound => Err(TaxiiError::NotFound),
-        DeleteOutcome::Forbidden => Err(TaxiiError::Forbidden(
-            "only the originating member may delete".into(),
-        )),
+        DeleteOutcome::Forbidden => Err(TaxiiError::Forbidden("only the originating member may delete".into())),
         DeleteOutcome::Deleted(n) => {
             state.hooks.after_delete(&c.id, &p.member, &id, n);
+            crate::audit::detail("collection", c.id.as_str());
+            crate::audit::detail("object", id.as_str());
+            crate::audit::detail("versions_deleted", n);
             let mut resp = Response::new(Body::empty());
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static(crate::media::TAXII_CONTENT_TYPE),
-            );
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(crate::media::TAXII_CONTENT_TYPE));
             Ok(resp)
         }
     }
@@ -193,19 +256,13 @@ fn check_writable(state: &AppState, c: &CollectionConfig, p: &Principal) -> Resu
         return Err(TaxiiError::Forbidden("this account is read-only".into()));
     }
     if !state.roster().is_active(&p.member) {
-        return Err(TaxiiError::Forbidden(
-            "this account's member is not active".into(),
-        ));
+        return Err(TaxiiError::Forbidden("this account's member is not active".into()));
     }
     Ok(())
 }
 
 /// Reads the body, refusing more than `max` bytes (by `Content-Length` first, then while reading).
-async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    max: usize,
-) -> Result<axum::body::Bytes, TaxiiError> {
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<axum::body::Bytes, TaxiiError> {
     if let Some(len) = headers.get(header::CONTENT_LENGTH) {
         let len: u64 = len
             .to_str()
@@ -218,30 +275,22 @@ async fn read_body(
     }
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(TaxiiError::PayloadTooLarge)
-        }
-        Err(e) => Err(TaxiiError::BadRequest(format!(
-            "could not read the request body: {e}"
-        ))),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(TaxiiError::PayloadTooLarge),
+        Err(e) => Err(TaxiiError::BadRequest(format!("could not read the request body: {e}"))),
     }
 }
 
 /// The objects of a TAXII envelope or a STIX bundle.
 fn envelope_objects(bytes: &[u8]) -> Result<Vec<Value>, TaxiiError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| TaxiiError::BadRequest(format!("malformed JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| TaxiiError::BadRequest(format!("malformed JSON: {e}")))?;
     let Value::Object(mut map) = value else {
-        return Err(TaxiiError::BadRequest(
-            "the body must be a TAXII envelope (a JSON object)".into(),
-        ));
+        return Err(TaxiiError::BadRequest("the body must be a TAXII envelope (a JSON object)".into()));
     };
     if let Some(t) = map.get("type")
         && t.as_str() != Some("bundle")
     {
-        return Err(TaxiiError::BadRequest(
-            "the body must be a TAXII envelope or a STIX bundle".into(),
-        ));
+        return Err(TaxiiError::BadRequest("the body must be a TAXII envelope or a STIX bundle".into()));
     }
     match map.remove("objects") {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -252,10 +301,7 @@ fn envelope_objects(bytes: &[u8]) -> Result<Vec<Value>, TaxiiError> {
 
 /// The `version` a status entry reports: the object's own `modified`/`created` string.
 fn raw_version(v: &Value) -> Option<String> {
-    ["modified", "created"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
+    ["modified", "created"].iter().find_map(|k| v.get(*k).and_then(Value::as_str)).map(str::to_string)
 }
 
 fn detail(id: &str, version: Option<String>, message: Option<String>) -> Value {
@@ -279,9 +325,7 @@ pub async fn add_objects(
     let request_timestamp = Timestamp::now();
     let c = collection(&state, &coll)?;
     check_writable(&state, c, &p)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if !is_taxii_content_type(content_type) {
         return Err(TaxiiError::UnsupportedMediaType);
     }
@@ -297,15 +341,12 @@ pub async fn add_objects(
         match check_object(v) {
             Ok(object) => {
                 raw_versions.push((object.id().to_string(), raw_version(v)));
-                incoming.push(Incoming { object });
+                let provenance = state.signer.as_ref().and_then(|s| s.sign(&p.member, &object));
+                incoming.push(Incoming { object, provenance });
             }
             Err(violations) => {
                 let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
-                let message = violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
                 failures.push(detail(id, raw_version(v), Some(message)));
             }
         }
@@ -320,29 +361,16 @@ pub async fn add_objects(
     let mut successes: Vec<Value> = Vec::new();
     for (i, outcome) in outcomes.iter().enumerate() {
         let outcome_id = match outcome {
-            PutOutcome::Added { id, .. }
-            | PutOutcome::Duplicate { id, .. }
-            | PutOutcome::Rejected { id, .. } => id,
+            PutOutcome::Added { id, .. } | PutOutcome::Duplicate { id, .. } | PutOutcome::Rejected { id, .. } => id,
         };
         // The version string exactly as the client sent it, when the outcome is for that object.
-        let raw = raw_versions
-            .get(i)
-            .filter(|(id, _)| id == outcome_id)
-            .and_then(|(_, v)| v.clone());
+        let raw = raw_versions.get(i).filter(|(id, _)| id == outcome_id).and_then(|(_, v)| v.clone());
         match outcome {
             PutOutcome::Added { id, version, .. } | PutOutcome::Duplicate { id, version, .. } => {
                 successes.push(detail(id, raw.or_else(|| Some(version.to_taxii())), None));
             }
-            PutOutcome::Rejected {
-                id,
-                version,
-                reason,
-            } => {
-                failures.push(detail(
-                    id,
-                    raw.or_else(|| version.map(|v| v.to_taxii())),
-                    Some(reason.clone()),
-                ));
+            PutOutcome::Rejected { id, version, reason } => {
+                failures.push(detail(id, raw.or_else(|| version.map(|v| v.to_taxii())), Some(reason.clone())));
             }
         }
     }
@@ -356,10 +384,7 @@ pub async fn add_objects(
     let mut status = Map::new();
     status.insert("id".into(), json!(status_id));
     status.insert("status".into(), json!("complete"));
-    status.insert(
-        "request_timestamp".into(),
-        json!(request_timestamp.to_taxii()),
-    );
+    status.insert("request_timestamp".into(), json!(request_timestamp.to_taxii()));
     status.insert("total_count".into(), json!(total));
     status.insert("success_count".into(), json!(successes.len()));
     if !successes.is_empty() {
@@ -377,5 +402,23 @@ pub async fn add_objects(
     if !outcomes.is_empty() {
         state.hooks.after_write(&c.id, &p.member, &outcomes);
     }
+    audit_write(&c.id, &status_id, &outcomes, &status);
     Ok(taxii_json(StatusCode::ACCEPTED, &status))
+}
+
+/// Ids and counts of a write for the audit log (ids of the versions added only).
+fn audit_write(collection: &str, status_id: &str, outcomes: &[PutOutcome], status: &Value) {
+    let added: Vec<Value> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            PutOutcome::Added { id, version, .. } => Some(json!([id, version.to_taxii()])),
+            _ => None,
+        })
+        .collect();
+    crate::audit::detail("collection", collection);
+    crate::audit::detail("status_id", status_id);
+    for key in ["total_count", "success_count", "failure_count"] {
+        crate::audit::detail(key, status[key].clone());
+    }
+    crate::audit::detail("added", added);
 }

@@ -16,7 +16,5 @@ pub async fn get_status(
 ) -> Result<Response, TaxiiError> {
     let user = p.user.clone();
     let found = blocking(&state, move |s| s.get_status(&id, &user)).await?;
-    found
-        .map(|body| taxii_json(StatusCode::OK, &body))
-        .ok_or(TaxiiError::NotFound)
+    found.map(|body| taxii_json(StatusCode::OK, &body)).ok_or(TaxiiError::NotFound)
 }

@@ -30,10 +30,7 @@ pub struct Recorder(pub Mutex<Vec<(String, String, usize)>>);
 
 impl WriteHooks for Recorder {
     fn after_write(&self, collection: &str, member: &str, outcomes: &[PutOutcome]) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((collection.into(), member.into(), outcomes.len()));
+        self.0.lock().unwrap().push((collection.into(), member.into(), outcomes.len()));
     }
 }
 
@@ -66,11 +63,7 @@ fn directory_parts() -> &'static (Vec<Account>, Vec<ApiToken>, String) {
                 account("ghost", "XXX", false),
                 account("sam", "SYR", false),
             ],
-            vec![ApiToken {
-                token_id,
-                user: "alice".into(),
-                secret_hash,
-            }],
+            vec![ApiToken { token_id, user: "alice".into(), secret_hash }],
             token,
         )
     })
@@ -84,14 +77,7 @@ pub fn roster() -> Roster {
         status,
         public_key: None,
     };
-    Roster::new(
-        [
-            m("USA", MemberStatus::Active),
-            m("IRQ", MemberStatus::Active),
-            m("SYR", MemberStatus::Suspended),
-        ],
-        [],
-    )
+    Roster::new([m("USA", MemberStatus::Active), m("IRQ", MemberStatus::Active), m("SYR", MemberStatus::Suspended)], [])
 }
 
 pub fn config() -> TaxiiConfig {
@@ -129,20 +115,14 @@ pub fn fixture() -> Fixture {
         config: Arc::new(config()),
         roster: Arc::new(RwLock::new(Arc::new(roster()))),
         hooks: hooks.clone(),
+        audit: Arc::new(tandem_taxii::NoAudit),
+        signer: None,
     };
-    Fixture {
-        app: router(state),
-        hooks,
-        token,
-        _dir: dir,
-    }
+    Fixture { app: router(state), hooks, token, _dir: dir }
 }
 
 pub fn basic(user: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PASSWORD}"))
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PASSWORD}")))
 }
 
 pub struct Resp {
@@ -164,46 +144,19 @@ pub async fn send(app: &Router, req: Request<Body>) -> Resp {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let raw = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    let body: Value = if raw.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&raw).unwrap()
-    };
+    let raw = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body: Value = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap() };
     assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body}");
-    assert_eq!(
-        headers.get("content-type").unwrap(),
-        TAXII,
-        "content type for {status}"
-    );
+    assert_eq!(headers.get("content-type").unwrap(), TAXII, "content type for {status}");
     if status.is_client_error() {
-        assert_eq!(
-            body["http_status"],
-            json!(status.as_u16().to_string()),
-            "{body}"
-        );
+        assert_eq!(body["http_status"], json!(status.as_u16().to_string()), "{body}");
         assert!(body["title"].is_string());
     }
-    Resp {
-        status,
-        headers,
-        body,
-        raw,
-    }
+    Resp { status, headers, body, raw }
 }
 
 pub fn req(method: Method, uri: &str, user: Option<&str>) -> axum::http::request::Builder {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("accept", TAXII)
-        .header("host", "127.0.0.1:8480");
+    let mut b = Request::builder().method(method).uri(uri).header("accept", TAXII).header("host", "127.0.0.1:8480");
     if let Some(u) = user {
         b = b.header("authorization", basic(u));
     }
@@ -211,13 +164,7 @@ pub fn req(method: Method, uri: &str, user: Option<&str>) -> axum::http::request
 }
 
 pub async fn get(app: &Router, uri: &str, user: &str) -> Resp {
-    send(
-        app,
-        req(Method::GET, uri, Some(user))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    send(app, req(Method::GET, uri, Some(user)).body(Body::empty()).unwrap()).await
 }
 
 pub async fn post(app: &Router, uri: &str, user: &str, body: &Value) -> Resp {
@@ -264,13 +211,7 @@ pub fn malware(n: u32) -> Value {
 /// Posts objects as alice and asserts they were all accepted.
 pub async fn seed(app: &Router, objects: Vec<Value>) {
     let n = objects.len();
-    let r = post(
-        app,
-        &objects_url(COLL),
-        "alice",
-        &json!({ "objects": objects }),
-    )
-    .await;
+    let r = post(app, &objects_url(COLL), "alice", &json!({ "objects": objects })).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.body["success_count"], json!(n), "{}", r.body);
 }

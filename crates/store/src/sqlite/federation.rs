@@ -1,0 +1,182 @@
+//! Federation support: the tombstone feed, deletions learnt from peers, and small named state.
+
+use std::rc::Rc;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, params};
+use tandem_model::Timestamp;
+use tandem_policy::AccessLabel;
+
+use super::SqliteStore;
+use super::labels::{self, Pending};
+use crate::{Page, Result, StoreError, Tombstone, ViewContext};
+
+impl SqliteStore {
+    pub(super) fn list_tombstones_impl(
+        &self,
+        ctx: &ViewContext,
+        collection: &str,
+        after: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Page<Tombstone>> {
+        let Some(coll) = self.labels.collection_id(collection)? else {
+            return Ok(Page::default());
+        };
+        let released = self.labels.released(ctx)?;
+        if released.ids.is_empty() || limit == 0 {
+            return Ok(Page::default());
+        }
+        let ids: Rc<Vec<SqlValue>> = Rc::new(released.ids.iter().map(|i| SqlValue::Integer(*i)).collect());
+        let after = after.map_or(i64::MIN, |a| a.as_micros());
+        let fetch = limit.min(100_000) as i64 + 1;
+        let rows = self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT stix_id, version, label, added FROM tombstones
+                 WHERE collection = ?1 AND added > ?2 AND label IN rarray(?3)
+                 ORDER BY added LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![coll, after, ids, fetch], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
+        })?;
+        let more = rows.len() > limit;
+        let state = self.labels.read()?;
+        let mut page = Page::default();
+        for (id, version, label, added) in rows.into_iter().take(limit) {
+            let Some(l) = state.labels.get(&label) else {
+                continue;
+            };
+            let version = if version.is_empty() {
+                None
+            } else {
+                Some(Timestamp::parse(&version).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            };
+            page.items.push(Tombstone {
+                id,
+                version,
+                originator: l.originator.clone(),
+                object_markings: l.object_markings.clone(),
+                added: Timestamp::from_micros(added),
+            });
+        }
+        if more {
+            page.next = page.items.last().map(|t| crate::cursor::Cursor { after: t.added });
+        }
+        Ok(page)
+    }
+
+    pub(super) fn apply_tombstones_impl(&self, collection: &str, tombstones: Vec<Tombstone>) -> Result<Vec<Tombstone>> {
+        let mut writer = self.writer()?;
+        let mut last_added = writer.last_added;
+        let mut pending = Pending::default();
+        let mut applied = Vec::new();
+        {
+            let state = self.labels.read()?;
+            let tx = writer.conn.transaction()?;
+            let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
+            let now = Timestamp::now().as_micros();
+            for t in tombstones {
+                let key = t.version.map(|v| v.sort_key()).unwrap_or_default();
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)",
+                    params![coll, t.id, key],
+                    |r| r.get(0),
+                )?;
+                if known {
+                    continue;
+                }
+                let stored: Option<(i64, i64)> = tx
+                    .query_row(
+                        "SELECT date_added, label FROM objects WHERE collection = ?1 AND stix_id = ?2 AND version = ?3",
+                        params![coll, t.id, key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let label = match stored {
+                    Some((date_added, label)) => {
+                        let owner = state
+                            .labels
+                            .get(&label)
+                            .map(|l| l.originator.clone())
+                            .or_else(|| {
+                                pending
+                                    .labels
+                                    .iter()
+                                    .find(|(id, _, _)| *id == label)
+                                    .map(|(_, _, l)| l.originator.clone())
+                            })
+                            .unwrap_or_default();
+                        if owner != t.originator {
+                            tracing::warn!(id = %t.id, claimed = %t.originator, %owner, "ignoring a tombstone from a member that did not originate the version");
+                            continue;
+                        }
+                        tx.execute("DELETE FROM objects WHERE date_added = ?1", [date_added])?;
+                        label
+                    }
+                    None => {
+                        let mut markings = t.object_markings.clone();
+                        markings.sort();
+                        markings.dedup();
+                        let label = AccessLabel {
+                            originator: t.originator.clone(),
+                            public: false,
+                            object_markings: markings,
+                            granular: Vec::new(),
+                        };
+                        labels::label_id(&tx, &state, &mut pending, &label)?
+                    }
+                };
+                last_added = now.max(last_added + 1);
+                tx.execute(
+                    "INSERT INTO tombstones (collection, stix_id, version, deleted_at, deleted_by, label, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![coll, t.id, key, now, t.originator, label, last_added],
+                )?;
+                tx.execute(
+                    "UPDATE objects SET latest = 1 WHERE collection = ?1 AND stix_id = ?2
+                     AND version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND stix_id = ?2)",
+                    params![coll, t.id],
+                )?;
+                applied.push(Tombstone { added: Timestamp::from_micros(last_added), ..t });
+            }
+            tx.commit()?;
+        }
+        writer.last_added = last_added;
+        self.labels.publish(pending)?;
+        Ok(applied)
+    }
+
+    pub(super) fn get_meta_impl(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self.with_reader(|conn| {
+            Ok(conn.query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        })?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+    }
+
+    pub(super) fn put_meta_impl(&self, key: &str, value: Option<&serde_json::Value>) -> Result<()> {
+        let writer = self.writer()?;
+        match value {
+            Some(v) => writer.conn.execute(
+                "INSERT INTO sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v.to_string()],
+            )?,
+            None => writer
+                .conn
+                .execute("DELETE FROM sync_meta WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    pub(super) fn list_meta_impl(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        let rows: Vec<(String, String)> = self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value FROM sync_meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+            )?;
+            let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        rows.into_iter()
+            .map(|(k, v)| serde_json::from_str(&v).map(|v| (k, v)).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+}

@@ -1,0 +1,204 @@
+//! The TAXII client a node pulls with: discovery, object pages with provenance, tombstone pages,
+//! and the notification call.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tandem_model::Timestamp;
+use tandem_store::Tombstone;
+
+const ACCEPT: &str = "application/taxii+json;version=2.1";
+
+/// How this node reaches one peer: the peer's discovery URL and this node's account there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerSpec {
+    pub member: String,
+    /// The peer's discovery URL, e.g. `http://127.0.0.1:8481/taxii2/`.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// One page of objects from a peer.
+#[derive(Debug, Default)]
+pub struct ObjectPage {
+    pub objects: Vec<Value>,
+    pub proofs: Map<String, Value>,
+    pub more: bool,
+    pub next: Option<String>,
+    /// Where to resume: the later of `X-TAXII-Date-Added-Last` and the `next` position.
+    pub resume_after: Option<Timestamp>,
+}
+
+#[derive(Debug, Default)]
+pub struct TombstonePage {
+    pub tombstones: Vec<Tombstone>,
+    pub more: bool,
+    pub next: Option<String>,
+    pub resume_after: Option<Timestamp>,
+}
+
+/// A client for one peer. Cheap to clone.
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    spec: PeerSpec,
+}
+
+impl PeerClient {
+    pub fn new(spec: PeerSpec, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(PeerClient { http, spec })
+    }
+
+    pub fn spec(&self) -> &PeerSpec {
+        &self.spec
+    }
+
+    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match (&self.spec.token, &self.spec.username) {
+            (Some(t), _) => rb.bearer_auth(t),
+            (None, Some(u)) => rb.basic_auth(u, self.spec.password.as_deref()),
+            (None, None) => rb,
+        }
+    }
+
+    /// The peer's API root URL (ending in `/`), from its discovery document.
+    pub async fn api_root(&self) -> anyhow::Result<String> {
+        let resp =
+            self.auth(self.http.get(&self.spec.url)).header("Accept", ACCEPT).send().await.context("discovery")?;
+        if !resp.status().is_success() {
+            bail!("discovery: HTTP {}", resp.status());
+        }
+        let doc: Value = resp.json().await.context("discovery body")?;
+        let root = doc
+            .get("default")
+            .and_then(Value::as_str)
+            .or_else(|| doc.get("api_roots")?.as_array()?.first()?.as_str())
+            .context("discovery names no API root")?;
+        let base = reqwest::Url::parse(&self.spec.url).context("peer url")?;
+        let mut url = base.join(root).context("API root url")?.to_string();
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        Ok(url)
+    }
+
+    async fn get_page(&self, url: &str, query: &[(&str, String)]) -> anyhow::Result<(Value, Option<Timestamp>)> {
+        let resp = self
+            .auth(self.http.get(url))
+            .header("Accept", ACCEPT)
+            .header(tandem_taxii::SYNC_HEADER, "1")
+            .query(query)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        if !resp.status().is_success() {
+            bail!("GET {url}: HTTP {}", resp.status());
+        }
+        let last = resp
+            .headers()
+            .get("x-taxii-date-added-last")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Timestamp::parse(v).ok());
+        let body: Value = resp.json().await.with_context(|| format!("GET {url}: body"))?;
+        if !body.is_object() {
+            bail!("GET {url}: the body is not a JSON object");
+        }
+        Ok((body, last))
+    }
+
+    fn resume(last: Option<Timestamp>, next: Option<&str>) -> Option<Timestamp> {
+        let from_next = next.and_then(|n| tandem_store::cursor::Cursor::decode(n).ok()).map(|c| c.after);
+        match (last, from_next) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// One page of every version added after `after` (or continuing at `next`).
+    pub async fn objects(
+        &self,
+        root: &str,
+        after: Option<Timestamp>,
+        next: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<ObjectPage> {
+        let url = format!("{root}collections/intel/objects/");
+        let mut q = vec![("match[version]", "all".to_string()), ("limit", limit.to_string())];
+        if let Some(a) = after {
+            q.push(("added_after", a.to_taxii()));
+        }
+        if let Some(n) = next {
+            q.push(("next", n.to_string()));
+        }
+        let (body, last) = self.get_page(&url, &q).await?;
+        let objects = match body.get("objects") {
+            None => Vec::new(),
+            Some(Value::Array(a)) => a.clone(),
+            Some(_) => bail!("objects is not a list"),
+        };
+        let proofs = body.get("tandem_provenance").and_then(Value::as_object).cloned().unwrap_or_default();
+        let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);
+        let next = body.get("next").and_then(Value::as_str).map(str::to_string);
+        if more && next.is_none() {
+            bail!("more without next");
+        }
+        Ok(ObjectPage { objects, proofs, more, resume_after: Self::resume(last, next.as_deref()), next })
+    }
+
+    /// One page of the peer's tombstone feed.
+    pub async fn tombstones(
+        &self,
+        root: &str,
+        after: Option<Timestamp>,
+        next: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<TombstonePage> {
+        let url = format!("{root}collections/intel/tombstones/");
+        let mut q = vec![("limit", limit.to_string())];
+        if let Some(a) = after {
+            q.push(("added_after", a.to_taxii()));
+        }
+        if let Some(n) = next {
+            q.push(("next", n.to_string()));
+        }
+        let (body, last) = self.get_page(&url, &q).await?;
+        let tombstones = match body.get("tombstones") {
+            None => Vec::new(),
+            Some(v) => serde_json::from_value(v.clone()).context("tombstones")?,
+        };
+        let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);
+        let next = body.get("next").and_then(Value::as_str).map(str::to_string);
+        if more && next.is_none() {
+            bail!("more without next");
+        }
+        Ok(TombstonePage { tombstones, more, resume_after: Self::resume(last, next.as_deref()), next })
+    }
+
+    /// Tells the peer this node has new data (`POST {root}tandem/notify/`).
+    pub async fn notify(&self, root: &str) -> anyhow::Result<()> {
+        let url = format!("{root}tandem/notify/");
+        let resp = self
+            .auth(self.http.post(&url))
+            .header("Accept", ACCEPT)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        if !resp.status().is_success() {
+            bail!("POST {url}: HTTP {}", resp.status());
+        }
+        Ok(())
+    }
+}

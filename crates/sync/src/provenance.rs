@@ -1,0 +1,462 @@
+//! Provenance: the originator's signature over a version, in a form that survives redaction.
+//!
+//! A version is cut into leaves: every JSON path to a scalar (or to a non-empty container's
+//! scalars, recursively) with its value; `granular_markings` is one leaf holding the whole list,
+//! because redaction rewrites it. Each leaf is hashed with its own random 16-byte salt:
+//! `H("tandem-leaf-v1" || salt || path || 0 || canonical(value))`. The root is the hash of the
+//! sorted leaf hashes, and the originator's node signs `("tandem-provenance-v1", signer, root)`
+//! with its Ed25519 key.
+//!
+//! A full proof carries every leaf's salt. A proof for a redacted copy (see
+//! `tandem_policy::redact`) carries the salts of the leaves still visible and only the hashes of
+//! the removed ones: the verifier recomputes the visible hashes from the copy, adds the removed
+//! hashes, and checks the root and the signature. Salts of removed leaves never travel, so a
+//! receiver cannot test guesses of a removed value against its hash. Changing any visible value,
+//! adding a property, or claiming a leaf was redacted without shipping its honest hash makes the
+//! root differ.
+//!
+//! Wire and storage format (version 1), a JSON object:
+//! `{"v": 1, "signer": "USA", "root": <hex>, "sig": <base64>,
+//!   "leaves": {<path as JSON array>: {"s": <base64 salt>, "h": <hex hash>}},
+//!   "removed": [<hex hash>...], "granular_markings": [...original list...]}`.
+//! `granular_markings` holds the originator's list so a verifier can check the copy's rewritten
+//! list against it (it reveals marking ids and selectors, which the redaction extension already
+//! lists, never values). A copy redacted twice (a redacted copy redacted again for a further
+//! member) is not verifiable in version 1 and is refused by the receiver.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use tandem_model::canonical::{canonical_json, hex};
+use tandem_policy::REDACTION_EXTENSION_ID;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One leaf's salt (base64) and hash (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leaf {
+    pub s: String,
+    pub h: String,
+}
+
+/// A signed commitment to one version, possibly reduced to a redacted copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    pub v: u32,
+    /// The member whose node signed (the originator).
+    pub signer: String,
+    pub root: String,
+    pub sig: String,
+    /// Visible leaves, keyed by the canonical JSON of their path in the original.
+    pub leaves: BTreeMap<String, Leaf>,
+    /// Hashes of withheld leaves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// The original `granular_markings`, when the object has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granular_markings: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvenanceError {
+    #[error("malformed provenance: {0}")]
+    Malformed(String),
+    #[error("the object does not match its provenance: {0}")]
+    Mismatch(String),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("the copy cannot carry provenance: {0}")]
+    Unsupported(String),
+}
+
+type Result<T> = std::result::Result<T, ProvenanceError>;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn path_key(path: &[Step]) -> String {
+    let arr: Vec<Value> = path
+        .iter()
+        .map(|s| match s {
+            Step::Key(k) => Value::String(k.clone()),
+            Step::Index(i) => Value::from(*i),
+        })
+        .collect();
+    canonical_json(&Value::Array(arr))
+}
+
+fn parse_path_key(key: &str) -> Result<Vec<Step>> {
+    let v: Value = serde_json::from_str(key).map_err(|_| ProvenanceError::Malformed(format!("leaf path {key:?}")))?;
+    let arr = v
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ProvenanceError::Malformed(format!("leaf path {key:?}")))?;
+    arr.iter()
+        .map(|s| match s {
+            Value::String(k) => Ok(Step::Key(k.clone())),
+            Value::Number(n) => n
+                .as_u64()
+                .map(|i| Step::Index(i as usize))
+                .ok_or_else(|| ProvenanceError::Malformed(format!("leaf path {key:?}"))),
+            _ => Err(ProvenanceError::Malformed(format!("leaf path {key:?}"))),
+        })
+        .collect()
+}
+
+/// A redaction selector (`a.b.[0].c`) as steps, as `tandem_policy::redact` reads it.
+fn parse_selector(selector: &str) -> Option<Vec<Step>> {
+    selector
+        .split('.')
+        .map(|part| {
+            if let Some(inner) = part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
+                inner.parse().ok().map(Step::Index)
+            } else if part.is_empty() {
+                None
+            } else {
+                Some(Step::Key(part.to_string()))
+            }
+        })
+        .collect()
+}
+
+fn render_selector(path: &[Step]) -> String {
+    path.iter()
+        .map(|s| match s {
+            Step::Key(k) => k.clone(),
+            Step::Index(i) => format!("[{i}]"),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+const GRANULAR: &str = "granular_markings";
+
+/// Every leaf of an object: paths to scalars; `granular_markings` whole; empty containers skipped.
+pub(crate) fn leaves(object: &Map<String, Value>) -> Vec<(Vec<Step>, Value)> {
+    fn walk(value: &Value, path: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, Value)>) {
+        match value {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    path.push(Step::Key(k.clone()));
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    path.push(Step::Index(i));
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            scalar => out.push((path.clone(), scalar.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in object {
+        if k == GRANULAR {
+            out.push((vec![Step::Key(k.clone())], v.clone()));
+            continue;
+        }
+        let mut path = vec![Step::Key(k.clone())];
+        walk(v, &mut path, &mut out);
+    }
+    out
+}
+
+fn leaf_hash(salt: &[u8], key: &str, value: &Value) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"tandem-leaf-v1");
+    h.update((salt.len() as u32).to_be_bytes());
+    h.update(salt);
+    h.update(key.as_bytes());
+    h.update([0u8]);
+    h.update(canonical_json(value).as_bytes());
+    h.finalize().into()
+}
+
+fn root_of(mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
+    hashes.sort_unstable();
+    let mut h = Sha256::new();
+    h.update(b"tandem-root-v1");
+    h.update((hashes.len() as u64).to_be_bytes());
+    for leaf in &hashes {
+        h.update(leaf);
+    }
+    h.finalize().into()
+}
+
+fn message(signer: &str, root: &[u8; 32]) -> Vec<u8> {
+    let mut m = b"tandem-provenance-v1\0".to_vec();
+    m.extend_from_slice(signer.as_bytes());
+    m.push(0);
+    m.extend_from_slice(root);
+    m
+}
+
+fn unhex(s: &str) -> Result<[u8; 32]> {
+    if s.len() != 64 {
+        return Err(ProvenanceError::Malformed("hash length".into()));
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        let text = std::str::from_utf8(chunk).map_err(|_| ProvenanceError::Malformed("hex".into()))?;
+        out[i] = u8::from_str_radix(text, 16).map_err(|_| ProvenanceError::Malformed("hex".into()))?;
+    }
+    Ok(out)
+}
+
+/// Signs a version as its originator `signer`.
+pub fn sign(object: &Map<String, Value>, signer: &str, key: &SigningKey) -> Provenance {
+    let mut rng = rand::rngs::OsRng;
+    let mut leaves_out = BTreeMap::new();
+    let mut hashes = Vec::new();
+    for (path, value) in leaves(object) {
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        let key_text = path_key(&path);
+        let h = leaf_hash(&salt, &key_text, &value);
+        hashes.push(h);
+        leaves_out.insert(key_text, Leaf { s: STANDARD.encode(salt), h: hex(&h) });
+    }
+    let root = root_of(hashes);
+    let sig = key.sign(&message(signer, &root));
+    Provenance {
+        v: FORMAT_VERSION,
+        signer: signer.to_string(),
+        root: hex(&root),
+        sig: STANDARD.encode(sig.to_bytes()),
+        leaves: leaves_out,
+        removed: Vec::new(),
+        granular_markings: object.get(GRANULAR).cloned(),
+    }
+}
+
+/// The removed selectors a copy declares in its redaction extension, reduced as `redact` reduces
+/// them (sorted, deduplicated, paths under another removed path dropped).
+fn declared_removed(copy: &Map<String, Value>) -> Result<Vec<Vec<Step>>> {
+    let Some(ext) = copy.get("extensions").and_then(|e| e.get(REDACTION_EXTENSION_ID)) else {
+        return Ok(Vec::new());
+    };
+    let list = ext
+        .get("redacted")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ProvenanceError::Mismatch("redaction extension without a list".into()))?;
+    let mut removed = Vec::new();
+    for s in list {
+        let path = s
+            .as_str()
+            .and_then(parse_selector)
+            .ok_or_else(|| ProvenanceError::Mismatch(format!("bad redacted selector {s}")))?;
+        removed.push(path);
+    }
+    removed.sort();
+    removed.dedup();
+    let all = removed.clone();
+    removed.retain(|p| !all.iter().any(|q| q.len() < p.len() && p.starts_with(q)));
+    Ok(removed)
+}
+
+/// Where a path of the original ends up in the copy, or `None` when it was removed.
+fn remap(path: &[Step], removed: &[Vec<Step>]) -> Option<Vec<Step>> {
+    if removed.iter().any(|r| path.starts_with(r)) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(path.len());
+    for (n, step) in path.iter().enumerate() {
+        match step {
+            Step::Index(i) => {
+                let shift = removed
+                    .iter()
+                    .filter(|r| r.len() == n + 1 && r[..n] == path[..n] && matches!(r[n], Step::Index(j) if j < *i))
+                    .count();
+                out.push(Step::Index(i - shift));
+            }
+            k => out.push(k.clone()),
+        }
+    }
+    Some(out)
+}
+
+/// The `granular_markings` a redacted copy carries, given the original list.
+fn expected_granular(original: &Value, removed: &[Vec<Step>]) -> Option<Value> {
+    let list = original.as_array()?;
+    let mut kept = Vec::new();
+    for gm in list {
+        let mut gm = gm.clone();
+        let sels: Vec<Value> = gm
+            .get("selectors")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(parse_selector)
+                    .filter_map(|p| remap(&p, removed))
+                    .map(|p| Value::String(render_selector(&p)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !sels.is_empty() {
+            gm["selectors"] = Value::Array(sels);
+            kept.push(gm);
+        }
+    }
+    (!kept.is_empty()).then_some(Value::Array(kept))
+}
+
+fn lookup<'a>(value: &'a Value, path: &[Step]) -> Option<&'a Value> {
+    let mut cur = value;
+    for step in path {
+        cur = match (step, cur) {
+            (Step::Key(k), Value::Object(m)) => m.get(k)?,
+            (Step::Index(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The copy without what redaction added: the redaction extension and `granular_markings`.
+fn base_of(copy: &Map<String, Value>) -> Map<String, Value> {
+    let mut base = copy.clone();
+    base.remove(GRANULAR);
+    if let Some(Value::Object(exts)) = base.get_mut("extensions") {
+        exts.remove(REDACTION_EXTENSION_ID);
+        if exts.is_empty() {
+            base.remove("extensions");
+        }
+    }
+    base
+}
+
+impl Provenance {
+    /// Parses a stored or received proof.
+    pub fn from_value(value: &Value) -> Result<Provenance> {
+        let p: Provenance =
+            serde_json::from_value(value.clone()).map_err(|e| ProvenanceError::Malformed(e.to_string()))?;
+        if p.v != FORMAT_VERSION {
+            return Err(ProvenanceError::Malformed(format!("format version {}", p.v)));
+        }
+        Ok(p)
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The proof to ship with `copy`, a redaction of the version this proof covers. A copy
+    /// without a redaction extension, or one this proof already matches, gets the proof as is.
+    pub fn for_copy(&self, copy: &Map<String, Value>) -> Result<Provenance> {
+        let removed = declared_removed(copy)?;
+        if removed.is_empty() || !self.removed.is_empty() {
+            // Unredacted, or already a redacted proof (verifying tells whether it fits).
+            return Ok(self.clone());
+        }
+        let mut out = self.clone();
+        out.leaves.clear();
+        for (key, leaf) in &self.leaves {
+            let path = parse_path_key(key)?;
+            let is_granular = path.len() == 1 && path[0] == Step::Key(GRANULAR.into());
+            if is_granular || remap(&path, &removed).is_some() {
+                out.leaves.insert(key.clone(), leaf.clone());
+            } else {
+                out.removed.push(leaf.h.clone());
+            }
+        }
+        out.removed.sort();
+        Ok(out)
+    }
+
+    /// Checks that `copy` (whole or redacted) is what `self.signer` signed, with `key`.
+    pub fn verify(&self, copy: &Map<String, Value>, key: &VerifyingKey) -> Result<()> {
+        if self.v != FORMAT_VERSION {
+            return Err(ProvenanceError::Malformed(format!("format version {}", self.v)));
+        }
+        let removed = declared_removed(copy)?;
+        let base = Value::Object(base_of(copy));
+        // Granular markings: the copy's list must be the original's, as redaction rewrites it.
+        match &self.granular_markings {
+            Some(original) => {
+                if expected_granular(original, &removed) != copy.get(GRANULAR).cloned() {
+                    return Err(ProvenanceError::Mismatch("granular_markings".into()));
+                }
+            }
+            None => {
+                if copy.contains_key(GRANULAR) {
+                    return Err(ProvenanceError::Mismatch("unsigned granular_markings".into()));
+                }
+            }
+        }
+        let mut hashes = Vec::with_capacity(self.leaves.len() + self.removed.len());
+        let mut covered: BTreeSet<Vec<Step>> = BTreeSet::new();
+        let mut has_granular_leaf = false;
+        for (key, leaf) in &self.leaves {
+            let path = parse_path_key(key)?;
+            let salt = STANDARD.decode(&leaf.s).map_err(|_| ProvenanceError::Malformed("salt".into()))?;
+            let value = if path.len() == 1 && path[0] == Step::Key(GRANULAR.into()) {
+                has_granular_leaf = true;
+                self.granular_markings
+                    .clone()
+                    .ok_or_else(|| ProvenanceError::Mismatch("granular_markings leaf without the list".into()))?
+            } else {
+                let at = remap(&path, &removed)
+                    .ok_or_else(|| ProvenanceError::Mismatch(format!("a salt was sent for withheld leaf {key}")))?;
+                let v = lookup(&base, &at).ok_or_else(|| ProvenanceError::Mismatch(format!("missing leaf {key}")))?;
+                if !covered.insert(at) {
+                    return Err(ProvenanceError::Mismatch(format!("leaf {key} twice")));
+                }
+                v.clone()
+            };
+            let h = leaf_hash(&salt, key, &value);
+            if hex(&h) != leaf.h {
+                return Err(ProvenanceError::Mismatch(format!("leaf {key}")));
+            }
+            hashes.push(h);
+        }
+        if self.granular_markings.is_some() != has_granular_leaf {
+            return Err(ProvenanceError::Mismatch("granular_markings leaf".into()));
+        }
+        // Every leaf of the copy must be signed.
+        let base_map = base.as_object().cloned().unwrap_or_default();
+        for (path, _) in leaves(&base_map) {
+            if !covered.contains(&path) {
+                return Err(ProvenanceError::Mismatch(format!("unsigned property {}", render_selector(&path))));
+            }
+        }
+        for h in &self.removed {
+            hashes.push(unhex(h)?);
+        }
+        let root = root_of(hashes);
+        if hex(&root) != self.root {
+            return Err(ProvenanceError::Mismatch("root".into()));
+        }
+        let sig_bytes =
+            STANDARD.decode(&self.sig).map_err(|_| ProvenanceError::Malformed("signature encoding".into()))?;
+        let sig =
+            Signature::from_slice(&sig_bytes).map_err(|_| ProvenanceError::Malformed("signature length".into()))?;
+        key.verify(&message(&self.signer, &root), &sig).map_err(|_| ProvenanceError::BadSignature)
+    }
+}
+
+/// `ed25519:<base64>` -> a verifying key (the roster's `public_key` form).
+pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
+    tandem_audit::keys::parse_public_key(text).ok()
+}
+
+/// A verifying key as `ed25519:<base64>` (the node key of `tandem_audit::keys`).
+pub fn public_key_string(key: &VerifyingKey) -> String {
+    tandem_audit::keys::public_key_string(key)
+}
+
+#[cfg(test)]
+mod tests;

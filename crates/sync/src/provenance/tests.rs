@@ -1,0 +1,194 @@
+//! Unit and property tests of provenance: any redaction verifies, any change fails.
+
+use ed25519_dalek::SigningKey;
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+use tandem_policy::redact;
+
+use super::*;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn sample() -> Map<String, Value> {
+    json!({
+        "type": "incident", "spec_version": "2.1",
+        "id": "incident--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+        "name": "Attack on checkpoint", "description": "Source says four casualties",
+        "labels": ["ied", "checkpoint", "mosul"],
+        "external_references": [
+            {"source_name": "secret-source", "description": "handler notes"},
+            {"source_name": "open", "url": "https://example.org/a"}
+        ],
+        "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"],
+        "granular_markings": [
+            {"selectors": ["external_references.[0]"], "marking_ref": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"},
+            {"selectors": ["description", "labels.[1]"], "marking_ref": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}
+        ]
+    })
+    .as_object()
+    .cloned()
+    .unwrap()
+}
+
+#[test]
+fn whole_object_verifies_and_round_trips() {
+    let obj = sample();
+    let p = sign(&obj, "USA", &key(1));
+    p.verify(&obj, &key(1).verifying_key()).unwrap();
+    let back = Provenance::from_value(&p.to_value()).unwrap();
+    back.verify(&obj, &key(1).verifying_key()).unwrap();
+}
+
+#[test]
+fn wrong_key_or_signer_fails() {
+    let obj = sample();
+    let p = sign(&obj, "USA", &key(1));
+    assert_eq!(p.verify(&obj, &key(2).verifying_key()), Err(ProvenanceError::BadSignature));
+    let mut other = p.clone();
+    other.signer = "IRQ".into();
+    assert!(other.verify(&obj, &key(1).verifying_key()).is_err());
+}
+
+#[test]
+fn additions_and_changes_fail() {
+    let obj = sample();
+    let p = sign(&obj, "USA", &key(1));
+    let vk = key(1).verifying_key();
+    let mut added = obj.clone();
+    added.insert("x_extra".into(), json!("sneaky"));
+    assert!(p.verify(&added, &vk).is_err());
+    let mut changed = obj.clone();
+    changed.insert("name".into(), json!("Attack on market"));
+    assert!(p.verify(&changed, &vk).is_err());
+    let mut fewer = obj.clone();
+    fewer.remove("description");
+    assert!(p.verify(&fewer, &vk).is_err(), "silent removal must fail");
+    let mut gm = obj.clone();
+    gm.remove("granular_markings");
+    assert!(p.verify(&gm, &vk).is_err(), "stripping markings must fail");
+}
+
+#[test]
+fn redacted_copy_verifies_without_removed_salts() {
+    let obj = sample();
+    let p = sign(&obj, "USA", &key(1));
+    let sel = vec!["external_references.[0]".to_string(), "description".to_string()];
+    let copy = redact(&obj, &sel).unwrap();
+    let q = p.for_copy(&copy).unwrap();
+    q.verify(&copy, &key(1).verifying_key()).unwrap();
+    // Neither the removed values nor their salts travel.
+    let text = q.to_value().to_string();
+    assert!(!text.contains("handler notes") && !text.contains("four casualties"));
+    assert_eq!(q.removed.len(), 3);
+    for k in q.leaves.keys() {
+        assert!(!k.contains("description\"]") || k.contains("external"), "{k}");
+    }
+    // A redacted copy with a changed visible value fails.
+    let mut bad = copy.clone();
+    bad["external_references"][0]["url"] = json!("https://evil.example");
+    assert!(q.verify(&bad, &key(1).verifying_key()).is_err());
+    // Claiming more was redacted than the proof says fails.
+    let more = redact(&obj, &["labels".to_string(), "description".into()]).unwrap();
+    assert!(q.verify(&more, &key(1).verifying_key()).is_err());
+}
+
+fn arb_object() -> impl Strategy<Value = Map<String, Value>> {
+    let scalar = prop_oneof![
+        "[a-z ]{0,12}".prop_map(Value::from),
+        any::<i32>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+    ];
+    let item = prop_oneof![
+        scalar.clone(),
+        prop::collection::btree_map("[a-z]{1,5}", scalar.clone(), 1..4)
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+    ];
+    let prop_value = prop_oneof![
+        scalar,
+        prop::collection::vec(item.clone(), 1..5).prop_map(Value::Array),
+        prop::collection::btree_map("[a-z]{1,5}", item, 1..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+    ];
+    prop::collection::btree_map("x_[a-z]{1,6}", prop_value, 1..6).prop_map(|props| {
+        let mut m = json!({
+            "type": "x-thing", "spec_version": "2.1",
+            "id": "x-thing--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z"
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        m.extend(props);
+        m
+    })
+}
+
+/// Every selector that names something in `obj` (properties, list items, nested keys).
+fn selectors(obj: &Map<String, Value>) -> Vec<String> {
+    fn walk(v: &Value, prefix: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    let p = format!("{prefix}.{k}");
+                    out.push(p.clone());
+                    walk(c, p, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    let p = format!("{prefix}.[{i}]");
+                    out.push(p.clone());
+                    walk(c, p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in obj.iter().filter(|(k, _)| k.starts_with("x_")) {
+        out.push(k.clone());
+        walk(v, k.clone(), &mut out);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn any_redaction_verifies_and_any_change_fails(
+        obj in arb_object(),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        change in any::<prop::sample::Index>(),
+    ) {
+        let vk = key(7).verifying_key();
+        let p = sign(&obj, "USA", &key(7));
+        let all = selectors(&obj);
+        let chosen: Vec<String> = if all.is_empty() { vec![] } else {
+            picks.iter().map(|i| all[i.index(all.len())].clone()).collect()
+        };
+        let copy = if chosen.is_empty() { obj.clone() } else {
+            match redact(&obj, &chosen) { Some(c) => c, None => return Ok(()) }
+        };
+        let q = p.for_copy(&copy).unwrap();
+        prop_assert_eq!(q.verify(&copy, &vk), Ok(()));
+        // Change one visible leaf: verification fails.
+        let visible: Vec<(Vec<Step>, Value)> = leaves(&base_of(&copy))
+            .into_iter()
+            .filter(|(p, _)| !matches!(&p[0], Step::Key(k) if k == "granular_markings"))
+            .collect();
+        let (path, old) = &visible[change.index(visible.len())];
+        let mut bad = Value::Object(copy.clone());
+        let mut cur = &mut bad;
+        for s in path {
+            cur = match s {
+                Step::Key(k) => &mut cur[k.as_str()],
+                Step::Index(i) => &mut cur[*i],
+            };
+        }
+        *cur = if *old == json!("changed!") { json!("changed?") } else { json!("changed!") };
+        prop_assert!(q.verify(bad.as_object().unwrap(), &vk).is_err());
+    }
+}

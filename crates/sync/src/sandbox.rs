@@ -1,0 +1,379 @@
+//! Test support: N in-process nodes on loopback ports with a chosen topology, built the way
+//! `tandem serve` builds a node (TAXII router, federation routes, pullers, notify hooks), so the
+//! multi-node tests exercise the real HTTP path. In the manner of quickwit's `cluster_sandbox`.
+//!
+//! Every node has a user `analyst` of its own member and, for every other member, a user
+//! `sync-<member>` of that member (the account that member's node pulls with); all share one
+//! password so Argon2 hashes once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_store::{ObjectQuery, Record, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_taxii::auth::{Account, hash_secret};
+use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory};
+use tokio::task::JoinHandle;
+
+use crate::client::PeerSpec;
+use crate::federation::{Federation, Settings};
+use crate::provenance::public_key_string;
+
+pub const PASSWORD: &str = "sandbox-password";
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_secret(PASSWORD))
+}
+
+/// The intel collection id of a member's node (as `tandem` derives it).
+pub fn intel_collection_id(member: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1d_3a52_8c1e_4b0f_9a7e_5d2c_1b0a_9e11);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("tandem:intel:{member}").as_bytes()).to_string()
+}
+
+#[derive(Default)]
+pub struct SandboxBuilder {
+    members: Vec<String>,
+    groups: Vec<(String, Vec<String>)>,
+    links: Vec<(String, String)>,
+    poll: Option<Duration>,
+}
+
+impl SandboxBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a node for `member`.
+    pub fn node(mut self, member: &str) -> Self {
+        self.members.push(member.to_string());
+        self
+    }
+
+    /// A roster group (for `REL TO <group>` markings).
+    pub fn group(mut self, code: &str, members: &[&str]) -> Self {
+        self.groups.push((code.into(), members.iter().map(|m| m.to_string()).collect()));
+        self
+    }
+
+    /// `a` and `b` peer with each other (each pulls from the other).
+    pub fn link(mut self, a: &str, b: &str) -> Self {
+        self.links.push((a.into(), b.into()));
+        self
+    }
+
+    /// Fallback polling interval (default 15 s, so tests see notifications at work).
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.poll = Some(d);
+        self
+    }
+
+    pub async fn build(self) -> anyhow::Result<Sandbox> {
+        let mut keys = BTreeMap::new();
+        for m in &self.members {
+            keys.insert(m.clone(), SigningKey::generate(&mut rand::rngs::OsRng));
+        }
+        let roster = Roster::new(
+            self.members.iter().map(|m| Member {
+                code: m.clone(),
+                name: m.clone(),
+                joined: None,
+                status: MemberStatus::Active,
+                public_key: Some(public_key_string(&keys[m].verifying_key())),
+            }),
+            self.groups.iter().map(|(c, ms)| Group {
+                code: c.clone(),
+                name: c.clone(),
+                members: ms.iter().cloned().collect(),
+            }),
+        );
+        let _ = password_hash();
+        let mut nodes = BTreeMap::new();
+        for m in &self.members {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let addr = listener.local_addr()?;
+            drop(listener);
+            nodes.insert(
+                m.clone(),
+                Node { dir: tempfile::tempdir()?, addr, key: keys[m].clone(), peers: Vec::new(), running: None },
+            );
+        }
+        for (a, b) in &self.links {
+            for (from, to) in [(a, b), (b, a)] {
+                let url = format!("http://{}/taxii2/", nodes[to].addr);
+                let spec = PeerSpec {
+                    member: to.clone(),
+                    url,
+                    username: Some(format!("sync-{from}")),
+                    password: Some(PASSWORD.into()),
+                    token: None,
+                };
+                nodes.get_mut(from).context("link to an unknown node")?.peers.push(spec);
+            }
+        }
+        let mut sandbox =
+            Sandbox { roster, nodes, poll: self.poll.unwrap_or(Duration::from_secs(15)), http: reqwest::Client::new() };
+        for m in self.members {
+            sandbox.start(&m).await?;
+        }
+        Ok(sandbox)
+    }
+}
+
+pub struct Sandbox {
+    pub roster: Roster,
+    nodes: BTreeMap<String, Node>,
+    poll: Duration,
+    http: reqwest::Client,
+}
+
+struct Node {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    key: SigningKey,
+    peers: Vec<PeerSpec>,
+    running: Option<Running>,
+}
+
+struct Running {
+    store: Arc<SqliteStore>,
+    fed: Arc<Federation>,
+    server: JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Sandbox {
+    fn node(&self, member: &str) -> anyhow::Result<&Node> {
+        self.nodes.get(member).with_context(|| format!("no node {member}"))
+    }
+
+    pub fn members(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    pub fn addr(&self, member: &str) -> anyhow::Result<SocketAddr> {
+        Ok(self.node(member)?.addr)
+    }
+
+    pub fn key(&self, member: &str) -> anyhow::Result<SigningKey> {
+        Ok(self.node(member)?.key.clone())
+    }
+
+    pub fn collection(member: &str) -> String {
+        intel_collection_id(member)
+    }
+
+    /// The running node's store (for inspection and for injecting what a faulty node would serve).
+    pub fn store(&self, member: &str) -> anyhow::Result<Arc<SqliteStore>> {
+        let r = self.node(member)?.running.as_ref().context("node stopped")?;
+        Ok(Arc::clone(&r.store))
+    }
+
+    pub fn federation(&self, member: &str) -> anyhow::Result<Arc<Federation>> {
+        let r = self.node(member)?.running.as_ref().context("node stopped")?;
+        Ok(Arc::clone(&r.fed))
+    }
+
+    /// Starts (or restarts) a node on its port, with its data directory as it was left.
+    pub async fn start(&mut self, member: &str) -> anyhow::Result<()> {
+        let poll = self.poll;
+        let roster = self.roster.clone();
+        let others = self.roster_members();
+        let node = self.nodes.get_mut(member).context("no such node")?;
+        if node.running.is_some() {
+            return Ok(());
+        }
+        let store = Arc::new(SqliteStore::open(node.dir.path())?);
+        let roster = Arc::new(RwLock::new(Arc::new(roster)));
+        let collection = intel_collection_id(member);
+        let fed = Federation::new(Settings {
+            member: member.to_string(),
+            collection: collection.clone(),
+            store: store.clone(),
+            roster: roster.clone(),
+            key: node.key.clone(),
+            peers: node.peers.clone(),
+            poll_interval: poll,
+            timeout: Duration::from_secs(5),
+            inner_hooks: Arc::new(NoHooks),
+        });
+        let mut accounts = vec![account("analyst", member)];
+        for other in others {
+            if other != member {
+                accounts.push(account(&format!("sync-{other}"), &other));
+            }
+        }
+        let state = AppState {
+            store: store.clone(),
+            auth: Arc::new(UserDirectory::new(accounts, [])),
+            config: Arc::new(TaxiiConfig {
+                title: format!("{member} sandbox node"),
+                collections: vec![CollectionConfig {
+                    id: collection,
+                    alias: Some("intel".into()),
+                    title: "intel".into(),
+                    description: None,
+                    can_read: true,
+                    can_write: true,
+                }],
+                ..TaxiiConfig::default()
+            }),
+            roster,
+            hooks: fed.hooks(),
+            signer: Some(fed.signer()),
+        };
+        let app = tandem_taxii::router(state.clone()).merge(fed.routes(state));
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(node.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    tracing::debug!(error = %e, "port busy, retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => bail!("binding {}: {e}", node.addr),
+            }
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        fed.start();
+        node.running = Some(Running { store, fed, server, stop });
+        Ok(())
+    }
+
+    fn roster_members(&self) -> Vec<String> {
+        self.roster.members().map(|m| m.code.clone()).collect()
+    }
+
+    /// Stops a node: its pullers, then its server (in-flight requests finish).
+    pub async fn stop(&mut self, member: &str) -> anyhow::Result<()> {
+        let node = self.nodes.get_mut(member).context("no such node")?;
+        if let Some(r) = node.running.take() {
+            r.fed.stop().await;
+            let _ = r.stop.send(());
+            let mut server = r.server;
+            if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+                server.abort();
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn shutdown(mut self) {
+        for m in self.members() {
+            let _ = self.stop(&m).await;
+        }
+    }
+
+    /// Points `member`'s peer entry for `peer` at `url` (e.g. a closed port for a partition).
+    pub fn set_peer_url(&self, member: &str, peer: &str, url: &str) -> anyhow::Result<()> {
+        self.federation(member)?.set_peer_url(peer, url);
+        Ok(())
+    }
+
+    pub fn peer_url(&self, member: &str) -> anyhow::Result<String> {
+        Ok(format!("http://{}/taxii2/", self.node(member)?.addr))
+    }
+
+    fn objects_url(&self, member: &str) -> anyhow::Result<String> {
+        Ok(format!("http://{}/api/collections/intel/objects/", self.node(member)?.addr))
+    }
+
+    /// Posts objects to `member`'s node as its analyst; returns the TAXII status.
+    pub async fn post(&self, member: &str, objects: Vec<Value>) -> anyhow::Result<Value> {
+        let resp = self
+            .http
+            .post(self.objects_url(member)?)
+            .basic_auth("analyst", Some(PASSWORD))
+            .header("Accept", TAXII)
+            .header("Content-Type", TAXII)
+            .body(json!({ "objects": objects }).to_string())
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: Value = resp.json().await?;
+        if !status.is_success() {
+            bail!("POST: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    /// Deletes every version of `id` on `member`'s node, as its analyst.
+    pub async fn delete(&self, member: &str, id: &str) -> anyhow::Result<u16> {
+        let resp = self
+            .http
+            .delete(format!("{}{id}/", self.objects_url(member)?))
+            .basic_auth("analyst", Some(PASSWORD))
+            .header("Accept", TAXII)
+            .send()
+            .await?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// Every version `member`'s node holds, as its own member sees them.
+    pub fn holdings(&self, member: &str) -> anyhow::Result<Vec<Record>> {
+        let store = self.store(member)?;
+        let ctx = ViewContext {
+            viewer: Viewer { member: member.to_string(), clearance: Classification::Secret },
+            roster: Arc::new(self.roster.clone()),
+        };
+        let page = store.list(
+            &ctx,
+            &intel_collection_id(member),
+            &ObjectQuery { versions: VersionFilter::All, limit: usize::MAX / 2, ..Default::default() },
+        )?;
+        Ok(page.items)
+    }
+
+    /// `(id, version)` of every version `member`'s node holds, sorted.
+    pub fn versions(&self, member: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let mut v: Vec<(String, String)> =
+            self.holdings(member)?.into_iter().map(|r| (r.id, r.version.to_taxii())).collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Whether `member` holds this version.
+    pub fn holds(&self, member: &str, id: &str, version: &str) -> bool {
+        self.versions(member).map(|v| v.iter().any(|(i, ver)| i == id && ver == version)).unwrap_or(false)
+    }
+
+    /// Polls `cond` every 10 ms until it holds or `timeout` passes.
+    pub async fn wait_for(&self, timeout: Duration, mut cond: impl FnMut(&Sandbox) -> bool) -> bool {
+        let start = Instant::now();
+        loop {
+            if cond(self) {
+                return true;
+            }
+            if start.elapsed() > timeout {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn account(name: &str, member: &str) -> Account {
+    Account {
+        name: name.into(),
+        member: member.into(),
+        password_hash: password_hash().to_string(),
+        clearance: Classification::Secret,
+        roles: vec![],
+        read_only: false,
+    }
+}

@@ -1,0 +1,230 @@
+//! A three-node chain USA - IRQ - SYR over real loopback HTTP: releasability at every hop,
+//! redaction that still verifies, deletions, revocations, forgeries, restarts and partitions.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use tandem_store::{Incoming, Store};
+use tandem_sync::provenance::{self, Provenance};
+use tandem_sync::sandbox::{Sandbox, SandboxBuilder};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn chain() -> Sandbox {
+    let sb = SandboxBuilder::new()
+        .node("USA")
+        .node("IRQ")
+        .node("SYR")
+        .link("USA", "IRQ")
+        .link("IRQ", "SYR")
+        .build()
+        .await
+        .expect("sandbox");
+    sb.post("USA", vec![rel(&["IRQ"]), rel(&["USA", "IRQ"])]).await.unwrap();
+    sb
+}
+
+fn version_of(v: &serde_json::Value) -> String {
+    tandem_model::Timestamp::parse(v["modified"].as_str().unwrap()).unwrap().to_taxii()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn releasability_and_redaction_across_two_hops() {
+    let sb = chain().await;
+    let open = green(&fresh_id("indicator"));
+    let t = now_ms();
+    let rel_irq = indicator(&fresh_id("indicator"), &t, &t, &[&rel_id(&["IRQ"])]);
+    let mut granular = green(&fresh_id("indicator"));
+    granular["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": rel_id(&["USA", "IRQ"])}]);
+    let status = sb.post("USA", vec![open.clone(), rel_irq.clone(), granular.clone()]).await.unwrap();
+    assert_eq!(status["success_count"], 3, "{status}");
+
+    let (oid, ov) = (open["id"].as_str().unwrap(), version_of(&open));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", oid, &ov)).await, "GREEN reached SYR");
+    let (rid, rv) = (rel_irq["id"].as_str().unwrap(), version_of(&rel_irq));
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", rid, &rv)).await, "REL IRQ reached IRQ");
+    let (gid, gv) = (granular["id"].as_str().unwrap(), version_of(&granular));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", gid, &gv)).await, "granular reached SYR");
+    // A later object reached SYR, so SYR has pulled past the REL TO IRQ one: it never arrives.
+    assert!(!sb.holds("SYR", rid, &rv));
+    let syr_store = sb.store("SYR").unwrap();
+    let raw = syr_store
+        .list(
+            &tandem_store::ViewContext {
+                viewer: tandem_policy::Viewer {
+                    member: "USA".into(),
+                    clearance: tandem_policy::Classification::Secret,
+                },
+                roster: std::sync::Arc::new(sb.roster.clone()),
+            },
+            &Sandbox::collection("SYR"),
+            &tandem_store::ObjectQuery { ids: vec![rid.to_string()], limit: 10, ..Default::default() },
+        )
+        .unwrap();
+    assert!(raw.items.is_empty(), "SYR's store holds nothing of the REL TO IRQ object");
+
+    // SYR holds the redacted copy, which verifies against USA's key.
+    let rec = sb.holdings("SYR").unwrap().into_iter().find(|r| r.id == gid).unwrap();
+    assert!(rec.object.get("description").is_none(), "{}", rec.object);
+    assert_eq!(rec.originator, "USA");
+    let proof = Provenance::from_value(rec.provenance.as_ref().unwrap()).unwrap();
+    assert!(!proof.removed.is_empty());
+    proof.verify(rec.object.as_object().unwrap(), &sb.key("USA").unwrap().verifying_key()).unwrap();
+    // IRQ holds it whole.
+    let whole = sb.holdings("IRQ").unwrap().into_iter().find(|r| r.id == gid).unwrap();
+    assert_eq!(whole.object["description"], granular["description"]);
+    // Peer status over HTTP, for the node's own member.
+    let st: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
+        .basic_auth("analyst", Some(tandem_sync::sandbox::PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["peers"].as_array().unwrap().len(), 2, "{st}");
+    let other = reqwest::Client::new()
+        .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
+        .basic_auth("sync-USA", Some(tandem_sync::sandbox::PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 403);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletions_and_revocations_propagate_and_stay() {
+    let sb = chain().await;
+    let id = fresh_id("indicator");
+    let created = now_ms();
+    let v1 = indicator(&id, &created, &created, &[GREEN]);
+    let gone = green(&fresh_id("indicator"));
+    sb.post("USA", vec![v1.clone(), gone.clone()]).await.unwrap();
+    let gid = gone["id"].as_str().unwrap().to_string();
+    let gv = version_of(&gone);
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &gid, &gv)).await);
+    let mut v2 = indicator(&id, &now_ms(), &created, &[GREEN]);
+    v2["revoked"] = json!(true);
+    sb.post("USA", vec![v2.clone()]).await.unwrap();
+    assert_eq!(sb.delete("USA", &gid).await.unwrap(), 200);
+    let v2v = version_of(&v2);
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &id, &v2v)).await, "revocation reached SYR");
+    assert!(
+        sb.wait_for(WAIT, |s| !s.holds("SYR", &gid, &gv) && !s.holds("IRQ", &gid, &gv)).await,
+        "deletion reached SYR"
+    );
+    // Re-sync from scratch: SYR forgets its cursor, IRQ offers everything again.
+    let syr = sb.store("SYR").unwrap();
+    syr.put_meta("sync/cursor/IRQ", None).unwrap();
+    sb.federation("SYR").unwrap().pull_now("IRQ");
+    let marker = green(&fresh_id("indicator"));
+    sb.post("USA", vec![marker.clone()]).await.unwrap();
+    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv)).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!sb.holds("SYR", &gid, &gv), "a deleted version came back");
+    let latest = sb.holdings("SYR").unwrap().into_iter().filter(|r| r.id == id).max_by_key(|r| r.version).unwrap();
+    assert_eq!(latest.object["revoked"], true);
+    // Even offered directly, the deleted version is refused.
+    let obj = tandem_model::check_object(&gone).unwrap();
+    let out = syr.put(&Sandbox::collection("SYR"), "USA", vec![Incoming::new(obj)]).unwrap();
+    assert!(matches!(out[0], tandem_store::PutOutcome::Rejected { .. }));
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forgeries_and_foreign_versions_are_refused() {
+    let sb = chain().await;
+    let id = fresh_id("indicator");
+    let created = now_ms();
+    let v1 = indicator(&id, &created, &created, &[GREEN]);
+    sb.post("USA", vec![v1.clone()]).await.unwrap();
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &id, &version_of(&v1))).await);
+
+    // What a compromised IRQ node could serve, injected straight into its store.
+    let irq = sb.store("IRQ").unwrap();
+    let coll = Sandbox::collection("IRQ");
+    let usa_key = sb.key("USA").unwrap();
+    let irq_key = sb.key("IRQ").unwrap();
+    // 1. Content changed after USA signed it.
+    let honest = green(&fresh_id("indicator"));
+    let proof = provenance::sign(honest.as_object().unwrap(), "USA", &usa_key);
+    let mut tampered = honest.clone();
+    tampered["name"] = json!("Tampered");
+    // 2. Claims USA but signed with IRQ's key.
+    let claimed = green(&fresh_id("indicator"));
+    let bad_sig = provenance::sign(claimed.as_object().unwrap(), "USA", &irq_key);
+    // 3. A new version of USA's object, signed (validly) by IRQ.
+    let v2 = indicator(&id, &now_ms(), &created, &[GREEN]);
+    let foreign = provenance::sign(v2.as_object().unwrap(), "IRQ", &irq_key);
+    for (obj, p) in [(&tampered, &proof), (&claimed, &bad_sig), (&v2, &foreign)] {
+        let o = tandem_model::check_object(obj).unwrap();
+        let out = irq.put(&coll, "USA", vec![Incoming { object: o, provenance: Some(p.to_value()) }]).unwrap();
+        assert!(matches!(out[0], tandem_store::PutOutcome::Added { .. }), "{out:?}");
+    }
+    // An honest object from IRQ after them, so SYR's next pass covers all of them.
+    let marker = green(&fresh_id("indicator"));
+    sb.post("IRQ", vec![marker.clone()]).await.unwrap();
+    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv)).await);
+    for obj in [&tampered, &claimed, &v2] {
+        assert!(!sb.holds("SYR", obj["id"].as_str().unwrap(), &version_of(obj)), "SYR accepted {obj}");
+    }
+    let status = sb.federation("SYR").unwrap().statuses().into_iter().find(|s| s.member == "IRQ").unwrap();
+    assert!(status.rejected >= 3, "{status:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn converges_after_restart_and_partition() {
+    let mut sb = chain().await;
+    // Restart: SYR down while USA posts, IRQ down while USA posts more.
+    sb.stop("SYR").await.unwrap();
+    let a = green(&fresh_id("indicator"));
+    sb.post("USA", vec![a.clone()]).await.unwrap();
+    let (aid, av) = (a["id"].as_str().unwrap().to_string(), version_of(&a));
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &aid, &av)).await);
+    sb.stop("IRQ").await.unwrap();
+    let b = green(&fresh_id("indicator"));
+    sb.post("USA", vec![b.clone()]).await.unwrap();
+    sb.start("SYR").await.unwrap();
+    sb.start("IRQ").await.unwrap();
+    let (bid, bv) = (b["id"].as_str().unwrap().to_string(), version_of(&b));
+    assert!(
+        sb.wait_for(WAIT, |s| s.holds("SYR", &aid, &av) && s.holds("SYR", &bid, &bv)).await,
+        "SYR converged after restarts"
+    );
+
+    // Partition: SYR's entry for IRQ points at a closed port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/taxii2/", closed.local_addr().unwrap());
+    drop(closed);
+    let good = sb.peer_url("IRQ").unwrap();
+    sb.set_peer_url("SYR", "IRQ", &dead).unwrap();
+    let c = green(&fresh_id("indicator"));
+    sb.post("USA", vec![c.clone()]).await.unwrap();
+    let (cid, cv) = (c["id"].as_str().unwrap().to_string(), version_of(&c));
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &cid, &cv)).await);
+    assert!(
+        sb.wait_for(WAIT, |s| {
+            s.federation("SYR").map(|f| f.statuses().iter().any(|st| st.errors > 0)).unwrap_or(false)
+        })
+        .await
+    );
+    assert!(!sb.holds("SYR", &cid, &cv));
+    sb.set_peer_url("SYR", "IRQ", &good).unwrap();
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &cid, &cv)).await, "healed");
+    // Nothing is held twice anywhere.
+    for m in sb.members() {
+        let v = sb.versions(&m).unwrap();
+        let mut d = v.clone();
+        d.dedup();
+        assert_eq!(v, d, "duplicates on {m}");
+    }
+    sb.shutdown().await;
+}

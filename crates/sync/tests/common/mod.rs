@@ -1,0 +1,57 @@
+//! Objects the federation tests post.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+use tandem_model::Timestamp;
+use tandem_policy::marking::RELEASABILITY_EXTENSION_ID;
+
+pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+pub const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+
+/// The id of a `REL TO <codes>` marking-definition.
+pub fn rel_id(codes: &[&str]) -> String {
+    let name = codes.join("-");
+    let u = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes());
+    format!("marking-definition--{u}")
+}
+
+pub fn rel(codes: &[&str]) -> Value {
+    json!({
+        "type": "marking-definition", "spec_version": "2.1", "id": rel_id(codes),
+        "created": "2025-11-13T00:00:00.000Z", "name": format!("REL TO {}", codes.join(", ")),
+        "extensions": {RELEASABILITY_EXTENSION_ID: {"extension_type": "property-extension", "rel_to": codes}}
+    })
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(1);
+
+pub fn fresh_id(kind: &str) -> String {
+    format!("{kind}--{}", uuid::Uuid::new_v4())
+}
+
+/// A unique, strictly later timestamp each call (millisecond precision as STIX needs).
+pub fn now_ms() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst) as i64;
+    let base = Timestamp::now().as_micros() / 1000 * 1000 + n * 1000;
+    Timestamp::from_micros(base).to_taxii()
+}
+
+/// An indicator with the given object markings.
+pub fn indicator(id: &str, modified: &str, created: &str, markings: &[&str]) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1", "id": id,
+        "created": created, "modified": modified,
+        "name": "Suspicious VBIED staging", "description": "Observed near the checkpoint",
+        "pattern": "[ipv4-addr:value = '10.0.0.1']", "pattern_type": "stix",
+        "valid_from": "2025-01-01T00:00:00Z",
+        "object_marking_refs": markings
+    })
+}
+
+pub fn green(id: &str) -> Value {
+    let t = now_ms();
+    indicator(id, &t, &t, &[GREEN])
+}
