@@ -24,19 +24,10 @@ fn valid_fixture(name: &str) -> Value {
 fn all_valid() -> Vec<(String, Value)> {
     let mut names: Vec<String> = std::fs::read_dir(fixtures().join("valid"))
         .expect("valid fixtures directory")
-        .map(|e| {
-            e.expect("dir entry")
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".json")
-                .to_string()
-        })
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().trim_end_matches(".json").to_string())
         .collect();
     names.sort();
-    names
-        .into_iter()
-        .map(|n| (n.clone(), valid_fixture(&n)))
-        .collect()
+    names.into_iter().map(|n| (n.clone(), valid_fixture(&n))).collect()
 }
 
 fn render(v: &[Violation]) -> String {
@@ -53,9 +44,7 @@ fn check(name: &str, input: &Value, expected: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
-        Ok(_) => Err(format!(
-            "{name}: expected violations {expected:?}, but it validated"
-        )),
+        Ok(_) => Err(format!("{name}: expected violations {expected:?}, but it validated")),
         Err(v) => {
             let mut got: Vec<String> = v.iter().map(|v| v.property.clone()).collect();
             got.sort();
@@ -63,10 +52,7 @@ fn check(name: &str, input: &Value, expected: &[String]) -> Result<(), String> {
             want.sort();
             if got == want {
                 if v.iter().any(|v| v.message.is_empty()) {
-                    return Err(format!(
-                        "{name}: a violation has no message:\n{}",
-                        render(&v)
-                    ));
+                    return Err(format!("{name}: a violation has no message:\n{}", render(&v)));
                 }
                 Ok(())
             } else {
@@ -111,12 +97,7 @@ fn invalid_cases_report_expected_properties() {
             None => {
                 let mut base = valid_fixture(case["base"].as_str().expect("base"));
                 let map = base.as_object_mut().expect("fixture is an object");
-                for p in case
-                    .get("remove")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for p in case.get("remove").and_then(Value::as_array).into_iter().flatten() {
                     map.remove(p.as_str().expect("removed property name"));
                 }
                 if let Some(set) = case.get("set").and_then(Value::as_object) {
@@ -137,13 +118,7 @@ fn invalid_cases_report_expected_properties() {
             failures.push(e);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 #[test]
@@ -151,10 +126,7 @@ fn stix_2_0_message_is_explicit() {
     let mut obj = valid_fixture("indicator");
     obj.as_object_mut().expect("object").remove("spec_version");
     let v = validate_object(&obj).expect_err("2.0 object");
-    assert_eq!(
-        v[0].message,
-        "STIX 2.0 objects are not accepted: spec_version must be \"2.1\""
-    );
+    assert_eq!(v[0].message, "STIX 2.0 objects are not accepted: spec_version must be \"2.1\"");
 }
 
 #[test]
@@ -162,10 +134,7 @@ fn validate_objects_keeps_order() {
     let good = valid_fixture("indicator");
     let results = validate_objects(&[good.clone(), json!(42), valid_fixture("file")]);
     assert_eq!(results.len(), 3);
-    assert_eq!(
-        results[0].as_ref().map(|o| o.id().to_string()).ok(),
-        good["id"].as_str().map(String::from)
-    );
+    assert_eq!(results[0].as_ref().map(|o| o.id().to_string()).ok(), good["id"].as_str().map(String::from));
     assert!(results[1].is_err());
     assert!(results[2].is_ok());
 }
@@ -184,9 +153,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| json!(f)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         "[a-z_\\-\\.\\[\\]0-9]{0,12}".prop_map(Value::String),
         prop_oneof![
             Just("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),

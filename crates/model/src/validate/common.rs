@@ -17,15 +17,8 @@ use crate::object::{Family, META_TYPES, SCO_TYPES, SDO_TYPES, SRO_TYPES};
 const RESERVED: &[&str] = &["severity", "action", "username", "phone_numbers"];
 
 /// The common properties an SCO may carry besides its type-specific ones.
-pub(crate) const SCO_COMMON: &[&str] = &[
-    "type",
-    "id",
-    "spec_version",
-    "object_marking_refs",
-    "granular_markings",
-    "defanged",
-    "extensions",
-];
+pub(crate) const SCO_COMMON: &[&str] =
+    &["type", "id", "spec_version", "object_marking_refs", "granular_markings", "defanged", "extensions"];
 
 /// Checks `type`, `id` and their agreement; returns the type when usable.
 pub(crate) fn check_type_and_id<'a>(cx: &mut Ctx<'a>) -> Option<&'a str> {
@@ -37,7 +30,7 @@ pub(crate) fn check_type_and_id<'a>(cx: &mut Ctx<'a>) -> Option<&'a str> {
                 "type",
                 format!(
                     "{t:?} is not a valid type name (3-250 characters of a-z, 0-9 and single \
-                     hyphens, starting with a letter)"
+                     hyphens)"
                 ),
             );
             None
@@ -50,19 +43,10 @@ pub(crate) fn check_type_and_id<'a>(cx: &mut Ctx<'a>) -> Option<&'a str> {
                 if let Some(t) = ty
                     && id.object_type() != t
                 {
-                    cx.err(
-                        "id",
-                        format!(
-                            "type prefix {:?} does not match type {t:?}",
-                            id.object_type()
-                        ),
-                    );
+                    cx.err("id", format!("type prefix {:?} does not match type {t:?}", id.object_type()));
                 }
             }
-            Err(e) => cx.err(
-                "id",
-                format!("not a valid STIX identifier ({}): {s:?}", e.reason),
-            ),
+            Err(e) => cx.err("id", format!("not a valid STIX identifier ({}): {s:?}", e.reason)),
         }
     }
     ty
@@ -84,20 +68,17 @@ pub(crate) fn resolve_family(cx: &mut Ctx<'_>, ty: &str) -> Family {
     if META_TYPES.contains(&ty) {
         return Family::Meta;
     }
-    let declared = cx
-        .get("extensions")
-        .and_then(Value::as_object)
-        .and_then(|exts| {
-            exts.iter()
-                .filter(|(k, _)| k.starts_with("extension-definition--"))
-                .filter_map(|(_, v)| v.get("extension_type").and_then(Value::as_str))
-                .find_map(|et| match et {
-                    "new-sdo" => Some(Family::Sdo),
-                    "new-sco" => Some(Family::Sco),
-                    "new-sro" => Some(Family::Sro),
-                    _ => None,
-                })
-        });
+    let declared = cx.get("extensions").and_then(Value::as_object).and_then(|exts| {
+        exts.iter()
+            .filter(|(k, _)| k.starts_with("extension-definition--"))
+            .filter_map(|(_, v)| v.get("extension_type").and_then(Value::as_str))
+            .find_map(|et| match et {
+                "new-sdo" => Some(Family::Sdo),
+                "new-sco" => Some(Family::Sco),
+                "new-sro" => Some(Family::Sro),
+                _ => None,
+            })
+    });
     if let Some(f) = declared {
         return f;
     }
@@ -117,10 +98,7 @@ pub(crate) fn resolve_family(cx: &mut Ctx<'_>, ty: &str) -> Family {
 pub(crate) fn check_spec_version(cx: &mut Ctx<'_>, family: Family) {
     match cx.get("spec_version") {
         None if family == Family::Sco => {}
-        None => cx.err(
-            "spec_version",
-            "STIX 2.0 objects are not accepted: spec_version must be \"2.1\"",
-        ),
+        None => cx.err("spec_version", "STIX 2.0 objects are not accepted: spec_version must be \"2.1\""),
         Some(Value::String(s)) if s == "2.1" => {}
         Some(v) => cx.err("spec_version", format!("must be \"2.1\", found {v}")),
     }
@@ -131,15 +109,9 @@ pub(crate) fn check_millis(cx: &mut Ctx<'_>, prop: &str, required: bool) {
     let raw = cx.get(prop).and_then(Value::as_str);
     if cx.timestamp(prop, required).is_some() {
         let raw = raw.unwrap_or_default();
-        let frac = raw
-            .split_once('.')
-            .map(|(_, f)| f.trim_end_matches('Z').len())
-            .unwrap_or(0);
+        let frac = raw.split_once('.').map(|(_, f)| f.trim_end_matches('Z').len()).unwrap_or(0);
         if frac < 3 {
-            cx.err(
-                prop,
-                format!("must be precise to at least the millisecond, found {raw:?}"),
-            );
+            cx.err(prop, format!("must be precise to at least the millisecond, found {raw:?}"));
         }
     }
 }
@@ -162,10 +134,7 @@ pub(crate) fn check_sco_common(cx: &mut Ctx<'_>) {
     cx.boolean("defanged", false);
     for p in ["created", "modified"] {
         if cx.has(p) {
-            cx.err(
-                p,
-                "SCOs carry no created/modified: STIX does not version cyber-observable objects",
-            );
+            cx.err(p, "SCOs carry no created/modified: STIX does not version cyber-observable objects");
         }
     }
 }
@@ -177,27 +146,15 @@ pub(crate) fn check_external_references(cx: &mut Ctx<'_>) {
     for (i, item) in items.iter().enumerate() {
         let base = index("external_references", i);
         let Some(er) = item.as_object() else {
-            cx.err(
-                base,
-                format!(
-                    "must be an external reference object, found {}",
-                    describe(item)
-                ),
-            );
+            cx.err(base, format!("must be an external reference object, found {}", describe(item)));
             continue;
         };
         cx.string_in(er, &base, "source_name", true);
         cx.string_in(er, &base, "description", false);
         cx.string_in(er, &base, "url", false);
         cx.string_in(er, &base, "external_id", false);
-        if !["description", "url", "external_id"]
-            .iter()
-            .any(|p| er.contains_key(*p))
-        {
-            cx.err(
-                base.clone(),
-                "at least one of description, url or external_id must be present",
-            );
+        if !["description", "url", "external_id"].iter().any(|p| er.contains_key(*p)) {
+            cx.err(base.clone(), "at least one of description, url or external_id must be present");
         }
         if let Some(h) = er.get("hashes") {
             check_hashes(cx, &join(&base, "hashes"), h);
@@ -210,23 +167,15 @@ pub(crate) fn check_external_references(cx: &mut Ctx<'_>) {
 pub(crate) fn check_property_names(cx: &mut Ctx<'_>) {
     for name in cx.obj.keys() {
         if RESERVED.contains(&name.as_str()) {
-            cx.err(
-                name.clone(),
-                "is a reserved property name and must not be used",
-            );
+            cx.err(name.clone(), "is a reserved property name and must not be used");
             continue;
         }
         if name == "id" {
             continue;
         }
-        let ok_chars = name
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
+        let ok_chars = name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
         if !ok_chars || !(3..=250).contains(&name.len()) {
-            cx.err(
-                name.clone(),
-                "property names must be 3-250 characters of lowercase a-z, 0-9 and underscore",
-            );
+            cx.err(name.clone(), "property names must be 3-250 characters of lowercase a-z, 0-9 and underscore");
         }
     }
 }
@@ -265,24 +214,15 @@ fn walk_prop(cx: &mut Ctx<'_>, path: String, name: &str, v: &Value) {
                         cx.check_id(index(&path, i), item, Target::ANY);
                     }
                 }
-                _ => cx.err(
-                    path.clone(),
-                    format!("must be a list of identifiers, found {}", describe(v)),
-                ),
+                _ => cx.err(path.clone(), format!("must be a list of identifiers, found {}", describe(v))),
             }
             return;
         }
     }
     if name.ends_with("_hex") {
         match v.as_str() {
-            Some(s)
-                if !s.is_empty()
-                    && s.len().is_multiple_of(2)
-                    && s.bytes().all(|c| c.is_ascii_hexdigit()) => {}
-            _ => cx.err(
-                path.clone(),
-                "must be an even number of hexadecimal characters",
-            ),
+            Some(s) if !s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|c| c.is_ascii_hexdigit()) => {}
+            _ => cx.err(path.clone(), "must be an even number of hexadecimal characters"),
         }
     } else if name.ends_with("_bin") {
         match v.as_str() {
@@ -326,22 +266,15 @@ pub(crate) fn is_base64(s: &str) -> bool {
         return false;
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    pad <= 2
-        && b[..b.len() - pad]
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+    pad <= 2 && b[..b.len() - pad].iter().all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
 
 /// For SCOs with no required property: at least one type-specific property must be present
 /// (an extension counts when `extensions_count`).
 pub(crate) fn require_specific(cx: &mut Ctx<'_>, extensions_count: bool) {
-    let specific =
-        |k: &String| !SCO_COMMON.contains(&k.as_str()) || (extensions_count && k == "extensions");
+    let specific = |k: &String| !SCO_COMMON.contains(&k.as_str()) || (extensions_count && k == "extensions");
     if !cx.obj.keys().any(specific) {
         let ty = cx.ty();
-        cx.err(
-            "",
-            format!("a {ty} must carry at least one {ty}-specific property"),
-        );
+        cx.err("", format!("a {ty} must carry at least one {ty}-specific property"));
     }
 }

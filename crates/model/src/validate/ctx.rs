@@ -22,22 +22,10 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub const ANY: Target = Target {
-        desc: "any object",
-        ok: |_| true,
-    };
-    pub const IDENTITY: Target = Target {
-        desc: "an identity",
-        ok: |t| t == "identity",
-    };
-    pub const MARKING: Target = Target {
-        desc: "a marking-definition",
-        ok: |t| t == "marking-definition",
-    };
-    pub const SOFTWARE: Target = Target {
-        desc: "a software object",
-        ok: |t| t == "software",
-    };
+    pub const ANY: Target = Target { desc: "any object", ok: |_| true };
+    pub const IDENTITY: Target = Target { desc: "an identity", ok: |t| t == "identity" };
+    pub const MARKING: Target = Target { desc: "a marking-definition", ok: |t| t == "marking-definition" };
+    pub const SOFTWARE: Target = Target { desc: "a software object", ok: |t| t == "software" };
     /// Anything that is not known to be an SDO, SRO or meta object (custom SCO types allowed).
     pub const SCO: Target = Target {
         desc: "a cyber-observable object (SCO)",
@@ -51,18 +39,11 @@ impl Target {
     /// SDOs only (including custom ones): not SROs, SCOs or meta objects.
     pub const SDO: Target = Target {
         desc: "an SDO",
-        ok: |t| {
-            !SRO_TYPES.contains(&t)
-                && !META_TYPES.contains(&t)
-                && !SCO_TYPES.contains(&t)
-                && t != "bundle"
-        },
+        ok: |t| !SRO_TYPES.contains(&t) && !META_TYPES.contains(&t) && !SCO_TYPES.contains(&t) && t != "bundle",
     };
     /// SCOs or SROs (observed-data `object_refs`).
-    pub const SCO_OR_SRO: Target = Target {
-        desc: "an SCO or SRO",
-        ok: |t| !SDO_TYPES.contains(&t) && !META_TYPES.contains(&t),
-    };
+    pub const SCO_OR_SRO: Target =
+        Target { desc: "an SCO or SRO", ok: |t| !SDO_TYPES.contains(&t) && !META_TYPES.contains(&t) };
 }
 
 /// Builds a [`Target`] from a fixed list of types.
@@ -94,11 +75,7 @@ pub(crate) fn describe(v: &Value) -> &'static str {
 
 /// `base.prop`, or `prop` at the top level.
 pub(crate) fn join(base: &str, prop: &str) -> String {
-    if base.is_empty() {
-        prop.to_string()
-    } else {
-        format!("{base}.{prop}")
-    }
+    if base.is_empty() { prop.to_string() } else { format!("{base}.{prop}") }
 }
 
 /// `base.[i]`.
@@ -108,18 +85,11 @@ pub(crate) fn index(base: &str, i: usize) -> String {
 
 impl<'a> Ctx<'a> {
     pub fn new(obj: &'a Map<String, Value>) -> Self {
-        Ctx {
-            obj,
-            out: Vec::new(),
-            checked_refs: HashSet::new(),
-        }
+        Ctx { obj, out: Vec::new(), checked_refs: HashSet::new() }
     }
 
     pub fn err(&mut self, property: impl Into<String>, message: impl Into<String>) {
-        self.out.push(Violation {
-            property: property.into(),
-            message: message.into(),
-        });
+        self.out.push(Violation { property: property.into(), message: message.into() });
     }
 
     pub fn get(&self, prop: &str) -> Option<&'a Value> {
@@ -131,20 +101,11 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn ty(&self) -> &'a str {
-        self.obj
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.obj.get("type").and_then(Value::as_str).unwrap_or_default()
     }
 
     /// Reports `prop` as missing when it is required and absent; returns the value if present.
-    pub fn field(
-        &mut self,
-        map: &'a Map<String, Value>,
-        base: &str,
-        prop: &str,
-        required: bool,
-    ) -> Option<&'a Value> {
+    pub fn field(&mut self, map: &'a Map<String, Value>, base: &str, prop: &str, required: bool) -> Option<&'a Value> {
         let v = map.get(prop);
         if v.is_none() && required {
             self.err(join(base, prop), "required property is missing");
@@ -163,10 +124,7 @@ impl<'a> Ctx<'a> {
         match v.as_str() {
             Some(s) => Some(s),
             None => {
-                self.err(
-                    join(base, prop),
-                    format!("must be a string, found {}", describe(v)),
-                );
+                self.err(join(base, prop), format!("must be a string, found {}", describe(v)));
                 None
             }
         }
@@ -176,21 +134,12 @@ impl<'a> Ctx<'a> {
         self.string_in(self.obj, "", prop, required)
     }
 
-    pub fn boolean_in(
-        &mut self,
-        map: &'a Map<String, Value>,
-        base: &str,
-        prop: &str,
-        required: bool,
-    ) -> Option<bool> {
+    pub fn boolean_in(&mut self, map: &'a Map<String, Value>, base: &str, prop: &str, required: bool) -> Option<bool> {
         let v = self.field(map, base, prop, required)?;
         match v.as_bool() {
             Some(b) => Some(b),
             None => {
-                self.err(
-                    join(base, prop),
-                    format!("must be a boolean, found {}", describe(v)),
-                );
+                self.err(join(base, prop), format!("must be a boolean, found {}", describe(v)));
                 None
             }
         }
@@ -237,13 +186,7 @@ impl<'a> Ctx<'a> {
         Some(n)
     }
 
-    pub fn integer(
-        &mut self,
-        prop: &str,
-        required: bool,
-        min: Option<i64>,
-        max: Option<i64>,
-    ) -> Option<i64> {
+    pub fn integer(&mut self, prop: &str, required: bool, min: Option<i64>, max: Option<i64>) -> Option<i64> {
         self.integer_in(self.obj, "", prop, required, min, max)
     }
 
@@ -272,10 +215,7 @@ impl<'a> Ctx<'a> {
         match Timestamp::parse(s) {
             Ok(t) => Some(t),
             Err(e) => {
-                self.err(
-                    join(base, prop),
-                    format!("not a valid STIX timestamp ({}): {s:?}", e.reason),
-                );
+                self.err(join(base, prop), format!("not a valid STIX timestamp ({}): {s:?}", e.reason));
                 None
             }
         }
@@ -297,15 +237,9 @@ impl<'a> Ctx<'a> {
             return;
         };
         if strict && tb <= ta {
-            self.err(
-                later,
-                format!("must be later than {earlier} ({a}), found {b}"),
-            );
+            self.err(later, format!("must be later than {earlier} ({a}), found {b}"));
         } else if !strict && tb < ta {
-            self.err(
-                later,
-                format!("must not be earlier than {earlier} ({a}), found {b}"),
-            );
+            self.err(later, format!("must not be earlier than {earlier} ({a}), found {b}"));
         }
     }
 
@@ -325,10 +259,7 @@ impl<'a> Ctx<'a> {
             }
             Some(a) => Some(a),
             None => {
-                self.err(
-                    join(base, prop),
-                    format!("must be a list, found {}", describe(v)),
-                );
+                self.err(join(base, prop), format!("must be a list, found {}", describe(v)));
                 None
             }
         }
@@ -350,10 +281,7 @@ impl<'a> Ctx<'a> {
         for (i, item) in items.iter().enumerate() {
             match item.as_str() {
                 Some(s) => out.push(s),
-                None => self.err(
-                    index(&path, i),
-                    format!("must be a string, found {}", describe(item)),
-                ),
+                None => self.err(index(&path, i), format!("must be a string, found {}", describe(item))),
             }
         }
         out
@@ -367,30 +295,17 @@ impl<'a> Ctx<'a> {
     pub fn check_id(&mut self, path: String, v: &Value, target: Target) -> Option<StixId> {
         self.checked_refs.insert(path.clone());
         let Some(s) = v.as_str() else {
-            self.err(
-                path,
-                format!("must be a STIX identifier string, found {}", describe(v)),
-            );
+            self.err(path, format!("must be a STIX identifier string, found {}", describe(v)));
             return None;
         };
         match StixId::parse(s) {
             Ok(id) if (target.ok)(id.object_type()) => Some(id),
             Ok(id) => {
-                self.err(
-                    path,
-                    format!(
-                        "must reference {}, found a {} ({s})",
-                        target.desc,
-                        id.object_type()
-                    ),
-                );
+                self.err(path, format!("must reference {}, found a {} ({s})", target.desc, id.object_type()));
                 None
             }
             Err(e) => {
-                self.err(
-                    path,
-                    format!("not a valid STIX identifier ({}): {s:?}", e.reason),
-                );
+                self.err(path, format!("not a valid STIX identifier ({}): {s:?}", e.reason));
                 None
             }
         }
@@ -413,14 +328,7 @@ impl<'a> Ctx<'a> {
         self.reference_in(self.obj, "", prop, required, target);
     }
 
-    pub fn ref_list_in(
-        &mut self,
-        map: &'a Map<String, Value>,
-        base: &str,
-        prop: &str,
-        required: bool,
-        target: Target,
-    ) {
+    pub fn ref_list_in(&mut self, map: &'a Map<String, Value>, base: &str, prop: &str, required: bool, target: Target) {
         let path = join(base, prop);
         self.checked_refs.insert(path.clone());
         let Some(items) = self.list_in(map, base, prop, required) else {
@@ -438,10 +346,7 @@ impl<'a> Ctx<'a> {
     /// At least one of `props` must be present.
     pub fn any_of(&mut self, props: &[&str]) {
         if !props.iter().any(|p| self.has(p)) {
-            self.err(
-                "",
-                format!("at least one of {} must be present", props.join(", ")),
-            );
+            self.err("", format!("at least one of {} must be present", props.join(", ")));
         }
     }
 }

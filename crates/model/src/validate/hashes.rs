@@ -20,15 +20,10 @@ fn known(alg: &str) -> Option<Shape> {
         "SHA-1" => ("40 hexadecimal characters", |s| hex(40)(s)),
         "SHA-256" | "SHA3-256" => ("64 hexadecimal characters", |s| hex(64)(s)),
         "SHA-512" | "SHA3-512" => ("128 hexadecimal characters", |s| hex(128)(s)),
-        "SSDEEP" => (
-            "an SSDEEP digest (1-128 characters of a-z, A-Z, 0-9, /, +, :, .)",
-            |s| {
-                (1..=128).contains(&s.len())
-                    && s.bytes().all(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b':' | b'.')
-                    })
-            },
-        ),
+        "SSDEEP" => ("an SSDEEP digest (1-128 characters of a-z, A-Z, 0-9, /, +, :, .)", |s| {
+            (1..=128).contains(&s.len())
+                && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b':' | b'.'))
+        }),
         "TLSH" => ("70 alphanumeric characters", |s| {
             // TLSH 4.x digests carry a "T1" version prefix (72 characters).
             let s = s.strip_prefix("T1").unwrap_or(s);
@@ -41,10 +36,7 @@ fn known(alg: &str) -> Option<Shape> {
 /// Checks a `hashes` dictionary at `path`.
 pub(crate) fn check_hashes(cx: &mut Ctx<'_>, path: &str, v: &Value) {
     let Some(map) = v.as_object() else {
-        cx.err(
-            path,
-            format!("must be a dictionary of hashes, found {}", describe(v)),
-        );
+        cx.err(path, format!("must be a dictionary of hashes, found {}", describe(v)));
         return;
     };
     if map.is_empty() {
@@ -53,10 +45,7 @@ pub(crate) fn check_hashes(cx: &mut Ctx<'_>, path: &str, v: &Value) {
     for (alg, value) in map {
         let p = join(path, alg);
         let Some(s) = value.as_str() else {
-            cx.err(
-                p,
-                format!("hash value must be a string, found {}", describe(value)),
-            );
+            cx.err(p, format!("hash value must be a string, found {}", describe(value)));
             continue;
         };
         if let Some((shape, ok)) = known(alg) {
@@ -64,14 +53,9 @@ pub(crate) fn check_hashes(cx: &mut Ctx<'_>, path: &str, v: &Value) {
                 cx.err(p, format!("a {alg} hash must be {shape}"));
             }
         } else if !(3..=250).contains(&alg.len())
-            || !alg
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            || !alg.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         {
-            cx.err(
-                p,
-                "custom hash algorithm names must be 3-250 characters of a-z, A-Z, 0-9, - and _",
-            );
+            cx.err(p, "custom hash algorithm names must be 3-250 characters of a-z, A-Z, 0-9, - and _");
         }
     }
 }

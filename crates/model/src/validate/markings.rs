@@ -10,11 +10,7 @@ use serde_json::Value;
 use super::ctx::{Ctx, Target, describe, index, join};
 
 pub(crate) fn check_markings(cx: &mut Ctx<'_>) {
-    let own_id = cx
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let own_id = cx.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     let is_marking = cx.ty() == "marking-definition";
 
     cx.ref_list("object_marking_refs", false, Target::MARKING);
@@ -22,10 +18,7 @@ pub(crate) fn check_markings(cx: &mut Ctx<'_>) {
         && let Some(refs) = cx.get("object_marking_refs").and_then(Value::as_array)
         && let Some(i) = refs.iter().position(|r| r.as_str() == Some(&own_id))
     {
-        cx.err(
-            index("object_marking_refs", i),
-            "a marking-definition must not mark itself",
-        );
+        cx.err(index("object_marking_refs", i), "a marking-definition must not mark itself");
     }
 
     let Some(items) = cx.list_in(cx.obj, "", "granular_markings", false) else {
@@ -34,31 +27,16 @@ pub(crate) fn check_markings(cx: &mut Ctx<'_>) {
     for (i, item) in items.iter().enumerate() {
         let base = index("granular_markings", i);
         let Some(gm) = item.as_object() else {
-            cx.err(
-                base,
-                format!(
-                    "must be a granular marking object, found {}",
-                    describe(item)
-                ),
-            );
+            cx.err(base, format!("must be a granular marking object, found {}", describe(item)));
             continue;
         };
         match (gm.get("marking_ref"), gm.get("lang")) {
-            (Some(_), Some(_)) => cx.err(
-                base.clone(),
-                "must have exactly one of marking_ref or lang, found both",
-            ),
-            (None, None) => cx.err(
-                base.clone(),
-                "must have exactly one of marking_ref or lang, found neither",
-            ),
+            (Some(_), Some(_)) => cx.err(base.clone(), "must have exactly one of marking_ref or lang, found both"),
+            (None, None) => cx.err(base.clone(), "must have exactly one of marking_ref or lang, found neither"),
             (Some(r), None) => {
                 cx.check_id(join(&base, "marking_ref"), r, Target::MARKING);
                 if is_marking && r.as_str() == Some(&own_id) {
-                    cx.err(
-                        join(&base, "marking_ref"),
-                        "a marking-definition must not mark itself",
-                    );
+                    cx.err(join(&base, "marking_ref"), "a marking-definition must not mark itself");
                 }
             }
             (None, Some(_)) => {
@@ -69,10 +47,7 @@ pub(crate) fn check_markings(cx: &mut Ctx<'_>) {
         let selectors = cx.string_list_in(gm, &base, "selectors", true);
         for (j, sel) in selectors.into_iter().enumerate() {
             if let Err(why) = resolve_selector(cx.obj, sel) {
-                cx.err(
-                    index(&sel_path, j),
-                    format!("selector {sel:?} does not resolve: {why}"),
-                );
+                cx.err(index(&sel_path, j), format!("selector {sel:?} does not resolve: {why}"));
             }
         }
     }
@@ -80,36 +55,21 @@ pub(crate) fn check_markings(cx: &mut Ctx<'_>) {
 
 /// Resolves a selector (`name`, `external_references.[0].source_name`) against the object,
 /// returning the selected value or why it selects nothing.
-pub fn resolve_selector<'a>(
-    obj: &'a serde_json::Map<String, Value>,
-    selector: &str,
-) -> Result<&'a Value, String> {
+pub fn resolve_selector<'a>(obj: &'a serde_json::Map<String, Value>, selector: &str) -> Result<&'a Value, String> {
     let mut segments = selector.split('.');
     let first = segments.next().unwrap_or_default();
     if first.is_empty() || first.starts_with('[') {
         return Err("a selector must start with a property name".into());
     }
-    let mut cur = obj
-        .get(first)
-        .ok_or_else(|| format!("{first:?} is not a property of this object"))?;
+    let mut cur = obj.get(first).ok_or_else(|| format!("{first:?} is not a property of this object"))?;
     for seg in segments {
         if let Some(n) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            let i: usize = n
-                .parse()
-                .map_err(|_| format!("{seg:?} is not a list index"))?;
-            let list = cur
-                .as_array()
-                .ok_or_else(|| format!("{seg} applied to {}, not a list", describe(cur)))?;
-            cur = list
-                .get(i)
-                .ok_or_else(|| format!("index {i} is out of range (list of {})", list.len()))?;
+            let i: usize = n.parse().map_err(|_| format!("{seg:?} is not a list index"))?;
+            let list = cur.as_array().ok_or_else(|| format!("{seg} applied to {}, not a list", describe(cur)))?;
+            cur = list.get(i).ok_or_else(|| format!("index {i} is out of range (list of {})", list.len()))?;
         } else {
-            let map = cur
-                .as_object()
-                .ok_or_else(|| format!("{seg:?} applied to {}, not an object", describe(cur)))?;
-            cur = map
-                .get(seg)
-                .ok_or_else(|| format!("{seg:?} is not present"))?;
+            let map = cur.as_object().ok_or_else(|| format!("{seg:?} applied to {}, not an object", describe(cur)))?;
+            cur = map.get(seg).ok_or_else(|| format!("{seg:?} is not present"))?;
         }
     }
     Ok(cur)

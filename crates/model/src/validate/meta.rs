@@ -10,13 +10,8 @@ use super::common::{check_external_references, check_millis, check_sdo_common};
 use super::ctx::{Ctx, Target, describe};
 use crate::tlp;
 
-const EXTENSION_TYPES: &[&str] = &[
-    "new-sdo",
-    "new-sco",
-    "new-sro",
-    "property-extension",
-    "toplevel-property-extension",
-];
+const EXTENSION_TYPES: &[&str] =
+    &["new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"];
 
 pub(crate) fn check_meta(cx: &mut Ctx<'_>, ty: &str) {
     match ty {
@@ -26,34 +21,23 @@ pub(crate) fn check_meta(cx: &mut Ctx<'_>, ty: &str) {
             cx.reference(
                 "object_ref",
                 true,
-                Target {
-                    desc: "an object other than a language-content",
-                    ok: |t| t != "language-content",
-                },
+                Target { desc: "an object other than a language-content", ok: |t| t != "language-content" },
             );
             cx.timestamp("object_modified", false);
             match cx.get("contents") {
                 None => cx.err("contents", "required property is missing"),
-                Some(Value::Object(m)) if m.is_empty() => {
-                    cx.err("contents", "must contain at least one language")
-                }
+                Some(Value::Object(m)) if m.is_empty() => cx.err("contents", "must contain at least one language"),
                 Some(Value::Object(m)) => {
                     for (lang, v) in m {
                         if !v.is_object() {
                             cx.err(
                                 format!("contents.{lang}"),
-                                format!(
-                                    "must be a dictionary of translated properties, found {}",
-                                    describe(v)
-                                ),
+                                format!("must be a dictionary of translated properties, found {}", describe(v)),
                             );
                         }
                     }
                 }
-                Some(v) => cx.err(
-                    "contents",
-                    format!("must be a dictionary, found {}", describe(v)),
-                ),
+                Some(v) => cx.err("contents", format!("must be a dictionary, found {}", describe(v))),
             }
         }
         "extension-definition" => {
@@ -88,10 +72,7 @@ pub(crate) fn check_meta(cx: &mut Ctx<'_>, ty: &str) {
 fn marking_definition(cx: &mut Ctx<'_>) {
     check_millis(cx, "created", true);
     if cx.has("modified") {
-        cx.err(
-            "modified",
-            "marking-definitions are never versioned and carry no modified",
-        );
+        cx.err("modified", "marking-definitions are never versioned and carry no modified");
     }
     cx.reference("created_by_ref", false, Target::IDENTITY);
     cx.string("name", false);
@@ -102,10 +83,7 @@ fn marking_definition(cx: &mut Ctx<'_>) {
     match (def_type, definition) {
         (None, None) => {
             if !cx.has("extensions") {
-                cx.err(
-                    "",
-                    "a marking-definition needs definition_type and definition, or an extension",
-                );
+                cx.err("", "a marking-definition needs definition_type and definition, or an extension");
             }
             return;
         }
@@ -125,10 +103,7 @@ fn marking_definition(cx: &mut Ctx<'_>) {
         return;
     };
     let Some(def) = definition.as_object() else {
-        cx.err(
-            "definition",
-            format!("must be an object, found {}", describe(definition)),
-        );
+        cx.err("definition", format!("must be an object, found {}", describe(definition)));
         return;
     };
     match def_type {
@@ -145,20 +120,12 @@ fn marking_definition(cx: &mut Ctx<'_>) {
                 "amber" => tlp::TLP1_AMBER,
                 "red" => tlp::TLP1_RED,
                 other => {
-                    cx.err(
-                        "definition.tlp",
-                        format!("must be white, green, amber or red, found {other:?}"),
-                    );
+                    cx.err("definition.tlp", format!("must be white, green, amber or red, found {other:?}"));
                     return;
                 }
             };
             if cx.get("id").and_then(Value::as_str) != Some(expected) {
-                cx.err(
-                    "id",
-                    format!(
-                        "a TLP {level} marking-definition must be the published one, {expected}"
-                    ),
-                );
+                cx.err("id", format!("a TLP {level} marking-definition must be the published one, {expected}"));
             }
         }
         _ => {}

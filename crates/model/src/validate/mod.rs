@@ -54,10 +54,7 @@ pub fn validate_object(value: &Value) -> Result<StixObject, Vec<Violation>> {
     let Value::Object(map) = value else {
         return Err(vec![Violation {
             property: String::new(),
-            message: format!(
-                "a STIX object must be a JSON object, found {}",
-                ctx::describe(value)
-            ),
+            message: format!("a STIX object must be a JSON object, found {}", ctx::describe(value)),
         }]);
     };
     let mut cx = Ctx::new(map);
@@ -90,11 +87,7 @@ pub fn validate_object(value: &Value) -> Result<StixObject, Vec<Violation>> {
         };
         common::walk(&mut cx, skip);
     }
-    if cx.out.is_empty() {
-        Ok(StixObject::from_map_unchecked(map.clone()))
-    } else {
-        Err(cx.out)
-    }
+    if cx.out.is_empty() { Ok(StixObject::from_map_unchecked(map.clone())) } else { Err(cx.out) }
 }
 
 /// Validates a list of objects independently of any bundle or envelope; returns one result per

@@ -5,13 +5,8 @@ use super::common::require_specific;
 use super::ctx::{Ctx, Target, describe, index, target};
 use super::hashes::check_hashes;
 
-const ADDRESS: Target = target!(
-    "an ipv4-addr, ipv6-addr, mac-addr or domain-name",
-    "ipv4-addr",
-    "ipv6-addr",
-    "mac-addr",
-    "domain-name"
-);
+const ADDRESS: Target =
+    target!("an ipv4-addr, ipv6-addr, mac-addr or domain-name", "ipv4-addr", "ipv6-addr", "mac-addr", "domain-name");
 const EMAIL_ADDR: Target = target!("an email-addr", "email-addr");
 const ARTIFACT: Target = target!("an artifact", "artifact");
 const USER_ACCOUNT: Target = target!("a user-account", "user-account");
@@ -32,23 +27,14 @@ pub(crate) fn check_sco(cx: &mut Ctx<'_>, ty: &str) {
             for t in ["ctime", "mtime", "atime"] {
                 cx.timestamp(t, false);
             }
-            cx.ref_list(
-                "contains_refs",
-                false,
-                target!("a file or directory", "file", "directory"),
-            );
+            cx.ref_list("contains_refs", false, target!("a file or directory", "file", "directory"));
         }
         "domain-name" => {
             nonempty_value(cx);
             cx.ref_list(
                 "resolves_to_refs",
                 false,
-                target!(
-                    "an ipv4-addr, ipv6-addr or domain-name",
-                    "ipv4-addr",
-                    "ipv6-addr",
-                    "domain-name"
-                ),
+                target!("an ipv4-addr, ipv6-addr or domain-name", "ipv4-addr", "ipv6-addr", "domain-name"),
             );
         }
         "email-addr" => {
@@ -63,11 +49,7 @@ pub(crate) fn check_sco(cx: &mut Ctx<'_>, ty: &str) {
             for t in ["ctime", "mtime", "atime"] {
                 cx.timestamp(t, false);
             }
-            cx.reference(
-                "parent_directory_ref",
-                false,
-                target!("a directory", "directory"),
-            );
+            cx.reference("parent_directory_ref", false, target!("a directory", "directory"));
             cx.reference("content_ref", false, ARTIFACT);
             cx.ref_list("contains_refs", false, Target::SCO);
         }
@@ -76,26 +58,16 @@ pub(crate) fn check_sco(cx: &mut Ctx<'_>, ty: &str) {
                 && !valid_ip(v, ty == "ipv4-addr")
             {
                 let kind = if ty == "ipv4-addr" { "IPv4" } else { "IPv6" };
-                cx.err(
-                    "value",
-                    format!("{v:?} is not an {kind} address or CIDR block"),
-                );
+                cx.err("value", format!("{v:?} is not an {kind} address or CIDR block"));
             }
             cx.ref_list("resolves_to_refs", false, target!("a mac-addr", "mac-addr"));
-            cx.ref_list(
-                "belongs_to_refs",
-                false,
-                target!("an autonomous-system", "autonomous-system"),
-            );
+            cx.ref_list("belongs_to_refs", false, target!("an autonomous-system", "autonomous-system"));
         }
         "mac-addr" => {
             if let Some(v) = cx.string("value", true)
                 && !valid_mac(v)
             {
-                cx.err(
-                    "value",
-                    format!("{v:?} is not a lowercase, colon-delimited MAC-48 address"),
-                );
+                cx.err("value", format!("{v:?} is not a lowercase, colon-delimited MAC-48 address"));
             }
         }
         "mutex" => {
@@ -168,23 +140,18 @@ fn artifact(cx: &mut Ctx<'_>) {
         (true, false) => {}
     }
     if cx.has("decryption_key") && !cx.has("encryption_algorithm") {
-        cx.err(
-            "decryption_key",
-            "must not be present without encryption_algorithm",
-        );
+        cx.err("decryption_key", "must not be present without encryption_algorithm");
     }
 }
 
 fn email_message(cx: &mut Ctx<'_>) {
     match cx.boolean("is_multipart", true) {
-        Some(true) if cx.has("body") => cx.err(
-            "body",
-            "must not be present when is_multipart is true (use body_multipart)",
-        ),
-        Some(false) if cx.has("body_multipart") => cx.err(
-            "body_multipart",
-            "must not be present when is_multipart is false",
-        ),
+        Some(true) if cx.has("body") => {
+            cx.err("body", "must not be present when is_multipart is true (use body_multipart)")
+        }
+        Some(false) if cx.has("body_multipart") => {
+            cx.err("body_multipart", "must not be present when is_multipart is false")
+        }
         _ => {}
     }
     cx.timestamp("date", false);
@@ -200,31 +167,16 @@ fn email_message(cx: &mut Ctx<'_>) {
     for (i, part) in parts.iter().enumerate() {
         let base = index("body_multipart", i);
         let Some(p) = part.as_object() else {
-            cx.err(
-                base,
-                format!("must be a MIME part object, found {}", describe(part)),
-            );
+            cx.err(base, format!("must be a MIME part object, found {}", describe(part)));
             continue;
         };
         match (p.contains_key("body"), p.contains_key("body_raw_ref")) {
-            (true, true) => cx.err(
-                base.clone(),
-                "must have exactly one of body or body_raw_ref, found both",
-            ),
-            (false, false) => cx.err(
-                base.clone(),
-                "must have exactly one of body or body_raw_ref, found neither",
-            ),
+            (true, true) => cx.err(base.clone(), "must have exactly one of body or body_raw_ref, found both"),
+            (false, false) => cx.err(base.clone(), "must have exactly one of body or body_raw_ref, found neither"),
             _ => {}
         }
         cx.string_in(p, &base, "body", false);
-        cx.reference_in(
-            p,
-            &base,
-            "body_raw_ref",
-            false,
-            target!("an artifact or file", "artifact", "file"),
-        );
+        cx.reference_in(p, &base, "body_raw_ref", false, target!("an artifact or file", "artifact", "file"));
     }
 }
 
@@ -255,25 +207,15 @@ fn valid_ip(v: &str, v4: bool) -> bool {
     };
     let max = if v4 { 32 } else { 128 };
     if let Some(p) = prefix
-        && !(p.bytes().all(|c| c.is_ascii_digit())
-            && p.parse::<u32>().is_ok_and(|n| n <= max)
-            && !p.is_empty())
+        && !(p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= max) && !p.is_empty())
     {
         return false;
     }
-    if v4 {
-        addr.parse::<std::net::Ipv4Addr>().is_ok()
-    } else {
-        addr.parse::<std::net::Ipv6Addr>().is_ok()
-    }
+    if v4 { addr.parse::<std::net::Ipv4Addr>().is_ok() } else { addr.parse::<std::net::Ipv6Addr>().is_ok() }
 }
 
 fn valid_mac(v: &str) -> bool {
     let parts: Vec<&str> = v.split(':').collect();
     parts.len() == 6
-        && parts.iter().all(|p| {
-            p.len() == 2
-                && p.bytes()
-                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-        })
+        && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)))
 }

@@ -5,13 +5,7 @@ use serde_json::Value;
 
 use super::ctx::{Ctx, Target, describe, index, target};
 
-const OPINIONS: &[&str] = &[
-    "strongly-disagree",
-    "disagree",
-    "neutral",
-    "agree",
-    "strongly-agree",
-];
+const OPINIONS: &[&str] = &["strongly-disagree", "disagree", "neutral", "agree", "strongly-agree"];
 
 pub(crate) fn check_sdo(cx: &mut Ctx<'_>, ty: &str) {
     match ty {
@@ -53,11 +47,7 @@ pub(crate) fn check_sdo(cx: &mut Ctx<'_>, ty: &str) {
             }
             seen(cx);
             cx.ref_list("operating_system_refs", false, Target::SOFTWARE);
-            cx.ref_list(
-                "sample_refs",
-                false,
-                target!("a file or artifact", "file", "artifact"),
-            );
+            cx.ref_list("sample_refs", false, target!("a file or artifact", "file", "artifact"));
         }
         "malware-analysis" => {
             cx.string("product", true);
@@ -70,12 +60,7 @@ pub(crate) fn check_sdo(cx: &mut Ctx<'_>, ty: &str) {
             cx.reference(
                 "sample_ref",
                 false,
-                target!(
-                    "a file, network-traffic or artifact",
-                    "file",
-                    "network-traffic",
-                    "artifact"
-                ),
+                target!("a file, network-traffic or artifact", "file", "network-traffic", "artifact"),
             );
             for t in ["submitted", "analysis_started", "analysis_ended"] {
                 cx.timestamp(t, false);
@@ -91,10 +76,7 @@ pub(crate) fn check_sdo(cx: &mut Ctx<'_>, ty: &str) {
             if let Some(o) = cx.string("opinion", true)
                 && !OPINIONS.contains(&o)
             {
-                cx.err(
-                    "opinion",
-                    format!("must be one of {}, found {o:?}", OPINIONS.join(", ")),
-                );
+                cx.err("opinion", format!("must be one of {}, found {o:?}", OPINIONS.join(", ")));
             }
             cx.ref_list("object_refs", true, Target::ANY);
         }
@@ -106,10 +88,7 @@ pub(crate) fn check_sdo(cx: &mut Ctx<'_>, ty: &str) {
         // Custom (x-) and extension-defined SDOs: common rules only.
         _ => {}
     }
-    if matches!(
-        ty,
-        "attack-pattern" | "indicator" | "infrastructure" | "malware" | "tool"
-    ) {
+    if matches!(ty, "attack-pattern" | "indicator" | "infrastructure" | "malware" | "tool") {
         kill_chain_phases(cx);
     }
 }
@@ -132,13 +111,7 @@ fn kill_chain_phases(cx: &mut Ctx<'_>) {
                 cx.string_in(k, &base, "kill_chain_name", true);
                 cx.string_in(k, &base, "phase_name", true);
             }
-            None => cx.err(
-                base,
-                format!(
-                    "must be a kill chain phase object, found {}",
-                    describe(item)
-                ),
-            ),
+            None => cx.err(base, format!("must be a kill chain phase object, found {}", describe(item))),
         }
     }
 }
@@ -149,19 +122,9 @@ fn location(cx: &mut Ctx<'_>) {
     if let Some(p) = cx.get("precision")
         && p.as_f64().is_none()
     {
-        cx.err(
-            "precision",
-            format!("must be a number, found {}", describe(p)),
-        );
+        cx.err("precision", format!("must be a number, found {}", describe(p)));
     }
-    for p in [
-        "region",
-        "country",
-        "administrative_area",
-        "city",
-        "street_address",
-        "postal_code",
-    ] {
+    for p in ["region", "country", "administrative_area", "city", "street_address", "postal_code"] {
         cx.string(p, false);
     }
     let (lat, lon) = (cx.has("latitude"), cx.has("longitude"));
@@ -170,16 +133,10 @@ fn location(cx: &mut Ctx<'_>) {
         cx.err(missing, "latitude and longitude must be present together");
     }
     if cx.has("precision") && !(lat && lon) {
-        cx.err(
-            "precision",
-            "precision requires both latitude and longitude",
-        );
+        cx.err("precision", "precision requires both latitude and longitude");
     }
     if !(cx.has("region") || cx.has("country") || (lat && lon)) {
-        cx.err(
-            "",
-            "a location needs at least one of region, country, or latitude and longitude",
-        );
+        cx.err("", "a location needs at least one of region, country, or latitude and longitude");
     }
 }
 
@@ -189,36 +146,22 @@ fn observed_data(cx: &mut Ctx<'_>) {
     cx.order("first_observed", "last_observed", false);
     cx.integer("number_observed", true, Some(1), Some(999_999_999));
     match (cx.has("objects"), cx.has("object_refs")) {
-        (true, true) => cx.err(
-            "objects",
-            "exactly one of objects or object_refs must be present, found both",
-        ),
-        (false, false) => cx.err(
-            "",
-            "exactly one of objects or object_refs must be present, found neither",
-        ),
+        (true, true) => cx.err("objects", "exactly one of objects or object_refs must be present, found both"),
+        (false, false) => cx.err("", "exactly one of objects or object_refs must be present, found neither"),
         _ => {}
     }
     cx.ref_list("object_refs", false, Target::SCO_OR_SRO);
     if let Some(v) = cx.get("objects") {
         match v {
-            Value::Object(m) if m.is_empty() => {
-                cx.err("objects", "must contain at least one object")
-            }
+            Value::Object(m) if m.is_empty() => cx.err("objects", "must contain at least one object"),
             Value::Object(m) => {
                 for (k, o) in m {
                     if o.get("type").and_then(Value::as_str).is_none() {
-                        cx.err(
-                            format!("objects.{k}"),
-                            "each observed object must be an object with a type",
-                        );
+                        cx.err(format!("objects.{k}"), "each observed object must be an object with a type");
                     }
                 }
             }
-            other => cx.err(
-                "objects",
-                format!("must be a dictionary, found {}", describe(other)),
-            ),
+            other => cx.err("objects", format!("must be a dictionary, found {}", describe(other))),
         }
     }
 }

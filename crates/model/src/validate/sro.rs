@@ -9,15 +9,9 @@ pub(crate) fn check_sro(cx: &mut Ctx<'_>, ty: &str) {
     match ty {
         "relationship" => {
             if let Some(rt) = cx.string("relationship_type", true)
-                && (rt.is_empty()
-                    || !rt
-                        .bytes()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
+                && (rt.is_empty() || !rt.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
             {
-                cx.err(
-                    "relationship_type",
-                    format!("must be non-empty a-z, 0-9 and hyphens only, found {rt:?}"),
-                );
+                cx.err("relationship_type", format!("must be non-empty a-z, 0-9 and hyphens only, found {rt:?}"));
             }
             cx.reference("source_ref", true, Target::SDO_OR_SCO);
             cx.reference("target_ref", true, Target::SDO_OR_SCO);
@@ -27,16 +21,8 @@ pub(crate) fn check_sro(cx: &mut Ctx<'_>, ty: &str) {
         }
         "sighting" => {
             cx.reference("sighting_of_ref", true, Target::SDO);
-            cx.ref_list(
-                "observed_data_refs",
-                false,
-                target!("an observed-data", "observed-data"),
-            );
-            cx.ref_list(
-                "where_sighted_refs",
-                false,
-                target!("an identity or location", "identity", "location"),
-            );
+            cx.ref_list("observed_data_refs", false, target!("an observed-data", "observed-data"));
+            cx.ref_list("where_sighted_refs", false, target!("an identity or location", "identity", "location"));
             cx.integer("count", false, Some(0), Some(999_999_999));
             cx.timestamp("first_seen", false);
             cx.timestamp("last_seen", false);
