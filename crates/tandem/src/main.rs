@@ -59,6 +59,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::place::PlaceCommand,
     },
+    /// Verify or show the node's audit log.
+    Audit {
+        #[command(subcommand)]
+        command: cli::audit::AuditCommand,
+    },
     /// Check the node's data: unresolvable markings and other problems.
     Doctor {
         #[arg(long, short)]
@@ -85,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Token { command } => cli::accounts::run_token(&command),
         Command::Marking { command } => cli::marking::run(&command),
         Command::Place { command } => cli::place::run(&command),
+        Command::Audit { command } => cli::audit::run(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
     };
     match result {

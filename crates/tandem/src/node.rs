@@ -81,6 +81,7 @@ pub fn taxii_config(config: &Config) -> TaxiiConfig {
             can_write: true,
         }],
         page_size_max: config.node.page_size_max,
+        node_member: config.node.member.clone(),
     }
 }
 
@@ -92,6 +93,7 @@ pub fn app_state(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<App
         config: Arc::new(taxii_config(config)),
         roster: Arc::new(RwLock::new(Arc::new(config.roster()))),
         hooks: Arc::new(NoHooks),
+        audit: Arc::new(tandem_taxii::NoAudit),
         signer: None,
     })
 }

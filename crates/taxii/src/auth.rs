@@ -228,15 +228,19 @@ impl FromRequestParts<AppState> for Caller {
             Some(v) => Some(v.to_str().map_err(|_| TaxiiError::Unauthorized)?.to_string()),
         };
         let auth = state.auth.clone();
+        let presented = presented_name(header.as_deref());
         let result = tokio::task::spawn_blocking(move || auth.authenticate(header.as_deref())).await?;
         let principal = result.map_err(|e| {
             tracing::debug!(reason = %e, "authentication failed");
+            crate::audit::failed(presented, &e.to_string());
             TaxiiError::Unauthorized
         })?;
         if state.roster().member(&principal.member).is_none() {
             tracing::warn!(user = %principal.user, member = %principal.member, "account's member is not in the roster");
+            crate::audit::failed(Some(principal.user), "member not in the roster");
             return Err(TaxiiError::Unauthorized);
         }
+        crate::audit::authenticated(&principal.user, &principal.member);
         Ok(Caller(principal))
     }
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -17,7 +18,9 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = node::open_store(&config)?;
-    let state = node::app_state(&config, store)?;
+    let mut state = node::app_state(&config, store)?;
+    let audit = super::audit::open_log(&config)?;
+    state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
     let app = tandem_taxii::router(state.clone()).merge(crate::http::routes(state));
     let listener = tokio::net::TcpListener::bind(config.node.listen)
         .await
@@ -32,6 +35,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    if let Err(e) = audit.close() {
+        tracing::error!(error = %e, "closing the audit log");
+    }
     tracing::info!("tandem node stopped");
     Ok(())
 }

@@ -1,0 +1,194 @@
+//! Auditing every request: who (user, member), what (an action name), which path, the status,
+//! and ids and counts — never object contents.
+//!
+//! It exists so that the node can answer "who read or wrote what, when" for releasability
+//! disputes. This crate only produces [`AuditEvent`]s and hands them to an [`AuditSink`]; the
+//! binary stores them (`tandem-audit`), so the TAXII server knows nothing of hash chains.
+//!
+//! The [`record`] middleware wraps the whole router. It opens a task-local note for the
+//! request; the `Caller` extractor writes who authenticated (or who failed to, with the name
+//! presented), and handlers add ids and counts. Requests that never reached authentication
+//! (a 406 from negotiation, an unrouted path or method) are not audited: there is no "who".
+//! A failed authentication is recorded as action `auth.failure` with the action attempted.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use crate::AppState;
+
+/// One audited request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// The authenticated user; for `auth.failure`, the user name presented, if any.
+    pub user: Option<String>,
+    /// The authenticated user's member; `None` for `auth.failure`.
+    pub member: Option<String>,
+    /// `discovery`, `collections`, `objects.read`, `object.read`, `versions.read`,
+    /// `manifest.read`, `objects.write`, `object.delete`, `status.read`, `audit.read`,
+    /// `auth.failure`, or `other`.
+    pub action: String,
+    pub method: String,
+    /// Path and query string.
+    pub path: String,
+    pub status: u16,
+    /// Ids and counts (a JSON object).
+    pub detail: Value,
+}
+
+/// Where audit events go. Implementations must not block: `record` runs on the request path.
+pub trait AuditSink: Send + Sync {
+    fn record(&self, event: AuditEvent);
+
+    /// Entries with a sequence number above `after`, oldest first, at most `limit`, as JSON;
+    /// `None` when this sink keeps nothing readable (the endpoint is then 404).
+    fn read(&self, _after: u64, _limit: usize) -> Option<Result<Vec<Value>, String>> {
+        None
+    }
+}
+
+/// A sink that drops everything (tests, tools that serve no users).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    fn record(&self, _event: AuditEvent) {}
+}
+
+/// Who the request turned out to be.
+#[derive(Debug, Clone)]
+enum Who {
+    Caller { user: String, member: String },
+    Failed { presented: Option<String>, reason: String },
+}
+
+#[derive(Debug, Default)]
+struct Note {
+    who: Option<Who>,
+    detail: Map<String, Value>,
+}
+
+tokio::task_local! {
+    static NOTE: Arc<Mutex<Note>>;
+}
+
+fn with_note(f: impl FnOnce(&mut Note)) {
+    // Outside the middleware (unit tests of handlers) there is no note: nothing to record.
+    let _ = NOTE.try_with(|n| {
+        if let Ok(mut n) = n.lock() {
+            f(&mut n);
+        }
+    });
+}
+
+/// Called by the `Caller` extractor once it knows who is calling.
+pub(crate) fn authenticated(user: &str, member: &str) {
+    with_note(|n| n.who = Some(Who::Caller { user: user.to_string(), member: member.to_string() }));
+}
+
+/// Called by the `Caller` extractor when authentication fails.
+pub(crate) fn failed(presented: Option<String>, reason: &str) {
+    with_note(|n| n.who = Some(Who::Failed { presented, reason: reason.to_string() }));
+}
+
+/// Adds an id or a count to the request's audit entry.
+pub(crate) fn detail(key: &str, value: impl Into<Value>) {
+    with_note(|n| {
+        n.detail.insert(key.to_string(), value.into());
+    });
+}
+
+/// The action a request performs, from its method and path.
+pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static str {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let root = api_root.trim_matches('/');
+    let get = method == Method::GET;
+    match segs.as_slice() {
+        ["taxii2"] => "discovery",
+        [r] if *r == root => "discovery",
+        [r, "audit"] if *r == root && get => "audit.read",
+        [r, "status", _] if *r == root => "status.read",
+        [r, "collections"] | [r, "collections", _] if *r == root => "collections",
+        [r, "collections", _, "objects"] if *r == root => {
+            if method == Method::POST {
+                "objects.write"
+            } else {
+                "objects.read"
+            }
+        }
+        [r, "collections", _, "objects", _] if *r == root => {
+            if method == Method::DELETE {
+                "object.delete"
+            } else {
+                "object.read"
+            }
+        }
+        [r, "collections", _, "objects", _, "versions"] if *r == root => "versions.read",
+        [r, "collections", _, "manifest"] if *r == root => "manifest.read",
+        _ => "other",
+    }
+}
+
+/// Middleware: records one [`AuditEvent`] per request that reached authentication.
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path =
+        req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| req.uri().path().to_string());
+    let action = action(&method, req.uri().path(), &state.config.api_root);
+    let note = Arc::new(Mutex::new(Note::default()));
+    let resp = NOTE.scope(Arc::clone(&note), next.run(req)).await;
+    let Some(note) = note.lock().ok().map(|mut n| std::mem::take(&mut *n)) else {
+        return resp;
+    };
+    let (user, member, action, detail) = match note.who {
+        None => return resp,
+        Some(Who::Caller { user, member }) => (Some(user), Some(member), action.to_string(), note.detail),
+        Some(Who::Failed { presented, reason }) => {
+            let mut d = note.detail;
+            d.insert("attempted".into(), action.into());
+            d.insert("reason".into(), reason.into());
+            (presented, None, "auth.failure".to_string(), d)
+        }
+    };
+    state.audit.record(AuditEvent {
+        user,
+        member,
+        action,
+        method: method.to_string(),
+        path,
+        status: resp.status().as_u16(),
+        detail: Value::Object(detail),
+    });
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_from_paths() {
+        let cases = [
+            (Method::GET, "/taxii2/", "discovery"),
+            (Method::GET, "/api/", "discovery"),
+            (Method::GET, "/api/collections/", "collections"),
+            (Method::GET, "/api/collections/x", "collections"),
+            (Method::GET, "/api/collections/x/objects/", "objects.read"),
+            (Method::POST, "/api/collections/x/objects/", "objects.write"),
+            (Method::GET, "/api/collections/x/objects/i/", "object.read"),
+            (Method::DELETE, "/api/collections/x/objects/i/", "object.delete"),
+            (Method::GET, "/api/collections/x/objects/i/versions/", "versions.read"),
+            (Method::GET, "/api/collections/x/manifest/", "manifest.read"),
+            (Method::GET, "/api/status/s/", "status.read"),
+            (Method::GET, "/api/audit/", "audit.read"),
+            (Method::GET, "/other/collections/", "other"),
+        ];
+        for (m, p, want) in cases {
+            assert_eq!(action(&m, p, "api"), want, "{m} {p}");
+        }
+    }
+}
