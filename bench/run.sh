@@ -16,12 +16,16 @@ fi
 if [ -z "${TANDEM_BIN:-}" ]; then
   cargo build --release -q -p tandem
   TANDEM_BIN="${CARGO_TARGET_DIR:-target}/release/tandem"
+  built="built from the working tree"
+else
+  built="prebuilt: $TANDEM_BIN ${TANDEM_BIN_NOTE:-}"
 fi
 
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d).txt"
 {
-  echo "# tandem $(git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# tandem $("$TANDEM_BIN" --version 2>/dev/null), repository at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), binary $built"
+  echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   bench/.venv/bin/python bench/bench.py --tandem "$TANDEM_BIN" "$@"
   echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } 2>&1 | tee "$out"

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from conftest import PASSWORD, TAXII, indicator, new_id, ts
+from conftest import GREEN, PASSWORD, TAXII, indicator, new_id, ts
 
 
 def assert_error(r, status):
@@ -166,3 +166,41 @@ def test_bad_credentials(node):
     r = requests.post(url, data="{}", headers={"Accept": TAXII, "Content-Type": TAXII},
                       auth=("usa", "wrong"))
     assert_error(r, 401)
+
+
+def test_odd_requests_never_500(node):
+    """A sweep of odd but well-formed-enough requests: each answers below 500, errors in TAXII
+    form."""
+    url = node.coll_url + "objects/"
+    gets = [url + "?limit=99999999999999999999999", url + "?added_after=9999-12-31T23:59:59.999999Z",
+            url + "?added_after=0001-01-01T00:00:00Z", url + "?match[version]=9999-12-31T23:59:59Z",
+            url + "?match[id]=" + "x" * 10000, node.coll_url + "objects/%00/",
+            node.coll_url + "objects/%ff/", node.coll_url + "objects/" + "a" * 5000 + "/",
+            url + "?next=" + "A" * 100, url + "?next=eyJ9",
+            url + "?added_after=2025-01-01T00:00:00.1234567891234Z", url + "?match[type]=%00",
+            node.api + "status/%2e%2e/", node.coll_url + "manifest/?match[version]=first,last,all",
+            url + "?match[version]=first,last,2025-01-01T00:00:00Z&match[spec_version]=2.1,2.0"]
+    for u in gets:
+        r = requests.get(u, headers={"Accept": TAXII}, auth=("usa", PASSWORD))
+        assert r.status_code < 500, (u, r.status_code)
+        assert r.headers["Content-Type"] == TAXII
+        if r.status_code >= 400:
+            assert_error(r, r.status_code)
+    bodies = [b"[" * 100000, b'{"objects":' + b"[" * 5000 + b"]" * 5000 + b"}",
+              json.dumps({"objects": [None, 1, [], {}, "x"]}).encode(),
+              json.dumps({"objects": [indicator(created="9999-12-31T23:59:59.999Z")]}).encode(),
+              json.dumps({"objects": [indicator(granular_markings=[
+                  {"selectors": ["nope.[99]"], "marking_ref": GREEN}])]}).encode(),
+              json.dumps({"objects": [indicator(markings=[new_id("marking-definition")] * 300)]
+                          }).encode(),
+              json.dumps({"more": True, "next": "x", "objects": [indicator()]}).encode(),
+              json.dumps({"type": "bundle", "id": new_id("bundle"), "objects": [indicator()]
+                          }).encode()]
+    for body in bodies:
+        r = post(node, body)
+        assert r.status_code in (202, 400), (body[:80], r.status_code, r.text[:300])
+        assert r.headers["Content-Type"] == TAXII
+        if r.status_code == 202:
+            st = r.json()
+            assert st["success_count"] + st["failure_count"] + st["pending_count"] == \
+                st["total_count"]

@@ -218,3 +218,17 @@ def test_headers_do_not_leak(node, world):
     assert r1.content == r2.content
     for h in ("X-TAXII-Date-Added-First", "X-TAXII-Date-Added-Last"):
         assert r1.headers[h] == r2.headers[h]
+
+
+def test_write_rejection_does_not_name_hidden_originator(node, world):
+    """SYR tries to version USA's AMBER object, which SYR may not see. The rejection must not
+    name the originating member (it used to say "only the originator (USA) may ...")."""
+    amber = world["objs"]["amber"]
+    st = node.post([dict(amber, modified=ts(600), name="syr's try")], user="syr").json()
+    assert st["failure_count"] == 1 and st["success_count"] == 0
+    message = st["failures"][0]["message"]
+    assert "USA" not in message and "amber" not in message.lower(), message
+    # Nothing of SYR's attempt is stored; USA's versions are unchanged.
+    versions = node.get(node.coll_url + "objects/%s/versions/" % amber["id"]).json()["versions"]
+    assert len(versions) == 2
+    assert node.get(node.coll_url + "objects/%s/" % amber["id"], user="syr").status_code == 404
