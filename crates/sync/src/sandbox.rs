@@ -227,6 +227,7 @@ impl Sandbox {
             }),
             roster,
             hooks: fed.hooks(),
+            audit: Arc::new(tandem_taxii::NoAudit),
             signer: Some(fed.signer()),
         };
         let app = tandem_taxii::router(state.clone()).merge(fed.routes(state));
