@@ -231,6 +231,20 @@ pub struct Report {
     pub last_rejection: Option<String>,
 }
 
+/// Whether `value` is exactly one of the objects every node publishes (TLP 2.0 definitions,
+/// Tandem's identity and extension-definitions).
+fn is_published(value: &Value) -> bool {
+    static HASHES: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    let hashes = HASHES.get_or_init(|| {
+        tandem_model::tlp::published_definitions()
+            .into_iter()
+            .chain(tandem_model::incident::published_extension_definitions())
+            .map(|v| tandem_model::canonical::content_hash(&v))
+            .collect()
+    });
+    hashes.contains(&tandem_model::canonical::content_hash(value))
+}
+
 /// Validates, verifies and stores one page; every object is judged on its own.
 pub fn ingest(ctx: &Context, objects: Vec<Value>, proofs: &serde_json::Map<String, Value>) -> anyhow::Result<Report> {
     let mut report = Report::default();
@@ -257,6 +271,10 @@ pub fn ingest(ctx: &Context, objects: Vec<Value>, proofs: &serde_json::Map<Strin
             continue;
         }
         let proof = proofs.get(&tandem_taxii::proof_key(&value));
+        if proof.is_none() && is_published(&value) {
+            // Every node seeds the published TLP and extension definitions itself, unsigned.
+            continue;
+        }
         let verified = match keys.verify(&value, proof) {
             Ok(p) => p,
             Err(e) => {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod federation;
 mod http;
 mod node;
 
@@ -64,6 +65,16 @@ enum Command {
         #[command(subcommand)]
         command: cli::audit::AuditCommand,
     },
+    /// Manage the peers this node replicates with, and see their status.
+    Peer {
+        #[command(subcommand)]
+        command: cli::peer::PeerCommand,
+    },
+    /// The node's signing key.
+    Key {
+        #[command(subcommand)]
+        command: cli::peer::KeyCommand,
+    },
     /// Check the node's data: unresolvable markings and other problems.
     Doctor {
         #[arg(long, short)]
@@ -91,6 +102,8 @@ fn main() -> std::process::ExitCode {
         Command::Marking { command } => cli::marking::run(&command),
         Command::Place { command } => cli::place::run(&command),
         Command::Audit { command } => cli::audit::run(&command),
+        Command::Peer { command } => cli::peer::run(&command),
+        Command::Key { command } => cli::peer::run_key(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
     };
     match result {

@@ -126,6 +126,7 @@ fn import_file(
     bar.set_message(file.display().to_string());
     let reader = bar.wrap_read(handle);
     let collection = config.intel_collection_id();
+    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(config)?);
     let mut batch: Vec<Incoming> = Vec::with_capacity(args.batch);
     let flush = |batch: &mut Vec<Incoming>, summary: &mut Summary| -> anyhow::Result<()> {
         if !batch.is_empty() {
@@ -136,7 +137,11 @@ fn import_file(
     };
     let result = super::stream::for_each_object(reader, &mut |value| {
         match tandem_model::check_object(&value) {
-            Ok(object) => batch.push(Incoming { object, provenance: None }),
+            Ok(object) => {
+                // Imported versions are originated by the node's member: sign them like a POST.
+                let provenance = Some(signer.sign_object(&object));
+                batch.push(Incoming { object, provenance })
+            }
             Err(violations) => {
                 let id = value.get("id").and_then(|v| v.as_str()).unwrap_or_default();
                 let reason = violations

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod export;
 pub mod import;
 pub mod marking;
+pub mod peer;
 pub mod place;
 pub mod serve;
 pub mod stream;

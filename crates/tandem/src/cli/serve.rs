@@ -18,10 +18,12 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = node::open_store(&config)?;
-    let mut state = node::app_state(&config, store)?;
+    let mut state = node::app_state(&config, store.clone())?;
+    let fed = crate::federation::attach(&config, store, &mut state)?;
     let audit = super::audit::open_log(&config)?;
     state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
-    let app = tandem_taxii::router(state.clone()).merge(crate::http::routes(state));
+    let app = tandem_taxii::router(state.clone()).merge(crate::http::routes(state.clone())).merge(fed.routes(state));
+    fed.start();
     let listener = tokio::net::TcpListener::bind(config.node.listen)
         .await
         .with_context(|| format!("binding {}", config.node.listen))?;
@@ -35,6 +37,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    fed.stop().await;
     if let Err(e) = audit.close() {
         tracing::error!(error = %e, "closing the audit log");
     }

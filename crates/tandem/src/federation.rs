@@ -1,0 +1,60 @@
+//! Federation wiring for `tandem serve`: the node key, the peer list (config merged with
+//! `tandem peer add`), the signer and notify hooks in the TAXII state, and the sync routes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tandem_store::{SqliteStore, Store};
+use tandem_sync::client::PeerSpec;
+use tandem_sync::federation::{Federation, Settings};
+use tandem_taxii::AppState;
+
+use crate::config::Config;
+
+/// How often a peer is polled when it sends no notification.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
+
+pub fn config_peers(config: &Config) -> Vec<PeerSpec> {
+    config
+        .peers
+        .iter()
+        .map(|p| PeerSpec {
+            member: p.member.clone(),
+            url: p.url.clone(),
+            username: p.username.clone(),
+            password: p.password.clone(),
+            token: p.token.clone(),
+        })
+        .collect()
+}
+
+/// Every peer this node pulls from: config peers, then stored ones.
+pub fn peers(config: &Config, store: &dyn Store) -> anyhow::Result<Vec<PeerSpec>> {
+    Ok(tandem_sync::peers::merged(&config_peers(config), tandem_sync::peers::stored(store)?))
+}
+
+pub fn node_key(config: &Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    tandem_audit::keys::load_or_create_node_key(&config.node.data_dir)
+        .with_context(|| format!("the node key in {}", config.node.data_dir.display()))
+}
+
+/// Builds the node's federation, puts its signer and hooks into `state`, and returns it (not
+/// started yet: call `start` inside the runtime).
+pub fn attach(config: &Config, store: Arc<SqliteStore>, state: &mut AppState) -> anyhow::Result<Arc<Federation>> {
+    let peers = peers(config, store.as_ref())?;
+    let fed = Federation::new(Settings {
+        member: config.node.member.clone(),
+        collection: config.intel_collection_id(),
+        store,
+        roster: Arc::clone(&state.roster),
+        key: node_key(config)?,
+        peers,
+        poll_interval: POLL_INTERVAL,
+        timeout: Duration::from_secs(10),
+        inner_hooks: Arc::clone(&state.hooks),
+    });
+    state.hooks = fed.hooks();
+    state.signer = Some(fed.signer());
+    Ok(fed)
+}
