@@ -159,10 +159,14 @@ async fn forgeries_and_foreign_versions_are_refused() {
     // 2. Claims USA but signed with IRQ's key.
     let claimed = green(&fresh_id("indicator"));
     let bad_sig = provenance::sign(claimed.as_object().unwrap(), "USA", &irq_key);
-    // 3. A new version of USA's object, signed (validly) by IRQ.
+    // 3. Validly signed by USA but dated an hour ahead.
+    let t = tandem_model::Timestamp::from_micros(tandem_model::Timestamp::now().as_micros() + 3_600_000_000).to_taxii();
+    let future = indicator(&fresh_id("indicator"), &t, &t, &[GREEN]);
+    let future_proof = provenance::sign(future.as_object().unwrap(), "USA", &usa_key);
+    // 4. A new version of USA's object, signed (validly) by IRQ.
     let v2 = indicator(&id, &now_ms(), &created, &[GREEN]);
     let foreign = provenance::sign(v2.as_object().unwrap(), "IRQ", &irq_key);
-    for (obj, p) in [(&tampered, &proof), (&claimed, &bad_sig), (&v2, &foreign)] {
+    for (obj, p) in [(&tampered, &proof), (&claimed, &bad_sig), (&future, &future_proof), (&v2, &foreign)] {
         let o = tandem_model::check_object(obj).unwrap();
         let out = irq.put(&coll, "USA", vec![Incoming { object: o, provenance: Some(p.to_value()) }]).unwrap();
         assert!(matches!(out[0], tandem_store::PutOutcome::Added { .. }), "{out:?}");
@@ -172,13 +176,13 @@ async fn forgeries_and_foreign_versions_are_refused() {
     sb.post("IRQ", vec![marker.clone()]).await.unwrap();
     let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv)).await);
-    for obj in [&tampered, &claimed, &v2] {
+    for obj in [&tampered, &claimed, &future, &v2] {
         assert!(!sb.holds("SYR", obj["id"].as_str().unwrap(), &version_of(obj)), "SYR accepted {obj}");
     }
     let rejected = |s: &Sandbox| {
         s.federation("SYR").unwrap().statuses().into_iter().find(|st| st.member == "IRQ").map_or(0, |st| st.rejected)
     };
-    assert!(sb.wait_for(WAIT, |s| rejected(s) >= 3).await, "rejections counted: {}", rejected(&sb));
+    assert!(sb.wait_for(WAIT, |s| rejected(s) >= 4).await, "rejections counted: {}", rejected(&sb));
     sb.shutdown().await;
 }
 
@@ -228,5 +232,57 @@ async fn converges_after_restart_and_partition() {
         d.dedup();
         assert_eq!(v, d, "duplicates on {m}");
     }
+    sb.shutdown().await;
+}
+
+/// A peer that answers garbage and hangs never blocks another peer, and its garbage is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_garbage_or_hanging_peer_blocks_nothing() {
+    use axum::routing::get;
+    let sb = SandboxBuilder::new()
+        .node("USA")
+        .node("IRQ")
+        .node("SYR")
+        .link("USA", "IRQ")
+        .link("IRQ", "SYR")
+        .link("USA", "SYR")
+        .build()
+        .await
+        .unwrap();
+    // The fake IRQ: a valid discovery, objects that are not STIX, a tombstone feed that hangs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let root = format!("http://{addr}/api/");
+    let app = axum::Router::new()
+        .route("/taxii2/", get(move || async move { axum::Json(json!({"title": "fake", "default": root})) }))
+        .route(
+            "/api/collections/intel/objects/",
+            get(|| async {
+                axum::Json(json!({"more": false, "objects": [{"type": "indicator", "id": "indicator--x"}, 42, "junk"]}))
+            }),
+        )
+        .route(
+            "/api/collections/intel/tombstones/",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "never"
+            }),
+        );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    sb.set_peer_url("SYR", "IRQ", &format!("http://{addr}/taxii2/")).unwrap();
+    let a = green(&fresh_id("indicator"));
+    let started = std::time::Instant::now();
+    sb.post("USA", vec![a.clone()]).await.unwrap();
+    let (aid, av) = (a["id"].as_str().unwrap().to_string(), version_of(&a));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &aid, &av)).await);
+    assert!(started.elapsed() < Duration::from_secs(2), "the hanging peer delayed another: {:?}", started.elapsed());
+    let irq_status =
+        |s: &Sandbox| s.federation("SYR").unwrap().statuses().into_iter().find(|st| st.member == "IRQ").unwrap();
+    assert!(sb.wait_for(WAIT, |s| irq_status(s).rejected >= 3).await, "{:?}", irq_status(&sb));
+    let held = sb.versions("SYR").unwrap();
+    assert!(!held.iter().any(|(id, _)| id == "indicator--x"));
+    server.abort();
     sb.shutdown().await;
 }
