@@ -42,13 +42,22 @@ def target_dir():
 _BINARY = None
 
 
+def _cargo_build(*args):
+    """Runs `cargo build -q ARGS`; a failure stops the whole session at once (every test needs
+    the binary), showing cargo's output."""
+    p = subprocess.run(["cargo", "build", "-q", *args], cwd=REPO, capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.exit("cargo build %s failed:\n%s" % (" ".join(args), p.stderr[-4000:]),
+                    returncode=1)
+
+
 def tandem_binary():
     """Builds `tandem` once (debug) and returns the path of the binary."""
     global _BINARY
     if _BINARY is None and os.environ.get("TANDEM_BIN"):
         _BINARY = os.environ["TANDEM_BIN"]  # a prebuilt binary (development)
     if _BINARY is None:
-        subprocess.run(["cargo", "build", "-q", "-p", "tandem"], cwd=REPO, check=True)
+        _cargo_build("-p", "tandem")
         path = target_dir() / "debug" / "tandem"
         if not path.is_absolute():
             path = REPO / path
@@ -66,8 +75,7 @@ def demo_export_binary():
     if _DEMO is None and os.environ.get("TANDEM_DEMO_BIN"):
         _DEMO = os.environ["TANDEM_DEMO_BIN"]
     if _DEMO is None:
-        subprocess.run(["cargo", "build", "-q", "-p", "tandem-demo", "--example", "export"],
-                       cwd=REPO, check=True)
+        _cargo_build("-p", "tandem-demo", "--example", "export")
         path = target_dir() / "debug" / "examples" / "export"
         if not path.is_absolute():
             path = REPO / path
