@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 /// Marks a copy from which properties were removed for releasability.
-pub const REDACTION_EXTENSION_ID: &str =
-    "extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21";
+pub use tandem_model::incident::REDACTION_EXTENSION_ID;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {

@@ -116,3 +116,20 @@ pub fn operator_context(config: &Config) -> tandem_store::ViewContext {
         roster: Arc::new(config.roster()),
     }
 }
+
+/// Stores what every node publishes: Tandem's identity and extension-definitions and the TLP 2.0
+/// marking-definitions. Idempotent (the same versions are no-ops the second time).
+pub fn seed_published(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let objects = tandem_model::incident::published_extension_definitions()
+        .into_iter()
+        .chain(tandem_model::tlp::published_definitions().into_iter().take(5))
+        .map(|v| tandem_model::check_object(&v).map_err(|e| anyhow::anyhow!("published object invalid: {e:?}")))
+        .map(|r| r.map(|object| tandem_store::Incoming { object, provenance: None }))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for outcome in store.put(&config.intel_collection_id(), &config.node.member, objects)? {
+        if let tandem_store::PutOutcome::Rejected { id, reason, .. } = outcome {
+            tracing::warn!(%id, %reason, "published definition not stored");
+        }
+    }
+    Ok(())
+}

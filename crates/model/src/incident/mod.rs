@@ -29,6 +29,10 @@ pub const TANDEM_IDENTITY_ID: &str = "identity--5f1b3a0e-2d6c-4c1e-9a57-7e3c1b4d
 
 /// The JSON schema of the incident extension (applied by stix2-validator to whole objects).
 pub const INCIDENT_SCHEMA: &str = include_str!("../../schemas/incident-extension.json");
+/// Marks a copy from which properties were removed for releasability (see `tandem-policy`).
+pub const REDACTION_EXTENSION_ID: &str = "extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21";
+/// The JSON schema of the redaction extension.
+pub const REDACTION_SCHEMA: &str = include_str!("../../schemas/redaction-extension.json");
 /// The JSON schema of the releasability extension.
 pub const RELEASABILITY_SCHEMA: &str = include_str!("../../schemas/releasability-extension.json");
 
@@ -48,9 +52,10 @@ pub fn deterministic_uuid(key: &str) -> String {
     uuid::Uuid::new_v5(&TANDEM_NAMESPACE, key.as_bytes()).to_string()
 }
 
-/// The Tandem identity and both extension-definitions, as Tandem publishes them.
+/// The Tandem identity and Tandem's extension-definitions, as Tandem publishes them. They carry
+/// no intelligence and are marked TLP:CLEAR, so every member can read them.
 pub fn published_extension_definitions() -> Vec<Value> {
-    vec![
+    let mut published = vec![
         json!({
             "type": "identity", "spec_version": "2.1", "id": TANDEM_IDENTITY_ID,
             "created": PUBLISHED, "modified": PUBLISHED,
@@ -75,7 +80,20 @@ pub fn published_extension_definitions() -> Vec<Value> {
             "version": "1.0.0",
             "extension_types": ["property-extension"]
         }),
-    ]
+        json!({
+            "type": "extension-definition", "spec_version": "2.1", "id": REDACTION_EXTENSION_ID,
+            "created_by_ref": TANDEM_IDENTITY_ID, "created": PUBLISHED, "modified": PUBLISHED,
+            "name": "Tandem redaction extension",
+            "description": "Present on a copy of an object from which Tandem removed properties that granular releasability markings do not release to the reader: redacted lists the removed content as granular-marking selectors of the original object.",
+            "schema": "Tandem JSON Schema (draft 2020-12) redaction-extension.json, shipped in crates/model/schemas/ of Tandem; validated with stix2-validator -s",
+            "version": "1.0.0",
+            "extension_types": ["property-extension"]
+        }),
+    ];
+    for object in &mut published {
+        object["object_marking_refs"] = json!([crate::tlp::TLP2_CLEAR]);
+    }
+    published
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ impl SqliteStore {
         after: Option<Timestamp>,
         limit: usize,
     ) -> Result<Page<Tombstone>> {
+        self.with_reader(|conn| self.labels.refresh(conn))?;
         let Some(coll) = self.labels.collection_id(collection)? else {
             return Ok(Page::default());
         };
@@ -73,7 +74,9 @@ impl SqliteStore {
         let mut applied = Vec::new();
         {
             let state = self.labels.read()?;
-            let tx = writer.conn.transaction()?;
+            let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Another process (an import while the node serves) may have written since.
+            last_added = last_added.max(super::clock_floor(&tx)?);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let now = Timestamp::now().as_micros();
             for t in tombstones {

@@ -20,6 +20,9 @@ pub(super) struct LabelState {
     /// Marking id -> meaning; `None` when the definition is stored but malformed.
     pub markings: HashMap<String, Option<MarkingKind>>,
     pub collections: HashMap<String, i64>,
+    /// The largest `date_added` these caches reflect; a larger one in the database means another
+    /// process (`tandem import`, `tandem marking create`) wrote while this one runs.
+    pub seen_added: i64,
 }
 
 pub(super) struct Labels {
@@ -32,6 +35,10 @@ pub(super) struct Pending {
     pub labels: Vec<(i64, String, AccessLabel)>,
     pub markings: Vec<(String, Option<MarkingKind>)>,
     pub collections: Vec<(String, i64)>,
+    pub seen_added: i64,
+    /// The database clock when the transaction began: if it is ahead of the caches, another
+    /// process wrote first and the caches must not skip its rows.
+    pub floor_before: i64,
 }
 
 /// What one viewer may see, per label.
@@ -76,7 +83,52 @@ impl Labels {
             let (uuid, id) = row?;
             state.collections.insert(uuid, id);
         }
+        state.seen_added = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
         Ok(Labels { state: RwLock::new(state) })
+    }
+
+    /// Picks up labels, markings and collections written by another process since the caches
+    /// were last brought up to date. Cheap when nothing changed (one indexed MAX).
+    pub fn refresh(&self, conn: &Connection) -> Result<()> {
+        let latest: i64 = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
+        if latest <= self.read()?.seen_added {
+            return Ok(());
+        }
+        let mut fresh = LabelState::default();
+        let (seen, max_label) = {
+            let state = self.read()?;
+            (state.seen_added, state.labels.keys().copied().max().unwrap_or(0))
+        };
+        let mut stmt = conn.prepare("SELECT id, label FROM access_labels WHERE id > ?1")?;
+        for row in stmt.query_map([max_label], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, text) = row?;
+            let label: AccessLabel =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
+            fresh.label_ids.insert(text, id);
+            fresh.labels.insert(id, label);
+        }
+        let mut stmt = conn.prepare("SELECT body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
+        for body in stmt.query_map([seen], |r| r.get::<_, String>(0))? {
+            let value: serde_json::Value =
+                serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
+            if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
+                fresh.markings.insert(id.to_string(), classify_marking(&value));
+            }
+        }
+        let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (uuid, id) = row?;
+            fresh.collections.insert(uuid, id);
+        }
+        let mut state = self.state.write().map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
+        state.labels.extend(fresh.labels);
+        state.label_ids.extend(fresh.label_ids);
+        for (id, kind) in fresh.markings {
+            state.markings.entry(id).or_insert(kind);
+        }
+        state.collections.extend(fresh.collections);
+        state.seen_added = state.seen_added.max(latest);
+        Ok(())
     }
 
     pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, LabelState>> {
@@ -94,6 +146,9 @@ impl Labels {
         }
         for (uuid, id) in pending.collections {
             state.collections.insert(uuid, id);
+        }
+        if pending.floor_before <= state.seen_added {
+            state.seen_added = state.seen_added.max(pending.seen_added);
         }
         Ok(())
     }

@@ -75,6 +75,16 @@ impl SqliteStore {
     }
 }
 
+/// The largest position handed out on the node's clock (object versions and tombstones), as
+/// stored: the floor for the next `date_added`, whichever process wrote last.
+fn clock_floor(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT MAX(COALESCE((SELECT MAX(date_added) FROM objects), 0), COALESCE((SELECT MAX(added) FROM tombstones), 0))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 fn poisoned() -> StoreError {
     StoreError::Backend("a store lock was poisoned by an earlier panic".into())
 }

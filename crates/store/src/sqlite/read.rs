@@ -20,6 +20,7 @@ fn array(values: impl IntoIterator<Item = SqlValue>) -> Rc<Vec<SqlValue>> {
 
 impl SqliteStore {
     pub(super) fn list_impl(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>> {
+        self.with_reader(|conn| self.labels.refresh(conn))?;
         let Some(coll) = self.labels.collection_id(collection)? else {
             return Ok(Page::default());
         };

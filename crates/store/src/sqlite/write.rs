@@ -31,7 +31,10 @@ impl SqliteStore {
         let mut outcomes = Vec::with_capacity(objects.len());
         {
             let state = self.labels.read()?;
-            let tx = writer.conn.transaction()?;
+            let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Another process (an import while the node serves) may have written since.
+            pending.floor_before = super::clock_floor(&tx)?;
+            last_added = last_added.max(pending.floor_before);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
             for Incoming { object, provenance } in objects {
@@ -154,6 +157,7 @@ impl SqliteStore {
             tx.commit()?;
         }
         writer.last_added = last_added;
+        pending.seen_added = last_added;
         self.labels.publish(pending)?;
         Ok(outcomes)
     }
@@ -183,7 +187,9 @@ impl SqliteStore {
         };
         let mut writer = self.writer()?;
         let mut last_added = writer.last_added;
-        let tx = writer.conn.transaction()?;
+        let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process (an import while the node serves) may have written since.
+        last_added = last_added.max(super::clock_floor(&tx)?);
         let now = Timestamp::now().as_micros();
         let mut deleted = 0;
         for record in &visible {

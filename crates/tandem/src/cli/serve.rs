@@ -18,6 +18,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = node::open_store(&config)?;
+    node::seed_published(&config, store.as_ref())?;
     let mut state = node::app_state(&config, store.clone())?;
     let fed = crate::federation::attach(&config, store, &mut state)?;
     let audit = super::audit::open_log(&config)?;
