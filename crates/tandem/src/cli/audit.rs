@@ -126,4 +126,48 @@ mod tests {
         let report = tandem_audit::verify(&tandem_audit::audit_path(dir.path()), &key).unwrap();
         assert!(report.is_intact() && report.unsigned_tail == 0, "{report}");
     }
+
+    #[test]
+    fn verify_exits_1_on_a_tampered_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("node.toml");
+        let toml = "[node]\nmember = \"USA\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"data\"\n\n\
+                    [[members]]\ncode = \"USA\"\nname = \"United States\"\n";
+        std::fs::write(&config_path, toml).unwrap();
+        let config = Config::load(&config_path).unwrap();
+        let log = open_log(&config).unwrap();
+        for n in 0..3 {
+            Sink(Arc::clone(&log)).record(AuditEvent {
+                user: Some(format!("user{n}")),
+                member: Some("USA".into()),
+                action: "discovery".into(),
+                method: "GET".into(),
+                path: "/taxii2/".into(),
+                status: 200,
+                detail: serde_json::json!({}),
+            });
+        }
+        log.close().unwrap();
+        let verify = |public_key: Option<String>| {
+            let code = run(&AuditCommand::Verify { config: config_path.clone(), public_key }).unwrap();
+            format!("{code:?}")
+        };
+        let ok = format!("{:?}", ExitCode::SUCCESS);
+        assert_eq!(verify(None), ok);
+        let key = keys::load_node_key(&config.node.data_dir).unwrap().verifying_key();
+        assert_eq!(verify(Some(keys::public_key_string(&key))), ok);
+        let tampered = tamper_bytes(&tandem_audit::audit_path(&config.node.data_dir));
+        assert!(tampered, "user1 not found in the file");
+        assert_ne!(verify(None), ok);
+    }
+
+    /// Rewrites one byte of an entry's user name in the SQLite file (no SQL dependency needed
+    /// here): `user1` becomes `userX`, leaving the file well-formed.
+    fn tamper_bytes(path: &std::path::Path) -> bool {
+        let mut bytes = std::fs::read(path).unwrap();
+        let Some(at) = bytes.windows(5).position(|w| w == b"user1") else { return false };
+        bytes[at + 4] = b'X';
+        std::fs::write(path, bytes).unwrap();
+        true
+    }
 }
