@@ -103,6 +103,8 @@ impl Federation {
                 self.shutdown.subscribe(),
             )));
         }
+        // "I am back": peers that backed off while this node was down pull again at once.
+        self.hooks.ring();
     }
 
     /// Stops every task and waits for them.

@@ -35,7 +35,8 @@ impl NotifyHooks {
         n
     }
 
-    fn ring(&self) {
+    /// Tells every peer to pull now.
+    pub fn ring(&self) {
         if let Ok(t) = self.targets.read() {
             for n in t.iter() {
                 n.notify_one();

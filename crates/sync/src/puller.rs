@@ -29,10 +29,14 @@ const PAGE: usize = 1000;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Where this node is in a peer's feeds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     pub objects: Option<Timestamp>,
     pub tombstones: Option<Timestamp>,
+    /// The roster the cursors were reached under; a different roster restarts both feeds from
+    /// the beginning (storing is idempotent, so this re-reads but never duplicates).
+    #[serde(default)]
+    pub roster: Option<String>,
 }
 
 fn cursor_key(member: &str) -> String {
@@ -162,6 +166,13 @@ async fn pass(
     let store = Arc::clone(&ctx.store);
     let m2 = member.clone();
     let mut cursor = tokio::task::spawn_blocking(move || load_cursor(store.as_ref(), &m2)).await??;
+    let digest = ctx.keys.roster_digest();
+    if cursor.roster.as_deref() != Some(digest.as_str()) {
+        if cursor.roster.is_some() {
+            tracing::info!(peer = %member, "the roster changed: pulling everything again");
+        }
+        cursor = Cursor { objects: None, tombstones: None, roster: Some(digest) };
+    }
     let mut next: Option<String> = None;
     loop {
         let page = client.objects(&r, cursor.objects, next.as_deref(), PAGE).await?;
@@ -183,7 +194,7 @@ async fn pass(
             && cursor.objects.is_none_or(|c| after > c)
         {
             cursor.objects = Some(after);
-            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor);
+            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
             tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
         }
         if !page.more {
@@ -204,7 +215,7 @@ async fn pass(
             && cursor.tombstones.is_none_or(|c| after > c)
         {
             cursor.tombstones = Some(after);
-            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor);
+            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
             tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
         }
         if !page.more {

@@ -263,12 +263,22 @@ impl Sandbox {
     /// Stops a node: its pullers, then its server (in-flight requests finish).
     pub async fn stop(&mut self, member: &str) -> anyhow::Result<()> {
         let node = self.nodes.get_mut(member).context("no such node")?;
-        if let Some(r) = node.running.take() {
-            r.fed.stop().await;
-            let _ = r.stop.send(());
-            let mut server = r.server;
+        if let Some(Running { store, fed, server, stop }) = node.running.take() {
+            fed.stop().await;
+            drop(fed);
+            let _ = stop.send(());
+            let mut server = server;
             if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
                 server.abort();
+            }
+            // Blocking store calls still running (and connections still closing) hold the store:
+            // a restart must not open a second writer on the same file before they finish.
+            let started = Instant::now();
+            while Arc::strong_count(&store) > 1 && started.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if Arc::strong_count(&store) > 1 {
+                tracing::warn!(%member, "stopped node's store still in use");
             }
         }
         Ok(())

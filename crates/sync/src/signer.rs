@@ -68,6 +68,19 @@ impl RosterKeys {
         RosterKeys { roster }
     }
 
+    /// A digest of the current roster: when it changes, what peers release to this node may have
+    /// changed too (a member joined a group, a member came back), so the pullers start over.
+    pub fn roster_digest(&self) -> String {
+        let roster = match self.roster.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(p) => Arc::clone(&p.into_inner()),
+        };
+        let text = serde_json::to_value(roster.as_ref())
+            .map(|v| tandem_model::canonical::canonical_json(&v))
+            .unwrap_or_default();
+        tandem_model::canonical::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+    }
+
     /// The current roster's keys (take one snapshot per page, not per object).
     pub fn snapshot(&self) -> KeySet {
         KeySet(self.keys())

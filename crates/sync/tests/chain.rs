@@ -94,6 +94,7 @@ async fn releasability_and_redaction_across_two_hops() {
         .await
         .unwrap();
     assert_eq!(other.status(), 403);
+    drop(syr_store);
     sb.shutdown().await;
 }
 
@@ -134,6 +135,7 @@ async fn deletions_and_revocations_propagate_and_stay() {
     let obj = tandem_model::check_object(&gone).unwrap();
     let out = syr.put(&Sandbox::collection("SYR"), "USA", vec![Incoming::new(obj)]).unwrap();
     assert!(matches!(out[0], tandem_store::PutOutcome::Rejected { .. }));
+    drop(syr);
     sb.shutdown().await;
 }
 
@@ -183,6 +185,7 @@ async fn forgeries_and_foreign_versions_are_refused() {
         s.federation("SYR").unwrap().statuses().into_iter().find(|st| st.member == "IRQ").map_or(0, |st| st.rejected)
     };
     assert!(sb.wait_for(WAIT, |s| rejected(s) >= 4).await, "rejections counted: {}", rejected(&sb));
+    drop(irq);
     sb.shutdown().await;
 }
 
@@ -284,5 +287,44 @@ async fn a_garbage_or_hanging_peer_blocks_nothing() {
     let held = sb.versions("SYR").unwrap();
     assert!(!held.iter().any(|(id, _)| id == "indicator--x"));
     server.abort();
+    sb.shutdown().await;
+}
+
+/// A member that joins a group later receives what was already released to the group (the
+/// roster change restarts the pullers' cursors; re-reading stores nothing twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_roster_change_releases_old_objects() {
+    let mut sb = SandboxBuilder::new()
+        .node("USA")
+        .node("IRQ")
+        .node("SYR")
+        .group("LVNT", &["IRQ"])
+        .link("USA", "IRQ")
+        .link("IRQ", "SYR")
+        .build()
+        .await
+        .unwrap();
+    sb.post("USA", vec![rel(&["LVNT"])]).await.unwrap();
+    let t = now_ms();
+    let lvnt = indicator(&fresh_id("indicator"), &t, &t, &[&rel_id(&["LVNT"])]);
+    let marker = green(&fresh_id("indicator"));
+    sb.post("USA", vec![lvnt.clone(), marker.clone()]).await.unwrap();
+    let (lid, lv) = (lvnt["id"].as_str().unwrap().to_string(), version_of(&lvnt));
+    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv) && s.holds("IRQ", &lid, &lv)).await);
+    assert!(!sb.holds("SYR", &lid, &lv));
+    // SYR joins the Levant group; every node restarts with the new roster.
+    let mut group = sb.roster.group("LVNT").unwrap().clone();
+    group.members.insert("SYR".into());
+    sb.roster.upsert_group(group);
+    for m in ["USA", "IRQ", "SYR"] {
+        sb.stop(m).await.unwrap();
+        sb.start(m).await.unwrap();
+    }
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &lid, &lv)).await, "the old LVNT object reached SYR");
+    let v = sb.versions("SYR").unwrap();
+    let mut d = v.clone();
+    d.dedup();
+    assert_eq!(v, d);
     sb.shutdown().await;
 }
