@@ -257,6 +257,104 @@ pub fn statuses_belong_to_their_owner(store: &dyn Store) {
     assert_eq!(store.get_status("s1", "bob").unwrap(), None);
 }
 
+pub fn tombstone_feed_follows_releasability(store: &dyn Store) {
+    put(
+        store,
+        "USA",
+        vec![
+            indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+            indicator(2, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_AMBER]),
+        ],
+    );
+    for n in [1, 2] {
+        let id = format!("indicator--00000000-0000-4000-8000-{n:012}");
+        assert_eq!(store.delete(&ctx("USA"), COLL, &id, &VersionFilter::All).unwrap(), DeleteOutcome::Deleted(1));
+    }
+    let usa = store.list_tombstones(&ctx("USA"), COLL, None, 10).unwrap().items;
+    assert_eq!(usa.len(), 2);
+    assert!(usa[0].added < usa[1].added);
+    assert_eq!(usa[0].originator, "USA");
+    assert_eq!(usa[0].version, Some(Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap()));
+    // IRQ could see the GREEN version only, so it learns of that deletion only.
+    let irq = store.list_tombstones(&ctx("IRQ"), COLL, None, 10).unwrap().items;
+    assert_eq!(
+        irq.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        vec!["indicator--00000000-0000-4000-8000-000000000001"]
+    );
+    // Paging by position.
+    let first = store.list_tombstones(&ctx("USA"), COLL, None, 1).unwrap();
+    assert_eq!(first.items.len(), 1);
+    let rest = store.list_tombstones(&ctx("USA"), COLL, first.next.map(|c| c.after), 10).unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next.is_none());
+}
+
+pub fn replicated_tombstones_need_the_originator(store: &dyn Store) {
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    let id = "indicator--00000000-0000-4000-8000-000000000001".to_string();
+    let version = Some(Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap());
+    let forged = crate::Tombstone {
+        id: id.clone(),
+        version,
+        originator: "IRQ".into(),
+        object_markings: vec![],
+        added: Timestamp::from_micros(0),
+    };
+    assert!(store.apply_tombstones(COLL, vec![forged]).unwrap().is_empty());
+    assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 1);
+    let honest = crate::Tombstone {
+        id: id.clone(),
+        version,
+        originator: "USA".into(),
+        object_markings: vec![tlp::TLP2_GREEN.into()],
+        added: Timestamp::from_micros(0),
+    };
+    assert_eq!(store.apply_tombstones(COLL, vec![honest.clone()]).unwrap().len(), 1);
+    assert!(all(store, &ctx("USA"), ObjectQuery::default()).is_empty());
+    // Applying it again is a no-op, and the version can never come back.
+    assert!(store.apply_tombstones(COLL, vec![honest]).unwrap().is_empty());
+    assert!(matches!(
+        put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])])[0],
+        PutOutcome::Rejected { .. }
+    ));
+    // A deletion of a version never seen here is recorded too, and served onward.
+    let unseen = crate::Tombstone {
+        id: "indicator--00000000-0000-4000-8000-000000000009".into(),
+        version,
+        originator: "USA".into(),
+        object_markings: vec![tlp::TLP2_GREEN.into()],
+        added: Timestamp::from_micros(0),
+    };
+    assert_eq!(store.apply_tombstones(COLL, vec![unseen]).unwrap().len(), 1);
+    assert_eq!(store.list_tombstones(&ctx("IRQ"), COLL, None, 10).unwrap().items.len(), 2);
+    assert!(matches!(
+        put(store, "USA", vec![indicator(9, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])])[0],
+        PutOutcome::Rejected { .. }
+    ));
+}
+
+pub fn provenance_and_meta_round_trip(store: &dyn Store) {
+    let o = indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
+    let incoming = Incoming {
+        object: StixObject::from_map_unchecked(o.as_object().cloned().unwrap_or_default()),
+        provenance: Some(json!({"v": 1, "signer": "USA"})),
+    };
+    store.put(COLL, "USA", vec![incoming]).unwrap();
+    let got = all(store, &ctx("IRQ"), ObjectQuery::default());
+    assert_eq!(got[0].provenance, Some(json!({"v": 1, "signer": "USA"})));
+    assert_eq!(store.get_meta("sync/a").unwrap(), None);
+    store.put_meta("sync/a", Some(&json!({"x": 1}))).unwrap();
+    store.put_meta("sync/b", Some(&json!(2))).unwrap();
+    store.put_meta("other", Some(&json!(3))).unwrap();
+    store.put_meta("sync/a", Some(&json!({"x": 2}))).unwrap();
+    assert_eq!(
+        store.list_meta("sync/").unwrap(),
+        vec![("sync/a".to_string(), json!({"x": 2})), ("sync/b".to_string(), json!(2))]
+    );
+    store.put_meta("sync/a", None).unwrap();
+    assert_eq!(store.get_meta("sync/a").unwrap(), None);
+}
+
 /// Generates one `#[test]` per conformance function for a backend.
 #[macro_export]
 macro_rules! store_conformance_suite {
@@ -270,7 +368,10 @@ macro_rules! store_conformance_suite {
             releasability_by_tlp_and_rel_to,
             granular_markings_redact,
             delete_leaves_sticky_tombstones,
-            statuses_belong_to_their_owner
+            statuses_belong_to_their_owner,
+            tombstone_feed_follows_releasability,
+            replicated_tombstones_need_the_originator,
+            provenance_and_meta_round_trip
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
