@@ -32,6 +32,8 @@ pub struct Settings {
     pub store: Arc<dyn Store>,
     pub roster: Arc<RwLock<Arc<Roster>>>,
     pub key: SigningKey,
+    /// Peers from the configuration; peers stored with `tandem peer add` are merged in (and
+    /// re-read every few seconds while the node runs).
     pub peers: Vec<PeerSpec>,
     /// Fallback polling when no notification arrives.
     pub poll_interval: Duration,
@@ -41,19 +43,38 @@ pub struct Settings {
     pub inner_hooks: Arc<dyn WriteHooks>,
 }
 
+/// How often the stored peer list is re-read.
+const PEER_REFRESH: Duration = Duration::from_secs(5);
+
+/// One running peer: its loop state, its notification flag and its two tasks.
+struct Entry {
+    handle: PeerHandle,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
 pub struct Federation {
     ctx: Arc<Context>,
     signer: Arc<NodeSigner>,
     hooks: Arc<NotifyHooks>,
-    peers: Vec<(PeerHandle, Arc<tokio::sync::Notify>)>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    config_peers: Vec<PeerSpec>,
+    entries: Mutex<Vec<Entry>>,
+    /// The peer list last applied, to act only on changes.
+    applied: Mutex<Vec<PeerSpec>>,
+    refresher: Mutex<Option<JoinHandle<()>>>,
     shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
 }
 
 impl Federation {
     pub fn new(s: Settings) -> Arc<Self> {
         let hooks = Arc::new(NotifyHooks::new(s.inner_hooks));
-        let peers = s.peers.into_iter().map(|p| (PeerHandle::new(p), hooks.add_target())).collect();
         let ctx = Arc::new(Context {
             member: s.member.clone(),
             collection: s.collection,
@@ -67,8 +88,10 @@ impl Federation {
             ctx,
             signer: Arc::new(NodeSigner::new(&s.member, s.key)),
             hooks,
-            peers,
-            tasks: Mutex::new(Vec::new()),
+            config_peers: s.peers,
+            entries: Mutex::new(Vec::new()),
+            applied: Mutex::new(Vec::new()),
+            refresher: Mutex::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
         })
     }
@@ -82,38 +105,96 @@ impl Federation {
         self.hooks.clone()
     }
 
-    /// Starts one puller and one notification sender per peer (call inside a tokio runtime).
-    pub fn start(&self) {
-        let mut tasks = match self.tasks.lock() {
-            Ok(t) => t,
-            Err(p) => p.into_inner(),
-        };
-        for (h, pending) in &self.peers {
-            tasks.push(tokio::spawn(puller::run(
-                Arc::clone(&self.ctx),
-                Arc::clone(&h.spec),
-                Arc::clone(&h.trigger),
-                Arc::clone(&h.status),
-                self.shutdown.subscribe(),
-            )));
-            tasks.push(tokio::spawn(notify::sender(
-                Arc::clone(&h.spec),
-                Arc::clone(pending),
-                self.ctx.timeout,
-                self.shutdown.subscribe(),
-            )));
+    /// Config peers merged with the stored ones.
+    fn wanted(&self) -> Vec<PeerSpec> {
+        match crate::peers::stored(self.ctx.store.as_ref()) {
+            Ok(stored) => crate::peers::merged(&self.config_peers, stored),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the stored peers");
+                self.config_peers.clone()
+            }
         }
+    }
+
+    /// Starts one puller and one notification sender per peer, and a task that follows
+    /// `tandem peer add|remove` while the node runs (call inside a tokio runtime).
+    pub fn start(self: &Arc<Self>) {
+        self.apply(self.wanted());
         // "I am back": peers that backed off while this node was down pull again at once.
         self.hooks.ring();
+        let me = Arc::clone(self);
+        let mut shutdown = self.shutdown.subscribe();
+        *lock(&self.refresher) = Some(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(PEER_REFRESH) => {}
+                    _ = shutdown.changed() => return,
+                }
+                let m2 = Arc::clone(&me);
+                if let Ok(wanted) = tokio::task::spawn_blocking(move || m2.wanted()).await {
+                    me.apply(wanted);
+                }
+            }
+        }));
+    }
+
+    /// Starts, updates and stops peer loops so that they match `wanted`.
+    fn apply(&self, wanted: Vec<PeerSpec>) {
+        let mut applied = lock(&self.applied);
+        if *applied == wanted {
+            return;
+        }
+        let mut entries = lock(&self.entries);
+        entries.retain_mut(|e| {
+            let member = e.handle.member();
+            if wanted.iter().any(|w| w.member == member) {
+                return true;
+            }
+            tracing::info!(peer = %member, "peer removed");
+            let _ = e.stop.send(true);
+            for t in &e.tasks {
+                t.abort();
+            }
+            self.hooks.remove_target(&member);
+            false
+        });
+        for spec in &wanted {
+            if let Some(e) = entries.iter().find(|e| e.handle.member() == spec.member) {
+                if applied.iter().any(|a| a == spec) {
+                    continue;
+                }
+                if let Ok(mut s) = e.handle.spec.write() {
+                    *s = spec.clone();
+                }
+                e.handle.trigger.notify_one();
+                continue;
+            }
+            let handle = PeerHandle::new(spec.clone());
+            let pending = self.hooks.add_target(&spec.member);
+            let (stop, _) = tokio::sync::watch::channel(false);
+            let tasks = vec![
+                tokio::spawn(puller::run(
+                    Arc::clone(&self.ctx),
+                    Arc::clone(&handle.spec),
+                    Arc::clone(&handle.trigger),
+                    Arc::clone(&handle.status),
+                    stop.subscribe(),
+                )),
+                tokio::spawn(notify::sender(Arc::clone(&handle.spec), pending, self.ctx.timeout, stop.subscribe())),
+            ];
+            entries.push(Entry { handle, stop, tasks });
+        }
+        *applied = wanted;
     }
 
     /// Stops every task and waits for them.
     pub async fn stop(&self) {
         let _ = self.shutdown.send(true);
-        let tasks: Vec<_> = match self.tasks.lock() {
-            Ok(mut t) => t.drain(..).collect(),
-            Err(p) => p.into_inner().drain(..).collect(),
-        };
+        let mut tasks: Vec<JoinHandle<()>> = lock(&self.refresher).take().into_iter().collect();
+        for e in lock(&self.entries).iter_mut() {
+            let _ = e.stop.send(true);
+            tasks.append(&mut e.tasks);
+        }
         for t in tasks {
             t.abort();
             let _ = t.await;
@@ -122,9 +203,10 @@ impl Federation {
 
     /// Triggers an immediate pull from `member`'s peer entry; false if there is none.
     pub fn pull_now(&self, member: &str) -> bool {
+        let entries = lock(&self.entries);
         let mut found = false;
-        for (h, _) in self.peers.iter().filter(|(h, _)| h.member() == member) {
-            h.trigger.notify_one();
+        for e in entries.iter().filter(|e| e.handle.member() == member) {
+            e.handle.trigger.notify_one();
             found = true;
         }
         found
@@ -132,22 +214,19 @@ impl Federation {
 
     /// Points a peer entry at another URL (for tests of partitions and moves).
     pub fn set_peer_url(&self, member: &str, url: &str) {
-        for (h, _) in self.peers.iter().filter(|(h, _)| h.member() == member) {
-            if let Ok(mut s) = h.spec.write() {
+        for e in lock(&self.entries).iter().filter(|e| e.handle.member() == member) {
+            if let Ok(mut s) = e.handle.spec.write() {
                 s.url = url.to_string();
             }
-            h.trigger.notify_one();
+            e.handle.trigger.notify_one();
         }
     }
 
     pub fn statuses(&self) -> Vec<PeerStatus> {
-        self.peers
+        lock(&self.entries)
             .iter()
-            .map(|(h, _)| {
-                let mut s = match h.status.lock() {
-                    Ok(s) => s.clone(),
-                    Err(p) => p.into_inner().clone(),
-                };
+            .map(|e| {
+                let mut s = lock(&e.handle.status).clone();
                 s.refresh_lag();
                 s
             })

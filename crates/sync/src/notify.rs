@@ -17,7 +17,7 @@ use crate::client::{PeerClient, PeerSpec};
 
 /// The [`WriteHooks`] that notify peers, chained before the node's other hooks.
 pub struct NotifyHooks {
-    targets: RwLock<Vec<Arc<Notify>>>,
+    targets: RwLock<Vec<(String, Arc<Notify>)>>,
     inner: Arc<dyn WriteHooks>,
 }
 
@@ -27,18 +27,25 @@ impl NotifyHooks {
     }
 
     /// Registers a peer's pending flag; the sender task waits on it.
-    pub fn add_target(&self) -> Arc<Notify> {
+    pub fn add_target(&self, member: &str) -> Arc<Notify> {
         let n = Arc::new(Notify::new());
         if let Ok(mut t) = self.targets.write() {
-            t.push(Arc::clone(&n));
+            t.push((member.to_string(), Arc::clone(&n)));
         }
         n
+    }
+
+    /// Forgets a peer removed from the peer list.
+    pub fn remove_target(&self, member: &str) {
+        if let Ok(mut t) = self.targets.write() {
+            t.retain(|(m, _)| m != member);
+        }
     }
 
     /// Tells every peer to pull now.
     pub fn ring(&self) {
         if let Ok(t) = self.targets.read() {
-            for n in t.iter() {
+            for (_, n) in t.iter() {
                 n.notify_one();
             }
         }

@@ -328,3 +328,26 @@ async fn a_roster_change_releases_old_objects() {
     assert_eq!(v, d);
     sb.shutdown().await;
 }
+
+/// `tandem peer add|remove` act on a running node: the stored peer list is re-read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn peers_added_and_removed_at_run_time() {
+    let sb = SandboxBuilder::new().node("USA").node("IRQ").build().await.unwrap();
+    for (me, peer) in [("USA", "IRQ"), ("IRQ", "USA")] {
+        let spec = tandem_sync::client::PeerSpec {
+            member: peer.into(),
+            url: sb.peer_url(peer).unwrap(),
+            username: Some(format!("sync-{me}")),
+            password: Some(tandem_sync::sandbox::PASSWORD.into()),
+            token: None,
+        };
+        tandem_sync::peers::add(sb.store(me).unwrap().as_ref(), &spec).unwrap();
+    }
+    let a = green(&fresh_id("indicator"));
+    sb.post("USA", vec![a.clone()]).await.unwrap();
+    let (aid, av) = (a["id"].as_str().unwrap().to_string(), version_of(&a));
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &aid, &av)).await, "the added peer replicates");
+    assert!(tandem_sync::peers::remove(sb.store("IRQ").unwrap().as_ref(), "USA").unwrap());
+    assert!(sb.wait_for(WAIT, |s| s.federation("IRQ").unwrap().statuses().is_empty()).await, "the removed peer stops");
+    sb.shutdown().await;
+}

@@ -42,14 +42,14 @@ pub fn node_key(config: &Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
 /// Builds the node's federation, puts its signer and hooks into `state`, and returns it (not
 /// started yet: call `start` inside the runtime).
 pub fn attach(config: &Config, store: Arc<SqliteStore>, state: &mut AppState) -> anyhow::Result<Arc<Federation>> {
-    let peers = peers(config, store.as_ref())?;
     let fed = Federation::new(Settings {
         member: config.node.member.clone(),
         collection: config.intel_collection_id(),
         store,
         roster: Arc::clone(&state.roster),
         key: node_key(config)?,
-        peers,
+        // Stored peers (`tandem peer add`) are merged in by the federation, and followed live.
+        peers: config_peers(config),
         poll_interval: POLL_INTERVAL,
         timeout: Duration::from_secs(10),
         inner_hooks: Arc::clone(&state.hooks),

@@ -171,3 +171,47 @@ fn two_processes_replicate_a_signed_object() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("USA") && !text.contains("never"), "{text}");
 }
+
+#[test]
+fn peer_add_list_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("node.toml");
+    write_config(
+        &config,
+        "USA",
+        free_port(),
+        "IRQ",
+        free_port(),
+        &[("USA", String::new()), ("IRQ", String::new()), ("SYR", String::new())],
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(bin()).args(args).arg("--config").arg(&config).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, text) = run(&[
+        "peer",
+        "add",
+        "SYR",
+        "--url",
+        "http://127.0.0.1:9/taxii2/",
+        "--username",
+        "sync-USA",
+        "--password",
+        "x",
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["peer", "list"]);
+    assert!(
+        ok && text.contains("SYR") && text.contains("added") && text.contains("IRQ") && text.contains("config"),
+        "{text}"
+    );
+    assert!(!text.contains("\"x\""), "no secrets listed: {text}");
+    let (ok, text) = run(&["peer", "add", "XXX", "--url", "http://127.0.0.1:9/taxii2/", "--token", "t"]);
+    assert!(!ok, "unknown member accepted: {text}");
+    let (ok, _) = run(&["peer", "remove", "SYR"]);
+    assert!(ok);
+    let (ok, _) = run(&["peer", "remove", "SYR"]);
+    assert!(!ok);
+    let (ok, text) = run(&["peer", "list"]);
+    assert!(ok && !text.contains("SYR"), "{text}");
+}

@@ -11,7 +11,8 @@ use crate::{federation, node};
 
 #[derive(Subcommand)]
 pub enum PeerCommand {
-    /// Add (or replace) a peer kept in the node's database; a running node picks it up on restart.
+    /// Add (or replace) a peer kept in the node's database; a running node picks it up within
+    /// seconds.
     Add {
         #[arg(long, short)]
         config: PathBuf,
@@ -35,7 +36,8 @@ pub enum PeerCommand {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Remove a peer added with `tandem peer add` (config peers stay until removed from the file).
+    /// Remove a peer added with `tandem peer add` (config peers stay until removed from the file);
+    /// a running node stops pulling from it within seconds.
     Remove {
         #[arg(long, short)]
         config: PathBuf,
