@@ -89,8 +89,8 @@ impl Record {
 
     /// The entry as JSON for readers, with `detail` parsed back (kept as text if unparseable).
     pub fn to_json(&self) -> serde_json::Value {
-        let detail = serde_json::from_str(&self.detail)
-            .unwrap_or_else(|_| serde_json::Value::String(self.detail.clone()));
+        let detail =
+            serde_json::from_str(&self.detail).unwrap_or_else(|_| serde_json::Value::String(self.detail.clone()));
         serde_json::json!({
             "seq": self.seq,
             "ts": self.ts,
@@ -183,9 +183,6 @@ mod tests {
         a.actor_member = Some("c".into());
         let mut b = entry(Some("a"), "/a");
         b.actor_member = Some("bc".into());
-        assert_ne!(
-            Record::chain(1, &a, GENESIS).hash,
-            Record::chain(1, &b, GENESIS).hash
-        );
+        assert_ne!(Record::chain(1, &a, GENESIS).hash, Record::chain(1, &b, GENESIS).hash);
     }
 }

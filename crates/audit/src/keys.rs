@@ -19,10 +19,7 @@ pub const NODE_KEY_FILE: &str = "node.key";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not an Ed25519 seed (32 bytes, raw or base64)")]
     Malformed { path: PathBuf },
     #[error("public key {0:?}: expected ed25519:<base64 of 32 bytes>")]
@@ -37,10 +34,7 @@ pub fn node_key_path(data_dir: &Path) -> PathBuf {
 /// Reads the node key; fails when it does not exist.
 pub fn load_node_key(data_dir: &Path) -> Result<SigningKey, KeyError> {
     let path = node_key_path(data_dir);
-    let bytes = fs::read(&path).map_err(|source| KeyError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = fs::read(&path).map_err(|source| KeyError::Io { path: path.clone(), source })?;
     warn_if_readable_by_others(&path);
     parse_seed(&bytes).ok_or(KeyError::Malformed { path })
 }
@@ -51,10 +45,7 @@ pub fn load_or_create_node_key(data_dir: &Path) -> Result<SigningKey, KeyError> 
     if path.exists() {
         return load_node_key(data_dir);
     }
-    let io = |source| KeyError::Io {
-        path: path.clone(),
-        source,
-    };
+    let io = |source| KeyError::Io { path: path.clone(), source };
     fs::create_dir_all(data_dir).map_err(io)?;
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let mut options = fs::OpenOptions::new();
@@ -64,9 +55,7 @@ pub fn load_or_create_node_key(data_dir: &Path) -> Result<SigningKey, KeyError> 
     match options.open(&path) {
         Ok(mut file) => {
             let text = format!("{}\n", STANDARD.encode(key.to_bytes()));
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io)?;
+            file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
             tracing::info!(path = %path.display(), public_key = %public_key_string(&key.verifying_key()), "created the node key");
             Ok(key)
         }
@@ -107,11 +96,7 @@ pub fn public_key_string(key: &VerifyingKey) -> String {
 pub fn parse_public_key(s: &str) -> Result<VerifyingKey, KeyError> {
     let bad = || KeyError::BadPublicKey(s.to_string());
     let b64 = s.trim().strip_prefix("ed25519:").ok_or_else(bad)?;
-    let bytes: [u8; 32] = STANDARD
-        .decode(b64)
-        .map_err(|_| bad())?
-        .try_into()
-        .map_err(|_| bad())?;
+    let bytes: [u8; 32] = STANDARD.decode(b64).map_err(|_| bad())?.try_into().map_err(|_| bad())?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
 }
 
@@ -129,10 +114,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(node_key_path(&data))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs::metadata(node_key_path(&data)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let s = public_key_string(&a.verifying_key());
@@ -149,9 +131,6 @@ mod tests {
         let k = load_node_key(dir.path()).unwrap();
         assert_eq!(k.to_bytes(), [7u8; 32]);
         fs::write(node_key_path(dir.path()), b"garbage").unwrap();
-        assert!(matches!(
-            load_node_key(dir.path()),
-            Err(KeyError::Malformed { .. })
-        ));
+        assert!(matches!(load_node_key(dir.path()), Err(KeyError::Malformed { .. })));
     }
 }

@@ -55,10 +55,7 @@ pub enum AuditError {
     #[error("audit database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Key(#[from] keys::KeyError),
     #[error("no audit log at {0}")]

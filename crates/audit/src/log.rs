@@ -81,11 +81,7 @@ impl AuditLog {
     }
 
     /// Opens (creating if needed, mode 0600) the audit database at `path`.
-    pub fn open(
-        path: &Path,
-        key: SigningKey,
-        options: AuditOptions,
-    ) -> Result<AuditLog, AuditError> {
+    pub fn open(path: &Path, key: SigningKey, options: AuditOptions) -> Result<AuditLog, AuditError> {
         create_private(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -97,15 +93,8 @@ impl AuditLog {
         let worker = std::thread::Builder::new()
             .name("tandem-audit".into())
             .spawn(move || Writer::new(conn, key, options).run(rx))
-            .map_err(|source| AuditError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(AuditLog {
-            path: path.to_path_buf(),
-            tx: Mutex::new(Some(tx)),
-            worker: Mutex::new(Some(worker)),
-        })
+            .map_err(|source| AuditError::Io { path: path.to_path_buf(), source })?;
+        Ok(AuditLog { path: path.to_path_buf(), tx: Mutex::new(Some(tx)), worker: Mutex::new(Some(worker)) })
     }
 
     pub fn path(&self) -> &Path {
@@ -153,14 +142,9 @@ impl AuditLog {
         let (ack, done) = mpsc::sync_channel(1);
         {
             let tx = self.tx.lock().map_err(|_| AuditError::Closed)?;
-            tx.as_ref()
-                .ok_or(AuditError::Closed)?
-                .send(msg(ack))
-                .map_err(|_| AuditError::Closed)?;
+            tx.as_ref().ok_or(AuditError::Closed)?.send(msg(ack)).map_err(|_| AuditError::Closed)?;
         }
-        done.recv()
-            .map_err(|_| AuditError::Closed)?
-            .map_err(AuditError::Writer)
+        done.recv().map_err(|_| AuditError::Closed)?.map_err(AuditError::Writer)
     }
 }
 
@@ -178,10 +162,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, AuditError> {
     if !path.exists() {
         return Err(AuditError::Missing(path.to_path_buf()));
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     check_format(&conn)?;
     Ok(conn)
@@ -220,16 +201,11 @@ pub(crate) fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Recor
 }
 
 fn check_format(conn: &Connection) -> Result<(), AuditError> {
-    let format: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let format: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0)).optional()?;
     match format.as_deref() {
         Some(FORMAT) => Ok(()),
-        other => Err(AuditError::Format(format!(
-            "unsupported audit log format {other:?} (this build reads {FORMAT})"
-        ))),
+        other => Err(AuditError::Format(format!("unsupported audit log format {other:?} (this build reads {FORMAT})"))),
     }
 }
 
@@ -239,10 +215,7 @@ fn create_private(path: &Path) -> Result<(), AuditError> {
     if path.exists() {
         return Ok(());
     }
-    let io = |source| AuditError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| AuditError::Io { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
@@ -306,9 +279,7 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = self.commit();
-                    if self.unsigned
-                        && self.last_checkpoint.elapsed() >= self.options.checkpoint_interval
-                    {
+                    if self.unsigned && self.last_checkpoint.elapsed() >= self.options.checkpoint_interval {
                         let _ = self.sign_head();
                     }
                 }
@@ -346,9 +317,7 @@ impl Writer {
 
     /// Returns whether the batch ended on a checkpoint.
     fn append(&mut self) -> rusqlite::Result<bool> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (mut seq, mut prev) = head(&tx)?;
         let mut signed = false;
         {
@@ -386,12 +355,9 @@ impl Writer {
     /// Signs the chain head if it is not signed yet.
     fn sign_head(&mut self) -> Result<(), String> {
         let result = (|| -> rusqlite::Result<()> {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (seq, hash) = head(&tx)?;
-            let last: Option<i64> =
-                tx.query_row("SELECT max(seq) FROM checkpoints", [], |r| r.get(0))?;
+            let last: Option<i64> = tx.query_row("SELECT max(seq) FROM checkpoints", [], |r| r.get(0))?;
             if seq > 0 && last.is_none_or(|l| (l as u64) < seq) {
                 insert_checkpoint(&tx, &self.key, seq, &hash)?;
             }
@@ -414,21 +380,14 @@ impl Writer {
 /// The last entry's `(seq, hash)`, or `(0, GENESIS)`.
 fn head(conn: &Connection) -> rusqlite::Result<(u64, String)> {
     Ok(conn
-        .query_row(
-            "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?)),
-        )
+        .query_row("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?))
+        })
         .optional()?
         .unwrap_or((0, GENESIS.to_string())))
 }
 
-fn insert_checkpoint(
-    conn: &Connection,
-    key: &SigningKey,
-    seq: u64,
-    hash: &str,
-) -> rusqlite::Result<()> {
+fn insert_checkpoint(conn: &Connection, key: &SigningKey, seq: u64, hash: &str) -> rusqlite::Result<()> {
     let ts = Timestamp::now().to_taxii();
     let signature = STANDARD.encode(key.sign(&Checkpoint::message(seq, hash, &ts)).to_bytes());
     conn.execute(

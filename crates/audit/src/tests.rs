@@ -28,10 +28,7 @@ fn entry(n: u64) -> Entry {
 }
 
 fn options(every: u64) -> AuditOptions {
-    AuditOptions {
-        checkpoint_every: every,
-        ..AuditOptions::default()
-    }
+    AuditOptions { checkpoint_every: every, ..AuditOptions::default() }
 }
 
 /// A closed log of `n` entries with a checkpoint every 10 (and one at the end).
@@ -80,17 +77,11 @@ fn intact_log_verifies() {
 #[test]
 fn edited_entry_is_detected() {
     let (_dir, path) = closed_log(25);
-    tamper(
-        &path,
-        r#"UPDATE entries SET detail = '{"returned":999}' WHERE seq = 7"#,
-    );
+    tamper(&path, r#"UPDATE entries SET detail = '{"returned":999}' WHERE seq = 7"#);
     assert_eq!(problems(&path), vec![Problem::Edited { seq: 7 }]);
     let report = verify(&path, &key().verifying_key()).unwrap();
     assert_eq!(report.first_broken(), Some(7));
-    assert!(
-        report.to_string().contains("first broken at seq 7"),
-        "{report}"
-    );
+    assert!(report.to_string().contains("first broken at seq 7"), "{report}");
 }
 
 #[test]
@@ -111,29 +102,17 @@ fn dropped_entry_is_detected() {
 fn dropped_and_renumbered_entries_are_detected() {
     let (_dir, path) = closed_log(25);
     // Drop seq 7 and shift the rest down so that no gap shows.
-    tamper(
-        &path,
-        "DELETE FROM entries WHERE seq = 7; UPDATE entries SET seq = seq - 1 WHERE seq > 7",
-    );
+    tamper(&path, "DELETE FROM entries WHERE seq = 7; UPDATE entries SET seq = seq - 1 WHERE seq > 7");
     let found = problems(&path);
     assert_eq!(found.first().map(Problem::seq), Some(7), "{found:?}");
-    assert!(
-        found.contains(&Problem::CheckpointEntryMissing { seq: 25 }),
-        "{found:?}"
-    );
+    assert!(found.contains(&Problem::CheckpointEntryMissing { seq: 25 }), "{found:?}");
 }
 
 #[test]
 fn dropped_checkpointed_entry_is_detected() {
     let (_dir, path) = closed_log(25);
     tamper(&path, "DELETE FROM entries WHERE seq = 10");
-    assert_eq!(
-        problems(&path),
-        vec![
-            Problem::Gap { from: 10, to: 10 },
-            Problem::CheckpointEntryMissing { seq: 10 }
-        ]
-    );
+    assert_eq!(problems(&path), vec![Problem::Gap { from: 10, to: 10 }, Problem::CheckpointEntryMissing { seq: 10 }]);
 }
 
 #[test]
@@ -204,36 +183,16 @@ fn forged_checkpoint_is_detected() {
     // Re-sign checkpoint 10 with another key, and garble checkpoint 20.
     let other = SigningKey::from_bytes(&[2u8; 32]);
     let conn = Connection::open(&path).unwrap();
-    let (hash, ts): (String, String) = conn
-        .query_row("SELECT hash, ts FROM checkpoints WHERE seq = 10", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (hash, ts): (String, String) =
+        conn.query_row("SELECT hash, ts FROM checkpoints WHERE seq = 10", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     use base64::Engine;
     use ed25519_dalek::Signer;
-    let forged = base64::engine::general_purpose::STANDARD.encode(
-        other
-            .sign(&crate::Checkpoint::message(10, &hash, &ts))
-            .to_bytes(),
-    );
-    conn.execute(
-        "UPDATE checkpoints SET signature = ?1 WHERE seq = 10",
-        [forged],
-    )
-    .unwrap();
-    conn.execute(
-        "UPDATE checkpoints SET signature = 'AAAA' WHERE seq = 20",
-        [],
-    )
-    .unwrap();
+    let forged = base64::engine::general_purpose::STANDARD
+        .encode(other.sign(&crate::Checkpoint::message(10, &hash, &ts)).to_bytes());
+    conn.execute("UPDATE checkpoints SET signature = ?1 WHERE seq = 10", [forged]).unwrap();
+    conn.execute("UPDATE checkpoints SET signature = 'AAAA' WHERE seq = 20", []).unwrap();
     drop(conn);
-    assert_eq!(
-        problems(&path),
-        vec![
-            Problem::BadSignature { seq: 10 },
-            Problem::BadSignature { seq: 20 }
-        ]
-    );
+    assert_eq!(problems(&path), vec![Problem::BadSignature { seq: 10 }, Problem::BadSignature { seq: 20 }]);
     // The same log verifies with the right key only.
     let report = verify(&path, &other.verifying_key()).unwrap();
     assert!(report.problems.contains(&Problem::BadSignature { seq: 25 }));
@@ -243,10 +202,7 @@ fn forged_checkpoint_is_detected() {
 fn truncated_tail_is_reported() {
     let (_dir, path) = closed_log(25);
     tamper(&path, "DELETE FROM entries WHERE seq > 22");
-    assert_eq!(
-        problems(&path),
-        vec![Problem::CheckpointEntryMissing { seq: 25 }]
-    );
+    assert_eq!(problems(&path), vec![Problem::CheckpointEntryMissing { seq: 25 }]);
 }
 
 #[test]
@@ -262,17 +218,9 @@ fn unsigned_tail_is_reported_not_failed() {
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.last_checkpoint, Some(10));
     assert_eq!(report.unsigned_tail, 3);
-    assert!(
-        report
-            .to_string()
-            .contains("3 entries after the last checkpoint"),
-        "{report}"
-    );
+    assert!(report.to_string().contains("3 entries after the last checkpoint"), "{report}");
     log.close().unwrap();
-    assert_eq!(
-        verify(&path, &key().verifying_key()).unwrap().unsigned_tail,
-        0
-    );
+    assert_eq!(verify(&path, &key().verifying_key()).unwrap().unsigned_tail, 0);
 }
 
 #[test]
@@ -291,9 +239,7 @@ fn checkpoints_follow_time_too() {
     let mut signed = None;
     for _ in 0..50 {
         std::thread::sleep(Duration::from_millis(50));
-        signed = verify(&path, &key().verifying_key())
-            .unwrap()
-            .last_checkpoint;
+        signed = verify(&path, &key().verifying_key()).unwrap().last_checkpoint;
         if signed.is_some() {
             break;
         }
@@ -301,10 +247,7 @@ fn checkpoints_follow_time_too() {
     assert_eq!(signed, Some(3));
     // Without new entries, no new checkpoint.
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(
-        verify(&path, &key().verifying_key()).unwrap().checkpoints,
-        1
-    );
+    assert_eq!(verify(&path, &key().verifying_key()).unwrap().checkpoints, 1);
     drop(log);
 }
 
@@ -335,14 +278,7 @@ fn concurrent_writers_and_reopen_keep_one_chain() {
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.entries, 401);
     assert_eq!(report.unsigned_tail, 0);
-    assert_eq!(
-        read(&path, 399, 10)
-            .unwrap()
-            .iter()
-            .map(|r| r.seq)
-            .collect::<Vec<_>>(),
-        vec![400, 401]
-    );
+    assert_eq!(read(&path, 399, 10).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), vec![400, 401]);
 }
 
 #[test]

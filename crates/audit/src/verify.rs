@@ -56,28 +56,22 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Edited { seq } => {
-                write!(
-                    f,
-                    "seq {seq}: entry edited (its content does not match its hash)"
-                )
+                write!(f, "seq {seq}: entry edited (its content does not match its hash)")
             }
             Problem::Gap { from, to } if from == to => write!(f, "seq {from}: entry dropped"),
             Problem::Gap { from, to } => write!(f, "seq {from}..={to}: entries dropped"),
-            Problem::ChainBroken { seq } => write!(
-                f,
-                "seq {seq}: chain broken (not linked to the previous entry: dropped or reordered entries)"
-            ),
+            Problem::ChainBroken { seq } => {
+                write!(f, "seq {seq}: chain broken (not linked to the previous entry: dropped or reordered entries)")
+            }
             Problem::BadSignature { seq } => {
                 write!(f, "checkpoint at seq {seq}: signature does not verify")
             }
-            Problem::CheckpointEntryMissing { seq } => write!(
-                f,
-                "checkpoint at seq {seq}: the signed entry is missing (log truncated)"
-            ),
-            Problem::CheckpointMismatch { seq } => write!(
-                f,
-                "checkpoint at seq {seq}: the entry's hash differs from the signed one (log rewritten)"
-            ),
+            Problem::CheckpointEntryMissing { seq } => {
+                write!(f, "checkpoint at seq {seq}: the signed entry is missing (log truncated)")
+            }
+            Problem::CheckpointMismatch { seq } => {
+                write!(f, "checkpoint at seq {seq}: the entry's hash differs from the signed one (log rewritten)")
+            }
         }
     }
 }
@@ -113,12 +107,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "audit log {}: {} entries",
-            self.path.display(),
-            self.entries
-        )?;
+        write!(f, "audit log {}: {} entries", self.path.display(), self.entries)?;
         if let Some(last) = self.last_seq {
             write!(f, " (last seq {last})")?;
         }
@@ -128,10 +117,7 @@ impl fmt::Display for Report {
             None => writeln!(f, ", no valid checkpoint")?,
         }
         match self.first_broken() {
-            None => writeln!(
-                f,
-                "INTACT: every entry chains and every checkpoint verifies"
-            )?,
+            None => writeln!(f, "INTACT: every entry chains and every checkpoint verifies")?,
             Some(seq) => {
                 writeln!(f, "BROKEN: first broken at seq {seq}")?;
                 for p in &self.problems {
@@ -171,17 +157,13 @@ impl Problems {
 /// Recomputes the chain of the log at `path` and checks its checkpoints against `key`.
 pub fn verify(path: &Path, key: &VerifyingKey) -> Result<Report, AuditError> {
     let conn = open_read_only(path)?;
-    let mut problems = Problems {
-        listed: Vec::new(),
-        more: 0,
-    };
+    let mut problems = Problems { listed: Vec::new(), more: 0 };
 
     // seq -> signed hash, for the checkpoints whose signature verifies.
     let mut signed: BTreeMap<u64, String> = BTreeMap::new();
     let mut checkpoints = 0u64;
     {
-        let mut stmt =
-            conn.prepare("SELECT seq, hash, ts, signature FROM checkpoints ORDER BY seq")?;
+        let mut stmt = conn.prepare("SELECT seq, hash, ts, signature FROM checkpoints ORDER BY seq")?;
         let rows = stmt.query_map([], |r| {
             Ok(Checkpoint {
                 seq: r.get::<_, i64>(0)?.max(0) as u64,
@@ -197,10 +179,7 @@ pub fn verify(path: &Path, key: &VerifyingKey) -> Result<Report, AuditError> {
                 .decode(&c.signature)
                 .ok()
                 .and_then(|b| Signature::from_slice(&b).ok())
-                .is_some_and(|sig| {
-                    key.verify(&Checkpoint::message(c.seq, &c.hash, &c.ts), &sig)
-                        .is_ok()
-                });
+                .is_some_and(|sig| key.verify(&Checkpoint::message(c.seq, &c.hash, &c.ts), &sig).is_ok());
             if ok {
                 signed.insert(c.seq, c.hash);
             } else {
@@ -221,10 +200,7 @@ pub fn verify(path: &Path, key: &VerifyingKey) -> Result<Report, AuditError> {
         let r = r?;
         entries += 1;
         if r.seq != expected {
-            problems.push(Problem::Gap {
-                from: expected,
-                to: r.seq.saturating_sub(1).max(expected),
-            });
+            problems.push(Problem::Gap { from: expected, to: r.seq.saturating_sub(1).max(expected) });
         } else if r.prev_hash != prev {
             problems.push(Problem::ChainBroken { seq: r.seq });
         }
