@@ -22,7 +22,7 @@ else
 fi
 
 mkdir -p bench/results
-out="bench/results/$(date -u +%Y-%m-%d).txt"
+out="bench/results/$(date -u +%Y-%m-%d-%H%M).txt"
 {
   echo "# tandem $("$TANDEM_BIN" --version 2>/dev/null), repository at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), binary $built"
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
