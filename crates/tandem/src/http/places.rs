@@ -33,20 +33,21 @@ fn error(status: StatusCode, description: &str) -> Response {
     reply(status, json!({"title": status.canonical_reason().unwrap_or("error"), "http_status": status.as_u16().to_string(), "description": description}))
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when the caller authenticated, else the 401 to send.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match state.auth.authenticate(auth) {
-        Ok(_) => Ok(()),
+        Ok(_) => None,
         Err(_) => {
             let mut r = error(StatusCode::UNAUTHORIZED, "authentication required");
             r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"tandem\", Bearer"));
-            Err(r)
+            Some(r)
         }
     }
 }
 
 async fn search(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    if let Some(r) = authenticate(&state, &headers) {
         return r;
     }
     let Some(name) = q.get("q").filter(|s| !s.trim().is_empty()) else {
@@ -67,7 +68,7 @@ async fn search(State(state): State<AppState>, headers: HeaderMap, Query(q): Que
 }
 
 async fn resolve(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    if let Some(r) = authenticate(&state, &headers) {
         return r;
     }
     let Some(text) = q.get("text").filter(|s| !s.trim().is_empty()) else {
@@ -80,7 +81,7 @@ async fn resolve(State(state): State<AppState>, headers: HeaderMap, Query(q): Qu
 }
 
 async fn reverse(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    if let Some(r) = authenticate(&state, &headers) {
         return r;
     }
     let coord = |k: &str, range: std::ops::RangeInclusive<f64>| q.get(k).and_then(|v| v.parse::<f64>().ok()).filter(|v| range.contains(v));
