@@ -9,21 +9,8 @@ fn main() {
     let g = Gazetteer::embedded();
     let out = match args.first().map(String::as_str) {
         Some("search") => {
-            let hits: Vec<_> = args[1..]
-                .iter()
-                .map(|q| {
-                    (
-                        q,
-                        g.search(
-                            q,
-                            &SearchOptions {
-                                limit: 3,
-                                ..Default::default()
-                            },
-                        ),
-                    )
-                })
-                .collect();
+            let hits: Vec<_> =
+                args[1..].iter().map(|q| (q, g.search(q, &SearchOptions { limit: 3, ..Default::default() }))).collect();
             serde_json::to_string_pretty(&hits)
         }
         Some("resolve") => {
@@ -31,10 +18,7 @@ fn main() {
             serde_json::to_string_pretty(&hits)
         }
         Some("reverse") if args.len() == 3 => {
-            let (lat, lon) = (
-                args[1].parse().unwrap_or(0.0),
-                args[2].parse().unwrap_or(0.0),
-            );
+            let (lat, lon) = (args[1].parse().unwrap_or(0.0), args[2].parse().unwrap_or(0.0));
             serde_json::to_string_pretty(&g.reverse(lat, lon, 5))
         }
         _ => {

@@ -52,18 +52,14 @@ impl NamedArea {
         }
         if a.abs() < f64::EPSILON {
             let n = ring.len().max(1) as f64;
-            let (sx, sy) = ring
-                .iter()
-                .fold((0.0, 0.0), |(sx, sy), [x, y]| (sx + x, sy + y));
+            let (sx, sy) = ring.iter().fold((0.0, 0.0), |(sx, sy), [x, y]| (sx + x, sy + y));
             return (sy / n, sx / n);
         }
         (cy / (3.0 * a), cx / (3.0 * a))
     }
 
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
-        [self.name.as_str(), self.name_ar.as_str()]
-            .into_iter()
-            .chain(self.aliases.iter().map(String::as_str))
+        [self.name.as_str(), self.name_ar.as_str()].into_iter().chain(self.aliases.iter().map(String::as_str))
     }
 }
 

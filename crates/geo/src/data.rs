@@ -68,9 +68,7 @@ pub struct Governorate {
 
 impl Governorate {
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
-        [self.name.as_str(), self.name_ar.as_str()]
-            .into_iter()
-            .chain(self.aliases.iter().map(String::as_str))
+        [self.name.as_str(), self.name_ar.as_str()].into_iter().chain(self.aliases.iter().map(String::as_str))
     }
 }
 
@@ -105,10 +103,7 @@ impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoadError::Json(e) => write!(f, "gazetteer json: {e}"),
-            LoadError::Version(v) => write!(
-                f,
-                "gazetteer format_version {v} unsupported (expected {FORMAT_VERSION})"
-            ),
+            LoadError::Version(v) => write!(f, "gazetteer format_version {v} unsupported (expected {FORMAT_VERSION})"),
         }
     }
 }

@@ -113,12 +113,7 @@ impl Gazetteer {
             country,
             admin1_confidence,
             nearest,
-            areas: self
-                .areas
-                .iter()
-                .filter(|a| a.contains(lat, lon))
-                .map(|a| a.id.clone())
-                .collect(),
+            areas: self.areas.iter().filter(|a| a.contains(lat, lon)).map(|a| a.id.clone()).collect(),
         }
     }
 
@@ -128,9 +123,7 @@ impl Gazetteer {
 
     /// Governorate by ISO 3166-2 code (case-insensitive).
     pub fn governorate(&self, iso: &str) -> Option<&Governorate> {
-        self.governorates
-            .iter()
-            .find(|g| g.iso.eq_ignore_ascii_case(iso))
+        self.governorates.iter().find(|g| g.iso.eq_ignore_ascii_case(iso))
     }
 
     pub fn areas(&self) -> &[NamedArea] {

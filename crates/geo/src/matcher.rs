@@ -32,11 +32,7 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions {
-            admin1: None,
-            near: None,
-            limit: 10,
-        }
+        SearchOptions { admin1: None, near: None, limit: 10 }
     }
 }
 
@@ -64,12 +60,7 @@ struct Entry {
 /// Transliterations disagree most about vowels (Sufwan/Safwan, Medaya/Madaya), so the
 /// score blends similarity of the full key with similarity of the skeleton.
 fn skeleton(compact: &str) -> String {
-    compact
-        .chars()
-        .enumerate()
-        .filter(|&(i, c)| i == 0 || !"aeiou".contains(c))
-        .map(|(_, c)| c)
-        .collect()
+    compact.chars().enumerate().filter(|&(i, c)| i == 0 || !"aeiou".contains(c)).map(|(_, c)| c).collect()
 }
 
 /// Similarity of two keys (not equal): mean of the best full-key Jaro-Winkler (spaced
@@ -102,30 +93,15 @@ impl NameIndex {
                 seen.push(key.clone());
                 let compact = key.replace(' ', "");
                 let skel = skeleton(&compact);
-                index
-                    .exact
-                    .entry(compact.clone())
-                    .or_default()
-                    .push(index.entries.len());
-                index.entries.push(Entry {
-                    place: pi,
-                    key,
-                    compact,
-                    skeleton: skel,
-                    name: name.to_string(),
-                });
+                index.exact.entry(compact.clone()).or_default().push(index.entries.len());
+                index.entries.push(Entry { place: pi, key, compact, skeleton: skel, name: name.to_string() });
             }
         }
         index
     }
 
     /// Best score per place for `query`, unsorted, above `min_score`.
-    fn scores(
-        &self,
-        places: &[Place],
-        query: &str,
-        opts: &SearchOptions,
-    ) -> Vec<(usize, f64, usize)> {
+    fn scores(&self, places: &[Place], query: &str, opts: &SearchOptions) -> Vec<(usize, f64, usize)> {
         let key = normalize_name(query);
         if key.is_empty() {
             return Vec::new();
@@ -175,12 +151,7 @@ impl NameIndex {
 
     /// The most populous place with a name whose key equals `query`'s (no fuzzy pass:
     /// cheap enough to try on every word span of a sentence).
-    pub(crate) fn exact<'a>(
-        &self,
-        places: &'a [Place],
-        query: &str,
-        admin1: Option<&str>,
-    ) -> Option<&'a Place> {
+    pub(crate) fn exact<'a>(&self, places: &'a [Place], query: &str, admin1: Option<&str>) -> Option<&'a Place> {
         let compact = normalize_name(query).replace(' ', "");
         self.exact
             .get(&compact)?
@@ -190,12 +161,7 @@ impl NameIndex {
             .max_by(|a, b| a.population.cmp(&b.population).then(b.id.cmp(&a.id)))
     }
 
-    pub(crate) fn search<'a>(
-        &self,
-        places: &'a [Place],
-        query: &str,
-        opts: &SearchOptions,
-    ) -> Vec<Candidate<'a>> {
+    pub(crate) fn search<'a>(&self, places: &'a [Place], query: &str, opts: &SearchOptions) -> Vec<Candidate<'a>> {
         let mut scored = self.scores(places, query, opts);
         scored.sort_by(|a, b| {
             b.1.total_cmp(&a.1)
@@ -206,11 +172,7 @@ impl NameIndex {
         scored
             .into_iter()
             .take(limit)
-            .map(|(pi, score, ei)| Candidate {
-                place: &places[pi],
-                score,
-                matched_name: self.entries[ei].name.clone(),
-            })
+            .map(|(pi, score, ei)| Candidate { place: &places[pi], score, matched_name: self.entries[ei].name.clone() })
             .collect()
     }
 }

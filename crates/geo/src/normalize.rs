@@ -31,9 +31,7 @@ pub fn normalize_arabic(s: &str) -> String {
             'ڵ' => Some('ل'),
             // Harakat, tanwin, shadda, sukun, dagger alef, Quranic marks, tatweel,
             // standalone hamza (often dropped in writing: كربلاء = كربلا).
-            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0640}' | 'ء' => {
-                None
-            }
+            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0640}' | 'ء' => None,
             // Zero-width and bidi controls, BOM, Arabic letter mark.
             '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => None,
             '\u{FEFF}' | '\u{061C}' => None,
@@ -68,8 +66,8 @@ pub fn arabic_key(s: &str) -> String {
 /// Latin transliteration articles: al- assimilates before sun letters, so al-Dana,
 /// ad-Dana and ed-Dana are the same name.
 const ARTICLES: &[&str] = &[
-    "al", "el", "il", "ul", "l", "ad", "ed", "ar", "er", "as", "es", "ash", "esh", "ech", "at",
-    "et", "az", "ez", "an", "en", "adh", "edh", "ath", "eth", "aj", "ej",
+    "al", "el", "il", "ul", "l", "ad", "ed", "ar", "er", "as", "es", "ash", "esh", "ech", "at", "et", "az", "ez", "an",
+    "en", "adh", "edh", "ath", "eth", "aj", "ej",
     // Russian-style transliteration of the article: эль, эд, эс, эз, эр, эн, эт.
     "ehl", "ehd", "ehs", "ehz", "ehr", "ehn", "eht", "ehsh",
 ];
@@ -85,8 +83,7 @@ pub fn normalize_latin(s: &str) -> String {
         }
         match c {
             // Ayn and hamza marks: dropped, not spaces ('Afrin = Afrin).
-            'ʿ' | 'ʾ' | 'ʻ' | 'ʼ' | '‘' | '’' | '`' | '\'' | '´' | '′' | 'ʹ' | '"' | '“' | '”' =>
-                {}
+            'ʿ' | 'ʾ' | 'ʻ' | 'ʼ' | '‘' | '’' | '`' | '\'' | '´' | '′' | 'ʹ' | '"' | '“' | '”' => {}
             'ı' => clean.push('i'),
             'ə' => clean.push('e'),
             'ø' => clean.push('o'),
@@ -100,11 +97,7 @@ pub fn normalize_latin(s: &str) -> String {
         }
     }
     let tokens: Vec<&str> = clean.split_whitespace().collect();
-    let kept: Vec<&str> = tokens
-        .iter()
-        .copied()
-        .filter(|t| !ARTICLES.contains(t))
-        .collect();
+    let kept: Vec<&str> = tokens.iter().copied().filter(|t| !ARTICLES.contains(t)).collect();
     let kept = if kept.is_empty() { tokens } else { kept };
     let folded: Vec<String> = kept.iter().map(|t| fold_token(t)).collect();
     folded.join(" ")
@@ -134,9 +127,7 @@ fn fold_token(t: &str) -> String {
     let mut yj = String::with_capacity(w.len());
     for (i, &c) in b.iter().enumerate() {
         let prev_vowel = i > 0 && "aeiou".contains(b[i - 1]);
-        let next_cons = b
-            .get(i + 1)
-            .is_some_and(|n| n.is_ascii_alphabetic() && !"aeiouyjh".contains(*n));
+        let next_cons = b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() && !"aeiouyjh".contains(*n));
         if c == 'j' && prev_vowel && next_cons {
             yj.push('y');
         } else {
@@ -204,11 +195,7 @@ pub fn has_arabic(s: &str) -> bool {
 /// The comparison key for any name: Arabic-script input gets [`arabic_key`],
 /// anything else [`normalize_latin`].
 pub fn normalize_name(s: &str) -> String {
-    if has_arabic(s) {
-        arabic_key(s)
-    } else {
-        normalize_latin(s)
-    }
+    if has_arabic(s) { arabic_key(s) } else { normalize_latin(s) }
 }
 
 fn collapse_spaces(s: &str) -> String {

@@ -114,11 +114,7 @@ const ARTICLE_WORDS: &[&str] = &[
 /// Key of a single word for the qualifier lists: plain lowercase for Latin (folding
 /// would turn "Ain" into "in"), the article-free form for Arabic.
 fn word_key(word: &str) -> String {
-    if has_arabic(word) {
-        arabic_key(word)
-    } else {
-        word.to_lowercase()
-    }
+    if has_arabic(word) { arabic_key(word) } else { word.to_lowercase() }
 }
 
 fn in_list(key: &str, list: &[&str]) -> bool {
@@ -215,10 +211,10 @@ fn governorate_within<'g>(g: &'g Gazetteer, core: &str) -> Option<&'g Governorat
     for n in (1..=words.len().min(3)).rev() {
         for span in words.windows(n) {
             let key = normalize_name(&span.join(" "));
-            let hit = g.governorates().iter().find(|gov| {
-                gov.all_names()
-                    .any(|name| key.chars().count() >= 4 && normalize_name(name) == key)
-            });
+            let hit = g
+                .governorates()
+                .iter()
+                .find(|gov| gov.all_names().any(|name| key.chars().count() >= 4 && normalize_name(name) == key));
             if hit.is_some() {
                 return hit;
             }
@@ -254,11 +250,7 @@ fn strictly_similar(a: &str, b: &str) -> bool {
 /// Best town for `core`: the whole core (exact or fuzzy >= TOWN_MIN_SCORE), else an
 /// exact hit on a capitalised (or Arabic) sub-span of up to four words.
 fn town<'g>(g: &'g Gazetteer, core: &str, admin1: Option<&str>) -> Option<(&'g Place, String)> {
-    let opts = SearchOptions {
-        admin1: admin1.map(str::to_string),
-        near: None,
-        limit: 2,
-    };
+    let opts = SearchOptions { admin1: admin1.map(str::to_string), near: None, limit: 2 };
     let key = normalize_name(core);
     let short = key.replace(' ', "").chars().count() < 5;
     if let Some(c) = g.search(core, &opts).into_iter().next() {
@@ -278,10 +270,7 @@ fn town<'g>(g: &'g Gazetteer, core: &str, admin1: Option<&str>) -> Option<(&'g P
                 || has_arabic(span[0])
                 || (article(span[0]) && span.get(1).is_some_and(|w| capital(w)));
             let text = span.join(" ");
-            if !proper
-                || article(span[span.len() - 1])
-                || normalize_name(&text).replace(' ', "").chars().count() < 3
-            {
+            if !proper || article(span[span.len() - 1]) || normalize_name(&text).replace(' ', "").chars().count() < 3 {
                 continue;
             }
             if let Some(place) = g.exact_place(&text, admin1) {
@@ -296,46 +285,10 @@ fn town<'g>(g: &'g Gazetteer, core: &str, admin1: Option<&str>) -> Option<(&'g P
 /// centroid ("northern Latakia"), or the centroid itself.
 fn directional_point(g: &Gazetteer, gov: &Governorate, directions: &[String]) -> (f64, f64) {
     let has = |names: &[&str]| directions.iter().any(|d| in_list(d, names));
-    let north = has(&[
-        "north",
-        "northern",
-        "northwest",
-        "northeast",
-        "northwestern",
-        "northeastern",
-        "شمال",
-        "شمالي",
-    ]);
-    let south = has(&[
-        "south",
-        "southern",
-        "southwest",
-        "southeast",
-        "southwestern",
-        "southeastern",
-        "جنوب",
-        "جنوبي",
-    ]);
-    let east = has(&[
-        "east",
-        "eastern",
-        "northeast",
-        "southeast",
-        "northeastern",
-        "southeastern",
-        "شرق",
-        "شرقي",
-    ]);
-    let west = has(&[
-        "west",
-        "western",
-        "northwest",
-        "southwest",
-        "northwestern",
-        "southwestern",
-        "غرب",
-        "غربي",
-    ]);
+    let north = has(&["north", "northern", "northwest", "northeast", "northwestern", "northeastern", "شمال", "شمالي"]);
+    let south = has(&["south", "southern", "southwest", "southeast", "southwestern", "southeastern", "جنوب", "جنوبي"]);
+    let east = has(&["east", "eastern", "northeast", "southeast", "northeastern", "southeastern", "شرق", "شرقي"]);
+    let west = has(&["west", "western", "northwest", "southwest", "northwestern", "southwestern", "غرب", "غربي"]);
     let picked: Vec<&Place> = g
         .places()
         .iter()
@@ -347,10 +300,7 @@ fn directional_point(g: &Gazetteer, gov: &Governorate, directions: &[String]) ->
         return (gov.lat, gov.lon);
     }
     let n = picked.len() as f64;
-    (
-        picked.iter().map(|p| p.lat).sum::<f64>() / n,
-        picked.iter().map(|p| p.lon).sum::<f64>() / n,
-    )
+    (picked.iter().map(|p| p.lat).sum::<f64>() / n, picked.iter().map(|p| p.lon).sum::<f64>() / n)
 }
 
 fn town_resolution(place: &Place, matched: String, precision: Precision) -> Resolution {
@@ -368,8 +318,7 @@ fn town_resolution(place: &Place, matched: String, precision: Precision) -> Reso
 /// Whether an unmatched segment names something (a capitalised or Arabic word), as
 /// opposed to prose such as "clashes": only names make the next segment context.
 fn looks_like_name(core: &str) -> bool {
-    core.split_whitespace()
-        .any(|w| has_arabic(w) || w.chars().next().is_some_and(char::is_uppercase))
+    core.split_whitespace().any(|w| has_arabic(w) || w.chars().next().is_some_and(char::is_uppercase))
 }
 
 pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
@@ -381,24 +330,13 @@ pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
         .map(|s| {
             let whole = governorate_named(g, &s.core);
             let gov = whole.or_else(|| governorate_within(g, &s.core))?;
-            if s.rural && gov.iso == "SY-DI" {
-                g.governorate("SY-RD")
-            } else {
-                Some(gov)
-            }
+            if s.rural && gov.iso == "SY-DI" { g.governorate("SY-RD") } else { Some(gov) }
         })
         .collect();
-    let whole_gov: Vec<bool> = segs
-        .iter()
-        .map(|s| governorate_named(g, &s.core).is_some())
-        .collect();
+    let whole_gov: Vec<bool> = segs.iter().map(|s| governorate_named(g, &s.core).is_some()).collect();
     // A governorate from another segment restricts the town search (later ones first:
     // "town, governorate" is the usual order).
-    let context = |i: usize| -> Option<&Governorate> {
-        (i + 1..segs.len())
-            .chain((0..i).rev())
-            .find_map(|j| govs[j])
-    };
+    let context = |i: usize| -> Option<&Governorate> { (i + 1..segs.len()).chain((0..i).rev()).find_map(|j| govs[j]) };
 
     let mut area = None;
     let mut unknown_before: Option<bool> = None; // Some(is_poi)
@@ -427,9 +365,7 @@ pub(crate) fn resolve(g: &Gazetteer, text: &str) -> Option<Resolution> {
                     Some(false) => town_resolution(place, matched, Precision::NearTown),
                     // "Some church, Damascus": in the town.
                     Some(true) => town_resolution(place, matched, Precision::Town),
-                    None if seg.near || seg.region => {
-                        town_resolution(place, matched, Precision::NearTown)
-                    }
+                    None if seg.near || seg.region => town_resolution(place, matched, Precision::NearTown),
                     None => town_resolution(place, matched, Precision::Town),
                 };
                 return Some(res);
@@ -484,10 +420,7 @@ mod tests {
         assert!(s.near && !s.region);
 
         let s = analyse("Ras al-Ain");
-        assert_eq!(
-            s.core, "Ras al Ain",
-            "'Ain' is a name, not the stop word 'in'"
-        );
+        assert_eq!(s.core, "Ras al Ain", "'Ain' is a name, not the stop word 'in'");
 
         let s = analyse("Mar Elias Church");
         assert!(s.poi && !s.near);

@@ -52,13 +52,8 @@ pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 
 /// Places sorted by distance from the point, with distances.
 pub(crate) fn nearest(places: &[Place], lat: f64, lon: f64, n: usize) -> Vec<Nearby<'_>> {
-    let mut all: Vec<Nearby<'_>> = places
-        .iter()
-        .map(|p| Nearby {
-            place: p,
-            distance_km: haversine_km(lat, lon, p.lat, p.lon),
-        })
-        .collect();
+    let mut all: Vec<Nearby<'_>> =
+        places.iter().map(|p| Nearby { place: p, distance_km: haversine_km(lat, lon, p.lat, p.lon) }).collect();
     all.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km));
     all.truncate(n);
     all
@@ -75,13 +70,8 @@ pub(crate) fn vote(near: &[Nearby<'_>]) -> Option<(String, String, f64)> {
     for nb in near.iter().take(VOTERS) {
         let w = 1.0 / (1.0 + nb.distance_km).powi(2);
         total += w;
-        tally
-            .entry(&nb.place.admin1)
-            .or_insert((0.0, &nb.place.country))
-            .0 += w;
+        tally.entry(&nb.place.admin1).or_insert((0.0, &nb.place.country)).0 += w;
     }
-    let (admin1, (w, country)) = tally
-        .into_iter()
-        .max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.0.cmp(a.0)))?;
+    let (admin1, (w, country)) = tally.into_iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.0.cmp(a.0)))?;
     Some((admin1.to_string(), country.to_string(), w / total))
 }

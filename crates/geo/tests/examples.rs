@@ -7,10 +7,7 @@ use tandem_geo::{Gazetteer, Precision, SearchOptions};
 fn top_id(name: &str) -> u64 {
     let g = Gazetteer::embedded();
     let c = g.search(name, &SearchOptions::default());
-    c.first()
-        .unwrap_or_else(|| panic!("no candidate for {name}"))
-        .place
-        .id
+    c.first().unwrap_or_else(|| panic!("no candidate for {name}")).place.id
 }
 
 const DEIR_EZ_ZOR: u64 = 170794;
@@ -24,17 +21,7 @@ const MAARRAT_MISRIN: u64 = 167605;
 #[test]
 fn spellings_meet() {
     for (names, id) in [
-        (
-            &[
-                "Deir al-Zour",
-                "Dayr az Zawr",
-                "دير الزور",
-                "Deir ez-Zor",
-                "Deir Ezzor",
-                "Dair al-Zor",
-            ][..],
-            DEIR_EZ_ZOR,
-        ),
+        (&["Deir al-Zour", "Dayr az Zawr", "دير الزور", "Deir ez-Zor", "Deir Ezzor", "Dair al-Zor"][..], DEIR_EZ_ZOR),
         (&["al-Dana", "ad-Dana", "Ed Dana", "الدانا"][..], DANA),
         (&["Tadmur", "Palmyra", "تدمر", "Tadmor"][..], TADMUR),
         (&["Afrin", "'Afrin", "عفرين", "ʿAfrīn"][..], AFRIN),
@@ -49,10 +36,7 @@ fn spellings_meet() {
 #[test]
 fn search_restricts_to_governorate() {
     let g = Gazetteer::embedded();
-    let opts = SearchOptions {
-        admin1: Some("SY-ID".into()),
-        ..Default::default()
-    };
+    let opts = SearchOptions { admin1: Some("SY-ID".into()), ..Default::default() };
     let c = g.search("Dana", &opts);
     assert!(c.iter().all(|c| c.place.admin1 == "SY-ID"));
     assert_eq!(c[0].place.id, DANA);
@@ -64,29 +48,15 @@ fn search_prefers_near_places() {
     // Two Sinjārs: the Iraqi town (Nineveh) and a Syrian village (Idlib).
     let all = g.search("Sinjar", &SearchOptions::default());
     assert!(all.iter().filter(|c| c.score >= 1.0).count() >= 2);
-    let near_idlib = g.search(
-        "Sinjar",
-        &SearchOptions {
-            near: Some((35.93, 36.63)),
-            ..Default::default()
-        },
-    );
+    let near_idlib = g.search("Sinjar", &SearchOptions { near: Some((35.93, 36.63)), ..Default::default() });
     assert_eq!(near_idlib[0].place.admin1, "SY-ID");
-    let near_mosul = g.search(
-        "Sinjar",
-        &SearchOptions {
-            near: Some((36.34, 43.13)),
-            ..Default::default()
-        },
-    );
+    let near_mosul = g.search("Sinjar", &SearchOptions { near: Some((36.34, 43.13)), ..Default::default() });
     assert_eq!(near_mosul[0].place.admin1, "IQ-NI");
 }
 
 #[track_caller]
 fn check_resolve(text: &str, place: Option<u64>, admin1: &str, precision: Precision) {
-    let r = Gazetteer::embedded()
-        .resolve(text)
-        .unwrap_or_else(|| panic!("no resolution for {text:?}"));
+    let r = Gazetteer::embedded().resolve(text).unwrap_or_else(|| panic!("no resolution for {text:?}"));
     assert_eq!(r.place.as_ref().map(|p| p.id), place, "{text:?}: {r:?}");
     assert_eq!(r.admin1.as_deref(), Some(admin1), "{text:?}: {r:?}");
     assert_eq!(r.precision, precision, "{text:?}: {r:?}");
@@ -95,31 +65,16 @@ fn check_resolve(text: &str, place: Option<u64>, admin1: &str, precision: Precis
 #[test]
 fn resolves_seed_places() {
     use Precision::*;
-    check_resolve(
-        "Mar Elias Greek Orthodox Church, Damascus",
-        Some(DAMASCUS),
-        "SY-DI",
-        Town,
-    );
+    check_resolve("Mar Elias Greek Orthodox Church, Damascus", Some(DAMASCUS), "SY-DI", Town);
     check_resolve("al-Badrousiya, northern Latakia", None, "SY-LA", Admin1);
     check_resolve("al-Badrousiya, Latakia", None, "SY-LA", Admin1);
     check_resolve("Afrin, north-west Aleppo", Some(AFRIN), "SY-HL", Town);
     check_resolve("al-Dana, Idlib", Some(DANA), "SY-ID", Town);
-    check_resolve(
-        "near Maarrat Misrin",
-        Some(MAARRAT_MISRIN),
-        "SY-ID",
-        NearTown,
-    );
+    check_resolve("near Maarrat Misrin", Some(MAARRAT_MISRIN), "SY-ID", NearTown);
     check_resolve("northern Deir ez-Zor", None, "SY-DY", Admin1);
     check_resolve("Saraqib", Some(SARAQIB), "SY-ID", Town);
     check_resolve("western Idlib countryside", None, "SY-ID", Admin1);
-    check_resolve(
-        "Rural Damascus governorate (southern Syria)",
-        None,
-        "SY-RD",
-        Admin1,
-    );
+    check_resolve("Rural Damascus governorate (southern Syria)", None, "SY-RD", Admin1);
     check_resolve("Damascus countryside", None, "SY-RD", Admin1);
     check_resolve("ريف دمشق", None, "SY-RD", Admin1);
     check_resolve("Deir ez-Zor", Some(DEIR_EZ_ZOR), "SY-DY", Town);
@@ -132,12 +87,7 @@ fn resolves_seed_places() {
     check_resolve("Maarrat Misrin, Aleppo", None, "SY-HL", Admin1);
     check_resolve("Mosul, Nineveh", Some(99072), "IQ-NI", Town);
     check_resolve("Kobani", Some(172256), "SY-HL", Town);
-    check_resolve(
-        "Airstrikes hit al-Qaim on the Syria-Iraq border",
-        Some(92138),
-        "IQ-AN",
-        Town,
-    );
+    check_resolve("Airstrikes hit al-Qaim on the Syria-Iraq border", Some(92138), "IQ-AN", Town);
     check_resolve("On 12 March, clashes in Idlib", Some(169389), "SY-ID", Town);
     check_resolve(
         "On 12 March, an ISIS cell attacked a checkpoint near Maarrat Misrin in Idlib governorate",
@@ -151,17 +101,9 @@ fn resolves_seed_places() {
 #[test]
 fn unknown_names_do_not_become_towns() {
     let g = Gazetteer::embedded();
-    for text in [
-        "al-Badrousiya",
-        "Kharab Ashk",
-        "somewhere",
-        "Greek Orthodox Church",
-    ] {
+    for text in ["al-Badrousiya", "Kharab Ashk", "somewhere", "Greek Orthodox Church"] {
         let r = g.resolve(text);
-        assert!(
-            r.as_ref().is_none_or(|r| r.place.is_none()),
-            "{text:?}: {r:?}"
-        );
+        assert!(r.as_ref().is_none_or(|r| r.place.is_none()), "{text:?}: {r:?}");
     }
 }
 
@@ -172,10 +114,7 @@ fn resolves_named_areas() {
     assert_eq!(r.area.as_deref(), Some("badia"));
     assert_eq!(r.admin1.as_deref(), Some("SY-HI"));
     assert_eq!(r.precision, Precision::Region);
-    assert_eq!(
-        g.resolve("Palmyra desert").unwrap().area.as_deref(),
-        Some("badia")
-    );
+    assert_eq!(g.resolve("Palmyra desert").unwrap().area.as_deref(), Some("badia"));
     assert_eq!(g.resolve("Jazira").unwrap().area.as_deref(), Some("jazira"));
 }
 
@@ -214,11 +153,7 @@ fn check_reverse(lat: f64, lon: f64, admin1: &str, nearest: u64, areas: &[&str])
     assert_eq!(r.admin1.as_deref(), Some(admin1), "{r:?}");
     assert_eq!(r.nearest[0].place.id, nearest, "{r:?}");
     assert_eq!(r.nearest.len(), 3);
-    assert!(
-        r.nearest
-            .windows(2)
-            .all(|w| w[0].distance_km <= w[1].distance_km)
-    );
+    assert!(r.nearest.windows(2).all(|w| w[0].distance_km <= w[1].distance_km));
     assert_eq!(r.areas, areas, "{r:?}");
 }
 
@@ -237,12 +172,12 @@ fn reverse_known_points() {
 fn governorates_complete() {
     let g = Gazetteer::embedded();
     let sy = [
-        "SY-DI", "SY-DR", "SY-DY", "SY-HA", "SY-HI", "SY-HL", "SY-HM", "SY-ID", "SY-LA", "SY-QU",
-        "SY-RA", "SY-RD", "SY-SU", "SY-TA",
+        "SY-DI", "SY-DR", "SY-DY", "SY-HA", "SY-HI", "SY-HL", "SY-HM", "SY-ID", "SY-LA", "SY-QU", "SY-RA", "SY-RD",
+        "SY-SU", "SY-TA",
     ];
     let iq = [
-        "IQ-AN", "IQ-AR", "IQ-BA", "IQ-BB", "IQ-BG", "IQ-DA", "IQ-DI", "IQ-DQ", "IQ-KA", "IQ-KI",
-        "IQ-MA", "IQ-MU", "IQ-NA", "IQ-NI", "IQ-QA", "IQ-SD", "IQ-SU", "IQ-WA",
+        "IQ-AN", "IQ-AR", "IQ-BA", "IQ-BB", "IQ-BG", "IQ-DA", "IQ-DI", "IQ-DQ", "IQ-KA", "IQ-KI", "IQ-MA", "IQ-MU",
+        "IQ-NA", "IQ-NI", "IQ-QA", "IQ-SD", "IQ-SU", "IQ-WA",
     ];
     assert_eq!(g.governorates().len(), sy.len() + iq.len());
     for iso in sy.iter().chain(&iq) {

@@ -27,18 +27,13 @@ fn heldout_top1_accuracy() {
     let mut misses = Vec::new();
     for v in &table.variants {
         assert!(
-            !gaz.place(v.geonames_id)
-                .unwrap()
-                .all_names()
-                .any(|n| n == v.name),
+            !gaz.place(v.geonames_id).unwrap().all_names().any(|n| n == v.name),
             "held-out name {} leaked into the index",
             v.name
         );
         let top = gaz.search(&v.name, &opts);
         let ok = top.first().is_some_and(|c| c.place.id == v.geonames_id);
-        let e = by_script
-            .entry(v.script.as_str())
-            .or_insert((0usize, 0usize));
+        let e = by_script.entry(v.script.as_str()).or_insert((0usize, 0usize));
         e.1 += 1;
         if ok {
             hits += 1;
@@ -49,17 +44,12 @@ fn heldout_top1_accuracy() {
                 v.name,
                 v.expected_name,
                 v.geonames_id,
-                top.first()
-                    .map(|c| (&c.place.name, &c.matched_name, c.score))
+                top.first().map(|c| (&c.place.name, &c.matched_name, c.score))
             ));
         }
     }
     let acc = hits as f64 / table.variants.len() as f64;
-    println!(
-        "held-out top-1 accuracy: {hits}/{} = {:.1}% {by_script:?}",
-        table.variants.len(),
-        acc * 100.0
-    );
+    println!("held-out top-1 accuracy: {hits}/{} = {:.1}% {by_script:?}", table.variants.len(), acc * 100.0);
     println!("misses:\n{}", misses.join("\n"));
     assert!(acc >= 0.95, "top-1 accuracy {acc:.3} below 0.95");
 }

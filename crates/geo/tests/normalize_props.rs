@@ -3,9 +3,8 @@
 use proptest::prelude::*;
 use tandem_geo::{Gazetteer, SearchOptions, normalize_arabic, normalize_latin, normalize_name};
 
-const HARAKAT: &[char] = &[
-    '\u{064B}', '\u{064E}', '\u{064F}', '\u{0650}', '\u{0651}', '\u{0652}', '\u{0670}', '\u{0640}',
-];
+const HARAKAT: &[char] =
+    &['\u{064B}', '\u{064E}', '\u{064F}', '\u{0650}', '\u{0651}', '\u{0652}', '\u{0670}', '\u{0640}'];
 
 proptest! {
     #[test]

@@ -161,10 +161,7 @@ impl StixObject {
     }
 
     pub fn granular_markings(&self) -> Vec<GranularMarking> {
-        self.map
-            .get("granular_markings")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default()
+        self.map.get("granular_markings").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
     }
 
     pub fn created_by_ref(&self) -> Option<&str> {

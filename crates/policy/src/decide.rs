@@ -34,11 +34,8 @@ impl AccessLabel {
         let mut object_markings = object.object_marking_refs();
         object_markings.sort();
         object_markings.dedup();
-        let mut granular: Vec<(Vec<String>, String)> = object
-            .granular_markings()
-            .into_iter()
-            .filter_map(|g| g.marking_ref.map(|r| (g.selectors, r)))
-            .collect();
+        let mut granular: Vec<(Vec<String>, String)> =
+            object.granular_markings().into_iter().filter_map(|g| g.marking_ref.map(|r| (g.selectors, r))).collect();
         granular.sort();
         granular.dedup();
         AccessLabel {
@@ -51,10 +48,7 @@ impl AccessLabel {
 
     /// Every marking id the label refers to.
     pub fn marking_refs(&self) -> impl Iterator<Item = &str> {
-        self.object_markings
-            .iter()
-            .map(String::as_str)
-            .chain(self.granular.iter().map(|(_, m)| m.as_str()))
+        self.object_markings.iter().map(String::as_str).chain(self.granular.iter().map(|(_, m)| m.as_str()))
     }
 }
 
@@ -129,10 +123,7 @@ fn releases<'a>(
             Some(MarkingKind::Tlp(t)) => {
                 most_restrictive_tlp = Some(most_restrictive_tlp.map_or(*t, |m| m.max(*t)));
             }
-            Some(MarkingKind::Releasability {
-                rel_to,
-                classification,
-            }) => {
+            Some(MarkingKind::Releasability { rel_to, classification }) => {
                 has_rel_to = true;
                 if !rel_to.iter().any(|code| roster.names(code, &viewer.member)) {
                     return false;

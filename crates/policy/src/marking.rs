@@ -5,14 +5,11 @@ use serde_json::Value;
 use tandem_model::tlp::{Tlp, tlp_of};
 
 /// Tandem's releasability property extension on marking-definitions.
-pub const RELEASABILITY_EXTENSION_ID: &str =
-    "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993";
+pub const RELEASABILITY_EXTENSION_ID: &str = "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993";
 /// The OASIS TLP 2.0 property extension.
 pub const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Classification {
     #[default]
@@ -57,12 +54,8 @@ pub fn classify_marking(def: &Value) -> Option<MarkingKind> {
     }
     let exts = def.get("extensions").and_then(Value::as_object);
     if let Some(ext) = exts.and_then(|e| e.get(RELEASABILITY_EXTENSION_ID)) {
-        let rel_to: Vec<String> = ext
-            .get("rel_to")?
-            .as_array()?
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<_>>()?;
+        let rel_to: Vec<String> =
+            ext.get("rel_to")?.as_array()?.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?;
         if rel_to.is_empty() {
             return None;
         }
@@ -70,10 +63,7 @@ pub fn classify_marking(def: &Value) -> Option<MarkingKind> {
             None => None,
             Some(v) => Some(Classification::parse(v.as_str()?)?),
         };
-        return Some(MarkingKind::Releasability {
-            rel_to,
-            classification,
-        });
+        return Some(MarkingKind::Releasability { rel_to, classification });
     }
     if let Some(ext) = exts.and_then(|e| e.get(TLP2_EXTENSION_ID)) {
         // A TLP 2.0 marking under a non-canonical id: honour its level.

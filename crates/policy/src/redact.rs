@@ -106,14 +106,8 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
     // A path under another removed path is already covered.
     removed.sort();
     removed.dedup();
-    let covered = |p: &Vec<Step>, all: &[Vec<Step>]| {
-        all.iter().any(|q| q.len() < p.len() && p.starts_with(q))
-    };
-    let removed: Vec<Vec<Step>> = removed
-        .iter()
-        .filter(|p| !covered(p, &removed))
-        .cloned()
-        .collect();
+    let covered = |p: &Vec<Step>, all: &[Vec<Step>]| all.iter().any(|q| q.len() < p.len() && p.starts_with(q));
+    let removed: Vec<Vec<Step>> = removed.iter().filter(|p| !covered(p, &removed)).cloned().collect();
 
     let mut value = Value::Object(object.clone());
     // Remove deepest and highest-index paths first so earlier removals do not shift later ones.
@@ -127,10 +121,7 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
     let mut removed_indexes: BTreeMap<Vec<Step>, BTreeSet<usize>> = BTreeMap::new();
     for p in &removed {
         if let Some((Step::Index(i), parent)) = p.split_last() {
-            removed_indexes
-                .entry(parent.to_vec())
-                .or_default()
-                .insert(*i);
+            removed_indexes.entry(parent.to_vec()).or_default().insert(*i);
         }
     }
     let remap = |path: &[Step]| -> Option<Vec<Step>> {
@@ -141,9 +132,7 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
         for (n, step) in path.iter().enumerate() {
             match step {
                 Step::Index(i) => {
-                    let shift = removed_indexes
-                        .get(&path[..n])
-                        .map_or(0, |set| set.range(..*i).count());
+                    let shift = removed_indexes.get(&path[..n]).map_or(0, |set| set.range(..*i).count());
                     out.push(Step::Index(i - shift));
                 }
                 k => out.push(k.clone()),
@@ -160,12 +149,7 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
             let sels: Vec<String> = gm
                 .get("selectors")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default();
             let new_sels: Vec<Value> = sels
                 .iter()
@@ -217,24 +201,11 @@ mod tests {
                 {"selectors": ["external_references.[1].url", "name"], "marking_ref": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}
             ]
         });
-        let out = redact(
-            obj.as_object().unwrap(),
-            &["external_references.[0]".into()],
-        )
-        .unwrap();
-        assert_eq!(
-            out["external_references"],
-            json!([{"source_name": "open", "url": "https://e.org"}])
-        );
-        assert_eq!(
-            out["granular_markings"][0]["selectors"],
-            json!(["external_references.[0].url", "name"])
-        );
+        let out = redact(obj.as_object().unwrap(), &["external_references.[0]".into()]).unwrap();
+        assert_eq!(out["external_references"], json!([{"source_name": "open", "url": "https://e.org"}]));
+        assert_eq!(out["granular_markings"][0]["selectors"], json!(["external_references.[0].url", "name"]));
         assert_eq!(out["granular_markings"].as_array().unwrap().len(), 1);
-        assert_eq!(
-            out["extensions"][REDACTION_EXTENSION_ID]["redacted"],
-            json!(["external_references.[0]"])
-        );
+        assert_eq!(out["extensions"][REDACTION_EXTENSION_ID]["redacted"], json!(["external_references.[0]"]));
     }
 
     #[test]

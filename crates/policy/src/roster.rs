@@ -41,10 +41,7 @@ pub struct Roster {
 }
 
 impl Roster {
-    pub fn new(
-        members: impl IntoIterator<Item = Member>,
-        groups: impl IntoIterator<Item = Group>,
-    ) -> Self {
+    pub fn new(members: impl IntoIterator<Item = Member>, groups: impl IntoIterator<Item = Group>) -> Self {
         Roster {
             members: members.into_iter().map(|m| (m.code.clone(), m)).collect(),
             groups: groups.into_iter().map(|g| (g.code.clone(), g)).collect(),
@@ -68,9 +65,7 @@ impl Roster {
     }
 
     pub fn is_active(&self, code: &str) -> bool {
-        self.members
-            .get(code)
-            .is_some_and(|m| m.status == MemberStatus::Active)
+        self.members.get(code).is_some_and(|m| m.status == MemberStatus::Active)
     }
 
     /// Adds or replaces a member.
@@ -95,9 +90,6 @@ impl Roster {
     /// Whether `member` is named by `code`, directly or through a group. Unknown codes name no one.
     pub fn names(&self, code: &str, member: &str) -> bool {
         code == member && self.members.contains_key(code)
-            || self
-                .groups
-                .get(code)
-                .is_some_and(|g| g.members.contains(member))
+            || self.groups.get(code).is_some_and(|g| g.members.contains(member))
     }
 }
