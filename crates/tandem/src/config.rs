@@ -108,13 +108,10 @@ pub struct PeerConfig {
 
 impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
         let mut config: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
-        config
-            .validate()
-            .with_context(|| format!("config {}", path.display()))?;
+        config.validate().with_context(|| format!("config {}", path.display()))?;
         // A relative data_dir is relative to the config file, so a node starts the same from
         // any working directory.
         if config.node.data_dir.is_relative() {
@@ -159,11 +156,7 @@ impl Config {
                 bail!("users: name {:?} is listed twice", u.name);
             }
             if !codes.contains(&u.member) {
-                bail!(
-                    "users.{}.member: {:?} is not in [[members]]",
-                    u.name,
-                    u.member
-                );
+                bail!("users.{}.member: {:?} is not in [[members]]", u.name, u.member);
             }
             match (&u.password, &u.password_hash) {
                 (Some(_), Some(_)) => {
@@ -175,10 +168,7 @@ impl Config {
             if let Some(c) = &u.clearance
                 && Classification::parse(c).is_none()
             {
-                bail!(
-                    "users.{}.clearance: {c:?} is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET",
-                    u.name
-                );
+                bail!("users.{}.clearance: {c:?} is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET", u.name);
             }
         }
         for p in &self.peers {

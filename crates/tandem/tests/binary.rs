@@ -125,7 +125,8 @@ fn client() -> reqwest::blocking::Client {
 }
 
 fn get(node: &Node, user: &str, path: &str) -> (u16, Value) {
-    let r = client().get(node.url(path)).basic_auth(user, Some("dev-only")).header("Accept", TAXII).send().expect("get");
+    let r =
+        client().get(node.url(path)).basic_auth(user, Some("dev-only")).header("Accept", TAXII).send().expect("get");
     let status = r.status().as_u16();
     assert_eq!(r.headers().get("content-type").and_then(|v| v.to_str().ok()), Some(TAXII));
     (status, r.json().unwrap_or(Value::Null))
@@ -154,7 +155,10 @@ fn incident(n: u32, markings: &[&str]) -> Value {
 }
 
 fn ids(envelope: &Value) -> Vec<String> {
-    envelope["objects"].as_array().map(|a| a.iter().filter_map(|o| o["id"].as_str().map(String::from)).collect()).unwrap_or_default()
+    envelope["objects"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|o| o["id"].as_str().map(String::from)).collect())
+        .unwrap_or_default()
 }
 
 fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
@@ -168,14 +172,18 @@ fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
 fn serves_each_member_what_is_released_to_it() {
     let mut node = Node::new();
     node.start();
-    let rel = node.tandem(&["marking", "create", "--config", node.config.to_str().unwrap_or_default(), "--rel-to", "LVNT"]);
+    let rel =
+        node.tandem(&["marking", "create", "--config", node.config.to_str().unwrap_or_default(), "--rel-to", "LVNT"]);
     // The node is running; marking create writes through the same store (SQLite WAL allows it).
     assert!(rel.status.success(), "{}", String::from_utf8_lossy(&rel.stderr));
     let rel_id = String::from_utf8_lossy(&rel.stdout).trim().to_string();
     assert!(rel_id.starts_with("marking-definition--"));
 
-    let (status, body) =
-        post(&node, "usa", vec![incident(1, &[GREEN]), incident(2, &[AMBER]), incident(3, &[AMBER, &rel_id]), json!({"type": "incident"})]);
+    let (status, body) = post(
+        &node,
+        "usa",
+        vec![incident(1, &[GREEN]), incident(2, &[AMBER]), incident(3, &[AMBER, &rel_id]), json!({"type": "incident"})],
+    );
     assert_eq!(status, 202);
     assert_eq!((body["success_count"].as_u64(), body["failure_count"].as_u64()), (Some(3), Some(1)));
 
@@ -183,7 +191,10 @@ fn serves_each_member_what_is_released_to_it() {
     let (_, irq) = get(&node, "irq", "/api/collections/intel/objects/?match[type]=incident");
     let (_, syr) = get(&node, "syr", "/api/collections/intel/objects/?match[type]=incident");
     assert_eq!(ids(&usa).len(), 3);
-    assert_eq!(ids(&irq), vec!["incident--7a1c9a2e-1d3b-4c55-8e6f-000000000001", "incident--7a1c9a2e-1d3b-4c55-8e6f-000000000003"]);
+    assert_eq!(
+        ids(&irq),
+        vec!["incident--7a1c9a2e-1d3b-4c55-8e6f-000000000001", "incident--7a1c9a2e-1d3b-4c55-8e6f-000000000003"]
+    );
     assert_eq!(ids(&syr), ids(&irq));
 
     // A hidden object is a 404 indistinguishable from a missing one.
@@ -203,7 +214,12 @@ fn serves_each_member_what_is_released_to_it() {
     assert!(!ids(&rest).contains(&ids(&page)[0]));
 
     // Bad credentials and bad input are 4xx with TAXII bodies.
-    let r = client().get(node.url("/taxii2/")).basic_auth("usa", Some("wrong")).header("Accept", TAXII).send().expect("get");
+    let r = client()
+        .get(node.url("/taxii2/"))
+        .basic_auth("usa", Some("wrong"))
+        .header("Accept", TAXII)
+        .send()
+        .expect("get");
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.headers().contains_key("www-authenticate"));
     assert_eq!(get(&node, "usa", "/api/collections/intel/objects/?limit=0").0, 400);
@@ -241,13 +257,30 @@ fn import_export_validate_and_accounts() {
     let check = node.tandem(&["validate", out.to_str().unwrap_or_default()]);
     assert!(check.status.success());
 
-    let u = node.tandem(&["user", "add", "--config", &config, "auditor1", "--member", "USA", "--password", "long-enough-pw", "--role", "auditor"]);
+    let u = node.tandem(&[
+        "user",
+        "add",
+        "--config",
+        &config,
+        "auditor1",
+        "--member",
+        "USA",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "auditor",
+    ]);
     assert!(u.status.success(), "{}", String::from_utf8_lossy(&u.stderr));
     let t = node.tandem(&["token", "create", "--config", &config, "--user", "auditor1"]);
     assert!(t.status.success());
     let token = String::from_utf8_lossy(&t.stdout).trim().to_string();
     assert!(token.starts_with("tdm_"));
-    assert!(!node.tandem(&["user", "add", "--config", &config, "x", "--member", "ZZZ", "--password", "long-enough-pw"]).status.success());
+    assert!(
+        !node
+            .tandem(&["user", "add", "--config", &config, "x", "--member", "ZZZ", "--password", "long-enough-pw"])
+            .status
+            .success()
+    );
 
     // The new user and token work once the node (re)starts.
     let mut node = node;

@@ -107,7 +107,8 @@ impl Labels {
             fresh.label_ids.insert(text, id);
             fresh.labels.insert(id, label);
         }
-        let mut stmt = conn.prepare("SELECT body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
+        let mut stmt =
+            conn.prepare("SELECT body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
         for body in stmt.query_map([seen], |r| r.get::<_, String>(0))? {
             let value: serde_json::Value =
                 serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;

@@ -57,22 +57,13 @@ pub enum TokenCommand {
 
 pub fn run_user(command: &UserCommand) -> anyhow::Result<ExitCode> {
     match command {
-        UserCommand::Add {
-            config,
-            name,
-            member,
-            password,
-            clearance,
-            roles,
-        } => {
+        UserCommand::Add { config, name, member, password, clearance, roles } => {
             let config = Config::load(config)?;
             if config.roster().member(member).is_none() {
                 bail!("--member {member:?} is not in the roster");
             }
             if Classification::parse(clearance).is_none() {
-                bail!(
-                    "--clearance {clearance:?} is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET"
-                );
+                bail!("--clearance {clearance:?} is not one of UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET");
             }
             let password = match password {
                 Some(p) => p.clone(),
@@ -97,13 +88,7 @@ pub fn run_user(command: &UserCommand) -> anyhow::Result<ExitCode> {
             let config = Config::load(config)?;
             let store = node::open_store(&config)?;
             for u in store.users()? {
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    u.name,
-                    u.member,
-                    u.clearance,
-                    u.roles.join(",")
-                );
+                println!("{}\t{}\t{}\t{}", u.name, u.member, u.clearance, u.roles.join(","));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -112,15 +97,10 @@ pub fn run_user(command: &UserCommand) -> anyhow::Result<ExitCode> {
 
 pub fn run_token(command: &TokenCommand) -> anyhow::Result<ExitCode> {
     match command {
-        TokenCommand::Create {
-            config,
-            user,
-            label,
-        } => {
+        TokenCommand::Create { config, user, label } => {
             let config = Config::load(config)?;
             let store = node::open_store(&config)?;
-            let known = config.users.iter().any(|u| &u.name == user)
-                || store.users()?.iter().any(|u| &u.name == user);
+            let known = config.users.iter().any(|u| &u.name == user) || store.users()?.iter().any(|u| &u.name == user);
             if !known {
                 bail!("no user named {user:?}");
             }
@@ -133,9 +113,7 @@ pub fn run_token(command: &TokenCommand) -> anyhow::Result<ExitCode> {
                 label: label.clone(),
             })?;
             println!("{token}");
-            eprintln!(
-                "token for {user} created: it is shown only once; restart the node to load it"
-            );
+            eprintln!("token for {user} created: it is shown only once; restart the node to load it");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -51,7 +51,8 @@ pub struct DemoArgs {
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let config_path = args.dir.join("usa.toml");
-    std::fs::write(&config_path, config_text(&args.listen)).with_context(|| format!("writing {}", config_path.display()))?;
+    std::fs::write(&config_path, config_text(&args.listen))
+        .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(&config_path)?;
     let store = node::open_store(&config)?;
 
@@ -78,18 +79,33 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 fn config_text(listen: &str) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "# Written by `tandem demo`: a node of USA with users of several members.\n");
-    let _ = writeln!(t, "[node]\nmember = \"USA\"\nlisten = \"{listen}\"\ndata_dir = \"./usa\"\ntitle = \"Tandem demo (USA node)\"\n");
+    let _ = writeln!(
+        t,
+        "[node]\nmember = \"USA\"\nlisten = \"{listen}\"\ndata_dir = \"./usa\"\ntitle = \"Tandem demo (USA node)\"\n"
+    );
     for m in tandem_demo::coalition_members() {
         let _ = writeln!(t, "[[members]]\ncode = \"{}\"\nname = \"{}\"\njoined = \"{}\"\n", m.code, m.name, m.joined);
     }
     for g in tandem_demo::coalition_groups() {
         let members: Vec<String> = g.members.iter().map(|m| format!("\"{m}\"")).collect();
-        let _ = writeln!(t, "[[groups]]\ncode = \"{}\"\nname = \"{}\"\nmembers = [{}]\n", g.code, g.name, members.join(", "));
+        let _ = writeln!(
+            t,
+            "[[groups]]\ncode = \"{}\"\nname = \"{}\"\nmembers = [{}]\n",
+            g.code,
+            g.name,
+            members.join(", ")
+        );
     }
     for (name, member, clearance) in USERS {
-        let _ = writeln!(t, "[[users]]\nname = \"{name}\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\nclearance = \"{clearance}\"\n");
+        let _ = writeln!(
+            t,
+            "[[users]]\nname = \"{name}\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\nclearance = \"{clearance}\"\n"
+        );
     }
-    let _ = writeln!(t, "[[users]]\nname = \"usa-auditor\"\nmember = \"USA\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\nroles = [\"auditor\"]\nread_only = true");
+    let _ = writeln!(
+        t,
+        "[[users]]\nname = \"usa-auditor\"\nmember = \"USA\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\nroles = [\"auditor\"]\nread_only = true"
+    );
     t
 }
 
@@ -186,7 +202,12 @@ fn print_where_to_look(config: &Config, config_path: &Path) {
     println!("  intel collection  {base}/api/collections/{}/objects/  (alias: intel)", config.intel_collection_id());
     println!("  places            {base}/api/tandem/places/?q=Deir%20ez-Zor");
     println!("  config            {}", config_path.display());
-    println!("  users (password {PASSWORD:?}): {}", USERS.iter().map(|u| format!("{} ({})", u.0, u.1)).collect::<Vec<_>>().join(", "));
-    println!("  try: curl -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'");
+    println!(
+        "  users (password {PASSWORD:?}): {}",
+        USERS.iter().map(|u| format!("{} ({})", u.0, u.1)).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "  try: curl -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
+    );
     println!("  Python: taxii2client.v21.Server('{base}/taxii2/', user='syr-analyst', password='{PASSWORD}')");
 }

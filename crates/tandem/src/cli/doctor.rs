@@ -17,9 +17,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for (marking, count) in &unresolved {
-        println!(
-            "unresolved marking {marking}: {count} object versions are visible to their originator only"
-        );
+        println!("unresolved marking {marking}: {count} object versions are visible to their originator only");
     }
     Ok(ExitCode::FAILURE)
 }

@@ -44,19 +44,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let store = node::open_store(&config)?;
     let ctx = node::operator_context(&config);
     let parse = |s: &Option<String>, what: &str| -> anyhow::Result<Option<Timestamp>> {
-        s.as_deref()
-            .map(|v| Timestamp::parse(v).with_context(|| format!("--{what}")))
-            .transpose()
+        s.as_deref().map(|v| Timestamp::parse(v).with_context(|| format!("--{what}"))).transpose()
     };
     let (since, until) = (parse(&args.since, "since")?, parse(&args.until, "until")?);
     let mut query = ObjectQuery {
         added_after: parse(&args.added_after, "added-after")?,
         types: args.types.clone(),
-        versions: if args.all_versions {
-            VersionFilter::All
-        } else {
-            VersionFilter::Last
-        },
+        versions: if args.all_versions { VersionFilter::All } else { VersionFilter::Last },
         limit: 1000,
         ..Default::default()
     };
@@ -66,17 +60,12 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    write!(
-        out,
-        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
-        uuid::Uuid::new_v4()
-    )?;
+    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4())?;
     let mut count = 0u64;
     loop {
         let page = store.list(&ctx, &config.intel_collection_id(), &query)?;
         for record in page.items {
-            let in_window = since.is_none_or(|s| record.version >= s)
-                && until.is_none_or(|u| record.version <= u);
+            let in_window = since.is_none_or(|s| record.version >= s) && until.is_none_or(|u| record.version <= u);
             if !in_window {
                 continue;
             }

@@ -28,11 +28,7 @@ pub enum MarkingCommand {
 }
 
 pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
-    let MarkingCommand::Create {
-        config,
-        rel_to,
-        classification,
-    } = command;
+    let MarkingCommand::Create { config, rel_to, classification } = command;
     let config = Config::load(config)?;
     let roster = config.roster();
     for code in rel_to {
@@ -50,21 +46,11 @@ pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
     );
     let object = match tandem_model::check_object(&value) {
         Ok(o) => o,
-        Err(v) => bail!(
-            "invalid marking: {}",
-            v.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+        Err(v) => bail!("invalid marking: {}", v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
     };
     let store = node::open_store(&config)?;
     match store
-        .put(
-            &config.intel_collection_id(),
-            &config.node.member,
-            vec![Incoming { object, provenance: None }],
-        )?
+        .put(&config.intel_collection_id(), &config.node.member, vec![Incoming { object, provenance: None }])?
         .pop()
     {
         Some(PutOutcome::Added { id, .. }) => {

@@ -61,7 +61,14 @@ pub fn run(command: &PlaceCommand) -> anyhow::Result<ExitCode> {
                     let arabic = c.place.arabic_names.first().map(String::as_str).unwrap_or("");
                     println!(
                         "{:.3}  {:<28} {:<14} {}  {:.4},{:.4}  (matched {:?}, GeoNames {})",
-                        c.score, c.place.name, arabic, c.place.admin1, c.place.lat, c.place.lon, c.matched_name, c.place.id
+                        c.score,
+                        c.place.name,
+                        arabic,
+                        c.place.admin1,
+                        c.place.lat,
+                        c.place.lon,
+                        c.matched_name,
+                        c.place.id
                     );
                 }
             }

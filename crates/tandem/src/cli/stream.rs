@@ -20,11 +20,7 @@ pub fn for_each_object(reader: impl Read, f: &mut Callback<'_>) -> anyhow::Resul
             f(v)
         };
         let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
-        let out = Top {
-            f: &mut counting,
-            failure: &mut failure,
-        }
-        .deserialize(&mut de);
+        let out = Top { f: &mut counting, failure: &mut failure }.deserialize(&mut de);
         out.and_then(|single| {
             de.end()?;
             Ok(single)
@@ -69,10 +65,7 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
         while let Some(key) = map.next_key::<String>()? {
             if key == "objects" && !saw_objects {
                 saw_objects = true;
-                map.next_value_seed(Elements {
-                    f: &mut *self.f,
-                    failure: &mut *self.failure,
-                })?;
+                map.next_value_seed(Elements { f: &mut *self.f, failure: &mut *self.failure })?;
             } else {
                 let v: Value = map.next_value()?;
                 rest.insert(key, v);
@@ -82,11 +75,7 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Elements {
-            f: self.f,
-            failure: self.failure,
-        }
-        .visit_seq(seq)?;
+        Elements { f: self.f, failure: self.failure }.visit_seq(seq)?;
         Ok(None)
     }
 }
@@ -136,18 +125,8 @@ mod tests {
 
     #[test]
     fn reads_every_shape() {
-        assert_eq!(
-            collect(r#"{"type":"bundle","id":"bundle--1","objects":[{"a":1},{"b":2}]}"#)
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(
-            collect(r#"{"more":false,"objects":[{"a":1}]}"#)
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(collect(r#"{"type":"bundle","id":"bundle--1","objects":[{"a":1},{"b":2}]}"#).unwrap().len(), 2);
+        assert_eq!(collect(r#"{"more":false,"objects":[{"a":1}]}"#).unwrap().len(), 1);
         assert_eq!(collect(r#"[{"a":1},{"a":2},{"a":3}]"#).unwrap().len(), 3);
         assert_eq!(
             collect(r#"{"type":"indicator","id":"x"}"#).unwrap(),

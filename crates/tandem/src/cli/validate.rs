@@ -16,15 +16,10 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("opening {}", args.file.display()))?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let (mut valid, mut invalid) = (0u64, 0u64);
     let seen = super::stream::for_each_object(file, &mut |value| {
-        let id = value
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("(no id)")
-            .to_string();
+        let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("(no id)").to_string();
         match tandem_model::check_object(&value) {
             Ok(_) => {
                 valid += 1;
@@ -44,9 +39,5 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("reading {}", args.file.display()))?;
     println!("{seen} objects: {valid} valid, {invalid} invalid");
-    Ok(if invalid == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

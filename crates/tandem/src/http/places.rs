@@ -30,7 +30,10 @@ fn reply(status: StatusCode, body: Value) -> Response {
 }
 
 fn error(status: StatusCode, description: &str) -> Response {
-    reply(status, json!({"title": status.canonical_reason().unwrap_or("error"), "http_status": status.as_u16().to_string(), "description": description}))
+    reply(
+        status,
+        json!({"title": status.canonical_reason().unwrap_or("error"), "http_status": status.as_u16().to_string(), "description": description}),
+    )
 }
 
 /// `None` when the caller authenticated, else the 401 to send.
@@ -40,13 +43,18 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<Response> {
         Ok(_) => None,
         Err(_) => {
             let mut r = error(StatusCode::UNAUTHORIZED, "authentication required");
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"tandem\", Bearer"));
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"tandem\", Bearer"));
             Some(r)
         }
     }
 }
 
-async fn search(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(r) = authenticate(&state, &headers) {
         return r;
     }
@@ -67,7 +75,11 @@ async fn search(State(state): State<AppState>, headers: HeaderMap, Query(q): Que
     reply(StatusCode::OK, json!({ "places": hits }))
 }
 
-async fn resolve(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn resolve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(r) = authenticate(&state, &headers) {
         return r;
     }
@@ -80,11 +92,17 @@ async fn resolve(State(state): State<AppState>, headers: HeaderMap, Query(q): Qu
     }
 }
 
-async fn reverse(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn reverse(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(r) = authenticate(&state, &headers) {
         return r;
     }
-    let coord = |k: &str, range: std::ops::RangeInclusive<f64>| q.get(k).and_then(|v| v.parse::<f64>().ok()).filter(|v| range.contains(v));
+    let coord = |k: &str, range: std::ops::RangeInclusive<f64>| {
+        q.get(k).and_then(|v| v.parse::<f64>().ok()).filter(|v| range.contains(v))
+    };
     let (Some(lat), Some(lon)) = (coord("lat", -90.0..=90.0), coord("lon", -180.0..=180.0)) else {
         return error(StatusCode::BAD_REQUEST, "lat and lon are required numbers in range");
     };
