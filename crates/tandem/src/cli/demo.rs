@@ -1,90 +1,249 @@
-//! `tandem demo`: the demo coalition on the embedded store.
+//! `tandem demo`: the demo coalition on the embedded store, one node per member, replicating live.
 //!
-//! Writes a configuration for a node with users of several members (USA, IRQ, SYR, JOR, GBR),
-//! loads the demo data set (the real public seed facts modelled as STIX plus a seeded, clearly
-//! labelled synthetic history 2014-2025), replays Syria joining the coalition on 13 November
-//! 2025 — what SYR could see before, and what it sees once it is on the roster — and serves the
-//! node, printing where to look.
+//! Every member that originates part of the demo data set (USA, IRQ, SYR, GBR, FRA, JOR, TUR, AUS)
+//! gets its own node in this process, on consecutive loopback ports, with its own SQLite store,
+//! key, users and peers: USA peers with everyone, and IRQ also with SYR, so intelligence crosses
+//! one or two hops. Each node loads, signed, the part of the data set its member originates (the
+//! real public seed facts modelled as STIX plus a seeded, clearly labelled synthetic history
+//! 2014-2025) and replication spreads it as releasability allows.
+//!
+//! The demo then replays Syria joining the coalition on 13 November 2025: every node starts with
+//! SYR off the roster, so Syria's node receives nothing; SYR joins (on every node's roster) and
+//! its node backfills everything released to it since 2014. It prints where to look.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use tandem_policy::{Classification, MemberStatus, Roster, Viewer};
-use tandem_store::{Incoming, ObjectQuery, PutOutcome, Store, ViewContext};
+use tandem_policy::{MemberStatus, Roster};
+use tandem_store::{Incoming, ObjectQuery, PutOutcome, Store};
 
+use super::serve::Launched;
 use crate::config::Config;
 use crate::node;
 
 const PASSWORD: &str = "demo-password";
-/// The demo's users: (name, member, clearance).
-const USERS: &[(&str, &str, &str)] = &[
-    ("usa-analyst", "USA", "SECRET"),
-    ("irq-analyst", "IRQ", "SECRET"),
-    ("syr-analyst", "SYR", "SECRET"),
-    ("jor-analyst", "JOR", "CONFIDENTIAL"),
-    ("gbr-analyst", "GBR", "SECRET"),
-];
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Where the demo keeps its configuration and data.
+    /// Where the demo keeps its configurations and data (one sub-directory per node).
     #[arg(long, default_value = "./demo-data")]
     pub dir: PathBuf,
+    /// The first node's address (USA); the other nodes take the next ports.
     #[arg(long, default_value = "127.0.0.1:8480")]
-    pub listen: String,
+    pub listen: SocketAddr,
     /// Seed of the synthetic history.
     #[arg(long, default_value_t = 2014)]
     pub seed: u64,
     /// Synthetic incidents to generate.
     #[arg(long, default_value_t = tandem_demo::DEFAULT_COUNT)]
     pub synthetic: usize,
-    /// Load the data and print the replay, then exit instead of serving.
+    /// Run the replay, print the summary, then stop instead of serving.
     #[arg(long)]
     pub no_serve: bool,
 }
 
+/// One demo node: its member, address and peers.
+struct Plan {
+    member: String,
+    listen: SocketAddr,
+    peers: Vec<String>,
+}
+
+fn plan(originators: &BTreeSet<String>, first: SocketAddr) -> Vec<Plan> {
+    let mut members: Vec<String> = ["USA", "IRQ", "SYR"].iter().map(|s| s.to_string()).collect();
+    members.extend(originators.iter().filter(|m| !members.contains(m)).cloned().collect::<Vec<_>>());
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let peers = match m.as_str() {
+                "USA" => members.iter().filter(|p| *p != "USA").cloned().collect(),
+                "IRQ" => vec!["USA".into(), "SYR".into()],
+                "SYR" => vec!["USA".into(), "IRQ".into()],
+                _ => vec!["USA".into()],
+            };
+            Plan { member: m.clone(), listen: SocketAddr::new(first.ip(), first.port() + i as u16), peers }
+        })
+        .collect()
+}
+
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
-    let config_path = args.dir.join("usa.toml");
-    std::fs::write(&config_path, config_text(&args.listen))
-        .with_context(|| format!("writing {}", config_path.display()))?;
-    let config = Config::load(&config_path)?;
-    let store = node::open_store(&config)?;
+    let data = tandem_demo::demo_dataset(args.seed, args.synthetic);
+    let originators: BTreeSet<String> = data.iter().map(|o| o.originator.clone()).collect();
+    let plans = plan(&originators, args.listen);
 
-    let started = std::time::Instant::now();
-    let summary = load(store.as_ref(), &config, args.seed, args.synthetic)?;
-    println!(
-        "demo data: {} objects stored, {} already present, {} rejected ({:.1} s)",
-        summary.0,
-        summary.1,
-        summary.2,
-        started.elapsed().as_secs_f64()
-    );
-
-    replay_syria_joining(store.as_ref(), &config)?;
-    print_where_to_look(&config, &config_path);
-    if args.no_serve {
-        return Ok(ExitCode::SUCCESS);
+    // Keys first: every node's roster carries every node's public key.
+    let mut keys = BTreeMap::new();
+    for p in &plans {
+        let dir = args.dir.join(p.member.to_lowercase());
+        let key = tandem_audit::keys::load_or_create_node_key(&dir)?;
+        keys.insert(p.member.clone(), tandem_audit::keys::public_key_string(&key.verifying_key()));
     }
+    let mut configs = Vec::new();
+    for p in &plans {
+        let path = args.dir.join(format!("{}.toml", p.member.to_lowercase()));
+        std::fs::write(&path, config_text(p, &plans, &keys)).with_context(|| format!("writing {}", path.display()))?;
+        configs.push(Config::load(&path)?);
+    }
+
+    let mut by_originator: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for item in data {
+        by_originator.entry(item.originator).or_default().push(item.object);
+    }
+    let started = Instant::now();
+    for config in &configs {
+        let objects = by_originator.remove(&config.node.member).unwrap_or_default();
+        let (stored, duplicate, rejected) = load(config, objects)?;
+        println!("{}: {stored} objects stored, {duplicate} already present, {rejected} rejected", config.node.member);
+    }
+    println!("demo data loaded in {:.1} s", started.elapsed().as_secs_f64());
+
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(super::serve::serve(config))?;
+    runtime.block_on(run_nodes(args, configs))
+}
+
+async fn run_nodes(args: &DemoArgs, configs: Vec<Config>) -> anyhow::Result<ExitCode> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut nodes: Vec<Launched> = Vec::new();
+    for config in configs {
+        let mut rx = stopped.clone();
+        let node = super::serve::launch(config, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await?;
+        // Replay: Syria is not yet a member when the nodes start.
+        set_status(&node, "SYR", MemberStatus::Removed);
+        nodes.push(node);
+    }
+    settle(&nodes).await;
+    let syr = nodes.iter().find(|n| n.config.node.member == "SYR").context("no SYR node")?;
+    println!("\nreplay: Syria joins the coalition on 13 November 2025");
+    println!("  before: SYR is off every roster; its node holds {}", describe(&holdings(syr).await?));
+
+    let joined = Instant::now();
+    for n in &nodes {
+        set_status(n, "SYR", MemberStatus::Active);
+    }
+    for peer in ["USA", "IRQ"] {
+        syr.federation.pull_now(peer);
+    }
+    settle(&nodes).await;
+    println!(
+        "  after:  SYR joins (and the Levant partners group); in {:.1} s its node backfilled to {}",
+        joined.elapsed().as_secs_f64(),
+        describe(&holdings(syr).await?)
+    );
+    println!("          everything released to all members or to SYR or the Levant partners since 2014, nothing else");
+    for n in nodes.iter().filter(|n| n.config.node.member != "SYR") {
+        println!("  {} node holds {}", n.config.node.member, describe(&holdings(n).await?));
+    }
+    print_where_to_look(&nodes);
+
+    if !args.no_serve {
+        super::serve::shutdown_signal().await;
+    }
+    let _ = stop.send(true);
+    for n in nodes {
+        if let Err(e) = n.server.await.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!(error = %e, "a demo node stopped with an error");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn config_text(listen: &str) -> String {
+fn set_status(node: &Launched, member: &str, status: MemberStatus) {
+    let mut guard = match node.roster.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let mut roster: Roster = (**guard).clone();
+    roster.set_status(member, status);
+    *guard = Arc::new(roster);
+}
+
+/// Waits until no node's holdings grew for two seconds (or two minutes passed).
+async fn settle(nodes: &[Launched]) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last: Vec<usize> = Vec::new();
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut now = Vec::new();
+        for n in nodes {
+            now.push(count(n).await.unwrap_or(0));
+        }
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        } else if quiet_since.elapsed() >= Duration::from_secs(2) {
+            return;
+        }
+    }
+}
+
+async fn count(node: &Launched) -> anyhow::Result<usize> {
+    Ok(holdings(node).await?.values().sum::<u64>() as usize)
+}
+
+/// What a node holds, by STIX type, as its own member sees it.
+async fn holdings(node: &Launched) -> anyhow::Result<BTreeMap<String, u64>> {
+    let store = Arc::clone(&node.store);
+    let config = node.config.clone();
+    let roster = match node.roster.read() {
+        Ok(g) => Arc::clone(&g),
+        Err(p) => Arc::clone(&p.into_inner()),
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut ctx = node::operator_context(&config);
+        ctx.roster = roster;
+        let mut query = ObjectQuery { limit: 1000, ..Default::default() };
+        let mut counts = BTreeMap::new();
+        loop {
+            let page = store.list(&ctx, &config.intel_collection_id(), &query)?;
+            for r in page.items {
+                *counts.entry(r.object_type).or_insert(0) += 1;
+            }
+            match page.next {
+                Some(c) => query.cursor = Some(c),
+                None => return Ok(counts),
+            }
+        }
+    })
+    .await?
+}
+
+fn describe(counts: &BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    let incidents = counts.get("incident").copied().unwrap_or(0);
+    let cells = counts.get("intrusion-set").copied().unwrap_or(0);
+    format!("{total} objects ({incidents} incidents, {cells} cells)")
+}
+
+fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>) -> String {
+    let base = |m: &str| plans.iter().find(|q| q.member == m).map(|q| q.listen);
     let mut t = String::new();
-    let _ = writeln!(t, "# Written by `tandem demo`: a node of USA with users of several members.\n");
+    let _ = writeln!(t, "# Written by `tandem demo`: the {} node of the demo coalition.\n", p.member);
     let _ = writeln!(
         t,
-        "[node]\nmember = \"USA\"\nlisten = \"{listen}\"\ndata_dir = \"./usa\"\ntitle = \"Tandem demo (USA node)\"\n"
+        "[node]\nmember = \"{m}\"\nlisten = \"{l}\"\ndata_dir = \"./{d}\"\ntitle = \"Tandem demo ({m} node)\"\n",
+        m = p.member,
+        l = p.listen,
+        d = p.member.to_lowercase()
     );
     for m in tandem_demo::coalition_members() {
-        let _ = writeln!(t, "[[members]]\ncode = \"{}\"\nname = \"{}\"\njoined = \"{}\"\n", m.code, m.name, m.joined);
+        let _ = writeln!(t, "[[members]]\ncode = \"{}\"\nname = \"{}\"\njoined = \"{}\"", m.code, m.name, m.joined);
+        if let Some(k) = keys.get(m.code) {
+            let _ = writeln!(t, "public_key = \"{k}\"");
+        }
+        t.push('\n');
     }
     for g in tandem_demo::coalition_groups() {
         let members: Vec<String> = g.members.iter().map(|m| format!("\"{m}\"")).collect();
@@ -96,118 +255,89 @@ fn config_text(listen: &str) -> String {
             members.join(", ")
         );
     }
-    for (name, member, clearance) in USERS {
-        let _ = writeln!(
-            t,
-            "[[users]]\nname = \"{name}\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\nclearance = \"{clearance}\"\n"
-        );
-    }
+    let me = p.member.to_lowercase();
     let _ = writeln!(
         t,
-        "[[users]]\nname = \"usa-auditor\"\nmember = \"USA\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\nroles = [\"auditor\"]\nread_only = true"
+        "[[users]]\nname = \"{me}-analyst\"\nmember = \"{}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\n",
+        p.member
     );
+    let _ = writeln!(
+        t,
+        "[[users]]\nname = \"{me}-auditor\"\nmember = \"{}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\nroles = [\"auditor\"]\nread_only = true\n",
+        p.member
+    );
+    // Each peer's account on this node, and this node's account on each peer.
+    for peer in &p.peers {
+        let _ = writeln!(
+            t,
+            "[[users]]\nname = \"{}-sync\"\nmember = \"{peer}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\n",
+            peer.to_lowercase()
+        );
+    }
+    for peer in &p.peers {
+        if let Some(addr) = base(peer) {
+            let _ = writeln!(
+                t,
+                "[[peers]]\nmember = \"{peer}\"\nurl = \"http://{addr}/taxii2/\"\nusername = \"{me}-sync\"\npassword = \"{PASSWORD}\"\n"
+            );
+        }
+    }
     t
 }
 
-/// Stores the data set under each object's originator, in large per-originator transactions
-/// (markings are resolved at read time, so order across originators does not matter). Returns
-/// (stored, duplicate, rejected).
-fn load(store: &dyn Store, config: &Config, seed: u64, synthetic: usize) -> anyhow::Result<(u64, u64, u64)> {
-    let data = tandem_demo::demo_dataset(seed, synthetic);
-    let bar = indicatif::ProgressBar::new(data.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("loading demo data [{bar:40}] {pos}/{len} objects ({eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+/// Stores, signed, the objects a node's member originates. Returns (stored, duplicate, rejected).
+fn load(config: &Config, objects: Vec<serde_json::Value>) -> anyhow::Result<(u64, u64, u64)> {
+    let store = node::open_store(config)?;
+    node::seed_published(config, store.as_ref())?;
+    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(config)?);
     let collection = config.intel_collection_id();
     let (mut stored, mut duplicate, mut rejected) = (0u64, 0u64, 0u64);
-    let mut by_originator: BTreeMap<String, Vec<Incoming>> = BTreeMap::new();
-    for item in data {
-        match tandem_model::check_object(&item.object) {
-            Ok(object) => by_originator.entry(item.originator).or_default().push(Incoming { object, provenance: None }),
+    let mut incoming = Vec::with_capacity(objects.len());
+    for value in objects {
+        match tandem_model::check_object(&value) {
+            Ok(object) => {
+                let provenance = Some(signer.sign_object(&object));
+                incoming.push(Incoming { object, provenance });
+            }
             Err(v) => {
                 rejected += 1;
-                bar.inc(1);
-                tracing::warn!(id = ?item.object.get("id"), problems = ?v, "demo object invalid");
+                tracing::warn!(id = ?value.get("id"), problems = ?v, "demo object invalid");
             }
         }
     }
-    for (originator, objects) in by_originator {
-        let mut objects = objects.into_iter().peekable();
-        while objects.peek().is_some() {
-            let batch: Vec<Incoming> = objects.by_ref().take(5000).collect();
-            let n = batch.len() as u64;
-            for outcome in store.put(&collection, &originator, batch)? {
-                match outcome {
-                    PutOutcome::Added { .. } => stored += 1,
-                    PutOutcome::Duplicate { .. } => duplicate += 1,
-                    PutOutcome::Rejected { id, reason, .. } => {
-                        rejected += 1;
-                        tracing::warn!(%id, %reason, "demo object rejected");
-                    }
+    let mut incoming = incoming.into_iter().peekable();
+    while incoming.peek().is_some() {
+        let batch: Vec<Incoming> = incoming.by_ref().take(5000).collect();
+        for outcome in store.put(&collection, &config.node.member, batch)? {
+            match outcome {
+                PutOutcome::Added { .. } => stored += 1,
+                PutOutcome::Duplicate { .. } => duplicate += 1,
+                PutOutcome::Rejected { id, reason, .. } => {
+                    rejected += 1;
+                    tracing::warn!(%id, %reason, "demo object rejected");
                 }
             }
-            bar.inc(n);
         }
     }
-    bar.finish_and_clear();
     Ok((stored, duplicate, rejected))
 }
 
-/// Counts what a member sees, by STIX type.
-fn visible(store: &dyn Store, config: &Config, roster: &Roster, member: &str) -> anyhow::Result<BTreeMap<String, u64>> {
-    let ctx = ViewContext {
-        viewer: Viewer { member: member.into(), clearance: Classification::Secret },
-        roster: Arc::new(roster.clone()),
-    };
-    let mut query = ObjectQuery { limit: 1000, ..Default::default() };
-    let mut counts = BTreeMap::new();
-    loop {
-        let page = store.list(&ctx, &config.intel_collection_id(), &query)?;
-        for r in page.items {
-            *counts.entry(r.object_type).or_insert(0) += 1;
-        }
-        match page.next {
-            Some(c) => query.cursor = Some(c),
-            None => return Ok(counts),
-        }
+fn print_where_to_look(nodes: &[Launched]) {
+    println!("\nwhere to look (password {PASSWORD:?} for every user):");
+    for n in nodes {
+        let m = n.config.node.member.to_lowercase();
+        println!(
+            "  {:<4} node  http://{}/taxii2/   users {m}-analyst, {m}-auditor",
+            n.config.node.member, n.config.node.listen
+        );
     }
-}
-
-fn describe(counts: &BTreeMap<String, u64>) -> String {
-    let total: u64 = counts.values().sum();
-    let incidents = counts.get("incident").copied().unwrap_or(0);
-    let cells = counts.get("intrusion-set").copied().unwrap_or(0);
-    format!("{total} objects ({incidents} incidents, {cells} cells)")
-}
-
-fn replay_syria_joining(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
-    let joined = config.roster();
-    let mut before = joined.clone();
-    before.set_status("SYR", MemberStatus::Removed);
-    println!("\nreplay: Syria joins the coalition on 13 November 2025");
-    println!("  before: SYR is not on the roster and sees {}", describe(&visible(store, config, &before, "SYR")?));
-    println!("  after:  SYR joins (group LVNT) and sees  {}", describe(&visible(store, config, &joined, "SYR")?));
-    println!("          everything released to all members or to the Levant partners since 2014, nothing else");
-    for member in ["USA", "IRQ", "JOR"] {
-        println!("  {member} sees {}", describe(&visible(store, config, &joined, member)?));
+    if let Some(syr) = nodes.iter().find(|n| n.config.node.member == "SYR") {
+        let base = format!("http://{}", syr.config.node.listen);
+        println!(
+            "  try: curl -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
+        );
+        println!("  places: curl -u syr-analyst:{PASSWORD} '{base}/api/tandem/places/?q=Deir%20ez-Zor'");
+        println!("  peers:  curl -u syr-analyst:{PASSWORD} '{base}/api/tandem/peers/'");
     }
-    Ok(())
-}
-
-fn print_where_to_look(config: &Config, config_path: &Path) {
-    let base = format!("http://{}", config.node.listen);
-    println!("\nwhere to look:");
-    println!("  TAXII discovery   {base}/taxii2/");
-    println!("  intel collection  {base}/api/collections/{}/objects/  (alias: intel)", config.intel_collection_id());
-    println!("  places            {base}/api/tandem/places/?q=Deir%20ez-Zor");
-    println!("  config            {}", config_path.display());
-    println!(
-        "  users (password {PASSWORD:?}): {}",
-        USERS.iter().map(|u| format!("{} ({})", u.0, u.1)).collect::<Vec<_>>().join(", ")
-    );
-    println!(
-        "  try: curl -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
-    );
-    println!("  Python: taxii2client.v21.Server('{base}/taxii2/', user='syr-analyst', password='{PASSWORD}')");
+    println!("  configs and data: one <member>.toml and <member>/ directory per node in the demo directory");
 }

@@ -17,36 +17,56 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let node = launch(config, shutdown_signal()).await?;
+    node.server.await.context("the server task")?
+}
+
+/// A node running inside this process.
+pub struct Launched {
+    pub config: Config,
+    pub store: Arc<tandem_store::SqliteStore>,
+    /// The live roster: changing it changes what every read decides from then on.
+    pub roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
+    pub federation: Arc<tandem_sync::federation::Federation>,
+    /// Serves until `shutdown` completes, then stops federation and closes the audit log.
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the store, wires TAXII, Tandem's endpoints, federation and the audit log, binds the
+/// listener and starts serving in a task.
+pub async fn launch(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Launched> {
     let store = node::open_store(&config)?;
     node::seed_published(&config, store.as_ref())?;
     let mut state = node::app_state(&config, store.clone())?;
-    let fed = crate::federation::attach(&config, store, &mut state)?;
+    let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let audit = super::audit::open_log(&config)?;
     state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
+    let roster = Arc::clone(&state.roster);
     let app = tandem_taxii::router(state.clone()).merge(crate::http::routes(state.clone())).merge(fed.routes(state));
-    fed.start();
     let listener = tokio::net::TcpListener::bind(config.node.listen)
         .await
         .with_context(|| format!("binding {}", config.node.listen))?;
+    fed.start();
     let addr = listener.local_addr()?;
     tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
-    println!(
-        "tandem node {} listening on http://{addr}/taxii2/",
-        config.node.member
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
-    fed.stop().await;
-    if let Err(e) = audit.close() {
-        tracing::error!(error = %e, "closing the audit log");
-    }
-    tracing::info!("tandem node stopped");
-    Ok(())
+    println!("tandem node {} listening on http://{addr}/taxii2/", config.node.member);
+    let task_fed = Arc::clone(&fed);
+    let server = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
+        task_fed.stop().await;
+        if let Err(e) = audit.close() {
+            tracing::error!(error = %e, "closing the audit log");
+        }
+        tracing::info!("tandem node stopped");
+        served
+    });
+    Ok(Launched { config, store, roster, federation: fed, server })
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
