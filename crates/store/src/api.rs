@@ -62,6 +62,9 @@ pub struct Tombstone {
     /// The position in the serving node's feed (same clock as `date_added`).
     #[serde(default = "epoch")]
     pub added: Timestamp,
+    /// The originator's signature of the deletion (see `tandem-sync`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Value>,
 }
 
 fn epoch() -> Timestamp {

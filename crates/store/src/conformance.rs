@@ -299,6 +299,7 @@ pub fn replicated_tombstones_need_the_originator(store: &dyn Store) {
         originator: "IRQ".into(),
         object_markings: vec![],
         added: Timestamp::from_micros(0),
+        proof: None,
     };
     assert!(store.apply_tombstones(COLL, vec![forged]).unwrap().is_empty());
     assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 1);
@@ -308,6 +309,7 @@ pub fn replicated_tombstones_need_the_originator(store: &dyn Store) {
         originator: "USA".into(),
         object_markings: vec![tlp::TLP2_GREEN.into()],
         added: Timestamp::from_micros(0),
+        proof: None,
     };
     assert_eq!(store.apply_tombstones(COLL, vec![honest.clone()]).unwrap().len(), 1);
     assert!(all(store, &ctx("USA"), ObjectQuery::default()).is_empty());
@@ -324,6 +326,7 @@ pub fn replicated_tombstones_need_the_originator(store: &dyn Store) {
         originator: "USA".into(),
         object_markings: vec![tlp::TLP2_GREEN.into()],
         added: Timestamp::from_micros(0),
+        proof: None,
     };
     assert_eq!(store.apply_tombstones(COLL, vec![unseen]).unwrap().len(), 1);
     assert_eq!(store.list_tombstones(&ctx("IRQ"), COLL, None, 10).unwrap().items.len(), 2);

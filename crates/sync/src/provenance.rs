@@ -448,6 +448,49 @@ impl Provenance {
     }
 }
 
+/// A deletion's signature: the originator's node signs `(originator, id, version)` when it serves
+/// its own tombstones, and every node forwards the signature unchanged, so no peer can delete
+/// what a member originated by claiming that member deleted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TombstoneProof {
+    pub v: u32,
+    pub signer: String,
+    pub sig: String,
+}
+
+fn tombstone_message(t: &tandem_store::Tombstone) -> Vec<u8> {
+    let mut m = b"tandem-tombstone-v1\0".to_vec();
+    m.extend_from_slice(t.originator.as_bytes());
+    m.push(0);
+    m.extend_from_slice(t.id.as_bytes());
+    m.push(0);
+    m.extend_from_slice(t.version.map(|v| v.to_taxii()).unwrap_or_default().as_bytes());
+    m
+}
+
+/// Signs a deletion of a version `t.originator` (this node's member) originated.
+pub fn sign_tombstone(t: &tandem_store::Tombstone, key: &SigningKey) -> TombstoneProof {
+    TombstoneProof {
+        v: FORMAT_VERSION,
+        signer: t.originator.clone(),
+        sig: STANDARD.encode(key.sign(&tombstone_message(t)).to_bytes()),
+    }
+}
+
+/// Checks a deletion's signature with the originator's key.
+pub fn verify_tombstone(t: &tandem_store::Tombstone, key: &VerifyingKey) -> Result<()> {
+    let proof: TombstoneProof =
+        serde_json::from_value(t.proof.clone().ok_or(ProvenanceError::Malformed("no proof".into()))?)
+            .map_err(|e| ProvenanceError::Malformed(e.to_string()))?;
+    if proof.v != FORMAT_VERSION || proof.signer != t.originator {
+        return Err(ProvenanceError::Mismatch("tombstone signer is not the originator".into()));
+    }
+    let bytes = STANDARD.decode(&proof.sig).map_err(|_| ProvenanceError::Malformed("signature encoding".into()))?;
+    let sig = Signature::from_slice(&bytes).map_err(|_| ProvenanceError::Malformed("signature length".into()))?;
+    key.verify(&tombstone_message(t), &sig).map_err(|_| ProvenanceError::BadSignature)
+}
+
 /// `ed25519:<base64>` -> a verifying key (the roster's `public_key` form).
 pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
     tandem_audit::keys::parse_public_key(text).ok()

@@ -205,8 +205,23 @@ async fn pass(
     let mut next: Option<String> = None;
     loop {
         let page = client.tombstones(&r, cursor.tombstones, next.as_deref(), PAGE).await?;
+        // Only deletions signed by the originator of the deleted version are applied.
+        let keys = ctx.keys.snapshot();
+        let mut signed = Vec::with_capacity(page.tombstones.len());
+        for t in page.tombstones {
+            match keys.verify_tombstone(&t) {
+                Ok(()) => signed.push(t),
+                Err(e) => {
+                    tracing::warn!(id = %t.id, originator = %t.originator, reason = %e, "refusing a replicated deletion");
+                    touch(status, |s| {
+                        s.rejected += 1;
+                        s.last_rejection = Some(format!("deletion of {}: {e}", t.id));
+                    });
+                }
+            }
+        }
         let (store, coll) = (Arc::clone(&ctx.store), ctx.collection.clone());
-        let applied = tokio::task::spawn_blocking(move || store.apply_tombstones(&coll, page.tombstones)).await??;
+        let applied = tokio::task::spawn_blocking(move || store.apply_tombstones(&coll, signed)).await??;
         for t in &applied {
             ctx.hooks.after_delete(&ctx.collection, &t.originator, &t.id, 1);
         }

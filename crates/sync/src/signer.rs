@@ -33,6 +33,12 @@ impl tandem_taxii::Signer for NodeSigner {
         (member == self.member).then(|| self.sign_object(object))
     }
 
+    fn tombstone_proof(&self, t: &tandem_store::Tombstone) -> Option<Value> {
+        (t.originator == self.member)
+            .then(|| serde_json::to_value(provenance::sign_tombstone(t, &self.key)).ok())
+            .flatten()
+    }
+
     fn proof_for(&self, record: &Record) -> Option<Value> {
         let stored = Provenance::from_value(record.provenance.as_ref()?).ok()?;
         let copy = record.object.as_object()?;
@@ -105,6 +111,13 @@ impl RosterKeys {
 pub struct KeySet(HashMap<String, VerifyingKey>);
 
 impl KeySet {
+    /// Checks that a deletion was signed by the member that originated the deleted version.
+    pub fn verify_tombstone(&self, t: &tandem_store::Tombstone) -> Result<(), Refusal> {
+        let key = self.0.get(&t.originator).ok_or_else(|| Refusal::UnknownSigner(t.originator.clone()))?;
+        provenance::verify_tombstone(t, key)?;
+        Ok(())
+    }
+
     /// Verifies `object` against `proof`; returns the parsed proof (its `signer` is the
     /// originator).
     pub fn verify(&self, object: &Value, proof: Option<&Value>) -> Result<Provenance, Refusal> {

@@ -185,6 +185,21 @@ async fn forgeries_and_foreign_versions_are_refused() {
         s.federation("SYR").unwrap().statuses().into_iter().find(|st| st.member == "IRQ").map_or(0, |st| st.rejected)
     };
     assert!(sb.wait_for(WAIT, |s| rejected(s) >= 4).await, "rejections counted: {}", rejected(&sb));
+    // 5. A deletion of USA's object that USA never signed.
+    let forged = tandem_store::Tombstone {
+        id: id.clone(),
+        version: Some(tandem_model::Timestamp::parse(&created).unwrap()),
+        originator: "USA".into(),
+        object_markings: vec![GREEN.into()],
+        added: tandem_model::Timestamp::from_micros(0),
+        proof: None,
+    };
+    assert_eq!(irq.apply_tombstones(&coll, vec![forged]).unwrap().len(), 1);
+    let marker = green(&fresh_id("indicator"));
+    sb.post("IRQ", vec![marker.clone()]).await.unwrap();
+    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv) && rejected(s) >= 5).await, "{}", rejected(&sb));
+    assert!(sb.holds("SYR", &id, &version_of(&v1)), "an unsigned deletion was applied");
     drop(irq);
     sb.shutdown().await;
 }

@@ -41,8 +41,8 @@ use axum::routing::{MethodRouter, get};
 use tandem_policy::{Classification, Roster};
 use tandem_store::{PutOutcome, Store};
 
-pub use auth::{AuthError, Authenticator, UserDirectory};
 pub use audit::{AuditEvent, AuditSink, NoAudit};
+pub use auth::{AuthError, Authenticator, UserDirectory};
 pub use error::TaxiiError;
 pub use handlers::objects::{SYNC_HEADER, proof_key};
 
@@ -154,6 +154,11 @@ pub trait Signer: Send + Sync {
 
     /// The proof to serve with `record` (whose object may be a redacted copy), if any.
     fn proof_for(&self, record: &tandem_store::Record) -> Option<serde_json::Value>;
+
+    /// The originator's signature of a deletion this node's member made, for the tombstone feed.
+    fn tombstone_proof(&self, _tombstone: &tandem_store::Tombstone) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// Hooks that do nothing.
@@ -219,10 +224,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(media::negotiate))
         .layer(axum::middleware::map_response(responses::taxii_envelope))
         .merge(extensions)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            audit::record,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .with_state(state)
 }
 

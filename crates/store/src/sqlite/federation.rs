@@ -32,19 +32,25 @@ impl SqliteStore {
         let fetch = limit.min(100_000) as i64 + 1;
         let rows = self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT stix_id, version, label, added FROM tombstones
+                "SELECT stix_id, version, label, added, proof FROM tombstones
                  WHERE collection = ?1 AND added > ?2 AND label IN rarray(?3)
                  ORDER BY added LIMIT ?4",
             )?;
             let rows = stmt.query_map(params![coll, after, ids, fetch], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
         })?;
         let more = rows.len() > limit;
         let state = self.labels.read()?;
         let mut page = Page::default();
-        for (id, version, label, added) in rows.into_iter().take(limit) {
+        for (id, version, label, added, proof) in rows.into_iter().take(limit) {
             let Some(l) = state.labels.get(&label) else {
                 continue;
             };
@@ -59,6 +65,7 @@ impl SqliteStore {
                 originator: l.originator.clone(),
                 object_markings: l.object_markings.clone(),
                 added: Timestamp::from_micros(added),
+                proof: proof.and_then(|p| serde_json::from_str(&p).ok()),
             });
         }
         if more {
@@ -132,8 +139,8 @@ impl SqliteStore {
                 };
                 last_added = now.max(last_added + 1);
                 tx.execute(
-                    "INSERT INTO tombstones (collection, stix_id, version, deleted_at, deleted_by, label, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![coll, t.id, key, now, t.originator, label, last_added],
+                    "INSERT INTO tombstones (collection, stix_id, version, deleted_at, deleted_by, label, added, proof) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![coll, t.id, key, now, t.originator, label, last_added, t.proof.as_ref().map(|p| p.to_string())],
                 )?;
                 tx.execute(
                     "UPDATE objects SET latest = 1 WHERE collection = ?1 AND stix_id = ?2

@@ -5,8 +5,11 @@ use rusqlite::Connection;
 
 use crate::Result;
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_init.sql")), (2, include_str!("../../migrations/0002_federation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_federation.sql")),
+    (3, include_str!("../../migrations/0003_tombstone_proofs.sql")),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(

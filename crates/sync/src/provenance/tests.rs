@@ -192,3 +192,25 @@ proptest! {
         prop_assert!(q.verify(bad.as_object().unwrap(), &vk).is_err());
     }
 }
+
+#[test]
+fn tombstones_verify_only_for_their_originator() {
+    let mut t = tandem_store::Tombstone {
+        id: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f".into(),
+        version: Some(tandem_model::Timestamp::parse("2025-11-24T00:00:00.000Z").unwrap()),
+        originator: "USA".into(),
+        object_markings: vec![],
+        added: tandem_model::Timestamp::from_micros(0),
+        proof: None,
+    };
+    assert!(verify_tombstone(&t, &key(1).verifying_key()).is_err(), "unsigned");
+    t.proof = Some(serde_json::to_value(sign_tombstone(&t, &key(1))).unwrap());
+    verify_tombstone(&t, &key(1).verifying_key()).unwrap();
+    assert!(verify_tombstone(&t, &key(2).verifying_key()).is_err(), "another key");
+    let mut other = t.clone();
+    other.id = "indicator--00000000-17d4-4cbf-938f-98ee46b3cd3f".into();
+    assert!(verify_tombstone(&other, &key(1).verifying_key()).is_err(), "another id");
+    let mut claimed = t.clone();
+    claimed.originator = "IRQ".into();
+    assert!(verify_tombstone(&claimed, &key(1).verifying_key()).is_err(), "another originator");
+}

@@ -152,7 +152,19 @@ pub async fn tombstones(
     let floor = after.unwrap_or(Timestamp::from_parts(0, 0));
     let first = pg.items.first().map_or(floor, |t| t.added);
     let last = pg.items.last().map_or(floor, |t| t.added);
-    let items = pg.items.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect();
+    let items = pg
+        .items
+        .into_iter()
+        .map(|mut t| {
+            // Deletions this node's member made are signed as they are served.
+            if t.proof.is_none()
+                && let Some(signer) = &state.signer
+            {
+                t.proof = signer.tombstone_proof(&t);
+            }
+            serde_json::to_value(&t).unwrap_or(Value::Null)
+        })
+        .collect();
     Ok(page(&envelope("tombstones", items, pg.next), first, last))
 }
 
