@@ -300,3 +300,31 @@ fn bad_config_names_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
 }
+
+#[test]
+fn demo_replays_syria_joining_across_nodes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Eight consecutive ports from a free one; collisions are unlikely on loopback.
+    let port = free_port();
+    let out = Command::new(bin())
+        .args(["demo", "--no-serve", "--synthetic", "400", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--dir")
+        .arg(dir.path())
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("before: SYR is off every roster; its node holds 0 objects"), "{text}");
+    let after = text.lines().find(|l| l.contains("its node backfilled to")).expect("after line");
+    let held: u64 = after
+        .split("backfilled to ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert!(held > 100, "{after}");
+    for member in ["USA", "IRQ", "SYR"] {
+        assert!(text.contains(&format!("{member}  node  http://127.0.0.1:")), "{text}");
+    }
+}
