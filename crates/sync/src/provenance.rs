@@ -18,11 +18,13 @@
 //! Wire and storage format (version 1), a JSON object:
 //! `{"v": 1, "signer": "USA", "root": <hex>, "sig": <base64>,
 //!   "leaves": {<path as JSON array>: {"s": <base64 salt>, "h": <hex hash>}},
-//!   "removed": [<hex hash>...], "granular_markings": [...original list...]}`.
+//!   "removed": [<hex hash>...], "granular_markings": [...original list...],
+//!   "redactions": [[<selectors of the first redaction>], [<of the next>]...]}`.
 //! `granular_markings` holds the originator's list so a verifier can check the copy's rewritten
 //! list against it (it reveals marking ids and selectors, which the redaction extension already
-//! lists, never values). A copy redacted twice (a redacted copy redacted again for a further
-//! member) is not verifiable in version 1 and is refused by the receiver.
+//! lists, never values). `redactions` records each redaction step in the coordinates of the copy
+//! it applied to, because a copy redacted again for a further member (SYR's copy served to JOR)
+//! carries only the latest step in its extension; the verifier replays the steps in order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,6 +64,11 @@ pub struct Provenance {
     /// The original `granular_markings`, when the object has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub granular_markings: Option<Value>,
+    /// The redactions already applied, in order, each as the redaction extension listed it (in
+    /// the coordinates of the copy it was applied to): a copy redacted again for a further member
+    /// carries only the latest list in its extension.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redactions: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -239,12 +246,12 @@ pub fn sign(object: &Map<String, Value>, signer: &str, key: &SigningKey) -> Prov
         leaves: leaves_out,
         removed: Vec::new(),
         granular_markings: object.get(GRANULAR).cloned(),
+        redactions: Vec::new(),
     }
 }
 
-/// The removed selectors a copy declares in its redaction extension, reduced as `redact` reduces
-/// them (sorted, deduplicated, paths under another removed path dropped).
-fn declared_removed(copy: &Map<String, Value>) -> Result<Vec<Vec<Step>>> {
+/// The selectors a copy's redaction extension lists (empty when it has none).
+fn declared_list(copy: &Map<String, Value>) -> Result<Vec<String>> {
     let Some(ext) = copy.get("extensions").and_then(|e| e.get(REDACTION_EXTENSION_ID)) else {
         return Ok(Vec::new());
     };
@@ -252,19 +259,32 @@ fn declared_removed(copy: &Map<String, Value>) -> Result<Vec<Vec<Step>>> {
         .get("redacted")
         .and_then(Value::as_array)
         .ok_or_else(|| ProvenanceError::Mismatch("redaction extension without a list".into()))?;
+    list.iter()
+        .map(|s| s.as_str().map(str::to_string).ok_or_else(|| ProvenanceError::Mismatch(format!("bad selector {s}"))))
+        .collect()
+}
+
+/// Selectors as `redact` applies them: parsed, sorted, deduplicated, and without paths under
+/// another removed path.
+fn reduce(list: &[String]) -> Result<Vec<Vec<Step>>> {
     let mut removed = Vec::new();
     for s in list {
-        let path = s
-            .as_str()
-            .and_then(parse_selector)
-            .ok_or_else(|| ProvenanceError::Mismatch(format!("bad redacted selector {s}")))?;
-        removed.push(path);
+        removed.push(parse_selector(s).ok_or_else(|| ProvenanceError::Mismatch(format!("bad redacted selector {s}")))?);
     }
     removed.sort();
     removed.dedup();
     let all = removed.clone();
     removed.retain(|p| !all.iter().any(|q| q.len() < p.len() && p.starts_with(q)));
     Ok(removed)
+}
+
+/// Where a path of the original ends up after every redaction step, or `None` once removed.
+fn remap_chain(path: &[Step], steps: &[Vec<Vec<Step>>]) -> Option<Vec<Step>> {
+    let mut cur = path.to_vec();
+    for removed in steps {
+        cur = remap(&cur, removed)?;
+    }
+    Some(cur)
 }
 
 /// Where a path of the original ends up in the copy, or `None` when it was removed.
@@ -314,6 +334,15 @@ fn expected_granular(original: &Value, removed: &[Vec<Step>]) -> Option<Value> {
     (!kept.is_empty()).then_some(Value::Array(kept))
 }
 
+/// The `granular_markings` a copy carries after every redaction step.
+fn expected_granular_chain(original: &Value, steps: &[Vec<Vec<Step>>]) -> Option<Value> {
+    let mut cur = Some(original.clone());
+    for removed in steps {
+        cur = expected_granular(&cur?, removed);
+    }
+    cur
+}
+
 fn lookup<'a>(value: &'a Value, path: &[Step]) -> Option<&'a Value> {
     let mut cur = value;
     for step in path {
@@ -354,20 +383,42 @@ impl Provenance {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
-    /// The proof to ship with `copy`, a redaction of the version this proof covers. A copy
-    /// without a redaction extension, or one this proof already matches, gets the proof as is.
-    pub fn for_copy(&self, copy: &Map<String, Value>) -> Result<Provenance> {
-        let removed = declared_removed(copy)?;
-        if removed.is_empty() || !self.removed.is_empty() {
-            // Unredacted, or already a redacted proof (verifying tells whether it fits).
+    /// The redaction steps that turned the original into `copy`, for verifying: those this
+    /// proof was reduced for, else (a proof from before `redactions` were recorded, or an
+    /// unreduced one) the copy's own list.
+    fn steps_for(&self, copy: &Map<String, Value>) -> Result<Vec<Vec<Vec<Step>>>> {
+        let raw = if self.redactions.is_empty() {
+            let ext = declared_list(copy)?;
+            if ext.is_empty() { Vec::new() } else { vec![ext] }
+        } else {
+            self.redactions.clone()
+        };
+        raw.iter().map(|l| reduce(l)).collect()
+    }
+
+    /// The proof to ship with `copy`. `newly_redacted` says whether the serving store redacted
+    /// the stored object for this reader (its redaction extension then lists this step's
+    /// selectors, which may coincide with an earlier step's); if not, the stored proof fits as is.
+    /// Leaves the new step removes travel as hashes only.
+    pub fn for_copy(&self, copy: &Map<String, Value>, newly_redacted: bool) -> Result<Provenance> {
+        if !newly_redacted {
             return Ok(self.clone());
         }
+        let ext = declared_list(copy)?;
+        if ext.is_empty() {
+            return Err(ProvenanceError::Mismatch("a redacted copy without a redaction list".into()));
+        }
+        if self.redactions.is_empty() && !self.removed.is_empty() {
+            return Err(ProvenanceError::Unsupported("a proof without its redaction steps".into()));
+        }
         let mut out = self.clone();
+        out.redactions.push(ext);
+        let steps = out.redactions.iter().map(|l| reduce(l)).collect::<Result<Vec<_>>>()?;
         out.leaves.clear();
         for (key, leaf) in &self.leaves {
             let path = parse_path_key(key)?;
             let is_granular = path.len() == 1 && path[0] == Step::Key(GRANULAR.into());
-            if is_granular || remap(&path, &removed).is_some() {
+            if is_granular || remap_chain(&path, &steps).is_some() {
                 out.leaves.insert(key.clone(), leaf.clone());
             } else {
                 out.removed.push(leaf.h.clone());
@@ -382,12 +433,12 @@ impl Provenance {
         if self.v != FORMAT_VERSION {
             return Err(ProvenanceError::Malformed(format!("format version {}", self.v)));
         }
-        let removed = declared_removed(copy)?;
+        let steps = self.steps_for(copy)?;
         let base = Value::Object(base_of(copy));
         // Granular markings: the copy's list must be the original's, as redaction rewrites it.
         match &self.granular_markings {
             Some(original) => {
-                if expected_granular(original, &removed) != copy.get(GRANULAR).cloned() {
+                if expected_granular_chain(original, &steps) != copy.get(GRANULAR).cloned() {
                     return Err(ProvenanceError::Mismatch("granular_markings".into()));
                 }
             }
@@ -409,7 +460,7 @@ impl Provenance {
                     .clone()
                     .ok_or_else(|| ProvenanceError::Mismatch("granular_markings leaf without the list".into()))?
             } else {
-                let at = remap(&path, &removed)
+                let at = remap_chain(&path, &steps)
                     .ok_or_else(|| ProvenanceError::Mismatch(format!("a salt was sent for withheld leaf {key}")))?;
                 let v = lookup(&base, &at).ok_or_else(|| ProvenanceError::Mismatch(format!("missing leaf {key}")))?;
                 if !covered.insert(at) {

@@ -42,7 +42,7 @@ impl tandem_taxii::Signer for NodeSigner {
     fn proof_for(&self, record: &Record) -> Option<Value> {
         let stored = Provenance::from_value(record.provenance.as_ref()?).ok()?;
         let copy = record.object.as_object()?;
-        match stored.for_copy(copy) {
+        match stored.for_copy(copy, record.redacted) {
             Ok(p) => Some(p.to_value()),
             Err(e) => {
                 tracing::debug!(id = %record.id, error = %e, "no proof for this copy");

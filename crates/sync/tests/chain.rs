@@ -366,3 +366,39 @@ async fn peers_added_and_removed_at_run_time() {
     assert!(sb.wait_for(WAIT, |s| s.federation("IRQ").unwrap().statuses().is_empty()).await, "the removed peer stops");
     sb.shutdown().await;
 }
+
+/// USA - IRQ - SYR - JOR: SYR gets a copy without one property, JOR a copy without two; each
+/// copy verifies against USA's key with the proof reduced at each hop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redacted_twice_over_three_hops() {
+    let sb = SandboxBuilder::new()
+        .node("USA")
+        .node("IRQ")
+        .node("SYR")
+        .node("JOR")
+        .link("USA", "IRQ")
+        .link("IRQ", "SYR")
+        .link("SYR", "JOR")
+        .build()
+        .await
+        .unwrap();
+    sb.post("USA", vec![rel(&["USA", "IRQ"]), rel(&["USA", "IRQ", "SYR"])]).await.unwrap();
+    let mut obj = green(&fresh_id("indicator"));
+    obj["labels"] = json!(["vbied", "checkpoint"]);
+    obj["granular_markings"] = json!([
+        {"selectors": ["description"], "marking_ref": rel_id(&["USA", "IRQ"])},
+        {"selectors": ["labels"], "marking_ref": rel_id(&["USA", "IRQ", "SYR"])}
+    ]);
+    sb.post("USA", vec![obj.clone()]).await.unwrap();
+    let (id, v) = (obj["id"].as_str().unwrap().to_string(), version_of(&obj));
+    assert!(sb.wait_for(WAIT, |s| s.holds("JOR", &id, &v)).await, "reached JOR");
+    let usa = sb.key("USA").unwrap().verifying_key();
+    for (member, has_labels) in [("SYR", true), ("JOR", false)] {
+        let rec = sb.holdings(member).unwrap().into_iter().find(|r| r.id == id).unwrap();
+        assert!(rec.object.get("description").is_none(), "{member}: {}", rec.object);
+        assert_eq!(rec.object.get("labels").is_some(), has_labels, "{member}: {}", rec.object);
+        let proof = Provenance::from_value(rec.provenance.as_ref().unwrap()).unwrap();
+        proof.verify(rec.object.as_object().unwrap(), &usa).unwrap();
+    }
+    sb.shutdown().await;
+}

@@ -77,7 +77,7 @@ fn redacted_copy_verifies_without_removed_salts() {
     let p = sign(&obj, "USA", &key(1));
     let sel = vec!["external_references.[0]".to_string(), "description".to_string()];
     let copy = redact(&obj, &sel).unwrap();
-    let q = p.for_copy(&copy).unwrap();
+    let q = p.for_copy(&copy, true).unwrap();
     q.verify(&copy, &key(1).verifying_key()).unwrap();
     // Neither the removed values nor their salts travel.
     let text = q.to_value().to_string();
@@ -172,7 +172,7 @@ proptest! {
         let copy = if chosen.is_empty() { obj.clone() } else {
             match redact(&obj, &chosen) { Some(c) => c, None => return Ok(()) }
         };
-        let q = p.for_copy(&copy).unwrap();
+        let q = p.for_copy(&copy, !chosen.is_empty()).unwrap();
         prop_assert_eq!(q.verify(&copy, &vk), Ok(()));
         // Change one visible leaf: verification fails.
         let visible: Vec<(Vec<Step>, Value)> = leaves(&base_of(&copy))
@@ -213,4 +213,52 @@ fn tombstones_verify_only_for_their_originator() {
     let mut claimed = t.clone();
     claimed.originator = "IRQ".into();
     assert!(verify_tombstone(&claimed, &key(1).verifying_key()).is_err(), "another originator");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A copy redacted for one member and redacted again for the next still verifies, with the
+    /// proof reduced at each hop; changing a visible value still fails.
+    #[test]
+    fn a_copy_redacted_twice_verifies(
+        obj in arb_object(),
+        first in prop::collection::vec(any::<prop::sample::Index>(), 1..3),
+        second in prop::collection::vec(any::<prop::sample::Index>(), 1..3),
+        change in any::<prop::sample::Index>(),
+    ) {
+        let vk = key(9).verifying_key();
+        let p = sign(&obj, "USA", &key(9));
+        let all = selectors(&obj);
+        let s1: Vec<String> = first.iter().map(|i| all[i.index(all.len())].clone()).collect();
+        let Some(copy1) = redact(&obj, &s1) else { return Ok(()) };
+        let q1 = p.for_copy(&copy1, true).unwrap();
+        prop_assert_eq!(q1.verify(&copy1, &vk), Ok(()));
+        // The node holding copy1 stores q1 and serves copy1 unchanged to a member that may see it all.
+        prop_assert_eq!(q1.for_copy(&copy1, false).unwrap(), q1.clone());
+        let rest = selectors(&copy1);
+        if rest.is_empty() {
+            return Ok(());
+        }
+        let s2: Vec<String> = second.iter().map(|i| rest[i.index(rest.len())].clone()).collect();
+        let Some(copy2) = redact(&copy1, &s2) else { return Ok(()) };
+        let q2 = q1.for_copy(&copy2, true).unwrap();
+        prop_assert_eq!(q2.verify(&copy2, &vk), Ok(()));
+        prop_assert!(q2.removed.len() >= q1.removed.len());
+        let visible: Vec<(Vec<Step>, Value)> = leaves(&base_of(&copy2))
+            .into_iter()
+            .filter(|(p, _)| !matches!(&p[0], Step::Key(k) if k == "granular_markings"))
+            .collect();
+        let (path, old) = &visible[change.index(visible.len())];
+        let mut bad = Value::Object(copy2.clone());
+        let mut cur = &mut bad;
+        for s in path {
+            cur = match s {
+                Step::Key(k) => &mut cur[k.as_str()],
+                Step::Index(i) => &mut cur[*i],
+            };
+        }
+        *cur = if *old == json!("changed!") { json!("changed?") } else { json!("changed!") };
+        prop_assert!(q2.verify(bad.as_object().unwrap(), &vk).is_err());
+    }
 }
