@@ -39,12 +39,11 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// Per-request timeout towards peers.
     pub timeout: Duration,
+    /// How often the stored peer list (`tandem peer add|remove`) is re-read.
+    pub peer_refresh: Duration,
     /// The node's other write hooks, called after the notifications are queued.
     pub inner_hooks: Arc<dyn WriteHooks>,
 }
-
-/// How often the stored peer list is re-read.
-const PEER_REFRESH: Duration = Duration::from_secs(5);
 
 /// One running peer: its loop state, its notification flag and its two tasks.
 struct Entry {
@@ -58,6 +57,7 @@ pub struct Federation {
     signer: Arc<NodeSigner>,
     hooks: Arc<NotifyHooks>,
     config_peers: Vec<PeerSpec>,
+    peer_refresh: Duration,
     entries: Mutex<Vec<Entry>>,
     /// The peer list last applied, to act only on changes.
     applied: Mutex<Vec<PeerSpec>>,
@@ -89,6 +89,7 @@ impl Federation {
             signer: Arc::new(NodeSigner::new(&s.member, s.key)),
             hooks,
             config_peers: s.peers,
+            peer_refresh: s.peer_refresh,
             entries: Mutex::new(Vec::new()),
             applied: Mutex::new(Vec::new()),
             refresher: Mutex::new(None),
@@ -127,7 +128,7 @@ impl Federation {
         *lock(&self.refresher) = Some(tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(PEER_REFRESH) => {}
+                    _ = tokio::time::sleep(me.peer_refresh) => {}
                     _ = shutdown.changed() => return,
                 }
                 let m2 = Arc::clone(&me);

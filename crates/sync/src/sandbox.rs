@@ -202,6 +202,7 @@ impl Sandbox {
             peers: node.peers.clone(),
             poll_interval: poll,
             timeout: Duration::from_secs(5),
+            peer_refresh: Duration::from_millis(300),
             inner_hooks: Arc::new(NoHooks),
         });
         let mut accounts = vec![account("analyst", member)];
