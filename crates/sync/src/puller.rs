@@ -8,7 +8,6 @@
 //! peer notifies, else every poll interval; failures back off exponentially up to 30 s. A peer
 //! that is down or sends garbage only ever affects its own loop.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -276,7 +275,7 @@ pub fn ingest(ctx: &Context, objects: Vec<Value>, proofs: &serde_json::Map<Strin
     let mut report = Report::default();
     let keys = ctx.keys.snapshot();
     let horizon = Timestamp::from_micros(Timestamp::now().as_micros() + MAX_FUTURE.as_micros() as i64);
-    let mut by_originator: BTreeMap<String, Vec<Incoming>> = BTreeMap::new();
+    let mut verified_items: Vec<(String, Incoming)> = Vec::new();
     let refuse = |report: &mut Report, id: &str, why: String| {
         tracing::warn!(%id, reason = %why, "refusing a replicated version");
         report.rejected += 1;
@@ -308,12 +307,20 @@ pub fn ingest(ctx: &Context, objects: Vec<Value>, proofs: &serde_json::Map<Strin
                 continue;
             }
         };
-        by_originator
-            .entry(verified.signer.clone())
-            .or_default()
-            .push(Incoming { object, provenance: Some(verified.to_value()) });
+        verified_items.push((verified.signer.clone(), Incoming { object, provenance: Some(verified.to_value()) }));
     }
-    for (originator, batch) in by_originator {
+    // Earlier versions first, so an object's first version is stored (with its originator) before
+    // any later one on the page; then one store call per run of the same originator.
+    verified_items
+        .sort_by(|(_, a), (_, b)| (a.object.id(), a.object.version()).cmp(&(b.object.id(), b.object.version())));
+    let mut runs: Vec<(String, Vec<Incoming>)> = Vec::new();
+    for (originator, incoming) in verified_items {
+        match runs.last_mut() {
+            Some((o, batch)) if *o == originator => batch.push(incoming),
+            _ => runs.push((originator, vec![incoming])),
+        }
+    }
+    for (originator, batch) in runs {
         let outcomes = ctx.store.put(&ctx.collection, &originator, batch)?;
         for o in &outcomes {
             match o {
