@@ -11,11 +11,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "tandem",
-    version,
-    about = "Tandem: a federated STIX 2.1 / TAXII 2.1 intelligence-sharing node"
-)]
+#[command(name = "tandem", version, about = "Tandem: a federated STIX 2.1 / TAXII 2.1 intelligence-sharing node")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,8 +81,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -32,11 +32,7 @@ pub fn user_directory(config: &Config, store: &dyn Store) -> anyhow::Result<User
             name: u.name.clone(),
             member: u.member.clone(),
             password_hash,
-            clearance: u
-                .clearance
-                .as_deref()
-                .and_then(Classification::parse)
-                .unwrap_or_default(),
+            clearance: u.clearance.as_deref().and_then(Classification::parse).unwrap_or_default(),
             roles: u.roles.clone(),
             read_only: u.read_only,
         });
@@ -74,9 +70,7 @@ pub fn taxii_config(config: &Config) -> TaxiiConfig {
             id: config.intel_collection_id(),
             alias: Some("intel".into()),
             title: format!("{} intelligence", config.node.member),
-            description: Some(
-                "Everything this node holds, as releasability allows each reader".into(),
-            ),
+            description: Some("Everything this node holds, as releasability allows each reader".into()),
             can_read: true,
             can_write: true,
         }],
@@ -109,10 +103,7 @@ pub fn operator_context(config: &Config) -> tandem_store::ViewContext {
         .max()
         .unwrap_or_default();
     tandem_store::ViewContext {
-        viewer: tandem_policy::Viewer {
-            member: config.node.member.clone(),
-            clearance,
-        },
+        viewer: tandem_policy::Viewer { member: config.node.member.clone(), clearance },
         roster: Arc::new(config.roster()),
     }
 }

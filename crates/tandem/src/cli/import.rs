@@ -41,11 +41,7 @@ impl Summary {
         let entry = self.reasons.entry(reason).or_default();
         entry.0 += 1;
         if entry.1.len() < 3 {
-            entry.1.push(if id.is_empty() {
-                "(no id)".into()
-            } else {
-                id.to_string()
-            });
+            entry.1.push(if id.is_empty() { "(no id)".into() } else { id.to_string() });
         }
     }
 
@@ -60,10 +56,7 @@ impl Summary {
     }
 
     pub fn print(&self) {
-        println!(
-            "accepted: {}  duplicate: {}  rejected: {}",
-            self.accepted, self.duplicate, self.rejected
-        );
+        println!("accepted: {}  duplicate: {}  rejected: {}", self.accepted, self.duplicate, self.rejected);
         for (reason, (count, ids)) in &self.reasons {
             println!("  rejected {count}x: {reason} (e.g. {})", ids.join(", "));
         }
@@ -79,11 +72,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         import_file(store.as_ref(), &config, file, args, &mut summary)?;
     }
     summary.print();
-    Ok(if summary.rejected == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if summary.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -111,14 +100,9 @@ fn import_file(
     args: &ImportArgs,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
-    let handle =
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let handle = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = if args.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(size)
-    };
+    let bar = if args.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(size) };
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -144,11 +128,7 @@ fn import_file(
             }
             Err(violations) => {
                 let id = value.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-                let reason = violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let reason = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
                 summary.reject(id, reason);
             }
         }

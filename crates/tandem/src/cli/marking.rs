@@ -49,10 +49,10 @@ pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
         Err(v) => bail!("invalid marking: {}", v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
     };
     let store = node::open_store(&config)?;
-    match store
-        .put(&config.intel_collection_id(), &config.node.member, vec![Incoming { object, provenance: None }])?
-        .pop()
-    {
+    // Signed like any version the node's member originates, so it replicates.
+    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(&config)?);
+    let provenance = Some(signer.sign_object(&object));
+    match store.put(&config.intel_collection_id(), &config.node.member, vec![Incoming { object, provenance }])?.pop() {
         Some(PutOutcome::Added { id, .. }) => {
             println!("{id}");
             Ok(ExitCode::SUCCESS)
