@@ -112,13 +112,16 @@ fn extension_on_wrong_type_is_reported() {
 #[test]
 fn definitions_are_well_formed() {
     let defs = published_extension_definitions();
-    assert_eq!(defs.len(), 3);
+    assert_eq!(defs.len(), 4);
     for d in &defs {
         crate::StixId::parse(d["id"].as_str().unwrap()).unwrap();
         assert_eq!(d["spec_version"], "2.1");
+        assert_eq!(d["object_marking_refs"], json!([crate::tlp::TLP2_CLEAR]));
+        crate::check_object(d).unwrap();
     }
     assert_eq!(defs[1]["id"], INCIDENT_EXTENSION_ID);
     assert_eq!(defs[2]["id"], RELEASABILITY_EXTENSION_ID);
+    assert_eq!(defs[3]["id"], REDACTION_EXTENSION_ID);
     assert_eq!(defs[1]["created_by_ref"], TANDEM_IDENTITY_ID);
     assert_eq!(deterministic_id("incident", "x"), deterministic_id("incident", "x"));
     crate::StixId::parse(&deterministic_id("incident", "x")).unwrap();
