@@ -22,7 +22,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== rust tests"
 cargo build --workspace --quiet
-cargo test --workspace --quiet 2>&1 | tee target/rust-tests.log | grep -E '^(test result|running|error|failures:|---- )' || true
+cargo test --workspace --quiet --no-fail-fast 2>&1 | tee target/rust-tests.log | grep -E '^(test result|running|error|failures:|---- )' || true
 if grep -qE '^test result: FAILED|^error' target/rust-tests.log || ! grep -q '^test result' target/rust-tests.log; then
   echo "rust tests failed"; exit 1
 fi

@@ -168,21 +168,9 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
             map.insert("granular_markings".into(), Value::Array(kept));
         }
     }
-    // A copy redacted again at a later hop keeps the earlier list: each step's selectors name
-    // content of the copy that step started from.
-    let mut redacted: Vec<Value> = object
-        .get("extensions")
-        .and_then(|e| e.get(REDACTION_EXTENSION_ID))
-        .and_then(|r| r.get("redacted"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for p in &removed {
-        let selector = Value::String(render(p));
-        if !redacted.contains(&selector) {
-            redacted.push(selector);
-        }
-    }
+    // A copy redacted again at a later hop lists that step's removals (as selectors of the copy
+    // it started from); the provenance proof keeps every step (see tandem-sync).
+    let redacted: Vec<Value> = removed.iter().map(|p| Value::String(render(p))).collect();
     let exts = map.entry("extensions").or_insert_with(|| json!({}));
     exts.as_object_mut()?.insert(
         REDACTION_EXTENSION_ID.to_string(),

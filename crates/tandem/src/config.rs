@@ -22,6 +22,9 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// The file this configuration was loaded from (for reloading the roster on SIGHUP).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +115,7 @@ impl Config {
         let mut config: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
         config.validate().with_context(|| format!("config {}", path.display()))?;
+        config.source = Some(path.to_path_buf());
         // A relative data_dir is relative to the config file, so a node starts the same from
         // any working directory.
         if config.node.data_dir.is_relative() {

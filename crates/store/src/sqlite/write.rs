@@ -114,6 +114,16 @@ impl SqliteStore {
                 }
                 let latest = existing.iter().all(|e| e.version < version_key);
                 let label = AccessLabel::of(originator, &object);
+                // Checked once per new label, not per object: a bulk import must not flood the log.
+                let new_label = !state.label_ids.contains_key(&labels::label_key(&label));
+                for marking in label.marking_refs().filter(|_| new_label) {
+                    let known = matches!(state.markings.get(marking), Some(Some(_)))
+                        || pending.markings.iter().any(|(m, kind)| m == marking && kind.is_some())
+                        || objects_define(&object, marking);
+                    if !known {
+                        tracing::warn!(%id, %marking, "unresolvable marking: the version stays visible to its originator only until the marking-definition arrives (see tandem doctor)");
+                    }
+                }
                 let label_id = labels::label_id(&tx, &state, &mut pending, &label)?;
                 let now = Timestamp::now().as_micros();
                 last_added = now.max(last_added + 1);
@@ -218,4 +228,10 @@ impl SqliteStore {
         writer.last_added = last_added;
         Ok(DeleteOutcome::Deleted(deleted))
     }
+}
+
+/// Whether `object` is itself the marking-definition `marking` (a marking may mark itself only
+/// in malformed data, but an envelope often carries the definition just before its users).
+fn objects_define(object: &tandem_model::StixObject, marking: &str) -> bool {
+    object.object_type() == "marking-definition" && object.id() == marking
 }

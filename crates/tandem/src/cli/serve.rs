@@ -45,7 +45,11 @@ pub async fn launch(
     let audit = super::audit::open_log(&config)?;
     state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
     let roster = Arc::clone(&state.roster);
-    let app = tandem_taxii::router(state.clone()).merge(crate::http::routes(state.clone())).merge(fed.routes(state));
+    let metrics = crate::http::metrics::routes(state.clone(), Arc::clone(&fed), &config.node.member);
+    let app = tandem_taxii::router(state.clone())
+        .merge(crate::http::routes(state.clone()))
+        .merge(fed.routes(state))
+        .merge(metrics);
     let listener = tokio::net::TcpListener::bind(config.node.listen)
         .await
         .with_context(|| format!("binding {}", config.node.listen))?;
@@ -53,6 +57,7 @@ pub async fn launch(
     let addr = listener.local_addr()?;
     tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
     println!("tandem node {} listening on http://{addr}/taxii2/", config.node.member);
+    spawn_roster_reload(&config, Arc::clone(&roster));
     let task_fed = Arc::clone(&fed);
     let server = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
@@ -64,6 +69,35 @@ pub async fn launch(
         served
     });
     Ok(Launched { config, store, roster, federation: fed, server })
+}
+
+/// On SIGHUP, re-reads the roster (members, their status, groups) from the configuration file:
+/// a member added, suspended or removed there takes effect on the next read, without a restart.
+fn spawn_roster_reload(config: &Config, roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>) {
+    #[cfg(unix)]
+    {
+        let Some(path) = config.source.clone() else { return };
+        let member = config.node.member.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            while hup.recv().await.is_some() {
+                match Config::load(&path) {
+                    Ok(fresh) if fresh.node.member == member => {
+                        let next = Arc::new(fresh.roster());
+                        match roster.write() {
+                            Ok(mut g) => *g = next,
+                            Err(p) => *p.into_inner() = next,
+                        }
+                        tracing::info!(path = %path.display(), "roster reloaded");
+                    }
+                    Ok(_) => tracing::error!("roster not reloaded: node.member changed (restart the node)"),
+                    Err(e) => tracing::error!(error = %e, "roster not reloaded: the configuration is invalid"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (config, roster);
 }
 
 pub async fn shutdown_signal() {

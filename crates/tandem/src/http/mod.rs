@@ -2,6 +2,7 @@
 //!
 //! They authenticate with the same accounts as TAXII and answer JSON.
 
+pub mod metrics;
 pub mod places;
 
 use axum::Router;
