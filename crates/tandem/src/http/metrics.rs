@@ -28,6 +28,9 @@ pub fn routes(app: AppState, federation: Arc<Federation>, member: &str) -> Route
     Router::new().route("/metrics", get(metrics)).with_state(state)
 }
 
+/// One exposed series: name, help, kind, and how to read it from a peer's status.
+type Series = (&'static str, &'static str, &'static str, fn(&tandem_sync::status::PeerStatus) -> f64);
+
 async fn metrics(State(s): State<MetricsState>, headers: HeaderMap) -> Response {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match s.app.auth.authenticate(auth) {
@@ -49,7 +52,7 @@ async fn metrics(State(s): State<MetricsState>, headers: HeaderMap) -> Response 
     gauge(&mut out, "tandem_uptime_seconds", "Seconds since the node started.", "gauge");
     let _ = writeln!(out, "tandem_uptime_seconds {:.3}", s.started.elapsed().as_secs_f64());
     let statuses = s.federation.statuses();
-    let series: [(&str, &str, &str, fn(&tandem_sync::status::PeerStatus) -> f64); 7] = [
+    let series: [Series; 7] = [
         ("tandem_peer_lag_objects", "Versions fetched from the peer and not stored yet.", "gauge", |p| {
             p.lag_objects as f64
         }),
