@@ -553,7 +553,7 @@ async fn main() -> anyhow::Result<()> {
     for (i, (a, b)) in bytes0.iter().zip(&bytes1).enumerate() {
         up += b.0 - a.0;
         down += b.1 - a.1;
-        conns += b.2 - a.2;
+        conns += b.2;
         served.push((b.1 - a.1, i));
     }
     served.sort();
@@ -572,10 +572,12 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "bytes between nodes: {} ({down} B) responses + {} ({up} B) requests over {conns} connections \
-         = {:.0} B per node delivery; published payload {}",
+         (opened since the start) = {:.0} B per node delivery, {:.0} B per object per directed link; \
+         published payload {}",
         support::human_bytes(down),
         support::human_bytes(up),
         (up + down) as f64 / deliveries.max(1) as f64,
+        (up + down) as f64 / (count as f64 * 2.0 * co.links.len() as f64),
         support::human_bytes(payload)
     );
     println!(
