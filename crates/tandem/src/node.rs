@@ -108,8 +108,9 @@ pub fn operator_context(config: &Config) -> tandem_store::ViewContext {
     }
 }
 
-/// Stores what every node publishes: Tandem's identity and extension-definitions and the TLP 2.0
-/// marking-definitions. Idempotent (the same versions are no-ops the second time).
+/// Stores what Tandem publishes: its identity and extension-definitions and the TLP 2.0
+/// marking-definitions (all TLP:CLEAR). The demo does this for every node; a plain `serve`
+/// leaves the intel collection to its users. Idempotent.
 pub fn seed_published(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
     let objects = tandem_model::incident::published_extension_definitions()
         .into_iter()

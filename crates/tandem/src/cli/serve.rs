@@ -39,7 +39,6 @@ pub async fn launch(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Launched> {
     let store = node::open_store(&config)?;
-    node::seed_published(&config, store.as_ref())?;
     let mut state = node::app_state(&config, store.clone())?;
     let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let audit = super::audit::open_log(&config)?;
