@@ -437,8 +437,14 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let usa = co.members.iter().position(|m| m == "USA").unwrap_or(0);
     post(&http, &sb, &co.members[usa], json!({ "objects": defs }).to_string()).await?;
+    let error_kinds: std::sync::Mutex<BTreeMap<String, u64>> = Default::default();
     let received = |sb: &Sandbox, m: &str| -> (u64, u64, u64) {
         let st = sb.federation(m).map(|f| f.statuses()).unwrap_or_default();
+        for e in st.iter().filter_map(|s| s.last_error.as_deref()) {
+            // Grouped without addresses and numbers.
+            let kind: String = e.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).take(120).collect();
+            *error_kinds.lock().unwrap_or_else(|p| p.into_inner()).entry(kind).or_default() += 1;
+        }
         (
             st.iter().map(|s| s.received).sum(),
             st.iter().map(|s| s.rejected).sum(),
@@ -597,6 +603,12 @@ async fn main() -> anyhow::Result<()> {
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
 
+    let mut error_list: Vec<(u64, String)> =
+        error_kinds.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (*v, k.clone())).collect();
+    error_list.sort();
+    for (n, k) in error_list.iter().rev().take(4) {
+        println!("  peer error seen in {n} samples: {k}");
+    }
     if !support::flag("--no-verify") {
         let verify_start = Instant::now();
         let (mut lost, mut extra) = (0usize, 0usize);
