@@ -119,6 +119,9 @@ pub struct ObjectQuery {
     pub limit: usize,
     /// Continue after this position (from a `next` token).
     pub cursor: Option<crate::cursor::Cursor>,
+    /// Also return each version's stored provenance (federation asks; other readers need not
+    /// pay for reading and parsing it).
+    pub with_provenance: bool,
 }
 
 /// One stored version as a viewer may receive it.

@@ -225,7 +225,9 @@ fn unhex(s: &str) -> Result<[u8; 32]> {
 
 /// Signs a version as its originator `signer`.
 pub fn sign(object: &Map<String, Value>, signer: &str, key: &SigningKey) -> Provenance {
-    let mut rng = rand::rngs::OsRng;
+    // ThreadRng is a CSPRNG (ChaCha, reseeded from the OS): unpredictable salts without a system
+    // call per leaf.
+    let mut rng = rand::thread_rng();
     let mut leaves_out = BTreeMap::new();
     let mut hashes = Vec::new();
     for (path, value) in leaves(object) {

@@ -34,8 +34,9 @@ impl SqliteStore {
             (None, Some(Cursor { after: c })) => c,
             (None, None) => Timestamp::from_micros(i64::MIN / 2),
         };
-        let mut sql = String::from(
-            "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, o.provenance
+        let provenance = if query.with_provenance { "o.provenance" } else { "NULL" };
+        let mut sql = format!(
+            "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, {provenance}
              FROM objects o WHERE o.collection = ?1 AND o.date_added > ?2 AND o.label IN rarray(?3)",
         );
         let mut params: Vec<Box<dyn rusqlite::ToSql>> = vec![

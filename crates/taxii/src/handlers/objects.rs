@@ -25,10 +25,12 @@ async fn list(
     q: Pairs,
     endpoint: Endpoint,
     object_id: Option<String>,
+    with_provenance: bool,
 ) -> Result<(ObjectQuery, Page<Record>), TaxiiError> {
     let c = collection(state, coll)?;
     require_read(c)?;
     let mut query = query::parse(&pairs(q)?, endpoint, state.config.page_size_max)?;
+    query.with_provenance = with_provenance;
     if let Some(id) = object_id {
         query.ids = vec![id];
     }
@@ -85,7 +87,8 @@ pub async fn get_objects(
     headers: HeaderMap,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None).await?;
+    let sync = state.signer.is_some() && headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, sync).await?;
     let (first, last) = bounds(&query, &pg.items);
     let proofs = match (&state.signer, headers.get(SYNC_HEADER)) {
         (Some(signer), Some(v)) if v.as_bytes() == b"1" => {
@@ -174,7 +177,7 @@ pub async fn get_object(
     Path((coll, id)): Path<(String, String)>,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Object, Some(id)).await?;
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Object, Some(id), false).await?;
     if pg.items.is_empty() && query.cursor.is_none() {
         return Err(TaxiiError::NotFound);
     }
@@ -189,7 +192,7 @@ pub async fn versions(
     Path((coll, id)): Path<(String, String)>,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Versions, Some(id)).await?;
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Versions, Some(id), false).await?;
     if pg.items.is_empty() && query.cursor.is_none() {
         return Err(TaxiiError::NotFound);
     }
@@ -204,7 +207,7 @@ pub async fn manifest(
     Path(coll): Path<String>,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None).await?;
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, false).await?;
     let (first, last) = bounds(&query, &pg.items);
     let records = pg
         .items
