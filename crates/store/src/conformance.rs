@@ -343,8 +343,10 @@ pub fn provenance_and_meta_round_trip(store: &dyn Store) {
         provenance: Some(json!({"v": 1, "signer": "USA"})),
     };
     store.put(COLL, "USA", vec![incoming]).unwrap();
-    let got = all(store, &ctx("IRQ"), ObjectQuery::default());
+    let got = all(store, &ctx("IRQ"), ObjectQuery { with_provenance: true, ..Default::default() });
     assert_eq!(got[0].provenance, Some(json!({"v": 1, "signer": "USA"})));
+    // Readers that do not ask do not pay for it.
+    assert_eq!(all(store, &ctx("IRQ"), ObjectQuery::default())[0].provenance, None);
     assert_eq!(store.get_meta("sync/a").unwrap(), None);
     store.put_meta("sync/a", Some(&json!({"x": 1}))).unwrap();
     store.put_meta("sync/b", Some(&json!(2))).unwrap();

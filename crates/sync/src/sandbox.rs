@@ -346,7 +346,12 @@ impl Sandbox {
         let page = store.list(
             &ctx,
             &intel_collection_id(member),
-            &ObjectQuery { versions: VersionFilter::All, limit: usize::MAX / 2, ..Default::default() },
+            &ObjectQuery {
+                versions: VersionFilter::All,
+                limit: usize::MAX / 2,
+                with_provenance: true,
+                ..Default::default()
+            },
         )?;
         Ok(page.items)
     }
