@@ -12,13 +12,15 @@ use serde_json::{Map, Value, json};
 /// Marks a copy from which properties were removed for releasability.
 pub use tandem_model::incident::REDACTION_EXTENSION_ID;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
+/// One step of a STIX granular-marking selector: a property name or a list index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
     Key(String),
     Index(usize),
 }
 
-fn parse_selector(selector: &str) -> Option<Vec<Step>> {
+/// Reads a selector (`external_references.[0].source_name`) as steps; `None` when malformed.
+pub fn parse_selector(selector: &str) -> Option<Vec<Step>> {
     selector
         .split('.')
         .map(|part| {
@@ -33,7 +35,8 @@ fn parse_selector(selector: &str) -> Option<Vec<Step>> {
         .collect()
 }
 
-fn render(path: &[Step]) -> String {
+/// Writes steps back as a selector.
+pub fn render_selector(path: &[Step]) -> String {
     path.iter()
         .map(|s| match s {
             Step::Key(k) => k.clone(),
@@ -155,7 +158,7 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
                 .iter()
                 .filter_map(|s| parse_selector(s))
                 .filter_map(|p| remap(&p))
-                .map(|p| Value::String(render(&p)))
+                .map(|p| Value::String(render_selector(&p)))
                 .collect();
             if !new_sels.is_empty() {
                 gm["selectors"] = Value::Array(new_sels);
@@ -170,7 +173,7 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
     }
     // A copy redacted again at a later hop lists that step's removals (as selectors of the copy
     // it started from); the provenance proof keeps every step (see tandem-sync).
-    let redacted: Vec<Value> = removed.iter().map(|p| Value::String(render(p))).collect();
+    let redacted: Vec<Value> = removed.iter().map(|p| Value::String(render_selector(p))).collect();
     let exts = map.entry("extensions").or_insert_with(|| json!({}));
     exts.as_object_mut()?.insert(
         REDACTION_EXTENSION_ID.to_string(),

@@ -85,11 +85,7 @@ pub enum ProvenanceError {
 
 type Result<T> = std::result::Result<T, ProvenanceError>;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Step {
-    Key(String),
-    Index(usize),
-}
+pub(crate) use tandem_policy::redact::{Step, parse_selector, render_selector};
 
 fn path_key(path: &[Step]) -> String {
     let arr: Vec<Value> = path
@@ -118,32 +114,6 @@ fn parse_path_key(key: &str) -> Result<Vec<Step>> {
             _ => Err(ProvenanceError::Malformed(format!("leaf path {key:?}"))),
         })
         .collect()
-}
-
-/// A redaction selector (`a.b.[0].c`) as steps, as `tandem_policy::redact` reads it.
-fn parse_selector(selector: &str) -> Option<Vec<Step>> {
-    selector
-        .split('.')
-        .map(|part| {
-            if let Some(inner) = part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
-                inner.parse().ok().map(Step::Index)
-            } else if part.is_empty() {
-                None
-            } else {
-                Some(Step::Key(part.to_string()))
-            }
-        })
-        .collect()
-}
-
-fn render_selector(path: &[Step]) -> String {
-    path.iter()
-        .map(|s| match s {
-            Step::Key(k) => k.clone(),
-            Step::Index(i) => format!("[{i}]"),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 const GRANULAR: &str = "granular_markings";
