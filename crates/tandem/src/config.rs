@@ -97,7 +97,6 @@ pub struct UserConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by federation, which is wired separately
 pub struct PeerConfig {
     pub member: String,
     pub url: String,

@@ -169,28 +169,25 @@ fn set_status(node: &Launched, member: &str, status: MemberStatus) {
     *guard = Arc::new(roster);
 }
 
-/// Waits until no node's holdings grew for two seconds (or two minutes passed).
+/// Waits until replication is quiet: no peer of any node has versions in flight and no node
+/// stored anything from a peer for two seconds (or two minutes passed). Progress is read from
+/// the pullers' own counters, so waiting costs nothing per object.
 async fn settle(nodes: &[Launched]) {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut last: Vec<usize> = Vec::new();
+    let mut last = None;
     let mut quiet_since = Instant::now();
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut now = Vec::new();
-        for n in nodes {
-            now.push(count(n).await.unwrap_or(0));
-        }
-        if now != last {
-            last = now;
+        let statuses: Vec<_> = nodes.iter().flat_map(|n| n.federation.statuses()).collect();
+        let received: u64 = statuses.iter().map(|s| s.received + s.deletions).sum();
+        let in_flight = statuses.iter().any(|s| s.lag_objects > 0);
+        if in_flight || last != Some(received) {
+            last = Some(received);
             quiet_since = Instant::now();
         } else if quiet_since.elapsed() >= Duration::from_secs(2) {
             return;
         }
     }
-}
-
-async fn count(node: &Launched) -> anyhow::Result<usize> {
-    Ok(holdings(node).await?.values().sum::<u64>() as usize)
 }
 
 /// What a node holds, by STIX type, as its own member sees it.
