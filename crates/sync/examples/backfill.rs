@@ -45,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
         let mut stored = 0;
         let mut batch = Vec::with_capacity(5000);
         let mut flush = |batch: &mut Vec<Incoming>| -> anyhow::Result<()> {
+            signer.sign_all(batch);
             for o in store.put(&collection, SRC, std::mem::take(batch))? {
                 match o {
                     PutOutcome::Added { .. } => stored += 1,
@@ -54,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         };
         let object = tandem_model::check_object(&rel_def).map_err(|v| anyhow::anyhow!("{v:?}"))?;
-        batch.push(Incoming { provenance: Some(signer.sign_object(&object)), object });
+        batch.push(Incoming::new(object));
         for i in 0..n {
             let t = tandem_model::Timestamp::from_micros(base + i as i64 * 1000).to_taxii();
             let marking = if i % 2 == 0 { tandem_model::tlp::TLP2_GREEN } else { rel_ref.as_str() };
@@ -65,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
                 "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [marking]
             });
             let object = tandem_model::check_object(&value).map_err(|v| anyhow::anyhow!("{v:?}"))?;
-            batch.push(Incoming { provenance: Some(signer.sign_object(&object)), object });
+            batch.push(Incoming::new(object));
             if batch.len() == 5000 {
                 flush(&mut batch)?;
             }

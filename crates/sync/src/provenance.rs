@@ -1,30 +1,40 @@
-//! Provenance: the originator's signature over a version, in a form that survives redaction.
+//! Provenance: the originator's signature over a version, in a form that survives redaction and
+//! costs one Ed25519 signature per batch of versions, not per version.
 //!
-//! A version is cut into leaves: every JSON path to a scalar (or to a non-empty container's
-//! scalars, recursively) with its value; `granular_markings` is one leaf holding the whole list,
-//! because redaction rewrites it. Each leaf is hashed with its own random 16-byte salt:
-//! `H("tandem-leaf-v1" || salt || path || 0 || canonical(value))`. The root is the hash of the
-//! sorted leaf hashes, and the originator's node signs `("tandem-provenance-v1", signer, root)`
-//! with its Ed25519 key.
+//! **Commitment to one version.** A version without `granular_markings` is never redacted, so it
+//! is committed whole: `H("tandem-object-v2" || salt || canonical(object))` with a random 16-byte
+//! salt. A version with granular markings is cut into leaves: every JSON path to a scalar with its
+//! value; `granular_markings` is one leaf holding the whole list, because redaction rewrites it.
+//! Each leaf is hashed with its own random salt, `H("tandem-leaf-v2" || salt || path || 0 ||
+//! canonical(value))`, and the commitment is the hash of the sorted leaf hashes.
 //!
-//! A full proof carries every leaf's salt. A proof for a redacted copy (see
-//! `tandem_policy::redact`) carries the salts of the leaves still visible and only the hashes of
-//! the removed ones: the verifier recomputes the visible hashes from the copy, adds the removed
-//! hashes, and checks the root and the signature. Salts of removed leaves never travel, so a
-//! receiver cannot test guesses of a removed value against its hash. Changing any visible value,
-//! adding a property, or claiming a leaf was redacted without shipping its honest hash makes the
-//! root differ.
+//! **Batch.** The versions signed together (one TAXII envelope, one import batch; at most
+//! [`BATCH_SLOTS`]) take random slots of a binary Merkle tree with exactly [`BATCH_SLOTS`] leaves
+//! (`H(0 || commitment)`; unused slots hold random bytes; inner nodes `H(1 || left || right)`),
+//! and the originator's node signs `("tandem-provenance-v2", signer, tree root)` once. Each
+//! version's proof carries its slot and the sibling hashes on the way to the root. The tree's
+//! fixed size and random placement mean a proof reveals neither how many versions were signed
+//! with it nor where it stood in the envelope, and the salted commitments mean a sibling hash
+//! reveals nothing about a version the receiver may not see.
 //!
-//! Wire and storage format (version 1), a JSON object:
-//! `{"v": 1, "signer": "USA", "root": <hex>, "sig": <base64>,
-//!   "leaves": {<path as JSON array>: {"s": <base64 salt>, "h": <hex hash>}},
-//!   "removed": [<hex hash>...], "granular_markings": [...original list...],
-//!   "redactions": [[<selectors of the first redaction>], [<of the next>]...]}`.
-//! `granular_markings` holds the originator's list so a verifier can check the copy's rewritten
-//! list against it (it reveals marking ids and selectors, which the redaction extension already
-//! lists, never values). `redactions` records each redaction step in the coordinates of the copy
-//! it applied to, because a copy redacted again for a further member (SYR's copy served to JOR)
-//! carries only the latest step in its extension; the verifier replays the steps in order.
+//! **Redaction.** A proof for a redacted copy (see `tandem_policy::redact`) carries the salts of
+//! the leaves still visible and only the hashes of the removed ones: the verifier recomputes the
+//! visible hashes from the copy, adds the removed hashes, and checks the commitment, the path and
+//! the signature. Salts of removed leaves never travel, so a receiver cannot test guesses of a
+//! removed value against its hash. Changing any visible value, adding a property, or claiming a
+//! leaf was redacted without shipping its honest hash makes the root differ.
+//!
+//! Wire and storage format (version 2), a JSON object:
+//! `{"v": 2, "signer": "USA", "sig": <base64>, "slot": <0..1023>, "path": <base64 of 10 x 32
+//!   bytes, leaf level first>, "salt": <base64>}` for a whole version, or instead of `salt`
+//! `"leaves": {<path as JSON array>: {"s": <base64 salt>, "h": <hex hash>}}, "removed": [<hex
+//! hash>...], "granular_markings": [...original list...], "redactions": [[<selectors of the first
+//! redaction>], [<of the next>]...]`. `granular_markings` holds the originator's list so a
+//! verifier can check the copy's rewritten list against it (it reveals marking ids and selectors,
+//! which the redaction extension already lists, never values). `redactions` records each
+//! redaction step in the coordinates of the copy it applied to, because a copy redacted again for
+//! a further member (SYR's copy served to JOR) carries only the latest step in its extension; the
+//! verifier replays the steps in order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,13 +42,18 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use rand::RngCore;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tandem_model::canonical::{canonical_json, hex};
+use tandem_model::canonical::{canonical_json, canonical_map, hex, write_canonical};
 use tandem_policy::REDACTION_EXTENSION_ID;
 
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Leaves of every batch tree; versions signed together are cut into batches of at most this many.
+pub const BATCH_SLOTS: usize = 1 << BATCH_DEPTH;
+const BATCH_DEPTH: usize = 10;
 
 /// One leaf's salt (base64) and hash (hex).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,9 +69,18 @@ pub struct Provenance {
     pub v: u32,
     /// The member whose node signed (the originator).
     pub signer: String,
-    pub root: String,
+    /// The signature of the batch root.
     pub sig: String,
-    /// Visible leaves, keyed by the canonical JSON of their path in the original.
+    /// The version's slot in its batch tree.
+    pub slot: u32,
+    /// The sibling hashes from the slot up to the root, concatenated, base64.
+    pub path: String,
+    /// A whole version's salt (versions without granular markings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Visible leaves of a version committed leaf by leaf, keyed by the canonical JSON of their
+    /// path in the original.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub leaves: BTreeMap<String, Leaf>,
     /// Hashes of withheld leaves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -152,20 +176,22 @@ pub(crate) fn leaves(object: &Map<String, Value>) -> Vec<(Vec<Step>, Value)> {
 }
 
 fn leaf_hash(salt: &[u8], key: &str, value: &Value) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(64);
+    write_canonical(value, &mut buf);
     let mut h = Sha256::new();
-    h.update(b"tandem-leaf-v1");
+    h.update(b"tandem-leaf-v2");
     h.update((salt.len() as u32).to_be_bytes());
     h.update(salt);
     h.update(key.as_bytes());
     h.update([0u8]);
-    h.update(canonical_json(value).as_bytes());
+    h.update(&buf);
     h.finalize().into()
 }
 
 fn root_of(mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
     hashes.sort_unstable();
     let mut h = Sha256::new();
-    h.update(b"tandem-root-v1");
+    h.update(b"tandem-root-v2");
     h.update((hashes.len() as u64).to_be_bytes());
     for leaf in &hashes {
         h.update(leaf);
@@ -173,8 +199,33 @@ fn root_of(mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The commitment to a version without granular markings.
+fn whole_commitment(salt: &[u8], object: &Map<String, Value>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"tandem-object-v2");
+    h.update((salt.len() as u32).to_be_bytes());
+    h.update(salt);
+    h.update(canonical_map(object));
+    h.finalize().into()
+}
+
+fn slot_node(commitment: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(commitment);
+    h.finalize().into()
+}
+
+fn inner_node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
 fn message(signer: &str, root: &[u8; 32]) -> Vec<u8> {
-    let mut m = b"tandem-provenance-v1\0".to_vec();
+    let mut m = b"tandem-provenance-v2\0".to_vec();
     m.extend_from_slice(signer.as_bytes());
     m.push(0);
     m.extend_from_slice(root);
@@ -193,33 +244,96 @@ fn unhex(s: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-/// Signs a version as its originator `signer`.
-pub fn sign(object: &Map<String, Value>, signer: &str, key: &SigningKey) -> Provenance {
-    // ThreadRng is a CSPRNG (ChaCha, reseeded from the OS): unpredictable salts without a system
-    // call per leaf.
-    let mut rng = rand::thread_rng();
+/// A version's commitment and the part of its proof that is about the version alone.
+struct Committed {
+    commitment: [u8; 32],
+    salt: Option<String>,
+    leaves: BTreeMap<String, Leaf>,
+    granular_markings: Option<Value>,
+}
+
+fn commit(object: &Map<String, Value>, rng: &mut impl RngCore) -> Committed {
+    let mut salt = [0u8; 16];
+    if !object.contains_key(GRANULAR) {
+        rng.fill_bytes(&mut salt);
+        return Committed {
+            commitment: whole_commitment(&salt, object),
+            salt: Some(STANDARD.encode(salt)),
+            leaves: BTreeMap::new(),
+            granular_markings: None,
+        };
+    }
     let mut leaves_out = BTreeMap::new();
     let mut hashes = Vec::new();
     for (path, value) in leaves(object) {
-        let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
         let key_text = path_key(&path);
         let h = leaf_hash(&salt, &key_text, &value);
         hashes.push(h);
         leaves_out.insert(key_text, Leaf { s: STANDARD.encode(salt), h: hex(&h) });
     }
-    let root = root_of(hashes);
-    let sig = key.sign(&message(signer, &root));
-    Provenance {
-        v: FORMAT_VERSION,
-        signer: signer.to_string(),
-        root: hex(&root),
-        sig: STANDARD.encode(sig.to_bytes()),
+    Committed {
+        commitment: root_of(hashes),
+        salt: None,
         leaves: leaves_out,
-        removed: Vec::new(),
         granular_markings: object.get(GRANULAR).cloned(),
-        redactions: Vec::new(),
     }
+}
+
+/// Signs versions as their originator `signer`, one signature per [`BATCH_SLOTS`] versions;
+/// the proofs come back in the order of `objects`.
+pub fn sign_batch(objects: &[&Map<String, Value>], signer: &str, key: &SigningKey) -> Vec<Provenance> {
+    // ThreadRng is a CSPRNG (ChaCha, reseeded from the OS): unpredictable salts and slots
+    // without a system call each.
+    let mut rng = rand::thread_rng();
+    let mut out = Vec::with_capacity(objects.len());
+    for chunk in objects.chunks(BATCH_SLOTS) {
+        let committed: Vec<Committed> = chunk.iter().map(|o| commit(o, &mut rng)).collect();
+        let mut slots: Vec<usize> = (0..BATCH_SLOTS).collect();
+        slots.shuffle(&mut rng);
+        let mut level: Vec<[u8; 32]> = (0..BATCH_SLOTS)
+            .map(|_| {
+                let mut filler = [0u8; 32];
+                rng.fill_bytes(&mut filler);
+                filler
+            })
+            .collect();
+        for (c, &slot) in committed.iter().zip(&slots) {
+            level[slot] = slot_node(&c.commitment);
+        }
+        let mut levels = vec![level];
+        while levels.last().is_some_and(|l| l.len() > 1) {
+            let below = &levels[levels.len() - 1];
+            let next: Vec<[u8; 32]> = below.chunks(2).map(|pair| inner_node(&pair[0], &pair[1])).collect();
+            levels.push(next);
+        }
+        let root = levels[BATCH_DEPTH][0];
+        let sig = STANDARD.encode(key.sign(&message(signer, &root)).to_bytes());
+        for (c, &slot) in committed.into_iter().zip(&slots) {
+            let mut path = Vec::with_capacity(32 * BATCH_DEPTH);
+            for (depth, nodes) in levels.iter().take(BATCH_DEPTH).enumerate() {
+                path.extend_from_slice(&nodes[(slot >> depth) ^ 1]);
+            }
+            out.push(Provenance {
+                v: FORMAT_VERSION,
+                signer: signer.to_string(),
+                sig: sig.clone(),
+                slot: slot as u32,
+                path: STANDARD.encode(path),
+                salt: c.salt,
+                leaves: c.leaves,
+                removed: Vec::new(),
+                granular_markings: c.granular_markings,
+                redactions: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Signs one version as its originator `signer` (a batch of one).
+pub fn sign(object: &Map<String, Value>, signer: &str, key: &SigningKey) -> Provenance {
+    sign_batch(&[object], signer, key).pop().expect("one proof per object")
 }
 
 /// The selectors a copy's redaction extension lists (empty when it has none).
@@ -348,6 +462,12 @@ impl Provenance {
         if p.v != FORMAT_VERSION {
             return Err(ProvenanceError::Malformed(format!("format version {}", p.v)));
         }
+        if p.salt.is_some() != p.leaves.is_empty() {
+            return Err(ProvenanceError::Malformed("a proof commits either a whole version or its leaves".into()));
+        }
+        if p.slot as usize >= BATCH_SLOTS {
+            return Err(ProvenanceError::Malformed("slot out of range".into()));
+        }
         Ok(p)
     }
 
@@ -376,6 +496,9 @@ impl Provenance {
         if !newly_redacted {
             return Ok(self.clone());
         }
+        if self.salt.is_some() {
+            return Err(ProvenanceError::Unsupported("a version without granular markings is never redacted".into()));
+        }
         let ext = declared_list(copy)?;
         if ext.is_empty() {
             return Err(ProvenanceError::Mismatch("a redacted copy without a redaction list".into()));
@@ -402,9 +525,55 @@ impl Provenance {
 
     /// Checks that `copy` (whole or redacted) is what `self.signer` signed, with `key`.
     pub fn verify(&self, copy: &Map<String, Value>, key: &VerifyingKey) -> Result<()> {
+        let root = self.batch_root(copy)?;
+        self.check_signature(&root, key)
+    }
+
+    /// Checks that `copy` matches this proof and returns the batch root it leads to; the root
+    /// is genuine once [`Provenance::check_signature`] accepts it (verifiers may remember roots
+    /// they already checked, since every version of a batch leads to the same one).
+    pub fn batch_root(&self, copy: &Map<String, Value>) -> Result<[u8; 32]> {
         if self.v != FORMAT_VERSION {
             return Err(ProvenanceError::Malformed(format!("format version {}", self.v)));
         }
+        let commitment = match &self.salt {
+            Some(salt) => {
+                if !self.leaves.is_empty() || !self.removed.is_empty() || self.granular_markings.is_some() {
+                    return Err(ProvenanceError::Malformed("a whole-version proof with leaves".into()));
+                }
+                let salt = STANDARD.decode(salt).map_err(|_| ProvenanceError::Malformed("salt".into()))?;
+                whole_commitment(&salt, copy)
+            }
+            None => self.leaf_commitment(copy)?,
+        };
+        let path = STANDARD.decode(&self.path).map_err(|_| ProvenanceError::Malformed("path encoding".into()))?;
+        if path.len() != 32 * BATCH_DEPTH || self.slot as usize >= BATCH_SLOTS {
+            return Err(ProvenanceError::Malformed("batch path".into()));
+        }
+        let mut node = slot_node(&commitment);
+        for (depth, sibling) in path.chunks_exact(32).enumerate() {
+            let mut sib = [0u8; 32];
+            sib.copy_from_slice(sibling);
+            node = if (self.slot >> depth) & 1 == 0 { inner_node(&node, &sib) } else { inner_node(&sib, &node) };
+        }
+        Ok(node)
+    }
+
+    /// Checks the signature of a batch root.
+    pub fn check_signature(&self, root: &[u8; 32], key: &VerifyingKey) -> Result<()> {
+        let sig = self.signature()?;
+        key.verify(&message(&self.signer, root), &sig).map_err(|_| ProvenanceError::BadSignature)
+    }
+
+    /// The decoded signature.
+    pub fn signature(&self) -> Result<Signature> {
+        let sig_bytes =
+            STANDARD.decode(&self.sig).map_err(|_| ProvenanceError::Malformed("signature encoding".into()))?;
+        Signature::from_slice(&sig_bytes).map_err(|_| ProvenanceError::Malformed("signature length".into()))
+    }
+
+    /// The commitment of a version committed leaf by leaf, recomputed from a (redacted) copy.
+    fn leaf_commitment(&self, copy: &Map<String, Value>) -> Result<[u8; 32]> {
         let steps = self.steps_for(copy)?;
         let base = Value::Object(base_of(copy));
         // Granular markings: the copy's list must be the original's, as redaction rewrites it.
@@ -459,15 +628,7 @@ impl Provenance {
         for h in &self.removed {
             hashes.push(unhex(h)?);
         }
-        let root = root_of(hashes);
-        if hex(&root) != self.root {
-            return Err(ProvenanceError::Mismatch("root".into()));
-        }
-        let sig_bytes =
-            STANDARD.decode(&self.sig).map_err(|_| ProvenanceError::Malformed("signature encoding".into()))?;
-        let sig =
-            Signature::from_slice(&sig_bytes).map_err(|_| ProvenanceError::Malformed("signature length".into()))?;
-        key.verify(&message(&self.signer, &root), &sig).map_err(|_| ProvenanceError::BadSignature)
+        Ok(root_of(hashes))
     }
 }
 
@@ -477,10 +638,13 @@ impl Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TombstoneProof {
+    /// [`TOMBSTONE_FORMAT_VERSION`].
     pub v: u32,
     pub signer: String,
     pub sig: String,
 }
+
+pub const TOMBSTONE_FORMAT_VERSION: u32 = 1;
 
 fn tombstone_message(t: &tandem_store::Tombstone) -> Vec<u8> {
     let mut m = b"tandem-tombstone-v1\0".to_vec();
@@ -495,7 +659,7 @@ fn tombstone_message(t: &tandem_store::Tombstone) -> Vec<u8> {
 /// Signs a deletion of a version `t.originator` (this node's member) originated.
 pub fn sign_tombstone(t: &tandem_store::Tombstone, key: &SigningKey) -> TombstoneProof {
     TombstoneProof {
-        v: FORMAT_VERSION,
+        v: TOMBSTONE_FORMAT_VERSION,
         signer: t.originator.clone(),
         sig: STANDARD.encode(key.sign(&tombstone_message(t)).to_bytes()),
     }
@@ -506,7 +670,7 @@ pub fn verify_tombstone(t: &tandem_store::Tombstone, key: &VerifyingKey) -> Resu
     let proof: TombstoneProof =
         serde_json::from_value(t.proof.clone().ok_or(ProvenanceError::Malformed("no proof".into()))?)
             .map_err(|e| ProvenanceError::Malformed(e.to_string()))?;
-    if proof.v != FORMAT_VERSION || proof.signer != t.originator {
+    if proof.v != TOMBSTONE_FORMAT_VERSION || proof.signer != t.originator {
         return Err(ProvenanceError::Mismatch("tombstone signer is not the originator".into()));
     }
     let bytes = STANDARD.decode(&proof.sig).map_err(|_| ProvenanceError::Malformed("signature encoding".into()))?;

@@ -1,13 +1,12 @@
 //! Signing what this node's member originates, serving proofs, and verifying what peers send.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde_json::Value;
-use tandem_model::StixObject;
 use tandem_policy::Roster;
-use tandem_store::Record;
+use tandem_store::{Incoming, Record};
 
 use crate::provenance::{self, Provenance, ProvenanceError};
 
@@ -22,15 +21,26 @@ impl NodeSigner {
         NodeSigner { member: member.to_string(), key }
     }
 
-    /// The provenance of a version this node's member originates.
-    pub fn sign_object(&self, object: &StixObject) -> Value {
+    /// The provenance of one version this node's member originates (a batch of one).
+    pub fn sign_object(&self, object: &tandem_model::StixObject) -> Value {
         provenance::sign(object.as_map(), &self.member, &self.key).to_value()
+    }
+
+    /// Sets the provenance of versions this node's member originates, signed together.
+    pub fn sign_all(&self, batch: &mut [Incoming]) {
+        let maps: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|i| i.object.as_map()).collect();
+        let proofs = provenance::sign_batch(&maps, &self.member, &self.key);
+        for (incoming, proof) in batch.iter_mut().zip(proofs) {
+            incoming.provenance = Some(proof.to_value());
+        }
     }
 }
 
 impl tandem_taxii::Signer for NodeSigner {
-    fn sign(&self, member: &str, object: &StixObject) -> Option<Value> {
-        (member == self.member).then(|| self.sign_object(object))
+    fn sign(&self, member: &str, batch: &mut [Incoming]) {
+        if member == self.member {
+            self.sign_all(batch);
+        }
     }
 
     fn tombstone_proof(&self, t: &tandem_store::Tombstone) -> Option<Value> {
@@ -63,15 +73,23 @@ pub enum Refusal {
     UnknownSigner(String),
 }
 
+/// A batch signature already checked: (signer, its key, batch root, signature).
+type VerifiedBatch = (String, [u8; 32], [u8; 32], [u8; 64]);
+
+/// Batch signatures remembered at most; the set starts over when full (a cache, never a
+/// decision: a forgotten batch is simply verified again).
+const VERIFIED_BATCHES: usize = 100_000;
+
 /// Verifies proofs against the roster's public keys.
 #[derive(Clone)]
 pub struct RosterKeys {
     roster: Arc<RwLock<Arc<Roster>>>,
+    verified: Arc<Mutex<HashSet<VerifiedBatch>>>,
 }
 
 impl RosterKeys {
     pub fn new(roster: Arc<RwLock<Arc<Roster>>>) -> Self {
-        RosterKeys { roster }
+        RosterKeys { roster, verified: Arc::default() }
     }
 
     /// A digest of the current roster: when it changes, what peers release to this node may have
@@ -89,7 +107,7 @@ impl RosterKeys {
 
     /// The current roster's keys (take one snapshot per page, not per object).
     pub fn snapshot(&self) -> KeySet {
-        KeySet(self.keys())
+        KeySet { keys: self.keys(), verified: Arc::clone(&self.verified) }
     }
 
     fn keys(&self) -> HashMap<String, VerifyingKey> {
@@ -107,13 +125,16 @@ impl RosterKeys {
     }
 }
 
-/// The members' verifying keys at one moment.
-pub struct KeySet(HashMap<String, VerifyingKey>);
+/// The members' verifying keys at one moment, and the batch signatures already checked.
+pub struct KeySet {
+    keys: HashMap<String, VerifyingKey>,
+    verified: Arc<Mutex<HashSet<VerifiedBatch>>>,
+}
 
 impl KeySet {
     /// Checks that a deletion was signed by the member that originated the deleted version.
     pub fn verify_tombstone(&self, t: &tandem_store::Tombstone) -> Result<(), Refusal> {
-        let key = self.0.get(&t.originator).ok_or_else(|| Refusal::UnknownSigner(t.originator.clone()))?;
+        let key = self.keys.get(&t.originator).ok_or_else(|| Refusal::UnknownSigner(t.originator.clone()))?;
         provenance::verify_tombstone(t, key)?;
         Ok(())
     }
@@ -122,9 +143,64 @@ impl KeySet {
     /// originator).
     pub fn verify(&self, object: &Value, proof: Option<&Value>) -> Result<Provenance, Refusal> {
         let proof = Provenance::from_value(proof.ok_or(Refusal::Missing)?)?;
-        let key = self.0.get(&proof.signer).ok_or_else(|| Refusal::UnknownSigner(proof.signer.clone()))?;
+        let key = self.keys.get(&proof.signer).ok_or_else(|| Refusal::UnknownSigner(proof.signer.clone()))?;
         let map = object.as_object().ok_or(ProvenanceError::Malformed("not an object".into()))?;
-        proof.verify(map, key)?;
+        let root = proof.batch_root(map)?;
+        // The versions of one batch share its root and signature: check the signature once.
+        let entry = (proof.signer.clone(), key.to_bytes(), root, proof.signature()?.to_bytes());
+        let seen = |set: &HashSet<VerifiedBatch>| set.contains(&entry);
+        if !self.verified.lock().map(|set| seen(&set)).unwrap_or(false) {
+            proof.check_signature(&root, key)?;
+            if let Ok(mut set) = self.verified.lock() {
+                if set.len() >= VERIFIED_BATCHES {
+                    set.clear();
+                }
+                set.insert(entry);
+            }
+        }
         Ok(proof)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tandem_policy::roster::{Member, MemberStatus};
+
+    fn keys_for(usa: &SigningKey) -> RosterKeys {
+        let member = Member {
+            code: "USA".into(),
+            name: "United States".into(),
+            joined: None,
+            status: MemberStatus::Active,
+            public_key: Some(provenance::public_key_string(&usa.verifying_key())),
+        };
+        RosterKeys::new(Arc::new(RwLock::new(Arc::new(Roster::new([member], [])))))
+    }
+
+    #[test]
+    fn a_remembered_batch_never_excuses_another_signature() {
+        let usa = SigningKey::from_bytes(&[5; 32]);
+        let keys = keys_for(&usa).snapshot();
+        let objects: Vec<Value> = (0..3)
+            .map(|i| {
+                json!({"type": "indicator", "spec_version": "2.1", "id": format!("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3{i}"),
+                       "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z"})
+            })
+            .collect();
+        let maps: Vec<&serde_json::Map<String, Value>> = objects.iter().filter_map(Value::as_object).collect();
+        let proofs: Vec<Value> = provenance::sign_batch(&maps, "USA", &usa).iter().map(Provenance::to_value).collect();
+        keys.verify(&objects[0], Some(&proofs[0])).unwrap();
+        // Same batch root (remembered), but a signature that is not the one checked.
+        let mut forged = proofs[1].clone();
+        forged["sig"] = json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 64]));
+        assert!(matches!(keys.verify(&objects[1], Some(&forged)), Err(Refusal::Provenance(_))));
+        // Same root and signature, claimed by another member.
+        let mut claimed = proofs[1].clone();
+        claimed["signer"] = json!("IRQ");
+        assert!(matches!(keys.verify(&objects[1], Some(&claimed)), Err(Refusal::UnknownSigner(_))));
+        keys.verify(&objects[2], Some(&proofs[2])).unwrap();
+        assert!(keys.verify(&objects[2], Some(&proofs[1])).is_err(), "a sibling's proof");
     }
 }

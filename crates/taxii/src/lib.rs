@@ -148,9 +148,9 @@ pub trait WriteHooks: Send + Sync {
 /// Provenance for federation (implemented by `tandem-sync`): signs the versions this node's
 /// member originates and prepares the proof served with each version to a syncing peer.
 pub trait Signer: Send + Sync {
-    /// The provenance to store with a version submitted by a user of `member`; `None` when this
-    /// node does not sign for that member.
-    fn sign(&self, member: &str, object: &tandem_model::StixObject) -> Option<serde_json::Value>;
+    /// Sets the provenance of versions submitted together by a user of `member` (one envelope);
+    /// leaves them unsigned when this node does not sign for that member.
+    fn sign(&self, member: &str, batch: &mut [tandem_store::Incoming]);
 
     /// The proof to serve with `record` (whose object may be a redacted copy), if any.
     fn proof_for(&self, record: &tandem_store::Record) -> Option<serde_json::Value>;

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
-use tandem_model::{Timestamp, canonical::content_hash, object::Family};
+use tandem_model::{Timestamp, canonical::map_hash, object::Family};
 use tandem_policy::{AccessLabel, classify_marking};
 
 use super::SqliteStore;
@@ -41,7 +41,7 @@ impl SqliteStore {
                 let id = object.id().to_string();
                 let version = object.version();
                 let version_key = version.map(|v| v.sort_key()).unwrap_or_default();
-                let hash = content_hash(&Value::Object(object.as_map().clone()));
+                let hash = map_hash(object.as_map());
                 let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
                 if has_tombstones {

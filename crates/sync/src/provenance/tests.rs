@@ -95,6 +95,86 @@ fn redacted_copy_verifies_without_removed_salts() {
     assert!(q.verify(&more, &key(1).verifying_key()).is_err());
 }
 
+fn plain() -> Map<String, Value> {
+    let mut obj = sample();
+    obj.remove("granular_markings");
+    obj
+}
+
+#[test]
+fn a_version_without_granular_markings_is_committed_whole() {
+    let obj = plain();
+    let vk = key(1).verifying_key();
+    let p = sign(&obj, "USA", &key(1));
+    assert!(p.salt.is_some() && p.leaves.is_empty());
+    p.verify(&obj, &vk).unwrap();
+    Provenance::from_value(&p.to_value()).unwrap().verify(&obj, &vk).unwrap();
+    let mut changed = obj.clone();
+    changed.insert("name".into(), json!("Attack on market"));
+    assert!(p.verify(&changed, &vk).is_err());
+    let mut added = obj.clone();
+    added.insert("granular_markings".into(), json!([]));
+    assert!(p.verify(&added, &vk).is_err());
+    // Never redacted, so there is no proof for a redacted copy.
+    assert!(matches!(p.for_copy(&obj, true), Err(ProvenanceError::Unsupported(_))));
+    assert_eq!(p.for_copy(&obj, false).unwrap(), p);
+    // The serialized proof is small: salt, slot, path and signature.
+    assert!(p.to_value().to_string().len() < 700, "{}", p.to_value());
+}
+
+#[test]
+fn a_batch_signs_once_and_every_version_verifies_alone() {
+    let vk = key(3).verifying_key();
+    let objects: Vec<Map<String, Value>> = (0..1500)
+        .map(|i| {
+            let mut o = if i % 3 == 0 { sample() } else { plain() };
+            o.insert("name".into(), json!(format!("incident {i}")));
+            o
+        })
+        .collect();
+    let refs: Vec<&Map<String, Value>> = objects.iter().collect();
+    let proofs = sign_batch(&refs, "USA", &key(3));
+    assert_eq!(proofs.len(), objects.len());
+    for (o, p) in objects.iter().zip(&proofs) {
+        p.verify(o, &vk).unwrap();
+    }
+    // 1,500 versions make two batches of at most BATCH_SLOTS: two signatures.
+    let sigs: std::collections::BTreeSet<&String> = proofs.iter().map(|p| &p.sig).collect();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(proofs[0].batch_root(&objects[0]).unwrap(), proofs[1].batch_root(&objects[1]).unwrap());
+    // A proof belongs to its own version: not to a sibling of the same batch.
+    assert!(proofs[1].verify(&objects[2], &vk).is_err());
+    // Moving a version to another slot, or altering its path, breaks it.
+    let mut moved = proofs[1].clone();
+    moved.slot ^= 1;
+    assert!(moved.verify(&objects[1], &vk).is_err());
+    let mut bent = proofs[1].clone();
+    let mut path = STANDARD.decode(&bent.path).unwrap();
+    path[40] ^= 1;
+    bent.path = STANDARD.encode(path);
+    assert!(bent.verify(&objects[1], &vk).is_err());
+    let mut short = proofs[1].clone();
+    short.path = STANDARD.encode([0u8; 32]);
+    assert!(matches!(short.verify(&objects[1], &vk), Err(ProvenanceError::Malformed(_))));
+    // Nothing in a proof depends on the batch's size: a batch of one looks the same.
+    let alone = sign(&objects[1], "USA", &key(3));
+    assert_eq!(STANDARD.decode(&alone.path).unwrap().len(), STANDARD.decode(&proofs[1].path).unwrap().len());
+}
+
+#[test]
+fn older_or_mixed_formats_are_refused() {
+    let p = sign(&plain(), "USA", &key(1));
+    let mut v1 = p.to_value();
+    v1["v"] = json!(1);
+    assert!(matches!(Provenance::from_value(&v1), Err(ProvenanceError::Malformed(_))));
+    let mut both = p.to_value();
+    both["leaves"] = json!({"[\"id\"]": {"s": "AA==", "h": "00"}});
+    assert!(matches!(Provenance::from_value(&both), Err(ProvenanceError::Malformed(_))));
+    let mut far = p.to_value();
+    far["slot"] = json!(BATCH_SLOTS);
+    assert!(matches!(Provenance::from_value(&far), Err(ProvenanceError::Malformed(_))));
+}
+
 fn arb_object() -> impl Strategy<Value = Map<String, Value>> {
     let scalar = prop_oneof![
         "[a-z ]{0,12}".prop_map(Value::from),
@@ -121,6 +201,11 @@ fn arb_object() -> impl Strategy<Value = Map<String, Value>> {
         .cloned()
         .unwrap();
         m.extend(props);
+        // Only versions with granular markings are committed leaf by leaf (and ever redacted).
+        m.insert(
+            "granular_markings".into(),
+            json!([{"selectors": ["id"], "marking_ref": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}]),
+        );
         m
     })
 }

@@ -293,8 +293,7 @@ fn load(config: &Config, objects: Vec<serde_json::Value>) -> anyhow::Result<(u64
     for value in objects {
         match tandem_model::check_object(&value) {
             Ok(object) => {
-                let provenance = Some(signer.sign_object(&object));
-                incoming.push(Incoming { object, provenance });
+                incoming.push(Incoming::new(object));
             }
             Err(v) => {
                 rejected += 1;
@@ -304,7 +303,8 @@ fn load(config: &Config, objects: Vec<serde_json::Value>) -> anyhow::Result<(u64
     }
     let mut incoming = incoming.into_iter().peekable();
     while incoming.peek().is_some() {
-        let batch: Vec<Incoming> = incoming.by_ref().take(5000).collect();
+        let mut batch: Vec<Incoming> = incoming.by_ref().take(5000).collect();
+        signer.sign_all(&mut batch);
         for outcome in store.put(&collection, &config.node.member, batch)? {
             match outcome {
                 PutOutcome::Added { .. } => stored += 1,

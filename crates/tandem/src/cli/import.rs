@@ -114,6 +114,8 @@ fn import_file(
     let mut batch: Vec<Incoming> = Vec::with_capacity(args.batch);
     let flush = |batch: &mut Vec<Incoming>, summary: &mut Summary| -> anyhow::Result<()> {
         if !batch.is_empty() {
+            // Imported versions are originated by the node's member: signed like a POST.
+            signer.sign_all(batch);
             let outcomes = store.put(&collection, &config.node.member, std::mem::take(batch))?;
             summary.record(outcomes);
         }
@@ -121,11 +123,7 @@ fn import_file(
     };
     let result = super::stream::for_each_object(reader, &mut |value| {
         match tandem_model::check_object(&value) {
-            Ok(object) => {
-                // Imported versions are originated by the node's member: sign them like a POST.
-                let provenance = Some(signer.sign_object(&object));
-                batch.push(Incoming { object, provenance })
-            }
+            Ok(object) => batch.push(Incoming::new(object)),
             Err(violations) => {
                 let id = value.get("id").and_then(|v| v.as_str()).unwrap_or_default();
                 let reason = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");

@@ -356,8 +356,7 @@ pub async fn add_objects(
         match check_object(v) {
             Ok(object) => {
                 raw_versions.push((object.id().to_string(), raw_version(v)));
-                let provenance = state.signer.as_ref().and_then(|s| s.sign(&p.member, &object));
-                incoming.push(Incoming { object, provenance });
+                incoming.push(Incoming::new(object));
             }
             Err(violations) => {
                 let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -370,8 +369,15 @@ pub async fn add_objects(
     let outcomes = if incoming.is_empty() {
         Vec::new()
     } else {
-        let (cid, member) = (c.id.clone(), p.member.clone());
-        blocking(&state, move |s| s.put(&cid, &member, incoming)).await?
+        let (cid, member, signer) = (c.id.clone(), p.member.clone(), state.signer.clone());
+        blocking(&state, move |s| {
+            // One signature for the envelope (see tandem-sync's provenance), off the async threads.
+            if let Some(signer) = signer {
+                signer.sign(&member, &mut incoming);
+            }
+            s.put(&cid, &member, incoming)
+        })
+        .await?
     };
     let mut successes: Vec<Value> = Vec::new();
     for (i, outcome) in outcomes.iter().enumerate() {
