@@ -235,4 +235,9 @@ pub trait Store: Send + Sync {
     /// Marking ids referenced by stored objects that do not resolve to a known marking, with how
     /// many object versions each affects (for `tandem doctor`).
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>>;
+
+    /// The latest position handed out on the node's clock (a version's `date_added` or a
+    /// tombstone's), whichever process wrote it; `None` for an empty store. Federation watches it
+    /// to notice writes made outside the server (`tandem import`).
+    fn feed_position(&self) -> Result<Option<Timestamp>>;
 }

@@ -113,6 +113,19 @@ pub fn date_added_increases_and_paging_is_exact(store: &dyn Store) {
     assert_eq!(after.len(), 149);
 }
 
+pub fn feed_position_follows_versions_and_deletions(store: &dyn Store) {
+    assert_eq!(store.feed_position().unwrap(), None);
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    let first = store.feed_position().unwrap().expect("a position after a write");
+    let got = all(store, &ctx("USA"), ObjectQuery::default());
+    assert_eq!(got.last().map(|r| r.date_added), Some(first));
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    assert_eq!(store.feed_position().unwrap(), Some(first), "a duplicate hands out no position");
+    let id1 = "indicator--00000000-0000-4000-8000-000000000001";
+    assert_eq!(store.delete(&ctx("USA"), COLL, id1, &VersionFilter::All).unwrap(), DeleteOutcome::Deleted(1));
+    assert!(store.feed_position().unwrap().is_some_and(|p| p > first), "a deletion moves it on");
+}
+
 pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
     let o = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
     put(store, "USA", vec![o.clone()]);
@@ -367,6 +380,7 @@ macro_rules! store_conformance_suite {
         $crate::store_conformance_suite!(@tests $make;
             round_trip_keeps_every_property,
             date_added_increases_and_paging_is_exact,
+            feed_position_follows_versions_and_deletions,
             duplicates_are_no_ops_and_conflicts_are_rejected,
             version_filters,
             only_the_originator_versions_and_revocation_is_final,

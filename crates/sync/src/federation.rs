@@ -121,6 +121,9 @@ impl Federation {
     /// `tandem peer add|remove` while the node runs (call inside a tokio runtime).
     pub fn start(self: &Arc<Self>) {
         self.apply(self.wanted());
+        if let Ok(p) = self.ctx.store.feed_position() {
+            self.hooks.ring_if_written_elsewhere(p);
+        }
         // "I am back": peers that backed off while this node was down pull again at once.
         self.hooks.ring();
         let me = Arc::clone(self);
@@ -132,8 +135,14 @@ impl Federation {
                     _ = shutdown.changed() => return,
                 }
                 let m2 = Arc::clone(&me);
-                if let Ok(wanted) = tokio::task::spawn_blocking(move || m2.wanted()).await {
+                if let Ok((wanted, position)) =
+                    tokio::task::spawn_blocking(move || (m2.wanted(), m2.ctx.store.feed_position())).await
+                {
                     me.apply(wanted);
+                    match position {
+                        Ok(p) => me.hooks.ring_if_written_elsewhere(p),
+                        Err(e) => tracing::warn!(error = %e, "cannot read the feed position"),
+                    }
                 }
             }
         }));

@@ -6,9 +6,11 @@
 //! writes that added something notify, which is what ends the echo between two peers (pulling
 //! back what one just sent is all duplicates, and duplicates notify no one).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tandem_model::Timestamp;
 use tandem_store::PutOutcome;
 use tandem_taxii::WriteHooks;
 use tokio::sync::Notify;
@@ -19,11 +21,32 @@ use crate::client::{PeerClient, PeerSpec};
 pub struct NotifyHooks {
     targets: RwLock<Vec<(String, Arc<Notify>)>>,
     inner: Arc<dyn WriteHooks>,
+    /// The feed position (µs) this process has accounted for: its own writes, which rang at
+    /// once, and external writes already rung for by [`NotifyHooks::ring_if_written_elsewhere`].
+    accounted: AtomicI64,
 }
 
 impl NotifyHooks {
     pub fn new(inner: Arc<dyn WriteHooks>) -> Self {
-        NotifyHooks { targets: RwLock::new(Vec::new()), inner }
+        NotifyHooks { targets: RwLock::new(Vec::new()), inner, accounted: AtomicI64::new(0) }
+    }
+
+    /// Rings when the store's feed position moved past everything this process wrote or
+    /// already rang for: another process (`tandem import`, `tandem marking create`) wrote to
+    /// the store. The first call only takes note of the position.
+    pub fn ring_if_written_elsewhere(&self, position: Option<Timestamp>) {
+        let Some(position) = position.map(|p| p.as_micros()) else {
+            return;
+        };
+        let before = self.accounted.fetch_max(position, Ordering::SeqCst);
+        if before != 0 && position > before {
+            tracing::debug!("writes by another process: notifying peers");
+            self.ring();
+        }
+    }
+
+    fn account(&self, position: i64) {
+        self.accounted.fetch_max(position, Ordering::SeqCst);
     }
 
     /// Registers a peer's pending flag; the sender task waits on it.
@@ -54,7 +77,15 @@ impl NotifyHooks {
 
 impl WriteHooks for NotifyHooks {
     fn after_write(&self, collection: &str, member: &str, outcomes: &[PutOutcome]) {
-        if outcomes.iter().any(|o| matches!(o, PutOutcome::Added { .. })) {
+        let latest = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                PutOutcome::Added { date_added, .. } => Some(date_added.as_micros()),
+                _ => None,
+            })
+            .max();
+        if let Some(latest) = latest {
+            self.account(latest);
             self.ring();
         }
         self.inner.after_write(collection, member, outcomes);
@@ -62,6 +93,8 @@ impl WriteHooks for NotifyHooks {
 
     fn after_delete(&self, collection: &str, member: &str, id: &str, count: usize) {
         if count > 0 {
+            // The tombstones were positioned before now.
+            self.account(Timestamp::now().as_micros());
             self.ring();
         }
         self.inner.after_delete(collection, member, id, count);

@@ -52,7 +52,7 @@ pub fn attach(config: &Config, store: Arc<SqliteStore>, state: &mut AppState) ->
         peers: config_peers(config),
         poll_interval: POLL_INTERVAL,
         timeout: Duration::from_secs(10),
-        peer_refresh: Duration::from_secs(5),
+        peer_refresh: Duration::from_secs(1),
         inner_hooks: Arc::clone(&state.hooks),
     });
     state.hooks = fed.hooks();

@@ -157,6 +157,37 @@ fn two_processes_replicate_a_signed_object() {
     }
     assert!(found, "the object never reached IRQ");
 
+    // `tandem import` writes to USA's store from another process while USA serves: the node
+    // notices the write and notifies IRQ (well before IRQ's 15 s poll would).
+    let imported = format!("indicator--{}", uuid::Uuid::new_v4());
+    let mut second = obj.clone();
+    second["id"] = json!(imported);
+    let bundle = dirs[0].path().join("bundle.json");
+    std::fs::write(
+        &bundle,
+        json!({"type": "bundle", "id": format!("bundle--{}", uuid::Uuid::new_v4()), "objects": [second]}).to_string(),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = Command::new(bin()).args(["import", "--quiet", "--config"]).arg(&usa).arg(&bundle).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut found = false;
+    while start.elapsed() < Duration::from_secs(10) && !found {
+        let body: Value = client
+            .get(format!("http://127.0.0.1:{irq_port}/api/collections/intel/objects/{imported}/"))
+            .basic_auth("analyst", Some(PASSWORD))
+            .header("Accept", TAXII)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap_or(Value::Null);
+        found = body["objects"][0]["id"] == imported.as_str();
+        if !found {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    assert!(found, "an imported object was not notified to IRQ within 10 s");
+
     // Status over HTTP for IRQ's own users, and persisted for the CLI.
     let peers: Value = client
         .get(format!("http://127.0.0.1:{irq_port}/api/tandem/peers/"))

@@ -159,6 +159,11 @@ impl crate::Store for SqliteStore {
         self.unresolved_markings_impl()
     }
 
+    fn feed_position(&self) -> Result<Option<tandem_model::Timestamp>> {
+        let floor = self.with_reader(clock_floor)?;
+        Ok((floor > 0).then(|| tandem_model::Timestamp::from_micros(floor)))
+    }
+
     fn list_tombstones(
         &self,
         ctx: &crate::ViewContext,
