@@ -80,16 +80,22 @@ type VerifiedBatch = (String, [u8; 32], [u8; 32], [u8; 64]);
 /// decision: a forgotten batch is simply verified again).
 const VERIFIED_BATCHES: usize = 100_000;
 
+/// A roster snapshot and the verifying keys parsed from it.
+type ParsedKeys = (Arc<Roster>, Arc<HashMap<String, VerifyingKey>>);
+
 /// Verifies proofs against the roster's public keys.
 #[derive(Clone)]
 pub struct RosterKeys {
     roster: Arc<RwLock<Arc<Roster>>>,
     verified: Arc<Mutex<HashSet<VerifiedBatch>>>,
+    /// The keys parsed from the roster snapshot they came from (parsing a key decompresses a
+    /// curve point: done once per roster, not once per page).
+    parsed: Arc<Mutex<Option<ParsedKeys>>>,
 }
 
 impl RosterKeys {
     pub fn new(roster: Arc<RwLock<Arc<Roster>>>) -> Self {
-        RosterKeys { roster, verified: Arc::default() }
+        RosterKeys { roster, verified: Arc::default(), parsed: Arc::default() }
     }
 
     /// A digest of the current roster: when it changes, what peers release to this node may have
@@ -110,24 +116,37 @@ impl RosterKeys {
         KeySet { keys: self.keys(), verified: Arc::clone(&self.verified) }
     }
 
-    fn keys(&self) -> HashMap<String, VerifyingKey> {
+    fn keys(&self) -> Arc<HashMap<String, VerifyingKey>> {
         let roster = match self.roster.read() {
             Ok(r) => Arc::clone(&r),
             Err(p) => Arc::clone(&p.into_inner()),
         };
-        roster
-            .members()
-            .filter_map(|m| {
-                let k = provenance::parse_public_key(m.public_key.as_deref()?)?;
-                Some((m.code.clone(), k))
-            })
-            .collect()
+        let mut parsed = match self.parsed.lock() {
+            Ok(p) => p,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((from, keys)) = parsed.as_ref()
+            && Arc::ptr_eq(from, &roster)
+        {
+            return Arc::clone(keys);
+        }
+        let keys: Arc<HashMap<String, VerifyingKey>> = Arc::new(
+            roster
+                .members()
+                .filter_map(|m| {
+                    let k = provenance::parse_public_key(m.public_key.as_deref()?)?;
+                    Some((m.code.clone(), k))
+                })
+                .collect(),
+        );
+        *parsed = Some((roster, Arc::clone(&keys)));
+        keys
     }
 }
 
 /// The members' verifying keys at one moment, and the batch signatures already checked.
 pub struct KeySet {
-    keys: HashMap<String, VerifyingKey>,
+    keys: Arc<HashMap<String, VerifyingKey>>,
     verified: Arc<Mutex<HashSet<VerifiedBatch>>>,
 }
 
