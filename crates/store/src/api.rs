@@ -236,6 +236,17 @@ pub trait Store: Send + Sync {
     /// many object versions each affects (for `tandem doctor`).
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>>;
 
+    /// Replaces the provenance of versions already stored, each named by its `date_added` and
+    /// id, where `originator` originated the version (a node signing what its member stored
+    /// before it signed, or under an older proof format). Other versions are left alone.
+    /// Returns how many versions were updated.
+    fn set_provenance(
+        &self,
+        collection: &str,
+        originator: &str,
+        proofs: Vec<(Timestamp, String, Value)>,
+    ) -> Result<usize>;
+
     /// The latest position handed out on the node's clock (a version's `date_added` or a
     /// tombstone's), whichever process wrote it; `None` for an empty store. Federation watches it
     /// to notice writes made outside the server (`tandem import`).

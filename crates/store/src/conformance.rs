@@ -126,6 +126,27 @@ pub fn feed_position_follows_versions_and_deletions(store: &dyn Store) {
     assert!(store.feed_position().unwrap().is_some_and(|p| p > first), "a deletion moves it on");
 }
 
+pub fn provenance_is_replaced_only_for_the_originator(store: &dyn Store) {
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    put(store, "IRQ", vec![indicator(2, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    let q = ObjectQuery { with_provenance: true, ..Default::default() };
+    let got = all(store, &ctx("USA"), q.clone());
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r.provenance.is_none()));
+    let proofs: Vec<(tandem_model::Timestamp, String, Value)> =
+        got.iter().map(|r| (r.date_added, r.id.clone(), json!({"signed": r.id}))).collect();
+    // Only USA's version is USA's to sign; a wrong id or position changes nothing.
+    assert_eq!(store.set_provenance(COLL, "USA", proofs.clone()).unwrap(), 1);
+    let wrong = vec![(got[1].date_added, got[0].id.clone(), json!({"signed": "x"}))];
+    assert_eq!(store.set_provenance(COLL, "USA", wrong).unwrap(), 0);
+    assert_eq!(store.set_provenance("no-such-collection", "USA", proofs).unwrap(), 0);
+    let after = all(store, &ctx("USA"), q);
+    let usa = after.iter().find(|r| r.originator == "USA").unwrap();
+    let irq = after.iter().find(|r| r.originator == "IRQ").unwrap();
+    assert_eq!(usa.provenance, Some(json!({"signed": usa.id})));
+    assert_eq!(irq.provenance, None);
+}
+
 pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
     let o = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
     put(store, "USA", vec![o.clone()]);
@@ -381,6 +402,7 @@ macro_rules! store_conformance_suite {
             round_trip_keeps_every_property,
             date_added_increases_and_paging_is_exact,
             feed_position_follows_versions_and_deletions,
+            provenance_is_replaced_only_for_the_originator,
             duplicates_are_no_ops_and_conflicts_are_rejected,
             version_filters,
             only_the_originator_versions_and_revocation_is_final,

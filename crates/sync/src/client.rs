@@ -34,6 +34,8 @@ pub struct ObjectPage {
     pub next: Option<String>,
     /// Where to resume: the later of `X-TAXII-Date-Added-Last` and the `next` position.
     pub resume_after: Option<Timestamp>,
+    /// The peer's release epoch (`tandem_epoch`): when it changes, the feed is read again.
+    pub epoch: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -155,7 +157,8 @@ impl PeerClient {
         if more && next.is_none() {
             bail!("more without next");
         }
-        Ok(ObjectPage { objects, proofs, more, resume_after: Self::resume(last, next.as_deref()), next })
+        let epoch = body.get("tandem_epoch").and_then(Value::as_str).map(str::to_string);
+        Ok(ObjectPage { objects, proofs, more, resume_after: Self::resume(last, next.as_deref()), next, epoch })
     }
 
     /// One page of the peer's tombstone feed.

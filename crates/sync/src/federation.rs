@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
 use serde_json::json;
+use tandem_model::Timestamp;
 use tandem_policy::Roster;
 use tandem_store::Store;
 use tandem_taxii::auth::Caller;
@@ -21,7 +22,7 @@ use tokio::task::JoinHandle;
 use crate::client::PeerSpec;
 use crate::notify::{self, NotifyHooks};
 use crate::puller::{self, Context, PeerHandle};
-use crate::signer::{NodeSigner, RosterKeys};
+use crate::signer::{EPOCH_KEY, NodeSigner, RosterKeys};
 use crate::status::PeerStatus;
 
 /// How to federate one node.
@@ -54,6 +55,7 @@ struct Entry {
 
 pub struct Federation {
     ctx: Arc<Context>,
+    roster: Arc<RwLock<Arc<Roster>>>,
     signer: Arc<NodeSigner>,
     hooks: Arc<NotifyHooks>,
     config_peers: Vec<PeerSpec>,
@@ -79,14 +81,20 @@ impl Federation {
             member: s.member.clone(),
             collection: s.collection,
             store: s.store,
-            keys: RosterKeys::new(s.roster),
+            keys: RosterKeys::new(Arc::clone(&s.roster)),
             hooks: hooks.clone(),
             poll_interval: s.poll_interval,
             timeout: s.timeout,
         });
+        let signer = Arc::new(NodeSigner::new(&s.member, s.key));
+        match ctx.store.get_meta(EPOCH_KEY) {
+            Ok(epoch) => signer.set_epoch(epoch.and_then(|e| e.as_str().map(str::to_string))),
+            Err(e) => tracing::warn!(error = %e, "cannot read the release epoch"),
+        }
         Arc::new(Federation {
             ctx,
-            signer: Arc::new(NodeSigner::new(&s.member, s.key)),
+            roster: s.roster,
+            signer,
             hooks,
             config_peers: s.peers,
             peer_refresh: s.peer_refresh,
@@ -120,6 +128,7 @@ impl Federation {
     /// Starts one puller and one notification sender per peer, and a task that follows
     /// `tandem peer add|remove` while the node runs (call inside a tokio runtime).
     pub fn start(self: &Arc<Self>) {
+        self.sign_unsigned_in_background();
         self.apply(self.wanted());
         if let Ok(p) = self.ctx.store.feed_position() {
             self.hooks.ring_if_written_elsewhere(p);
@@ -146,6 +155,40 @@ impl Federation {
                 }
             }
         }));
+    }
+
+    /// Signs the versions this node's member stored without a current proof
+    /// ([`crate::backsign`]); when there were any, moves the release epoch on so that peers
+    /// read the feed again and receive them.
+    fn sign_unsigned_in_background(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let m2 = Arc::clone(&me);
+            let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let roster = match m2.roster.read() {
+                    Ok(r) => Arc::clone(&r),
+                    Err(p) => Arc::clone(&p.into_inner()),
+                };
+                let store = m2.ctx.store.as_ref();
+                let signed = crate::backsign::sign_unsigned(store, &m2.ctx.collection, roster, &m2.signer)?;
+                if signed > 0 {
+                    let epoch = Timestamp::now().to_taxii();
+                    store.put_meta(EPOCH_KEY, Some(&serde_json::Value::String(epoch.clone())))?;
+                    m2.signer.set_epoch(Some(epoch));
+                }
+                Ok(signed)
+            })
+            .await;
+            match result {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => {
+                    tracing::info!(versions = n, "signed versions stored without a current proof; peers will re-read");
+                    me.hooks.ring();
+                }
+                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "cannot sign stored versions"),
+                Err(e) => tracing::warn!(error = %e, "signing stored versions failed"),
+            }
+        });
     }
 
     /// Starts, updates and stops peer loops so that they match `wanted`.

@@ -19,6 +19,7 @@
 //! Deletions travel the same way through the tombstone feed, signed by the originator.
 //! [`federation::Federation`] wires one node; [`sandbox`] runs several in one process for tests.
 
+pub mod backsign;
 pub mod client;
 pub mod federation;
 pub mod notify;

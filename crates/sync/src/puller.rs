@@ -36,6 +36,10 @@ pub struct Cursor {
     /// the beginning (storing is idempotent, so this re-reads but never duplicates).
     #[serde(default)]
     pub roster: Option<String>,
+    /// The peer's release epoch when the objects cursor was reached; a different epoch (the
+    /// peer signed versions it had stored unsigned) restarts the objects feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 fn cursor_key(member: &str) -> String {
@@ -170,11 +174,22 @@ async fn pass(
         if cursor.roster.is_some() {
             tracing::info!(peer = %member, "the roster changed: pulling everything again");
         }
-        cursor = Cursor { objects: None, tombstones: None, roster: Some(digest) };
+        cursor = Cursor { objects: None, tombstones: None, roster: Some(digest), epoch: None };
     }
     let mut next: Option<String> = None;
     loop {
         let page = client.objects(&r, cursor.objects, next.as_deref(), PAGE).await?;
+        if page.epoch.is_some() && page.epoch != cursor.epoch {
+            if cursor.objects.is_some() {
+                tracing::info!(peer = %member, "the peer signed earlier versions: pulling everything again");
+            }
+            cursor.objects = None;
+            cursor.epoch = page.epoch;
+            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
+            tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
+            next = None;
+            continue;
+        }
         touch(status, |s| {
             s.last_contact = Some(Timestamp::now());
             s.lag_objects = page.objects.len() as u64;

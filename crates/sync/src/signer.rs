@@ -14,11 +14,32 @@ use crate::provenance::{self, Provenance, ProvenanceError};
 pub struct NodeSigner {
     member: String,
     key: SigningKey,
+    epoch: RwLock<Option<String>>,
 }
+
+/// Where the release epoch is kept (see [`tandem_taxii::Signer::epoch`]).
+pub const EPOCH_KEY: &str = "sync/epoch";
 
 impl NodeSigner {
     pub fn new(member: &str, key: SigningKey) -> Self {
-        NodeSigner { member: member.to_string(), key }
+        NodeSigner { member: member.to_string(), key, epoch: RwLock::new(None) }
+    }
+
+    /// Sets the release epoch served to syncing peers.
+    pub fn set_epoch(&self, epoch: Option<String>) {
+        if let Ok(mut e) = self.epoch.write() {
+            *e = epoch;
+        }
+    }
+
+    /// The member this node signs for.
+    pub fn member(&self) -> &str {
+        &self.member
+    }
+
+    /// Proofs for objects this node's member originated, signed together, in order.
+    pub fn sign_maps(&self, objects: &[&serde_json::Map<String, Value>]) -> Vec<Value> {
+        provenance::sign_batch(objects, &self.member, &self.key).iter().map(Provenance::to_value).collect()
     }
 
     /// The provenance of one version this node's member originates (a batch of one).
@@ -41,6 +62,10 @@ impl tandem_taxii::Signer for NodeSigner {
         if member == self.member {
             self.sign_all(batch);
         }
+    }
+
+    fn epoch(&self) -> Option<String> {
+        self.epoch.read().ok().and_then(|e| e.clone())
     }
 
     fn tombstone_proof(&self, t: &tandem_store::Tombstone) -> Option<Value> {

@@ -402,3 +402,36 @@ async fn redacted_twice_over_three_hops() {
     }
     sb.shutdown().await;
 }
+
+/// A version USA's member stored without a current proof (before the node signed, or in an
+/// older format) is refused by IRQ at first; when USA's node starts again it signs the version,
+/// moves its release epoch on, and IRQ reads the feed again and stores it — exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn versions_stored_unsigned_replicate_once_signed() {
+    let mut sb = chain().await;
+    let unsigned = green(&fresh_id("indicator"));
+    let object = tandem_model::check_object(&unsigned).unwrap();
+    let usa = sb.store("USA").unwrap();
+    let out = usa.put(&Sandbox::collection("USA"), "USA", vec![Incoming::new(object)]).unwrap();
+    assert!(matches!(out[0], tandem_store::PutOutcome::Added { .. }), "{out:?}");
+    // A later, signed version proves IRQ has pulled past the unsigned one.
+    let marker = green(&fresh_id("indicator"));
+    sb.post("USA", vec![marker.clone()]).await.unwrap();
+    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &mid, &mv)).await);
+    let (uid, uv) = (unsigned["id"].as_str().unwrap().to_string(), version_of(&unsigned));
+    assert!(!sb.holds("IRQ", &uid, &uv), "an unsigned version must not replicate");
+
+    sb.stop("USA").await.unwrap();
+    sb.start("USA").await.unwrap();
+    assert!(
+        sb.wait_for(WAIT, |s| s.holds("IRQ", &uid, &uv) && s.holds("SYR", &uid, &uv)).await,
+        "signed late, then replicated"
+    );
+    let irq = sb.versions("IRQ").unwrap();
+    let mut dedup = irq.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(irq.len(), dedup.len(), "re-reading the feed stored nothing twice");
+    sb.shutdown().await;
+}

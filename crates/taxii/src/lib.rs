@@ -155,6 +155,12 @@ pub trait Signer: Send + Sync {
     /// The proof to serve with `record` (whose object may be a redacted copy), if any.
     fn proof_for(&self, record: &tandem_store::Record) -> Option<serde_json::Value>;
 
+    /// The node's release epoch for syncing peers: it changes when versions stored earlier
+    /// became servable to peers (they were signed late), so pullers start their feed over.
+    fn epoch(&self) -> Option<String> {
+        None
+    }
+
     /// The originator's signature of a deletion this node's member made, for the tombstone feed.
     fn tombstone_proof(&self, _tombstone: &tandem_store::Tombstone) -> Option<serde_json::Value> {
         None

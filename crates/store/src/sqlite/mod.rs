@@ -159,6 +159,15 @@ impl crate::Store for SqliteStore {
         self.unresolved_markings_impl()
     }
 
+    fn set_provenance(
+        &self,
+        collection: &str,
+        originator: &str,
+        proofs: Vec<(tandem_model::Timestamp, String, serde_json::Value)>,
+    ) -> Result<usize> {
+        self.set_provenance_impl(collection, originator, proofs)
+    }
+
     fn feed_position(&self) -> Result<Option<tandem_model::Timestamp>> {
         let floor = self.with_reader(clock_floor)?;
         Ok((floor > 0).then(|| tandem_model::Timestamp::from_micros(floor)))

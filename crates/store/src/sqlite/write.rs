@@ -172,6 +172,38 @@ impl SqliteStore {
         Ok(outcomes)
     }
 
+    pub(super) fn set_provenance_impl(
+        &self,
+        collection: &str,
+        originator: &str,
+        proofs: Vec<(Timestamp, String, Value)>,
+    ) -> Result<usize> {
+        let mut writer = self.writer()?;
+        let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut updated = 0;
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT l.label FROM objects o JOIN access_labels l ON l.id = o.label
+                 JOIN collections c ON c.id = o.collection
+                 WHERE c.uuid = ?1 AND o.date_added = ?2 AND o.stix_id = ?3",
+            )?;
+            let mut set = tx.prepare_cached(
+                "UPDATE objects SET provenance = ?3
+                 WHERE date_added = ?1 AND stix_id = ?2",
+            )?;
+            for (date_added, id, proof) in proofs {
+                let label: Option<String> =
+                    find.query_row(params![collection, date_added.as_micros(), id], |r| r.get(0)).optional()?;
+                let owner = label.and_then(|l| serde_json::from_str::<AccessLabel>(&l).ok()).map(|l| l.originator);
+                if owner.as_deref() == Some(originator) {
+                    updated += set.execute(params![date_added.as_micros(), id, proof.to_string()])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(updated)
+    }
+
     pub(super) fn delete_impl(
         &self,
         ctx: &ViewContext,

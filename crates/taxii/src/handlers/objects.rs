@@ -104,10 +104,13 @@ pub async fn get_objects(
     };
     let objects = pg.items.into_iter().map(|r| r.object).collect();
     let mut body = envelope("objects", objects, pg.next);
-    if let (Some(m), Value::Object(b)) = (proofs, &mut body)
-        && !m.is_empty()
-    {
-        b.insert("tandem_provenance".into(), Value::Object(m));
+    if let (Some(m), Value::Object(b)) = (proofs, &mut body) {
+        if !m.is_empty() {
+            b.insert("tandem_provenance".into(), Value::Object(m));
+        }
+        if let Some(epoch) = state.signer.as_ref().and_then(|s| s.epoch()) {
+            b.insert("tandem_epoch".into(), Value::String(epoch));
+        }
     }
     Ok(page(&body, first, last))
 }
