@@ -236,6 +236,12 @@ pub trait Store: Send + Sync {
     /// many object versions each affects (for `tandem doctor`).
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>>;
 
+    /// For each `(id, version)`, whether this store holds that version (from any originator, in
+    /// any copy) or a tombstone of it. Federation asks before fetching what a peer's manifest
+    /// offers, so a version crosses each link once instead of once per path. Says nothing about
+    /// releasability: the answers go to this node's own puller only.
+    fn holds_versions(&self, collection: &str, versions: &[(String, Timestamp)]) -> Result<Vec<bool>>;
+
     /// Replaces the provenance of versions already stored, each named by its `date_added` and
     /// id, where `originator` originated the version (a node signing what its member stored
     /// before it signed, or under an older proof format). Other versions are left alone.

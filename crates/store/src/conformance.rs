@@ -147,6 +147,30 @@ pub fn provenance_is_replaced_only_for_the_originator(store: &dyn Store) {
     assert_eq!(irq.provenance, None);
 }
 
+pub fn holds_versions_counts_stored_and_deleted_versions(store: &dyn Store) {
+    put(
+        store,
+        "USA",
+        vec![
+            indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_RED]),
+            indicator(2, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+        ],
+    );
+    let id = |n: u32| format!("indicator--00000000-0000-4000-8000-00000000000{n}");
+    assert_eq!(store.delete(&ctx("USA"), COLL, &id(2), &VersionFilter::All).unwrap(), DeleteOutcome::Deleted(1));
+    let at = |t: &str| Timestamp::parse(t).unwrap();
+    let asked = vec![
+        (id(1), at("2025-01-01T00:00:00Z")),
+        (id(1), at("2025-01-02T00:00:00.000Z")),
+        (id(2), at("2025-01-01T00:00:00.000Z")),
+        (id(3), at("2025-01-01T00:00:00.000Z")),
+    ];
+    // Held whatever its releasability (TLP:RED); a deleted version counts as held.
+    assert_eq!(store.holds_versions(COLL, &asked).unwrap(), vec![true, false, true, false]);
+    assert_eq!(store.holds_versions("no-such-collection", &asked).unwrap(), vec![false; 4]);
+    assert_eq!(store.holds_versions(COLL, &[]).unwrap(), Vec::<bool>::new());
+}
+
 pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
     let o = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
     put(store, "USA", vec![o.clone()]);
@@ -403,6 +427,7 @@ macro_rules! store_conformance_suite {
             date_added_increases_and_paging_is_exact,
             feed_position_follows_versions_and_deletions,
             provenance_is_replaced_only_for_the_originator,
+            holds_versions_counts_stored_and_deleted_versions,
             duplicates_are_no_ops_and_conflicts_are_rejected,
             version_filters,
             only_the_originator_versions_and_revocation_is_final,

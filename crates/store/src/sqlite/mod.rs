@@ -13,7 +13,7 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::{Result, StoreError};
 use labels::Labels;
@@ -157,6 +157,25 @@ impl crate::Store for SqliteStore {
 
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>> {
         self.unresolved_markings_impl()
+    }
+
+    fn holds_versions(&self, collection: &str, versions: &[(String, tandem_model::Timestamp)]) -> Result<Vec<bool>> {
+        self.with_reader(|conn| {
+            let coll: Option<i64> = conn
+                .query_row("SELECT id FROM collections WHERE uuid = ?1", [collection], |r| r.get(0))
+                .optional()?;
+            let Some(coll) = coll else {
+                return Ok(vec![false; versions.len()]);
+            };
+            let mut held = conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)
+                     OR EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)",
+            )?;
+            versions
+                .iter()
+                .map(|(id, v)| Ok(held.query_row(rusqlite::params![coll, id, v.sort_key()], |r| r.get(0))?))
+                .collect()
+        })
     }
 
     fn set_provenance(
