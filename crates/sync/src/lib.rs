@@ -25,6 +25,7 @@ pub mod notify;
 pub mod peers;
 pub mod provenance;
 pub mod puller;
+pub mod roster_change;
 pub mod sandbox;
 pub mod signer;
 pub mod status;
