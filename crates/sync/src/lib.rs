@@ -26,6 +26,7 @@ pub mod peers;
 pub mod provenance;
 pub mod puller;
 pub mod roster_change;
+pub mod roster_log;
 pub mod sandbox;
 pub mod signer;
 pub mod status;
