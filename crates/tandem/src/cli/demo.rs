@@ -235,7 +235,7 @@ async fn holdings(node: &Launched) -> anyhow::Result<BTreeMap<String, u64>> {
         Err(p) => Arc::clone(&p.into_inner()),
     };
     tokio::task::spawn_blocking(move || {
-        let mut ctx = node::operator_context(&config);
+        let mut ctx = node::operator_context(&config, Arc::clone(&store))?;
         ctx.roster = roster;
         let mut query = ObjectQuery { limit: 1000, ..Default::default() };
         let mut counts = BTreeMap::new();
