@@ -254,3 +254,85 @@ async fn a_node_without_an_authority_refuses_every_change() {
     assert_eq!(status, 400, "{body}");
     sb.shutdown().await;
 }
+
+/// A peer that serves whatever changes it is given (a rogue or misconfigured node).
+async fn serving(changes: Vec<Value>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}/api/", listener.local_addr().unwrap());
+    let body = serde_json::json!({ "changes": changes, "latest": changes.len(), "more": false }).to_string();
+    let app = axum::Router::new().route(
+        "/api/tandem/roster/changes/",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (root, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(tandem_store::SqliteStore::open(dir.path()).unwrap());
+    let bootstrap = tandem_policy::Roster::new(
+        [tandem_policy::Member {
+            code: "IRQ".into(),
+            name: "Iraq".into(),
+            joined: None,
+            status: MemberStatus::Active,
+            public_key: None,
+        }],
+        [],
+    );
+    let shared = std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(bootstrap.clone())));
+    let log = std::sync::Arc::new(tandem_sync::roster_log::RosterLog::new(
+        store,
+        bootstrap,
+        Some(authority().verifying_key()),
+        shared.clone(),
+    ));
+    let forger = SigningKey::from_bytes(&[66; 32]);
+    let suspend = |seq| change(&authority(), seq, Action::Suspend { member: member("IRQ") });
+    let reinstate = |seq| change(&authority(), seq, Action::Reinstate { member: member("IRQ") });
+    let mut forged = change(&forger, 2, Action::Leave { member: member("IRQ") });
+    forged.change.authority = tandem_sync::provenance::public_key_string(&authority().verifying_key());
+    let (root, task) = serving(vec![suspend(1).to_value(), forged.to_value(), reinstate(2).to_value()]).await;
+    let client = tandem_sync::client::PeerClient::new(
+        tandem_sync::client::PeerSpec {
+            member: "IRQ".into(),
+            url: root.clone(),
+            username: None,
+            password: None,
+            token: None,
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
+    assert_eq!(pulled.applied, 1);
+    assert_eq!(
+        pulled.refused.as_deref(),
+        Some("roster change 2: the signature does not verify against the roster authority's key")
+    );
+    assert_eq!(log.latest().unwrap(), 1);
+    assert_eq!(shared.read().unwrap().member("IRQ").unwrap().status, MemberStatus::Suspended);
+    task.abort();
+
+    // From a peer of another coalition: refused, nothing applied.
+    let (root, task) = serving(vec![change(&forger, 2, Action::Leave { member: member("IRQ") }).to_value()]).await;
+    let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
+    assert_eq!(pulled.applied, 0);
+    assert!(pulled.refused.unwrap().contains("not this coalition's roster authority"));
+    task.abort();
+
+    // A peer a change ahead serves 1 and 2: 1 is already here, 2 applies.
+    let (root, task) = serving(vec![suspend(1).to_value(), reinstate(2).to_value()]).await;
+    let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
+    assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 1, refused: None });
+    assert_eq!(log.latest().unwrap(), 2);
+    assert!(shared.read().unwrap().is_active("IRQ"));
+    task.abort();
+}
