@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const PASSWORD: &str = "roster-test";
+const TAXII: &str = "application/taxii+json;version=2.1";
+const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tandem")
@@ -167,13 +169,19 @@ fn roster_authority_end_to_end() {
     assert!(out.status.success() && shown.contains("1 signed changes applied"), "{shown}");
     assert!(shown.lines().any(|l| l.starts_with("SYR") && l.contains("Syria") && l.contains("active")), "{shown}");
     assert!(shown.lines().any(|l| l.starts_with("LVNT") && l.contains("IRQ, SYR")), "{shown}");
-    // The joined member can now be peered with.
+    // The joined member can now be peered with, and given accounts.
     let out =
         tandem(&["peer", "add", "--config", p(&config), "SYR", "--url", "http://127.0.0.1:9/taxii2/", "--token", "t"]);
     assert!(out.status.success(), "{}", text(&out));
+    let out =
+        tandem(&["user", "add", "--config", p(&config), "syr-analyst", "--member", "SYR", "--password", PASSWORD]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out =
+        tandem(&["user", "add", "--config", p(&config), "jor-analyst", "--member", "JOR", "--password", PASSWORD]);
+    assert!(!out.status.success(), "JOR is on no roster: {}", text(&out));
 
     // Online.
-    let _node = Proc(
+    let node = Proc(
         Command::new(bin())
             .args(["serve", "--config", p(&config)])
             .env("RUST_LOG", "warn")
@@ -192,12 +200,31 @@ fn roster_authority_end_to_end() {
     assert_eq!(client.get(&url).send().unwrap().status().as_u16(), 401, "authenticated callers only");
     assert_eq!(seqs(port, 0), vec![1]);
     assert_eq!(seqs(port, 1), Vec::<u64>::new());
+    // The roster at start is the config's plus the change submitted offline: SYR is served.
+    let id = format!("indicator--{}", uuid::Uuid::new_v4());
+    let obj = serde_json::json!({
+        "type": "indicator", "spec_version": "2.1", "id": id,
+        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
+        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
+        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [GREEN]
+    });
+    let resp = client
+        .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+        .basic_auth("analyst", Some(PASSWORD))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(serde_json::json!({"objects": [obj]}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    assert_eq!(served_to_syr(port), vec![id.clone()]);
 
     let suspend = sign(dir.path(), &key, 2, &["suspend", "--member", "SYR"]);
     let (status, body) = post(port, std::fs::read_to_string(&suspend).unwrap());
     assert_eq!((status, body["applied"].as_u64()), (200, Some(2)), "{body}");
     assert_eq!(seqs(port, 0), vec![1, 2]);
     assert_eq!(seqs(port, 1), vec![2]);
+    assert_eq!(served_to_syr(port), Vec::<String>::new(), "suspended on the next request");
 
     let refused = |body: String, why: &str| {
         let (status, resp) = post(port, body);
@@ -227,6 +254,40 @@ fn roster_authority_end_to_end() {
     let (status, body) = post(port, read(&reinstate));
     assert_eq!((status, body["applied"].as_u64()), (200, Some(3)), "{body}");
     assert_eq!(seqs(port, 0), vec![1, 2, 3]);
+    assert_eq!(served_to_syr(port), vec![id.clone()], "reinstated");
+
+    // Another process writes change 4; the running node applies it on SIGHUP, on top of the
+    // config's roster read again.
+    let leave = sign(dir.path(), &key, 4, &["leave", "--member", "SYR"]);
+    let out = tandem(&["roster", "submit", "--config", p(&config), p(&leave)]);
+    assert!(out.status.success(), "{}", text(&out));
+    #[cfg(unix)]
+    {
+        let hup = Command::new("kill").args(["-HUP", &node.0.id().to_string()]).status().unwrap();
+        assert!(hup.success());
+        let start = Instant::now();
+        while !served_to_syr(port).is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(10), "SIGHUP did not apply change 4");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(seqs(port, 3), vec![4]);
+    }
+}
+
+/// The ids the node serves to SYR's analyst.
+fn served_to_syr(port: u16) -> Vec<String> {
+    let resp = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+        .basic_auth("syr-analyst", Some(PASSWORD))
+        .header("Accept", TAXII)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().unwrap();
+    body.get("objects")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|o| o["id"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 #[test]
