@@ -113,6 +113,8 @@ pub enum ChangeError {
     BadSignature,
     #[error("change {seq} is already applied (the latest applied change is {latest})")]
     Stale { seq: u64, latest: u64 },
+    #[error("a different change {0} is already applied: the authority signed two changes with one number")]
+    Conflict(u64),
     #[error("change {seq} is out of order: the next change must be {expected}")]
     Gap { seq: u64, expected: u64 },
     #[error("{0} is not a member")]

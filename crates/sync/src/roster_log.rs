@@ -169,7 +169,17 @@ impl RosterLog {
             let log = self.applied()?;
             let latest = log.last().map_or(0, SignedChange::seq);
             let (current, _) = roster_change::effective(&read::<Arc<Roster>>(&self.bootstrap), &log);
-            let next = roster_change::accept(Some(authority), latest, &current, change)?;
+            let next = match roster_change::accept(Some(authority), latest, &current, change) {
+                Ok(next) => next,
+                // Two authentic changes with one number would leave the nodes disagreeing.
+                Err(ChangeError::Stale { seq, .. })
+                    if log.get(seq as usize - 1).is_some_and(|applied| applied.change != change.change) =>
+                {
+                    tracing::error!(seq, "the roster authority signed two different changes with one number");
+                    return Err(ChangeError::Conflict(seq).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             self.store.put_meta(&meta_key(change.seq()), Some(&change.to_value()))?;
             self.swap(next);
         }

@@ -321,6 +321,19 @@ async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
     assert_eq!(shared.read().unwrap().member("IRQ").unwrap().status, MemberStatus::Suspended);
     task.abort();
 
+    // A different change with a number already applied: refused, the applied one stays.
+    let (root, task) = serving(vec![reinstate(1).to_value()]).await;
+    let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
+    assert_eq!(pulled.applied, 0);
+    assert_eq!(
+        pulled.refused.as_deref(),
+        Some(
+            "roster change 1: a different change 1 is already applied: the authority signed two changes with one number"
+        )
+    );
+    assert_eq!(shared.read().unwrap().member("IRQ").unwrap().status, MemberStatus::Suspended);
+    task.abort();
+
     // From a peer of another coalition: refused, nothing applied.
     let (root, task) = serving(vec![change(&forger, 2, Action::Leave { member: member("IRQ") }).to_value()]).await;
     let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();

@@ -286,3 +286,17 @@ fn effective_applies_in_order_and_reports_what_no_longer_applies() {
     assert_eq!(r.member("SYR").unwrap().status, MemberStatus::Suspended);
     assert_eq!(skipped, vec![(3, ChangeError::UnknownMember("IRQ".into()))]);
 }
+
+#[test]
+fn the_v1_golden_document_still_reads_and_verifies() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/roster_change/golden-v1.json");
+    let current = serde_json::to_string_pretty(&signed(1, join_syr()).to_value()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &current).unwrap();
+    }
+    let text = std::fs::read_to_string(path).unwrap();
+    let stored = SignedChange::from_value(&serde_json::from_str(&text).unwrap()).unwrap();
+    verify(&stored, &authority().verifying_key()).unwrap();
+    assert_eq!(accept_on(&bootstrap(), 0, &stored).unwrap(), after(vec![join_syr()]).unwrap());
+    assert_eq!(text, current, "the v1 document changed: stored and replicated changes must stay readable");
+}
