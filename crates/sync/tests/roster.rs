@@ -79,7 +79,7 @@ fn holds_id(sb: &Sandbox, node: &str, id: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_signed_join_onboards_a_member_and_later_changes_follow() {
     let syr_key = SigningKey::from_bytes(&[9; 32]);
-    let sb = SandboxBuilder::new()
+    let mut sb = SandboxBuilder::new()
         .authority(authority().verifying_key())
         .node("USA")
         .node("IRQ")
@@ -224,6 +224,12 @@ async fn a_signed_join_onboards_a_member_and_later_changes_follow() {
     let seqs: Vec<u64> =
         listed["changes"].as_array().unwrap().iter().map(|c| c["change"]["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, vec![3, 4]);
+
+    // The log is the node's: a restarted node starts from its config plus the stored changes.
+    sb.stop("IRQ").await.unwrap();
+    sb.start("IRQ").await.unwrap();
+    assert_eq!(status_of(&sb, "IRQ", "SYR"), Some(MemberStatus::Removed));
+    assert_eq!(sb.federation("IRQ").unwrap().roster_log().latest().unwrap(), 4);
     sb.shutdown().await;
 }
 
