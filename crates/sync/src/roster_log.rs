@@ -8,8 +8,10 @@
 //! {root}tandem/roster/changes/`, `tandem roster submit` (offline), and replication ([`pull`]:
 //! every pull pass first asks the peer for changes after the local latest seq). The log lives in
 //! the store's meta keys (`roster/change/<seq>`), so any [`Store`] backend keeps it; it is re-read
-//! for every append, so a change written by another process is seen too.
+//! for every append and checked at every pull pass, so a change written by another process is
+//! seen too.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context as _;
@@ -49,6 +51,9 @@ pub struct RosterLog {
     /// Serializes appends: the HTTP endpoint and every peer's puller may offer the same change.
     append: Mutex<()>,
     on_applied: RwLock<Option<OnApplied>>,
+    /// The seq of the last change in the shared snapshot, to notice changes another process
+    /// (`tandem roster submit`) stored.
+    computed_at: AtomicU64,
 }
 
 fn read<T: Clone>(l: &RwLock<T>) -> T {
@@ -74,6 +79,7 @@ impl RosterLog {
             shared,
             append: Mutex::new(()),
             on_applied: RwLock::new(None),
+            computed_at: AtomicU64::new(0),
         }
     }
 
@@ -132,7 +138,9 @@ impl RosterLog {
 
     /// Recomputes the effective roster and swaps it into the shared snapshot.
     pub fn recompute(&self) -> Result<(), StoreError> {
-        let (roster, skipped) = self.effective()?;
+        let log = self.applied()?;
+        let (roster, skipped) = roster_change::effective(&read::<Arc<Roster>>(&self.bootstrap), &log);
+        self.computed_at.store(log.last().map_or(0, SignedChange::seq), Ordering::SeqCst);
         for (seq, e) in skipped {
             tracing::warn!(seq, error = %e, "roster change does not apply to this node's configured roster: skipped");
         }
@@ -182,14 +190,37 @@ impl RosterLog {
             };
             self.store.put_meta(&meta_key(change.seq()), Some(&change.to_value()))?;
             self.swap(next);
+            self.computed_at.store(change.seq(), Ordering::SeqCst);
         }
         tracing::info!(seq = change.seq(), action = ?change.change.action, "roster change applied");
+        self.applied_hook();
+        Ok(change.seq())
+    }
+
+    fn applied_hook(&self) {
         if let Ok(g) = self.on_applied.read()
             && let Some(f) = g.as_ref()
         {
             f();
         }
-        Ok(change.seq())
+    }
+
+    /// Takes in changes another process stored (`tandem roster submit` while the node runs);
+    /// true if there were any.
+    pub fn catch_up(&self) -> Result<bool, StoreError> {
+        {
+            let _g = match self.append.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if self.latest()? == self.computed_at.load(Ordering::SeqCst) {
+                return Ok(false);
+            }
+            self.recompute()?;
+        }
+        tracing::info!("roster changes stored by another process applied");
+        self.applied_hook();
+        Ok(true)
     }
 }
 
@@ -209,6 +240,8 @@ pub async fn pull(log: &Arc<RosterLog>, client: &PeerClient, root: &str) -> anyh
     if log.authority().is_none() {
         return Ok(pulled);
     }
+    let l2 = Arc::clone(log);
+    tokio::task::spawn_blocking(move || l2.catch_up()).await??;
     loop {
         let l2 = Arc::clone(log);
         let latest = tokio::task::spawn_blocking(move || l2.latest()).await??;

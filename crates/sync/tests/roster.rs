@@ -295,8 +295,8 @@ async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
     );
     let shared = std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(bootstrap.clone())));
     let log = std::sync::Arc::new(tandem_sync::roster_log::RosterLog::new(
-        store,
-        bootstrap,
+        store.clone(),
+        bootstrap.clone(),
         Some(authority().verifying_key()),
         shared.clone(),
     ));
@@ -353,5 +353,18 @@ async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
     assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 1, refused: None });
     assert_eq!(log.latest().unwrap(), 2);
     assert!(shared.read().unwrap().is_active("IRQ"));
+
+    // Another process (`tandem roster submit`) stores change 3: the next pull pass takes it in.
+    let other_process = tandem_sync::roster_log::RosterLog::new(
+        store,
+        bootstrap,
+        Some(authority().verifying_key()),
+        std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(tandem_policy::Roster::default()))),
+    );
+    other_process.submit(&suspend(3)).unwrap();
+    assert!(shared.read().unwrap().is_active("IRQ"), "not seen before the next pass");
+    let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
+    assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 0, refused: None });
+    assert_eq!(shared.read().unwrap().member("IRQ").unwrap().status, MemberStatus::Suspended);
     task.abort();
 }

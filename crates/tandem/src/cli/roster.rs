@@ -34,8 +34,8 @@ pub enum RosterCommand {
         #[command(subcommand)]
         action: ActionArgs,
     },
-    /// Apply a signed change to the node's store, offline. A running node takes it on SIGHUP;
-    /// `POST /api/tandem/roster/changes/` applies it to a running node at once.
+    /// Apply a signed change to the node's store, offline. A running node takes it at its next
+    /// pull pass or on SIGHUP; `POST /api/tandem/roster/changes/` applies it at once.
     Submit {
         #[arg(long, short)]
         config: PathBuf,
@@ -153,7 +153,7 @@ pub fn run(command: &RosterCommand) -> anyhow::Result<ExitCode> {
             let log = node::roster_log(&config, node::open_store(&config)?)?;
             let seq = log.submit(&change)?;
             println!("roster change {seq} applied ({})", describe(&change.change.action));
-            println!("a running node takes it on SIGHUP and replicates it to its peers");
+            println!("a running node takes it at its next pull pass (or on SIGHUP) and replicates it");
             Ok(ExitCode::SUCCESS)
         }
         RosterCommand::Show { config } => {
