@@ -33,10 +33,29 @@ pub fn node_key_path(data_dir: &Path) -> PathBuf {
 
 /// Reads the node key; fails when it does not exist.
 pub fn load_node_key(data_dir: &Path) -> Result<SigningKey, KeyError> {
-    let path = node_key_path(data_dir);
-    let bytes = fs::read(&path).map_err(|source| KeyError::Io { path: path.clone(), source })?;
-    warn_if_readable_by_others(&path);
-    parse_seed(&bytes).ok_or(KeyError::Malformed { path })
+    load_key_file(&node_key_path(data_dir))
+}
+
+/// Reads a key file in the node key's format (the roster authority's key uses it too).
+pub fn load_key_file(path: &Path) -> Result<SigningKey, KeyError> {
+    let bytes = fs::read(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })?;
+    warn_if_readable_by_others(path);
+    parse_seed(&bytes).ok_or(KeyError::Malformed { path: path.to_path_buf() })
+}
+
+/// Creates a new key file (mode 0600) in the node key's format; an existing file is an error,
+/// never overwritten.
+pub fn create_key_file(path: &Path) -> Result<SigningKey, KeyError> {
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    let text = format!("{}\n", STANDARD.encode(key.to_bytes()));
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
+    Ok(key)
 }
 
 /// Reads the node key, creating it (and the data directory) on first use.

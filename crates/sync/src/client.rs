@@ -204,4 +204,25 @@ impl PeerClient {
         }
         Ok(())
     }
+
+    /// The peer's applied roster changes after `after` (`GET {root}tandem/roster/changes/`),
+    /// as served, and whether there are more.
+    pub async fn roster_changes(&self, root: &str, after: u64) -> anyhow::Result<(Vec<Value>, bool)> {
+        let url = format!("{root}tandem/roster/changes/");
+        let resp = self
+            .auth(self.http.get(&url))
+            .query(&[("after", after.to_string())])
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        if !resp.status().is_success() {
+            bail!("GET {url}: HTTP {}", resp.status());
+        }
+        let body: Value = resp.json().await.with_context(|| format!("GET {url}: body"))?;
+        let changes = match body.get("changes") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => bail!("GET {url}: changes is not a list"),
+        };
+        Ok((changes, body.get("more").and_then(Value::as_bool).unwrap_or(false)))
+    }
 }

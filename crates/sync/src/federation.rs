@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::client::PeerSpec;
 use crate::notify::{self, NotifyHooks};
 use crate::puller::{self, Context, PeerHandle};
+use crate::roster_log::{self, RosterLog, SubmitError};
 use crate::signer::{EPOCH_KEY, NodeSigner, RosterKeys};
 use crate::status::PeerStatus;
 
@@ -44,6 +45,9 @@ pub struct Settings {
     pub peer_refresh: Duration,
     /// The node's other write hooks, called after the notifications are queued.
     pub inner_hooks: Arc<dyn WriteHooks>,
+    /// The coalition's roster authority (`[coalition] authority`); without one the node accepts
+    /// and replicates no roster change.
+    pub authority: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// One running peer: its loop state, its notification flag and its two tasks.
@@ -77,6 +81,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Federation {
     pub fn new(s: Settings) -> Arc<Self> {
         let hooks = Arc::new(NotifyHooks::new(s.inner_hooks));
+        // The roster as configured is the bootstrap; applied signed changes go on top of it.
+        let bootstrap = match s.roster.read() {
+            Ok(r) => (**r).clone(),
+            Err(p) => (**p.into_inner()).clone(),
+        };
+        let roster_log = Arc::new(RosterLog::new(Arc::clone(&s.store), bootstrap, s.authority, Arc::clone(&s.roster)));
+        if let Err(e) = roster_log.recompute() {
+            tracing::error!(error = %e, "cannot read the applied roster changes: serving the configured roster");
+        }
         let ctx = Arc::new(Context {
             member: s.member.clone(),
             collection: s.collection,
@@ -85,13 +98,14 @@ impl Federation {
             hooks: hooks.clone(),
             poll_interval: s.poll_interval,
             timeout: s.timeout,
+            roster_log: Arc::clone(&roster_log),
         });
         let signer = Arc::new(NodeSigner::new(&s.member, s.key));
         match ctx.store.get_meta(EPOCH_KEY) {
             Ok(epoch) => signer.set_epoch(epoch.and_then(|e| e.as_str().map(str::to_string))),
             Err(e) => tracing::warn!(error = %e, "cannot read the release epoch"),
         }
-        Arc::new(Federation {
+        let fed = Arc::new(Federation {
             ctx,
             roster: s.roster,
             signer,
@@ -102,7 +116,24 @@ impl Federation {
             applied: Mutex::new(Vec::new()),
             refresher: Mutex::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
-        })
+        });
+        // A change applied here (submitted or pulled) reaches the peers at once, and this node's
+        // own pulls restart under the new roster.
+        let weak = Arc::downgrade(&fed);
+        roster_log.set_on_applied(move || {
+            if let Some(fed) = weak.upgrade() {
+                fed.hooks.ring();
+                for e in lock(&fed.entries).iter() {
+                    e.handle.trigger.notify_one();
+                }
+            }
+        });
+        fed
+    }
+
+    /// The node's log of signed roster changes.
+    pub fn roster_log(&self) -> Arc<RosterLog> {
+        Arc::clone(&self.ctx.roster_log)
     }
 
     pub fn signer(&self) -> Arc<NodeSigner> {
@@ -286,14 +317,19 @@ impl Federation {
             .collect()
     }
 
-    /// `POST /{root}/tandem/notify/` and `GET /{root}/tandem/peers/`, authenticated like TAXII.
+    /// `POST /{root}/tandem/notify/`, `GET /{root}/tandem/peers/` and
+    /// `GET|POST /{root}/tandem/roster/changes/`, authenticated like TAXII.
     pub fn routes(self: &Arc<Self>, state: AppState) -> Router {
         let root = format!("/{}", state.config.api_root.trim_matches('/'));
         let mut r = Router::new();
         for suffix in ["", "/"] {
             r = r
                 .route(&format!("{root}/tandem/notify{suffix}"), post(notify_handler))
-                .route(&format!("{root}/tandem/peers{suffix}"), get(peers_handler));
+                .route(&format!("{root}/tandem/peers{suffix}"), get(peers_handler))
+                .route(
+                    &format!("{root}/tandem/roster/changes{suffix}"),
+                    get(roster_changes_handler).post(roster_submit_handler),
+                );
         }
         r.layer(Extension(Arc::clone(self))).with_state(state)
     }
@@ -327,4 +363,47 @@ async fn peers_handler(
     }
     let list = serde_json::to_value(fed.statuses()).unwrap_or_default();
     Ok(json_response(StatusCode::OK, json!({ "peers": list })))
+}
+
+#[derive(serde::Deserialize)]
+struct AfterQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+/// The applied roster changes after `?after=N`, for any authenticated caller (users and peers:
+/// the roster is no secret inside the coalition).
+async fn roster_changes_handler(
+    State(_state): State<AppState>,
+    Caller(_p): Caller,
+    Extension(fed): Extension<Arc<Federation>>,
+    query: Result<axum::extract::Query<AfterQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, TaxiiError> {
+    let after = query.map_err(|_| TaxiiError::BadRequest("after must be a change sequence number".into()))?.after;
+    let log = fed.roster_log();
+    let body = tokio::task::spawn_blocking(move || roster_log::changes_body(&log, after)).await??;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// One signed roster change. The authority's signature is what authorizes it, not the caller:
+/// anything bad, forged or out of order is a 400 that says why.
+async fn roster_submit_handler(
+    State(_state): State<AppState>,
+    Caller(p): Caller,
+    Extension(fed): Extension<Arc<Federation>>,
+    body: axum::body::Bytes,
+) -> Result<Response, TaxiiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| TaxiiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let change =
+        crate::roster_change::SignedChange::from_value(&value).map_err(|e| TaxiiError::BadRequest(e.to_string()))?;
+    let log = fed.roster_log();
+    match tokio::task::spawn_blocking(move || log.submit(&change)).await? {
+        Ok(seq) => {
+            tracing::info!(user = %p.user, seq, "roster change submitted");
+            Ok(json_response(StatusCode::OK, json!({ "applied": seq })))
+        }
+        Err(SubmitError::Refused(e)) => Err(TaxiiError::BadRequest(format!("roster change refused: {e}"))),
+        Err(SubmitError::Store(e)) => Err(e.into()),
+    }
 }

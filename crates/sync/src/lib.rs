@@ -16,7 +16,9 @@
 //! 3. SYR pulls from IRQ the same way; IRQ's store releases to SYR only what SYR may see,
 //!    redacted where granular markings say so, with the proof reduced to match.
 //!
-//! Deletions travel the same way through the tombstone feed, signed by the originator.
+//! Deletions travel the same way through the tombstone feed, signed by the originator. Roster
+//! changes signed by the coalition's roster authority ([`roster_change`]) are pulled ahead of
+//! the objects in every pass and applied in sequence order ([`roster_log`]).
 //! [`federation::Federation`] wires one node; [`sandbox`] runs several in one process for tests.
 
 pub mod backsign;
@@ -26,6 +28,8 @@ pub mod notify;
 pub mod peers;
 pub mod provenance;
 pub mod puller;
+pub mod roster_change;
+pub mod roster_log;
 pub mod sandbox;
 pub mod signer;
 pub mod status;

@@ -65,6 +65,8 @@ pub struct Context {
     pub hooks: Arc<dyn WriteHooks>,
     pub poll_interval: Duration,
     pub timeout: Duration,
+    /// Signed roster changes, pulled from each peer before its objects.
+    pub roster_log: Arc<crate::roster_log::RosterLog>,
 }
 
 /// One peer's loop state, shared with the HTTP endpoints and tests.
@@ -165,6 +167,8 @@ async fn pass(
             r
         }
     };
+    // Roster changes first: a member that just joined is served from this very pass.
+    crate::roster_log::pull_for_pass(ctx, client, &r, status).await;
     let member = client.spec().member.clone();
     let store = Arc::clone(&ctx.store);
     let m2 = member.clone();

@@ -44,6 +44,8 @@ pub struct SandboxBuilder {
     groups: Vec<(String, Vec<String>)>,
     links: Vec<(String, String)>,
     poll: Option<Duration>,
+    authority: Option<ed25519_dalek::VerifyingKey>,
+    joining: Vec<String>,
 }
 
 impl SandboxBuilder {
@@ -61,6 +63,19 @@ impl SandboxBuilder {
     pub fn group(mut self, code: &str, members: &[&str]) -> Self {
         self.groups.push((code.into(), members.iter().map(|m| m.to_string()).collect()));
         self
+    }
+
+    /// The coalition's roster authority (none by default: nodes refuse roster changes).
+    pub fn authority(mut self, key: ed25519_dalek::VerifyingKey) -> Self {
+        self.authority = Some(key);
+        self
+    }
+
+    /// Adds a node for `member`, which is not on anyone's configured roster: it joins through a
+    /// signed roster change.
+    pub fn joining(mut self, member: &str) -> Self {
+        self.joining.push(member.to_string());
+        self.node(member)
     }
 
     /// `a` and `b` peer with each other (each pulls from the other).
@@ -81,7 +96,7 @@ impl SandboxBuilder {
             keys.insert(m.clone(), SigningKey::generate(&mut rand::rngs::OsRng));
         }
         let roster = Roster::new(
-            self.members.iter().map(|m| Member {
+            self.members.iter().filter(|m| !self.joining.contains(m)).map(|m| Member {
                 code: m.clone(),
                 name: m.clone(),
                 joined: None,
@@ -118,8 +133,13 @@ impl SandboxBuilder {
                 nodes.get_mut(from).context("link to an unknown node")?.peers.push(spec);
             }
         }
-        let mut sandbox =
-            Sandbox { roster, nodes, poll: self.poll.unwrap_or(Duration::from_secs(15)), http: reqwest::Client::new() };
+        let mut sandbox = Sandbox {
+            roster,
+            nodes,
+            poll: self.poll.unwrap_or(Duration::from_secs(15)),
+            http: reqwest::Client::new(),
+            authority: self.authority,
+        };
         for m in self.members {
             sandbox.start(&m).await?;
         }
@@ -132,6 +152,7 @@ pub struct Sandbox {
     nodes: BTreeMap<String, Node>,
     poll: Duration,
     http: reqwest::Client,
+    authority: Option<ed25519_dalek::VerifyingKey>,
 }
 
 struct Node {
@@ -184,8 +205,10 @@ impl Sandbox {
     /// Starts (or restarts) a node on its port, with its data directory as it was left.
     pub async fn start(&mut self, member: &str) -> anyhow::Result<()> {
         let poll = self.poll;
+        let authority = self.authority;
         let roster = self.roster.clone();
-        let others = self.roster_members();
+        // Accounts for every node's member, joined or not yet: the roster decides what they get.
+        let others = self.members();
         let node = self.nodes.get_mut(member).context("no such node")?;
         if node.running.is_some() {
             return Ok(());
@@ -204,6 +227,7 @@ impl Sandbox {
             timeout: Duration::from_secs(5),
             peer_refresh: Duration::from_millis(300),
             inner_hooks: Arc::new(NoHooks),
+            authority,
         });
         let mut accounts = vec![account("analyst", member)];
         for other in others {
@@ -255,10 +279,6 @@ impl Sandbox {
         fed.start();
         node.running = Some(Running { store, fed, server, stop });
         Ok(())
-    }
-
-    fn roster_members(&self) -> Vec<String> {
-        self.roster.members().map(|m| m.code.clone()).collect()
     }
 
     /// Stops a node: its pullers, then its server (in-flight requests finish).
@@ -336,12 +356,12 @@ impl Sandbox {
         Ok(resp.status().as_u16())
     }
 
-    /// Every version `member`'s node holds, as its own member sees them.
+    /// Every version `member`'s node holds, as its own member sees them under its live roster.
     pub fn holdings(&self, member: &str) -> anyhow::Result<Vec<Record>> {
         let store = self.store(member)?;
         let ctx = ViewContext {
             viewer: Viewer { member: member.to_string(), clearance: Classification::Secret },
-            roster: Arc::new(self.roster.clone()),
+            roster: self.federation(member)?.roster_log().roster(),
         };
         let page = store.list(
             &ctx,

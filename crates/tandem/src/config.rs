@@ -22,6 +22,8 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    #[serde(default)]
+    pub coalition: CoalitionConfig,
     /// The file this configuration was loaded from (for reloading the roster on SIGHUP).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -54,6 +56,16 @@ fn default_max_content_length() -> usize {
 }
 fn default_page_size() -> usize {
     1000
+}
+
+/// What the whole coalition shares.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoalitionConfig {
+    /// The roster authority's public key (`ed25519:<base64>`, from `tandem roster keygen`):
+    /// roster changes it signs are applied and replicated; without it, none are.
+    #[serde(default)]
+    pub authority: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,12 +191,23 @@ impl Config {
                 bail!("peers: member {:?} is not in [[members]]", p.member);
             }
         }
+        self.authority().context("coalition.authority")?;
         if self.node.page_size_max == 0 {
             bail!("node.page_size_max must be at least 1");
         }
         Ok(())
     }
 
+    /// The roster authority's key, if the coalition has one.
+    pub fn authority(&self) -> anyhow::Result<Option<ed25519_dalek::VerifyingKey>> {
+        match &self.coalition.authority {
+            None => Ok(None),
+            Some(k) => Ok(Some(tandem_audit::keys::parse_public_key(k)?)),
+        }
+    }
+
+    /// The roster as configured: the bootstrap that signed roster changes apply on top of
+    /// (`tandem_sync::roster_log`).
     pub fn roster(&self) -> Roster {
         Roster::new(
             self.members.iter().map(|m| Member {
@@ -260,6 +283,23 @@ password = "dev-only"
         let bad = GOOD.replace("listen =", "listne = \"x\"\nlisten =");
         let err = toml::from_str::<Config>(&bad).unwrap_err().to_string();
         assert!(err.contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn coalition_authority() {
+        let key =
+            tandem_audit::keys::public_key_string(&ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key());
+        let with = GOOD.replacen("[[members]]", &format!("[coalition]\nauthority = \"{key}\"\n\n[[members]]"), 1);
+        let c: Config = toml::from_str(&with).unwrap();
+        c.validate().unwrap();
+        assert!(c.authority().unwrap().is_some());
+        let c: Config = toml::from_str(GOOD).unwrap();
+        assert!(c.authority().unwrap().is_none());
+        let bad: Config = toml::from_str(&with.replace(&key, "ed25519:AAAA")).unwrap();
+        assert!(bad.validate().unwrap_err().to_string().contains("coalition.authority"));
+        let unknown = with.replace("authority =", "authorty = \"x\"\nauthority =");
+        let err = toml::from_str::<Config>(&unknown).unwrap_err().to_string();
+        assert!(err.contains("authorty"), "{err}");
     }
 
     #[test]

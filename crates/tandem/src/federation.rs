@@ -54,6 +54,7 @@ pub fn attach(config: &Config, store: Arc<SqliteStore>, state: &mut AppState) ->
         timeout: Duration::from_secs(10),
         peer_refresh: Duration::from_secs(1),
         inner_hooks: Arc::clone(&state.hooks),
+        authority: config.authority()?,
     });
     state.hooks = fed.hooks();
     state.signer = Some(fed.signer());

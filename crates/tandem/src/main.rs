@@ -66,6 +66,12 @@ enum Command {
         #[command(subcommand)]
         command: cli::peer::PeerCommand,
     },
+    /// The coalition's roster authority: create its key, sign roster changes, apply them to a
+    /// node, show the effective roster.
+    Roster {
+        #[command(subcommand)]
+        command: cli::roster::RosterCommand,
+    },
     /// The node's signing key.
     Key {
         #[command(subcommand)]
@@ -99,6 +105,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit { command } => cli::audit::run(&command),
         Command::Peer { command } => cli::peer::run(&command),
         Command::Key { command } => cli::peer::run_key(&command),
+        Command::Roster { command } => cli::roster::run(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
     };
     match result {

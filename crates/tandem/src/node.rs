@@ -92,9 +92,22 @@ pub fn app_state(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<App
     })
 }
 
+/// The node's roster log over `store`: the config's roster with the applied signed changes on
+/// top (call `recompute` to fill `roster`).
+pub fn roster_log(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<tandem_sync::roster_log::RosterLog> {
+    let shared = Arc::new(RwLock::new(Arc::new(config.roster())));
+    Ok(tandem_sync::roster_log::RosterLog::new(store, config.roster(), config.authority()?, shared))
+}
+
+/// The effective roster for a command-line operation.
+pub fn effective_roster(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<tandem_policy::Roster> {
+    Ok(roster_log(config, store)?.effective()?.0)
+}
+
 /// The viewer a command-line operation acts as: the node's own member, at the highest clearance
-/// among its configured users (the operator of a node sees what its member sees).
-pub fn operator_context(config: &Config) -> tandem_store::ViewContext {
+/// among its configured users (the operator of a node sees what its member sees), under the
+/// effective roster.
+pub fn operator_context(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<tandem_store::ViewContext> {
     let clearance = config
         .users
         .iter()
@@ -102,10 +115,10 @@ pub fn operator_context(config: &Config) -> tandem_store::ViewContext {
         .filter_map(|u| u.clearance.as_deref().and_then(Classification::parse))
         .max()
         .unwrap_or_default();
-    tandem_store::ViewContext {
+    Ok(tandem_store::ViewContext {
         viewer: tandem_policy::Viewer { member: config.node.member.clone(), clearance },
-        roster: Arc::new(config.roster()),
-    }
+        roster: Arc::new(effective_roster(config, store)?),
+    })
 }
 
 /// Stores what Tandem publishes: its identity and extension-definitions and the TLP 2.0

@@ -161,9 +161,8 @@ impl crate::Store for SqliteStore {
 
     fn holds_versions(&self, collection: &str, versions: &[(String, tandem_model::Timestamp)]) -> Result<Vec<bool>> {
         self.with_reader(|conn| {
-            let coll: Option<i64> = conn
-                .query_row("SELECT id FROM collections WHERE uuid = ?1", [collection], |r| r.get(0))
-                .optional()?;
+            let coll: Option<i64> =
+                conn.query_row("SELECT id FROM collections WHERE uuid = ?1", [collection], |r| r.get(0)).optional()?;
             let Some(coll) = coll else {
                 return Ok(vec![false; versions.len()]);
             };

@@ -59,7 +59,7 @@ pub fn run_user(command: &UserCommand) -> anyhow::Result<ExitCode> {
     match command {
         UserCommand::Add { config, name, member, password, clearance, roles } => {
             let config = Config::load(config)?;
-            if config.roster().member(member).is_none() {
+            if node::effective_roster(&config, node::open_store(&config)?)?.member(member).is_none() {
                 bail!("--member {member:?} is not in the roster");
             }
             if Classification::parse(clearance).is_none() {

@@ -7,9 +7,11 @@
 //! real public seed facts modelled as STIX plus a seeded, clearly labelled synthetic history
 //! 2014-2025) and replication spreads it as releasability allows.
 //!
-//! The demo then replays Syria joining the coalition on 13 November 2025: every node starts with
-//! SYR off the roster, so Syria's node receives nothing; SYR joins (on every node's roster) and
-//! its node backfills everything released to it since 2014. It prints where to look.
+//! The demo then replays Syria joining the coalition on 13 November 2025: every node's config
+//! lists SYR as removed, so Syria's node receives nothing; the demo's roster authority signs
+//! SYR's `join`, it is submitted on USA's node and replicates to every node like any roster
+//! change, and Syria's node backfills everything released to it since 2014. It prints where to
+//! look.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -21,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use tandem_policy::{MemberStatus, Roster};
 use tandem_store::{Incoming, ObjectQuery, PutOutcome, Store};
+use tandem_sync::roster_change::{self, Action};
 
 use super::serve::Launched;
 use crate::config::Config;
@@ -87,10 +89,19 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let key = tandem_audit::keys::load_or_create_node_key(&dir)?;
         keys.insert(p.member.clone(), tandem_audit::keys::public_key_string(&key.verifying_key()));
     }
+    // The coalition's roster authority signs Syria's join; the key stays in the demo directory.
+    let authority_path = args.dir.join("authority.key");
+    let authority = if authority_path.exists() {
+        tandem_audit::keys::load_key_file(&authority_path)?
+    } else {
+        tandem_audit::keys::create_key_file(&authority_path)?
+    };
+    let authority_public = tandem_audit::keys::public_key_string(&authority.verifying_key());
     let mut configs = Vec::new();
     for p in &plans {
         let path = args.dir.join(format!("{}.toml", p.member.to_lowercase()));
-        std::fs::write(&path, config_text(p, &plans, &keys)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, config_text(p, &plans, &keys, &authority_public))
+            .with_context(|| format!("writing {}", path.display()))?;
         configs.push(Config::load(&path)?);
     }
 
@@ -107,10 +118,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!("demo data loaded in {:.1} s", started.elapsed().as_secs_f64());
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run_nodes(args, configs))
+    runtime.block_on(run_nodes(args, configs, authority))
 }
 
-async fn run_nodes(args: &DemoArgs, configs: Vec<Config>) -> anyhow::Result<ExitCode> {
+async fn run_nodes(
+    args: &DemoArgs,
+    configs: Vec<Config>,
+    authority: ed25519_dalek::SigningKey,
+) -> anyhow::Result<ExitCode> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut nodes: Vec<Launched> = Vec::new();
     for config in configs {
@@ -119,9 +134,13 @@ async fn run_nodes(args: &DemoArgs, configs: Vec<Config>) -> anyhow::Result<Exit
             let _ = rx.wait_for(|s| *s).await;
         })
         .await?;
-        // Replay: Syria is not yet a member when the nodes start.
-        set_status(&node, "SYR", MemberStatus::Removed);
         nodes.push(node);
+    }
+    let usa = nodes.iter().find(|n| n.config.node.member == "USA").context("no USA node")?;
+    // Replay: Syria is not yet a member when the nodes start. A demo directory kept from an
+    // earlier run already holds Syria's join: the authority signs a `leave` first.
+    if usa.federation.roster_log().roster().is_active("SYR") {
+        submit(usa, &authority, Action::Leave { member: "SYR".into() }).await?;
     }
     settle(&nodes).await;
     let syr = nodes.iter().find(|n| n.config.node.member == "SYR").context("no SYR node")?;
@@ -129,15 +148,29 @@ async fn run_nodes(args: &DemoArgs, configs: Vec<Config>) -> anyhow::Result<Exit
     println!("  before: SYR is off every roster; its node holds {}", describe(&holdings(syr).await?));
 
     let joined = Instant::now();
-    for n in &nodes {
-        set_status(n, "SYR", MemberStatus::Active);
-    }
-    for peer in ["USA", "IRQ"] {
-        syr.federation.pull_now(peer);
-    }
-    settle(&nodes).await;
+    let syr_member = syr.config.members.iter().find(|m| m.code == "SYR").context("SYR not in the demo config")?;
+    let groups =
+        syr.config.groups.iter().filter(|g| g.members.iter().any(|m| m == "SYR")).map(|g| g.code.clone()).collect();
+    let seq = submit(
+        usa,
+        &authority,
+        Action::Join {
+            member: "SYR".into(),
+            name: syr_member.name.clone(),
+            public_key: syr_member.public_key.clone().context("SYR has no key in the demo config")?,
+            joined: syr_member.joined.clone(),
+            groups,
+        },
+    )
+    .await?;
     println!(
-        "  after:  SYR joins (and the Levant partners group); in {:.1} s its node backfilled to {}",
+        "  the roster authority signs change {seq}: SYR joins; submitted on USA's node, it replicates to every node"
+    );
+    settle(&nodes).await;
+    let everywhere = nodes.iter().all(|n| n.federation.roster_log().roster().is_active("SYR"));
+    println!(
+        "  after:  SYR joins (and the Levant partners group){}; in {:.1} s its node backfilled to {}",
+        if everywhere { " on every node" } else { " (not yet on every node!)" },
         joined.elapsed().as_secs_f64(),
         describe(&holdings(syr).await?)
     );
@@ -159,14 +192,17 @@ async fn run_nodes(args: &DemoArgs, configs: Vec<Config>) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn set_status(node: &Launched, member: &str, status: MemberStatus) {
-    let mut guard = match node.roster.write() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    let mut roster: Roster = (**guard).clone();
-    roster.set_status(member, status);
-    *guard = Arc::new(roster);
+/// Signs `action` as the next roster change and applies it on `node`, which replicates it.
+async fn submit(node: &Launched, authority: &ed25519_dalek::SigningKey, action: Action) -> anyhow::Result<u64> {
+    let log = node.federation.roster_log();
+    let authority = authority.clone();
+    tokio::task::spawn_blocking(move || {
+        let seq = log.latest()? + 1;
+        let issued = tandem_model::Timestamp::now().to_taxii();
+        let change = roster_change::sign(roster_change::new_change(&authority, seq, &issued, action), &authority);
+        Ok(log.submit(&change)?)
+    })
+    .await?
 }
 
 /// Waits until replication is quiet: no peer of any node has versions in flight and no node
@@ -199,7 +235,7 @@ async fn holdings(node: &Launched) -> anyhow::Result<BTreeMap<String, u64>> {
         Err(p) => Arc::clone(&p.into_inner()),
     };
     tokio::task::spawn_blocking(move || {
-        let mut ctx = node::operator_context(&config);
+        let mut ctx = node::operator_context(&config, Arc::clone(&store))?;
         ctx.roster = roster;
         let mut query = ObjectQuery { limit: 1000, ..Default::default() };
         let mut counts = BTreeMap::new();
@@ -224,7 +260,7 @@ fn describe(counts: &BTreeMap<String, u64>) -> String {
     format!("{total} objects ({incidents} incidents, {cells} cells)")
 }
 
-fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>) -> String {
+fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>, authority: &str) -> String {
     let base = |m: &str| plans.iter().find(|q| q.member == m).map(|q| q.listen);
     let mut t = String::new();
     let _ = writeln!(t, "# Written by `tandem demo`: the {} node of the demo coalition.\n", p.member);
@@ -235,8 +271,13 @@ fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>) -> Str
         l = p.listen,
         d = p.member.to_lowercase()
     );
+    let _ = writeln!(t, "[coalition]\nauthority = \"{authority}\"\n");
     for m in tandem_demo::coalition_members() {
         let _ = writeln!(t, "[[members]]\ncode = \"{}\"\nname = \"{}\"\njoined = \"{}\"", m.code, m.name, m.joined);
+        if m.code == "SYR" {
+            // Not a member yet: Syria joins through a signed roster change during the replay.
+            let _ = writeln!(t, "status = \"removed\"");
+        }
         if let Some(k) = keys.get(m.code) {
             let _ = writeln!(t, "public_key = \"{k}\"");
         }

@@ -42,7 +42,7 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let store = node::open_store(&config)?;
-    let ctx = node::operator_context(&config);
+    let ctx = node::operator_context(&config, store.clone())?;
     let parse = |s: &Option<String>, what: &str| -> anyhow::Result<Option<Timestamp>> {
         s.as_deref().map(|v| Timestamp::parse(v).with_context(|| format!("--{what}"))).transpose()
     };

@@ -30,7 +30,8 @@ pub enum MarkingCommand {
 pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
     let MarkingCommand::Create { config, rel_to, classification } = command;
     let config = Config::load(config)?;
-    let roster = config.roster();
+    let store = node::open_store(&config)?;
+    let roster = node::effective_roster(&config, store.clone())?;
     for code in rel_to {
         if roster.member(code).is_none() && roster.group(code).is_none() {
             bail!("--rel-to: {code:?} is neither a member nor a group of the roster");
@@ -48,7 +49,6 @@ pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
         Ok(o) => o,
         Err(v) => bail!("invalid marking: {}", v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
     };
-    let store = node::open_store(&config)?;
     // Signed like any version the node's member originates, so it replicates.
     let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(&config)?);
     let provenance = Some(signer.sign_object(&object));

@@ -9,6 +9,7 @@ pub mod import;
 pub mod marking;
 pub mod peer;
 pub mod place;
+pub mod roster;
 pub mod serve;
 pub mod stream;
 pub mod validate;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
 use tandem_sync::client::PeerSpec;
@@ -67,11 +68,11 @@ pub fn run(command: &PeerCommand) -> anyhow::Result<ExitCode> {
     match command {
         PeerCommand::Add { config, member, url, username, password, token } => {
             let config = Config::load(config)?;
-            if config.roster().member(member).is_none() {
-                anyhow::bail!("peer {member:?} is not in [[members]]");
+            let store = node::open_store(&config)?;
+            if node::effective_roster(&config, Arc::clone(&store))?.member(member).is_none() {
+                anyhow::bail!("peer {member:?} is not in the roster ([[members]] or a signed roster change)");
             }
             let password = password.clone().or_else(|| std::env::var("TANDEM_PEER_PASSWORD").ok());
-            let store = node::open_store(&config)?;
             let spec = PeerSpec {
                 member: member.clone(),
                 url: url.clone(),

@@ -56,7 +56,7 @@ pub async fn launch(
     let addr = listener.local_addr()?;
     tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
     println!("tandem node {} listening on http://{addr}/taxii2/", config.node.member);
-    spawn_roster_reload(&config, Arc::clone(&roster));
+    spawn_roster_reload(&config, fed.roster_log());
     let task_fed = Arc::clone(&fed);
     let server = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
@@ -70,9 +70,10 @@ pub async fn launch(
     Ok(Launched { config, store, roster, federation: fed, server })
 }
 
-/// On SIGHUP, re-reads the roster (members, their status, groups) from the configuration file:
-/// a member added, suspended or removed there takes effect on the next read, without a restart.
-fn spawn_roster_reload(config: &Config, roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>) {
+/// On SIGHUP, re-reads the roster (members, their status, groups) from the configuration file
+/// and applies the signed roster changes on top of it again (including any `tandem roster
+/// submit` wrote meanwhile): a change takes effect on the next read, without a restart.
+fn spawn_roster_reload(config: &Config, log: Arc<tandem_sync::roster_log::RosterLog>) {
     #[cfg(unix)]
     {
         let Some(path) = config.source.clone() else { return };
@@ -82,12 +83,17 @@ fn spawn_roster_reload(config: &Config, roster: Arc<std::sync::RwLock<Arc<tandem
             while hup.recv().await.is_some() {
                 match Config::load(&path) {
                     Ok(fresh) if fresh.node.member == member => {
-                        let next = Arc::new(fresh.roster());
-                        match roster.write() {
-                            Ok(mut g) => *g = next,
-                            Err(p) => *p.into_inner() = next,
+                        if fresh.authority().ok().flatten() != log.authority().copied() {
+                            tracing::warn!("coalition.authority changed: restart the node for it to take effect");
                         }
-                        tracing::info!(path = %path.display(), "roster reloaded");
+                        let log = Arc::clone(&log);
+                        match tokio::task::spawn_blocking(move || log.set_bootstrap(fresh.roster())).await {
+                            Ok(Ok(())) => tracing::info!(path = %path.display(), "roster reloaded"),
+                            Ok(Err(e)) => {
+                                tracing::error!(error = %e, "roster not reloaded: cannot read the applied roster changes")
+                            }
+                            Err(e) => tracing::error!(error = %e, "roster reload failed"),
+                        }
                     }
                     Ok(_) => tracing::error!("roster not reloaded: node.member changed (restart the node)"),
                     Err(e) => tracing::error!(error = %e, "roster not reloaded: the configuration is invalid"),
@@ -96,7 +102,7 @@ fn spawn_roster_reload(config: &Config, roster: Arc<std::sync::RwLock<Arc<tandem
         });
     }
     #[cfg(not(unix))]
-    let _ = (config, roster);
+    let _ = (config, log);
 }
 
 pub async fn shutdown_signal() {

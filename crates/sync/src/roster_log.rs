@@ -1,0 +1,306 @@
+//! One node's log of applied roster changes, and the effective roster it yields: the config's
+//! roster (the local bootstrap) with every applied, authority-signed change on top, in sequence
+//! order. The effective roster is swapped into the shared `Arc<RwLock<Arc<Roster>>>` that TAXII,
+//! policy and [`crate::signer::RosterKeys`] read, so a change takes effect on the next request
+//! (and, through the roster digest, restarts the pullers' cursors: a member that joins backfills).
+//!
+//! Changes reach a node three ways, all through [`RosterLog::submit`]: `POST
+//! {root}tandem/roster/changes/`, `tandem roster submit` (offline), and replication ([`pull`]:
+//! every pull pass first asks the peer for changes after the local latest seq). The log lives in
+//! the store's meta keys (`roster/change/<seq>`), so any [`Store`] backend keeps it; it is re-read
+//! for every append and checked at every pull pass, so a change written by another process is
+//! seen too.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Context as _;
+use ed25519_dalek::VerifyingKey;
+use serde_json::{Value, json};
+use tandem_policy::Roster;
+use tandem_store::{Store, StoreError};
+
+use crate::client::PeerClient;
+use crate::roster_change::{self, ChangeError, SignedChange};
+
+const PREFIX: &str = "roster/change/";
+/// The most changes one `GET .../roster/changes/` returns.
+pub const PAGE: usize = 1000;
+
+fn meta_key(seq: u64) -> String {
+    format!("{PREFIX}{seq:012}")
+}
+
+/// Why a submitted change was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The change itself is bad (HTTP 400).
+    #[error("{0}")]
+    Refused(#[from] ChangeError),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+type OnApplied = Box<dyn Fn() + Send + Sync>;
+
+pub struct RosterLog {
+    authority: Option<VerifyingKey>,
+    store: Arc<dyn Store>,
+    bootstrap: RwLock<Arc<Roster>>,
+    shared: Arc<RwLock<Arc<Roster>>>,
+    /// Serializes appends: the HTTP endpoint and every peer's puller may offer the same change.
+    append: Mutex<()>,
+    on_applied: RwLock<Option<OnApplied>>,
+    /// The seq of the last change in the shared snapshot, to notice changes another process
+    /// (`tandem roster submit`) stored.
+    computed_at: AtomicU64,
+}
+
+fn read<T: Clone>(l: &RwLock<T>) -> T {
+    match l.read() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+impl RosterLog {
+    /// A node's log. `bootstrap` is the config's roster, `shared` the live snapshot to keep
+    /// up to date; call [`RosterLog::recompute`] to put the effective roster in it.
+    pub fn new(
+        store: Arc<dyn Store>,
+        bootstrap: Roster,
+        authority: Option<VerifyingKey>,
+        shared: Arc<RwLock<Arc<Roster>>>,
+    ) -> Self {
+        RosterLog {
+            authority,
+            store,
+            bootstrap: RwLock::new(Arc::new(bootstrap)),
+            shared,
+            append: Mutex::new(()),
+            on_applied: RwLock::new(None),
+            computed_at: AtomicU64::new(0),
+        }
+    }
+
+    /// The live (effective) roster snapshot.
+    pub fn roster(&self) -> Arc<Roster> {
+        read(&self.shared)
+    }
+
+    pub fn authority(&self) -> Option<&VerifyingKey> {
+        self.authority.as_ref()
+    }
+
+    /// Called after a change is applied (outside the append lock): the federation rings its
+    /// peers and restarts its own pulls.
+    pub fn set_on_applied(&self, f: impl Fn() + Send + Sync + 'static) {
+        if let Ok(mut g) = self.on_applied.write() {
+            *g = Some(Box::new(f));
+        }
+    }
+
+    /// The applied changes, 1..=latest. Only the gap-free prefix signed by this node's
+    /// authority counts; a node without an authority has none.
+    pub fn applied(&self) -> Result<Vec<SignedChange>, StoreError> {
+        let Some(authority) = &self.authority else { return Ok(Vec::new()) };
+        let mut log = Vec::new();
+        for (key, value) in self.store.list_meta(PREFIX)? {
+            let change = match SignedChange::from_value(&value) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(%key, error = %e, "unreadable stored roster change: ignoring it and every later one");
+                    break;
+                }
+            };
+            let latest = log.last().map_or(0, SignedChange::seq);
+            if let Err(e) = roster_change::verify(&change, authority)
+                .and_then(|()| roster_change::check_sequence(change.seq(), latest))
+            {
+                tracing::error!(%key, error = %e, "stored roster change not applied: ignoring it and every later one");
+                break;
+            }
+            log.push(change);
+        }
+        Ok(log)
+    }
+
+    /// The seq of the last applied change (0 for none).
+    pub fn latest(&self) -> Result<u64, StoreError> {
+        Ok(self.applied()?.last().map_or(0, SignedChange::seq))
+    }
+
+    /// The effective roster now (without swapping it in), with the stored changes that no longer
+    /// apply to the bootstrap.
+    pub fn effective(&self) -> Result<(Roster, Vec<(u64, ChangeError)>), StoreError> {
+        Ok(roster_change::effective(&read::<Arc<Roster>>(&self.bootstrap), &self.applied()?))
+    }
+
+    /// Recomputes the effective roster and swaps it into the shared snapshot.
+    pub fn recompute(&self) -> Result<(), StoreError> {
+        let log = self.applied()?;
+        let (roster, skipped) = roster_change::effective(&read::<Arc<Roster>>(&self.bootstrap), &log);
+        self.computed_at.store(log.last().map_or(0, SignedChange::seq), Ordering::SeqCst);
+        for (seq, e) in skipped {
+            tracing::warn!(seq, error = %e, "roster change does not apply to this node's configured roster: skipped");
+        }
+        self.swap(roster);
+        Ok(())
+    }
+
+    /// A new bootstrap roster (SIGHUP reloaded the config): recompute on top of it.
+    pub fn set_bootstrap(&self, roster: Roster) -> Result<(), StoreError> {
+        let _g = self.append.lock();
+        match self.bootstrap.write() {
+            Ok(mut g) => *g = Arc::new(roster),
+            Err(p) => *p.into_inner() = Arc::new(roster),
+        }
+        self.recompute()
+    }
+
+    fn swap(&self, roster: Roster) {
+        let next = Arc::new(roster);
+        match self.shared.write() {
+            Ok(mut g) => *g = next,
+            Err(p) => *p.into_inner() = next,
+        }
+    }
+
+    /// Verifies, checks the order of, stores and applies one change; returns its seq.
+    pub fn submit(&self, change: &SignedChange) -> Result<u64, SubmitError> {
+        let authority = self.authority.as_ref().ok_or(ChangeError::NoAuthority)?;
+        {
+            let _g = match self.append.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let log = self.applied()?;
+            let latest = log.last().map_or(0, SignedChange::seq);
+            let (current, _) = roster_change::effective(&read::<Arc<Roster>>(&self.bootstrap), &log);
+            let next = match roster_change::accept(Some(authority), latest, &current, change) {
+                Ok(next) => next,
+                // Two authentic changes with one number would leave the nodes disagreeing.
+                Err(ChangeError::Stale { seq, .. })
+                    if log.get(seq as usize - 1).is_some_and(|applied| applied.change != change.change) =>
+                {
+                    tracing::error!(seq, "the roster authority signed two different changes with one number");
+                    return Err(ChangeError::Conflict(seq).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.store.put_meta(&meta_key(change.seq()), Some(&change.to_value()))?;
+            self.swap(next);
+            self.computed_at.store(change.seq(), Ordering::SeqCst);
+        }
+        tracing::info!(seq = change.seq(), action = ?change.change.action, "roster change applied");
+        self.applied_hook();
+        Ok(change.seq())
+    }
+
+    fn applied_hook(&self) {
+        if let Ok(g) = self.on_applied.read()
+            && let Some(f) = g.as_ref()
+        {
+            f();
+        }
+    }
+
+    /// Takes in changes another process stored (`tandem roster submit` while the node runs);
+    /// true if there were any.
+    pub fn catch_up(&self) -> Result<bool, StoreError> {
+        {
+            let _g = match self.append.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if self.latest()? == self.computed_at.load(Ordering::SeqCst) {
+                return Ok(false);
+            }
+            self.recompute()?;
+        }
+        tracing::info!("roster changes stored by another process applied");
+        self.applied_hook();
+        Ok(true)
+    }
+}
+
+/// What one [`pull`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pulled {
+    pub applied: u64,
+    /// The first change refused, if any (later ones wait behind it).
+    pub refused: Option<String>,
+}
+
+/// Asks a peer for the changes after this node's latest and applies them in order. A change the
+/// peer serves that this node refuses (forged, another authority, does not apply) stops the pull
+/// there: later changes cannot skip it.
+pub async fn pull(log: &Arc<RosterLog>, client: &PeerClient, root: &str) -> anyhow::Result<Pulled> {
+    let mut pulled = Pulled::default();
+    if log.authority().is_none() {
+        return Ok(pulled);
+    }
+    let l2 = Arc::clone(log);
+    tokio::task::spawn_blocking(move || l2.catch_up()).await??;
+    loop {
+        let l2 = Arc::clone(log);
+        let latest = tokio::task::spawn_blocking(move || l2.latest()).await??;
+        let (changes, more) = client.roster_changes(root, latest).await?;
+        let count = changes.len();
+        for value in changes {
+            let change = match SignedChange::from_value(&value) {
+                Ok(c) => c,
+                Err(e) => {
+                    pulled.refused = Some(e.to_string());
+                    return Ok(pulled);
+                }
+            };
+            let (l2, c2) = (Arc::clone(log), change.clone());
+            match tokio::task::spawn_blocking(move || l2.submit(&c2)).await? {
+                Ok(_) => pulled.applied += 1,
+                // Another peer's puller delivered it first.
+                Err(SubmitError::Refused(ChangeError::Stale { .. })) => {}
+                Err(SubmitError::Refused(e)) => {
+                    tracing::warn!(peer = %client.spec().member, seq = change.seq(), error = %e, "refusing a replicated roster change");
+                    pulled.refused = Some(format!("roster change {}: {e}", change.seq()));
+                    return Ok(pulled);
+                }
+                Err(SubmitError::Store(e)) => return Err(e).context("storing a roster change"),
+            }
+        }
+        if !more || count == 0 {
+            return Ok(pulled);
+        }
+    }
+}
+
+/// The body of `GET {root}tandem/roster/changes/?after=N`.
+pub fn changes_body(log: &RosterLog, after: u64) -> Result<Value, StoreError> {
+    let all = log.applied()?;
+    let latest = all.last().map_or(0, SignedChange::seq);
+    let page: Vec<Value> = all.iter().filter(|c| c.seq() > after).take(PAGE).map(SignedChange::to_value).collect();
+    let more = page.len() == PAGE && latest > after + PAGE as u64;
+    Ok(json!({ "changes": page, "latest": latest, "more": more }))
+}
+
+/// The roster step of a pull pass: errors reaching the peer's change feed do not stop the pass
+/// (the object pull reports its own), a refused change is counted as a rejection.
+pub(crate) async fn pull_for_pass(
+    ctx: &crate::puller::Context,
+    client: &PeerClient,
+    root: &str,
+    status: &Arc<Mutex<crate::status::PeerStatus>>,
+) {
+    match pull(&ctx.roster_log, client, root).await {
+        Ok(Pulled { refused: Some(why), .. }) => {
+            let mut s = match status.lock() {
+                Ok(s) => s,
+                Err(p) => p.into_inner(),
+            };
+            s.rejected += 1;
+            s.last_rejection = Some(why);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::debug!(peer = %client.spec().member, error = %format!("{e:#}"), "roster changes not pulled"),
+    }
+}
