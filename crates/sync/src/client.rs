@@ -38,6 +38,19 @@ pub struct ObjectPage {
     pub epoch: Option<String>,
 }
 
+/// One page of a peer's manifest: which versions it added, without their content.
+#[derive(Debug, Default)]
+pub struct ManifestPage {
+    pub entries: Vec<(String, Timestamp)>,
+    pub more: bool,
+    pub next: Option<String>,
+    pub resume_after: Option<Timestamp>,
+    pub epoch: Option<String>,
+}
+
+/// How many ids one by-id request names (keeps the URL a few kilobytes).
+pub const IDS_PER_REQUEST: usize = 50;
+
 #[derive(Debug, Default)]
 pub struct TombstonePage {
     pub tombstones: Vec<Tombstone>,
@@ -159,6 +172,73 @@ impl PeerClient {
         }
         let epoch = body.get("tandem_epoch").and_then(Value::as_str).map(str::to_string);
         Ok(ObjectPage { objects, proofs, more, resume_after: Self::resume(last, next.as_deref()), next, epoch })
+    }
+
+    /// One page of the peer's manifest after `after` (or continuing at `next`): the versions it
+    /// would serve, without their content.
+    pub async fn manifest(
+        &self,
+        root: &str,
+        after: Option<Timestamp>,
+        next: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<ManifestPage> {
+        let url = format!("{root}collections/intel/manifest/");
+        let mut q = vec![("match[version]", "all".to_string()), ("limit", limit.to_string())];
+        if let Some(a) = after {
+            q.push(("added_after", a.to_taxii()));
+        }
+        if let Some(n) = next {
+            q.push(("next", n.to_string()));
+        }
+        let (body, last) = self.get_page(&url, &q).await?;
+        let mut entries = Vec::new();
+        if let Some(list) = body.get("objects") {
+            let Value::Array(list) = list else { bail!("GET {url}: objects is not a list") };
+            for e in list {
+                let id = e.get("id").and_then(Value::as_str).context("a manifest entry without id")?;
+                let version = e
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .and_then(|v| Timestamp::parse(v).ok())
+                    .context("a manifest entry without a valid version")?;
+                entries.push((id.to_string(), version));
+            }
+        }
+        let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);
+        let next = body.get("next").and_then(Value::as_str).map(str::to_string);
+        if more && next.is_none() {
+            bail!("more without next");
+        }
+        let epoch = body.get("tandem_epoch").and_then(Value::as_str).map(str::to_string);
+        Ok(ManifestPage { entries, more, resume_after: Self::resume(last, next.as_deref()), next, epoch })
+    }
+
+    /// Every version of `ids` (at most [`IDS_PER_REQUEST`]) the peer releases to this node, with
+    /// provenance. The page's cursor fields say nothing about the feed and are left unset.
+    pub async fn objects_by_id(&self, root: &str, ids: &[String]) -> anyhow::Result<ObjectPage> {
+        let url = format!("{root}collections/intel/objects/");
+        let mut out = ObjectPage::default();
+        let mut next: Option<String> = None;
+        loop {
+            let mut q = vec![("match[version]", "all".to_string()), ("match[id]", ids.join(","))];
+            if let Some(n) = &next {
+                q.push(("next", n.clone()));
+            }
+            let (body, _) = self.get_page(&url, &q).await?;
+            match body.get("objects") {
+                None => {}
+                Some(Value::Array(a)) => out.objects.extend(a.iter().cloned()),
+                Some(_) => bail!("objects is not a list"),
+            }
+            if let Some(p) = body.get("tandem_provenance").and_then(Value::as_object) {
+                out.proofs.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            next = body.get("next").and_then(Value::as_str).map(str::to_string);
+            if !body.get("more").and_then(Value::as_bool).unwrap_or(false) || next.is_none() {
+                return Ok(out);
+            }
+        }
     }
 
     /// One page of the peer's tombstone feed.

@@ -24,6 +24,7 @@
 pub mod backsign;
 pub mod client;
 pub mod federation;
+pub mod fetch;
 pub mod notify;
 pub mod peers;
 pub mod provenance;

@@ -208,6 +208,7 @@ pub async fn manifest(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(coll): Path<String>,
+    headers: HeaderMap,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
     let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, false).await?;
@@ -224,7 +225,13 @@ pub async fn manifest(
             })
         })
         .collect();
-    Ok(page(&envelope("objects", records, pg.next), first, last))
+    let mut body = envelope("objects", records, pg.next);
+    // A syncing peer that reads the manifest first learns the release epoch here too.
+    let sync = headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
+    if let (true, Some(epoch), Value::Object(b)) = (sync, state.signer.as_ref().and_then(|s| s.epoch()), &mut body) {
+        b.insert("tandem_epoch".into(), Value::String(epoch));
+    }
+    Ok(page(&body, first, last))
 }
 
 pub async fn delete_object(
