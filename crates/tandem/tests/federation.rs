@@ -1,6 +1,8 @@
-//! Two real `tandem serve` processes on loopback ports, peered both ways: `tandem key show`
-//! gives each node's key for the other's roster, a POST on USA appears on IRQ through the TAXII
-//! pull (signed, verified), and `tandem peer list` shows the status the running node persisted.
+//! Real `tandem serve` processes on loopback ports: two peered both ways (`tandem key show` gives
+//! each node's key for the other's roster, a POST on USA appears on IRQ through the TAXII pull,
+//! signed and verified, an import from another process is notified, and `tandem peer list` shows
+//! the status the running node persisted); three in a chain turned into a mesh at run time, with
+//! a node killed and restarted.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -31,37 +33,30 @@ impl Drop for Proc {
 }
 
 fn write_config(path: &Path, member: &str, port: u16, peer: &str, peer_port: u16, keys: &[(&str, String)]) {
-    let mut members = String::new();
+    write_node_config(path, member, port, &[(peer, peer_port)], keys);
+}
+
+/// A node of `member` on `port` pulling from `peers`; every other member of `keys` has a sync
+/// account `sync-<member>` here, and every node uses `sync-<its member>` on its peers.
+fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)], keys: &[(&str, String)]) {
+    let mut text = format!("[node]\nmember = \"{member}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"./data\"\n\n");
     for (code, key) in keys {
-        members.push_str(&format!("[[members]]\ncode = \"{code}\"\nname = \"{code}\"\n"));
+        text.push_str(&format!("[[members]]\ncode = \"{code}\"\nname = \"{code}\"\n"));
         if !key.is_empty() {
-            members.push_str(&format!("public_key = \"{key}\"\n"));
+            text.push_str(&format!("public_key = \"{key}\"\n"));
         }
     }
-    let text = format!(
-        r#"[node]
-member = "{member}"
-listen = "127.0.0.1:{port}"
-data_dir = "./data"
-
-{members}
-[[users]]
-name = "analyst"
-member = "{member}"
-password = "{PASSWORD}"
-
-[[users]]
-name = "sync-{peer}"
-member = "{peer}"
-password = "{PASSWORD}"
-
-[[peers]]
-member = "{peer}"
-url = "http://127.0.0.1:{peer_port}/taxii2/"
-username = "sync-{member}"
-password = "{PASSWORD}"
-"#
-    );
+    text.push_str(&format!("\n[[users]]\nname = \"analyst\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\n"));
+    for (code, _) in keys.iter().filter(|(c, _)| *c != member) {
+        text.push_str(&format!(
+            "\n[[users]]\nname = \"sync-{code}\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\n"
+        ));
+    }
+    for (peer, peer_port) in peers {
+        text.push_str(&format!(
+            "\n[[peers]]\nmember = \"{peer}\"\nurl = \"http://127.0.0.1:{peer_port}/taxii2/\"\nusername = \"sync-{member}\"\npassword = \"{PASSWORD}\"\n"
+        ));
+    }
     std::fs::write(path, text).unwrap();
 }
 
@@ -245,4 +240,167 @@ fn peer_add_list_remove() {
     assert!(!ok);
     let (ok, text) = run(&["peer", "list"]);
     assert!(ok && !text.contains("SYR"), "{text}");
+}
+
+fn serve(config: &Path) -> Proc {
+    Proc(
+        Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Every `(id, version)` a node's analyst can list (all versions).
+fn held(port: u16) -> Vec<(String, String)> {
+    let client = reqwest::blocking::Client::new();
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut q = vec![("match[version]".to_string(), "all".to_string()), ("limit".into(), "1000".into())];
+        if let Some(n) = &next {
+            q.push(("next".into(), n.clone()));
+        }
+        let Ok(resp) = client
+            .get(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+            .basic_auth("analyst", Some(PASSWORD))
+            .header("Accept", TAXII)
+            .query(&q)
+            .send()
+        else {
+            return Vec::new();
+        };
+        let body: Value = resp.json().unwrap_or(Value::Null);
+        for o in body["objects"].as_array().into_iter().flatten() {
+            let version = o["modified"].as_str().or(o["created"].as_str()).unwrap_or_default();
+            out.push((o["id"].as_str().unwrap_or_default().to_string(), version.to_string()));
+        }
+        next = body["next"].as_str().map(str::to_string);
+        if body["more"] != true || next.is_none() {
+            return out;
+        }
+    }
+}
+
+fn holds(port: u16, id: &str) -> bool {
+    held(port).iter().any(|(i, _)| i == id)
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn post(port: u16, objects: Vec<Value>) {
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+        .basic_auth("analyst", Some(PASSWORD))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": objects }).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let status: Value = resp.json().unwrap();
+    assert_eq!(status["failure_count"], 0, "{status}");
+}
+
+fn indicator(marking: &str) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid::Uuid::new_v4()),
+        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
+        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
+        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [marking]
+    })
+}
+
+/// Three real processes: a chain USA - IRQ - SYR (multi-hop, releasability re-decided at IRQ),
+/// turned into a mesh at run time (`tandem peer add`), then IRQ killed and restarted while USA
+/// publishes. Every node converges, nothing is held twice, and a version released to IRQ only
+/// never reaches SYR on any path.
+#[test]
+fn three_processes_chain_then_mesh_with_a_restart() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports = [free_port(), free_port(), free_port()];
+    let names = ["USA", "IRQ", "SYR"];
+    let configs: Vec<PathBuf> = dirs.iter().map(|d| d.path().join("node.toml")).collect();
+    let peers_of = |i: usize| -> Vec<(&str, u16)> {
+        match i {
+            0 => vec![("IRQ", ports[1])],
+            1 => vec![("USA", ports[0]), ("SYR", ports[2])],
+            _ => vec![("IRQ", ports[1])],
+        }
+    };
+    let no_keys: Vec<(&str, String)> = names.iter().map(|n| (*n, String::new())).collect();
+    for i in 0..3 {
+        write_node_config(&configs[i], names[i], ports[i], &peers_of(i), &no_keys);
+    }
+    let keys: Vec<(&str, String)> = (0..3).map(|i| (names[i], key_show(&configs[i]))).collect();
+    for i in 0..3 {
+        write_node_config(&configs[i], names[i], ports[i], &peers_of(i), &keys);
+    }
+    let (usa, syr) = (serve(&configs[0]), serve(&configs[2]));
+    let mut irq = serve(&configs[1]);
+    for p in ports {
+        wait_up(p);
+    }
+
+    // A REL TO IRQ marking made by USA's CLI while USA serves, then a version under it and an
+    // open one.
+    let out = Command::new(bin())
+        .args(["marking", "create", "--rel-to", "IRQ", "--config"])
+        .arg(&configs[0])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rel_irq = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (restricted, open) = (indicator(&rel_irq), indicator(GREEN));
+    post(ports[0], vec![restricted.clone(), open.clone()]);
+    let (rid, oid) = (restricted["id"].as_str().unwrap(), open["id"].as_str().unwrap());
+    wait_until("the open version crosses two hops", || holds(ports[2], oid));
+    wait_until("IRQ holds what was released to it", || holds(ports[1], rid));
+
+    // The mesh: USA and SYR peer directly (picked up by the running nodes).
+    for (me, peer, port) in [(0usize, "SYR", ports[2]), (2, "USA", ports[0])] {
+        let out = Command::new(bin())
+            .args(["peer", "add", peer, "--url", &format!("http://127.0.0.1:{port}/taxii2/")])
+            .args(["--username", &format!("sync-{}", names[me]), "--password", PASSWORD, "--config"])
+            .arg(&configs[me])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // IRQ goes down; what USA publishes now reaches SYR over the new link.
+    drop(irq);
+    let during = indicator(GREEN);
+    post(ports[0], vec![during.clone()]);
+    let did = during["id"].as_str().unwrap();
+    wait_until("SYR receives over the direct link while IRQ is down", || holds(ports[2], did));
+    irq = serve(&configs[1]);
+    wait_up(ports[1]);
+    wait_until("IRQ catches up after its restart", || holds(ports[1], did));
+
+    let marker = indicator(GREEN);
+    post(ports[2], vec![marker.clone()]);
+    let mid = marker["id"].as_str().unwrap();
+    wait_until("SYR's own version reaches both others", || holds(ports[0], mid) && holds(ports[1], mid));
+    for (i, port) in ports.iter().enumerate() {
+        let all = held(*port);
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(all.len(), unique.len(), "{} holds a version twice", names[i]);
+    }
+    assert!(!holds(ports[2], rid), "a version released to IRQ only reached SYR");
+    drop((usa, syr, irq));
 }

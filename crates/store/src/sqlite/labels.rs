@@ -95,13 +95,18 @@ impl Labels {
             return Ok(());
         }
         let mut fresh = LabelState::default();
-        let (seen, max_label) = {
+        let (seen, known) = {
             let state = self.read()?;
-            (state.seen_added, state.labels.keys().copied().max().unwrap_or(0))
+            (state.seen_added, state.labels.keys().copied().collect::<std::collections::HashSet<i64>>())
         };
-        let mut stmt = conn.prepare("SELECT id, label FROM access_labels WHERE id > ?1")?;
-        for row in stmt.query_map([max_label], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        // Every label not cached yet: ids are not contiguous in what this process saw (another
+        // process may have added label 7 while this one added label 8), so no "id > max" shortcut.
+        let mut stmt = conn.prepare("SELECT id, label FROM access_labels")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
             let (id, text) = row?;
+            if known.contains(&id) {
+                continue;
+            }
             let label: AccessLabel =
                 serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
             fresh.label_ids.insert(text, id);

@@ -255,4 +255,36 @@ mod tests {
             .unwrap();
         assert_eq!(got.items.len(), 1);
     }
+
+    /// Two processes on one store (the node serving, `tandem marking create` beside it): labels
+    /// and markings the other one wrote are picked up even when this one wrote a newer label
+    /// since, so a REL TO marking made from the CLI is served and decides what it marks.
+    #[test]
+    fn another_process_labels_are_seen_after_own_writes() {
+        use crate::Store;
+        let (dir, serving) = fresh();
+        let cli = SqliteStore::open(dir.path()).unwrap();
+        let check = |v: serde_json::Value| tandem_model::check_object(&v).unwrap();
+        let marking = serde_json::json!({
+            "type": "marking-definition", "spec_version": "2.1",
+            "id": "marking-definition--3a4f1f7e-6d0c-4a59-9c51-1b2f0d3e4c5a",
+            "created": "2025-11-13T00:00:00.000Z", "name": "REL TO IRQ",
+            "extensions": {tandem_model::incident::RELEASABILITY_EXTENSION_ID: {"extension_type": "property-extension", "rel_to": ["IRQ"]}}
+        });
+        cli.put(crate::conformance::COLL, "USA", vec![crate::Incoming::new(check(marking))]).unwrap();
+        let restricted = crate::conformance::indicator(
+            1,
+            "2025-01-01T00:00:00.000Z",
+            &["marking-definition--3a4f1f7e-6d0c-4a59-9c51-1b2f0d3e4c5a"],
+        );
+        serving.put(crate::conformance::COLL, "USA", vec![crate::Incoming::new(check(restricted))]).unwrap();
+        let q = crate::ObjectQuery { limit: 10, ..Default::default() };
+        for member in ["USA", "IRQ"] {
+            let got = serving.list(&crate::conformance::ctx(member), crate::conformance::COLL, &q).unwrap();
+            let types: Vec<&str> = got.items.iter().map(|r| r.object_type.as_str()).collect();
+            assert_eq!(types, vec!["marking-definition", "indicator"], "{member}");
+        }
+        let got = serving.list(&crate::conformance::ctx("SYR"), crate::conformance::COLL, &q).unwrap();
+        assert_eq!(got.items.len(), 1, "SYR sees the marking only");
+    }
 }
