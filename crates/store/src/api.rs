@@ -242,6 +242,11 @@ pub trait Store: Send + Sync {
     /// releasability: the answers go to this node's own puller only.
     fn holds_versions(&self, collection: &str, versions: &[(String, Timestamp)]) -> Result<Vec<bool>>;
 
+    /// Whether a version stored before `before` (a `date_added`) references `marking_id`, at
+    /// object level or in a granular marking: such a version was withheld from peers while the
+    /// marking was unknown and becomes servable now (federation then moves its release epoch).
+    fn referenced_before(&self, marking_id: &str, before: Timestamp) -> Result<bool>;
+
     /// Replaces the provenance of versions already stored, each named by its `date_added` and
     /// id, where `originator` originated the version (a node signing what its member stored
     /// before it signed, or under an older proof format). Other versions are left alone.

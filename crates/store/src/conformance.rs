@@ -171,6 +171,17 @@ pub fn holds_versions_counts_stored_and_deleted_versions(store: &dyn Store) {
     assert_eq!(store.holds_versions(COLL, &[]).unwrap(), Vec::<bool>::new());
 }
 
+pub fn a_marking_referenced_before_it_arrived_is_found(store: &dyn Store) {
+    let m = "marking-definition--3a4f1f7e-6d0c-4a59-9c51-1b2f0d3e4c5a";
+    let early = put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[m])]);
+    let PutOutcome::Added { date_added: early_at, .. } = early[0] else { panic!("{early:?}") };
+    let def = put(store, "USA", vec![rel(m, &["IRQ"], None)]);
+    let PutOutcome::Added { date_added: def_at, .. } = def[0] else { panic!("{def:?}") };
+    assert!(store.referenced_before(m, def_at).unwrap(), "stored before its definition");
+    assert!(!store.referenced_before(m, early_at).unwrap(), "nothing before the first reference");
+    assert!(!store.referenced_before("marking-definition--00000000-0000-4000-8000-000000000000", def_at).unwrap());
+}
+
 pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
     let o = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
     put(store, "USA", vec![o.clone()]);
@@ -428,6 +439,7 @@ macro_rules! store_conformance_suite {
             feed_position_follows_versions_and_deletions,
             provenance_is_replaced_only_for_the_originator,
             holds_versions_counts_stored_and_deleted_versions,
+            a_marking_referenced_before_it_arrived_is_found,
             duplicates_are_no_ops_and_conflicts_are_rejected,
             version_filters,
             only_the_originator_versions_and_revocation_is_final,

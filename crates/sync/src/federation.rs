@@ -175,13 +175,20 @@ impl Federation {
                     _ = shutdown.changed() => return,
                 }
                 let m2 = Arc::clone(&me);
-                if let Ok((wanted, position)) =
-                    tokio::task::spawn_blocking(move || (m2.wanted(), m2.ctx.store.feed_position())).await
+                if let Ok((wanted, position, late)) = tokio::task::spawn_blocking(move || {
+                    (m2.wanted(), m2.ctx.store.feed_position(), m2.release_late_markings())
+                })
+                .await
                 {
                     me.apply(wanted);
                     match position {
                         Ok(p) => me.hooks.ring_if_written_elsewhere(p),
                         Err(e) => tracing::warn!(error = %e, "cannot read the feed position"),
+                    }
+                    match late {
+                        Ok(true) => me.hooks.ring(),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot check late markings"),
                     }
                 }
             }
@@ -203,9 +210,7 @@ impl Federation {
                 let store = m2.ctx.store.as_ref();
                 let signed = crate::backsign::sign_unsigned(store, &m2.ctx.collection, roster, &m2.signer)?;
                 if signed > 0 {
-                    let epoch = Timestamp::now().to_taxii();
-                    store.put_meta(EPOCH_KEY, Some(&serde_json::Value::String(epoch.clone())))?;
-                    m2.signer.set_epoch(Some(epoch));
+                    m2.move_epoch()?;
                 }
                 Ok(signed)
             })
@@ -220,6 +225,29 @@ impl Federation {
                 Err(e) => tracing::warn!(error = %e, "signing stored versions failed"),
             }
         });
+    }
+
+    /// Moves the release epoch on (blocking): peers read this node's feed again from the start.
+    fn move_epoch(&self) -> anyhow::Result<()> {
+        let epoch = Timestamp::now().to_taxii();
+        self.ctx.store.put_meta(EPOCH_KEY, Some(&serde_json::Value::String(epoch.clone())))?;
+        self.signer.set_epoch(Some(epoch));
+        Ok(())
+    }
+
+    /// After marking-definitions were added: when one marks versions stored before it (they
+    /// were withheld from peers while it was unknown), moves the epoch so peers re-read
+    /// (blocking). Returns whether it did.
+    fn release_late_markings(&self) -> anyhow::Result<bool> {
+        let late = self.hooks.take_new_markings();
+        for (id, at) in &late {
+            if self.ctx.store.referenced_before(id, *at)? {
+                tracing::info!(marking = %id, "a marking arrived after versions it marks: peers will re-read");
+                self.move_epoch()?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Starts, updates and stops peer loops so that they match `wanted`.

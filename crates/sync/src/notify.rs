@@ -24,11 +24,19 @@ pub struct NotifyHooks {
     /// The feed position (µs) this process has accounted for: its own writes, which rang at
     /// once, and external writes already rung for by [`NotifyHooks::ring_if_written_elsewhere`].
     accounted: AtomicI64,
+    /// Marking-definitions added since the federation last looked, with their `date_added`
+    /// (a definition that arrives after what it marks may make earlier versions servable).
+    new_markings: std::sync::Mutex<Vec<(String, Timestamp)>>,
 }
 
 impl NotifyHooks {
     pub fn new(inner: Arc<dyn WriteHooks>) -> Self {
-        NotifyHooks { targets: RwLock::new(Vec::new()), inner, accounted: AtomicI64::new(0) }
+        NotifyHooks {
+            targets: RwLock::new(Vec::new()),
+            inner,
+            accounted: AtomicI64::new(0),
+            new_markings: Default::default(),
+        }
     }
 
     /// Rings when the store's feed position moved past everything this process wrote or
@@ -42,6 +50,14 @@ impl NotifyHooks {
         if before != 0 && position > before {
             tracing::debug!("writes by another process: notifying peers");
             self.ring();
+        }
+    }
+
+    /// The marking-definitions added since the last call.
+    pub fn take_new_markings(&self) -> Vec<(String, Timestamp)> {
+        match self.new_markings.lock() {
+            Ok(mut m) => std::mem::take(&mut *m),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
         }
     }
 
@@ -87,6 +103,20 @@ impl WriteHooks for NotifyHooks {
         if let Some(latest) = latest {
             self.account(latest);
             self.ring();
+        }
+        let markings: Vec<(String, Timestamp)> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                PutOutcome::Added { id, date_added, .. } if id.starts_with("marking-definition--") => {
+                    Some((id.clone(), *date_added))
+                }
+                _ => None,
+            })
+            .collect();
+        if !markings.is_empty()
+            && let Ok(mut m) = self.new_markings.lock()
+        {
+            m.extend(markings);
         }
         self.inner.after_write(collection, member, outcomes);
     }

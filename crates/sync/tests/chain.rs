@@ -435,3 +435,32 @@ async fn versions_stored_unsigned_replicate_once_signed() {
     assert_eq!(irq.len(), dedup.len(), "re-reading the feed stored nothing twice");
     sb.shutdown().await;
 }
+
+/// A version posted before the marking-definition it uses is withheld from peers (an unknown
+/// marking denies); when the definition arrives later, the originator's node moves its release
+/// epoch and IRQ reads the feed again, so the version reaches the member it is released to —
+/// and still not SYR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_marking_that_arrives_late_releases_what_it_marks() {
+    let sb = chain().await;
+    let late = rel(&["IRQ", "JOR"]);
+    let late_id = late["id"].as_str().unwrap().to_string();
+    let t = now_ms();
+    let early = indicator(&fresh_id("indicator"), &t, &t, &[&late_id]);
+    sb.post("USA", vec![early.clone()]).await.unwrap();
+    let marker = green(&fresh_id("indicator"));
+    sb.post("USA", vec![marker.clone()]).await.unwrap();
+    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &mid, &mv)).await);
+    let (eid, ev) = (early["id"].as_str().unwrap().to_string(), version_of(&early));
+    assert!(!sb.holds("IRQ", &eid, &ev), "withheld while its marking is unknown");
+
+    sb.post("USA", vec![late]).await.unwrap();
+    assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &eid, &ev)).await, "released once its marking arrived");
+    let marker2 = green(&fresh_id("indicator"));
+    sb.post("USA", vec![marker2.clone()]).await.unwrap();
+    let (m2, m2v) = (marker2["id"].as_str().unwrap().to_string(), version_of(&marker2));
+    assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &m2, &m2v)).await);
+    assert!(!sb.holds("SYR", &eid, &ev), "never to a member outside REL TO");
+    sb.shutdown().await;
+}

@@ -177,6 +177,27 @@ impl crate::Store for SqliteStore {
         })
     }
 
+    fn referenced_before(&self, marking_id: &str, before: tandem_model::Timestamp) -> Result<bool> {
+        self.with_reader(|conn| self.labels.refresh(conn))?;
+        let labels: Vec<i64> = {
+            let state = self.labels.read()?;
+            state.labels.iter().filter(|(_, l)| l.marking_refs().any(|m| m == marking_id)).map(|(id, _)| *id).collect()
+        };
+        if labels.is_empty() {
+            return Ok(false);
+        }
+        self.with_reader(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM objects WHERE label = ?1 AND date_added < ?2)")?;
+            for label in labels {
+                if stmt.query_row(rusqlite::params![label, before.as_micros()], |r| r.get::<_, bool>(0))? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
     fn set_provenance(
         &self,
         collection: &str,
