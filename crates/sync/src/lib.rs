@@ -21,6 +21,7 @@
 
 pub mod client;
 pub mod federation;
+pub mod ingest;
 pub mod notify;
 pub mod peers;
 pub mod provenance;

@@ -7,13 +7,12 @@
 //! back what one just sent is all duplicates, and duplicates notify no one).
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use tandem_store::PutOutcome;
 use tandem_taxii::WriteHooks;
 use tokio::sync::Notify;
 
-use crate::client::{PeerClient, PeerSpec};
+use crate::client::{PeerClient, PeerSpec, Timeouts};
 
 /// The [`WriteHooks`] that notify peers, chained before the node's other hooks.
 pub struct NotifyHooks {
@@ -72,7 +71,7 @@ impl WriteHooks for NotifyHooks {
 pub async fn sender(
     spec: Arc<RwLock<PeerSpec>>,
     pending: Arc<Notify>,
-    timeout: Duration,
+    timeouts: Timeouts,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut cached: Option<(PeerSpec, PeerClient, Option<String>)> = None;
@@ -86,7 +85,7 @@ pub async fn sender(
             Err(_) => return,
         };
         if cached.as_ref().is_none_or(|(s, _, _)| *s != current) {
-            match PeerClient::new(current.clone(), timeout) {
+            match PeerClient::new(current.clone(), timeouts) {
                 Ok(c) => cached = Some((current, c, None)),
                 Err(e) => {
                     tracing::warn!(peer = %current.member, error = %e, "cannot build a client");

@@ -7,25 +7,37 @@
 //! again (storing is idempotent on `(id, modified)` plus the content hash). A pass runs when the
 //! peer notifies, else every poll interval; failures back off exponentially up to 30 s. A peer
 //! that is down or sends garbage only ever affects its own loop.
+//!
+//! The object feed is a three-stage pipeline, so a node far behind keeps the peer, its CPUs and
+//! its disk busy at once: while page N is stored (one writer, in page order, then its cursor is
+//! saved), page N+1 is being verified on several blocking threads and page N+2 is being fetched
+//! (its `next` position is known as soon as page N+1 arrived). A page that says `more` is followed
+//! with the largest page the peer will serve ([`PAGE_FAR_BEHIND`]; the peer caps it at its
+//! `page_size_max`). The cursor saved after a page never runs ahead of what is durably stored:
+//! a failure anywhere drops the pages in flight, and the next pass refetches them.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tandem_model::Timestamp;
-use tandem_store::{Incoming, PutOutcome, Store};
+use tandem_store::Store;
 use tandem_taxii::WriteHooks;
 use tokio::sync::Notify;
 
-use crate::client::{PeerClient, PeerSpec};
+use crate::client::{ObjectPage, PeerClient, PeerSpec, Timeouts};
+use crate::ingest;
 use crate::signer::RosterKeys;
 use crate::status::{self, PeerStatus};
 
-/// Versions whose `modified` is further ahead of this node's clock are refused.
-pub const MAX_FUTURE: Duration = Duration::from_secs(300);
+pub use crate::ingest::{MAX_FUTURE, Report};
+
+/// The page size asked for first (a notification usually means a few new versions).
 const PAGE: usize = 1000;
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The page size asked for once a page said `more`: the peer serves at most its own maximum.
+pub const PAGE_FAR_BEHIND: usize = 10_000;
+/// The longest wait between failed passes (a notification from the peer still wakes the loop).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Where this node is in a peer's feeds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,7 +72,11 @@ pub struct Context {
     /// Called after replicated writes (notifies this node's other peers).
     pub hooks: Arc<dyn WriteHooks>,
     pub poll_interval: Duration,
-    pub timeout: Duration,
+    pub timeouts: Timeouts,
+    /// The longest wait after failed passes.
+    pub max_backoff: Duration,
+    /// Blocking threads verifying one page at once.
+    pub verify_parallelism: usize,
 }
 
 /// One peer's loop state, shared with the HTTP endpoints and tests.
@@ -101,7 +117,7 @@ pub async fn run(
             Err(_) => return,
         };
         if conn.as_ref().is_none_or(|(s, _, _)| *s != current) {
-            match PeerClient::new(current.clone(), ctx.timeout) {
+            match PeerClient::new(current.clone(), ctx.timeouts) {
                 Ok(c) => conn = Some((current.clone(), c, None)),
                 Err(e) => tracing::warn!(peer = %current.member, error = %e, "cannot build a client"),
             }
@@ -127,7 +143,8 @@ pub async fn run(
                         st.errors += 1;
                         st.last_error = Some(format!("{e:#}"));
                         *root = None;
-                        backoff = (backoff * 2).clamp(Duration::from_millis(200), MAX_BACKOFF);
+                        backoff = (backoff * 2)
+                            .clamp(Duration::from_millis(200), ctx.max_backoff.max(Duration::from_millis(200)));
                         tracing::debug!(peer = %current.member, error = %format!("{e:#}"), "pull failed");
                     }
                 }
@@ -172,35 +189,7 @@ async fn pass(
         }
         cursor = Cursor { objects: None, tombstones: None, roster: Some(digest) };
     }
-    let mut next: Option<String> = None;
-    loop {
-        let page = client.objects(&r, cursor.objects, next.as_deref(), PAGE).await?;
-        touch(status, |s| {
-            s.last_contact = Some(Timestamp::now());
-            s.lag_objects = page.objects.len() as u64;
-        });
-        let c2 = Arc::clone(ctx);
-        let (objects, proofs) = (page.objects, page.proofs);
-        let report = tokio::task::spawn_blocking(move || ingest(&c2, objects, &proofs)).await??;
-        touch(status, |s| {
-            s.received += report.added;
-            s.rejected += report.rejected;
-            if report.last_rejection.is_some() {
-                s.last_rejection = report.last_rejection.clone();
-            }
-        });
-        if let Some(after) = page.resume_after
-            && cursor.objects.is_none_or(|c| after > c)
-        {
-            cursor.objects = Some(after);
-            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
-            tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
-        }
-        if !page.more {
-            break;
-        }
-        next = page.next;
-    }
+    pull_objects(ctx, client, &r, &member, &mut cursor, status).await?;
     let mut next: Option<String> = None;
     loop {
         let page = client.tombstones(&r, cursor.tombstones, next.as_deref(), PAGE).await?;
@@ -247,91 +236,91 @@ fn touch(status: &Arc<Mutex<PeerStatus>>, f: impl FnOnce(&mut PeerStatus)) {
     }
 }
 
-/// What storing one page did.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub added: u64,
-    pub duplicate: u64,
-    pub rejected: u64,
-    pub last_rejection: Option<String>,
+/// A page that passed verification, on its way to the store stage.
+struct Verified {
+    items: Vec<ingest::Verified>,
+    resume_after: Option<Timestamp>,
 }
 
-/// Whether `value` is exactly one of the objects every node publishes (TLP 2.0 definitions,
-/// Tandem's identity and extension-definitions).
-fn is_published(value: &Value) -> bool {
-    static HASHES: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
-    let hashes = HASHES.get_or_init(|| {
-        tandem_model::tlp::published_definitions()
-            .into_iter()
-            .chain(tandem_model::incident::published_extension_definitions())
-            .map(|v| tandem_model::canonical::content_hash(&v))
-            .collect()
-    });
-    hashes.contains(&tandem_model::canonical::content_hash(value))
-}
-
-/// Validates, verifies and stores one page; every object is judged on its own.
-pub fn ingest(ctx: &Context, objects: Vec<Value>, proofs: &serde_json::Map<String, Value>) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    let keys = ctx.keys.snapshot();
-    let horizon = Timestamp::from_micros(Timestamp::now().as_micros() + MAX_FUTURE.as_micros() as i64);
-    let mut verified_items: Vec<(String, Incoming)> = Vec::new();
-    let refuse = |report: &mut Report, id: &str, why: String| {
-        tracing::warn!(%id, reason = %why, "refusing a replicated version");
-        report.rejected += 1;
-        report.last_rejection = Some(format!("{id}: {why}"));
+/// The object feed after `cursor.objects`, pipelined (see the module documentation). Returns
+/// when a page says there is no more, with `cursor` as saved after the last stored page.
+async fn pull_objects(
+    ctx: &Arc<Context>,
+    client: &PeerClient,
+    root: &str,
+    member: &str,
+    cursor: &mut Cursor,
+    status: &Arc<Mutex<PeerStatus>>,
+) -> anyhow::Result<()> {
+    let fetch = |next: Option<String>, limit: usize| {
+        let (client, root, after) = (client.clone(), root.to_string(), cursor.objects);
+        Prefetch(tokio::spawn(async move { client.objects(&root, after, next.as_deref(), limit).await }))
     };
-    for value in objects {
-        let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-        let object = match tandem_model::check_object(&value) {
-            Ok(o) => o,
-            Err(v) => {
-                let why = v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                refuse(&mut report, &id, format!("invalid: {why}"));
-                continue;
-            }
-        };
-        if object.version().is_some_and(|v| v > horizon) {
-            refuse(&mut report, &id, "modified is more than 5 minutes in the future".into());
-            continue;
-        }
-        let proof = proofs.get(&tandem_taxii::proof_key(&value));
-        if proof.is_none() && is_published(&value) {
-            // Every node seeds the published TLP and extension definitions itself, unsigned.
-            continue;
-        }
-        let verified = match keys.verify(&value, proof) {
-            Ok(p) => p,
-            Err(e) => {
-                refuse(&mut report, &id, format!("provenance: {e}"));
-                continue;
-            }
-        };
-        verified_items.push((verified.signer.clone(), Incoming { object, provenance: Some(verified.to_value()) }));
-    }
-    // Earlier versions first, so an object's first version is stored (with its originator) before
-    // any later one on the page; then one store call per run of the same originator.
-    verified_items
-        .sort_by(|(_, a), (_, b)| (a.object.id(), a.object.version()).cmp(&(b.object.id(), b.object.version())));
-    let mut runs: Vec<(String, Vec<Incoming>)> = Vec::new();
-    for (originator, incoming) in verified_items {
-        match runs.last_mut() {
-            Some((o, batch)) if *o == originator => batch.push(incoming),
-            _ => runs.push((originator, vec![incoming])),
-        }
-    }
-    for (originator, batch) in runs {
-        let outcomes = ctx.store.put(&ctx.collection, &originator, batch)?;
-        for o in &outcomes {
-            match o {
-                PutOutcome::Added { .. } => report.added += 1,
-                PutOutcome::Duplicate { .. } => report.duplicate += 1,
-                // A deleted version offered again by a peer that has not seen the deletion yet.
-                PutOutcome::Rejected { reason, .. } if reason.contains("was deleted") => {}
-                PutOutcome::Rejected { id, reason, .. } => refuse(&mut report, id, reason.clone()),
+    // The store stage: pages in order, each stored durably before its cursor is saved. It runs
+    // in this task (not spawned), so stopping the puller stops it too.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Verified>(1);
+    let mut saved = cursor.clone();
+    let store_stage = async {
+        while let Some(page) = rx.recv().await {
+            let c2 = Arc::clone(ctx);
+            let report = tokio::task::spawn_blocking(move || ingest::store(&c2, page.items)).await??;
+            touch(status, |s| {
+                s.received += report.added;
+                s.rejected += report.rejected;
+                if report.last_rejection.is_some() {
+                    s.last_rejection = report.last_rejection.clone();
+                }
+            });
+            if let Some(after) = page.resume_after
+                && saved.objects.is_none_or(|c| after > c)
+            {
+                saved.objects = Some(after);
+                let (store, m2, c) = (Arc::clone(&ctx.store), member.to_string(), saved.clone());
+                tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
             }
         }
-        ctx.hooks.after_write(&ctx.collection, &originator, &outcomes);
+        anyhow::Ok(())
+    };
+    // Fetch and verify: the next page is requested before this one is verified.
+    let verify_stage = async move {
+        let mut in_flight = Some(fetch(None, PAGE));
+        while let Some(mut task) = in_flight.take() {
+            let page: ObjectPage = (&mut task.0).await??;
+            if page.more {
+                in_flight = Some(fetch(page.next.clone(), PAGE_FAR_BEHIND));
+            }
+            touch(status, |s| {
+                s.last_contact = Some(Timestamp::now());
+                s.lag_objects = page.objects.len() as u64;
+            });
+            let keys = Arc::new(ctx.keys.snapshot());
+            let items = ingest::pair(page.objects, page.proofs);
+            let (items, report) = ingest::verify_page(keys, items, ctx.verify_parallelism).await?;
+            touch(status, |s| {
+                s.rejected += report.rejected;
+                if report.last_rejection.is_some() {
+                    s.last_rejection = report.last_rejection.clone();
+                }
+            });
+            if tx.send(Verified { items, resume_after: page.resume_after }).await.is_err() {
+                // The store stage stopped: its error is the one to report.
+                break;
+            }
+        }
+        // Dropping `tx` here ends the store stage once it has stored every page sent.
+        anyhow::Ok(())
+    };
+    let (stored, verified) = tokio::join!(store_stage, verify_stage);
+    cursor.objects = saved.objects;
+    stored?;
+    verified
+}
+
+/// A page being fetched; dropped (a failure, the puller stopped) means aborted.
+struct Prefetch(tokio::task::JoinHandle<anyhow::Result<ObjectPage>>);
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    Ok(report)
 }
