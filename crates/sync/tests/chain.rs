@@ -224,12 +224,10 @@ async fn converges_after_restart_and_partition() {
         "SYR converged after restarts"
     );
 
-    // Partition: SYR's entry for IRQ points at a closed port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/taxii2/", closed.local_addr().unwrap());
-    drop(closed);
-    let good = sb.peer_url("IRQ").unwrap();
-    sb.set_peer_url("SYR", "IRQ", &dead).unwrap();
+    // Partition: the link between SYR and IRQ is cut at its proxy (connections reset).
+    for p in sb.links_between("SYR", "IRQ").unwrap() {
+        p.cut();
+    }
     let c = green(&fresh_id("indicator"));
     sb.post("USA", vec![c.clone()]).await.unwrap();
     let (cid, cv) = (c["id"].as_str().unwrap().to_string(), version_of(&c));
@@ -241,7 +239,9 @@ async fn converges_after_restart_and_partition() {
         .await
     );
     assert!(!sb.holds("SYR", &cid, &cv));
-    sb.set_peer_url("SYR", "IRQ", &good).unwrap();
+    for p in sb.links_between("SYR", "IRQ").unwrap() {
+        p.heal();
+    }
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &cid, &cv)).await, "healed");
     // Nothing is held twice anywhere.
     for m in sb.members() {

@@ -158,3 +158,50 @@ impl<R: AsyncRead + Unpin> Reader<R> {
         Ok(Some(Message { raw, start: start.to_string(), method: method.to_string(), close }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Reader;
+
+    async fn messages(bytes: &[u8], responses_to: Option<&str>) -> Vec<(String, usize, bool)> {
+        let mut r = Reader::new(bytes);
+        let mut out = Vec::new();
+        while let Some(m) = r.next(responses_to).await.expect("framing") {
+            out.push((m.start.clone(), m.raw.len(), m.close));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn requests_by_length_and_without_body() {
+        let get = "GET /a/?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+        let post = "POST /b/ HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        let got = messages(format!("{get}{post}").as_bytes(), None).await;
+        assert_eq!(got, vec![("/a/?x=1".into(), get.len(), false), ("/b/".into(), post.len(), true)]);
+    }
+
+    #[tokio::test]
+    async fn responses_chunked_by_length_and_until_close() {
+        let chunked =
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n";
+        let empty = "HTTP/1.1 204 No Content\r\n\r\n";
+        let sized = "HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\n{}";
+        let rest = "HTTP/1.1 200 OK\r\n\r\nuntil the end";
+        let got = messages(format!("{chunked}{empty}{sized}{rest}").as_bytes(), Some("GET")).await;
+        assert_eq!(
+            got,
+            vec![
+                ("200".into(), chunked.len(), false),
+                ("204".into(), empty.len(), false),
+                ("404".into(), sized.len(), false),
+                ("200".into(), rest.len(), true),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_truncated_message_is_an_error() {
+        let mut r = Reader::new(&b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"[..]);
+        assert!(r.next(Some("GET")).await.is_err());
+    }
+}

@@ -304,3 +304,76 @@ async fn write<W: AsyncWrite + Unpin>(shared: &Shared, w: &mut W, raw: &[u8], fa
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::LinkProxy;
+
+    /// A server answering every request on a connection with `body` (keep-alive).
+    async fn server(body: &'static str) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let mut seen = Vec::new();
+                    loop {
+                        let Ok(n) = s.read(&mut buf).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..i + 4);
+                            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                            if s.write_all(resp.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    async fn get(addr: std::net::SocketAddr) -> std::io::Result<Vec<u8>> {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"GET /x/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await?;
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await??;
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn forwards_cuts_drops_and_heals() {
+        let body = "0123456789abcdefghij";
+        let proxy = LinkProxy::start(server(body).await).await.expect("proxy");
+        let whole = get(proxy.addr()).await.expect("forwarded");
+        assert!(whole.ends_with(body.as_bytes()));
+
+        proxy.drop_after(30);
+        match get(proxy.addr()).await {
+            Ok(part) => assert_eq!(part.len(), 30, "cut after 30 bytes"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+        assert_eq!(proxy.stats().dropped_mid_transfer.load(std::sync::atomic::Ordering::Relaxed), 1);
+
+        proxy.cut();
+        assert!(get(proxy.addr()).await.map(|b| b.is_empty()).unwrap_or(true), "nothing crosses a cut link");
+        proxy.heal();
+        assert!(get(proxy.addr()).await.expect("healed").ends_with(body.as_bytes()));
+
+        // Stale: the next response is the earliest remembered one for the same path.
+        proxy.stale_responses(1);
+        assert!(get(proxy.addr()).await.expect("stale").ends_with(body.as_bytes()));
+        assert_eq!(proxy.stats().stale_served.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(proxy.replay(2).await, 4, "the last two requests, twice each");
+    }
+}
