@@ -230,7 +230,7 @@ async fn run(seed: u64, faults: bool) {
                 p.drop_after(rng.gen_range(100..1500));
             }
             // Duplicated and reordered requests: the last few (notifications, page requests)
-            // sent again, newest first, twice each, while the schedule goes on.
+            // sent again, newest first, twice each, between two operations of the schedule.
             14 => {
                 let (from, to) = random_link_name(&sb, &mut rng);
                 let k = rng.gen_range(1..6);
