@@ -59,6 +59,24 @@ pub struct TombstonePage {
     pub resume_after: Option<Timestamp>,
 }
 
+/// How long a node waits on a peer. Connecting fails fast (a peer that is down costs little);
+/// a whole request may take long, because a sync page of several thousand versions with their
+/// proofs is megabytes and a loaded peer serves it slowly. A request that runs out of time is
+/// simply retried from the last stored cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the TCP connection.
+    pub connect: Duration,
+    /// One whole request: sending it, the peer's work, and reading the whole body.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(5), request: Duration::from_secs(120) }
+    }
+}
+
 /// A client for one peer. Cheap to clone.
 #[derive(Clone)]
 pub struct PeerClient {
@@ -67,10 +85,10 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
-    pub fn new(spec: PeerSpec, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(spec: PeerSpec, timeouts: Timeouts) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .timeout(timeouts.request)
+            .connect_timeout(timeouts.connect.min(timeouts.request))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .context("building the HTTP client")?;
@@ -158,13 +176,17 @@ impl PeerClient {
         if let Some(n) = next {
             q.push(("next", n.to_string()));
         }
-        let (body, last) = self.get_page(&url, &q).await?;
-        let objects = match body.get("objects") {
+        let (mut body, last) = self.get_page(&url, &q).await?;
+        // Moved out of the envelope, not cloned: a sync page is thousands of objects.
+        let objects = match body.as_object_mut().and_then(|b| b.remove("objects")) {
             None => Vec::new(),
-            Some(Value::Array(a)) => a.clone(),
+            Some(Value::Array(a)) => a,
             Some(_) => bail!("objects is not a list"),
         };
-        let proofs = body.get("tandem_provenance").and_then(Value::as_object).cloned().unwrap_or_default();
+        let proofs = match body.as_object_mut().and_then(|b| b.remove("tandem_provenance")) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
         let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);
         let next = body.get("next").and_then(Value::as_str).map(str::to_string);
         if more && next.is_none() {
@@ -257,10 +279,10 @@ impl PeerClient {
         if let Some(n) = next {
             q.push(("next", n.to_string()));
         }
-        let (body, last) = self.get_page(&url, &q).await?;
-        let tombstones = match body.get("tombstones") {
+        let (mut body, last) = self.get_page(&url, &q).await?;
+        let tombstones = match body.as_object_mut().and_then(|b| b.remove("tombstones")) {
             None => Vec::new(),
-            Some(v) => serde_json::from_value(v.clone()).context("tombstones")?,
+            Some(v) => serde_json::from_value(v).context("tombstones")?,
         };
         let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);
         let next = body.get("next").and_then(Value::as_str).map(str::to_string);

@@ -19,7 +19,7 @@ use tandem_taxii::auth::Caller;
 use tandem_taxii::{AppState, TaxiiError, WriteHooks};
 use tokio::task::JoinHandle;
 
-use crate::client::PeerSpec;
+use crate::client::{PeerSpec, Timeouts};
 use crate::notify::{self, NotifyHooks};
 use crate::puller::{self, Context, PeerHandle};
 use crate::roster_log::{self, RosterLog, SubmitError};
@@ -39,8 +39,11 @@ pub struct Settings {
     pub peers: Vec<PeerSpec>,
     /// Fallback polling when no notification arrives.
     pub poll_interval: Duration,
-    /// Per-request timeout towards peers.
-    pub timeout: Duration,
+    /// Connect and whole-request timeouts towards peers (pulls and notifications).
+    pub timeouts: Timeouts,
+    /// The longest wait between failed pulls ([`puller::MAX_BACKOFF`] in production; tests of
+    /// healed faults shorten it).
+    pub max_backoff: Duration,
     /// How often the stored peer list (`tandem peer add|remove`) is re-read.
     pub peer_refresh: Duration,
     /// The node's other write hooks, called after the notifications are queued.
@@ -97,7 +100,9 @@ impl Federation {
             keys: RosterKeys::new(Arc::clone(&s.roster)),
             hooks: hooks.clone(),
             poll_interval: s.poll_interval,
-            timeout: s.timeout,
+            timeouts: s.timeouts,
+            max_backoff: s.max_backoff,
+            verify_parallelism: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             roster_log: Arc::clone(&roster_log),
         });
         let signer = Arc::new(NodeSigner::new(&s.member, s.key));
@@ -292,7 +297,7 @@ impl Federation {
                     Arc::clone(&handle.status),
                     stop.subscribe(),
                 )),
-                tokio::spawn(notify::sender(Arc::clone(&handle.spec), pending, self.ctx.timeout, stop.subscribe())),
+                tokio::spawn(notify::sender(Arc::clone(&handle.spec), pending, self.ctx.timeouts, stop.subscribe())),
             ];
             entries.push(Entry { handle, stop, tasks });
         }

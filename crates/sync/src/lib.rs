@@ -25,6 +25,7 @@ pub mod backsign;
 pub mod client;
 pub mod federation;
 pub mod fetch;
+pub mod ingest;
 pub mod notify;
 pub mod peers;
 pub mod provenance;

@@ -8,14 +8,13 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use tandem_model::Timestamp;
 use tandem_store::PutOutcome;
 use tandem_taxii::WriteHooks;
 use tokio::sync::Notify;
 
-use crate::client::{PeerClient, PeerSpec};
+use crate::client::{PeerClient, PeerSpec, Timeouts};
 
 /// The [`WriteHooks`] that notify peers, chained before the node's other hooks.
 pub struct NotifyHooks {
@@ -135,7 +134,7 @@ impl WriteHooks for NotifyHooks {
 pub async fn sender(
     spec: Arc<RwLock<PeerSpec>>,
     pending: Arc<Notify>,
-    timeout: Duration,
+    timeouts: Timeouts,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut cached: Option<(PeerSpec, PeerClient, Option<String>)> = None;
@@ -149,7 +148,7 @@ pub async fn sender(
             Err(_) => return,
         };
         if cached.as_ref().is_none_or(|(s, _, _)| *s != current) {
-            match PeerClient::new(current.clone(), timeout) {
+            match PeerClient::new(current.clone(), timeouts) {
                 Ok(c) => cached = Some((current, c, None)),
                 Err(e) => {
                     tracing::warn!(peer = %current.member, error = %e, "cannot build a client");

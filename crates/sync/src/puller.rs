@@ -7,25 +7,41 @@
 //! again (storing is idempotent on `(id, modified)` plus the content hash). A pass runs when the
 //! peer notifies, else every poll interval; failures back off exponentially up to 30 s. A peer
 //! that is down or sends garbage only ever affects its own loop.
+//!
+//! The object feed is a three-stage pipeline, so a node far behind keeps the peer, its CPUs and
+//! its disk busy at once: while page N is stored (one writer, in page order, then its cursor is
+//! saved), page N+1 is being verified on several blocking threads and page N+2 is being fetched
+//! (its `next` position is known as soon as page N+1 arrived). A page that says `more` is followed
+//! with the largest page the peer will serve ([`PAGE_FAR_BEHIND`]; the peer caps it at its
+//! `page_size_max`). The cursor saved after a page never runs ahead of what is durably stored:
+//! a failure anywhere drops the pages in flight, and the next pass refetches them.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tandem_model::Timestamp;
-use tandem_store::{Incoming, PutOutcome, Store};
+use tandem_store::Store;
 use tandem_taxii::WriteHooks;
 use tokio::sync::Notify;
 
-use crate::client::{PeerClient, PeerSpec};
+use crate::client::{ObjectPage, PeerClient, PeerSpec, Timeouts};
+use crate::fetch::{Fetcher, Held, Mode};
+use crate::ingest;
 use crate::signer::RosterKeys;
 use crate::status::{self, PeerStatus};
 
-/// Versions whose `modified` is further ahead of this node's clock are refused.
-pub const MAX_FUTURE: Duration = Duration::from_secs(300);
+pub use crate::ingest::{MAX_FUTURE, Report};
+
+/// The page size asked for first (a notification usually means a few new versions).
 const PAGE: usize = 1000;
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The page size asked for once a page said `more`: the peer serves at most its own maximum.
+pub const PAGE_FAR_BEHIND: usize = 10_000;
+/// How often a peer's status is persisted at most while passes succeed.
+const STATUS_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest wait between failed passes (a notification from the peer still wakes the loop).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Where this node is in a peer's feeds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -64,7 +80,11 @@ pub struct Context {
     /// Called after replicated writes (notifies this node's other peers).
     pub hooks: Arc<dyn WriteHooks>,
     pub poll_interval: Duration,
-    pub timeout: Duration,
+    pub timeouts: Timeouts,
+    /// The longest wait after failed passes.
+    pub max_backoff: Duration,
+    /// Blocking threads verifying one page at once.
+    pub verify_parallelism: usize,
     /// Signed roster changes, pulled from each peer before its objects.
     pub roster_log: Arc<crate::roster_log::RosterLog>,
 }
@@ -101,19 +121,21 @@ pub async fn run(
 ) {
     let mut conn: Option<(PeerSpec, PeerClient, Option<String>)> = None;
     let mut backoff = Duration::ZERO;
+    let mut mode = Mode::default();
+    let mut last_saved: Option<std::time::Instant> = None;
     loop {
         let current = match spec.read() {
             Ok(s) => s.clone(),
             Err(_) => return,
         };
         if conn.as_ref().is_none_or(|(s, _, _)| *s != current) {
-            match PeerClient::new(current.clone(), ctx.timeout) {
+            match PeerClient::new(current.clone(), ctx.timeouts) {
                 Ok(c) => conn = Some((current.clone(), c, None)),
                 Err(e) => tracing::warn!(peer = %current.member, error = %e, "cannot build a client"),
             }
         }
         if let Some((_, client, root)) = conn.as_mut() {
-            let result = pass(&ctx, client, root, &status).await;
+            let result = pass(&ctx, client, root, &status, &mut mode).await;
             let snapshot = {
                 let mut st = match status.lock() {
                     Ok(s) => s,
@@ -133,15 +155,21 @@ pub async fn run(
                         st.errors += 1;
                         st.last_error = Some(format!("{e:#}"));
                         *root = None;
-                        backoff = (backoff * 2).clamp(Duration::from_millis(200), MAX_BACKOFF);
+                        backoff = (backoff * 2)
+                            .clamp(Duration::from_millis(200), ctx.max_backoff.max(Duration::from_millis(200)));
                         tracing::debug!(peer = %current.member, error = %format!("{e:#}"), "pull failed");
                     }
                 }
                 st.refresh_lag();
                 st.clone()
             };
-            let store = Arc::clone(&ctx.store);
-            let _ = tokio::task::spawn_blocking(move || status::save(store.as_ref(), &snapshot)).await;
+            // Persisted for `tandem peer list` at most once a second (a durable write per pass
+            // would cost a sync to disk for every notification); failures always.
+            if result.is_err() || last_saved.is_none_or(|t| t.elapsed() >= STATUS_SAVE_INTERVAL) {
+                last_saved = Some(std::time::Instant::now());
+                let store = Arc::clone(&ctx.store);
+                let _ = tokio::task::spawn_blocking(move || status::save(store.as_ref(), &snapshot)).await;
+            }
         }
         let wait = if backoff.is_zero() { ctx.poll_interval } else { backoff };
         tokio::select! {
@@ -158,6 +186,7 @@ async fn pass(
     client: &PeerClient,
     root: &mut Option<String>,
     status: &Arc<Mutex<PeerStatus>>,
+    mode: &mut Mode,
 ) -> anyhow::Result<()> {
     let r = match root {
         Some(r) => r.clone(),
@@ -180,46 +209,7 @@ async fn pass(
         }
         cursor = Cursor { objects: None, tombstones: None, roster: Some(digest), epoch: None };
     }
-    let mut next: Option<String> = None;
-    loop {
-        let page = client.objects(&r, cursor.objects, next.as_deref(), PAGE).await?;
-        if page.epoch.is_some() && page.epoch != cursor.epoch {
-            if cursor.objects.is_some() {
-                tracing::info!(peer = %member, "the peer signed earlier versions: pulling everything again");
-            }
-            cursor.objects = None;
-            cursor.epoch = page.epoch;
-            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
-            tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
-            next = None;
-            continue;
-        }
-        touch(status, |s| {
-            s.last_contact = Some(Timestamp::now());
-            s.lag_objects = page.objects.len() as u64;
-        });
-        let c2 = Arc::clone(ctx);
-        let (objects, proofs) = (page.objects, page.proofs);
-        let report = tokio::task::spawn_blocking(move || ingest(&c2, objects, &proofs)).await??;
-        touch(status, |s| {
-            s.received += report.added;
-            s.rejected += report.rejected;
-            if report.last_rejection.is_some() {
-                s.last_rejection = report.last_rejection.clone();
-            }
-        });
-        if let Some(after) = page.resume_after
-            && cursor.objects.is_none_or(|c| after > c)
-        {
-            cursor.objects = Some(after);
-            let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
-            tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
-        }
-        if !page.more {
-            break;
-        }
-        next = page.next;
-    }
+    pull_objects(ctx, client, &r, &member, &mut cursor, status, mode).await?;
     let mut next: Option<String> = None;
     loop {
         let page = client.tombstones(&r, cursor.tombstones, next.as_deref(), PAGE).await?;
@@ -266,91 +256,144 @@ fn touch(status: &Arc<Mutex<PeerStatus>>, f: impl FnOnce(&mut PeerStatus)) {
     }
 }
 
-/// What storing one page did.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub added: u64,
-    pub duplicate: u64,
-    pub rejected: u64,
-    pub last_rejection: Option<String>,
+/// A page that passed verification, on its way to the store stage.
+struct Verified {
+    items: Vec<ingest::Verified>,
+    resume_after: Option<Timestamp>,
 }
 
-/// Whether `value` is exactly one of the objects every node publishes (TLP 2.0 definitions,
-/// Tandem's identity and extension-definitions).
-fn is_published(value: &Value) -> bool {
-    static HASHES: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
-    let hashes = HASHES.get_or_init(|| {
-        tandem_model::tlp::published_definitions()
-            .into_iter()
-            .chain(tandem_model::incident::published_extension_definitions())
-            .map(|v| tandem_model::canonical::content_hash(&v))
-            .collect()
-    });
-    hashes.contains(&tandem_model::canonical::content_hash(value))
+/// Pulls the object feed after `cursor`. When the peer's release epoch differs from the one the
+/// cursor was reached under, starts the feed over (see [`crate::signer::EPOCH_KEY`]).
+async fn pull_objects(
+    ctx: &Arc<Context>,
+    client: &PeerClient,
+    root: &str,
+    member: &str,
+    cursor: &mut Cursor,
+    status: &Arc<Mutex<PeerStatus>>,
+    mode: &mut Mode,
+) -> anyhow::Result<()> {
+    // Each epoch change restarts once; a peer whose epoch moved again meanwhile is followed on
+    // the next pass.
+    for _ in 0..3 {
+        match pull_objects_once(ctx, client, root, member, cursor, status, mode).await? {
+            None => return Ok(()),
+            Some(epoch) => {
+                if cursor.objects.is_some() {
+                    tracing::info!(peer = %member, "the peer's release epoch moved: pulling everything again");
+                }
+                cursor.objects = None;
+                cursor.epoch = Some(epoch);
+                let (store, m2, c) = (Arc::clone(&ctx.store), member.to_string(), cursor.clone());
+                tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
+            }
+        }
+    }
+    Ok(())
 }
 
-/// Validates, verifies and stores one page; every object is judged on its own.
-pub fn ingest(ctx: &Context, objects: Vec<Value>, proofs: &serde_json::Map<String, Value>) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    let keys = ctx.keys.snapshot();
-    let horizon = Timestamp::from_micros(Timestamp::now().as_micros() + MAX_FUTURE.as_micros() as i64);
-    let mut verified_items: Vec<(String, Incoming)> = Vec::new();
-    let refuse = |report: &mut Report, id: &str, why: String| {
-        tracing::warn!(%id, reason = %why, "refusing a replicated version");
-        report.rejected += 1;
-        report.last_rejection = Some(format!("{id}: {why}"));
+/// One run of the pipeline; returns the peer's new epoch instead when it differs from the
+/// cursor's (nothing of that page is stored).
+async fn pull_objects_once(
+    ctx: &Arc<Context>,
+    client: &PeerClient,
+    root: &str,
+    member: &str,
+    cursor: &mut Cursor,
+    status: &Arc<Mutex<PeerStatus>>,
+    mode: &mut Mode,
+) -> anyhow::Result<Option<String>> {
+    let fetcher = Fetcher {
+        client: client.clone(),
+        root: root.to_string(),
+        store: Arc::clone(&ctx.store),
+        collection: ctx.collection.clone(),
     };
-    for value in objects {
-        let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-        let object = match tandem_model::check_object(&value) {
-            Ok(o) => o,
-            Err(v) => {
-                let why = v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                refuse(&mut report, &id, format!("invalid: {why}"));
-                continue;
+    let pass_mode = *mode;
+    let fetch = |next: Option<String>, limit: usize| {
+        let (fetcher, after) = (fetcher.clone(), cursor.objects);
+        Prefetch(tokio::spawn(async move { fetcher.page(pass_mode, after, next.as_deref(), limit).await }))
+    };
+    let known_epoch = cursor.epoch.clone();
+    // What this pass was offered and already held, to choose the next pass's mode.
+    let counts = (AtomicU64::new(0), AtomicU64::new(0));
+    let (offered, held) = (&counts.0, &counts.1);
+    // The store stage: pages in order, each stored durably before its cursor is saved. It runs
+    // in this task (not spawned), so stopping the puller stops it too.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Verified>(1);
+    let mut saved = cursor.clone();
+    let store_stage = async {
+        while let Some(page) = rx.recv().await {
+            let c2 = Arc::clone(ctx);
+            let report = tokio::task::spawn_blocking(move || ingest::store(&c2, page.items)).await??;
+            if pass_mode == Mode::Whole {
+                offered.fetch_add(report.added + report.duplicate, Ordering::Relaxed);
+                held.fetch_add(report.duplicate, Ordering::Relaxed);
             }
-        };
-        if object.version().is_some_and(|v| v > horizon) {
-            refuse(&mut report, &id, "modified is more than 5 minutes in the future".into());
-            continue;
-        }
-        let proof = proofs.get(&tandem_taxii::proof_key(&value));
-        if proof.is_none() && is_published(&value) {
-            // Every node seeds the published TLP and extension definitions itself, unsigned.
-            continue;
-        }
-        let verified = match keys.verify(&value, proof) {
-            Ok(p) => p,
-            Err(e) => {
-                refuse(&mut report, &id, format!("provenance: {e}"));
-                continue;
-            }
-        };
-        verified_items.push((verified.signer.clone(), Incoming { object, provenance: Some(verified.to_value()) }));
-    }
-    // Earlier versions first, so an object's first version is stored (with its originator) before
-    // any later one on the page; then one store call per run of the same originator.
-    verified_items
-        .sort_by(|(_, a), (_, b)| (a.object.id(), a.object.version()).cmp(&(b.object.id(), b.object.version())));
-    let mut runs: Vec<(String, Vec<Incoming>)> = Vec::new();
-    for (originator, incoming) in verified_items {
-        match runs.last_mut() {
-            Some((o, batch)) if *o == originator => batch.push(incoming),
-            _ => runs.push((originator, vec![incoming])),
-        }
-    }
-    for (originator, batch) in runs {
-        let outcomes = ctx.store.put(&ctx.collection, &originator, batch)?;
-        for o in &outcomes {
-            match o {
-                PutOutcome::Added { .. } => report.added += 1,
-                PutOutcome::Duplicate { .. } => report.duplicate += 1,
-                // A deleted version offered again by a peer that has not seen the deletion yet.
-                PutOutcome::Rejected { reason, .. } if reason.contains("was deleted") => {}
-                PutOutcome::Rejected { id, reason, .. } => refuse(&mut report, id, reason.clone()),
+            touch(status, |s| {
+                s.received += report.added;
+                s.rejected += report.rejected;
+                if report.last_rejection.is_some() {
+                    s.last_rejection = report.last_rejection.clone();
+                }
+            });
+            if let Some(after) = page.resume_after
+                && saved.objects.is_none_or(|c| after > c)
+            {
+                saved.objects = Some(after);
+                let (store, m2, c) = (Arc::clone(&ctx.store), member.to_string(), saved.clone());
+                tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
             }
         }
-        ctx.hooks.after_write(&ctx.collection, &originator, &outcomes);
+        anyhow::Ok(())
+    };
+    // Fetch and verify: the next page is requested before this one is verified.
+    let verify_stage = async move {
+        let mut in_flight = Some(fetch(None, PAGE));
+        while let Some(mut task) = in_flight.take() {
+            let (page, page_held): (ObjectPage, Held) = (&mut task.0).await??;
+            if page.epoch.is_some() && page.epoch != known_epoch {
+                // Dropping `tx` (this stage ends) lets the store stage finish what it has.
+                return anyhow::Ok(page.epoch);
+            }
+            offered.fetch_add(page_held.offered, Ordering::Relaxed);
+            held.fetch_add(page_held.held, Ordering::Relaxed);
+            if page.more {
+                in_flight = Some(fetch(page.next.clone(), PAGE_FAR_BEHIND));
+            }
+            touch(status, |s| {
+                s.last_contact = Some(Timestamp::now());
+                s.lag_objects = page.objects.len() as u64;
+            });
+            let keys = Arc::new(ctx.keys.snapshot());
+            let items = ingest::pair(page.objects, page.proofs);
+            let (items, report) = ingest::verify_page(keys, items, ctx.verify_parallelism).await?;
+            touch(status, |s| {
+                s.rejected += report.rejected;
+                if report.last_rejection.is_some() {
+                    s.last_rejection = report.last_rejection.clone();
+                }
+            });
+            if tx.send(Verified { items, resume_after: page.resume_after }).await.is_err() {
+                // The store stage stopped: its error is the one to report.
+                break;
+            }
+        }
+        // Dropping `tx` here ends the store stage once it has stored every page sent.
+        anyhow::Ok(None)
+    };
+    let (stored, verified) = tokio::join!(store_stage, verify_stage);
+    cursor.objects = saved.objects;
+    stored?;
+    *mode = mode.after(Held { offered: offered.load(Ordering::Relaxed), held: held.load(Ordering::Relaxed) });
+    verified
+}
+
+/// A page being fetched; dropped (a failure, the puller stopped) means aborted.
+struct Prefetch(tokio::task::JoinHandle<anyhow::Result<(ObjectPage, Held)>>);
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    Ok(report)
 }

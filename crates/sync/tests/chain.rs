@@ -224,12 +224,10 @@ async fn converges_after_restart_and_partition() {
         "SYR converged after restarts"
     );
 
-    // Partition: SYR's entry for IRQ points at a closed port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/taxii2/", closed.local_addr().unwrap());
-    drop(closed);
-    let good = sb.peer_url("IRQ").unwrap();
-    sb.set_peer_url("SYR", "IRQ", &dead).unwrap();
+    // Partition: the link between SYR and IRQ is cut at its proxy (connections reset).
+    for p in sb.links_between("SYR", "IRQ").unwrap() {
+        p.cut();
+    }
     let c = green(&fresh_id("indicator"));
     sb.post("USA", vec![c.clone()]).await.unwrap();
     let (cid, cv) = (c["id"].as_str().unwrap().to_string(), version_of(&c));
@@ -241,7 +239,9 @@ async fn converges_after_restart_and_partition() {
         .await
     );
     assert!(!sb.holds("SYR", &cid, &cv));
-    sb.set_peer_url("SYR", "IRQ", &good).unwrap();
+    for p in sb.links_between("SYR", "IRQ").unwrap() {
+        p.heal();
+    }
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &cid, &cv)).await, "healed");
     // Nothing is held twice anywhere.
     for m in sb.members() {
@@ -462,5 +462,50 @@ async fn a_marking_that_arrives_late_releases_what_it_marks() {
     let (m2, m2v) = (marker2["id"].as_str().unwrap().to_string(), version_of(&marker2));
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &m2, &m2v)).await);
     assert!(!sb.holds("SYR", &eid, &ev), "never to a member outside REL TO");
+    sb.shutdown().await;
+}
+
+/// Manifest first: a page lists every version the peer would serve, but only the versions this
+/// node does not hold (or has not deleted) are fetched; the cursor fields are the manifest's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn manifest_first_fetches_only_what_is_missing() {
+    use tandem_sync::client::{PeerClient, PeerSpec, Timeouts};
+    use tandem_sync::fetch::{Fetcher, Held, Mode};
+    let sb = chain().await;
+    let objects: Vec<serde_json::Value> = (0..3).map(|_| green(&fresh_id("indicator"))).collect();
+    sb.post("USA", objects.clone()).await.unwrap();
+    let ids: Vec<String> = objects.iter().map(|o| o["id"].as_str().unwrap().to_string()).collect();
+
+    // A local store of its own, reading USA as SYR's node does.
+    let dir = tempfile::tempdir().unwrap();
+    let local = std::sync::Arc::new(tandem_store::SqliteStore::open(dir.path()).unwrap());
+    let spec = PeerSpec {
+        member: "USA".into(),
+        url: sb.peer_url("USA").unwrap(),
+        username: Some("sync-SYR".into()),
+        password: Some(tandem_sync::sandbox::PASSWORD.into()),
+        token: None,
+    };
+    let client = PeerClient::new(spec, Timeouts::default()).unwrap();
+    let root = client.api_root().await.unwrap();
+    let fetcher = Fetcher { client, root, store: local.clone(), collection: "intel".into() };
+    let (whole, none) = fetcher.page(Mode::Whole, None, None, 1000).await.unwrap();
+    assert_eq!(none, Held::default(), "a whole page says nothing about what is held");
+    for id in &ids {
+        assert!(whole.objects.iter().any(|o| o["id"] == id.as_str()), "{id} served whole");
+    }
+    // The local store holds one of the three.
+    let held_one = objects[1].clone();
+    local.put("intel", "USA", vec![Incoming::new(tandem_model::check_object(&held_one).unwrap())]).unwrap();
+
+    let (lean, held) = fetcher.page(Mode::ManifestFirst, None, None, 1000).await.unwrap();
+    assert_eq!(lean.resume_after, whole.resume_after, "the manifest moves the cursor as far");
+    assert_eq!(lean.more, whole.more);
+    assert_eq!(held, Held { offered: whole.objects.len() as u64, held: 1 });
+    assert_eq!(lean.objects.len(), whole.objects.len() - 1);
+    assert!(lean.objects.iter().all(|o| o["id"] != held_one["id"]), "fetched what was held");
+    for o in &lean.objects {
+        assert!(lean.proofs.contains_key(&tandem_taxii::proof_key(o)), "a fetched version comes with its proof");
+    }
     sb.shutdown().await;
 }

@@ -314,7 +314,7 @@ async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
             password: None,
             token: None,
         },
-        Duration::from_secs(5),
+        tandem_sync::client::Timeouts::default(),
     )
     .unwrap();
     let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();

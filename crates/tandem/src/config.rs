@@ -46,6 +46,12 @@ pub struct NodeConfig {
     /// The most objects one TAXII page returns.
     #[serde(default = "default_page_size")]
     pub page_size_max: usize,
+    /// Seconds to establish a connection to a peer (federation).
+    #[serde(default = "default_peer_connect_timeout")]
+    pub peer_connect_timeout_secs: u64,
+    /// Seconds one whole request to a peer may take, body included (a sync page is megabytes).
+    #[serde(default = "default_peer_request_timeout")]
+    pub peer_request_timeout_secs: u64,
 }
 
 fn default_title() -> String {
@@ -56,6 +62,12 @@ fn default_max_content_length() -> usize {
 }
 fn default_page_size() -> usize {
     1000
+}
+fn default_peer_connect_timeout() -> u64 {
+    tandem_sync::client::Timeouts::default().connect.as_secs()
+}
+fn default_peer_request_timeout() -> u64 {
+    tandem_sync::client::Timeouts::default().request.as_secs()
 }
 
 /// What the whole coalition shares.
@@ -192,6 +204,9 @@ impl Config {
             }
         }
         self.authority().context("coalition.authority")?;
+        if self.node.peer_connect_timeout_secs == 0 || self.node.peer_request_timeout_secs == 0 {
+            bail!("node.peer_connect_timeout_secs and node.peer_request_timeout_secs must be at least 1");
+        }
         if self.node.page_size_max == 0 {
             bail!("node.page_size_max must be at least 1");
         }

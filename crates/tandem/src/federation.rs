@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tandem_store::{SqliteStore, Store};
-use tandem_sync::client::PeerSpec;
+use tandem_sync::client::{PeerSpec, Timeouts};
 use tandem_sync::federation::{Federation, Settings};
 use tandem_taxii::AppState;
 
@@ -51,7 +51,11 @@ pub fn attach(config: &Config, store: Arc<SqliteStore>, state: &mut AppState) ->
         // Stored peers (`tandem peer add`) are merged in by the federation, and followed live.
         peers: config_peers(config),
         poll_interval: POLL_INTERVAL,
-        timeout: Duration::from_secs(10),
+        timeouts: Timeouts {
+            connect: Duration::from_secs(config.node.peer_connect_timeout_secs),
+            request: Duration::from_secs(config.node.peer_request_timeout_secs),
+        },
+        max_backoff: tandem_sync::puller::MAX_BACKOFF,
         peer_refresh: Duration::from_secs(1),
         inner_hooks: Arc::clone(&state.hooks),
         authority: config.authority()?,

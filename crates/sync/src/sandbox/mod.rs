@@ -2,6 +2,9 @@
 //! `tandem serve` builds a node (TAXII router, federation routes, pullers, notify hooks), so the
 //! multi-node tests exercise the real HTTP path. In the manner of quickwit's `cluster_sandbox`.
 //!
+//! Every directed link goes through a [`LinkProxy`] (the puller's peer URL points at it), so
+//! tests can cut, slow, break and replay links at run time ([`Sandbox::link`]).
+//!
 //! Every node has a user `analyst` of its own member and, for every other member, a user
 //! `sync-<member>` of that member (the account that member's node pulls with); all share one
 //! password so Argon2 hashes once.
@@ -20,9 +23,14 @@ use tandem_taxii::auth::{Account, hash_secret};
 use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory};
 use tokio::task::JoinHandle;
 
-use crate::client::PeerSpec;
+use crate::client::{PeerSpec, Timeouts};
 use crate::federation::{Federation, Settings};
 use crate::provenance::public_key_string;
+
+mod http;
+mod proxy;
+
+pub use proxy::{Faults, LinkProxy, Stats};
 
 pub const PASSWORD: &str = "sandbox-password";
 const TAXII: &str = "application/taxii+json;version=2.1";
@@ -46,6 +54,8 @@ pub struct SandboxBuilder {
     poll: Option<Duration>,
     authority: Option<ed25519_dalek::VerifyingKey>,
     joining: Vec<String>,
+    page_size_max: Option<usize>,
+    max_backoff: Option<Duration>,
 }
 
 impl SandboxBuilder {
@@ -90,6 +100,19 @@ impl SandboxBuilder {
         self
     }
 
+    /// The longest wait between failed pulls (default: production's 30 s). Tests that heal
+    /// faults shorten it so that convergence after the heal is quick.
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = Some(d);
+        self
+    }
+
+    /// The most objects one TAXII page of every node returns (default: the TAXII default).
+    pub fn page_size_max(mut self, n: usize) -> Self {
+        self.page_size_max = Some(n);
+        self
+    }
+
     pub async fn build(self) -> anyhow::Result<Sandbox> {
         let mut keys = BTreeMap::new();
         for m in &self.members {
@@ -112,17 +135,29 @@ impl SandboxBuilder {
         let _ = password_hash();
         let mut nodes = BTreeMap::new();
         for m in &self.members {
+            // Bound now and handed to the node's first start, so no other process can take the
+            // port in between (restarts bind the same port again).
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let addr = listener.local_addr()?;
-            drop(listener);
             nodes.insert(
                 m.clone(),
-                Node { dir: tempfile::tempdir()?, addr, key: keys[m].clone(), peers: Vec::new(), running: None },
+                Node {
+                    dir: tempfile::tempdir()?,
+                    addr,
+                    listener: Some(listener),
+                    key: keys[m].clone(),
+                    peers: Vec::new(),
+                    running: None,
+                },
             );
         }
+        let mut proxies = BTreeMap::new();
         for (a, b) in &self.links {
             for (from, to) in [(a, b), (b, a)] {
-                let url = format!("http://{}/taxii2/", nodes[to].addr);
+                let target = nodes.get(to).context("link to an unknown node")?.addr;
+                let proxy = LinkProxy::start(target).await?;
+                let url = format!("http://{}/taxii2/", proxy.addr());
+                proxies.insert((from.clone(), to.clone()), proxy);
                 let spec = PeerSpec {
                     member: to.clone(),
                     url,
@@ -136,7 +171,10 @@ impl SandboxBuilder {
         let mut sandbox = Sandbox {
             roster,
             nodes,
+            proxies,
             poll: self.poll.unwrap_or(Duration::from_secs(15)),
+            page_size_max: self.page_size_max,
+            max_backoff: self.max_backoff.unwrap_or(crate::puller::MAX_BACKOFF),
             http: reqwest::Client::new(),
             authority: self.authority,
         };
@@ -150,7 +188,11 @@ impl SandboxBuilder {
 pub struct Sandbox {
     pub roster: Roster,
     nodes: BTreeMap<String, Node>,
+    /// `(from, to)`: the proxy `from`'s puller and notifications reach `to` through.
+    proxies: BTreeMap<(String, String), LinkProxy>,
     poll: Duration,
+    page_size_max: Option<usize>,
+    max_backoff: Duration,
     http: reqwest::Client,
     authority: Option<ed25519_dalek::VerifyingKey>,
 }
@@ -158,6 +200,8 @@ pub struct Sandbox {
 struct Node {
     dir: tempfile::TempDir,
     addr: SocketAddr,
+    /// The port reserved at build time, until the first start takes it.
+    listener: Option<std::net::TcpListener>,
     key: SigningKey,
     peers: Vec<PeerSpec>,
     running: Option<Running>,
@@ -206,6 +250,8 @@ impl Sandbox {
     pub async fn start(&mut self, member: &str) -> anyhow::Result<()> {
         let poll = self.poll;
         let authority = self.authority;
+        let page_size_max = self.page_size_max;
+        let max_backoff = self.max_backoff;
         let roster = self.roster.clone();
         // Accounts for every node's member, joined or not yet: the roster decides what they get.
         let others = self.members();
@@ -224,7 +270,8 @@ impl Sandbox {
             key: node.key.clone(),
             peers: node.peers.clone(),
             poll_interval: poll,
-            timeout: Duration::from_secs(5),
+            timeouts: Timeouts::default(),
+            max_backoff,
             peer_refresh: Duration::from_millis(300),
             inner_hooks: Arc::new(NoHooks),
             authority,
@@ -248,6 +295,7 @@ impl Sandbox {
                     can_read: true,
                     can_write: true,
                 }],
+                page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().page_size_max),
                 ..TaxiiConfig::default()
             }),
             roster,
@@ -258,6 +306,10 @@ impl Sandbox {
         let app = tandem_taxii::router(state.clone()).merge(fed.routes(state));
         let mut tries = 0;
         let listener = loop {
+            if let Some(reserved) = node.listener.take() {
+                reserved.set_nonblocking(true)?;
+                break tokio::net::TcpListener::from_std(reserved)?;
+            }
             match tokio::net::TcpListener::bind(node.addr).await {
                 Ok(l) => break l,
                 Err(e) if tries < 50 => {
@@ -308,6 +360,28 @@ impl Sandbox {
     pub async fn shutdown(mut self) {
         for m in self.members() {
             let _ = self.stop(&m).await;
+        }
+    }
+
+    /// The proxy `from` reaches `to` through (its pulls from `to`, its notifications to `to`).
+    pub fn link(&self, from: &str, to: &str) -> anyhow::Result<&LinkProxy> {
+        self.proxies.get(&(from.to_string(), to.to_string())).with_context(|| format!("no link {from} -> {to}"))
+    }
+
+    /// Both directions of the link between `a` and `b`.
+    pub fn links_between(&self, a: &str, b: &str) -> anyhow::Result<[&LinkProxy; 2]> {
+        Ok([self.link(a, b)?, self.link(b, a)?])
+    }
+
+    /// Every directed link, as `(from, to)`.
+    pub fn link_names(&self) -> Vec<(String, String)> {
+        self.proxies.keys().cloned().collect()
+    }
+
+    /// Clears every fault on every link.
+    pub fn heal_all(&self) {
+        for p in self.proxies.values() {
+            p.heal();
         }
     }
 
