@@ -102,10 +102,8 @@ pub fn verify(keys: &KeySet, items: Vec<(Value, Option<Value>)>) -> (Vec<Verifie
             continue;
         }
         match keys.verify(&value, proof.as_ref()) {
-            Ok(p) => out.push(Verified {
-                originator: p.signer.clone(),
-                incoming: Incoming { object, provenance: Some(p.to_value()) },
-            }),
+            // The proof is stored as received (what verified), not re-serialized.
+            Ok(p) => out.push(Verified { originator: p.signer, incoming: Incoming { object, provenance: proof } }),
             Err(e) => report.refuse(&id, format!("provenance: {e}")),
         }
     }
