@@ -3,11 +3,12 @@
 //! each signed by USA as `tandem demo`'s loader does (store.put in batches of 5,000). Then UKR's
 //! node is given USA as a peer (`tandem peer add`, i.e. the peer list in its store) and the
 //! clock runs until UKR's node has pulled and stored every one of them over TAXII (every version
-//! verified against USA's key; pages as large as USA's `page_size_max`, `--page-size-max`,
-//! default 1,000 as in `tandem serve`; the puller asks for up to 10,000 once a page says `more`). Prints objects/s and the bytes that crossed
-//! the wire (a counting proxy in front of USA's node; HTTP headers included).
+//! verified against USA's key; pages of up to `--page-size-max` to a syncing peer, default
+//! 10,000 as `tandem serve` serves peers; the puller asks for that many once a page says
+//! `more`). Prints objects/s and the bytes that crossed the wire (a counting proxy in front of
+//! USA's node; HTTP headers included).
 //!
-//! `cargo run --release -p tandem-sync --example backfill [-- --objects 1000000 --page-size-max 1000]`
+//! `cargo run --release -p tandem-sync --example backfill [-- --objects 1000000 --page-size-max 10000]`
 //!
 //! Target: 1,000,000 objects in under 60 s. The sandbox roster is fixed when it is built, so UKR
 //! is on it from the start; "joining" here is the peering, which starts UKR's puller with an
@@ -31,7 +32,7 @@ const NEW: &str = "UKR";
 async fn main() -> anyhow::Result<()> {
     let n: usize = support::arg("--objects", 1_000_000);
     let timeout: u64 = support::arg("--timeout-secs", 600);
-    let page_size_max: usize = support::arg("--page-size-max", 1000);
+    let page_size_max: usize = support::arg("--page-size-max", 10_000);
     let sb = SandboxBuilder::new().node(SRC).node(NEW).page_size_max(page_size_max).build().await?;
     let rel_codes = vec![SRC.to_string(), NEW.to_string()];
     let rel_def = support::rel(&rel_codes);

@@ -75,6 +75,7 @@ pub fn taxii_config(config: &Config) -> TaxiiConfig {
             can_write: true,
         }],
         page_size_max: config.node.page_size_max,
+        sync_page_size_max: TaxiiConfig::default().sync_page_size_max,
         node_member: config.node.member.clone(),
     }
 }

@@ -59,6 +59,9 @@ pub struct TaxiiConfig {
     pub collections: Vec<CollectionConfig>,
     /// The most objects one page returns, whatever `limit` asks.
     pub page_size_max: usize,
+    /// The most one page returns to a syncing peer (`X-Tandem-Sync: 1`): a node that is far
+    /// behind catches up in fewer, larger round trips. Never below `page_size_max`.
+    pub sync_page_size_max: usize,
     /// The member this node serves: its users with role `auditor` may read the audit log.
     /// Empty means nobody may.
     pub node_member: String,
@@ -74,6 +77,7 @@ impl Default for TaxiiConfig {
             max_content_length: 10 * 1024 * 1024,
             collections: Vec::new(),
             page_size_max: 1000,
+            sync_page_size_max: 10_000,
             node_member: String::new(),
         }
     }

@@ -107,7 +107,8 @@ impl SandboxBuilder {
         self
     }
 
-    /// The most objects one TAXII page of every node returns (default: the TAXII default).
+    /// The most objects one TAXII page of every node returns, to readers and to syncing peers
+    /// alike (default: 1,000 to readers, 10,000 to peers, as a node serves).
     pub fn page_size_max(mut self, n: usize) -> Self {
         self.page_size_max = Some(n);
         self
@@ -296,6 +297,8 @@ impl Sandbox {
                     can_write: true,
                 }],
                 page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().page_size_max),
+                // A page size set for a test caps peers' pages too (to make them many).
+                sync_page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().sync_page_size_max),
                 ..TaxiiConfig::default()
             }),
             roster,

@@ -18,6 +18,14 @@ use crate::responses::{page, taxii_json};
 use crate::{AppState, CollectionConfig, Principal, TaxiiError};
 
 /// Lists one page for a readable collection.
+/// Whether a listing is for a syncing peer (larger pages), and whether it needs provenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    No,
+    Manifest,
+    WithProvenance,
+}
+
 async fn list(
     state: &AppState,
     p: &Principal,
@@ -25,12 +33,16 @@ async fn list(
     q: Pairs,
     endpoint: Endpoint,
     object_id: Option<String>,
-    with_provenance: bool,
+    sync: Sync,
 ) -> Result<(ObjectQuery, Page<Record>), TaxiiError> {
     let c = collection(state, coll)?;
     require_read(c)?;
-    let mut query = query::parse(&pairs(q)?, endpoint, state.config.page_size_max)?;
-    query.with_provenance = with_provenance;
+    let cap = match sync {
+        Sync::No => state.config.page_size_max,
+        _ => state.config.page_size_max.max(state.config.sync_page_size_max),
+    };
+    let mut query = query::parse(&pairs(q)?, endpoint, cap)?;
+    query.with_provenance = sync == Sync::WithProvenance;
     if let Some(id) = object_id {
         query.ids = vec![id];
     }
@@ -88,7 +100,8 @@ pub async fn get_objects(
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
     let sync = state.signer.is_some() && headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, sync).await?;
+    let mode = if sync { Sync::WithProvenance } else { Sync::No };
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, mode).await?;
     let (first, last) = bounds(&query, &pg.items);
     let proofs = match (&state.signer, headers.get(SYNC_HEADER)) {
         (Some(signer), Some(v)) if v.as_bytes() == b"1" => {
@@ -180,7 +193,7 @@ pub async fn get_object(
     Path((coll, id)): Path<(String, String)>,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Object, Some(id), false).await?;
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Object, Some(id), Sync::No).await?;
     if pg.items.is_empty() && query.cursor.is_none() {
         return Err(TaxiiError::NotFound);
     }
@@ -195,7 +208,7 @@ pub async fn versions(
     Path((coll, id)): Path<(String, String)>,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Versions, Some(id), false).await?;
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Versions, Some(id), Sync::No).await?;
     if pg.items.is_empty() && query.cursor.is_none() {
         return Err(TaxiiError::NotFound);
     }
@@ -211,7 +224,9 @@ pub async fn manifest(
     headers: HeaderMap,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, false).await?;
+    let sync = state.signer.is_some() && headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
+    let mode = if sync { Sync::Manifest } else { Sync::No };
+    let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, mode).await?;
     let (first, last) = bounds(&query, &pg.items);
     let records = pg
         .items
@@ -227,7 +242,6 @@ pub async fn manifest(
         .collect();
     let mut body = envelope("objects", records, pg.next);
     // A syncing peer that reads the manifest first learns the release epoch here too.
-    let sync = headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
     if let (true, Some(epoch), Value::Object(b)) = (sync, state.signer.as_ref().and_then(|s| s.epoch()), &mut body) {
         b.insert("tandem_epoch".into(), Value::String(epoch));
     }
