@@ -8,7 +8,8 @@
 //! `cargo run --release -p tandem-sync --example simulate [-- --nodes 90 --objects 100000 --seed 1]`
 //!
 //! Other options: `--clients 4` (concurrent publishing POSTs, envelopes of `--envelope 500`),
-//! `--timeout-secs 580`, `--no-verify` (skip the final exact per-node comparison).
+//! `--timeout-secs 580`, `--no-verify` (skip the final exact per-node comparison), `--cache-kib
+//! 4096` (each node's SQLite page cache per connection: 90 nodes share this process's memory).
 //!
 //! - **Topology**: four hubs meshed together (USA, GBR, FRA, IRQ); the Levant cluster (IRQ, SYR,
 //!   JOR: SYR-JOR linked, SYR behind IRQ, JOR also on USA); every other member attached to 1-3
@@ -251,6 +252,8 @@ async fn main() -> anyhow::Result<()> {
     let clients: usize = support::arg("--clients", 4);
     let envelope: usize = support::arg("--envelope", 500);
     let timeout: u64 = support::arg("--timeout-secs", 580);
+    // Ninety stores in one process: a node's 64 MiB page cache per connection would not fit.
+    let cache_kib: u32 = support::arg("--cache-kib", 4096);
     anyhow::ensure!((4..=ROSTER.len()).contains(&n), "--nodes must be 4..={}", ROSTER.len());
     let mut rng = StdRng::seed_from_u64(seed);
     let co = coalition(n, &mut rng);
@@ -334,7 +337,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // The oracle: who may see each (combination, originator), and whom it reaches.
-    let mut builder = SandboxBuilder::new();
+    let mut builder = SandboxBuilder::new().store_cache_kib(cache_kib);
     for m in &co.members {
         builder = builder.node(m);
     }

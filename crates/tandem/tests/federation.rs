@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 const TAXII: &str = "application/taxii+json;version=2.1";
 const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const PASSWORD: &str = "federation-test";
+const WAIT: Duration = Duration::from_secs(30);
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tandem")
@@ -134,23 +135,7 @@ fn two_processes_replicate_a_signed_object() {
         .unwrap();
     assert_eq!(resp.status(), 202);
 
-    let start = Instant::now();
-    let mut found = false;
-    while start.elapsed() < Duration::from_secs(20) && !found {
-        let body: Value = client
-            .get(format!("http://127.0.0.1:{irq_port}/api/collections/intel/objects/{id}/"))
-            .basic_auth("analyst", Some(PASSWORD))
-            .header("Accept", TAXII)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap_or(Value::Null);
-        found = body["objects"][0]["id"] == id.as_str();
-        if !found {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    assert!(found, "the object never reached IRQ");
+    wait_until("the object reaches IRQ", Duration::from_secs(20), || holds(irq_port, &id));
 
     // `tandem import` writes to USA's store from another process while USA serves: the node
     // notices the write and notifies IRQ (well before IRQ's 15 s poll would).
@@ -166,22 +151,8 @@ fn two_processes_replicate_a_signed_object() {
     let start = Instant::now();
     let out = Command::new(bin()).args(["import", "--quiet", "--config"]).arg(&usa).arg(&bundle).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut found = false;
-    while start.elapsed() < Duration::from_secs(10) && !found {
-        let body: Value = client
-            .get(format!("http://127.0.0.1:{irq_port}/api/collections/intel/objects/{imported}/"))
-            .basic_auth("analyst", Some(PASSWORD))
-            .header("Accept", TAXII)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap_or(Value::Null);
-        found = body["objects"][0]["id"] == imported.as_str();
-        if !found {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    assert!(found, "an imported object was not notified to IRQ within 10 s");
+    let notified = Duration::from_secs(10).saturating_sub(start.elapsed());
+    wait_until("an imported object is notified to IRQ (10 s)", notified, || holds(irq_port, &imported));
 
     // Status over HTTP for IRQ's own users, and persisted for the CLI.
     let peers: Value = client
@@ -290,9 +261,9 @@ fn holds(port: u16, id: &str) -> bool {
     held(port).iter().any(|(i, _)| i == id)
 }
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
+    while start.elapsed() < within {
         if cond() {
             return;
         }
@@ -367,8 +338,8 @@ fn three_processes_chain_then_mesh_with_a_restart() {
     let (restricted, open) = (indicator(&rel_irq), indicator(GREEN));
     post(ports[0], vec![restricted.clone(), open.clone()]);
     let (rid, oid) = (restricted["id"].as_str().unwrap(), open["id"].as_str().unwrap());
-    wait_until("the open version crosses two hops", || holds(ports[2], oid));
-    wait_until("IRQ holds what was released to it", || holds(ports[1], rid));
+    wait_until("the open version crosses two hops", WAIT, || holds(ports[2], oid));
+    wait_until("IRQ holds what was released to it", WAIT, || holds(ports[1], rid));
 
     // The mesh: USA and SYR peer directly (picked up by the running nodes).
     for (me, peer, port) in [(0usize, "SYR", ports[2]), (2, "USA", ports[0])] {
@@ -385,15 +356,15 @@ fn three_processes_chain_then_mesh_with_a_restart() {
     let during = indicator(GREEN);
     post(ports[0], vec![during.clone()]);
     let did = during["id"].as_str().unwrap();
-    wait_until("SYR receives over the direct link while IRQ is down", || holds(ports[2], did));
+    wait_until("SYR receives over the direct link while IRQ is down", WAIT, || holds(ports[2], did));
     irq = serve(&configs[1]);
     wait_up(ports[1]);
-    wait_until("IRQ catches up after its restart", || holds(ports[1], did));
+    wait_until("IRQ catches up after its restart", WAIT, || holds(ports[1], did));
 
     let marker = indicator(GREEN);
     post(ports[2], vec![marker.clone()]);
     let mid = marker["id"].as_str().unwrap();
-    wait_until("SYR's own version reaches both others", || holds(ports[0], mid) && holds(ports[1], mid));
+    wait_until("SYR's own version reaches both others", WAIT, || holds(ports[0], mid) && holds(ports[1], mid));
     for (i, port) in ports.iter().enumerate() {
         let all = held(*port);
         let mut unique = all.clone();

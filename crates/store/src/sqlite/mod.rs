@@ -20,6 +20,7 @@ use labels::Labels;
 
 pub struct SqliteStore {
     path: PathBuf,
+    cache_kib: u32,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     labels: Labels,
@@ -34,9 +35,15 @@ struct Writer {
 impl SqliteStore {
     /// Opens (creating if needed) the store in `dir`, applying pending migrations.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, DEFAULT_CACHE_KIB)
+    }
+
+    /// [`SqliteStore::open`] with a page cache of `cache_kib` KiB per connection (many nodes in
+    /// one process, as the federation simulation runs them, need a small one).
+    pub fn open_with(dir: &Path, cache_kib: u32) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
         let path = dir.join("tandem.sqlite");
-        let mut conn = open_conn(&path, true)?;
+        let mut conn = open_conn(&path, true, cache_kib)?;
         migrate::apply(&mut conn)?;
         let last_added: i64 = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
         let labels = Labels::load(&conn)?;
@@ -45,6 +52,7 @@ impl SqliteStore {
         conn.execute("DELETE FROM statuses WHERE created < ?1", [week_ago])?;
         Ok(SqliteStore {
             path,
+            cache_kib,
             writer: Mutex::new(Writer { conn, last_added }),
             readers: Mutex::new(Vec::new()),
             labels,
@@ -59,7 +67,7 @@ impl SqliteStore {
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = match self.readers.lock().map_err(|_| poisoned())?.pop() {
             Some(c) => c,
-            None => open_conn(&self.path, false)?,
+            None => open_conn(&self.path, false, self.cache_kib)?,
         };
         let out = f(&conn);
         if let Ok(mut pool) = self.readers.lock()
@@ -89,7 +97,10 @@ fn poisoned() -> StoreError {
     StoreError::Backend("a store lock was poisoned by an earlier panic".into())
 }
 
-fn open_conn(path: &Path, writer: bool) -> Result<Connection> {
+/// The page cache per connection unless told otherwise: 64 MiB.
+pub const DEFAULT_CACHE_KIB: u32 = 65_536;
+
+fn open_conn(path: &Path, writer: bool, cache_kib: u32) -> Result<Connection> {
     let flags = if writer {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -102,7 +113,7 @@ fn open_conn(path: &Path, writer: bool) -> Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "cache_size", -i64::from(cache_kib))?;
     rusqlite::vtab::array::load_module(&conn)?;
     Ok(conn)
 }

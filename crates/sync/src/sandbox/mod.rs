@@ -56,6 +56,7 @@ pub struct SandboxBuilder {
     joining: Vec<String>,
     page_size_max: Option<usize>,
     max_backoff: Option<Duration>,
+    cache_kib: Option<u32>,
 }
 
 impl SandboxBuilder {
@@ -104,6 +105,13 @@ impl SandboxBuilder {
     /// faults shorten it so that convergence after the heal is quick.
     pub fn max_backoff(mut self, d: Duration) -> Self {
         self.max_backoff = Some(d);
+        self
+    }
+
+    /// Each node's SQLite page cache per connection, in KiB (default: a node's, 64 MiB; dozens
+    /// of nodes in one process want much less).
+    pub fn store_cache_kib(mut self, kib: u32) -> Self {
+        self.cache_kib = Some(kib);
         self
     }
 
@@ -176,6 +184,7 @@ impl SandboxBuilder {
             poll: self.poll.unwrap_or(Duration::from_secs(15)),
             page_size_max: self.page_size_max,
             max_backoff: self.max_backoff.unwrap_or(crate::puller::MAX_BACKOFF),
+            cache_kib: self.cache_kib.unwrap_or(tandem_store::sqlite::DEFAULT_CACHE_KIB),
             http: reqwest::Client::new(),
             authority: self.authority,
         };
@@ -194,6 +203,7 @@ pub struct Sandbox {
     poll: Duration,
     page_size_max: Option<usize>,
     max_backoff: Duration,
+    cache_kib: u32,
     http: reqwest::Client,
     authority: Option<ed25519_dalek::VerifyingKey>,
 }
@@ -260,7 +270,7 @@ impl Sandbox {
         if node.running.is_some() {
             return Ok(());
         }
-        let store = Arc::new(SqliteStore::open(node.dir.path())?);
+        let store = Arc::new(SqliteStore::open_with(node.dir.path(), self.cache_kib)?);
         let roster = Arc::new(RwLock::new(Arc::new(roster)));
         let collection = intel_collection_id(member);
         let fed = Federation::new(Settings {

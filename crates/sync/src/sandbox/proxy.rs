@@ -31,6 +31,9 @@ use super::http::{Message, Reader};
 
 /// How many requests and responses a proxy remembers for replays and stale deliveries.
 const REMEMBER: usize = 32;
+/// Larger responses are not remembered (a sandbox of 90 nodes has 420 proxies relaying pages
+/// of megabytes; remembering them all would take gigabytes).
+const REMEMBER_BYTES: usize = 64 * 1024;
 /// Responses are written in chunks of this size (each delayed, each counted).
 const CHUNK: usize = 16 * 1024;
 
@@ -258,7 +261,7 @@ async fn relay(shared: &Shared, client: &mut TcpStream, upstream: &mut TcpStream
         }
         uw.write_all(&req.raw).await?;
         let Some(resp) = from_upstream.next(Some(&req.method)).await? else { return Ok(End::Dropped) };
-        if resp.start.starts_with('2') {
+        if resp.start.starts_with('2') && resp.raw.len() <= REMEMBER_BYTES {
             let mut r = lock(&shared.responses);
             r.push_back((key, resp.clone()));
             if r.len() > REMEMBER {
