@@ -40,7 +40,7 @@ out="bench/results/$(date -u +%Y-%m-%d-%H%M)-federation-bench.txt"
   "$target/release/examples/idle" --secs "$idle"
   if [ -n "$simulate" ]; then
     echo "## simulate ($nodes nodes, $simulate objects)"
-    "$target/release/examples/simulate" --nodes "$nodes" --objects "$simulate"
+    "$target/release/examples/simulate" --nodes "$nodes" --objects "$simulate" --timeout-secs 3300
   fi
   echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } 2>&1 | tee "$out"
