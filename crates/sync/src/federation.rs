@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
 use serde_json::json;
-use tandem_model::Timestamp;
 use tandem_policy::Roster;
 use tandem_store::Store;
 use tandem_taxii::auth::Caller;
@@ -234,7 +233,8 @@ impl Federation {
 
     /// Moves the release epoch on (blocking): peers read this node's feed again from the start.
     fn move_epoch(&self) -> anyhow::Result<()> {
-        let epoch = Timestamp::now().to_taxii();
+        // Random, not a time: peers learn that the epoch moved, not when something hidden happened.
+        let epoch = uuid::Uuid::new_v4().to_string();
         self.ctx.store.put_meta(EPOCH_KEY, Some(&serde_json::Value::String(epoch.clone())))?;
         self.signer.set_epoch(Some(epoch));
         Ok(())
