@@ -232,6 +232,8 @@ async fn converges_after_restart_and_partition() {
     sb.post("USA", vec![c.clone()]).await.unwrap();
     let (cid, cv) = (c["id"].as_str().unwrap().to_string(), version_of(&c));
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &cid, &cv)).await);
+    // IRQ's notification cannot cross the cut link either: make SYR try (as its poll would).
+    assert!(sb.federation("SYR").unwrap().pull_now("IRQ"));
     assert!(
         sb.wait_for(WAIT, |s| {
             s.federation("SYR").map(|f| f.statuses().iter().any(|st| st.errors > 0)).unwrap_or(false)
@@ -242,6 +244,7 @@ async fn converges_after_restart_and_partition() {
     for p in sb.links_between("SYR", "IRQ").unwrap() {
         p.heal();
     }
+    assert!(sb.federation("SYR").unwrap().pull_now("IRQ"));
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &cid, &cv)).await, "healed");
     // Nothing is held twice anywhere.
     for m in sb.members() {
