@@ -303,16 +303,31 @@ fn bad_config_names_the_key() {
 
 #[test]
 fn demo_replays_syria_joining_across_nodes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Eight consecutive ports from a free one; collisions are unlikely on loopback.
-    let port = free_port();
-    let out = Command::new(bin())
-        .args(["demo", "--no-serve", "--synthetic", "400", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--dir")
-        .arg(dir.path())
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run demo");
+    // The demo takes eight consecutive ports; other tests running at the same time take ports
+    // too, so a base whose eight ports are all free right now is chosen, and a start that still
+    // lost a port to another test is tried again with another base.
+    let mut attempts = 0;
+    let out = loop {
+        attempts += 1;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = loop {
+            let base = free_port();
+            if base < 65_000 && (1..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+                break base;
+            }
+        };
+        let out = Command::new(bin())
+            .args(["demo", "--no-serve", "--synthetic", "400", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--dir")
+            .arg(dir.path())
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run demo");
+        let lost_a_port = String::from_utf8_lossy(&out.stderr).to_lowercase().contains("in use");
+        if out.status.success() || !lost_a_port || attempts == 5 {
+            break out;
+        }
+    };
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("before: SYR is off every roster; its node holds 0 objects"), "{text}");
