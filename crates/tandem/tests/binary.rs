@@ -2,25 +2,17 @@
 //! operational commands (`import`, `export`, `validate`, `user add`, `token create`,
 //! `marking create`, `doctor`).
 
+mod common;
+
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::{Value, json};
 
-const TAXII: &str = "application/taxii+json;version=2.1";
-const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tandem")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
 
 struct Node {
     dir: tempfile::TempDir,

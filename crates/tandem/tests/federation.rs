@@ -4,34 +4,17 @@
 //! the status the running node persisted); three in a chain turned into a mesh at run time, with
 //! a node killed and restarted.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::{Value, json};
 
-const TAXII: &str = "application/taxii+json;version=2.1";
-const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const PASSWORD: &str = "federation-test";
 const WAIT: Duration = Duration::from_secs(30);
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tandem")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn write_config(path: &Path, member: &str, port: u16, peer: &str, peer_port: u16, keys: &[(&str, String)]) {
     write_node_config(path, member, port, &[(peer, peer_port)], keys);
@@ -100,40 +83,15 @@ fn two_processes_replicate_a_signed_object() {
     write_config(&usa, "USA", usa_port, "IRQ", irq_port, &keys);
     write_config(&irq, "IRQ", irq_port, "USA", usa_port, &keys);
 
-    let spawn = |config: &Path| {
-        Proc(
-            Command::new(bin())
-                .args(["serve", "--config"])
-                .arg(config)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    };
-    let _usa_proc = spawn(&usa);
-    let _irq_proc = spawn(&irq);
+    let _usa_proc = serve(&usa);
+    let _irq_proc = serve(&irq);
     wait_up(usa_port);
     wait_up(irq_port);
 
-    let id = format!("indicator--{}", uuid::Uuid::new_v4());
-    let obj = json!({
-        "type": "indicator", "spec_version": "2.1", "id": id,
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [GREEN]
-    });
+    let obj = indicator(GREEN);
+    let id = obj["id"].as_str().unwrap().to_string();
+    post(usa_port, vec![obj.clone()]);
     let client = reqwest::blocking::Client::new();
-    let resp = client
-        .post(format!("http://127.0.0.1:{usa_port}/api/collections/intel/objects/"))
-        .basic_auth("analyst", Some(PASSWORD))
-        .header("Accept", TAXII)
-        .header("Content-Type", TAXII)
-        .body(json!({"objects": [obj]}).to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 202);
 
     wait_until("the object reaches IRQ", Duration::from_secs(20), || holds(irq_port, &id));
 

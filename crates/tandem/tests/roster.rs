@@ -2,33 +2,16 @@
 //! `submit` and `show`, then `GET|POST /api/tandem/roster/changes/` on a running node, with the
 //! exact refusals for forged, replayed, out-of-order and inapplicable changes.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::Value;
 
 const PASSWORD: &str = "roster-test";
-const TAXII: &str = "application/taxii+json;version=2.1";
-const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tandem")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn tandem(args: &[&str]) -> Output {
     Command::new(bin()).args(args).env("RUST_LOG", "warn").output().unwrap()

@@ -1,0 +1,28 @@
+//! What the tests that drive the real `tandem` binary share: the binary, loopback ports, and a
+//! child process that is killed when dropped.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::net::TcpListener;
+use std::process::Child;
+
+pub const TAXII: &str = "application/taxii+json;version=2.1";
+pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tandem")
+}
+
+/// A port that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A `tandem` process, killed and reaped when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
