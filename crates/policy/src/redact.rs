@@ -93,6 +93,77 @@ fn remove(value: &mut Value, path: &[Step]) {
     }
 }
 
+/// One redaction step: the paths it removes, reduced (sorted, deduplicated, none under another),
+/// and how the paths that remain are renumbered. Provenance replays steps with it to check a
+/// redacted copy (see tandem-sync), so redacting and verifying cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub removed: Vec<Vec<Step>>,
+    /// Removed list elements per list path.
+    removed_indexes: BTreeMap<Vec<Step>, BTreeSet<usize>>,
+}
+
+impl Removal {
+    pub fn new(mut removed: Vec<Vec<Step>>) -> Self {
+        removed.sort();
+        removed.dedup();
+        // A path under another removed path is already covered.
+        let all = removed.clone();
+        removed.retain(|p| !all.iter().any(|q| q.len() < p.len() && p.starts_with(q)));
+        let mut removed_indexes: BTreeMap<Vec<Step>, BTreeSet<usize>> = BTreeMap::new();
+        for p in &removed {
+            if let Some((Step::Index(i), parent)) = p.split_last() {
+                removed_indexes.entry(parent.to_vec()).or_default().insert(*i);
+            }
+        }
+        Removal { removed, removed_indexes }
+    }
+
+    /// Where a path of the object ends up in the copy, or `None` when it was removed.
+    pub fn remap(&self, path: &[Step]) -> Option<Vec<Step>> {
+        if self.removed.iter().any(|r| path.starts_with(r)) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(path.len());
+        for (n, step) in path.iter().enumerate() {
+            match step {
+                Step::Index(i) => {
+                    let shift = self.removed_indexes.get(&path[..n]).map_or(0, |set| set.range(..*i).count());
+                    out.push(Step::Index(i - shift));
+                }
+                k => out.push(k.clone()),
+            }
+        }
+        Some(out)
+    }
+
+    /// The `granular_markings` list the copy carries: selectors renumbered, removed ones dropped,
+    /// markings left without a selector dropped; `None` when none is left.
+    pub fn rewrite_granular(&self, markings: &Value) -> Option<Value> {
+        let mut kept = Vec::new();
+        for gm in markings.as_array()? {
+            let mut gm = gm.clone();
+            let selectors: Vec<Value> = gm
+                .get("selectors")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .filter_map(parse_selector)
+                        .filter_map(|p| self.remap(&p))
+                        .map(|p| Value::String(render_selector(&p)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !selectors.is_empty() {
+                gm["selectors"] = Value::Array(selectors);
+                kept.push(gm);
+            }
+        }
+        (!kept.is_empty()).then_some(Value::Array(kept))
+    }
+}
+
 /// Returns the copy of `object` that a viewer receives when `selectors` are withheld, or `None`
 /// when no valid copy can be made.
 pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<String, Value>> {
@@ -106,74 +177,26 @@ pub fn redact(object: &Map<String, Value>, selectors: &[String]) -> Option<Map<S
         }
         removed.push(path);
     }
-    // A path under another removed path is already covered.
-    removed.sort();
-    removed.dedup();
-    let covered = |p: &Vec<Step>, all: &[Vec<Step>]| all.iter().any(|q| q.len() < p.len() && p.starts_with(q));
-    let removed: Vec<Vec<Step>> = removed.iter().filter(|p| !covered(p, &removed)).cloned().collect();
+    let removal = Removal::new(removed);
 
     let mut value = Value::Object(object.clone());
     // Remove deepest and highest-index paths first so earlier removals do not shift later ones.
-    let mut order = removed.clone();
+    let mut order = removal.removed.clone();
     order.sort_by(|a, b| b.cmp(a));
     for p in &order {
         remove(&mut value, p);
     }
 
-    // Removed list elements per list path, to renumber the selectors that remain.
-    let mut removed_indexes: BTreeMap<Vec<Step>, BTreeSet<usize>> = BTreeMap::new();
-    for p in &removed {
-        if let Some((Step::Index(i), parent)) = p.split_last() {
-            removed_indexes.entry(parent.to_vec()).or_default().insert(*i);
-        }
-    }
-    let remap = |path: &[Step]| -> Option<Vec<Step>> {
-        if removed.iter().any(|r| path.starts_with(r)) {
-            return None;
-        }
-        let mut out = Vec::with_capacity(path.len());
-        for (n, step) in path.iter().enumerate() {
-            match step {
-                Step::Index(i) => {
-                    let shift = removed_indexes.get(&path[..n]).map_or(0, |set| set.range(..*i).count());
-                    out.push(Step::Index(i - shift));
-                }
-                k => out.push(k.clone()),
-            }
-        }
-        Some(out)
-    };
-
     let map = value.as_object_mut()?;
-    if let Some(Value::Array(markings)) = object.get("granular_markings") {
-        let mut kept = Vec::new();
-        for gm in markings {
-            let mut gm = gm.clone();
-            let sels: Vec<String> = gm
-                .get("selectors")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default();
-            let new_sels: Vec<Value> = sels
-                .iter()
-                .filter_map(|s| parse_selector(s))
-                .filter_map(|p| remap(&p))
-                .map(|p| Value::String(render_selector(&p)))
-                .collect();
-            if !new_sels.is_empty() {
-                gm["selectors"] = Value::Array(new_sels);
-                kept.push(gm);
-            }
-        }
-        if kept.is_empty() {
-            map.remove("granular_markings");
-        } else {
-            map.insert("granular_markings".into(), Value::Array(kept));
-        }
+    if let Some(markings) = object.get("granular_markings") {
+        match removal.rewrite_granular(markings) {
+            Some(kept) => map.insert("granular_markings".into(), kept),
+            None => map.remove("granular_markings"),
+        };
     }
     // A copy redacted again at a later hop lists that step's removals (as selectors of the copy
     // it started from); the provenance proof keeps every step (see tandem-sync).
-    let redacted: Vec<Value> = removed.iter().map(|p| Value::String(render_selector(p))).collect();
+    let redacted: Vec<Value> = removal.removed.iter().map(|p| Value::String(render_selector(p))).collect();
     let exts = map.entry("extensions").or_insert_with(|| json!({}));
     exts.as_object_mut()?.insert(
         REDACTION_EXTENSION_ID.to_string(),

@@ -109,7 +109,7 @@ pub enum ProvenanceError {
 
 type Result<T> = std::result::Result<T, ProvenanceError>;
 
-pub(crate) use tandem_policy::redact::{Step, parse_selector, render_selector};
+pub(crate) use tandem_policy::redact::{Removal, Step, parse_selector, render_selector};
 
 fn path_key(path: &[Step]) -> String {
     let arr: Vec<Value> = path
@@ -350,81 +350,29 @@ fn declared_list(copy: &Map<String, Value>) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Selectors as `redact` applies them: parsed, sorted, deduplicated, and without paths under
-/// another removed path.
-fn reduce(list: &[String]) -> Result<Vec<Vec<Step>>> {
+/// One redaction step as `redact` applied it.
+fn reduce(list: &[String]) -> Result<Removal> {
     let mut removed = Vec::new();
     for s in list {
         removed.push(parse_selector(s).ok_or_else(|| ProvenanceError::Mismatch(format!("bad redacted selector {s}")))?);
     }
-    removed.sort();
-    removed.dedup();
-    let all = removed.clone();
-    removed.retain(|p| !all.iter().any(|q| q.len() < p.len() && p.starts_with(q)));
-    Ok(removed)
+    Ok(Removal::new(removed))
 }
 
 /// Where a path of the original ends up after every redaction step, or `None` once removed.
-fn remap_chain(path: &[Step], steps: &[Vec<Vec<Step>>]) -> Option<Vec<Step>> {
+fn remap_chain(path: &[Step], steps: &[Removal]) -> Option<Vec<Step>> {
     let mut cur = path.to_vec();
-    for removed in steps {
-        cur = remap(&cur, removed)?;
+    for step in steps {
+        cur = step.remap(&cur)?;
     }
     Some(cur)
 }
 
-/// Where a path of the original ends up in the copy, or `None` when it was removed.
-fn remap(path: &[Step], removed: &[Vec<Step>]) -> Option<Vec<Step>> {
-    if removed.iter().any(|r| path.starts_with(r)) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(path.len());
-    for (n, step) in path.iter().enumerate() {
-        match step {
-            Step::Index(i) => {
-                let shift = removed
-                    .iter()
-                    .filter(|r| r.len() == n + 1 && r[..n] == path[..n] && matches!(r[n], Step::Index(j) if j < *i))
-                    .count();
-                out.push(Step::Index(i - shift));
-            }
-            k => out.push(k.clone()),
-        }
-    }
-    Some(out)
-}
-
-/// The `granular_markings` a redacted copy carries, given the original list.
-fn expected_granular(original: &Value, removed: &[Vec<Step>]) -> Option<Value> {
-    let list = original.as_array()?;
-    let mut kept = Vec::new();
-    for gm in list {
-        let mut gm = gm.clone();
-        let sels: Vec<Value> = gm
-            .get("selectors")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .filter_map(parse_selector)
-                    .filter_map(|p| remap(&p, removed))
-                    .map(|p| Value::String(render_selector(&p)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !sels.is_empty() {
-            gm["selectors"] = Value::Array(sels);
-            kept.push(gm);
-        }
-    }
-    (!kept.is_empty()).then_some(Value::Array(kept))
-}
-
 /// The `granular_markings` a copy carries after every redaction step.
-fn expected_granular_chain(original: &Value, steps: &[Vec<Vec<Step>>]) -> Option<Value> {
+fn expected_granular_chain(original: &Value, steps: &[Removal]) -> Option<Value> {
     let mut cur = Some(original.clone());
-    for removed in steps {
-        cur = expected_granular(&cur?, removed);
+    for step in steps {
+        cur = step.rewrite_granular(&cur?);
     }
     cur
 }
@@ -478,7 +426,7 @@ impl Provenance {
     /// The redaction steps that turned the original into `copy`, for verifying: those this
     /// proof was reduced for, else (a proof from before `redactions` were recorded, or an
     /// unreduced one) the copy's own list.
-    fn steps_for(&self, copy: &Map<String, Value>) -> Result<Vec<Vec<Vec<Step>>>> {
+    fn steps_for(&self, copy: &Map<String, Value>) -> Result<Vec<Removal>> {
         let raw = if self.redactions.is_empty() {
             let ext = declared_list(copy)?;
             if ext.is_empty() { Vec::new() } else { vec![ext] }
