@@ -31,6 +31,11 @@ fn version_of(v: &serde_json::Value) -> String {
     tandem_model::Timestamp::parse(v["modified"].as_str().unwrap()).unwrap().to_taxii()
 }
 
+/// The id and version (as the store reports it) of a posted object.
+fn id_version(v: &serde_json::Value) -> (String, String) {
+    (v["id"].as_str().unwrap().to_string(), version_of(v))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn releasability_and_redaction_across_two_hops() {
     let sb = chain().await;
@@ -125,7 +130,7 @@ async fn deletions_and_revocations_propagate_and_stay() {
     sb.federation("SYR").unwrap().pull_now("IRQ");
     let marker = green(&fresh_id("indicator"));
     sb.post("USA", vec![marker.clone()]).await.unwrap();
-    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    let (mid, mv) = id_version(&marker);
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv)).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!sb.holds("SYR", &gid, &gv), "a deleted version came back");
@@ -176,7 +181,7 @@ async fn forgeries_and_foreign_versions_are_refused() {
     // An honest object from IRQ after them, so SYR's next pass covers all of them.
     let marker = green(&fresh_id("indicator"));
     sb.post("IRQ", vec![marker.clone()]).await.unwrap();
-    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    let (mid, mv) = id_version(&marker);
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv)).await);
     for obj in [&tampered, &claimed, &future, &v2] {
         assert!(!sb.holds("SYR", obj["id"].as_str().unwrap(), &version_of(obj)), "SYR accepted {obj}");
@@ -197,7 +202,7 @@ async fn forgeries_and_foreign_versions_are_refused() {
     assert_eq!(irq.apply_tombstones(&coll, vec![forged]).unwrap().len(), 1);
     let marker = green(&fresh_id("indicator"));
     sb.post("IRQ", vec![marker.clone()]).await.unwrap();
-    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    let (mid, mv) = id_version(&marker);
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv) && rejected(s) >= 5).await, "{}", rejected(&sb));
     assert!(sb.holds("SYR", &id, &version_of(&v1)), "an unsigned deletion was applied");
     drop(irq);
@@ -211,14 +216,14 @@ async fn converges_after_restart_and_partition() {
     sb.stop("SYR").await.unwrap();
     let a = green(&fresh_id("indicator"));
     sb.post("USA", vec![a.clone()]).await.unwrap();
-    let (aid, av) = (a["id"].as_str().unwrap().to_string(), version_of(&a));
+    let (aid, av) = id_version(&a);
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &aid, &av)).await);
     sb.stop("IRQ").await.unwrap();
     let b = green(&fresh_id("indicator"));
     sb.post("USA", vec![b.clone()]).await.unwrap();
     sb.start("SYR").await.unwrap();
     sb.start("IRQ").await.unwrap();
-    let (bid, bv) = (b["id"].as_str().unwrap().to_string(), version_of(&b));
+    let (bid, bv) = id_version(&b);
     assert!(
         sb.wait_for(WAIT, |s| s.holds("SYR", &aid, &av) && s.holds("SYR", &bid, &bv)).await,
         "SYR converged after restarts"
@@ -230,7 +235,7 @@ async fn converges_after_restart_and_partition() {
     }
     let c = green(&fresh_id("indicator"));
     sb.post("USA", vec![c.clone()]).await.unwrap();
-    let (cid, cv) = (c["id"].as_str().unwrap().to_string(), version_of(&c));
+    let (cid, cv) = id_version(&c);
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &cid, &cv)).await);
     // IRQ's notification cannot cross the cut link either: make SYR try (as its poll would).
     assert!(sb.federation("SYR").unwrap().pull_now("IRQ"));
@@ -296,7 +301,7 @@ async fn a_garbage_or_hanging_peer_blocks_nothing() {
     let a = green(&fresh_id("indicator"));
     let started = std::time::Instant::now();
     sb.post("USA", vec![a.clone()]).await.unwrap();
-    let (aid, av) = (a["id"].as_str().unwrap().to_string(), version_of(&a));
+    let (aid, av) = id_version(&a);
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &aid, &av)).await);
     assert!(started.elapsed() < Duration::from_secs(2), "the hanging peer delayed another: {:?}", started.elapsed());
     let irq_status =
@@ -327,8 +332,8 @@ async fn a_roster_change_releases_old_objects() {
     let lvnt = indicator(&fresh_id("indicator"), &t, &t, &[&rel_id(&["LVNT"])]);
     let marker = green(&fresh_id("indicator"));
     sb.post("USA", vec![lvnt.clone(), marker.clone()]).await.unwrap();
-    let (lid, lv) = (lvnt["id"].as_str().unwrap().to_string(), version_of(&lvnt));
-    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    let (lid, lv) = id_version(&lvnt);
+    let (mid, mv) = id_version(&marker);
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &mid, &mv) && s.holds("IRQ", &lid, &lv)).await);
     assert!(!sb.holds("SYR", &lid, &lv));
     // SYR joins the Levant group; every node restarts with the new roster.
@@ -363,7 +368,7 @@ async fn peers_added_and_removed_at_run_time() {
     }
     let a = green(&fresh_id("indicator"));
     sb.post("USA", vec![a.clone()]).await.unwrap();
-    let (aid, av) = (a["id"].as_str().unwrap().to_string(), version_of(&a));
+    let (aid, av) = id_version(&a);
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &aid, &av)).await, "the added peer replicates");
     assert!(tandem_sync::peers::remove(sb.store("IRQ").unwrap().as_ref(), "USA").unwrap());
     assert!(sb.wait_for(WAIT, |s| s.federation("IRQ").unwrap().statuses().is_empty()).await, "the removed peer stops");
@@ -393,7 +398,7 @@ async fn redacted_twice_over_three_hops() {
         {"selectors": ["labels"], "marking_ref": rel_id(&["USA", "IRQ", "SYR"])}
     ]);
     sb.post("USA", vec![obj.clone()]).await.unwrap();
-    let (id, v) = (obj["id"].as_str().unwrap().to_string(), version_of(&obj));
+    let (id, v) = id_version(&obj);
     assert!(sb.wait_for(WAIT, |s| s.holds("JOR", &id, &v)).await, "reached JOR");
     let usa = sb.key("USA").unwrap().verifying_key();
     for (member, has_labels) in [("SYR", true), ("JOR", false)] {
@@ -420,9 +425,9 @@ async fn versions_stored_unsigned_replicate_once_signed() {
     // A later, signed version proves IRQ has pulled past the unsigned one.
     let marker = green(&fresh_id("indicator"));
     sb.post("USA", vec![marker.clone()]).await.unwrap();
-    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    let (mid, mv) = id_version(&marker);
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &mid, &mv)).await);
-    let (uid, uv) = (unsigned["id"].as_str().unwrap().to_string(), version_of(&unsigned));
+    let (uid, uv) = id_version(&unsigned);
     assert!(!sb.holds("IRQ", &uid, &uv), "an unsigned version must not replicate");
 
     sb.stop("USA").await.unwrap();
@@ -453,16 +458,16 @@ async fn a_marking_that_arrives_late_releases_what_it_marks() {
     sb.post("USA", vec![early.clone()]).await.unwrap();
     let marker = green(&fresh_id("indicator"));
     sb.post("USA", vec![marker.clone()]).await.unwrap();
-    let (mid, mv) = (marker["id"].as_str().unwrap().to_string(), version_of(&marker));
+    let (mid, mv) = id_version(&marker);
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &mid, &mv)).await);
-    let (eid, ev) = (early["id"].as_str().unwrap().to_string(), version_of(&early));
+    let (eid, ev) = id_version(&early);
     assert!(!sb.holds("IRQ", &eid, &ev), "withheld while its marking is unknown");
 
     sb.post("USA", vec![late]).await.unwrap();
     assert!(sb.wait_for(WAIT, |s| s.holds("IRQ", &eid, &ev)).await, "released once its marking arrived");
     let marker2 = green(&fresh_id("indicator"));
     sb.post("USA", vec![marker2.clone()]).await.unwrap();
-    let (m2, m2v) = (marker2["id"].as_str().unwrap().to_string(), version_of(&marker2));
+    let (m2, m2v) = id_version(&marker2);
     assert!(sb.wait_for(WAIT, |s| s.holds("SYR", &m2, &m2v)).await);
     assert!(!sb.holds("SYR", &eid, &ev), "never to a member outside REL TO");
     sb.shutdown().await;
