@@ -15,23 +15,32 @@ use crate::signer::NodeSigner;
 
 const PAGE: usize = 1000;
 
-/// Signs every version of `collection` that `signer`'s member originated and that has no
-/// proof in the current format. Returns how many versions were signed.
+/// Signs every version of `collection` added after `after` that `signer`'s member originated and
+/// that has no proof in the current format. Returns how many versions were signed and the
+/// position of the last version looked at (the next scan can start there: every version this
+/// node stores later is signed as it is written).
 pub fn sign_unsigned(
     store: &dyn Store,
     collection: &str,
     roster: Arc<Roster>,
     signer: &NodeSigner,
-) -> tandem_store::Result<usize> {
+    after: Option<Timestamp>,
+) -> tandem_store::Result<(usize, Option<Timestamp>)> {
     let ctx = ViewContext {
         viewer: Viewer { member: signer.member().to_string(), clearance: Classification::Secret },
         roster,
     };
-    let mut query =
-        ObjectQuery { versions: VersionFilter::All, limit: PAGE, with_provenance: true, ..Default::default() };
-    let mut signed = 0;
+    let mut query = ObjectQuery {
+        versions: VersionFilter::All,
+        limit: PAGE,
+        with_provenance: true,
+        added_after: after,
+        ..Default::default()
+    };
+    let (mut signed, mut last) = (0, after);
     loop {
         let page = store.list(&ctx, collection, &query)?;
+        last = page.items.last().map(|r| r.date_added).or(last);
         let unsigned: Vec<(Timestamp, String, Value)> = page
             .items
             .into_iter()
@@ -48,7 +57,7 @@ pub fn sign_unsigned(
         }
         match page.next {
             Some(next) => query.cursor = Some(next),
-            None => return Ok(signed),
+            None => return Ok((signed, last)),
         }
     }
 }
@@ -98,8 +107,10 @@ mod tests {
             .unwrap();
         store.put(coll, "IRQ", vec![Incoming::new(obj(4))]).unwrap();
 
-        assert_eq!(sign_unsigned(&store, coll, Arc::clone(&roster), &usa_signer).unwrap(), 2);
-        assert_eq!(sign_unsigned(&store, coll, Arc::clone(&roster), &usa_signer).unwrap(), 0, "idempotent");
+        let (signed, last) = sign_unsigned(&store, coll, Arc::clone(&roster), &usa_signer, None).unwrap();
+        assert_eq!(signed, 2);
+        assert_eq!(sign_unsigned(&store, coll, Arc::clone(&roster), &usa_signer, None).unwrap().0, 0, "idempotent");
+        assert_eq!(sign_unsigned(&store, coll, Arc::clone(&roster), &usa_signer, last).unwrap(), (0, last));
 
         let keys = RosterKeys::new(Arc::new(std::sync::RwLock::new(Arc::clone(&roster)))).snapshot();
         let ctx = ViewContext { viewer: Viewer { member: "USA".into(), clearance: Classification::Secret }, roster };

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::SigningKey;
 use serde_json::json;
+use tandem_model::Timestamp;
 use tandem_policy::Roster;
 use tandem_store::Store;
 use tandem_taxii::auth::Caller;
@@ -23,6 +24,9 @@ use crate::notify::{self, NotifyHooks};
 use crate::puller::{self, Context, PeerHandle};
 use crate::roster_log::{self, RosterLog, SubmitError};
 use crate::signer::{EPOCH_KEY, NodeSigner, RosterKeys};
+
+/// The position up to which this node's own versions were checked for a current proof.
+const BACKSIGNED_KEY: &str = "sync/backsigned";
 use crate::status::PeerStatus;
 
 /// How to federate one node.
@@ -212,9 +216,16 @@ impl Federation {
                     Err(p) => Arc::clone(&p.into_inner()),
                 };
                 let store = m2.ctx.store.as_ref();
-                let signed = crate::backsign::sign_unsigned(store, &m2.ctx.collection, roster, &m2.signer)?;
+                // Where the last complete scan stopped: later versions were signed when written.
+                let after =
+                    store.get_meta(BACKSIGNED_KEY)?.and_then(|v| v.as_str().and_then(|t| Timestamp::parse(t).ok()));
+                let (signed, last) =
+                    crate::backsign::sign_unsigned(store, &m2.ctx.collection, roster, &m2.signer, after)?;
                 if signed > 0 {
                     m2.move_epoch()?;
+                }
+                if let Some(last) = last.filter(|l| Some(*l) != after) {
+                    store.put_meta(BACKSIGNED_KEY, Some(&serde_json::Value::String(last.to_taxii())))?;
                 }
                 Ok(signed)
             })
