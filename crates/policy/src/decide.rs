@@ -66,37 +66,66 @@ impl Decision {
     }
 }
 
-/// Decides what `viewer` may receive of an object labelled `label`. `lookup` resolves a marking
-/// id to its meaning; `None` means unknown or unresolvable.
+/// Decides what `viewer` may receive of an object labelled `label`.
+///
+/// `lookup(owner, id)` gives the meaning of the marking-definition `id` **as the member `owner`
+/// defined it**; `None` means that member holds no usable definition under that id. Markings are
+/// always resolved in the namespace of the label's originator (the TLP ids are fixed by the
+/// standard and resolve the same for everyone): a marking-definition created by another member
+/// can neither widen nor change who receives an object, whatever it says and whenever it arrived.
 pub fn decide<'a>(
     viewer: &Viewer,
     roster: &Roster,
     label: &AccessLabel,
-    lookup: &dyn Fn(&str) -> Option<&'a MarkingKind>,
+    lookup: &dyn Fn(&str, &str) -> Option<&'a MarkingKind>,
 ) -> Decision {
     if !roster.is_active(&viewer.member) {
         return Decision::Deny;
     }
-    if label.public || label.originator == viewer.member {
+    if label.public {
         return Decision::Full;
+    }
+    let resolve = |id: &str| -> Option<&'a MarkingKind> { builtin(id).or_else(|| lookup(&label.originator, id)) };
+    if label.originator == viewer.member {
+        return for_originator(viewer, label, &resolve);
     }
     // One unresolvable marking anywhere (object-level or granular) withholds the whole object:
     // it may restrict something this node cannot interpret.
-    if label.marking_refs().any(|m| lookup(m).is_none()) {
+    if label.marking_refs().any(|m| resolve(m).is_none()) {
         return Decision::Deny;
     }
     let object_level: Vec<&str> = label.object_markings.iter().map(String::as_str).collect();
-    if !releases(viewer, roster, &object_level, lookup) {
+    if !releases(viewer, roster, &object_level, &resolve) {
         return Decision::Deny;
     }
     let mut redacted = Vec::new();
     for (selectors, marking) in &label.granular {
         let mut refs = object_level.clone();
         refs.push(marking);
-        if !releases(viewer, roster, &refs, lookup) {
+        if !releases(viewer, roster, &refs, &resolve) {
             redacted.extend(selectors.iter().cloned());
         }
     }
+    redacted_or_full(redacted)
+}
+
+/// The originator's own users see its objects whole, except what their clearance does not
+/// dominate: a classified object-level marking above the clearance withholds the object, a
+/// classified granular marking above it redacts what it selects. A marking the originator has
+/// not defined (yet) restricts nothing it could know of, so its own users keep seeing the object.
+fn for_originator<'a>(viewer: &Viewer, label: &AccessLabel, resolve: &dyn Fn(&str) -> Option<&'a MarkingKind>) -> Decision {
+    let above = |m: &str| {
+        matches!(resolve(m), Some(MarkingKind::Releasability { classification: Some(c), .. }) if *c > viewer.clearance)
+    };
+    if label.object_markings.iter().any(|m| above(m)) {
+        return Decision::Deny;
+    }
+    let redacted =
+        label.granular.iter().filter(|(_, m)| above(m)).flat_map(|(selectors, _)| selectors.iter().cloned()).collect();
+    redacted_or_full(redacted)
+}
+
+fn redacted_or_full(mut redacted: Vec<String>) -> Decision {
     if redacted.is_empty() {
         Decision::Full
     } else {
@@ -106,14 +135,23 @@ pub fn decide<'a>(
     }
 }
 
+/// The meaning of the marking-definitions whose ids the standards fix (TLP 1.0 and 2.0): the
+/// same for every member, whoever stored a copy of the definition.
+pub fn builtin(id: &str) -> Option<&'static MarkingKind> {
+    static BUILTIN: std::sync::OnceLock<Vec<(&'static str, MarkingKind)>> = std::sync::OnceLock::new();
+    let table = BUILTIN.get_or_init(|| {
+        use tandem_model::tlp::*;
+        [TLP2_CLEAR, TLP2_GREEN, TLP2_AMBER, TLP2_AMBER_STRICT, TLP2_RED, TLP1_WHITE, TLP1_GREEN, TLP1_AMBER, TLP1_RED]
+            .into_iter()
+            .filter_map(|id| tandem_model::tlp::tlp_of(id).map(|t| (id, MarkingKind::Tlp(t))))
+            .collect()
+    });
+    table.iter().find(|(known, _)| *known == id).map(|(_, kind)| kind)
+}
+
 /// Whether a set of markings, combined most-restrictively, releases to a viewer who is not the
 /// originator.
-fn releases<'a>(
-    viewer: &Viewer,
-    roster: &Roster,
-    refs: &[&str],
-    lookup: &dyn Fn(&str) -> Option<&'a MarkingKind>,
-) -> bool {
+fn releases<'a>(viewer: &Viewer, roster: &Roster, refs: &[&str], lookup: &dyn Fn(&str) -> Option<&'a MarkingKind>) -> bool {
     let mut most_restrictive_tlp: Option<Tlp> = None;
     let mut has_rel_to = false;
     for r in refs {

@@ -78,6 +78,11 @@ pub enum PutOutcome {
         id: String,
         version: Timestamp,
         date_added: Timestamp,
+        /// This is the writer's first version of an id that another member already claims
+        /// (versions or a deletion): the claims are contested. Readers other than the claimants
+        /// are not served a contested claim silently (see `Store::list`); the writer's caller
+        /// audits it and `tandem doctor` lists it. Says nothing to the writer's client.
+        contested: bool,
     },
     /// The exact same version was already stored: a no-op, reported as a success.
     Duplicate {
@@ -90,6 +95,16 @@ pub enum PutOutcome {
         version: Option<Timestamp>,
         reason: String,
     },
+}
+
+/// An id claimed by more than one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contest {
+    pub collection: String,
+    pub id: String,
+    /// The members holding versions or tombstones under the id, sorted.
+    pub claimants: Vec<String>,
+    pub first_seen: Timestamp,
 }
 
 /// `match[version]`.
@@ -122,6 +137,11 @@ pub struct ObjectQuery {
     /// Also return each version's stored provenance (federation asks; other readers need not
     /// pay for reading and parsing it).
     pub with_provenance: bool,
+    /// Return every member's claim on an id that the viewer may see, instead of the one claim
+    /// a reader is served (see [`Store::list`]). Federation asks, as a peer account: each claim
+    /// then replicates into its own originator's namespace on the peer, verified against its
+    /// own signer, and the peer settles what its own readers see.
+    pub every_claim: bool,
 }
 
 /// One stored version as a viewer may receive it.
@@ -194,6 +214,15 @@ pub trait Store: Send + Sync {
     /// Lists object versions in ascending `date_added`. This one method serves the objects,
     /// object, versions and manifest endpoints: `query.ids` narrows to one object,
     /// `query.versions` picks versions, and callers project what they need from each [`Record`].
+    ///
+    /// Every member's versions of an id live in that member's own namespace. When several
+    /// members claim one id, a reader receives (unless `query.every_claim`): its own member's
+    /// claim if it has one; else the one claim it may see; else, among claims it may see, the
+    /// signed ones over claims a visiting user posted unsigned; and when that still leaves more
+    /// than one member's claim, one of them (the lowest member code) only if they are the same
+    /// content or the id is a cyber-observable's, and otherwise none (a conflict: withheld,
+    /// listed by [`Store::contested`]). Claims the reader may not see play no part, so nothing
+    /// it receives depends on them.
     fn list(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>>;
 
     /// Deletes the matching versions of one object. Only the originator's member may delete;
@@ -236,16 +265,22 @@ pub trait Store: Send + Sync {
     /// many object versions each affects (for `tandem doctor`).
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>>;
 
-    /// For each `(id, version)`, whether this store holds that version (from any originator, in
-    /// any copy) or a tombstone of it. Federation asks before fetching what a peer's manifest
-    /// offers, so a version crosses each link once instead of once per path. Says nothing about
-    /// releasability: the answers go to this node's own puller only.
-    fn holds_versions(&self, collection: &str, versions: &[(String, Timestamp)]) -> Result<Vec<bool>>;
+    /// For each `(id, version, originator)`, whether this store holds that version in that
+    /// originator's namespace, or a tombstone of it. Federation asks before fetching what a
+    /// peer's manifest offers, so a version crosses each link once instead of once per path;
+    /// another member's copy under the same id never counts. Says nothing about releasability:
+    /// the answers go to this node's own puller only.
+    fn holds_versions(&self, collection: &str, versions: &[(String, Timestamp, String)]) -> Result<Vec<bool>>;
 
-    /// Whether a version stored before `before` (a `date_added`) references `marking_id`, at
-    /// object level or in a granular marking: such a version was withheld from peers while the
-    /// marking was unknown and becomes servable now (federation then moves its release epoch).
-    fn referenced_before(&self, marking_id: &str, before: Timestamp) -> Result<bool>;
+    /// Whether a version `owner` stored before `before` (a `date_added`) references its marking
+    /// `marking_id`, at object level or in a granular marking: such a version was withheld from
+    /// peers while the marking was unknown and becomes servable now (federation then moves its
+    /// release epoch).
+    fn referenced_before(&self, owner: &str, marking_id: &str, before: Timestamp) -> Result<bool>;
+
+    /// Ids that more than one member claims, with the claimants and when the contest was first
+    /// seen, for `tandem doctor` (an operator's view: never served to a reader).
+    fn contested(&self) -> Result<Vec<Contest>>;
 
     /// Replaces the provenance of versions already stored, each named by its `date_added` and
     /// id, where `originator` originated the version (a node signing what its member stored

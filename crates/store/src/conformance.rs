@@ -159,14 +159,18 @@ pub fn holds_versions_counts_stored_and_deleted_versions(store: &dyn Store) {
     let id = |n: u32| format!("indicator--00000000-0000-4000-8000-00000000000{n}");
     assert_eq!(store.delete(&ctx("USA"), COLL, &id(2), &VersionFilter::All).unwrap(), DeleteOutcome::Deleted(1));
     let at = |t: &str| Timestamp::parse(t).unwrap();
+    let usa = |id: String, t: &str| (id, at(t), "USA".to_string());
     let asked = vec![
-        (id(1), at("2025-01-01T00:00:00Z")),
-        (id(1), at("2025-01-02T00:00:00.000Z")),
-        (id(2), at("2025-01-01T00:00:00.000Z")),
-        (id(3), at("2025-01-01T00:00:00.000Z")),
+        usa(id(1), "2025-01-01T00:00:00Z"),
+        usa(id(1), "2025-01-02T00:00:00.000Z"),
+        usa(id(2), "2025-01-01T00:00:00.000Z"),
+        usa(id(3), "2025-01-01T00:00:00.000Z"),
     ];
     // Held whatever its releasability (TLP:RED); a deleted version counts as held.
     assert_eq!(store.holds_versions(COLL, &asked).unwrap(), vec![true, false, true, false]);
+    // Another member's claim under the same id and version is not held.
+    let other = vec![(id(1), at("2025-01-01T00:00:00Z"), "JOR".to_string())];
+    assert_eq!(store.holds_versions(COLL, &other).unwrap(), vec![false]);
     assert_eq!(store.holds_versions("no-such-collection", &asked).unwrap(), vec![false; 4]);
     assert_eq!(store.holds_versions(COLL, &[]).unwrap(), Vec::<bool>::new());
 }
@@ -177,9 +181,11 @@ pub fn a_marking_referenced_before_it_arrived_is_found(store: &dyn Store) {
     let PutOutcome::Added { date_added: early_at, .. } = early[0] else { panic!("{early:?}") };
     let def = put(store, "USA", vec![rel(m, &["IRQ"], None)]);
     let PutOutcome::Added { date_added: def_at, .. } = def[0] else { panic!("{def:?}") };
-    assert!(store.referenced_before(m, def_at).unwrap(), "stored before its definition");
-    assert!(!store.referenced_before(m, early_at).unwrap(), "nothing before the first reference");
-    assert!(!store.referenced_before("marking-definition--00000000-0000-4000-8000-000000000000", def_at).unwrap());
+    assert!(store.referenced_before("USA", m, def_at).unwrap(), "stored before its definition");
+    assert!(!store.referenced_before("USA", m, early_at).unwrap(), "nothing before the first reference");
+    assert!(!store.referenced_before("USA", "marking-definition--00000000-0000-4000-8000-000000000000", def_at).unwrap());
+    // Only the owner's versions count: another member's definition of m releases nothing of USA's.
+    assert!(!store.referenced_before("IRQ", m, def_at).unwrap());
 }
 
 pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
@@ -208,17 +214,35 @@ pub fn version_filters(store: &dyn Store) {
 }
 
 pub fn only_the_originator_versions_and_revocation_is_final(store: &dyn Store) {
-    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[])]);
-    assert!(matches!(
-        put(store, "IRQ", vec![indicator(1, "2025-02-01T00:00:00.000Z", &[])])[0],
-        PutOutcome::Rejected { .. }
-    ));
-    let mut revoked = indicator(1, "2025-03-01T00:00:00.000Z", &[]);
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    // Another member's version under USA's id goes into its own namespace: it is no successor of
+    // USA's object for anyone, and USA's readers keep USA's.
+    let other = put(store, "IRQ", vec![indicator(1, "2025-02-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
+    assert!(matches!(other[0], PutOutcome::Added { contested: true, .. }), "{other:?}");
+    let latest = |member: &str| -> Vec<(String, String)> {
+        all(store, &ctx(member), ObjectQuery::default())
+            .into_iter()
+            .map(|r| (r.originator, r.object["modified"].as_str().unwrap_or_default().to_string()))
+            .collect()
+    };
+    assert_eq!(latest("USA"), vec![("USA".to_string(), "2025-01-01T00:00:00.000Z".to_string())]);
+    assert_eq!(latest("IRQ"), vec![("IRQ".to_string(), "2025-02-01T00:00:00.000Z".to_string())]);
+    // A third member that may see both claims, which differ, is served neither.
+    assert!(latest("SYR").is_empty());
+    let contests = store.contested().unwrap();
+    assert_eq!(contests.len(), 1);
+    assert_eq!(contests[0].claimants, vec!["IRQ".to_string(), "USA".to_string()]);
+    let mut revoked = indicator(1, "2025-03-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
     revoked["revoked"] = json!(true);
-    assert!(matches!(put(store, "USA", vec![revoked])[0], PutOutcome::Added { .. }));
+    assert!(matches!(put(store, "USA", vec![revoked])[0], PutOutcome::Added { contested: false, .. }));
     assert!(matches!(
         put(store, "USA", vec![indicator(1, "2025-04-01T00:00:00.000Z", &[])])[0],
         PutOutcome::Rejected { .. }
+    ));
+    // Revocation is final in USA's namespace only.
+    assert!(matches!(
+        put(store, "IRQ", vec![indicator(1, "2025-04-01T00:00:00.000Z", &[])])[0],
+        PutOutcome::Added { .. }
     ));
 }
 
@@ -370,7 +394,8 @@ pub fn replicated_tombstones_need_the_originator(store: &dyn Store) {
         added: Timestamp::from_micros(0),
         proof: None,
     };
-    assert!(store.apply_tombstones(COLL, vec![forged]).unwrap().is_empty());
+    // IRQ's deletion acts in IRQ's namespace: USA's version stays.
+    assert_eq!(store.apply_tombstones(COLL, vec![forged]).unwrap().len(), 1);
     assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 1);
     let honest = crate::Tombstone {
         id: id.clone(),
@@ -398,7 +423,8 @@ pub fn replicated_tombstones_need_the_originator(store: &dyn Store) {
         proof: None,
     };
     assert_eq!(store.apply_tombstones(COLL, vec![unseen]).unwrap().len(), 1);
-    assert_eq!(store.list_tombstones(&ctx("IRQ"), COLL, None, 10).unwrap().items.len(), 2);
+    // IRQ sees USA's two deletions and its own.
+    assert_eq!(store.list_tombstones(&ctx("IRQ"), COLL, None, 10).unwrap().items.len(), 3);
     assert!(matches!(
         put(store, "USA", vec![indicator(9, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])])[0],
         PutOutcome::Rejected { .. }

@@ -1,10 +1,17 @@
 //! Property test of the access-control chokepoint through the real SQLite read path.
 //!
-//! Random rosters, groups, markings (object-level and granular), objects, viewers and roster
-//! changes; every read path of the store (listing with and without filters, paging, single
-//! object, versions, manifest projections) is compared with an oracle that computes release sets
-//! explicitly from the rule in ARCHITECTURE.md. Zero objects or properties delivered that were
-//! not released; zero released objects missing.
+//! Random rosters, groups, markings (object-level and granular, each defined by the members
+//! that own it), objects, viewers and roster changes; every read path of the store (listing
+//! with and without filters, paging, single object, versions, manifest projections) is compared
+//! with an oracle that computes release sets explicitly from the rule in ARCHITECTURE.md. Zero
+//! objects or properties delivered that were not released; zero released objects missing.
+//!
+//! A hostile member writes first, whatever it can: marking-definitions under the ids the others
+//! use (releasing to everyone), copies of their objects under their ids (the same content or
+//! forged, the same version or a later one, under its own markings). The oracle says that no
+//! viewer receives anything the genuine originator did not release to it, that the genuine
+//! claim is what every reader who may see it receives, and the store must accept every genuine
+//! version as if the hostile member had written nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,7 +20,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tandem_model::{StixObject, tlp};
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
-use tandem_store::{Incoming, ObjectQuery, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_store::{Incoming, ObjectQuery, PutOutcome, SqliteStore, Store, VersionFilter, ViewContext};
 
 const COLL: &str = "c0ffee00-0000-4000-8000-000000000001";
 const MEMBERS: [&str; 5] = ["USA", "IRQ", "SYR", "JOR", "GBR"];
@@ -33,6 +40,19 @@ enum Mark {
 struct RelDef {
     codes: Vec<String>,
     classification: Option<usize>,
+    /// The members that define this marking (each its own copy of it); for anyone else's
+    /// objects it is unknown.
+    owners: BTreeSet<usize>,
+}
+
+/// What the hostile member writes before anybody else.
+#[derive(Debug, Clone)]
+enum Squat {
+    /// Defines the marking `rel_id(i)` as releasing to every member.
+    Marking(usize),
+    /// Posts a version under object `n`'s id: at the same `modified` or a later one, with the
+    /// genuine content or a forged one, under its own marking.
+    Copy { n: usize, later: bool, forged: bool, mark: Mark },
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +69,8 @@ struct World {
     groups: Vec<BTreeSet<String>>,
     rels: Vec<RelDef>,
     objects: Vec<Obj>,
+    hostile: usize,
+    squats: Vec<Squat>,
     viewer: usize,
     clearance: usize,
 }
@@ -72,8 +94,9 @@ fn mark(n_rels: usize) -> impl Strategy<Value = Mark> {
 fn world() -> impl Strategy<Value = World> {
     let status = prop_oneof![8 => Just(MemberStatus::Active), 1 => Just(MemberStatus::Suspended), 1 => Just(MemberStatus::Removed)];
     let group = proptest::collection::btree_set((0..MEMBERS.len()).prop_map(|i| MEMBERS[i].to_string()), 0..4);
-    let rel = (proptest::collection::vec(code(), 1..3), proptest::option::of(0..4usize))
-        .prop_map(|(codes, classification)| RelDef { codes, classification });
+    let owners = proptest::collection::btree_set(0..MEMBERS.len(), 1..MEMBERS.len() + 1);
+    let rel = (proptest::collection::vec(code(), 1..3), proptest::option::of(0..4usize), owners)
+        .prop_map(|(codes, classification, owners)| RelDef { codes, classification, owners });
     (
         proptest::collection::vec(status, MEMBERS.len()),
         proptest::collection::vec(group, GROUPS.len()),
@@ -83,20 +106,29 @@ fn world() -> impl Strategy<Value = World> {
             let n = rels.len();
             let obj = (0..MEMBERS.len(), proptest::collection::vec(mark(n), 0..3), proptest::option::of(mark(n)))
                 .prop_map(|(originator, markings, granular)| Obj { originator, markings, granular });
+            let squat = prop_oneof![
+                (0..n).prop_map(Squat::Marking),
+                (0..25usize, any::<bool>(), any::<bool>(), mark(n))
+                    .prop_map(|(n, later, forged, mark)| Squat::Copy { n, later, forged, mark }),
+            ];
             (
                 Just(statuses),
                 Just(groups),
                 Just(rels),
                 proptest::collection::vec(obj, 1..25),
                 0..MEMBERS.len(),
+                proptest::collection::vec(squat, 0..8),
+                0..MEMBERS.len(),
                 0..4usize,
             )
         })
-        .prop_map(|(statuses, groups, rels, objects, viewer, clearance)| World {
+        .prop_map(|(statuses, groups, rels, objects, hostile, squats, viewer, clearance)| World {
             statuses,
             groups,
             rels,
             objects,
+            hostile,
+            squats,
             viewer,
             clearance,
         })
@@ -135,8 +167,40 @@ fn roster(w: &World) -> Roster {
     )
 }
 
-/// The oracle: the set of members a combination of markings releases to, computed as sets.
-fn release_set(w: &World, marks: &[&Mark], clearance: usize) -> BTreeSet<String> {
+/// What a marking means for objects of `owner`: its own definition, the hostile member's squat
+/// (for the hostile member's own objects only), or nothing.
+#[derive(Debug, Clone, Copy)]
+enum Meaning<'a> {
+    Tlp(usize),
+    Rel(&'a [String], Option<usize>),
+    Everyone,
+    Unknown,
+}
+
+fn meaning<'a>(w: &'a World, owner: usize, m: &Mark) -> Meaning<'a> {
+    match m {
+        Mark::Tlp(i) => Meaning::Tlp(*i),
+        Mark::Unknown => Meaning::Unknown,
+        Mark::Rel(i) => {
+            let def = &w.rels[*i];
+            if def.owners.contains(&owner) {
+                Meaning::Rel(&def.codes, def.classification)
+            } else if owner == w.hostile && squats_marking(w, *i) {
+                Meaning::Everyone
+            } else {
+                Meaning::Unknown
+            }
+        }
+    }
+}
+
+fn squats_marking(w: &World, i: usize) -> bool {
+    !w.rels[i].owners.contains(&w.hostile) && w.squats.iter().any(|s| matches!(s, Squat::Marking(j) if *j == i))
+}
+
+/// The oracle: the set of members a combination of markings of `owner`'s releases to, computed
+/// as sets.
+fn release_set(w: &World, owner: usize, marks: &[&Mark], clearance: usize) -> BTreeSet<String> {
     let active: BTreeSet<String> = MEMBERS
         .iter()
         .zip(&w.statuses)
@@ -155,15 +219,15 @@ fn release_set(w: &World, marks: &[&Mark], clearance: usize) -> BTreeSet<String>
     let mut rel_sets = Vec::new();
     let mut worst_tlp: Option<usize> = None;
     for m in marks {
-        match m {
-            Mark::Unknown => return BTreeSet::new(),
-            Mark::Tlp(i) => worst_tlp = Some(worst_tlp.map_or(*i, |t| t.max(*i))),
-            Mark::Rel(i) => {
-                let def = &w.rels[*i];
-                if def.classification.is_some_and(|c| c > clearance) {
+        match meaning(w, owner, m) {
+            Meaning::Unknown => return BTreeSet::new(),
+            Meaning::Tlp(i) => worst_tlp = Some(worst_tlp.map_or(i, |t| t.max(i))),
+            Meaning::Everyone => rel_sets.push(MEMBERS.iter().map(|m| m.to_string()).collect()),
+            Meaning::Rel(codes, classification) => {
+                if classification.is_some_and(|c| c > clearance) {
                     return BTreeSet::new();
                 }
-                rel_sets.push(def.codes.iter().flat_map(|c| expand(c)).collect::<BTreeSet<_>>());
+                rel_sets.push(codes.iter().flat_map(|c| expand(c)).collect::<BTreeSet<_>>());
             }
         }
     }
@@ -177,66 +241,162 @@ fn release_set(w: &World, marks: &[&Mark], clearance: usize) -> BTreeSet<String>
     base.intersection(&active).cloned().collect()
 }
 
-/// What the oracle says the viewer receives: object index -> whether `description` survives.
-fn expected(w: &World) -> BTreeMap<usize, bool> {
+/// What the viewer receives of one claim (`owner`'s markings and optional granular marking on
+/// `description`): `None` withheld, else whether `description` survives.
+fn claim_for(w: &World, owner: usize, markings: &[Mark], granular: Option<&Mark>) -> Option<bool> {
     let viewer = MEMBERS[w.viewer];
-    let mut out = BTreeMap::new();
     if w.statuses[w.viewer] != MemberStatus::Active {
-        return out;
+        return None;
     }
+    if owner == w.viewer {
+        // Its own: whole, but never above the reader's clearance.
+        let above = |m: &Mark| matches!(meaning(w, owner, m), Meaning::Rel(_, Some(c)) if c > w.clearance);
+        if markings.iter().any(above) {
+            return None;
+        }
+        return Some(!granular.is_some_and(above));
+    }
+    let object_level: Vec<&Mark> = markings.iter().collect();
+    let unknown = |m: &Mark| matches!(meaning(w, owner, m), Meaning::Unknown);
+    if markings.iter().any(unknown) || granular.is_some_and(unknown) {
+        return None;
+    }
+    if !release_set(w, owner, &object_level, w.clearance).contains(viewer) {
+        return None;
+    }
+    Some(match granular {
+        None => true,
+        Some(g) => {
+            let mut all = object_level.clone();
+            all.push(g);
+            release_set(w, owner, &all, w.clearance).contains(viewer)
+        }
+    })
+}
+
+/// The hostile member's copy of object `n`, if it wrote one (only the first `Copy` of `n` is
+/// written).
+fn hostile_copy(w: &World, n: usize) -> Option<(bool, bool, &Mark)> {
+    if w.objects[n].originator == w.hostile {
+        return None;
+    }
+    w.squats.iter().find_map(|s| match s {
+        Squat::Copy { n: m, later, forged, mark } if *m == n => Some((*later, *forged, mark)),
+        _ => None,
+    })
+}
+
+/// What the oracle says the viewer receives: (object index, originator, modified) -> whether
+/// `description` survives. The genuine claim is signed and the hostile member's was posted
+/// unsigned: a reader that may see the genuine one receives it alone, its own member's claim
+/// always comes first, and a hostile copy reaches only readers that may not see the genuine one.
+fn expected(w: &World) -> BTreeMap<(usize, String, String), bool> {
+    let mut out = BTreeMap::new();
     for (n, o) in w.objects.iter().enumerate() {
-        if o.originator == w.viewer {
-            out.insert(n, true);
-            continue;
-        }
-        let object_level: Vec<&Mark> = o.markings.iter().collect();
-        let any_unknown =
-            object_level.iter().any(|m| matches!(m, Mark::Unknown)) || matches!(o.granular, Some(Mark::Unknown));
-        if any_unknown || !release_set(w, &object_level, w.clearance).contains(viewer) {
-            continue;
-        }
-        let description = match &o.granular {
-            None => true,
-            Some(g) => {
-                let mut all = object_level.clone();
-                all.push(g);
-                release_set(w, &all, w.clearance).contains(viewer)
+        let genuine = claim_for(w, o.originator, &o.markings, o.granular.as_ref());
+        let copy = hostile_copy(w, n).map(|(later, forged, mark)| {
+            let shown = claim_for(w, w.hostile, std::slice::from_ref(mark), None);
+            (copy_modified(later), forged, shown)
+        });
+        let genuine_key = (n, MEMBERS[o.originator].to_string(), MODIFIED.to_string());
+        if w.viewer == o.originator {
+            if let Some(d) = genuine {
+                out.insert(genuine_key, d);
             }
-        };
-        out.insert(n, description);
+            continue;
+        }
+        if let Some((modified, _, shown)) = &copy
+            && w.viewer == w.hostile
+        {
+            if let Some(d) = shown {
+                out.insert((n, MEMBERS[w.hostile].to_string(), modified.to_string()), *d);
+            }
+            continue;
+        }
+        match (genuine, copy) {
+            (Some(d), _) => {
+                out.insert(genuine_key, d);
+            }
+            (None, Some((modified, _, Some(d)))) => {
+                out.insert((n, MEMBERS[w.hostile].to_string(), modified.to_string()), d);
+            }
+            _ => {}
+        }
     }
     out
+}
+
+const MODIFIED: &str = "2025-01-01T00:00:00.000Z";
+
+fn copy_modified(later: bool) -> &'static str {
+    if later { "2025-06-01T00:00:00.000Z" } else { MODIFIED }
+}
+
+fn rel_def(i: usize, codes: &[String], classification: Option<usize>) -> Incoming {
+    let mut ext = json!({"extension_type": "property-extension", "rel_to": codes});
+    if let Some(c) = classification {
+        ext["classification"] = json!(["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"][c]);
+    }
+    incoming(json!({"type": "marking-definition", "spec_version": "2.1", "id": rel_id(i),
+        "created": "2025-01-01T00:00:00.000Z", "name": "REL",
+        "extensions": {tandem_policy::marking::RELEASABILITY_EXTENSION_ID: ext}}))
+}
+
+fn genuine_object(n: usize, o: &Obj) -> Value {
+    let mut v = json!({"type": "incident", "spec_version": "2.1", "id": object_id(n),
+        "created": "2025-01-01T00:00:00.000Z", "modified": MODIFIED,
+        "name": format!("incident {n}"), "description": "who reported it"});
+    if !o.markings.is_empty() {
+        v["object_marking_refs"] = json!(o.markings.iter().map(mark_id).collect::<Vec<_>>());
+    }
+    if let Some(g) = &o.granular {
+        v["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": mark_id(g)}]);
+    }
+    v
 }
 
 fn build(w: &World) -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path()).expect("open");
-    let defs: Vec<Incoming> = w
-        .rels
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let mut ext = json!({"extension_type": "property-extension", "rel_to": r.codes});
-            if let Some(c) = r.classification {
-                ext["classification"] = json!(["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"][c]);
+    // The hostile member writes first (one copy per object: the oracle's claims have one version).
+    let mut copied = BTreeSet::new();
+    for squat in &w.squats {
+        let hostile = MEMBERS[w.hostile];
+        match squat {
+            Squat::Marking(i) => {
+                if squats_marking(w, *i) {
+                    let everyone: Vec<String> = MEMBERS.iter().map(|m| m.to_string()).collect();
+                    store.put(COLL, hostile, vec![rel_def(*i, &everyone, None)]).expect("squat");
+                }
             }
-            incoming(json!({"type": "marking-definition", "spec_version": "2.1", "id": rel_id(i),
-                "created": "2025-01-01T00:00:00.000Z", "name": "REL",
-                "extensions": {tandem_policy::marking::RELEASABILITY_EXTENSION_ID: ext}}))
-        })
-        .collect();
-    store.put(COLL, "USA", defs).expect("markings");
+            Squat::Copy { n, later, forged, mark } => {
+                let Some(o) = w.objects.get(*n) else { continue };
+                if o.originator == w.hostile || !copied.insert(*n) {
+                    continue;
+                }
+                let mut v = genuine_object(*n, o);
+                v["modified"] = json!(copy_modified(*later));
+                if *forged {
+                    v["name"] = json!("forged by the hostile member");
+                }
+                v["object_marking_refs"] = json!([mark_id(mark)]);
+                v.as_object_mut().map(|m| m.remove("granular_markings"));
+                store.put(COLL, hostile, vec![incoming(v)]).expect("copy");
+            }
+        }
+    }
+    // Then every member defines its markings and writes its objects: every genuine version is
+    // accepted whatever the hostile member wrote.
+    for (i, r) in w.rels.iter().enumerate() {
+        for owner in &r.owners {
+            let out = store.put(COLL, MEMBERS[*owner], vec![rel_def(i, &r.codes, r.classification)]).expect("markings");
+            assert!(matches!(out[0], PutOutcome::Added { .. }), "a genuine marking refused: {out:?}");
+        }
+    }
     for (n, o) in w.objects.iter().enumerate() {
-        let mut v = json!({"type": "incident", "spec_version": "2.1", "id": object_id(n),
-            "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
-            "name": format!("incident {n}"), "description": "who reported it"});
-        if !o.markings.is_empty() {
-            v["object_marking_refs"] = json!(o.markings.iter().map(mark_id).collect::<Vec<_>>());
-        }
-        if let Some(g) = &o.granular {
-            v["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": mark_id(g)}]);
-        }
-        store.put(COLL, MEMBERS[o.originator], vec![incoming(v)]).expect("object");
+        let signed = Incoming { provenance: Some(json!({"signed by": MEMBERS[o.originator]})), ..incoming(genuine_object(n, o)) };
+        let out = store.put(COLL, MEMBERS[o.originator], vec![signed]).expect("object");
+        assert!(matches!(out[0], PutOutcome::Added { .. }), "a genuine version refused: {out:?}");
     }
     (dir, store)
 }
@@ -245,7 +405,14 @@ fn incoming(v: Value) -> Incoming {
     Incoming { object: StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()), provenance: None }
 }
 
-fn received(store: &SqliteStore, ctx: &ViewContext, query: ObjectQuery) -> BTreeMap<usize, bool> {
+/// Everything `ctx` receives for `query`, page by page; content forged by `hostile` may only
+/// ever arrive under `hostile`'s own name.
+fn received(
+    store: &SqliteStore,
+    ctx: &ViewContext,
+    hostile: &str,
+    query: ObjectQuery,
+) -> BTreeMap<(usize, String, String), bool> {
     let mut q = query;
     let mut out = BTreeMap::new();
     loop {
@@ -254,7 +421,12 @@ fn received(store: &SqliteStore, ctx: &ViewContext, query: ObjectQuery) -> BTree
             if let Some(n) =
                 r.id.strip_prefix("incident--cccccccc-0000-4000-8000-").and_then(|s| s.parse::<usize>().ok())
             {
-                assert!(out.insert(n, r.object.get("description").is_some()).is_none(), "delivered twice");
+                let modified = r.object["modified"].as_str().unwrap_or_default().to_string();
+                let forged = r.object["name"] == json!("forged by the hostile member");
+                // Whatever a reader receives under a member's name is that member's content.
+                assert!(!forged || r.originator == hostile, "forged content served as {}'s", r.originator);
+                let key = (n, r.originator, modified);
+                assert!(out.insert(key, r.object.get("description").is_some()).is_none(), "delivered twice");
             }
         }
         match page.next {
@@ -282,13 +454,14 @@ proptest! {
             ObjectQuery { limit: 7, versions: VersionFilter::First, spec_versions: vec!["2.1".into()], ..Default::default() },
         ];
         for q in paths {
-            prop_assert_eq!(&received(&store, &ctx, q), &want);
+            prop_assert_eq!(&received(&store, &ctx, MEMBERS[w.hostile], q), &want);
         }
         // Single-object reads: released ones found, others indistinguishable from missing.
         for n in 0..w.objects.len() + 1 {
             let q = ObjectQuery { limit: 10, ids: vec![object_id(n)], ..Default::default() };
-            let got = received(&store, &ctx, q);
-            prop_assert_eq!(got.get(&n), want.get(&n));
+            let got = received(&store, &ctx, MEMBERS[w.hostile], q);
+            let want_n: BTreeMap<_, _> = want.iter().filter(|(k, _)| k.0 == n).map(|(k, v)| (k.clone(), *v)).collect();
+            prop_assert_eq!(got, want_n);
         }
     }
 
@@ -305,12 +478,12 @@ proptest! {
             viewer: Viewer { member: MEMBERS[joiner].into(), clearance: LEVELS[w2.clearance] },
             roster: Arc::new(roster(&w2)),
         };
-        prop_assert_eq!(received(&store, &ctx, ObjectQuery { limit: 1000, ..Default::default() }), expected(&w2));
+        prop_assert_eq!(received(&store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() }), expected(&w2));
         // Suspended: nothing at all.
         let mut w3 = w2.clone();
         w3.statuses[joiner] = MemberStatus::Suspended;
         let ctx = ViewContext { viewer: ctx.viewer.clone(), roster: Arc::new(roster(&w3)) };
-        let after_suspension = received(&store, &ctx, ObjectQuery { limit: 1000, ..Default::default() });
+        let after_suspension = received(&store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() });
         prop_assert!(after_suspension.is_empty());
     }
 }

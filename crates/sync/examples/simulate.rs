@@ -19,8 +19,8 @@
 //! - **Objects**: 45% TLP:GREEN, 10% TLP:AMBER, 8% TLP:RED, 15% `REL TO <group>` (FVEY, LVNT,
 //!   EUR, GULF) originated by a group member, 12% TLP:AMBER + `REL TO <2-4 members>` and 10%
 //!   `REL TO <2-4 members>` originated by one of those members; origins 30% the hubs, 70%
-//!   uniform over all members. The REL TO marking-definitions are posted on USA and propagated
-//!   before the clock starts.
+//!   uniform over all members. The REL TO marking-definitions are posted on every node (a marking counts
+//!   only for its own member's objects) and propagated before the clock starts.
 //! - **Full propagation**: every node holds exactly what the policy lets it hold given
 //!   reachability: a version reaches a node iff a path of peers from its originator exists on
 //!   which every node may see it (`tandem_policy::decide`, the oracle of
@@ -372,7 +372,8 @@ async fn main() -> anyhow::Result<()> {
             });
             let obj = tandem_model::check_object(&sample).expect("sample object");
             let label = AccessLabel::of(&co.members[origin], &obj);
-            let lookup = |id: &str| kinds.get(id);
+            // Every member defined the same markings (see below), so the owner does not matter.
+            let lookup = |_owner: &str, id: &str| kinds.get(id);
             let may: u128 = (0..n)
                 .filter(|m| {
                     let viewer = Viewer { member: co.members[*m].clone(), clearance: Classification::Secret };
@@ -436,10 +437,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    // The REL TO marking-definitions, posted on USA, everywhere before the clock starts.
+    // The REL TO marking-definitions: a marking counts only for its own member's objects, so
+    // every member defines them on its node, and they are everywhere before the clock starts.
     let http = reqwest::Client::new();
-    let usa = co.members.iter().position(|m| m == "USA").unwrap_or(0);
-    post(&http, &sb, &co.members[usa], json!({ "objects": defs }).to_string()).await?;
+    for m in &co.members {
+        post(&http, &sb, m, json!({ "objects": defs }).to_string()).await?;
+    }
     let error_kinds: std::sync::Mutex<BTreeMap<String, u64>> = Default::default();
     let received = |sb: &Sandbox, m: &str| -> (u64, u64, u64) {
         let st = sb.federation(m).map(|f| f.statuses()).unwrap_or_default();
@@ -455,12 +458,11 @@ async fn main() -> anyhow::Result<()> {
         )
     };
     let ndefs = defs.len() as u64;
+    let others = co.members.len() as u64 - 1;
     let defs_ok = sb
-        .wait_for(Duration::from_secs(120), |s| {
-            co.members.iter().enumerate().all(|(i, m)| i == usa || received(s, m).0 >= ndefs)
-        })
+        .wait_for(Duration::from_secs(120), |s| co.members.iter().all(|m| received(s, m).0 >= ndefs * others))
         .await;
-    anyhow::ensure!(defs_ok, "the {ndefs} marking-definitions did not reach every node in 120 s");
+    anyhow::ensure!(defs_ok, "the members' {ndefs} marking-definitions did not reach every node in 120 s");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline: Vec<u64> = co.members.iter().map(|m| received(&sb, m).0).collect();
     let bytes0: Vec<(u64, u64, u64)> = counters.iter().map(|c| c.snapshot()).collect();

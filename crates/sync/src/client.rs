@@ -41,7 +41,10 @@ pub struct ObjectPage {
 /// One page of a peer's manifest: which versions it added, without their content.
 #[derive(Debug, Default)]
 pub struct ManifestPage {
-    pub entries: Vec<(String, Timestamp)>,
+    /// (id, version, originator): a syncing peer names each version's originator
+    /// (`tandem_originator`), so that another member's copy under the same id never passes for
+    /// it; an entry without one is never taken as held.
+    pub entries: Vec<(String, Timestamp, Option<String>)>,
     pub more: bool,
     pub next: Option<String>,
     pub resume_after: Option<Timestamp>,
@@ -224,7 +227,8 @@ impl PeerClient {
                     .and_then(Value::as_str)
                     .and_then(|v| Timestamp::parse(v).ok())
                     .context("a manifest entry without a valid version")?;
-                entries.push((id.to_string(), version));
+                let originator = e.get("tandem_originator").and_then(Value::as_str).map(str::to_string);
+                entries.push((id.to_string(), version, originator));
             }
         }
         let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);

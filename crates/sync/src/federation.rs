@@ -256,8 +256,8 @@ impl Federation {
     /// (blocking). Returns whether it did.
     fn release_late_markings(&self) -> anyhow::Result<bool> {
         let late = self.hooks.take_new_markings();
-        for (id, at) in &late {
-            if self.ctx.store.referenced_before(id, *at)? {
+        for (owner, id, at) in &late {
+            if self.ctx.store.referenced_before(owner, id, *at)? {
                 tracing::info!(marking = %id, "a marking arrived after versions it marks: peers will re-read");
                 self.move_epoch()?;
                 return Ok(true);

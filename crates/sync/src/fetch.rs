@@ -73,15 +73,27 @@ impl Fetcher {
             return Ok((page, Held::default()));
         }
         let manifest = self.client.manifest(&self.root, after, next, limit).await?;
-        let (store, coll, entries) = (Arc::clone(&self.store), self.collection.clone(), manifest.entries.clone());
-        let holds = tokio::task::spawn_blocking(move || store.holds_versions(&coll, &entries)).await??;
+        // An entry that names no originator is fetched (a duplicate is a no-op), never assumed held.
+        let named: Vec<(usize, (String, Timestamp, String))> = manifest
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (id, v, o))| o.as_ref().map(|o| (i, (id.clone(), *v, o.clone()))))
+            .collect();
+        let (store, coll) = (Arc::clone(&self.store), self.collection.clone());
+        let asked: Vec<(String, Timestamp, String)> = named.iter().map(|(_, e)| e.clone()).collect();
+        let answers = tokio::task::spawn_blocking(move || store.holds_versions(&coll, &asked)).await??;
+        let mut holds = vec![false; manifest.entries.len()];
+        for ((i, _), held) in named.iter().zip(answers) {
+            holds[*i] = held;
+        }
         let mut seen = HashSet::new();
         let missing: Vec<String> = manifest
             .entries
             .iter()
             .zip(&holds)
             .filter(|(_, held)| !**held)
-            .map(|((id, _), _)| id.clone())
+            .map(|((id, _, _), _)| id.clone())
             .filter(|id| seen.insert(id.clone()))
             .collect();
         let held = Held { offered: holds.len() as u64, held: holds.iter().filter(|h| **h).count() as u64 };

@@ -68,11 +68,16 @@ fn is_published(value: &Value) -> bool {
 }
 
 /// Pairs each object of a page with its proof (moved out of the envelope's map, not cloned).
+/// The n-th object of a page with one id and version (several members' claims) takes the n-th
+/// key ([`tandem_taxii::nth_proof_key`]).
 pub fn pair(objects: Vec<Value>, mut proofs: Map<String, Value>) -> Vec<(Value, Option<Value>)> {
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
     objects
         .into_iter()
         .map(|v| {
-            let proof = proofs.remove(&tandem_taxii::proof_key(&v));
+            let key = tandem_taxii::proof_key(&v);
+            let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
+            let proof = proofs.remove(&tandem_taxii::nth_proof_key(key, *n));
             (v, proof)
         })
         .collect()

@@ -25,7 +25,7 @@ pub struct NotifyHooks {
     accounted: AtomicI64,
     /// Marking-definitions added since the federation last looked, with their `date_added`
     /// (a definition that arrives after what it marks may make earlier versions servable).
-    new_markings: std::sync::Mutex<Vec<(String, Timestamp)>>,
+    new_markings: std::sync::Mutex<Vec<(String, String, Timestamp)>>,
 }
 
 impl NotifyHooks {
@@ -52,8 +52,8 @@ impl NotifyHooks {
         }
     }
 
-    /// The marking-definitions added since the last call.
-    pub fn take_new_markings(&self) -> Vec<(String, Timestamp)> {
+    /// The marking-definitions added since the last call: (owner, id, `date_added`).
+    pub fn take_new_markings(&self) -> Vec<(String, String, Timestamp)> {
         match self.new_markings.lock() {
             Ok(mut m) => std::mem::take(&mut *m),
             Err(p) => std::mem::take(&mut *p.into_inner()),
@@ -103,11 +103,11 @@ impl WriteHooks for NotifyHooks {
             self.account(latest);
             self.ring();
         }
-        let markings: Vec<(String, Timestamp)> = outcomes
+        let markings: Vec<(String, String, Timestamp)> = outcomes
             .iter()
             .filter_map(|o| match o {
                 PutOutcome::Added { id, date_added, .. } if id.starts_with("marking-definition--") => {
-                    Some((id.clone(), *date_added))
+                    Some((member.to_string(), id.clone(), *date_added))
                 }
                 _ => None,
             })

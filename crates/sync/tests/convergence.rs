@@ -55,7 +55,8 @@ fn may_see(sb: &Sandbox, kinds: &BTreeMap<String, MarkingKind>, member: &str, or
     let obj = tandem_model::check_object(object).unwrap();
     let label = AccessLabel::of(origin, &obj);
     let viewer = Viewer { member: member.into(), clearance: Classification::Secret };
-    let lookup = |id: &str| kinds.get(id);
+    // Every member defines the same markings on its own node, so the owner does not matter.
+    let lookup = |_owner: &str, id: &str| kinds.get(id);
     !matches!(decide(&viewer, &sb.roster, &label, &lookup), Decision::Deny)
 }
 
@@ -128,7 +129,10 @@ async fn run(seed: u64, faults: bool) {
     // The schedule may cut a link before the REL TO definitions have crossed it, so a node may
     // hold (and withhold) a version before its definition arrives: the release epoch then makes
     // its peers re-read (ARCHITECTURE.md, Federation), which this test checks too.
-    sb.post("USA", markings_defs()).await.unwrap();
+    // A marking counts only for its own member's objects: every member defines them.
+    for m in MEMBERS {
+        sb.post(m, markings_defs()).await.unwrap();
+    }
     let sets = marking_sets();
     let mut posted: Vec<Posted> = Vec::new();
     let mut down: Option<String> = None;

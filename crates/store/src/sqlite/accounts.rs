@@ -91,7 +91,8 @@ impl SqliteStore {
             let mut out = Vec::new();
             for (id, label) in &state.labels {
                 for m in label.marking_refs() {
-                    if !matches!(state.markings.get(m), Some(Some(_))) {
+                    // Resolved in the namespace of the objects' originator, as policy does.
+                    if tandem_policy::decide::builtin(m).is_none() && state.marking(&label.originator, m).is_none() {
                         out.push((*id, m.to_string()));
                     }
                 }

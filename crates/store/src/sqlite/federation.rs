@@ -9,6 +9,7 @@ use tandem_policy::AccessLabel;
 
 use super::SqliteStore;
 use super::labels::{self, Pending};
+use super::write;
 use crate::{Page, Result, StoreError, Tombstone, ViewContext};
 
 impl SqliteStore {
@@ -86,11 +87,14 @@ impl SqliteStore {
             last_added = last_added.max(super::clock_floor(&tx)?);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let now = Timestamp::now().as_micros();
+            let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
             for t in tombstones {
+                // A deletion acts in its originator's namespace only: it can delete that member's
+                // version and nobody else's (the caller verified the originator's signature).
                 let key = t.version.map(|v| v.sort_key()).unwrap_or_default();
                 let known: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)",
-                    params![coll, t.id, key],
+                    "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4)",
+                    params![coll, t.id, t.originator, key],
                     |r| r.get(0),
                 )?;
                 if known {
@@ -98,29 +102,13 @@ impl SqliteStore {
                 }
                 let stored: Option<(i64, i64)> = tx
                     .query_row(
-                        "SELECT date_added, label FROM objects WHERE collection = ?1 AND stix_id = ?2 AND version = ?3",
-                        params![coll, t.id, key],
+                        "SELECT date_added, label FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4",
+                        params![coll, t.id, t.originator, key],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
                 let label = match stored {
                     Some((date_added, label)) => {
-                        let owner = state
-                            .labels
-                            .get(&label)
-                            .map(|l| l.originator.clone())
-                            .or_else(|| {
-                                pending
-                                    .labels
-                                    .iter()
-                                    .find(|(id, _, _)| *id == label)
-                                    .map(|(_, _, l)| l.originator.clone())
-                            })
-                            .unwrap_or_default();
-                        if owner != t.originator {
-                            tracing::warn!(id = %t.id, claimed = %t.originator, %owner, "ignoring a tombstone from a member that did not originate the version");
-                            continue;
-                        }
                         tx.execute("DELETE FROM objects WHERE date_added = ?1", [date_added])?;
                         label
                     }
@@ -138,15 +126,21 @@ impl SqliteStore {
                     }
                 };
                 last_added = now.max(last_added + 1);
+                let first_claim = stored.is_none()
+                    && !tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)
+                             OR EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)",
+                        params![coll, t.id, t.originator],
+                        |r| r.get::<_, bool>(0),
+                    )?;
                 tx.execute(
-                    "INSERT INTO tombstones (collection, stix_id, version, deleted_at, deleted_by, label, added, proof) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![coll, t.id, key, now, t.originator, label, last_added, t.proof.as_ref().map(|p| p.to_string())],
+                    "INSERT INTO tombstones (collection, stix_id, originator, version, deleted_at, deleted_by, label, added, proof) VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8)",
+                    params![coll, t.id, t.originator, key, now, label, last_added, t.proof.as_ref().map(|p| p.to_string())],
                 )?;
-                tx.execute(
-                    "UPDATE objects SET latest = 1 WHERE collection = ?1 AND stix_id = ?2
-                     AND version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND stix_id = ?2)",
-                    params![coll, t.id],
-                )?;
+                if first_claim && write::claimed_by_another(&tx, coll, &t.id, &t.originator, has_tombstones)? {
+                    write::mark_contested(&tx, coll, &t.id, last_added)?;
+                }
+                write::mark_latest(&tx, coll, &t.id, &t.originator)?;
                 applied.push(Tombstone { added: Timestamp::from_micros(last_added), ..t });
             }
             tx.commit()?;

@@ -17,8 +17,9 @@ use crate::{Result, StoreError, ViewContext};
 pub(super) struct LabelState {
     pub labels: HashMap<i64, AccessLabel>,
     pub label_ids: HashMap<String, i64>,
-    /// Marking id -> meaning; `None` when the definition is stored but malformed.
-    pub markings: HashMap<String, Option<MarkingKind>>,
+    /// Owner (the member that stored the definition) -> marking id -> meaning; `None` when the
+    /// definition is stored but malformed. A marking counts only for its owner's objects.
+    pub markings: HashMap<String, HashMap<String, Option<MarkingKind>>>,
     pub collections: HashMap<String, i64>,
     /// The largest `date_added` these caches reflect; a larger one in the database means another
     /// process (`tandem import`, `tandem marking create`) wrote while this one runs.
@@ -33,7 +34,8 @@ pub(super) struct Labels {
 #[derive(Default)]
 pub(super) struct Pending {
     pub labels: Vec<(i64, String, AccessLabel)>,
-    pub markings: Vec<(String, Option<MarkingKind>)>,
+    /// (owner, marking id, meaning).
+    pub markings: Vec<(String, String, Option<MarkingKind>)>,
     pub collections: Vec<(String, i64)>,
     pub seen_added: i64,
     /// The database clock when the transaction began: if it is ahead of the caches, another
@@ -45,6 +47,24 @@ pub(super) struct Pending {
 pub(super) struct Released {
     pub ids: Vec<i64>,
     pub decisions: HashMap<i64, Decision>,
+}
+
+impl LabelState {
+    /// The meaning of `owner`'s marking-definition `id`, if it holds a usable one.
+    pub fn marking(&self, owner: &str, id: &str) -> Option<&MarkingKind> {
+        self.markings.get(owner).and_then(|m| m.get(id)).and_then(Option::as_ref)
+    }
+}
+
+/// A stored marking-definition's id and meaning.
+fn marking_of(body: &str) -> Result<(String, Option<MarkingKind>)> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
+    let id = value
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| StoreError::Corrupt("a stored marking-definition has no id".into()))?;
+    Ok((id.to_string(), classify_marking(&value)))
 }
 
 pub(super) fn label_key(label: &AccessLabel) -> String {
@@ -63,19 +83,13 @@ impl Labels {
             state.label_ids.insert(text, id);
             state.labels.insert(id, label);
         }
-        let mut stmt = conn.prepare("SELECT body FROM objects WHERE type = 'marking-definition' AND latest = 1")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        for body in rows {
-            let value: serde_json::Value =
-                serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
-            if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
-                state.markings.insert(id.to_string(), classify_marking(&value));
-            }
-        }
-        for def in tandem_model::tlp::published_definitions() {
-            if let Some(id) = def.get("id").and_then(|v| v.as_str()) {
-                state.markings.insert(id.to_string(), classify_marking(&def));
-            }
+        let mut stmt =
+            conn.prepare("SELECT originator, body FROM objects WHERE type = 'marking-definition' AND latest = 1")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (owner, body) = row?;
+            let (id, kind) = marking_of(&body)?;
+            state.markings.entry(owner).or_default().insert(id, kind);
         }
         let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
@@ -112,14 +126,12 @@ impl Labels {
             fresh.label_ids.insert(text, id);
             fresh.labels.insert(id, label);
         }
-        let mut stmt =
-            conn.prepare("SELECT body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
-        for body in stmt.query_map([seen], |r| r.get::<_, String>(0))? {
-            let value: serde_json::Value =
-                serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
-            if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
-                fresh.markings.insert(id.to_string(), classify_marking(&value));
-            }
+        let mut stmt = conn
+            .prepare("SELECT originator, body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
+        for row in stmt.query_map([seen], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (owner, body) = row?;
+            let (id, kind) = marking_of(&body)?;
+            fresh.markings.entry(owner).or_default().insert(id, kind);
         }
         let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
@@ -129,8 +141,11 @@ impl Labels {
         let mut state = self.state.write().map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
         state.labels.extend(fresh.labels);
         state.label_ids.extend(fresh.label_ids);
-        for (id, kind) in fresh.markings {
-            state.markings.entry(id).or_insert(kind);
+        for (owner, defs) in fresh.markings {
+            let known = state.markings.entry(owner).or_default();
+            for (id, kind) in defs {
+                known.entry(id).or_insert(kind);
+            }
         }
         state.collections.extend(fresh.collections);
         state.seen_added = state.seen_added.max(latest);
@@ -147,8 +162,8 @@ impl Labels {
             state.label_ids.insert(text, id);
             state.labels.insert(id, label);
         }
-        for (id, kind) in pending.markings {
-            state.markings.insert(id, kind);
+        for (owner, id, kind) in pending.markings {
+            state.markings.entry(owner).or_default().insert(id, kind);
         }
         for (uuid, id) in pending.collections {
             state.collections.insert(uuid, id);
@@ -166,7 +181,7 @@ impl Labels {
     /// Asks policy, once per label, what `ctx` may see.
     pub fn released(&self, ctx: &ViewContext) -> Result<Released> {
         let state = self.read()?;
-        let lookup = |id: &str| state.markings.get(id).and_then(Option::as_ref);
+        let lookup = |owner: &str, id: &str| state.marking(owner, id);
         let mut released = Released { ids: Vec::new(), decisions: HashMap::new() };
         for (id, label) in &state.labels {
             let decision = decide(&ctx.viewer, &ctx.roster, label, &lookup);

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_federation.sql")),
     (3, include_str!("../../migrations/0003_tombstone_proofs.sql")),
+    (4, include_str!("../../migrations/0004_member_namespaces.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

@@ -4,6 +4,7 @@
 //! acknowledged write survives a crash or power loss.
 
 mod accounts;
+mod claims;
 mod federation;
 mod labels;
 mod migrate;
@@ -170,7 +171,15 @@ impl crate::Store for SqliteStore {
         self.unresolved_markings_impl()
     }
 
-    fn holds_versions(&self, collection: &str, versions: &[(String, tandem_model::Timestamp)]) -> Result<Vec<bool>> {
+    fn contested(&self) -> Result<Vec<crate::Contest>> {
+        self.contested_impl()
+    }
+
+    fn holds_versions(
+        &self,
+        collection: &str,
+        versions: &[(String, tandem_model::Timestamp, String)],
+    ) -> Result<Vec<bool>> {
         self.with_reader(|conn| {
             let coll: Option<i64> =
                 conn.query_row("SELECT id FROM collections WHERE uuid = ?1", [collection], |r| r.get(0)).optional()?;
@@ -178,21 +187,28 @@ impl crate::Store for SqliteStore {
                 return Ok(vec![false; versions.len()]);
             };
             let mut held = conn.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)
-                     OR EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)",
+                "SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?4 AND version = ?3)
+                     OR EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?4 AND version = ?3)",
             )?;
             versions
                 .iter()
-                .map(|(id, v)| Ok(held.query_row(rusqlite::params![coll, id, v.sort_key()], |r| r.get(0))?))
+                .map(|(id, v, originator)| {
+                    Ok(held.query_row(rusqlite::params![coll, id, v.sort_key(), originator], |r| r.get(0))?)
+                })
                 .collect()
         })
     }
 
-    fn referenced_before(&self, marking_id: &str, before: tandem_model::Timestamp) -> Result<bool> {
+    fn referenced_before(&self, owner: &str, marking_id: &str, before: tandem_model::Timestamp) -> Result<bool> {
         self.with_reader(|conn| self.labels.refresh(conn))?;
         let labels: Vec<i64> = {
             let state = self.labels.read()?;
-            state.labels.iter().filter(|(_, l)| l.marking_refs().any(|m| m == marking_id)).map(|(id, _)| *id).collect()
+            state
+                .labels
+                .iter()
+                .filter(|(_, l)| l.originator == owner && l.marking_refs().any(|m| m == marking_id))
+                .map(|(id, _)| *id)
+                .collect()
         };
         if labels.is_empty() {
             return Ok(false);

@@ -1,6 +1,13 @@
 //! Reads: every listing is filtered by releasability in SQL (released labels) and finished in
-//! Rust (redaction), so nothing unreleased leaves this module.
+//! Rust (redaction, and which claim of a contested id the viewer receives), so nothing unreleased
+//! leaves this module.
+//!
+//! A page holds only versions the viewer receives, and its `next` token is the position of the
+//! last of them: rows withheld after the SQL pre-filter (a copy that would not be valid STIX once
+//! redacted, a claim the viewer is not served) are skipped by reading on, never by ending a page
+//! on them, so a token never reveals where a withheld version sits in the feed.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use rusqlite::types::Value as SqlValue;
@@ -8,14 +15,30 @@ use tandem_model::Timestamp;
 use tandem_policy::{Decision, redact};
 
 use super::SqliteStore;
+use super::claims;
+use super::labels::Released;
 use crate::cursor::Cursor;
 use crate::{ObjectQuery, Page, Record, Result, StoreError, VersionFilter, ViewContext};
 
-const NEWER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.version > o.version AND n.label IN rarray(?3))";
-const OLDER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.version < o.version AND n.label IN rarray(?3))";
+const NEWER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.originator = o.originator AND n.version > o.version AND n.label IN rarray(?3))";
+const OLDER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.originator = o.originator AND n.version < o.version AND n.label IN rarray(?3))";
 
 fn array(values: impl IntoIterator<Item = SqlValue>) -> Rc<Vec<SqlValue>> {
     Rc::new(values.into_iter().collect())
+}
+
+/// One row as the listing query returns it.
+struct Row {
+    date_added: i64,
+    id: String,
+    object_type: String,
+    spec_version: String,
+    version: String,
+    label: i64,
+    body: String,
+    provenance: Option<String>,
+    originator: String,
+    contested: bool,
 }
 
 impl SqliteStore {
@@ -28,130 +51,182 @@ impl SqliteStore {
         if released.ids.is_empty() || query.limit == 0 {
             return Ok(Page::default());
         }
-        let after = match (query.added_after, query.cursor) {
+        let mut after = match (query.added_after, query.cursor) {
             (Some(a), Some(Cursor { after: c })) => a.max(c),
             (Some(a), None) => a,
             (None, Some(Cursor { after: c })) => c,
             (None, None) => Timestamp::from_micros(i64::MIN / 2),
+        }
+        .as_micros();
+        let Some((sql, mut params)) = listing_sql(query, &released)? else {
+            return Ok(Page::default());
         };
-        let provenance = if query.with_provenance { "o.provenance" } else { "NULL" };
-        let mut sql = format!(
-            "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, {provenance}
-             FROM objects o WHERE o.collection = ?1 AND o.date_added > ?2 AND o.label IN rarray(?3)",
-        );
-        let mut params: Vec<Box<dyn rusqlite::ToSql>> = vec![
-            Box::new(coll),
-            Box::new(after.as_micros()),
-            Box::new(array(released.ids.iter().map(|i| SqlValue::Integer(*i)))),
-        ];
-        let mut push_in = |sql: &mut String, column: &str, values: &[String]| {
-            params.push(Box::new(array(values.iter().map(|v| SqlValue::Text(v.clone())))));
-            sql.push_str(&format!(" AND {column} IN rarray(?{})", params.len()));
-        };
-        if !query.ids.is_empty() {
-            push_in(&mut sql, "o.stix_id", &query.ids);
-        }
-        if !query.types.is_empty() {
-            push_in(&mut sql, "o.type", &query.types);
-        }
-        if !query.spec_versions.is_empty() {
-            push_in(&mut sql, "o.spec_version", &query.spec_versions);
-        }
-        let last = format!("(o.latest = 1 OR NOT {NEWER_VISIBLE})");
-        let first = format!("(NOT {OLDER_VISIBLE})");
-        match &query.versions {
-            VersionFilter::All => {}
-            VersionFilter::Last => sql.push_str(&format!(" AND {last}")),
-            VersionFilter::First => sql.push_str(&format!(" AND {first}")),
-            VersionFilter::Some { exact, last: want_last, first: want_first } => {
-                let mut alternatives = Vec::new();
-                if !exact.is_empty() {
-                    let keys: Vec<String> = exact.iter().map(Timestamp::sort_key).collect();
-                    params.push(Box::new(array(keys.into_iter().map(SqlValue::Text))));
-                    alternatives.push(format!("o.version IN rarray(?{})", params.len()));
-                }
-                if *want_last {
-                    alternatives.push(last.clone());
-                }
-                if *want_first {
-                    alternatives.push(first.clone());
-                }
-                if alternatives.is_empty() {
-                    return Ok(Page::default());
-                }
-                sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
-            }
-        }
+        params[0] = Box::new(coll);
         let limit = query.limit.min(i64::MAX as usize - 1);
-        sql.push_str(&format!(" ORDER BY o.date_added LIMIT {}", limit.saturating_add(1).min(i64::MAX as usize)));
-
-        let rows = self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
-            let rows = stmt.query_map(refs.as_slice(), |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
+        // One more than a page tells whether more follow.
+        let wanted = limit + 1;
+        let mut settled: HashMap<String, Option<String>> = HashMap::new();
+        let mut items: Vec<Record> = Vec::with_capacity(wanted.min(10_000));
+        loop {
+            let batch = (wanted - items.len()).clamp(1, 10_000);
+            params[1] = Box::new(after);
+            let batch_len = params.len();
+            params[batch_len - 1] = Box::new(batch as i64);
+            let rows = self.with_reader(|conn| {
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+                let rows = stmt.query_map(refs.as_slice(), |r| {
+                    Ok(Row {
+                        date_added: r.get(0)?,
+                        id: r.get(1)?,
+                        object_type: r.get(2)?,
+                        spec_version: r.get(3)?,
+                        version: r.get(4)?,
+                        label: r.get(5)?,
+                        body: r.get(6)?,
+                        provenance: r.get(7)?,
+                        originator: r.get(8)?,
+                        contested: r.get(9)?,
+                    })
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
             })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
-        })?;
-
-        let more = rows.len() > limit;
-        let state = self.labels.read()?;
-        let mut page = Page { items: Vec::with_capacity(rows.len().min(limit)), next: None };
-        for (n, (date_added, id, object_type, spec_version, version, label, body, provenance)) in
-            rows.into_iter().enumerate()
-        {
-            if n == limit {
-                break;
-            }
-            if more && n + 1 == limit {
-                page.next = Some(Cursor { after: Timestamp::from_micros(date_added) });
-            }
-            let Some(decision) = released.decisions.get(&label) else {
-                continue;
-            };
-            let value: serde_json::Value =
-                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
-            let (object, redacted) = match decision {
-                Decision::Full => (value, false),
-                Decision::Redact(selectors) => {
-                    let Some(map) = value.as_object() else {
-                        continue;
+            let exhausted = rows.len() < batch;
+            for row in rows {
+                after = row.date_added;
+                if row.contested && !query.every_claim {
+                    let chosen = match settled.get(&row.id) {
+                        Some(c) => c.clone(),
+                        None => {
+                            let c = self.with_reader(|conn| {
+                                claims::settle(conn, coll, &row.id, &row.object_type, &ctx.viewer.member, &released)
+                            })?;
+                            settled.insert(row.id.clone(), c.clone());
+                            c
+                        }
                     };
-                    match redact(map, selectors) {
-                        Some(copy) => (serde_json::Value::Object(copy), true),
-                        None => continue,
+                    if chosen.as_deref() != Some(row.originator.as_str()) {
+                        continue;
                     }
                 }
-                Decision::Deny => continue,
-            };
-            let date_added = Timestamp::from_micros(date_added);
-            let version = if version.is_empty() {
-                date_added
-            } else {
-                Timestamp::parse(&version).map_err(|e| StoreError::Corrupt(e.to_string()))?
-            };
-            let originator = state.labels.get(&label).map(|l| l.originator.clone()).unwrap_or_default();
-            page.items.push(Record {
-                id,
-                object_type,
-                spec_version,
-                version,
-                date_added,
-                object,
-                originator,
-                redacted,
-                provenance: provenance.and_then(|p| serde_json::from_str(&p).ok()),
-            });
+                if let Some(record) = release(row, &released)? {
+                    items.push(record);
+                    if items.len() == wanted {
+                        break;
+                    }
+                }
+            }
+            if items.len() == wanted || exhausted {
+                break;
+            }
         }
-        Ok(page)
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more { items.last().map(|r| Cursor { after: r.date_added }) } else { None };
+        debug_assert!(items.windows(2).all(|w| w[0].date_added < w[1].date_added), "date_added strictly increases");
+        Ok(Page { items, next })
     }
+}
+
+/// The listing query for `query` (parameters: ?1 collection, ?2 position, ?3 released labels,
+/// then the filters, the batch size last); `None` when it can match nothing.
+#[allow(clippy::type_complexity)]
+fn listing_sql(query: &ObjectQuery, released: &Released) -> Result<Option<(String, Vec<Box<dyn rusqlite::ToSql>>)>> {
+    let provenance = if query.with_provenance { "o.provenance" } else { "NULL" };
+    let mut sql = format!(
+        "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, {provenance}, o.originator,
+                EXISTS (SELECT 1 FROM contested c WHERE c.collection = o.collection AND c.stix_id = o.stix_id)
+         FROM objects o WHERE o.collection = ?1 AND o.date_added > ?2 AND o.label IN rarray(?3)",
+    );
+    let mut params: Vec<Box<dyn rusqlite::ToSql>> = vec![
+        Box::new(0i64), // the collection, set below
+        Box::new(0i64), // the position, set per batch
+        Box::new(array(released.ids.iter().map(|i| SqlValue::Integer(*i)))),
+    ];
+    let mut push_in = |sql: &mut String, column: &str, values: &[String]| {
+        params.push(Box::new(array(values.iter().map(|v| SqlValue::Text(v.clone())))));
+        sql.push_str(&format!(" AND {column} IN rarray(?{})", params.len()));
+    };
+    if !query.ids.is_empty() {
+        push_in(&mut sql, "o.stix_id", &query.ids);
+    }
+    if !query.types.is_empty() {
+        push_in(&mut sql, "o.type", &query.types);
+    }
+    if !query.spec_versions.is_empty() {
+        push_in(&mut sql, "o.spec_version", &query.spec_versions);
+    }
+    let last = format!("(o.latest = 1 OR NOT {NEWER_VISIBLE})");
+    let first = format!("(NOT {OLDER_VISIBLE})");
+    match &query.versions {
+        VersionFilter::All => {}
+        VersionFilter::Last => sql.push_str(&format!(" AND {last}")),
+        VersionFilter::First => sql.push_str(&format!(" AND {first}")),
+        VersionFilter::Some { exact, last: want_last, first: want_first } => {
+            let mut alternatives = Vec::new();
+            if !exact.is_empty() {
+                let keys: Vec<String> = exact.iter().map(Timestamp::sort_key).collect();
+                params.push(Box::new(array(keys.into_iter().map(SqlValue::Text))));
+                alternatives.push(format!("o.version IN rarray(?{})", params.len()));
+            }
+            if *want_last {
+                alternatives.push(last.clone());
+            }
+            if *want_first {
+                alternatives.push(first.clone());
+            }
+            if alternatives.is_empty() {
+                return Ok(None);
+            }
+            sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
+        }
+    }
+    params.push(Box::new(0i64));
+    sql.push_str(&format!(" ORDER BY o.date_added LIMIT ?{}", params.len()));
+    Ok(Some((sql, params)))
+}
+
+/// The viewer's copy of a row the SQL pre-filter let through: whole, redacted, or `None` when the
+/// decision withholds it after all (a redacted copy that would not be valid STIX).
+fn release(row: Row, released: &Released) -> Result<Option<Record>> {
+    let Some(decision) = released.decisions.get(&row.label) else {
+        return Ok(None);
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("object {}: {e}", row.id)))?;
+    let (object, redacted) = match decision {
+        Decision::Full => (value, false),
+        Decision::Redact(selectors) => {
+            let Some(map) = value.as_object() else {
+                return Err(StoreError::Corrupt(format!("object {} is not a JSON object", row.id)));
+            };
+            match redact(map, selectors) {
+                Some(copy) => (serde_json::Value::Object(copy), true),
+                None => return Ok(None),
+            }
+        }
+        Decision::Deny => return Ok(None),
+    };
+    if row.originator.is_empty() {
+        return Err(StoreError::Corrupt(format!("object {} has no originator", row.id)));
+    }
+    let date_added = Timestamp::from_micros(row.date_added);
+    let version = if row.version.is_empty() {
+        date_added
+    } else {
+        Timestamp::parse(&row.version).map_err(|e| StoreError::Corrupt(e.to_string()))?
+    };
+    // A damaged proof only fails verification at the peer; it must not stop the listing.
+    let provenance = row.provenance.and_then(|p| serde_json::from_str(&p).ok());
+    Ok(Some(Record {
+        id: row.id,
+        object_type: row.object_type,
+        spec_version: row.spec_version,
+        version,
+        date_added,
+        object,
+        originator: row.originator,
+        redacted,
+        provenance,
+    }))
 }

@@ -5,20 +5,23 @@ use serde_json::Value;
 use tandem_model::{Timestamp, canonical::map_hash, object::Family};
 use tandem_policy::{AccessLabel, classify_marking};
 
+
 use super::SqliteStore;
 use super::labels::{self, Pending};
 use crate::{DeleteOutcome, Incoming, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
 
-/// One already-stored version of the id being written.
+/// One version of the id being written that the same originator already stored.
 struct Existing {
     version: String,
     date_added: i64,
     hash: Vec<u8>,
     revoked: bool,
-    originator: String,
 }
 
 impl SqliteStore {
+    /// Every rule here is decided inside the writer's own namespace, `(collection, id,
+    /// originator)`: what another member stored under the same id neither blocks, replaces nor
+    /// shows through this write, so an outcome says nothing about other members' data.
     pub(super) fn put_impl(
         &self,
         collection: &str,
@@ -29,6 +32,7 @@ impl SqliteStore {
         let mut last_added = writer.last_added;
         let mut pending = Pending::default();
         let mut outcomes = Vec::with_capacity(objects.len());
+        let mut unresolvable: Vec<(String, String)> = Vec::new();
         {
             let state = self.labels.read()?;
             let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -45,11 +49,12 @@ impl SqliteStore {
                 let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
                 if has_tombstones {
-                    let deleted: bool = tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND version = ?3)",
-                        params![coll, id, version_key],
-                        |r| r.get(0),
-                    )?;
+                    let deleted: bool = tx
+                        .prepare_cached(
+                            "SELECT EXISTS (SELECT 1 FROM tombstones
+                             WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4)",
+                        )?
+                        .query_row(params![coll, id, originator, version_key], |r| r.get(0))?;
                     if deleted {
                         outcomes.push(reject("this version was deleted and cannot be stored again".into()));
                         continue;
@@ -57,30 +62,16 @@ impl SqliteStore {
                 }
                 let existing = {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT o.version, o.date_added, o.content_hash, o.revoked, l.label
-                         FROM objects o JOIN access_labels l ON l.id = o.label
-                         WHERE o.collection = ?1 AND o.stix_id = ?2",
+                        "SELECT version, date_added, content_hash, revoked FROM objects
+                         WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3",
                     )?;
-                    let rows = stmt.query_map(params![coll, id], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, Vec<u8>>(2)?,
-                            r.get::<_, bool>(3)?,
-                            r.get::<_, String>(4)?,
-                        ))
+                    let rows = stmt.query_map(params![coll, id, originator], |r| {
+                        Ok(Existing { version: r.get(0)?, date_added: r.get(1)?, hash: r.get(2)?, revoked: r.get(3)? })
                     })?;
-                    let mut out = Vec::new();
-                    for row in rows {
-                        let (version, date_added, hash, revoked, label) = row?;
-                        let originator =
-                            serde_json::from_str::<AccessLabel>(&label).map(|l| l.originator).unwrap_or_default();
-                        out.push(Existing { version, date_added, hash, revoked, originator });
-                    }
-                    out
+                    rows.collect::<rusqlite::Result<Vec<_>>>()?
                 };
-                // Pending labels are not in the table yet; a version written earlier in this
-                // same call is visible through the query above because it is the same transaction.
+                // A version written earlier in this same call is visible through the query above
+                // because it is the same transaction.
                 if let Some(same) = existing.iter().find(|e| e.version == version_key) {
                     let date_added = Timestamp::from_micros(same.date_added);
                     let version = version.unwrap_or(date_added);
@@ -96,13 +87,7 @@ impl SqliteStore {
                     }
                     continue;
                 }
-                if let Some(owner) = existing.first().map(|e| e.originator.clone()) {
-                    if owner != originator {
-                        // Do not name the owner: the writer may not be allowed to see the object.
-                        let msg = "only the originating member may create new versions of this object";
-                        outcomes.push(reject(msg.into()));
-                        continue;
-                    }
+                if !existing.is_empty() {
                     if object.object_type() == "marking-definition" {
                         outcomes.push(reject("marking-definitions are never versioned".into()));
                         continue;
@@ -115,13 +100,15 @@ impl SqliteStore {
                 let latest = existing.iter().all(|e| e.version < version_key);
                 let label = AccessLabel::of(originator, &object);
                 // Checked once per new label, not per object: a bulk import must not flood the log.
-                let new_label = !state.label_ids.contains_key(&labels::label_key(&label));
-                for marking in label.marking_refs().filter(|_| new_label) {
-                    let known = matches!(state.markings.get(marking), Some(Some(_)))
-                        || pending.markings.iter().any(|(m, kind)| m == marking && kind.is_some())
-                        || objects_define(&object, marking);
-                    if !known {
-                        tracing::warn!(%id, %marking, "unresolvable marking: the version stays visible to its originator only until the marking-definition arrives (see tandem doctor)");
+                if !state.label_ids.contains_key(&labels::label_key(&label)) {
+                    for marking in label.marking_refs() {
+                        let known = tandem_policy::decide::builtin(marking).is_some()
+                            || state.marking(originator, marking).is_some()
+                            || pending.markings.iter().any(|(o, m, kind)| o == originator && m == marking && kind.is_some())
+                            || objects_define(&object, marking);
+                        if !known && !unresolvable.iter().any(|(_, m)| m == marking) {
+                            unresolvable.push((id.clone(), marking.to_string()));
+                        }
                     }
                 }
                 let label_id = labels::label_id(&tx, &state, &mut pending, &label)?;
@@ -129,16 +116,17 @@ impl SqliteStore {
                 last_added = now.max(last_added + 1);
                 if latest && !existing.is_empty() {
                     tx.prepare_cached(
-                        "UPDATE objects SET latest = 0 WHERE collection = ?1 AND stix_id = ?2 AND latest = 1",
+                        "UPDATE objects SET latest = 0
+                         WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND latest = 1",
                     )?
-                    .execute(params![coll, id])?;
+                    .execute(params![coll, id, originator])?;
                 }
                 let body =
                     serde_json::to_string(object.as_map()).map_err(|e| crate::StoreError::Backend(e.to_string()))?;
                 let provenance = provenance.as_ref().map(|p| p.to_string());
                 tx.prepare_cached(
-                    "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?
                 .execute(params![
                     last_added,
@@ -152,23 +140,39 @@ impl SqliteStore {
                     object.revoked(),
                     hash.as_slice(),
                     body,
-                    provenance
+                    provenance,
+                    originator
                 ])?;
+                // The first claim of this originator on an id another member already claimed.
+                let contested = existing.is_empty() && claimed_by_another(&tx, coll, &id, originator, has_tombstones)?;
+                if contested {
+                    mark_contested(&tx, coll, &id, last_added)?;
+                }
                 if object.object_type() == "marking-definition" {
-                    pending.markings.push((id.clone(), classify_marking(&Value::Object(object.as_map().clone()))));
+                    pending.markings.push((
+                        originator.to_string(),
+                        id.clone(),
+                        classify_marking(&Value::Object(object.as_map().clone())),
+                    ));
                 }
                 let date_added = Timestamp::from_micros(last_added);
                 let version = match object.family() {
                     Family::Sco if version.is_none() => date_added,
                     _ => version.unwrap_or(date_added),
                 };
-                outcomes.push(PutOutcome::Added { id, version, date_added });
+                outcomes.push(PutOutcome::Added { id, version, date_added, contested });
             }
             tx.commit()?;
         }
         writer.last_added = last_added;
         pending.seen_added = last_added;
         self.labels.publish(pending)?;
+        if let Some((id, marking)) = unresolvable.first() {
+            tracing::warn!(
+                %originator, first_id = %id, %marking, markings = unresolvable.len(),
+                "unresolvable markings: versions that reference them stay visible to their originator only until the originator's marking-definition arrives (see tandem doctor)"
+            );
+        }
         Ok(outcomes)
     }
 
@@ -182,22 +186,14 @@ impl SqliteStore {
         let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut updated = 0;
         {
-            let mut find = tx.prepare_cached(
-                "SELECT l.label FROM objects o JOIN access_labels l ON l.id = o.label
-                 JOIN collections c ON c.id = o.collection
-                 WHERE c.uuid = ?1 AND o.date_added = ?2 AND o.stix_id = ?3",
-            )?;
             let mut set = tx.prepare_cached(
-                "UPDATE objects SET provenance = ?3
-                 WHERE date_added = ?1 AND stix_id = ?2",
+                "UPDATE objects SET provenance = ?4
+                 WHERE date_added = ?2 AND stix_id = ?3 AND originator = ?5
+                   AND collection = (SELECT id FROM collections WHERE uuid = ?1)",
             )?;
             for (date_added, id, proof) in proofs {
-                let label: Option<String> =
-                    find.query_row(params![collection, date_added.as_micros(), id], |r| r.get(0)).optional()?;
-                let owner = label.and_then(|l| serde_json::from_str::<AccessLabel>(&l).ok()).map(|l| l.originator);
-                if owner.as_deref() == Some(originator) {
-                    updated += set.execute(params![date_added.as_micros(), id, proof.to_string()])?;
-                }
+                updated +=
+                    set.execute(params![collection, date_added.as_micros(), id, proof.to_string(), originator])?;
             }
         }
         tx.commit()?;
@@ -221,9 +217,11 @@ impl SqliteStore {
         if visible.is_empty() {
             return Ok(DeleteOutcome::NotFound);
         }
+        // The viewer's own claim is what it sees when it has one: it may delete only that.
         if visible.iter().any(|r| r.originator != ctx.viewer.member) {
             return Ok(DeleteOutcome::Forbidden);
         }
+        let member = ctx.viewer.member.as_str();
         let Some(coll) = self.labels.collection_id(collection)? else {
             return Ok(DeleteOutcome::NotFound);
         };
@@ -237,8 +235,8 @@ impl SqliteStore {
         for record in &visible {
             let row: Option<(String, i64)> = tx
                 .query_row(
-                    "SELECT version, label FROM objects WHERE date_added = ?1",
-                    [record.date_added.as_micros()],
+                    "SELECT version, label FROM objects WHERE date_added = ?1 AND originator = ?2",
+                    params![record.date_added.as_micros(), member],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
@@ -247,19 +245,55 @@ impl SqliteStore {
             last_added = now.max(last_added + 1);
             deleted += tx.execute("DELETE FROM objects WHERE date_added = ?1", [record.date_added.as_micros()])?;
             tx.execute(
-                "INSERT OR IGNORE INTO tombstones (collection, stix_id, version, deleted_at, deleted_by, label, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![coll, id, key, now, ctx.viewer.member, label, last_added],
+                "INSERT OR IGNORE INTO tombstones (collection, stix_id, originator, version, deleted_at, deleted_by, label, added) VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7)",
+                params![coll, id, member, key, now, label, last_added],
             )?;
         }
-        tx.execute(
-            "UPDATE objects SET latest = 1 WHERE collection = ?1 AND stix_id = ?2
-             AND version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND stix_id = ?2)",
-            params![coll, id],
-        )?;
+        mark_latest(&tx, coll, id, member)?;
         tx.commit()?;
         writer.last_added = last_added;
         Ok(DeleteOutcome::Deleted(deleted))
     }
+}
+
+/// Marks the newest remaining version of `originator`'s claim on `id` as its latest.
+pub(super) fn mark_latest(tx: &rusqlite::Connection, coll: i64, id: &str, originator: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE objects SET latest = 1 WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3
+         AND version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)",
+    )?
+    .execute(params![coll, id, originator])?;
+    Ok(())
+}
+
+/// Whether a member other than `originator` holds a version or a tombstone under `id`.
+pub(super) fn claimed_by_another(
+    tx: &rusqlite::Connection,
+    coll: i64,
+    id: &str,
+    originator: &str,
+    has_tombstones: bool,
+) -> Result<bool> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator <> ?3)",
+    )?;
+    if stmt.query_row(params![coll, id, originator], |r| r.get::<_, bool>(0))? {
+        return Ok(true);
+    }
+    if !has_tombstones {
+        return Ok(false);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator <> ?3)",
+    )?;
+    Ok(stmt.query_row(params![coll, id, originator], |r| r.get::<_, bool>(0))?)
+}
+
+/// Records that more than one member claims `id` (kept once, with when it was first seen).
+pub(super) fn mark_contested(tx: &rusqlite::Connection, coll: i64, id: &str, at: i64) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO contested (collection, stix_id, first_seen) VALUES (?1, ?2, ?3)")?
+        .execute(params![coll, id, at])?;
+    Ok(())
 }
 
 /// Whether `object` is itself the marking-definition `marking` (a marking may mark itself only

@@ -43,6 +43,8 @@ async fn list(
     };
     let mut query = query::parse(&pairs(q)?, endpoint, cap)?;
     query.with_provenance = sync == Sync::WithProvenance;
+    // A syncing peer receives every member's claim on an id, each in its own namespace.
+    query.every_claim = sync != Sync::No;
     if let Some(id) = object_id {
         query.ids = vec![id];
     }
@@ -106,9 +108,13 @@ pub async fn get_objects(
     let proofs = match (&state.signer, headers.get(SYNC_HEADER)) {
         (Some(signer), Some(v)) if v.as_bytes() == b"1" => {
             let mut m = Map::new();
+            let mut seen: std::collections::HashMap<String, usize> = Default::default();
             for r in &pg.items {
+                // Two members' claims on one version may share a page: the n-th takes `#n`.
+                let key = proof_key(&r.object);
+                let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
                 if let Some(proof) = signer.proof_for(r) {
-                    m.insert(proof_key(&r.object), proof);
+                    m.insert(nth_proof_key(key, *n), proof);
                 }
             }
             Some(m)
@@ -133,6 +139,12 @@ pub async fn get_objects(
 pub fn proof_key(object: &Value) -> String {
     let id = object.get("id").and_then(Value::as_str).unwrap_or_default();
     format!("{id}|{}", raw_version(object).unwrap_or_default())
+}
+
+/// The key of the `n`-th (from 1) version on a page whose [`proof_key`] is `key`: several
+/// members' claims on one id and version travel on one page, each with its own proof.
+pub fn nth_proof_key(key: String, n: usize) -> String {
+    if n <= 1 { key } else { format!("{key}#{n}") }
 }
 
 /// Tandem extension: deletions the caller may learn of, in ascending feed position.
@@ -232,12 +244,17 @@ pub async fn manifest(
         .items
         .iter()
         .map(|r| {
-            json!({
+            let mut entry = json!({
                 "id": r.id,
                 "date_added": r.date_added.to_taxii(),
                 "version": r.version.to_taxii(),
                 "media_type": STIX_MEDIA_TYPE,
-            })
+            });
+            // A syncing peer holds each member's claim apart (see `Store::holds_versions`).
+            if sync && let Value::Object(e) = &mut entry {
+                e.insert("tandem_originator".into(), Value::String(r.originator.clone()));
+            }
+            entry
         })
         .collect();
     let mut body = envelope("objects", records, pg.next);
