@@ -142,6 +142,10 @@ pub struct ObjectQuery {
     /// then replicates into its own originator's namespace on the peer, verified against its
     /// own signer, and the peer settles what its own readers see.
     pub every_claim: bool,
+    /// Only versions stored with their originator's provenance. A syncing peer verifies every
+    /// version against its originator's key, so an unsigned one (posted here by another
+    /// member's user, which this node cannot sign for) is not offered to it at all.
+    pub signed_only: bool,
 }
 
 /// One stored version as a viewer may receive it.

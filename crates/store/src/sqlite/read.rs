@@ -156,6 +156,9 @@ fn listing_sql(query: &ObjectQuery, released: &Released) -> Result<Option<(Strin
     if !query.spec_versions.is_empty() {
         push_in(&mut sql, "o.spec_version", &query.spec_versions);
     }
+    if query.signed_only {
+        sql.push_str(" AND o.provenance IS NOT NULL");
+    }
     let last = format!("(o.latest = 1 OR NOT {NEWER_VISIBLE})");
     let first = format!("(NOT {OLDER_VISIBLE})");
     match &query.versions {

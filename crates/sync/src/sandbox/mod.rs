@@ -443,7 +443,8 @@ impl Sandbox {
         Ok(resp.status().as_u16())
     }
 
-    /// Every version `member`'s node holds, as its own member sees them under its live roster.
+    /// Every version `member`'s node holds, as its own member may see them under its live roster
+    /// (every member's claim on an id, as a syncing peer reads them).
     pub fn holdings(&self, member: &str) -> anyhow::Result<Vec<Record>> {
         let store = self.store(member)?;
         let ctx = ViewContext {
@@ -457,6 +458,7 @@ impl Sandbox {
                 versions: VersionFilter::All,
                 limit: usize::MAX / 2,
                 with_provenance: true,
+                every_claim: true,
                 ..Default::default()
             },
         )?;

@@ -12,12 +12,23 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let store = node::open_store(&config)?;
     let unresolved = store.unresolved_markings()?;
+    let contested = store.contested()?;
     if unresolved.is_empty() {
         println!("ok: every marking reference resolves");
-        return Ok(ExitCode::SUCCESS);
     }
     for (marking, count) in &unresolved {
         println!("unresolved marking {marking}: {count} object versions are visible to their originator only");
     }
-    Ok(ExitCode::FAILURE)
+    if contested.is_empty() {
+        println!("ok: no id is claimed by more than one member");
+    }
+    for c in &contested {
+        println!(
+            "contested id {} (since {}): claimed by {}; readers other than the claimants are served one claim only when it is the only signed one they may see, the same content, or an observable's",
+            c.id,
+            c.first_seen.to_taxii(),
+            c.claimants.join(", ")
+        );
+    }
+    Ok(if unresolved.is_empty() && contested.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

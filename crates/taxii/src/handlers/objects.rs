@@ -45,6 +45,7 @@ async fn list(
     query.with_provenance = sync == Sync::WithProvenance;
     // A syncing peer receives every member's claim on an id, each in its own namespace.
     query.every_claim = sync != Sync::No;
+    query.signed_only = sync != Sync::No;
     if let Some(id) = object_id {
         query.ids = vec![id];
     }
