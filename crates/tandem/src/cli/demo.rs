@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use tandem_store::{ObjectQuery, Store};
-use tandem_taxii::ingest::{Outcome, Stage};
 use tandem_sync::roster_change::{self, Action};
+use tandem_taxii::ingest::{Outcome, Stage};
 
 use super::serve::Launched;
 use crate::config::Config;

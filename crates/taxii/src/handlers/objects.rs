@@ -385,9 +385,11 @@ pub async fn add_objects(
         .rejected_at(Stage::Invalid)
         .chain(summary.rejected_at(Stage::Store))
         .filter_map(|e| match &e.outcome {
-            Outcome::Rejected { version, reason, .. } => {
-                Some(detail(&e.id, e.raw_version.clone().or_else(|| version.map(|v| v.to_taxii())), Some(reason.clone())))
-            }
+            Outcome::Rejected { version, reason, .. } => Some(detail(
+                &e.id,
+                e.raw_version.clone().or_else(|| version.map(|v| v.to_taxii())),
+                Some(reason.clone()),
+            )),
             _ => None,
         })
         .collect();

@@ -101,7 +101,13 @@ fn shape(s: &Summary) -> Vec<(usize, String, Option<String>, String)> {
 }
 
 fn stored_provenance(store: &SqliteStore, member: &str, object_id: &str) -> Option<Value> {
-    let m = |code: &str| Member { code: code.into(), name: code.into(), joined: None, status: MemberStatus::Active, public_key: None };
+    let m = |code: &str| Member {
+        code: code.into(),
+        name: code.into(),
+        joined: None,
+        status: MemberStatus::Active,
+        public_key: None,
+    };
     let ctx = ViewContext {
         viewer: Viewer { member: member.into(), clearance: Classification::Secret },
         roster: Arc::new(Roster::new([m("USA"), m("IRQ")], [])),
@@ -140,8 +146,7 @@ fn mixed_batch_has_an_exact_summary_per_object() {
                 4,
                 id(&conflicting),
                 version,
-                "refused: conflict: a different content is already stored under this id and modified timestamp"
-                    .into()
+                "refused: conflict: a different content is already stored under this id and modified timestamp".into()
             ),
         ]
     );
@@ -198,7 +203,8 @@ fn hooks_ring_once_per_batch_with_the_added_outcomes_only() {
         .collect();
     assert_eq!(added, vec![id(&b), id(&c)]);
     // The hooks saw the same versions and positions the summary reports.
-    for (o, e) in outcomes.iter().zip(summary.entries.iter().filter(|e| matches!(e.outcome, Outcome::Accepted { .. }))) {
+    for (o, e) in outcomes.iter().zip(summary.entries.iter().filter(|e| matches!(e.outcome, Outcome::Accepted { .. })))
+    {
         if let (PutOutcome::Added { version, date_added, .. }, Outcome::Accepted { version: v, date_added: d }) =
             (o, &e.outcome)
         {
