@@ -6,8 +6,9 @@
 //! It lives here, not in `tandem-sync` or the binary, because the layering allows nowhere else
 //! without a cycle: the [`Signer`] and [`WriteHooks`] traits it drives are this crate's (sync
 //! implements them and depends on this crate; the binary depends on both), and the TAXII handler
-//! that is its main user is here. It is generic over those traits and over [`Store`], so it does
-//! no I/O of its own beyond the one `Store::put` per batch.
+//! that is its main user is here. It holds those traits and [`Store`] as trait objects, so any
+//! backend, signer or hooks (a live stream next) plug in, and it does no I/O of its own beyond
+//! the one `Store::put` per batch.
 //!
 //! Replicated versions do not come through here: they arrive signed by their originator and are
 //! verified, not signed, by `tandem_sync::ingest`.
