@@ -58,10 +58,12 @@ impl NodeSigner {
 }
 
 impl tandem_taxii::Signer for NodeSigner {
-    fn sign(&self, member: &str, batch: &mut [Incoming]) {
-        if member == self.member {
-            self.sign_all(batch);
-        }
+    fn member(&self) -> &str {
+        &self.member
+    }
+
+    fn sign(&self, batch: &mut [Incoming]) {
+        self.sign_all(batch);
     }
 
     fn epoch(&self) -> Option<String> {

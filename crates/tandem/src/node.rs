@@ -6,7 +6,8 @@ use anyhow::Context;
 use tandem_policy::Classification;
 use tandem_store::{SqliteStore, Store};
 use tandem_taxii::auth::{Account, ApiToken};
-use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory};
+use tandem_taxii::ingest::{Outcome, Stage};
+use tandem_taxii::{AppState, CollectionConfig, Ingest, NoHooks, TaxiiConfig, UserDirectory};
 
 use crate::config::Config;
 
@@ -122,19 +123,32 @@ pub fn operator_context(config: &Config, store: Arc<SqliteStore>) -> anyhow::Res
     })
 }
 
+/// The ingest pipeline of a command that writes as the node's member from outside the serving
+/// process (`tandem import`, `tandem marking create`, the demo's loader): versions are signed
+/// with the node key, like a POST, so they replicate; the serving node's refresher notices the
+/// write and rings its peers, so no hooks here.
+pub fn signed_ingest(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<Ingest> {
+    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(config)?);
+    Ok(Ingest::new(store).with_signer(Some(Arc::new(signer))))
+}
+
 /// Stores what Tandem publishes: its identity and extension-definitions and the TLP 2.0
 /// marking-definitions (all TLP:CLEAR). The demo does this for every node; a plain `serve`
-/// leaves the intel collection to its users. Idempotent.
-pub fn seed_published(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+/// leaves the intel collection to its users. Idempotent. Unsigned: every node seeds the same
+/// objects itself, so none is one node's to vouch for (pullers accept them unsigned).
+pub fn seed_published(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<()> {
     let objects = tandem_model::incident::published_extension_definitions()
         .into_iter()
         .chain(tandem_model::tlp::published_definitions().into_iter().take(5))
-        .map(|v| tandem_model::check_object(&v).map_err(|e| anyhow::anyhow!("published object invalid: {e:?}")))
-        .map(|r| r.map(|object| tandem_store::Incoming { object, provenance: None }))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    for outcome in store.put(&config.intel_collection_id(), &config.node.member, objects)? {
-        if let tandem_store::PutOutcome::Rejected { id, reason, .. } = outcome {
-            tracing::warn!(%id, %reason, "published definition not stored");
+        .collect();
+    let summary = Ingest::new(store).submit(&config.intel_collection_id(), &config.node.member, objects)?;
+    for e in &summary.entries {
+        match &e.outcome {
+            Outcome::Rejected { reason, stage: Stage::Invalid, .. } => {
+                anyhow::bail!("published object invalid: {}: {reason}", e.id)
+            }
+            Outcome::Rejected { reason, .. } => tracing::warn!(id = %e.id, %reason, "published definition not stored"),
+            _ => {}
         }
     }
     Ok(())

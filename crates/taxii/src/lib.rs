@@ -30,6 +30,7 @@ pub mod audit;
 pub mod auth;
 mod error;
 mod handlers;
+pub mod ingest;
 mod media;
 mod query;
 mod responses;
@@ -45,6 +46,7 @@ pub use audit::{AuditEvent, AuditSink, NoAudit};
 pub use auth::{AuthError, Authenticator, UserDirectory};
 pub use error::TaxiiError;
 pub use handlers::objects::{SYNC_HEADER, nth_proof_key, proof_key};
+pub use ingest::Ingest;
 
 /// Server-wide TAXII settings.
 #[derive(Debug, Clone)]
@@ -142,7 +144,9 @@ pub struct Principal {
 
 /// Called after a write succeeded, for live streams and federation.
 pub trait WriteHooks: Send + Sync {
-    /// `outcomes` are the store's outcomes for the objects that passed validation.
+    /// Called after a store call: by [`Ingest`] once per local batch that added something, with
+    /// only its `Added` outcomes; by federation per replicated store call, with all of them.
+    /// Only `Added` outcomes may ring anyone (duplicates never do: that ends the echo).
     fn after_write(&self, collection: &str, member: &str, outcomes: &[PutOutcome]);
 
     /// Called after a delete removed `count` versions of `id`.
@@ -152,9 +156,12 @@ pub trait WriteHooks: Send + Sync {
 /// Provenance for federation (implemented by `tandem-sync`): signs the versions this node's
 /// member originates and prepares the proof served with each version to a syncing peer.
 pub trait Signer: Send + Sync {
-    /// Sets the provenance of versions submitted together by a user of `member` (one envelope);
-    /// leaves them unsigned when this node does not sign for that member.
-    fn sign(&self, member: &str, batch: &mut [tandem_store::Incoming]);
+    /// The member this node signs for (its own): [`Ingest`] signs only what it submits.
+    fn member(&self) -> &str;
+
+    /// Sets the provenance of versions the node's member submitted together (one batch, signed
+    /// once).
+    fn sign(&self, batch: &mut [tandem_store::Incoming]);
 
     /// The proof to serve with `record` (whose object may be a redacted copy), if any.
     fn proof_for(&self, record: &tandem_store::Record) -> Option<serde_json::Value>;
@@ -200,6 +207,12 @@ impl AppState {
             Ok(r) => Arc::clone(&r),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// The ingest pipeline over this state's store, signer and hooks (built per write: the
+    /// federation installs the signer and hooks after the state is made).
+    pub fn ingest(&self) -> Ingest {
+        Ingest::new(Arc::clone(&self.store)).with_signer(self.signer.clone()).with_hooks(Arc::clone(&self.hooks))
     }
 }
 

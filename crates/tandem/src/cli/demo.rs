@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use tandem_store::{Incoming, ObjectQuery, PutOutcome, Store};
+use tandem_store::{ObjectQuery, Store};
 use tandem_sync::roster_change::{self, Action};
+use tandem_taxii::ingest::{Outcome, Stage};
 
 use super::serve::Launched;
 use crate::config::Config;
@@ -326,33 +327,24 @@ fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>, author
 /// Stores, signed, the objects a node's member originates. Returns (stored, duplicate, rejected).
 fn load(config: &Config, objects: Vec<serde_json::Value>) -> anyhow::Result<(u64, u64, u64)> {
     let store = node::open_store(config)?;
-    node::seed_published(config, store.as_ref())?;
-    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(config)?);
+    node::seed_published(config, store.clone())?;
+    let ingest = node::signed_ingest(config, store)?;
     let collection = config.intel_collection_id();
     let (mut stored, mut duplicate, mut rejected) = (0u64, 0u64, 0u64);
-    let mut incoming = Vec::with_capacity(objects.len());
-    for value in objects {
-        match tandem_model::check_object(&value) {
-            Ok(object) => {
-                incoming.push(Incoming::new(object));
-            }
-            Err(v) => {
-                rejected += 1;
-                tracing::warn!(id = ?value.get("id"), problems = ?v, "demo object invalid");
-            }
-        }
-    }
-    let mut incoming = incoming.into_iter().peekable();
-    while incoming.peek().is_some() {
-        let mut batch: Vec<Incoming> = incoming.by_ref().take(5000).collect();
-        signer.sign_all(&mut batch);
-        for outcome in store.put(&collection, &config.node.member, batch)? {
-            match outcome {
-                PutOutcome::Added { .. } => stored += 1,
-                PutOutcome::Duplicate { .. } => duplicate += 1,
-                PutOutcome::Rejected { id, reason, .. } => {
+    let mut objects = objects.into_iter().peekable();
+    while objects.peek().is_some() {
+        let batch: Vec<serde_json::Value> = objects.by_ref().take(5000).collect();
+        let summary = ingest.submit(&collection, &config.node.member, batch)?;
+        for e in summary.entries {
+            match e.outcome {
+                Outcome::Accepted { .. } => stored += 1,
+                Outcome::Duplicate { .. } => duplicate += 1,
+                Outcome::Rejected { reason, stage, .. } => {
                     rejected += 1;
-                    tracing::warn!(%id, %reason, "demo object rejected");
+                    match stage {
+                        Stage::Invalid => tracing::warn!(id = %e.id, problems = %reason, "demo object invalid"),
+                        Stage::Store => tracing::warn!(id = %e.id, %reason, "demo object rejected"),
+                    }
                 }
             }
         }

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use tandem_store::{Incoming, PutOutcome, Store};
+use serde_json::Value;
+use tandem_taxii::Ingest;
+use tandem_taxii::ingest::{self, Outcome};
 
 use crate::config::Config;
 use crate::node;
@@ -45,12 +47,12 @@ impl Summary {
         }
     }
 
-    fn record(&mut self, outcomes: Vec<PutOutcome>) {
-        for o in outcomes {
-            match o {
-                PutOutcome::Added { .. } => self.accepted += 1,
-                PutOutcome::Duplicate { .. } => self.duplicate += 1,
-                PutOutcome::Rejected { id, reason, .. } => self.reject(&id, reason),
+    fn record(&mut self, batch: ingest::Summary) {
+        for e in batch.entries {
+            match e.outcome {
+                Outcome::Accepted { .. } => self.accepted += 1,
+                Outcome::Duplicate { .. } => self.duplicate += 1,
+                Outcome::Rejected { reason, .. } => self.reject(&e.id, reason),
             }
         }
     }
@@ -66,10 +68,12 @@ impl Summary {
 pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let store = node::open_store(&config)?;
+    // Imported versions are originated by the node's member: signed like a POST.
+    let ingest = node::signed_ingest(&config, store)?;
     let files = expand(&args.paths)?;
     let mut summary = Summary::default();
     for file in &files {
-        import_file(store.as_ref(), &config, file, args, &mut summary)?;
+        import_file(&ingest, &config, file, args, &mut summary)?;
     }
     summary.print();
     Ok(if summary.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
@@ -94,7 +98,7 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn import_file(
-    store: &dyn Store,
+    ingest: &Ingest,
     config: &Config,
     file: &Path,
     args: &ImportArgs,
@@ -110,26 +114,15 @@ fn import_file(
     bar.set_message(file.display().to_string());
     let reader = bar.wrap_read(handle);
     let collection = config.intel_collection_id();
-    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(config)?);
-    let mut batch: Vec<Incoming> = Vec::with_capacity(args.batch);
-    let flush = |batch: &mut Vec<Incoming>, summary: &mut Summary| -> anyhow::Result<()> {
+    let mut batch: Vec<Value> = Vec::with_capacity(args.batch);
+    let flush = |batch: &mut Vec<Value>, summary: &mut Summary| -> anyhow::Result<()> {
         if !batch.is_empty() {
-            // Imported versions are originated by the node's member: signed like a POST.
-            signer.sign_all(batch);
-            let outcomes = store.put(&collection, &config.node.member, std::mem::take(batch))?;
-            summary.record(outcomes);
+            summary.record(ingest.submit(&collection, &config.node.member, std::mem::take(batch))?);
         }
         Ok(())
     };
     let result = super::stream::for_each_object(reader, &mut |value| {
-        match tandem_model::check_object(&value) {
-            Ok(object) => batch.push(Incoming::new(object)),
-            Err(violations) => {
-                let id = value.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-                let reason = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                summary.reject(id, reason);
-            }
-        }
+        batch.push(value);
         if batch.len() >= args.batch.max(1) {
             flush(&mut batch, summary)?;
         }

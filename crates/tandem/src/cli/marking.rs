@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Subcommand;
 use tandem_model::Timestamp;
-use tandem_store::{Incoming, PutOutcome, Store};
+use tandem_taxii::ingest::{Entry, Outcome, Stage};
 
 use crate::config::Config;
 use crate::node;
@@ -45,17 +45,16 @@ pub fn run(command: &MarkingCommand) -> anyhow::Result<ExitCode> {
         classification.as_deref(),
         &Timestamp::now().to_stix_millis(),
     );
-    let object = match tandem_model::check_object(&value) {
-        Ok(o) => o,
-        Err(v) => bail!("invalid marking: {}", v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
-    };
     // Signed like any version the node's member originates, so it replicates.
-    let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(&config)?);
-    let provenance = Some(signer.sign_object(&object));
-    match store.put(&config.intel_collection_id(), &config.node.member, vec![Incoming { object, provenance }])?.pop() {
-        Some(PutOutcome::Added { id, .. }) => {
+    let ingest = node::signed_ingest(&config, store)?;
+    let summary = ingest.submit(&config.intel_collection_id(), &config.node.member, vec![value])?;
+    match summary.entries.into_iter().next() {
+        Some(Entry { id, outcome: Outcome::Accepted { .. }, .. }) => {
             println!("{id}");
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Entry { outcome: Outcome::Rejected { reason, stage: Stage::Invalid, .. }, .. }) => {
+            bail!("invalid marking: {reason}")
         }
         other => bail!("marking not stored: {other:?}"),
     }

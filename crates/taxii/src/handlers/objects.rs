@@ -7,11 +7,11 @@ use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value, json};
 use tandem_model::Timestamp;
-use tandem_model::check_object;
-use tandem_store::{DeleteOutcome, Incoming, ObjectQuery, Page, PutOutcome, Record};
+use tandem_store::{DeleteOutcome, ObjectQuery, Page, Record};
 
 use super::{Pairs, blocking, can_write, collection, pairs, require_read, view};
 use crate::auth::Caller;
+use crate::ingest::{Outcome, Stage, Summary, raw_version};
 use crate::media::{STIX_MEDIA_TYPE, is_taxii_content_type};
 use crate::query::{self, Endpoint};
 use crate::responses::{page, taxii_json};
@@ -356,11 +356,6 @@ fn envelope_objects(bytes: &[u8]) -> Result<Vec<Value>, TaxiiError> {
     }
 }
 
-/// The `version` a status entry reports: the object's own `modified`/`created` string.
-fn raw_version(v: &Value) -> Option<String> {
-    ["modified", "created"].iter().find_map(|k| v.get(*k).and_then(Value::as_str)).map(str::to_string)
-}
-
 fn detail(id: &str, version: Option<String>, message: Option<String>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(id));
@@ -390,58 +385,33 @@ pub async fn add_objects(
     let objects = envelope_objects(&bytes)?;
     let total = objects.len();
 
-    // Validate each object; one bad object never blocks the others.
-    let mut failures: Vec<Value> = Vec::new();
-    let mut incoming: Vec<Incoming> = Vec::new();
-    let mut raw_versions: Vec<(String, Option<String>)> = Vec::new();
-    for v in &objects {
-        match check_object(v) {
-            Ok(object) => {
-                raw_versions.push((object.id().to_string(), raw_version(v)));
-                incoming.push(Incoming::new(object));
+    // Validation, signing and the durable write, off the async threads.
+    let (ingest, cid, member) = (state.ingest(), c.id.clone(), p.member.clone());
+    let summary = tokio::task::spawn_blocking(move || ingest.submit(&cid, &member, objects)).await??;
+    // Successes in submission order; failures as validation found them, then the store's.
+    let successes: Vec<Value> = summary
+        .entries
+        .iter()
+        .filter_map(|e| match &e.outcome {
+            Outcome::Accepted { version, .. } | Outcome::Duplicate { version, .. } => {
+                Some(detail(&e.id, e.raw_version.clone().or_else(|| Some(version.to_taxii())), None))
             }
-            Err(violations) => {
-                let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
-                let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                failures.push(detail(id, raw_version(v), Some(message)));
-            }
-        }
-    }
-
-    let outcomes = if incoming.is_empty() {
-        Vec::new()
-    } else {
-        let (cid, member, signer) = (c.id.clone(), p.member.clone(), state.signer.clone());
-        blocking(&state, move |s| {
-            // One signature for the envelope (see tandem-sync's provenance), off the async threads.
-            if let Some(signer) = signer {
-                signer.sign(&member, &mut incoming);
-            }
-            s.put(&cid, &member, incoming)
+            Outcome::Rejected { .. } => None,
         })
-        .await?
-    };
-    let mut successes: Vec<Value> = Vec::new();
-    for (i, outcome) in outcomes.iter().enumerate() {
-        let outcome_id = match outcome {
-            PutOutcome::Added { id, .. } | PutOutcome::Duplicate { id, .. } | PutOutcome::Rejected { id, .. } => id,
-        };
-        // The version string exactly as the client sent it, when the outcome is for that object.
-        let raw = raw_versions.get(i).filter(|(id, _)| id == outcome_id).and_then(|(_, v)| v.clone());
-        match outcome {
-            PutOutcome::Added { id, version, .. } | PutOutcome::Duplicate { id, version, .. } => {
-                successes.push(detail(id, raw.or_else(|| Some(version.to_taxii())), None));
-            }
-            PutOutcome::Rejected { id, version, reason } => {
-                failures.push(detail(id, raw.or_else(|| version.map(|v| v.to_taxii())), Some(reason.clone())));
-            }
-        }
-    }
-    // Should the store ever answer for fewer objects than it was given, count the rest as failed
-    // rather than report counts that do not add up.
-    while successes.len() + failures.len() < total {
-        failures.push(detail("", None, Some("not processed".into())));
-    }
+        .collect();
+    let failures: Vec<Value> = summary
+        .rejected_at(Stage::Invalid)
+        .chain(summary.rejected_at(Stage::Store))
+        .filter_map(|e| match &e.outcome {
+            Outcome::Rejected { version, reason, .. } => Some(detail(
+                &e.id,
+                e.raw_version.clone().or_else(|| version.map(|v| v.to_taxii())),
+                Some(reason.clone()),
+            )),
+            _ => None,
+        })
+        .collect();
+    debug_assert_eq!(successes.len() + failures.len(), total, "one status entry per submitted object");
 
     let status_id = uuid::Uuid::new_v4().to_string();
     let mut status = Map::new();
@@ -462,19 +432,17 @@ pub async fn add_objects(
 
     let (sid, user, body) = (status_id.clone(), p.user.clone(), status.clone());
     blocking(&state, move |s| s.put_status(&sid, &user, &body)).await?;
-    if !outcomes.is_empty() {
-        state.hooks.after_write(&c.id, &p.member, &outcomes);
-    }
-    audit_write(&c.id, &status_id, &outcomes, &status);
+    audit_write(&c.id, &status_id, &summary, &status);
     Ok(taxii_json(StatusCode::ACCEPTED, &status))
 }
 
 /// Ids and counts of a write for the audit log (ids of the versions added only).
-fn audit_write(collection: &str, status_id: &str, outcomes: &[PutOutcome], status: &Value) {
-    let added: Vec<Value> = outcomes
+fn audit_write(collection: &str, status_id: &str, summary: &Summary, status: &Value) {
+    let added: Vec<Value> = summary
+        .entries
         .iter()
-        .filter_map(|o| match o {
-            PutOutcome::Added { id, version, .. } => Some(json!([id, version.to_taxii()])),
+        .filter_map(|e| match &e.outcome {
+            Outcome::Accepted { version, .. } => Some(json!([e.id, version.to_taxii()])),
             _ => None,
         })
         .collect();
