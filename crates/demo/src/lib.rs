@@ -27,11 +27,24 @@ pub struct Originated {
 }
 
 /// Tandem's published extension definitions (and its identity), the TLP marking-definitions,
-/// the seed facts and a synthetic history: everything the demo loads, in load order.
+/// the demo's releasability markings as every originating member defines them, the seed facts
+/// and a synthetic history: everything the demo loads, in load order.
+///
+/// A marking-definition counts only for objects of the member that defined it (see
+/// ARCHITECTURE.md, *Ownership*), so each member that marks objects with `usa-irq` or `lvnt`
+/// defines its own copy (the same content under the same id); USA's come with the seed facts.
 pub fn demo_dataset(seed: u64, synthetic_count: usize) -> Vec<Originated> {
     let meta = tandem_model::incident::published_extension_definitions()
         .into_iter()
         .chain(tandem_model::tlp::published_definitions().into_iter().take(5))
         .map(|object| Originated { originator: "USA".into(), object });
-    meta.chain(seed_facts()).chain(synthetic_history(seed, synthetic_count)).collect()
+    let data: Vec<Originated> = seed_facts().into_iter().chain(synthetic_history(seed, synthetic_count)).collect();
+    let originators: std::collections::BTreeSet<String> =
+        data.iter().map(|o| o.originator.clone()).filter(|m| m != "USA").collect();
+    let own_markings = originators.into_iter().flat_map(|originator| {
+        markings::releasability_markings()
+            .into_iter()
+            .map(move |object| Originated { originator: originator.clone(), object })
+    });
+    meta.chain(own_markings).chain(data).collect()
 }

@@ -113,10 +113,12 @@ pub fn decide<'a>(
 /// dominate: a classified object-level marking above the clearance withholds the object, a
 /// classified granular marking above it redacts what it selects. A marking the originator has
 /// not defined (yet) restricts nothing it could know of, so its own users keep seeing the object.
-fn for_originator<'a>(viewer: &Viewer, label: &AccessLabel, resolve: &dyn Fn(&str) -> Option<&'a MarkingKind>) -> Decision {
-    let above = |m: &str| {
-        matches!(resolve(m), Some(MarkingKind::Releasability { classification: Some(c), .. }) if *c > viewer.clearance)
-    };
+fn for_originator<'a>(
+    viewer: &Viewer,
+    label: &AccessLabel,
+    resolve: &dyn Fn(&str) -> Option<&'a MarkingKind>,
+) -> Decision {
+    let above = |m: &str| matches!(resolve(m), Some(MarkingKind::Releasability { classification: Some(c), .. }) if *c > viewer.clearance);
     if label.object_markings.iter().any(|m| above(m)) {
         return Decision::Deny;
     }
@@ -151,7 +153,12 @@ pub fn builtin(id: &str) -> Option<&'static MarkingKind> {
 
 /// Whether a set of markings, combined most-restrictively, releases to a viewer who is not the
 /// originator.
-fn releases<'a>(viewer: &Viewer, roster: &Roster, refs: &[&str], lookup: &dyn Fn(&str) -> Option<&'a MarkingKind>) -> bool {
+fn releases<'a>(
+    viewer: &Viewer,
+    roster: &Roster,
+    refs: &[&str],
+    lookup: &dyn Fn(&str) -> Option<&'a MarkingKind>,
+) -> bool {
     let mut most_restrictive_tlp: Option<Tlp> = None;
     let mut has_rel_to = false;
     for r in refs {

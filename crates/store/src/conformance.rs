@@ -183,7 +183,9 @@ pub fn a_marking_referenced_before_it_arrived_is_found(store: &dyn Store) {
     let PutOutcome::Added { date_added: def_at, .. } = def[0] else { panic!("{def:?}") };
     assert!(store.referenced_before("USA", m, def_at).unwrap(), "stored before its definition");
     assert!(!store.referenced_before("USA", m, early_at).unwrap(), "nothing before the first reference");
-    assert!(!store.referenced_before("USA", "marking-definition--00000000-0000-4000-8000-000000000000", def_at).unwrap());
+    assert!(
+        !store.referenced_before("USA", "marking-definition--00000000-0000-4000-8000-000000000000", def_at).unwrap()
+    );
     // Only the owner's versions count: another member's definition of m releases nothing of USA's.
     assert!(!store.referenced_before("IRQ", m, def_at).unwrap());
 }

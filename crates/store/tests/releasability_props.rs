@@ -106,11 +106,12 @@ fn world() -> impl Strategy<Value = World> {
             let n = rels.len();
             let obj = (0..MEMBERS.len(), proptest::collection::vec(mark(n), 0..3), proptest::option::of(mark(n)))
                 .prop_map(|(originator, markings, granular)| Obj { originator, markings, granular });
-            let squat = prop_oneof![
-                (0..n).prop_map(Squat::Marking),
-                (0..25usize, any::<bool>(), any::<bool>(), mark(n))
-                    .prop_map(|(n, later, forged, mark)| Squat::Copy { n, later, forged, mark }),
-            ];
+            let squat =
+                prop_oneof![
+                    (0..n).prop_map(Squat::Marking),
+                    (0..25usize, any::<bool>(), any::<bool>(), mark(n))
+                        .prop_map(|(n, later, forged, mark)| Squat::Copy { n, later, forged, mark }),
+                ];
             (
                 Just(statuses),
                 Just(groups),
@@ -394,7 +395,10 @@ fn build(w: &World) -> (tempfile::TempDir, SqliteStore) {
         }
     }
     for (n, o) in w.objects.iter().enumerate() {
-        let signed = Incoming { provenance: Some(json!({"signed by": MEMBERS[o.originator]})), ..incoming(genuine_object(n, o)) };
+        let signed = Incoming {
+            provenance: Some(json!({"signed by": MEMBERS[o.originator]})),
+            ..incoming(genuine_object(n, o))
+        };
         let out = store.put(COLL, MEMBERS[o.originator], vec![signed]).expect("object");
         assert!(matches!(out[0], PutOutcome::Added { .. }), "a genuine version refused: {out:?}");
     }

@@ -459,9 +459,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let ndefs = defs.len() as u64;
     let others = co.members.len() as u64 - 1;
-    let defs_ok = sb
-        .wait_for(Duration::from_secs(120), |s| co.members.iter().all(|m| received(s, m).0 >= ndefs * others))
-        .await;
+    let defs_ok =
+        sb.wait_for(Duration::from_secs(120), |s| co.members.iter().all(|m| received(s, m).0 >= ndefs * others)).await;
     anyhow::ensure!(defs_ok, "the members' {ndefs} marking-definitions did not reach every node in 120 s");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline: Vec<u64> = co.members.iter().map(|m| received(&sb, m).0).collect();

@@ -189,7 +189,11 @@ async fn forgeries_and_foreign_versions_are_refused() {
     }
     let originators_of_v2 = |s: &Sandbox| -> Vec<String> {
         let records = s.holdings("SYR").expect("SYR's holdings");
-        records.into_iter().filter(|r| r.id == id && r.version.to_taxii() == version_of(&v2)).map(|r| r.originator).collect()
+        records
+            .into_iter()
+            .filter(|r| r.id == id && r.version.to_taxii() == version_of(&v2))
+            .map(|r| r.originator)
+            .collect()
     };
     assert!(sb.wait_for(WAIT, |s| originators_of_v2(s) == ["IRQ"]).await, "{:?}", originators_of_v2(&sb));
     let rejected = |s: &Sandbox| {

@@ -123,10 +123,7 @@ mod tests {
     use super::*;
 
     fn claim(versions: &[(&str, Option<u8>)], signed: bool) -> Claim {
-        Claim {
-            versions: versions.iter().map(|(v, h)| (v.to_string(), h.map(|h| vec![h]))).collect(),
-            signed,
-        }
+        Claim { versions: versions.iter().map(|(v, h)| (v.to_string(), h.map(|h| vec![h]))).collect(), signed }
     }
 
     fn check(claims: Vec<(&str, Claim)>, reader: &str, observable: bool, expected: Option<&str>) {
@@ -140,7 +137,12 @@ mod tests {
         // Its own member's claim first, whatever else it may see.
         check(vec![("IRQ", claim(&v1, true)), ("USA", claim(&[("v1", Some(2))], false))], "USA", false, Some("USA"));
         // A deletion keeps its owner: the deleter's users are not served another's successor.
-        check(vec![("JOR", claim(&[("v2", Some(3))], true)), ("USA", claim(&[("v1", None)], false))], "USA", false, Some("USA"));
+        check(
+            vec![("JOR", claim(&[("v2", Some(3))], true)), ("USA", claim(&[("v1", None)], false))],
+            "USA",
+            false,
+            Some("USA"),
+        );
         // The only claim it may see.
         check(vec![("IRQ", claim(&v1, true))], "USA", false, Some("IRQ"));
         // Signed beats posted unsigned by a visiting user.
@@ -148,11 +150,21 @@ mod tests {
         // Two signed claims with different content: a conflict, withheld.
         check(vec![("IRQ", claim(&v1, true)), ("JOR", claim(&[("v1", Some(9))], true))], "USA", false, None);
         // A later version by another member is a different claim, not a successor.
-        check(vec![("IRQ", claim(&v1, true)), ("JOR", claim(&[("v1", Some(1)), ("v2", Some(5))], true))], "USA", false, None);
+        check(
+            vec![("IRQ", claim(&v1, true)), ("JOR", claim(&[("v1", Some(1)), ("v2", Some(5))], true))],
+            "USA",
+            false,
+            None,
+        );
         // The same content from two members: served once, the lowest code's.
         check(vec![("JOR", claim(&v1, true)), ("IRQ", claim(&v1, true))], "USA", false, Some("IRQ"));
         // A cyber-observable reported by two members with their own markings.
-        check(vec![("JOR", claim(&[("", Some(1))], true)), ("IRQ", claim(&[("", Some(2))], true))], "USA", true, Some("IRQ"));
+        check(
+            vec![("JOR", claim(&[("", Some(1))], true)), ("IRQ", claim(&[("", Some(2))], true))],
+            "USA",
+            true,
+            Some("IRQ"),
+        );
         check(vec![], "USA", false, None);
     }
 }

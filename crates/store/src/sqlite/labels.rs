@@ -126,8 +126,8 @@ impl Labels {
             fresh.label_ids.insert(text, id);
             fresh.labels.insert(id, label);
         }
-        let mut stmt = conn
-            .prepare("SELECT originator, body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
+        let mut stmt =
+            conn.prepare("SELECT originator, body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
         for row in stmt.query_map([seen], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (owner, body) = row?;
             let (id, kind) = marking_of(&body)?;

@@ -5,7 +5,6 @@ use serde_json::Value;
 use tandem_model::{Timestamp, canonical::map_hash, object::Family};
 use tandem_policy::{AccessLabel, classify_marking};
 
-
 use super::SqliteStore;
 use super::labels::{self, Pending};
 use crate::{DeleteOutcome, Incoming, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
@@ -104,7 +103,10 @@ impl SqliteStore {
                     for marking in label.marking_refs() {
                         let known = tandem_policy::decide::builtin(marking).is_some()
                             || state.marking(originator, marking).is_some()
-                            || pending.markings.iter().any(|(o, m, kind)| o == originator && m == marking && kind.is_some())
+                            || pending
+                                .markings
+                                .iter()
+                                .any(|(o, m, kind)| o == originator && m == marking && kind.is_some())
                             || objects_define(&object, marking);
                         if !known && !unresolvable.iter().any(|(_, m)| m == marking) {
                             unresolvable.push((id.clone(), marking.to_string()));
