@@ -5,9 +5,9 @@
 //! Every directed link goes through a [`LinkProxy`] (the puller's peer URL points at it), so
 //! tests can cut, slow, break and replay links at run time ([`Sandbox::link`]).
 //!
-//! Every node has a user `analyst` of its own member and, for every other member, a user
-//! `sync-<member>` of that member (the account that member's node pulls with); all share one
-//! password so Argon2 hashes once.
+//! Every node has users `analyst` and `auditor` (role `auditor`) of its own member and, for
+//! every other member, a user `sync-<member>` of that member with role `peer` (the account that
+//! member's node pulls and notifies with); all share one password so Argon2 hashes once.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -287,10 +287,11 @@ impl Sandbox {
             inner_hooks: Arc::new(NoHooks),
             authority,
         });
-        let mut accounts = vec![account("analyst", member)];
+        let mut accounts = vec![account("analyst", member, &[]), account("auditor", member, &["auditor"])];
         for other in others {
             if other != member {
-                accounts.push(account(&format!("sync-{other}"), &other));
+                // The account `other`'s node pulls and notifies with: a peer account.
+                accounts.push(account(&format!("sync-{other}"), &other, &[tandem_taxii::auth::PEER_ROLE]));
             }
         }
         let state = AppState {
@@ -316,7 +317,10 @@ impl Sandbox {
             audit: Arc::new(tandem_taxii::NoAudit),
             signer: Some(fed.signer()),
         };
-        let app = tandem_taxii::router(state.clone()).merge(fed.routes(state));
+        // Assembled as `tandem serve` assembles its app (TAXII and federation routes, then the
+        // audit layer once); the binary adds its places and metrics routes, which need nothing
+        // the sandbox tests. Moving the whole assembly into one crate both use is issue 10's.
+        let app = tandem_taxii::assemble(state.clone(), fed.routes(state));
         let mut tries = 0;
         let listener = loop {
             if let Some(reserved) = node.listener.take() {
@@ -491,13 +495,13 @@ impl Sandbox {
     }
 }
 
-fn account(name: &str, member: &str) -> Account {
+fn account(name: &str, member: &str, roles: &[&str]) -> Account {
     Account {
         name: name.into(),
         member: member.into(),
         password_hash: password_hash().to_string(),
         clearance: Classification::Secret,
-        roles: vec![],
+        roles: roles.iter().map(|r| r.to_string()).collect(),
         read_only: false,
     }
 }
