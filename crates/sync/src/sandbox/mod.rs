@@ -55,6 +55,7 @@ pub struct SandboxBuilder {
     authority: Option<ed25519_dalek::VerifyingKey>,
     joining: Vec<String>,
     page_size_max: Option<usize>,
+    sync_page_size_max: Option<usize>,
     max_backoff: Option<Duration>,
     cache_kib: Option<u32>,
 }
@@ -122,6 +123,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// The page size for peers alone (default: `page_size_max` when set, so that a test's small
+    /// pages are small for peers too).
+    pub fn sync_page_size_max(mut self, n: usize) -> Self {
+        self.sync_page_size_max = Some(n);
+        self
+    }
+
     pub async fn build(self) -> anyhow::Result<Sandbox> {
         let mut keys = BTreeMap::new();
         for m in &self.members {
@@ -183,6 +191,7 @@ impl SandboxBuilder {
             proxies,
             poll: self.poll.unwrap_or(Duration::from_secs(15)),
             page_size_max: self.page_size_max,
+            sync_page_size_max: self.sync_page_size_max.or(self.page_size_max),
             max_backoff: self.max_backoff.unwrap_or(crate::puller::MAX_BACKOFF),
             cache_kib: self.cache_kib.unwrap_or(tandem_store::sqlite::DEFAULT_CACHE_KIB),
             http: reqwest::Client::new(),
@@ -202,6 +211,7 @@ pub struct Sandbox {
     proxies: BTreeMap<(String, String), LinkProxy>,
     poll: Duration,
     page_size_max: Option<usize>,
+    sync_page_size_max: Option<usize>,
     max_backoff: Duration,
     cache_kib: u32,
     http: reqwest::Client,
@@ -262,6 +272,7 @@ impl Sandbox {
         let poll = self.poll;
         let authority = self.authority;
         let page_size_max = self.page_size_max;
+        let sync_page_size_max = self.sync_page_size_max;
         let max_backoff = self.max_backoff;
         let roster = self.roster.clone();
         // Accounts for every node's member, joined or not yet: the roster decides what they get.
@@ -308,8 +319,7 @@ impl Sandbox {
                     can_write: true,
                 }],
                 page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().page_size_max),
-                // A page size set for a test caps peers' pages too (to make them many).
-                sync_page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().sync_page_size_max),
+                sync_page_size_max: sync_page_size_max.unwrap_or(TaxiiConfig::default().sync_page_size_max),
                 ..TaxiiConfig::default()
             }),
             roster,
