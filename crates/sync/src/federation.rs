@@ -388,11 +388,12 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// A peer says it has new data: pull from its entry now. Only a peer node's account (role
-/// `peer`) of an active member may notify, at most [`crate::rate::NOTIFY_PER_SEC`] a second
-/// after a burst (429 with `Retry-After` above that).
+/// `peer`) may notify, at most [`crate::rate::NOTIFY_PER_SEC`] a second after a burst (429 with
+/// `Retry-After` above that). A suspended member's node may too: its notification is how this
+/// node hears at once of a reinstatement submitted there (pulling from it serves it nothing).
 async fn notify_handler(
     State(_state): State<AppState>,
-    ActiveCaller(p): ActiveCaller,
+    Caller(p): Caller,
     Extension(fed): Extension<Arc<Federation>>,
 ) -> Result<Response, TaxiiError> {
     if !p.is_peer() {
@@ -463,11 +464,12 @@ async fn roster_changes_handler(
     Ok(json_response(StatusCode::OK, body))
 }
 
-/// One signed roster change. The authority's signature is what authorizes it, not the caller:
-/// anything bad, forged or out of order is a 400 that says why.
+/// One signed roster change. The authority's signature is what authorizes it, not the caller
+/// (a suspended member's node may submit its own reinstatement): anything bad, forged or out of
+/// order is a 400 that says why.
 async fn roster_submit_handler(
     State(_state): State<AppState>,
-    ActiveCaller(p): ActiveCaller,
+    Caller(p): Caller,
     Extension(fed): Extension<Arc<Federation>>,
     body: axum::body::Bytes,
 ) -> Result<Response, TaxiiError> {
