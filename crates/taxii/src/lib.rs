@@ -25,8 +25,9 @@
 //!   with the same body whether the object is missing or hidden.
 //! - Tandem extensions for federation: `GET .../collections/{id}/tombstones/` lists deletions
 //!   (same releasability as the deleted versions, `added_after`/`next`/`limit` paging), and a
-//!   request with `X-Tandem-Sync: 1` gets a `tandem_provenance` map (`"<id>|<version>"` ->
-//!   proof) in the objects envelope, as TAXII 2.1 §7.1 allows custom properties.
+//!   request with `X-Tandem-Sync: 1` from a peer account (role `peer`) gets sync-sized pages,
+//!   `tandem_epoch` and a `tandem_provenance` map (`"<id>|<version>"` -> proof) in the objects
+//!   envelope, as TAXII 2.1 §7.1 allows custom properties; anyone else gets a normal page.
 
 pub mod audit;
 pub mod auth;
