@@ -353,6 +353,15 @@ impl Federation {
         }
     }
 
+    /// What this node has so far received from `member`'s peer entry: versions stored plus
+    /// deletions applied (it only grows while the entry lives). `None` without an entry.
+    fn progress(&self, member: &str) -> Option<u64> {
+        let entries = lock(&self.entries);
+        let e = entries.iter().find(|e| e.handle.member() == member)?;
+        let s = lock(&e.handle.status);
+        Some(s.received + s.deletions)
+    }
+
     pub fn statuses(&self) -> Vec<PeerStatus> {
         lock(&self.entries)
             .iter()
@@ -388,8 +397,8 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// A peer says it has new data: pull from its entry now. Only a peer node's account (role
-/// `peer`) may notify, at most [`crate::rate::NOTIFY_PER_SEC`] a second after a burst (429 with
-/// `Retry-After` above that). A suspended member's node may too: its notification is how this
+/// `peer`) may notify; one that follows a pull which brought nothing takes a token (a burst,
+/// then [`crate::rate::NOTIFY_PER_SEC`] a second; 429 with `Retry-After` above that). A suspended member's node may too: its notification is how this
 /// node hears at once of a reinstatement submitted there (pulling from it serves it nothing).
 async fn notify_handler(
     State(_state): State<AppState>,
@@ -399,7 +408,8 @@ async fn notify_handler(
     if !p.is_peer() {
         return Err(TaxiiError::Forbidden("notifications are for peer node accounts (role peer)".into()));
     }
-    if let Err(wait) = fed.notify_limit.take(&p.user) {
+    let progress = fed.progress(&p.member).unwrap_or(0);
+    if let Err(wait) = fed.notify_limit.take(&p.user, progress) {
         tandem_taxii::audit::detail("rate_limited", true);
         return Err(TaxiiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
     }
