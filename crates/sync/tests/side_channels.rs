@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
+use tandem_store::Store;
 use tandem_sync::rate::{NOTIFY_BURST, NOTIFY_PER_SEC};
 use tandem_sync::sandbox::{PASSWORD, SandboxBuilder};
 
@@ -21,14 +22,19 @@ fn passes(sb: &tandem_sync::sandbox::Sandbox, node: &str, peer: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sync_mode_only_for_peer_accounts() {
-    let sb =
+    let mut sb =
         SandboxBuilder::new().node("USA").node("IRQ").page_size_max(5).sync_page_size_max(100).build().await.unwrap();
     let objects: Vec<Value> = (0..12).map(|_| green(&fresh_id("indicator"))).collect();
     sb.post("USA", objects).await.unwrap();
+    // A release epoch, as a node has once it signed late: restarted, USA's node serves it.
+    sb.store("USA").unwrap().put_meta(tandem_sync::signer::EPOCH_KEY, Some(&Value::String("epoch-1".into()))).unwrap();
+    sb.stop("USA").await.unwrap();
+    sb.start("USA").await.unwrap();
     let http = reqwest::Client::new();
-    let page = |user: &'static str| {
+    let addr = sb.addr("USA").unwrap();
+    let get = |user: &'static str, endpoint: &'static str| {
         let http = http.clone();
-        let url = format!("http://{}/api/collections/intel/objects/?limit=100", sb.addr("USA").unwrap());
+        let url = format!("http://{addr}/api/collections/intel/{endpoint}/?limit=100");
         async move {
             let r = http
                 .get(url)
@@ -42,13 +48,18 @@ async fn sync_mode_only_for_peer_accounts() {
             r.json::<Value>().await.unwrap()
         }
     };
-    // A normal user asking for sync mode gets a normal page: no sync size, no provenance, no epoch.
-    let normal = page("analyst").await;
-    assert_eq!(normal["objects"].as_array().unwrap().len(), 5, "{normal}");
-    assert!(normal.get("tandem_provenance").is_none() && normal.get("tandem_epoch").is_none(), "{normal}");
-    // IRQ's node's account (role peer) gets the sync page with the proofs.
-    let peer = page("sync-IRQ").await;
-    assert!(peer["objects"].as_array().unwrap().len() > 5, "{peer}");
+    for endpoint in ["objects", "manifest"] {
+        // A normal user asking for sync mode gets a normal page: no sync size, no provenance,
+        // no epoch.
+        let normal = get("analyst", endpoint).await;
+        assert_eq!(normal["objects"].as_array().unwrap().len(), 5, "{endpoint}: {normal}");
+        assert!(normal.get("tandem_provenance").is_none() && normal.get("tandem_epoch").is_none(), "{normal}");
+        // IRQ's node's account (role peer) gets the sync page and the epoch.
+        let peer = get("sync-IRQ", endpoint).await;
+        assert!(peer["objects"].as_array().unwrap().len() > 5, "{endpoint}: {peer}");
+        assert_eq!(peer["tandem_epoch"], "epoch-1", "{endpoint}: {peer}");
+    }
+    let peer = get("sync-IRQ", "objects").await;
     assert!(peer["tandem_provenance"].as_object().is_some_and(|m| !m.is_empty()), "{peer}");
     sb.shutdown().await;
 }
