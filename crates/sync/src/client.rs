@@ -38,6 +38,14 @@ pub struct ObjectPage {
     pub epoch: Option<String>,
 }
 
+/// What a peer answered to a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notified {
+    Accepted,
+    /// Over the peer's rate limit: notify again after this long.
+    RetryAfter(Duration),
+}
+
 /// One page of a peer's manifest: which versions it added, without their content.
 #[derive(Debug, Default)]
 pub struct ManifestPage {
@@ -297,7 +305,7 @@ impl PeerClient {
     }
 
     /// Tells the peer this node has new data (`POST {root}tandem/notify/`).
-    pub async fn notify(&self, root: &str) -> anyhow::Result<()> {
+    pub async fn notify(&self, root: &str) -> anyhow::Result<Notified> {
         let url = format!("{root}tandem/notify/");
         let resp = self
             .auth(self.http.post(&url))
@@ -305,10 +313,19 @@ impl PeerClient {
             .send()
             .await
             .with_context(|| format!("POST {url}"))?;
+        if resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let secs = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+            return Ok(Notified::RetryAfter(Duration::from_secs(secs.clamp(1, 15))));
+        }
         if !resp.status().is_success() {
             bail!("POST {url}: HTTP {}", resp.status());
         }
-        Ok(())
+        Ok(Notified::Accepted)
     }
 
     /// The peer's applied roster changes after `after` (`GET {root}tandem/roster/changes/`),

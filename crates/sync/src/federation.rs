@@ -15,7 +15,7 @@ use serde_json::json;
 use tandem_model::Timestamp;
 use tandem_policy::Roster;
 use tandem_store::Store;
-use tandem_taxii::auth::Caller;
+use tandem_taxii::auth::{ActiveCaller, Caller};
 use tandem_taxii::{AppState, TaxiiError, WriteHooks};
 use tokio::task::JoinHandle;
 
@@ -75,6 +75,8 @@ pub struct Federation {
     applied: Mutex<Vec<PeerSpec>>,
     refresher: Mutex<Option<JoinHandle<()>>>,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Notifications per peer account ([`crate::rate`]).
+    notify_limit: crate::rate::RateLimiter,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -124,6 +126,7 @@ impl Federation {
             applied: Mutex::new(Vec::new()),
             refresher: Mutex::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
+            notify_limit: crate::rate::RateLimiter::default(),
         });
         // A change applied here (submitted or pulled) reaches the peers at once, and this node's
         // own pulls restart under the new roster.
@@ -350,6 +353,15 @@ impl Federation {
         }
     }
 
+    /// What this node has so far received from `member`'s peer entry: versions stored plus
+    /// deletions applied (it only grows while the entry lives). `None` without an entry.
+    fn progress(&self, member: &str) -> Option<u64> {
+        let entries = lock(&self.entries);
+        let e = entries.iter().find(|e| e.handle.member() == member)?;
+        let s = lock(&e.handle.status);
+        Some(s.received + s.deletions)
+    }
+
     pub fn statuses(&self) -> Vec<PeerStatus> {
         lock(&self.entries)
             .iter()
@@ -362,7 +374,8 @@ impl Federation {
     }
 
     /// `POST /{root}/tandem/notify/`, `GET /{root}/tandem/peers/` and
-    /// `GET|POST /{root}/tandem/roster/changes/`, authenticated like TAXII.
+    /// `GET|POST /{root}/tandem/roster/changes/`, authenticated like TAXII. Not audited by
+    /// themselves: merge them into the app before its audit layer ([`tandem_taxii::assemble`]).
     pub fn routes(self: &Arc<Self>, state: AppState) -> Router {
         let root = format!("/{}", state.config.api_root.trim_matches('/'));
         let mut r = Router::new();
@@ -383,12 +396,24 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
-/// A peer says it has new data: pull from its entry now.
+/// A peer says it has new data: pull from its entry now. Only a peer node's account (role
+/// `peer`) may notify; one that follows a pull which brought nothing takes a token (a burst,
+/// then [`crate::rate::NOTIFY_PER_SEC`] a second; 429 with `Retry-After` above that). A suspended member's node may too: its notification is how this
+/// node hears at once of a reinstatement submitted there (pulling from it serves it nothing).
 async fn notify_handler(
     State(_state): State<AppState>,
     Caller(p): Caller,
     Extension(fed): Extension<Arc<Federation>>,
 ) -> Result<Response, TaxiiError> {
+    if !p.is_peer() {
+        return Err(TaxiiError::Forbidden("notifications are for peer node accounts (role peer)".into()));
+    }
+    let progress = fed.progress(&p.member).unwrap_or(0);
+    if let Err(wait) = fed.notify_limit.take(&p.user, progress) {
+        tandem_taxii::audit::detail("rate_limited", true);
+        return Err(TaxiiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+    }
+    tandem_taxii::audit::detail("peer", p.member.as_str());
     if fed.pull_now(&p.member) {
         Ok(json_response(StatusCode::ACCEPTED, json!({"pulling": true})))
     } else {
@@ -396,16 +421,36 @@ async fn notify_handler(
     }
 }
 
-/// Peer status, for users of this node's member only.
+/// The roles that see why a peer failed or what it refused: error texts and rejection reasons
+/// name object ids and versions, which not every user of the member is cleared for.
+const PEER_DETAIL_ROLES: [&str; 2] = ["auditor", "operator"];
+
+/// Peer status, for users of this node's member only; error and rejection details only for
+/// the roles in [`PEER_DETAIL_ROLES`] (others see that there was one, not what it said).
 async fn peers_handler(
     State(_state): State<AppState>,
-    Caller(p): Caller,
+    ActiveCaller(p): ActiveCaller,
     Extension(fed): Extension<Arc<Federation>>,
 ) -> Result<Response, TaxiiError> {
     if p.member != fed.ctx.member {
         return Err(TaxiiError::Forbidden("peer status is for the node's own member".into()));
     }
-    let list = serde_json::to_value(fed.statuses()).unwrap_or_default();
+    let details = PEER_DETAIL_ROLES.iter().any(|r| p.has_role(r));
+    let list: Vec<serde_json::Value> = fed
+        .statuses()
+        .into_iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            if !details && let Some(o) = v.as_object_mut() {
+                for key in ["last_error", "last_rejection"] {
+                    if o.get(key).is_some_and(|e| !e.is_null()) {
+                        o.insert(key.into(), json!("withheld: ask an auditor or operator"));
+                    }
+                }
+            }
+            v
+        })
+        .collect();
     Ok(json_response(StatusCode::OK, json!({ "peers": list })))
 }
 
@@ -429,8 +474,9 @@ async fn roster_changes_handler(
     Ok(json_response(StatusCode::OK, body))
 }
 
-/// One signed roster change. The authority's signature is what authorizes it, not the caller:
-/// anything bad, forged or out of order is a 400 that says why.
+/// One signed roster change. The authority's signature is what authorizes it, not the caller
+/// (a suspended member's node may submit its own reinstatement): anything bad, forged or out of
+/// order is a 400 that says why.
 async fn roster_submit_handler(
     State(_state): State<AppState>,
     Caller(p): Caller,
@@ -445,6 +491,7 @@ async fn roster_submit_handler(
     match tokio::task::spawn_blocking(move || log.submit(&change)).await? {
         Ok(seq) => {
             tracing::info!(user = %p.user, seq, "roster change submitted");
+            tandem_taxii::audit::detail("applied", seq);
             Ok(json_response(StatusCode::OK, json!({ "applied": seq })))
         }
         Err(SubmitError::Refused(e)) => Err(TaxiiError::BadRequest(format!("roster change refused: {e}"))),

@@ -30,6 +30,7 @@ pub mod notify;
 pub mod peers;
 pub mod provenance;
 pub mod puller;
+pub mod rate;
 pub mod roster_change;
 pub mod roster_log;
 pub mod sandbox;

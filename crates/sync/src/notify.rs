@@ -4,7 +4,9 @@
 //! Notifications coalesce: each peer has one pending flag ([`tokio::sync::Notify`]) and one
 //! sender task, so a burst of writes costs at most one request in flight plus one queued. Only
 //! writes that added something notify, which is what ends the echo between two peers (pulling
-//! back what one just sent is all duplicates, and duplicates notify no one).
+//! back what one just sent is all duplicates, and duplicates notify no one). A peer that
+//! answers 429 (its per-account limit, [`crate::rate`]) is notified once more after its
+//! `Retry-After`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -167,10 +169,23 @@ pub async fn sender(
             client.notify(&r).await
         }
         .await;
-        if let Err(e) = result {
-            // The peer polls as a fallback; a lost notification only costs latency.
-            tracing::debug!(peer = %client.spec().member, error = %e, "notification not delivered");
-            *root = None;
+        match result {
+            Ok(crate::client::Notified::Accepted) => {}
+            Ok(crate::client::Notified::RetryAfter(wait)) => {
+                // Over the peer's rate limit: this write's notification was not taken. Wait, then
+                // notify once more (writes meanwhile coalesce into that one), so the peer still
+                // pulls promptly after the last write instead of at its next poll.
+                tracing::debug!(peer = %client.spec().member, ?wait, "notification rate limited");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => pending.notify_one(),
+                    _ = shutdown.changed() => return,
+                }
+            }
+            Err(e) => {
+                // The peer polls as a fallback; a lost notification only costs latency.
+                tracing::debug!(peer = %client.spec().member, error = %e, "notification not delivered");
+                *root = None;
+            }
         }
     }
 }

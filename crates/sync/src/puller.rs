@@ -142,6 +142,7 @@ pub async fn run(
                     Err(p) => p.into_inner(),
                 };
                 st.url = current.url.clone();
+                st.passes += 1;
                 match &result {
                     Ok(()) => {
                         st.errors = 0;

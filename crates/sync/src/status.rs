@@ -31,6 +31,10 @@ pub struct PeerStatus {
     pub last_rejection: Option<String>,
     /// Deletions applied from this peer since start.
     pub deletions: u64,
+    /// Pull passes run against this peer since start (notifications and polls coalesce into
+    /// passes: this is what a burst of notifications costs the peer).
+    #[serde(default)]
+    pub passes: u64,
 }
 
 impl PeerStatus {

@@ -52,6 +52,10 @@ pub struct NodeConfig {
     /// Seconds one whole request to a peer may take, body included (a sync page is megabytes).
     #[serde(default = "default_peer_request_timeout")]
     pub peer_request_timeout_secs: u64,
+    /// The node's public base URL, which TAXII discovery advertises (`https://node.example.org/`);
+    /// default `http://<listen>/`. Required when `listen` is an unspecified address (`0.0.0.0`).
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_title() -> String {
@@ -133,6 +137,22 @@ pub struct PeerConfig {
 }
 
 impl Config {
+    /// The base URL discovery advertises: `node.public_url`, else `http://<bound>/` for the
+    /// address the node bound (`listen`, with its port filled in when it was 0). Never the
+    /// request's `Host`. An unspecified listen address names no host a client could use.
+    pub fn public_url(&self, bound: SocketAddr) -> anyhow::Result<String> {
+        if let Some(u) = &self.node.public_url {
+            return Ok(u.clone());
+        }
+        if bound.ip().is_unspecified() {
+            bail!(
+                "node.public_url: required when node.listen is an unspecified address ({}): set it to the URL clients reach this node at, e.g. \"https://node.example.org/\"",
+                self.node.listen
+            );
+        }
+        Ok(format!("http://{bound}/"))
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
         let mut config: Config =
@@ -176,6 +196,11 @@ impl Config {
         }
         if !codes.contains(&self.node.member) {
             bail!("node.member: {:?} is not in [[members]]", self.node.member);
+        }
+        if let Some(u) = &self.node.public_url
+            && (!(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace))
+        {
+            bail!("node.public_url: {u:?} must be an absolute http:// or https:// URL");
         }
         let mut names = BTreeSet::new();
         for u in &self.users {
@@ -315,6 +340,23 @@ password = "dev-only"
         let unknown = with.replace("authority =", "authorty = \"x\"\nauthority =");
         let err = toml::from_str::<Config>(&unknown).unwrap_err().to_string();
         assert!(err.contains("authorty"), "{err}");
+    }
+
+    #[test]
+    fn public_url_from_config_or_listen() {
+        let c: Config = toml::from_str(GOOD).unwrap();
+        assert_eq!(c.public_url("127.0.0.1:8480".parse().unwrap()).unwrap(), "http://127.0.0.1:8480/");
+        let any = GOOD.replace("127.0.0.1:8480", "0.0.0.0:8480");
+        let c: Config = toml::from_str(&any).unwrap();
+        c.validate().unwrap();
+        let err = c.public_url("0.0.0.0:8480".parse().unwrap()).unwrap_err().to_string();
+        assert!(err.contains("node.public_url"), "{err}");
+        let set = any.replace("data_dir =", "public_url = \"https://usa.example.org/\"\ndata_dir =");
+        let c: Config = toml::from_str(&set).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.public_url("0.0.0.0:8480".parse().unwrap()).unwrap(), "https://usa.example.org/");
+        let bad: Config = toml::from_str(&set.replace("https://usa.example.org/", "usa.example.org")).unwrap();
+        assert!(bad.validate().unwrap_err().to_string().contains("node.public_url"));
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(store))
 }
 
-/// Config users (plain passwords hashed here, with a warning) plus database users and tokens.
-pub fn user_directory(config: &Config, store: &dyn Store) -> anyhow::Result<UserDirectory> {
+/// The config's users as accounts (plain passwords hashed here, with a warning: once per start).
+pub fn config_accounts(config: &Config) -> Vec<Account> {
     let mut accounts = Vec::new();
     for u in &config.users {
         let password_hash = match (&u.password, &u.password_hash) {
@@ -38,26 +38,45 @@ pub fn user_directory(config: &Config, store: &dyn Store) -> anyhow::Result<User
             read_only: u.read_only,
         });
     }
-    for u in store.users()? {
+    accounts
+}
+
+/// What the store holds of accounts: users and tokens (`tandem user add`, `tandem token create`).
+pub type StoredAccounts = (Vec<tandem_store::StoredUser>, Vec<tandem_store::StoredToken>);
+
+pub fn stored_accounts(store: &dyn Store) -> anyhow::Result<StoredAccounts> {
+    Ok((store.users()?, store.tokens()?))
+}
+
+/// Config accounts plus database users and tokens (a config user shadows a database user of
+/// the same name).
+pub fn directory_entries(config_accounts: &[Account], stored: StoredAccounts) -> (Vec<Account>, Vec<ApiToken>) {
+    let (users, tokens) = stored;
+    let mut accounts = config_accounts.to_vec();
+    for u in users {
         if accounts.iter().any(|a| a.name == u.name) {
             tracing::warn!(user = %u.name, "database user shadowed by a config user of the same name");
             continue;
         }
+        let Some(clearance) = Classification::parse(&u.clearance) else {
+            // An access-control field that does not parse denies, never defaults.
+            tracing::warn!(user = %u.name, clearance = %u.clearance, "database user with an unknown clearance: not loaded");
+            continue;
+        };
         accounts.push(Account {
             name: u.name,
             member: u.member,
             password_hash: u.password_hash,
-            clearance: Classification::parse(&u.clearance).unwrap_or_default(),
+            clearance,
             read_only: u.roles.iter().any(|r| r == "read-only"),
             roles: u.roles,
         });
     }
-    let tokens = store.tokens()?.into_iter().map(|t| ApiToken {
-        token_id: t.token_id,
-        user: t.user,
-        secret_hash: t.secret_hash,
-    });
-    Ok(UserDirectory::new(accounts, tokens))
+    let tokens = tokens
+        .into_iter()
+        .map(|t| ApiToken { token_id: t.token_id, user: t.user, secret_hash: t.secret_hash })
+        .collect();
+    (accounts, tokens)
 }
 
 pub fn taxii_config(config: &Config) -> TaxiiConfig {
@@ -78,19 +97,62 @@ pub fn taxii_config(config: &Config) -> TaxiiConfig {
         page_size_max: config.node.page_size_max,
         sync_page_size_max: TaxiiConfig::default().sync_page_size_max,
         node_member: config.node.member.clone(),
+        // `tandem serve` fills in the bound address when this is unset (Config::public_url).
+        public_url: config.node.public_url.clone(),
     }
 }
 
-pub fn app_state(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<AppState> {
-    let auth = user_directory(config, store.as_ref())?;
-    Ok(AppState {
+/// The TAXII state of a node, and its user directory (which [`follow_accounts`] keeps current).
+pub fn app_state(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<(AppState, Arc<UserDirectory>)> {
+    let (accounts, tokens) = directory_entries(&config_accounts(config), stored_accounts(store.as_ref())?);
+    let directory = Arc::new(UserDirectory::new(accounts, tokens));
+    let state = AppState {
         store,
-        auth: Arc::new(auth),
+        auth: directory.clone(),
         config: Arc::new(taxii_config(config)),
         roster: Arc::new(RwLock::new(Arc::new(config.roster()))),
         hooks: Arc::new(NoHooks),
         audit: Arc::new(tandem_taxii::NoAudit),
         signer: None,
+    };
+    Ok((state, directory))
+}
+
+/// How often a running node looks for users and tokens added by the CLI.
+pub const ACCOUNTS_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps `directory` current with the users and tokens in the store, as the CLI changes them
+/// (`tandem user add`, `tandem token create`): a cheap read of both tables every
+/// [`ACCOUNTS_REFRESH`], and a new directory only when they changed. Runs until `stop` flips.
+pub fn follow_accounts(
+    config: &Config,
+    store: Arc<SqliteStore>,
+    directory: Arc<UserDirectory>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    // Hashed once here: a plain config password is not re-hashed at every change.
+    let config_accounts = Arc::new(config_accounts(config));
+    tokio::spawn(async move {
+        let mut last: Option<StoredAccounts> = None;
+        loop {
+            let s = Arc::clone(&store);
+            match tokio::task::spawn_blocking(move || stored_accounts(s.as_ref())).await {
+                Ok(Ok(now)) => {
+                    if last.as_ref().is_some_and(|l| *l != now) {
+                        let (accounts, tokens) = directory_entries(&config_accounts, now.clone());
+                        directory.replace(accounts, tokens);
+                        tracing::info!(users = now.0.len(), tokens = now.1.len(), "users and tokens reloaded");
+                    }
+                    last = Some(now);
+                }
+                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "cannot read users and tokens"),
+                Err(e) => tracing::warn!(error = %e, "reading users and tokens failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(ACCOUNTS_REFRESH) => {}
+                _ = stop.changed() => return,
+            }
+        }
     })
 }
 

@@ -33,7 +33,7 @@ fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)]
     text.push_str(&format!("\n[[users]]\nname = \"analyst\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\n"));
     for (code, _) in keys.iter().filter(|(c, _)| *c != member) {
         text.push_str(&format!(
-            "\n[[users]]\nname = \"sync-{code}\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\n"
+            "\n[[users]]\nname = \"sync-{code}\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\nroles = [\"peer\"]\n"
         ));
     }
     for (peer, peer_port) in peers {

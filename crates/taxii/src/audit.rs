@@ -5,7 +5,8 @@
 //! disputes. This crate only produces [`AuditEvent`]s and hands them to an [`AuditSink`]; the
 //! binary stores them (`tandem-audit`), so the TAXII server knows nothing of hash chains.
 //!
-//! The [`record`] middleware wraps the whole router. It opens a task-local note for the
+//! The [`record`] middleware wraps the whole app, applied once by [`crate::assemble`] after
+//! every route (TAXII, Tandem's own, federation, metrics) is merged. It opens a task-local note for the
 //! request; the `Caller` extractor writes who authenticated (or who failed to, with the name
 //! presented), and handlers add ids and counts. Requests that never reached authentication
 //! (a 406 from negotiation, an unrouted path or method) are not audited: there is no "who".
@@ -29,8 +30,10 @@ pub struct AuditEvent {
     /// The authenticated user's member; `None` for `auth.failure`.
     pub member: Option<String>,
     /// `discovery`, `collections`, `objects.read`, `object.read`, `versions.read`,
-    /// `manifest.read`, `objects.write`, `object.delete`, `status.read`, `audit.read`,
-    /// `auth.failure`, or `other`.
+    /// `manifest.read`, `tombstones.read`, `objects.write`, `object.delete`, `status.read`,
+    /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `peer.notify`, `peers.read`,
+    /// `places.search`, `places.resolve`, `places.reverse`, `metrics.read`, `auth.failure`, or
+    /// `other`.
     pub action: String,
     pub method: String,
     /// Path and query string.
@@ -95,8 +98,9 @@ pub(crate) fn failed(presented: Option<String>, reason: &str) {
     with_note(|n| n.who = Some(Who::Failed { presented, reason: reason.to_string() }));
 }
 
-/// Adds an id or a count to the request's audit entry.
-pub(crate) fn detail(key: &str, value: impl Into<Value>) {
+/// Adds an id or a count to the request's audit entry (handlers of any route merged before
+/// the audit layer; outside a request it does nothing).
+pub fn detail(key: &str, value: impl Into<Value>) {
     with_note(|n| {
         n.detail.insert(key.to_string(), value.into());
     });
@@ -129,6 +133,20 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         }
         [r, "collections", _, "objects", _, "versions"] if *r == root => "versions.read",
         [r, "collections", _, "manifest"] if *r == root => "manifest.read",
+        [r, "collections", _, "tombstones"] if *r == root => "tombstones.read",
+        [r, "tandem", "roster", "changes"] if *r == root => {
+            if method == Method::POST {
+                "roster.change"
+            } else {
+                "roster.read"
+            }
+        }
+        [r, "tandem", "notify"] if *r == root => "peer.notify",
+        [r, "tandem", "peers"] if *r == root => "peers.read",
+        [r, "tandem", "places"] if *r == root => "places.search",
+        [r, "tandem", "places", "resolve"] if *r == root => "places.resolve",
+        [r, "tandem", "places", "reverse"] if *r == root => "places.reverse",
+        ["metrics"] => "metrics.read",
         _ => "other",
     }
 }
@@ -185,6 +203,15 @@ mod tests {
             (Method::GET, "/api/collections/x/manifest/", "manifest.read"),
             (Method::GET, "/api/status/s/", "status.read"),
             (Method::GET, "/api/audit/", "audit.read"),
+            (Method::GET, "/api/collections/x/tombstones/", "tombstones.read"),
+            (Method::GET, "/api/tandem/roster/changes/", "roster.read"),
+            (Method::POST, "/api/tandem/roster/changes", "roster.change"),
+            (Method::POST, "/api/tandem/notify/", "peer.notify"),
+            (Method::GET, "/api/tandem/peers/", "peers.read"),
+            (Method::GET, "/api/tandem/places/", "places.search"),
+            (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
+            (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
+            (Method::GET, "/metrics", "metrics.read"),
             (Method::GET, "/other/collections/", "other"),
         ];
         for (m, p, want) in cases {

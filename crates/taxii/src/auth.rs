@@ -64,24 +64,59 @@ pub struct ApiToken {
 const CACHE_TTL: Duration = Duration::from_secs(600);
 const CACHE_MAX: usize = 10_000;
 
-/// Accounts and tokens, with a cache of recent successful verifications.
-pub struct UserDirectory {
+/// The accounts and tokens in force.
+#[derive(Default)]
+struct Entries {
     accounts: HashMap<String, Account>,
     tokens: HashMap<String, ApiToken>,
+}
+
+/// Accounts and tokens, with a cache of recent successful verifications. The running node
+/// replaces the entries when `tandem user add` or `tandem token create` changed them
+/// ([`UserDirectory::replace`]), so they take effect without a restart.
+pub struct UserDirectory {
+    entries: std::sync::RwLock<Entries>,
     cache: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    /// Bumped by every [`UserDirectory::replace`]: a verification that started before a reload
+    /// is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl UserDirectory {
     pub fn new(accounts: impl IntoIterator<Item = Account>, tokens: impl IntoIterator<Item = ApiToken>) -> Self {
-        UserDirectory {
+        let d = UserDirectory { entries: Default::default(), cache: Mutex::new(HashMap::new()), generation: 0.into() };
+        d.replace(accounts, tokens);
+        d
+    }
+
+    /// Puts a new set of accounts and tokens in force. The verification cache is emptied: a
+    /// removed token or a changed password must not keep authenticating from it.
+    pub fn replace(&self, accounts: impl IntoIterator<Item = Account>, tokens: impl IntoIterator<Item = ApiToken>) {
+        let fresh = Entries {
             accounts: accounts.into_iter().map(|a| (a.name.clone(), a)).collect(),
             tokens: tokens.into_iter().map(|t| (t.token_id.clone(), t)).collect(),
-            cache: Mutex::new(HashMap::new()),
+        };
+        match self.entries.write() {
+            Ok(mut e) => *e = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match self.cache.lock() {
+            Ok(mut c) => c.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
+    }
+
+    fn entries(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        match self.entries.read() {
+            Ok(e) => e,
+            Err(p) => p.into_inner(),
         }
     }
 
     fn principal(&self, user: &str) -> Result<Principal, AuthError> {
-        let a = self.accounts.get(user).ok_or(AuthError::Invalid)?;
+        let entries = self.entries();
+        let a = entries.accounts.get(user).ok_or(AuthError::Invalid)?;
         Ok(Principal {
             user: a.name.clone(),
             member: a.member.clone(),
@@ -96,8 +131,11 @@ impl UserDirectory {
         cache.get(key).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(u, _)| u.clone())
     }
 
-    fn remember(&self, key: [u8; 32], user: &str) {
+    fn remember(&self, key: [u8; 32], user: &str, generation: u64) {
         if let Ok(mut cache) = self.cache.lock() {
+            if self.generation.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                return;
+            }
             if cache.len() >= CACHE_MAX {
                 cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
                 if cache.len() >= CACHE_MAX {
@@ -116,7 +154,9 @@ impl UserDirectory {
             let decoded = STANDARD.decode(rest).map_err(|_| AuthError::Malformed)?;
             let text = String::from_utf8(decoded).map_err(|_| AuthError::Malformed)?;
             let (user, password) = text.split_once(':').ok_or(AuthError::Malformed)?;
-            match self.accounts.get(user) {
+            // Cloned out so that Argon2 runs without holding the lock a reload waits for.
+            let account = self.entries().accounts.get(user).cloned();
+            match account {
                 Some(a) if verify_secret(password, &a.password_hash) => Ok(a.name.clone()),
                 Some(_) => Err(AuthError::Invalid),
                 None => {
@@ -127,7 +167,8 @@ impl UserDirectory {
             }
         } else if scheme.eq_ignore_ascii_case("bearer") {
             let (token_id, secret) = parse_token(rest).ok_or(AuthError::Malformed)?;
-            match self.tokens.get(token_id) {
+            let token = self.entries().tokens.get(token_id).cloned();
+            match token {
                 Some(t) if verify_secret(secret, &t.secret_hash) => Ok(t.user.clone()),
                 Some(_) => Err(AuthError::Invalid),
                 None => {
@@ -148,9 +189,10 @@ impl Authenticator for UserDirectory {
         if let Some(user) = self.cached(&key) {
             return self.principal(&user);
         }
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let user = self.verify(authorization)?;
         let principal = self.principal(&user)?;
-        self.remember(key, &user);
+        self.remember(key, &user, generation);
         Ok(principal)
     }
 }
@@ -216,7 +258,12 @@ fn presented_name(authorization: Option<&str>) -> Option<String> {
     Some(name.chars().take(128).collect())
 }
 
-/// The authenticated caller of a request, checked against the roster.
+/// The role of the accounts peer nodes pull and notify with: only they get sync mode
+/// (`X-Tandem-Sync: 1`) and may send notifications.
+pub const PEER_ROLE: &str = "peer";
+
+/// The authenticated caller of a request, checked against the roster. Every route of a node
+/// authenticates through it (or [`ActiveCaller`]), so every request is audited with its "who".
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
@@ -242,6 +289,24 @@ impl FromRequestParts<AppState> for Caller {
         }
         crate::audit::authenticated(&principal.user, &principal.member);
         Ok(Caller(principal))
+    }
+}
+
+/// A [`Caller`] whose member is active in the roster. Used by Tandem's own endpoints: a user
+/// of a suspended or removed member is refused (403) there. TAXII reads keep [`Caller`]: such a
+/// user reads nothing (the store decides), and a suspended member's node still reaches
+/// discovery and the roster changes, which is how it learns that it was reinstated.
+pub struct ActiveCaller(pub Principal);
+
+impl FromRequestParts<AppState> for ActiveCaller {
+    type Rejection = TaxiiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(p) = Caller::from_request_parts(parts, state).await?;
+        if !state.roster().is_active(&p.member) {
+            return Err(TaxiiError::Forbidden("the member of this account is not active in the roster".into()));
+        }
+        Ok(ActiveCaller(p))
     }
 }
 
@@ -291,6 +356,19 @@ mod tests {
         let forged = format!("{}x", token);
         assert_eq!(dir.authenticate(Some(&format!("Bearer {forged}"))), Err(AuthError::Invalid));
         assert_eq!(dir.authenticate(Some("Bearer tdm_nope")), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn replace_takes_effect_and_forgets_cached_verifications() {
+        let (dir, token) = directory();
+        let bearer = format!("Bearer {token}");
+        assert!(dir.authenticate(Some(&bearer)).is_ok());
+        let alice = dir.entries().accounts.get("alice").cloned().unwrap();
+        let bob = Account { name: "bob".into(), password_hash: hash_secret("pw"), ..alice.clone() };
+        // The token is gone: its cached verification must not keep it alive.
+        dir.replace([alice, bob], []);
+        assert_eq!(dir.authenticate(Some(&bearer)), Err(AuthError::Invalid));
+        assert_eq!(dir.authenticate(Some(&basic("bob", "pw"))).unwrap().user, "bob");
     }
 
     #[test]

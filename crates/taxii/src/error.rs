@@ -31,6 +31,9 @@ pub enum TaxiiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// Over a rate limit; the client may try again after this many seconds (`Retry-After`).
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
     /// Any other status (used to wrap responses produced outside the handlers).
@@ -49,6 +52,7 @@ impl TaxiiError {
             TaxiiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             TaxiiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TaxiiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            TaxiiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             TaxiiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             TaxiiError::Other(s) => *s,
         }
@@ -64,6 +68,7 @@ impl TaxiiError {
             TaxiiError::NotAcceptable => "the Accept header must include application/taxii+json;version=2.1".into(),
             TaxiiError::PayloadTooLarge => "the request body exceeds max_content_length of the API root".into(),
             TaxiiError::UnsupportedMediaType => "the Content-Type must be application/taxii+json;version=2.1".into(),
+            TaxiiError::TooManyRequests { .. } => "too many requests: try again after Retry-After seconds".into(),
             TaxiiError::Internal(_) => "the server could not complete the request".into(),
             TaxiiError::Other(s) => s.canonical_reason().unwrap_or("error").to_string(),
         }
@@ -94,6 +99,10 @@ impl From<tokio::task::JoinError> for TaxiiError {
 impl IntoResponse for TaxiiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match self {
+            TaxiiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         let body = json!({
             "title": status.canonical_reason().unwrap_or("Error"),
             "description": self.description(),
@@ -104,6 +113,9 @@ impl IntoResponse for TaxiiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_CONTENT_TYPE));
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE));
+        }
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

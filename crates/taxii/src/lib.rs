@@ -7,6 +7,8 @@
 //! never anything the client sends. [`router`] is shared by the binary and the tests.
 //!
 //! Choices where the spec leaves room (documented here once):
+//! - Discovery names the API root under the configured `public_url`, or by a relative URL;
+//!   never from the `Host` header (a client could make the node advertise any host).
 //! - Every endpoint, discovery included, requires authentication (401 with
 //!   `WWW-Authenticate: Basic realm="tandem", Bearer`).
 //! - A user whose member is not in the roster at all is refused with 401, exactly as bad
@@ -23,8 +25,9 @@
 //!   with the same body whether the object is missing or hidden.
 //! - Tandem extensions for federation: `GET .../collections/{id}/tombstones/` lists deletions
 //!   (same releasability as the deleted versions, `added_after`/`next`/`limit` paging), and a
-//!   request with `X-Tandem-Sync: 1` gets a `tandem_provenance` map (`"<id>|<version>"` ->
-//!   proof) in the objects envelope, as TAXII 2.1 §7.1 allows custom properties.
+//!   request with `X-Tandem-Sync: 1` from a peer account (role `peer`) gets sync-sized pages,
+//!   `tandem_epoch` and a `tandem_provenance` map (`"<id>|<version>"` -> proof) in the objects
+//!   envelope, as TAXII 2.1 §7.1 allows custom properties; anyone else gets a normal page.
 
 pub mod audit;
 pub mod auth;
@@ -67,6 +70,10 @@ pub struct TaxiiConfig {
     /// The member this node serves: its users with role `auditor` may read the audit log.
     /// Empty means nobody may.
     pub node_member: String,
+    /// The node's public base URL (`https://node.example.org/`): discovery names the API root
+    /// under it. `None` names it by a relative URL (`/api/`), which a client resolves against
+    /// the URL it used. Never taken from the request's `Host` header, which the client chooses.
+    pub public_url: Option<String>,
 }
 
 impl Default for TaxiiConfig {
@@ -81,6 +88,7 @@ impl Default for TaxiiConfig {
             page_size_max: 1000,
             sync_page_size_max: 10_000,
             node_member: String::new(),
+            public_url: None,
         }
     }
 }
@@ -101,6 +109,11 @@ impl TaxiiConfig {
         }
         if self.page_size_max == 0 {
             return Err("page_size_max: must be positive".into());
+        }
+        if let Some(u) = &self.public_url
+            && (!(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace))
+        {
+            return Err(format!("public_url {u:?}: must be an absolute http:// or https:// URL"));
         }
         let mut keys: Vec<&str> = Vec::new();
         for c in &self.collections {
@@ -140,6 +153,17 @@ pub struct Principal {
     pub clearance: Classification,
     pub roles: Vec<String>,
     pub read_only: bool,
+}
+
+impl Principal {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// A peer node's account ([`auth::PEER_ROLE`]).
+    pub fn is_peer(&self) -> bool {
+        self.has_role(auth::PEER_ROLE)
+    }
 }
 
 /// Called after a write succeeded, for live streams and federation.
@@ -216,8 +240,21 @@ impl AppState {
     }
 }
 
-/// The TAXII 2.1 routes. Every path is served with and without its trailing slash.
+/// The TAXII 2.1 routes alone, audited (tests of this crate; a node uses [`assemble`]).
 pub fn router(state: AppState) -> Router {
+    assemble(state, Router::new())
+}
+
+/// A whole app: the TAXII routes merged with `extra` (Tandem's own routes, federation,
+/// metrics, each authenticating through [`auth::Caller`]), then the audit layer applied once,
+/// last. Layer order is behaviour: in axum a layer wraps only the routes added before it, so a
+/// route merged after the audit layer would go unaudited.
+pub fn assemble(state: AppState, extra: Router) -> Router {
+    taxii_routes(state.clone()).merge(extra).layer(axum::middleware::from_fn_with_state(state, audit::record))
+}
+
+/// The TAXII 2.1 routes. Every path is served with and without its trailing slash.
+fn taxii_routes(state: AppState) -> Router {
     use handlers::{collections, discovery, objects, status};
     let root = format!("/{}", state.config.api_root.trim_matches('/'));
     let coll = format!("{root}/collections/{{collection}}");
@@ -247,7 +284,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(media::negotiate))
         .layer(axum::middleware::map_response(responses::taxii_envelope))
         .merge(extensions)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .with_state(state)
 }
 
@@ -276,6 +312,7 @@ mod tests {
             TaxiiConfig { api_root: "a/b".into(), ..ok.clone() },
             TaxiiConfig { api_root: "".into(), ..ok.clone() },
             TaxiiConfig { page_size_max: 0, ..ok.clone() },
+            TaxiiConfig { public_url: Some("node.example.org".into()), ..ok.clone() },
             TaxiiConfig { collections: vec![coll("not-a-uuid", None)], ..ok.clone() },
             TaxiiConfig { collections: vec![coll(id, None), coll(id, None)], ..ok.clone() },
             TaxiiConfig { collections: vec![coll(id, Some(id))], ..ok.clone() },

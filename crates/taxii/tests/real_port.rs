@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use tandem_taxii::TaxiiConfig;
 /// One HTTP/1.1 exchange over a plain blocking socket (the request asks the server to close).
 async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
     use std::io::{Read, Write};
@@ -25,9 +26,9 @@ async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_on_a_real_port() {
-    let f = fixture();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let f = fixture_with(TaxiiConfig { public_url: Some(format!("http://{addr}/")), ..config() });
     let app = f.app.clone();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 

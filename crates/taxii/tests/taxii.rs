@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::*;
 use serde_json::{Value, json};
+use tandem_taxii::TaxiiConfig;
 
 #[tokio::test]
 async fn discovery_api_root_and_collections() {
@@ -17,6 +18,23 @@ async fn discovery_api_root_and_collections() {
         assert_eq!(r.body["api_roots"], json!(["http://127.0.0.1:8480/api/"]));
         assert_eq!(r.body["default"], "http://127.0.0.1:8480/api/");
     }
+    // A forged Host (or X-Forwarded-Proto) is never reflected: discovery names the configured URL.
+    let forged = req(Method::GET, "/taxii2/", Some("alice"))
+        .header("host", "evil.example:666")
+        .header("x-forwarded-proto", "https")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&f.app, forged).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["api_roots"], json!(["http://127.0.0.1:8480/api/"]));
+    assert!(!String::from_utf8_lossy(&r.raw).contains("evil.example"), "{:?}", r.body);
+    // Without a public URL, the API root is named relative to what the client used.
+    let bare = fixture_with(TaxiiConfig { public_url: None, ..config() });
+    let forged =
+        req(Method::GET, "/taxii2/", Some("alice")).header("host", "evil.example").body(Body::empty()).unwrap();
+    let r = send(&bare.app, forged).await;
+    assert_eq!((r.body["default"].clone(), r.body["api_roots"].clone()), (json!("/api/"), json!(["/api/"])));
+
     let r = get(&f.app, "/api/", "alice").await;
     assert_eq!(r.body["versions"], json!([TAXII]));
     assert_eq!(r.body["max_content_length"], json!(2 * 1024 * 1024));

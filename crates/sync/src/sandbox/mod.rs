@@ -5,9 +5,9 @@
 //! Every directed link goes through a [`LinkProxy`] (the puller's peer URL points at it), so
 //! tests can cut, slow, break and replay links at run time ([`Sandbox::link`]).
 //!
-//! Every node has a user `analyst` of its own member and, for every other member, a user
-//! `sync-<member>` of that member (the account that member's node pulls with); all share one
-//! password so Argon2 hashes once.
+//! Every node has users `analyst` and `auditor` (role `auditor`) of its own member and, for
+//! every other member, a user `sync-<member>` of that member with role `peer` (the account that
+//! member's node pulls and notifies with); all share one password so Argon2 hashes once.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -55,6 +55,7 @@ pub struct SandboxBuilder {
     authority: Option<ed25519_dalek::VerifyingKey>,
     joining: Vec<String>,
     page_size_max: Option<usize>,
+    sync_page_size_max: Option<usize>,
     max_backoff: Option<Duration>,
     cache_kib: Option<u32>,
 }
@@ -122,6 +123,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// The page size for peers alone (default: `page_size_max` when set, so that a test's small
+    /// pages are small for peers too).
+    pub fn sync_page_size_max(mut self, n: usize) -> Self {
+        self.sync_page_size_max = Some(n);
+        self
+    }
+
     pub async fn build(self) -> anyhow::Result<Sandbox> {
         let mut keys = BTreeMap::new();
         for m in &self.members {
@@ -183,6 +191,7 @@ impl SandboxBuilder {
             proxies,
             poll: self.poll.unwrap_or(Duration::from_secs(15)),
             page_size_max: self.page_size_max,
+            sync_page_size_max: self.sync_page_size_max.or(self.page_size_max),
             max_backoff: self.max_backoff.unwrap_or(crate::puller::MAX_BACKOFF),
             cache_kib: self.cache_kib.unwrap_or(tandem_store::sqlite::DEFAULT_CACHE_KIB),
             http: reqwest::Client::new(),
@@ -202,6 +211,7 @@ pub struct Sandbox {
     proxies: BTreeMap<(String, String), LinkProxy>,
     poll: Duration,
     page_size_max: Option<usize>,
+    sync_page_size_max: Option<usize>,
     max_backoff: Duration,
     cache_kib: u32,
     http: reqwest::Client,
@@ -262,6 +272,7 @@ impl Sandbox {
         let poll = self.poll;
         let authority = self.authority;
         let page_size_max = self.page_size_max;
+        let sync_page_size_max = self.sync_page_size_max;
         let max_backoff = self.max_backoff;
         let roster = self.roster.clone();
         // Accounts for every node's member, joined or not yet: the roster decides what they get.
@@ -287,10 +298,11 @@ impl Sandbox {
             inner_hooks: Arc::new(NoHooks),
             authority,
         });
-        let mut accounts = vec![account("analyst", member)];
+        let mut accounts = vec![account("analyst", member, &[]), account("auditor", member, &["auditor"])];
         for other in others {
             if other != member {
-                accounts.push(account(&format!("sync-{other}"), &other));
+                // The account `other`'s node pulls and notifies with: a peer account.
+                accounts.push(account(&format!("sync-{other}"), &other, &[tandem_taxii::auth::PEER_ROLE]));
             }
         }
         let state = AppState {
@@ -307,8 +319,7 @@ impl Sandbox {
                     can_write: true,
                 }],
                 page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().page_size_max),
-                // A page size set for a test caps peers' pages too (to make them many).
-                sync_page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().sync_page_size_max),
+                sync_page_size_max: sync_page_size_max.unwrap_or(TaxiiConfig::default().sync_page_size_max),
                 ..TaxiiConfig::default()
             }),
             roster,
@@ -316,7 +327,10 @@ impl Sandbox {
             audit: Arc::new(tandem_taxii::NoAudit),
             signer: Some(fed.signer()),
         };
-        let app = tandem_taxii::router(state.clone()).merge(fed.routes(state));
+        // Assembled as `tandem serve` assembles its app (TAXII and federation routes, then the
+        // audit layer once); the binary adds its places and metrics routes, which need nothing
+        // the sandbox tests. Moving the whole assembly into one crate both use is issue 10's.
+        let app = tandem_taxii::assemble(state.clone(), fed.routes(state));
         let mut tries = 0;
         let listener = loop {
             if let Some(reserved) = node.listener.take() {
@@ -493,13 +507,13 @@ impl Sandbox {
     }
 }
 
-fn account(name: &str, member: &str) -> Account {
+fn account(name: &str, member: &str, roles: &[&str]) -> Account {
     Account {
         name: name.into(),
         member: member.into(),
         password_hash: password_hash().to_string(),
         clearance: Classification::Secret,
-        roles: vec![],
+        roles: roles.iter().map(|r| r.to_string()).collect(),
         read_only: false,
     }
 }

@@ -81,7 +81,7 @@ pub fn run_user(command: &UserCommand) -> anyhow::Result<ExitCode> {
                 clearance: clearance.clone(),
                 roles: roles.clone(),
             })?;
-            println!("user {name} ({member}) saved; restart the node to load it");
+            println!("user {name} ({member}) saved; a running node loads it within a second");
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::List { config } => {
@@ -113,7 +113,7 @@ pub fn run_token(command: &TokenCommand) -> anyhow::Result<ExitCode> {
                 label: label.clone(),
             })?;
             println!("{token}");
-            eprintln!("token for {user} created: it is shown only once; restart the node to load it");
+            eprintln!("token for {user} created: it is shown only once; a running node accepts it within a second");
             Ok(ExitCode::SUCCESS)
         }
     }

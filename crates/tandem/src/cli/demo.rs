@@ -272,6 +272,10 @@ fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>, author
         l = p.listen,
         d = p.member.to_lowercase()
     );
+    if p.listen.ip().is_unspecified() {
+        // Listening on every interface: discovery still needs a URL clients can use.
+        let _ = writeln!(t, "public_url = \"http://127.0.0.1:{}/\"\n", p.listen.port());
+    }
     let _ = writeln!(t, "[coalition]\nauthority = \"{authority}\"\n");
     for m in tandem_demo::coalition_members() {
         let _ = writeln!(t, "[[members]]\ncode = \"{}\"\nname = \"{}\"\njoined = \"{}\"", m.code, m.name, m.joined);
@@ -309,7 +313,7 @@ fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>, author
     for peer in &p.peers {
         let _ = writeln!(
             t,
-            "[[users]]\nname = \"{}-sync\"\nmember = \"{peer}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\n",
+            "[[users]]\nname = \"{}-sync\"\nmember = \"{peer}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\nroles = [\"peer\"]\n",
             peer.to_lowercase()
         );
     }

@@ -32,34 +32,38 @@ pub struct Launched {
     pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-/// Opens the store, wires TAXII, Tandem's endpoints, federation and the audit log, binds the
-/// listener and starts serving in a task.
+/// Opens the store, binds the listener, assembles the app ([`crate::http::app`]: every route,
+/// one authentication, the audit layer last), and starts serving, federation, and the
+/// followers of the roster (SIGHUP) and of CLI-created users and tokens in tasks.
 pub async fn launch(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Launched> {
     let store = node::open_store(&config)?;
-    let mut state = node::app_state(&config, store.clone())?;
+    // Bound first: discovery advertises the address actually bound when listen's port is 0.
+    let listener = tokio::net::TcpListener::bind(config.node.listen)
+        .await
+        .with_context(|| format!("binding {}", config.node.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = config.public_url(addr)?;
+    let (mut state, directory) = node::app_state(&config, store.clone())?;
+    state.config = Arc::new(tandem_taxii::TaxiiConfig { public_url: Some(public_url), ..(*state.config).clone() });
     let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let audit = super::audit::open_log(&config)?;
     state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
     let roster = Arc::clone(&state.roster);
-    let metrics = crate::http::metrics::routes(state.clone(), Arc::clone(&fed), &config.node.member);
-    let app = tandem_taxii::router(state.clone())
-        .merge(crate::http::routes(state.clone()))
-        .merge(fed.routes(state))
-        .merge(metrics);
-    let listener = tokio::net::TcpListener::bind(config.node.listen)
-        .await
-        .with_context(|| format!("binding {}", config.node.listen))?;
+    let app = crate::http::app(state, &fed);
     fed.start();
-    let addr = listener.local_addr()?;
     tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
     println!("tandem node {} listening on http://{addr}/taxii2/", config.node.member);
     spawn_roster_reload(&config, fed.roster_log());
+    let (stop_accounts, stopped) = tokio::sync::watch::channel(false);
+    let accounts = node::follow_accounts(&config, store.clone(), directory, stopped);
     let task_fed = Arc::clone(&fed);
     let server = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
+        let _ = stop_accounts.send(true);
+        let _ = accounts.await;
         task_fed.stop().await;
         if let Err(e) = audit.close() {
             tracing::error!(error = %e, "closing the audit log");

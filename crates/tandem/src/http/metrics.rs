@@ -2,56 +2,50 @@
 //!
 //! Only aggregate, intelligence-free figures about peers (lag, errors, versions received and
 //! refused) — no object counts, which could reveal what exists beyond a reader's releasability —
-//! and only to authenticated users of the node's own member.
+//! and only to authenticated users of the node's own member (while it is active), through the
+//! same extractor and audit layer as every other route (`metrics.read`).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Extension, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tandem_sync::federation::Federation;
-use tandem_taxii::AppState;
+use tandem_taxii::auth::ActiveCaller;
+use tandem_taxii::{AppState, TaxiiError};
 
-#[derive(Clone)]
-struct MetricsState {
-    app: AppState,
-    federation: Arc<Federation>,
-    member: String,
-    started: std::time::Instant,
+/// `/metrics`, for the app's state (the federation rides along as an extension).
+pub fn routes(federation: Arc<Federation>) -> Router<AppState> {
+    let started = Started(std::time::Instant::now());
+    Router::new().route("/metrics", get(metrics)).layer(Extension(federation)).layer(Extension(started))
 }
 
-pub fn routes(app: AppState, federation: Arc<Federation>, member: &str) -> Router {
-    let state = MetricsState { app, federation, member: member.to_string(), started: std::time::Instant::now() };
-    Router::new().route("/metrics", get(metrics)).with_state(state)
-}
+/// When the app was assembled (uptime).
+#[derive(Clone, Copy)]
+struct Started(std::time::Instant);
 
 /// One exposed series: name, help, kind, and how to read it from a peer's status.
 type Series = (&'static str, &'static str, &'static str, fn(&tandem_sync::status::PeerStatus) -> f64);
 
-async fn metrics(State(s): State<MetricsState>, headers: HeaderMap) -> Response {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match s.app.auth.authenticate(auth) {
-        Ok(p) if p.member == s.member => {}
-        Ok(_) => return (StatusCode::FORBIDDEN, "metrics are for users of the node's member\n").into_response(),
-        Err(_) => {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"tandem\", Bearer")],
-                "authentication required\n",
-            )
-                .into_response();
-        }
+async fn metrics(
+    State(state): State<AppState>,
+    ActiveCaller(p): ActiveCaller,
+    Extension(federation): Extension<Arc<Federation>>,
+    Extension(Started(started)): Extension<Started>,
+) -> Result<Response, TaxiiError> {
+    if p.member != state.config.node_member {
+        return Err(TaxiiError::Forbidden("metrics are for users of the node's member".into()));
     }
     let mut out = String::new();
     let gauge = |out: &mut String, name: &str, help: &str, kind: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     };
     gauge(&mut out, "tandem_uptime_seconds", "Seconds since the node started.", "gauge");
-    let _ = writeln!(out, "tandem_uptime_seconds {:.3}", s.started.elapsed().as_secs_f64());
-    let statuses = s.federation.statuses();
+    let _ = writeln!(out, "tandem_uptime_seconds {:.3}", started.elapsed().as_secs_f64());
+    let statuses = federation.statuses();
     let series: [Series; 7] = [
         ("tandem_peer_lag_objects", "Versions fetched from the peer and not stored yet.", "gauge", |p| {
             p.lag_objects as f64
@@ -75,5 +69,5 @@ async fn metrics(State(s): State<MetricsState>, headers: HeaderMap) -> Response 
             let _ = writeln!(out, "{name}{{peer=\"{}\"}} {}", p.member, value(p));
         }
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }

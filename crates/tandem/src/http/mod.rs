@@ -1,13 +1,29 @@
-//! Tandem's own HTTP endpoints beside TAXII (for the analyst UI), under `/api/tandem/`.
+//! The node's HTTP app: TAXII, Tandem's own endpoints beside it (for the analyst UI, under
+//! `/api/tandem/`), federation and metrics, assembled once by [`app`].
 //!
-//! They authenticate with the same accounts as TAXII and answer JSON.
+//! Every route authenticates through the one TAXII extractor (`tandem_taxii::auth::Caller`,
+//! with its verification cache and Argon2 off the async threads, and its roster check), answers
+//! errors as TAXII error bodies, and is audited by the one audit layer applied after every
+//! route is merged.
 
 pub mod metrics;
 pub mod places;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
 
 use axum::Router;
+use tandem_sync::federation::Federation;
 use tandem_taxii::AppState;
 
-pub fn routes(state: AppState) -> Router {
-    Router::new().merge(places::routes()).with_state(state)
+/// The whole app of a node: every route merged first, then the audit layer once, last
+/// (`tandem_taxii::assemble`). `tandem serve` and `tandem demo` serve exactly this.
+pub fn app(state: AppState, federation: &Arc<Federation>) -> Router {
+    let own = Router::new()
+        .merge(places::routes(&state.config.api_root))
+        .merge(metrics::routes(Arc::clone(federation)))
+        .with_state(state.clone())
+        .merge(federation.routes(state.clone()));
+    tandem_taxii::assemble(state, own)
 }

@@ -1,7 +1,7 @@
 //! `GET /taxii2/` (discovery) and `GET /{api_root}/` (API root information).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
@@ -10,28 +10,18 @@ use crate::media::TAXII_CONTENT_TYPE;
 use crate::responses::taxii_json;
 use crate::{AppState, TaxiiError};
 
-/// The API root's URL as the client reached us: absolute from the `Host` header (https when a
-/// proxy says so in `X-Forwarded-Proto`), or relative when the host is missing or odd.
-fn api_root_url(headers: &HeaderMap, root: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_alphanumeric() || b".-:[]_".contains(&c)));
-    let root = root.trim_matches('/');
-    match host {
-        Some(host) => {
-            let https = headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-            format!("{}://{host}/{root}/", if https { "https" } else { "http" })
-        }
+/// The API root's URL: under the configured public URL, else relative (`/api/`). Never from the
+/// request's `Host` or `X-Forwarded-*` headers, which the client controls.
+fn api_root_url(config: &crate::TaxiiConfig) -> String {
+    let root = config.api_root.trim_matches('/');
+    match &config.public_url {
+        Some(base) => format!("{}/{root}/", base.trim_end_matches('/')),
         None => format!("/{root}/"),
     }
 }
 
-pub async fn discovery(State(state): State<AppState>, _caller: Caller, headers: HeaderMap) -> Response {
-    let root = api_root_url(&headers, &state.config.api_root);
+pub async fn discovery(State(state): State<AppState>, _caller: Caller) -> Response {
+    let root = api_root_url(&state.config);
     let mut body = Map::new();
     body.insert("title".into(), json!(state.config.title));
     if let Some(d) = &state.config.description {

@@ -95,6 +95,14 @@ fn envelope(key: &str, items: Vec<Value>, page_next: Option<tandem_store::cursor
 /// The request header by which a Tandem peer asks for provenance.
 pub const SYNC_HEADER: &str = "x-tandem-sync";
 
+/// Whether the request is served in sync mode (sync-sized pages, `tandem_epoch`,
+/// `tandem_provenance`): only for a peer node's account (role `peer`) that asks for it, on a
+/// node that signs. Anyone else sending the header gets a normal page: page sizes and epochs
+/// are not for users to probe.
+fn sync_mode(state: &AppState, p: &Principal, headers: &HeaderMap) -> bool {
+    state.signer.is_some() && p.is_peer() && headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1")
+}
+
 pub async fn get_objects(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -102,12 +110,12 @@ pub async fn get_objects(
     headers: HeaderMap,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let sync = state.signer.is_some() && headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
+    let sync = sync_mode(&state, &p, &headers);
     let mode = if sync { Sync::WithProvenance } else { Sync::No };
     let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, mode).await?;
     let (first, last) = bounds(&query, &pg.items);
-    let proofs = match (&state.signer, headers.get(SYNC_HEADER)) {
-        (Some(signer), Some(v)) if v.as_bytes() == b"1" => {
+    let proofs = match &state.signer {
+        Some(signer) if sync => {
             let mut m = Map::new();
             let mut seen: std::collections::HashMap<String, usize> = Default::default();
             for r in &pg.items {
@@ -237,7 +245,7 @@ pub async fn manifest(
     headers: HeaderMap,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
-    let sync = state.signer.is_some() && headers.get(SYNC_HEADER).is_some_and(|v| v.as_bytes() == b"1");
+    let sync = sync_mode(&state, &p, &headers);
     let mode = if sync { Sync::Manifest } else { Sync::No };
     let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, mode).await?;
     let (first, last) = bounds(&query, &pg.items);

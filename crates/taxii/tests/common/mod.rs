@@ -99,20 +99,27 @@ pub fn config() -> TaxiiConfig {
             coll(COLL_RO, None, true, false),
             coll(COLL_WO, None, false, true),
         ],
+        // What discovery advertises (never the request's Host).
+        public_url: Some("http://127.0.0.1:8480/".into()),
         ..TaxiiConfig::default()
     }
 }
 
 pub fn fixture() -> Fixture {
+    fixture_with(config())
+}
+
+/// A fixture serving `config` (tests that need another public URL or page size).
+pub fn fixture_with(config: TaxiiConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    config().validate().unwrap();
+    config.validate().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let (accounts, tokens, token) = directory_parts().clone();
     let hooks = Arc::new(Recorder::default());
     let state = AppState {
         store: Arc::new(store),
         auth: Arc::new(UserDirectory::new(accounts, tokens)),
-        config: Arc::new(config()),
+        config: Arc::new(config),
         roster: Arc::new(RwLock::new(Arc::new(roster()))),
         hooks: hooks.clone(),
         audit: Arc::new(tandem_taxii::NoAudit),

@@ -1,0 +1,398 @@
+//! Every route of the assembled app ([`super::app`]), from one table: without credentials a 401
+//! with `WWW-Authenticate` and an `auth.failure` audit entry naming the action attempted; a
+//! user of a suspended member refused (or, on TAXII reads, served nothing); an authorized call
+//! audited with who, member, action and status.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tandem_taxii::{AuditEvent, AuditSink};
+use tower::ServiceExt;
+
+use crate::config::Config;
+
+const PASSWORD: &str = "routes-test";
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// Keeps every audit event in memory.
+#[derive(Default)]
+struct Memory(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for Memory {
+    fn record(&self, event: AuditEvent) {
+        if let Ok(mut e) = self.0.lock() {
+            e.push(event);
+        }
+    }
+
+    fn read(&self, after: u64, limit: usize) -> Option<Result<Vec<Value>, String>> {
+        let e = self.0.lock().ok()?;
+        let entries = e.iter().skip(after as usize).take(limit);
+        Some(Ok(entries.map(|e| json!({"action": e.action, "status": e.status})).collect()))
+    }
+}
+
+impl Memory {
+    fn last(&self) -> Option<AuditEvent> {
+        self.0.lock().ok()?.last().cloned()
+    }
+    fn len(&self) -> usize {
+        self.0.lock().map(|e| e.len()).unwrap_or(0)
+    }
+}
+
+struct Fixture {
+    app: Router,
+    audit: Arc<Memory>,
+    fed: Arc<tandem_sync::federation::Federation>,
+    _dir: tempfile::TempDir,
+}
+
+fn config_text(extra_node: &str) -> String {
+    format!(
+        r#"[node]
+member = "USA"
+listen = "127.0.0.1:8480"
+data_dir = "./data"
+{extra_node}
+
+[[members]]
+code = "USA"
+name = "United States"
+[[members]]
+code = "IRQ"
+name = "Iraq"
+[[members]]
+code = "SYR"
+name = "Syria"
+status = "suspended"
+
+[[users]]
+name = "analyst"
+member = "USA"
+password = "{PASSWORD}"
+clearance = "SECRET"
+[[users]]
+name = "auditor"
+member = "USA"
+password = "{PASSWORD}"
+roles = ["auditor"]
+[[users]]
+name = "sam"
+member = "SYR"
+password = "{PASSWORD}"
+[[users]]
+name = "sync-SYR"
+member = "SYR"
+password = "{PASSWORD}"
+roles = ["peer"]
+[[users]]
+name = "sync-IRQ"
+member = "IRQ"
+password = "{PASSWORD}"
+roles = ["peer"]
+
+[[peers]]
+member = "IRQ"
+url = "http://127.0.0.1:9/taxii2/"
+username = "sync-USA"
+password = "x"
+"#
+    )
+}
+
+/// The app exactly as `tandem serve` assembles it, over a fresh store, with a memory audit sink.
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.toml");
+    std::fs::write(&path, config_text("public_url = \"https://usa.example.org/\"")).unwrap();
+    let config = Config::load(&path).unwrap();
+    let store = crate::node::open_store(&config).unwrap();
+    let (mut state, _directory) = crate::node::app_state(&config, store.clone()).unwrap();
+    let fed = crate::federation::attach(&config, store, &mut state).unwrap();
+    let audit = Arc::new(Memory::default());
+    state.audit = audit.clone();
+    // Started so that IRQ's peer entry exists (its URL answers nothing: pulls just fail).
+    fed.start();
+    Fixture { app: super::app(state, &fed), audit, fed, _dir: dir }
+}
+
+fn basic(user: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PASSWORD}")))
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+async fn call(app: &Router, method: &Method, path: &str, user: Option<&str>, body: Option<&Value>) -> Resp {
+    let mut b = Request::builder().method(method.clone()).uri(path).header(header::ACCEPT, TAXII);
+    if let Some(u) = user {
+        b = b.header(header::AUTHORIZATION, basic(u));
+    }
+    let req = match body {
+        Some(v) => b.header(header::CONTENT_TYPE, TAXII).body(Body::from(v.to_string())).unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    };
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Resp { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+}
+
+/// What a user of the suspended member SYR gets on a route.
+#[derive(Debug, Clone, Copy)]
+enum Suspended {
+    /// 403: Tandem's own endpoints and writes.
+    Refused,
+    /// TAXII reads: the store releases nothing to a suspended member, so the answer is the one
+    /// for an empty collection (this status, and no objects).
+    SeesNothing(StatusCode),
+    /// Discovery, the API root, the collection list and the roster changes: no intelligence,
+    /// and what a suspended member's node needs to learn (or submit) its reinstatement. The
+    /// status is the one the authorized call gets.
+    Answered,
+}
+
+struct Row {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    action: &'static str,
+    /// Who makes the authorized call, and what it answers.
+    user: &'static str,
+    status: StatusCode,
+    suspended: Suspended,
+}
+
+fn indicator() -> Value {
+    json!({"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+           "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+           "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix", "valid_from": "2025-11-24T00:00:00Z",
+           "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]})
+}
+
+fn table(status_id: &str) -> Vec<Row> {
+    use Suspended::*;
+    let obj = "/api/collections/intel/objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/";
+    let row = |method: Method, path: &str, action, user, status, suspended| Row {
+        method,
+        path: path.to_string(),
+        body: None,
+        action,
+        user,
+        status,
+        suspended,
+    };
+    vec![
+        row(Method::GET, "/taxii2/", "discovery", "analyst", StatusCode::OK, Answered),
+        row(Method::GET, "/api/", "discovery", "analyst", StatusCode::OK, Answered),
+        row(Method::GET, "/api/collections/", "collections", "analyst", StatusCode::OK, Answered),
+        row(Method::GET, "/api/collections/intel/", "collections", "analyst", StatusCode::OK, Answered),
+        Row {
+            body: Some(json!({"objects": [indicator()]})),
+            ..row(
+                Method::POST,
+                "/api/collections/intel/objects/",
+                "objects.write",
+                "analyst",
+                StatusCode::ACCEPTED,
+                Refused,
+            )
+        },
+        row(
+            Method::GET,
+            "/api/collections/intel/objects/",
+            "objects.read",
+            "analyst",
+            StatusCode::OK,
+            SeesNothing(StatusCode::OK),
+        ),
+        row(Method::GET, obj, "object.read", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
+        row(
+            Method::GET,
+            &format!("{obj}versions/"),
+            "versions.read",
+            "analyst",
+            StatusCode::OK,
+            SeesNothing(StatusCode::NOT_FOUND),
+        ),
+        row(
+            Method::GET,
+            "/api/collections/intel/manifest/",
+            "manifest.read",
+            "analyst",
+            StatusCode::OK,
+            SeesNothing(StatusCode::OK),
+        ),
+        row(
+            Method::GET,
+            "/api/collections/intel/tombstones/",
+            "tombstones.read",
+            "analyst",
+            StatusCode::OK,
+            SeesNothing(StatusCode::OK),
+        ),
+        row(
+            Method::GET,
+            &format!("/api/status/{status_id}/"),
+            "status.read",
+            "analyst",
+            StatusCode::OK,
+            SeesNothing(StatusCode::NOT_FOUND),
+        ),
+        row(Method::GET, "/api/audit/", "audit.read", "auditor", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/roster/changes/", "roster.read", "analyst", StatusCode::OK, Answered),
+        // No coalition authority here: the change is refused for what it is (400), after
+        // authentication, and audited as such.
+        Row {
+            body: Some(json!({"change": {}})),
+            ..row(
+                Method::POST,
+                "/api/tandem/roster/changes/",
+                "roster.change",
+                "analyst",
+                StatusCode::BAD_REQUEST,
+                Answered,
+            )
+        },
+        row(Method::POST, "/api/tandem/notify/", "peer.notify", "sync-IRQ", StatusCode::ACCEPTED, Refused),
+        row(Method::GET, "/api/tandem/peers/", "peers.read", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/places/?q=Mosul", "places.search", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/api/tandem/places/resolve/?text=Mosul",
+            "places.resolve",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
+        row(
+            Method::GET,
+            "/api/tandem/places/reverse/?lat=36.34&lon=43.13",
+            "places.reverse",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
+        row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
+        // Deleting what the store releases nothing of: the same 404 as for a missing object.
+        row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_authenticated_and_audited() {
+    let f = fixture().await;
+    // A write first, for a status id (the table's POST row writes the same object again).
+    let w = call(
+        &f.app,
+        &Method::POST,
+        "/api/collections/intel/objects/",
+        Some("analyst"),
+        Some(&json!({"objects": [indicator()]})),
+    )
+    .await;
+    assert_eq!(w.status, StatusCode::ACCEPTED, "{}", w.body);
+    let status_id = w.body["id"].as_str().unwrap().to_string();
+    for r in table(&status_id) {
+        let what = format!("{} {}", r.method, r.path);
+        // No credentials.
+        let before = f.audit.len();
+        let resp = call(&f.app, &r.method, &r.path, None, r.body.as_ref()).await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{what}");
+        assert_eq!(
+            resp.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()),
+            Some("Basic realm=\"tandem\", Bearer"),
+            "{what}"
+        );
+        assert_eq!(resp.body["http_status"], "401", "{what}: a TAXII error body");
+        assert_eq!(f.audit.len(), before + 1, "{what}: one audit entry");
+        let e = f.audit.last().unwrap();
+        assert_eq!((e.action.as_str(), e.status, e.member.as_deref()), ("auth.failure", 401, None), "{what}");
+        assert_eq!(e.detail["attempted"], r.action, "{what}");
+
+        // A user of the suspended member.
+        let resp = call(&f.app, &r.method, &r.path, Some("sam"), r.body.as_ref()).await;
+        match r.suspended {
+            Suspended::Refused => assert_eq!(resp.status, StatusCode::FORBIDDEN, "{what}: {}", resp.body),
+            Suspended::SeesNothing(s) => {
+                assert_eq!(resp.status, s, "{what}: {}", resp.body);
+                assert!(resp.body.get("objects").is_none() && resp.body.get("versions").is_none(), "{what}");
+            }
+            Suspended::Answered => assert_eq!(resp.status, r.status, "{what}"),
+        }
+        let e = f.audit.last().unwrap();
+        assert_eq!(
+            (e.user.as_deref(), e.member.as_deref(), e.action.as_str(), e.status),
+            (Some("sam"), Some("SYR"), r.action, resp.status.as_u16()),
+            "{what}"
+        );
+
+        // The authorized call.
+        let before = f.audit.len();
+        let resp = call(&f.app, &r.method, &r.path, Some(r.user), r.body.as_ref()).await;
+        assert_eq!(resp.status, r.status, "{what}: {}", resp.body);
+        assert_eq!(f.audit.len(), before + 1, "{what}: one audit entry");
+        let e = f.audit.last().unwrap();
+        let member = if r.user == "sync-IRQ" { "IRQ" } else { "USA" };
+        assert_eq!(
+            (e.user.as_deref(), e.member.as_deref(), e.action.as_str(), e.status, e.path.as_str()),
+            (Some(r.user), Some(member), r.action, r.status.as_u16(), r.path.as_str()),
+            "{what}"
+        );
+    }
+    f.fed.stop().await;
+}
+
+/// The Tandem extensions a normal user must not drive: sync mode and notifications are for
+/// peer accounts, peer error details for auditors and operators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_only_from_peer_accounts() {
+    let f = fixture().await;
+    let r = call(&f.app, &Method::POST, "/api/tandem/notify/", Some("analyst"), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["description"].as_str().unwrap().contains("peer"), "{}", r.body);
+    // Over the limit: 429 with Retry-After and a TAXII error body, audited.
+    let mut limited = None;
+    for _ in 0..200 {
+        let r = call(&f.app, &Method::POST, "/api/tandem/notify/", Some("sync-IRQ"), None).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+    }
+    let r = limited.expect("the rate limit never answered 429");
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    assert_eq!(r.body["http_status"], "429");
+    let e = f.audit.last().unwrap();
+    assert_eq!((e.action.as_str(), e.status, e.detail["rate_limited"].clone()), ("peer.notify", 429, json!(true)));
+    f.fed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_names_the_configured_url_whatever_the_host() {
+    let f = fixture().await;
+    let req = Request::builder()
+        .uri("/taxii2/")
+        .header(header::ACCEPT, TAXII)
+        .header(header::HOST, "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header(header::AUTHORIZATION, basic("analyst"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["api_roots"], json!(["https://usa.example.org/api/"]));
+    assert_eq!(body["default"], "https://usa.example.org/api/");
+    f.fed.stop().await;
+}
