@@ -347,10 +347,28 @@ fn members_report_one_observable_and_deleted_ids_keep_their_owner() {
     assert_eq!(usa.delete("jor-analyst", &other_id), 403);
     assert_eq!(usa.object("irq-analyst", &other_id).len(), 1);
 
-    // Both contests are listed for the operator.
+    // Both contests are listed for the operator, and the audit log recorded who made them.
     let out = Command::new(bin()).args(["doctor", "--config"]).arg(&usa.config).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&oid) && text.contains(&id), "{text}");
+    assert!(!out.status.success(), "doctor reports contests as problems");
+    wait_until("the audit log records both contests", || {
+        let out = Command::new(bin())
+            .args(["audit", "show", "--limit", "1000", "--config"])
+            .arg(&usa.config)
+            .output()
+            .unwrap();
+        let entries: Vec<Value> =
+            String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let contested = |who: &str, object: &str| {
+            entries.iter().any(|e| {
+                e["action"] == "claims.contested"
+                    && e["actor_member"] == who
+                    && e["detail"]["ids"].as_array().is_some_and(|ids| ids.iter().any(|i| i == object))
+            })
+        };
+        contested("USA", &id) && contested("JOR", &oid)
+    });
 }
 
 /// The same probes posted by JOR to a node holding USA's hidden data and to an empty node get

@@ -219,3 +219,47 @@ mod tests {
         }
     }
 }
+
+/// Write hooks that audit every write which made an id contested (its writer's first version of
+/// an id another member already claims, see `tandem_store::PutOutcome::Added`): local POSTs and
+/// imports as well as replicated pages, since every writer rings the hooks. One entry per
+/// write, action `claims.contested`, with the member that wrote and the ids; the contest stays
+/// listed by `tandem doctor`.
+pub struct ContestAudit {
+    pub sink: Arc<dyn AuditSink>,
+    /// The hooks to ring after auditing.
+    pub inner: Arc<dyn crate::WriteHooks>,
+}
+
+impl crate::WriteHooks for ContestAudit {
+    fn after_write(&self, collection: &str, member: &str, outcomes: &[tandem_store::PutOutcome]) {
+        let ids: Vec<Value> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                tandem_store::PutOutcome::Added { id, contested: true, .. } => Some(Value::String(id.clone())),
+                _ => None,
+            })
+            .collect();
+        if !ids.is_empty() {
+            tracing::warn!(%member, ids = ids.len(), "a write made ids contested: readers of third members are served neither claim (see tandem doctor)");
+            let mut detail = Map::new();
+            detail.insert("collection".into(), Value::String(collection.to_string()));
+            detail.insert("count".into(), Value::from(ids.len()));
+            detail.insert("ids".into(), Value::Array(ids));
+            self.sink.record(AuditEvent {
+                user: None,
+                member: Some(member.to_string()),
+                action: "claims.contested".into(),
+                method: "WRITE".into(),
+                path: format!("collections/{collection}/objects/"),
+                status: 200,
+                detail: Value::Object(detail),
+            });
+        }
+        self.inner.after_write(collection, member, outcomes);
+    }
+
+    fn after_delete(&self, collection: &str, member: &str, id: &str, count: usize) {
+        self.inner.after_delete(collection, member, id, count);
+    }
+}

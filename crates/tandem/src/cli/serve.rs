@@ -48,9 +48,11 @@ pub async fn launch(
     let public_url = config.public_url(addr)?;
     let (mut state, directory) = node::app_state(&config, store.clone())?;
     state.config = Arc::new(tandem_taxii::TaxiiConfig { public_url: Some(public_url), ..(*state.config).clone() });
-    let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let audit = super::audit::open_log(&config)?;
     state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
+    // Under federation's hooks, so replicated pages are audited as local writes are.
+    state.hooks = Arc::new(tandem_taxii::audit::ContestAudit { sink: Arc::clone(&state.audit), inner: state.hooks });
+    let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let roster = Arc::clone(&state.roster);
     let app = crate::http::app(state, &fed);
     fed.start();
