@@ -16,12 +16,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_tombstone_proofs.sql")),
 ];
 
+/// A migration written in Rust: runs inside the migration's transaction.
+type RustMigration = fn(&Transaction) -> Result<()>;
+
 /// Migrations written in Rust, numbered in the same sequence as the SQL ones.
-const RUST_MIGRATIONS: &[(i64, fn(&Transaction) -> Result<()>)] = &[(5, rehash_rfc8785)];
+const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785)];
 
 enum Step {
     Sql(&'static str),
-    Rust(fn(&Transaction) -> Result<()>),
+    Rust(RustMigration),
 }
 
 fn steps() -> Vec<(i64, Step)> {

@@ -379,7 +379,10 @@ fn golden_cases(k: &SigningKey) -> Value {
     })
 }
 
-fn golden(version: u32) -> (VerifyingKey, Vec<(String, Map<String, Value>, Provenance)>) {
+/// A golden case: its name, the object (or redacted copy) and its proof.
+type GoldenCase = (String, Map<String, Value>, Provenance);
+
+fn golden(version: u32) -> (VerifyingKey, Vec<GoldenCase>) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/provenance/golden-v{version}.json"));
     if version == FORMAT_VERSION && std::env::var_os("UPDATE_GOLDEN").is_some() {
         let text = serde_json::to_string_pretty(&golden_cases(&key(7))).unwrap() + "\n";
