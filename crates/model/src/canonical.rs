@@ -144,31 +144,43 @@ fn write_string(s: &str, out: &mut Vec<u8>, form: Form) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        // Bytes of multi-byte UTF-8 sequences are all >= 0x80 and never match.
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            0x0c => b"\\f",
-            b'\r' => b"\\r",
-            0x00..=0x1f => b"",
-            _ => continue,
-        };
+        // Bytes of multi-byte UTF-8 sequences are all >= 0x80 and never need escaping.
+        let escape = ESCAPE[b as usize];
+        if escape == 0 {
+            continue;
+        }
         out.extend_from_slice(&bytes[start..i]);
-        if short.is_empty() {
+        if escape == b'u' {
             out.extend_from_slice(b"\\u00");
             out.push(HEX[(b >> 4) as usize]);
             out.push(HEX[(b & 15) as usize]);
         } else {
-            out.extend_from_slice(short);
+            out.extend_from_slice(&[b'\\', escape]);
         }
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
+
+/// For each byte: 0 when it is written as is, else the letter after the backslash (`u` for
+/// `\u00xx`). RFC 8785 §3.2.2.2: `"`, `\\` and the controls below U+0020, with the five short forms.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
 
 fn write_number(n: &Number, out: &mut Vec<u8>, form: Form) {
     if let Some(i) = n.as_i64() {
@@ -178,6 +190,11 @@ fn write_number(n: &Number, out: &mut Vec<u8>, form: Form) {
     } else if let Some(f) = n.as_f64() {
         match form {
             // serde_json numbers are always finite.
+            // An integral double below 10^15 is exact as an i64 and ECMAScript prints its digits
+            // (`-0` as `0`); this skips the shortest-digits search for the common `36.0`.
+            Form::Jcs if f.fract() == 0.0 && f.abs() < 1e15 => {
+                out.extend_from_slice(itoa::Buffer::new().format(f as i64).as_bytes())
+            }
             Form::Jcs => out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes()),
             Form::Legacy => serde_json::to_writer(&mut *out, n).unwrap_or(()),
         }

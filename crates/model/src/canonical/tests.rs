@@ -1,6 +1,7 @@
 //! RFC 8785's own test vectors, and what the legacy form keeps.
 
 use super::*;
+use proptest::prelude::Strategy;
 use serde_json::json;
 
 fn parse(text: &str) -> Value {
@@ -182,4 +183,20 @@ fn legacy_is_the_former_form_and_agrees_without_floats() {
     let mut out = Vec::new();
     legacy::write_canonical(&no_floats, &mut out);
     assert_eq!(out, legacy::canonical_map(no_floats.as_object().expect("object")));
+}
+
+proptest::proptest! {
+    /// The integral fast path prints what ECMAScript (ryu-js) prints, for any double.
+    #[test]
+    fn every_double_prints_as_ecmascript_does(
+        f in proptest::prop_oneof![
+            proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO,
+            (-1_000_000_000_000_000i64..1_000_000_000_000_000).prop_map(|i| i as f64),
+            (-100i64..100).prop_map(|i| i as f64 * 1e13),
+        ]
+    ) {
+        let got = canonical_json(&Value::Number(Number::from_f64(f).expect("finite")));
+        let mut buf = ryu_js::Buffer::new();
+        proptest::prop_assert_eq!(got.as_str(), buf.format_finite(f));
+    }
 }
