@@ -202,6 +202,24 @@ pub fn duplicates_are_no_ops_and_conflicts_are_rejected(store: &dyn Store) {
     assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 1);
 }
 
+/// The same JSON value printed by two clients (`36.0` and `36`, RFC 8785 numbers) is the same
+/// content: a duplicate, not a conflict; a different number is still a conflict.
+pub fn numbers_printed_differently_are_the_same_content(store: &dyn Store) {
+    let text = r#"{"type": "location", "spec_version": "2.1",
+        "id": "location--a6e9345f-5a15-4c29-8bb3-7dcc5d168d64",
+        "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+        "latitude": 36.0, "longitude": 43.125, "precision": 1000.0}"#;
+    let parse = |t: &str| serde_json::from_str::<Value>(t).expect("object");
+    assert!(matches!(put(store, "USA", vec![parse(text)])[0], PutOutcome::Added { .. }));
+    for same in [text.replace("36.0", "36"), text.replace("36.0", "3.6e1").replace("1000.0", "1e3")] {
+        let out = put(store, "USA", vec![parse(&same)]);
+        assert!(matches!(out[0], PutOutcome::Duplicate { .. }), "{same}: {out:?}");
+    }
+    let other = put(store, "USA", vec![parse(&text.replace("36.0", "36.5"))]);
+    assert!(matches!(other[0], PutOutcome::Rejected { .. }), "{other:?}");
+    assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 1);
+}
+
 pub fn version_filters(store: &dyn Store) {
     let v = ["2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z", "2025-03-01T00:00:00.000Z"];
     // Stored out of order on purpose.
@@ -469,6 +487,7 @@ macro_rules! store_conformance_suite {
             holds_versions_counts_stored_and_deleted_versions,
             a_marking_referenced_before_it_arrived_is_found,
             duplicates_are_no_ops_and_conflicts_are_rejected,
+            numbers_printed_differently_are_the_same_content,
             version_filters,
             only_the_originator_versions_and_revocation_is_final,
             releasability_by_tlp_and_rel_to,

@@ -1,7 +1,9 @@
 //! Signing what the node's member stored without a current proof: versions stored before the
-//! node had a key or federation, or signed in an older provenance format. Only the originator's
-//! node may sign a version, so this covers exactly the versions this node's member originated;
-//! without it they would never replicate.
+//! node had a key or federation, or signed in a format this binary no longer reads. Format-2
+//! proofs still verify (with the legacy canonical form) and are left alone: re-signing them would
+//! move the release epoch and make every peer read the feed again for nothing. Only the
+//! originator's node may sign a version, so this covers exactly the versions this node's member
+//! originated; without it they would never replicate.
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use crate::signer::NodeSigner;
 const PAGE: usize = 1000;
 
 /// Signs every version of `collection` added after `after` that `signer`'s member originated and
-/// that has no proof in the current format. Returns how many versions were signed and the
+/// that has no proof in a format this binary verifies. Returns how many versions were signed and the
 /// position of the last version looked at (the next scan can start there: every version this
 /// node stores later is signed as it is written).
 pub fn sign_unsigned(
@@ -126,5 +128,29 @@ mod tests {
                 assert_eq!(r.provenance, kept, "a current proof is left alone");
             }
         }
+    }
+
+    /// A format-2 proof (made before RFC 8785 canonical JSON) read back from the store still
+    /// verifies and is not re-signed.
+    #[test]
+    fn format_2_proofs_are_kept_and_verify_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let golden: Value = serde_json::from_str(include_str!("provenance/golden-v2.json")).unwrap();
+        let usa = SigningKey::from_bytes(&[7; 32]);
+        assert_eq!(golden["public_key"], json!(crate::provenance::public_key_string(&usa.verifying_key())));
+        let roster = Arc::new(Roster::new([member("USA", &usa)], []));
+        let case = &golden["cases"][0];
+        let object = tandem_model::StixObject::from_map_unchecked(case["object"].as_object().cloned().unwrap());
+        store.put("intel", "USA", vec![Incoming { object, provenance: Some(case["proof"].clone()) }]).unwrap();
+        let signer = NodeSigner::new("USA", usa);
+        assert_eq!(sign_unsigned(&store, "intel", Arc::clone(&roster), &signer, None).unwrap().0, 0);
+        let keys = RosterKeys::new(Arc::new(std::sync::RwLock::new(Arc::clone(&roster)))).snapshot();
+        let ctx = ViewContext { viewer: Viewer { member: "USA".into(), clearance: Classification::Secret }, roster };
+        let q = ObjectQuery { with_provenance: true, limit: 10, ..Default::default() };
+        let items = store.list(&ctx, "intel", &q).unwrap().items;
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].provenance.as_ref(), Some(&case["proof"]), "the format-2 proof is kept");
+        keys.verify(&items[0].object, items[0].provenance.as_ref()).unwrap();
     }
 }

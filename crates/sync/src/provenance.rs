@@ -2,16 +2,18 @@
 //! costs one Ed25519 signature per batch of versions, not per version.
 //!
 //! **Commitment to one version.** A version without `granular_markings` is never redacted, so it
-//! is committed whole: `H("tandem-object-v2" || salt || canonical(object))` with a random 16-byte
+//! is committed whole: `H("tandem-object-v3" || salt || canonical(object))` with a random 16-byte
 //! salt. A version with granular markings is cut into leaves: every JSON path to a scalar with its
 //! value; `granular_markings` is one leaf holding the whole list, because redaction rewrites it.
-//! Each leaf is hashed with its own random salt, `H("tandem-leaf-v2" || salt || path || 0 ||
-//! canonical(value))`, and the commitment is the hash of the sorted leaf hashes.
+//! Each leaf is hashed with its own random salt, `H("tandem-leaf-v3" || salt || path || 0 ||
+//! canonical(value))`, and the commitment is the hash of the sorted leaf hashes. `canonical` is
+//! RFC 8785 ([`tandem_model::canonical`]), so a copy re-printed by any conforming client (`36.0`
+//! as `36`) still verifies.
 //!
 //! **Batch.** The versions signed together (one TAXII envelope, one import batch; at most
 //! [`BATCH_SLOTS`]) take random slots of a binary Merkle tree with exactly [`BATCH_SLOTS`] leaves
 //! (`H(0 || commitment)`; unused slots hold random bytes; inner nodes `H(1 || left || right)`),
-//! and the originator's node signs `("tandem-provenance-v2", signer, tree root)` once. Each
+//! and the originator's node signs `("tandem-provenance-v3", signer, tree root)` once. Each
 //! version's proof carries its slot and the sibling hashes on the way to the root. The tree's
 //! fixed size and random placement mean a proof reveals neither how many versions were signed
 //! with it nor where it stood in the envelope, and the salted commitments mean a sibling hash
@@ -24,8 +26,13 @@
 //! removed value against its hash. Changing any visible value, adding a property, or claiming a
 //! leaf was redacted without shipping its honest hash makes the root differ.
 //!
-//! Wire and storage format (version 2), a JSON object:
-//! `{"v": 2, "signer": "USA", "sig": <base64>, "slot": <0..1023>, "path": <base64 of 10 x 32
+//! **Formats.** Version 3 (written) is the above. Version 2, written before canonical JSON was
+//! RFC 8785, is the same with `-v2` in every domain tag and [`tandem_model::canonical::legacy`]
+//! as `canonical` (numbers as serde_json prints them); proofs of that format stay stored and
+//! travel between nodes, so the verifier still accepts them and checks them the old way.
+//!
+//! Wire and storage format (version 3; version 2 is the same with `"v": 2`), a JSON object:
+//! `{"v": 3, "signer": "USA", "sig": <base64>, "slot": <0..1023>, "path": <base64 of 10 x 32
 //!   bytes, leaf level first>, "salt": <base64>}` for a whole version, or instead of `salt`
 //! `"leaves": {<path as JSON array>: {"s": <base64 salt>, "h": <hex hash>}}, "removed": [<hex
 //! hash>...], "granular_markings": [...original list...], "redactions": [[<selectors of the first
@@ -46,10 +53,55 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tandem_model::canonical::{canonical_json, canonical_map, hex, write_canonical};
+use tandem_model::canonical::{self, canonical_json, hex};
 use tandem_policy::REDACTION_EXTENSION_ID;
 
-pub const FORMAT_VERSION: u32 = 2;
+/// The format new proofs are written in (RFC 8785 canonical JSON).
+pub const FORMAT_VERSION: u32 = 3;
+/// The format before RFC 8785: still verified, never written.
+pub const LEGACY_FORMAT_VERSION: u32 = 2;
+
+/// How a format version hashes: its domain tags and its canonical JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// Format 2: [`canonical::legacy`].
+    V2,
+    /// Format 3: RFC 8785.
+    V3,
+}
+
+impl Format {
+    fn of(v: u32) -> Result<Format> {
+        match v {
+            FORMAT_VERSION => Ok(Format::V3),
+            LEGACY_FORMAT_VERSION => Ok(Format::V2),
+            other => Err(ProvenanceError::Malformed(format!("format version {other}"))),
+        }
+    }
+
+    fn write(self, value: &Value, out: &mut Vec<u8>) {
+        match self {
+            Format::V2 => canonical::legacy::write_canonical(value, out),
+            Format::V3 => canonical::write_canonical(value, out),
+        }
+    }
+
+    fn map(self, map: &Map<String, Value>) -> Vec<u8> {
+        match self {
+            Format::V2 => canonical::legacy::canonical_map(map),
+            Format::V3 => canonical::canonical_map(map),
+        }
+    }
+
+    /// The domain tags (object, leaf, root, signed message), distinct per format so that a
+    /// signature binds the format it was made in.
+    fn tags(self) -> [&'static [u8]; 4] {
+        match self {
+            Format::V2 => [b"tandem-object-v2", b"tandem-leaf-v2", b"tandem-root-v2", b"tandem-provenance-v2\0"],
+            Format::V3 => [b"tandem-object-v3", b"tandem-leaf-v3", b"tandem-root-v3", b"tandem-provenance-v3\0"],
+        }
+    }
+}
 
 /// Leaves of every batch tree; versions signed together are cut into batches of at most this many.
 pub const BATCH_SLOTS: usize = 1 << BATCH_DEPTH;
@@ -175,11 +227,11 @@ pub(crate) fn leaves(object: &Map<String, Value>) -> Vec<(Vec<Step>, Value)> {
     out
 }
 
-fn leaf_hash(salt: &[u8], key: &str, value: &Value) -> [u8; 32] {
+fn leaf_hash(format: Format, salt: &[u8], key: &str, value: &Value) -> [u8; 32] {
     let mut buf = Vec::with_capacity(64);
-    write_canonical(value, &mut buf);
+    format.write(value, &mut buf);
     let mut h = Sha256::new();
-    h.update(b"tandem-leaf-v2");
+    h.update(format.tags()[1]);
     h.update((salt.len() as u32).to_be_bytes());
     h.update(salt);
     h.update(key.as_bytes());
@@ -188,10 +240,10 @@ fn leaf_hash(salt: &[u8], key: &str, value: &Value) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn root_of(mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
+fn root_of(format: Format, mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
     hashes.sort_unstable();
     let mut h = Sha256::new();
-    h.update(b"tandem-root-v2");
+    h.update(format.tags()[2]);
     h.update((hashes.len() as u64).to_be_bytes());
     for leaf in &hashes {
         h.update(leaf);
@@ -200,12 +252,12 @@ fn root_of(mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
 }
 
 /// The commitment to a version without granular markings.
-fn whole_commitment(salt: &[u8], object: &Map<String, Value>) -> [u8; 32] {
+fn whole_commitment(format: Format, salt: &[u8], object: &Map<String, Value>) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"tandem-object-v2");
+    h.update(format.tags()[0]);
     h.update((salt.len() as u32).to_be_bytes());
     h.update(salt);
-    h.update(canonical_map(object));
+    h.update(format.map(object));
     h.finalize().into()
 }
 
@@ -224,8 +276,8 @@ fn inner_node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn message(signer: &str, root: &[u8; 32]) -> Vec<u8> {
-    let mut m = b"tandem-provenance-v2\0".to_vec();
+fn message(format: Format, signer: &str, root: &[u8; 32]) -> Vec<u8> {
+    let mut m = format.tags()[3].to_vec();
     m.extend_from_slice(signer.as_bytes());
     m.push(0);
     m.extend_from_slice(root);
@@ -257,7 +309,7 @@ fn commit(object: &Map<String, Value>, rng: &mut impl RngCore) -> Committed {
     if !object.contains_key(GRANULAR) {
         rng.fill_bytes(&mut salt);
         return Committed {
-            commitment: whole_commitment(&salt, object),
+            commitment: whole_commitment(Format::V3, &salt, object),
             salt: Some(STANDARD.encode(salt)),
             leaves: BTreeMap::new(),
             granular_markings: None,
@@ -268,12 +320,12 @@ fn commit(object: &Map<String, Value>, rng: &mut impl RngCore) -> Committed {
     for (path, value) in leaves(object) {
         rng.fill_bytes(&mut salt);
         let key_text = path_key(&path);
-        let h = leaf_hash(&salt, &key_text, &value);
+        let h = leaf_hash(Format::V3, &salt, &key_text, &value);
         hashes.push(h);
         leaves_out.insert(key_text, Leaf { s: STANDARD.encode(salt), h: hex(&h) });
     }
     Committed {
-        commitment: root_of(hashes),
+        commitment: root_of(Format::V3, hashes),
         salt: None,
         leaves: leaves_out,
         granular_markings: object.get(GRANULAR).cloned(),
@@ -308,7 +360,7 @@ pub fn sign_batch(objects: &[&Map<String, Value>], signer: &str, key: &SigningKe
             levels.push(next);
         }
         let root = levels[BATCH_DEPTH][0];
-        let sig = STANDARD.encode(key.sign(&message(signer, &root)).to_bytes());
+        let sig = STANDARD.encode(key.sign(&message(Format::V3, signer, &root)).to_bytes());
         for (c, &slot) in committed.into_iter().zip(&slots) {
             let mut path = Vec::with_capacity(32 * BATCH_DEPTH);
             for (depth, nodes) in levels.iter().take(BATCH_DEPTH).enumerate() {
@@ -407,9 +459,7 @@ impl Provenance {
     pub fn from_value(value: &Value) -> Result<Provenance> {
         let p: Provenance =
             serde_json::from_value(value.clone()).map_err(|e| ProvenanceError::Malformed(e.to_string()))?;
-        if p.v != FORMAT_VERSION {
-            return Err(ProvenanceError::Malformed(format!("format version {}", p.v)));
-        }
+        Format::of(p.v)?;
         if p.salt.is_some() != p.leaves.is_empty() {
             return Err(ProvenanceError::Malformed("a proof commits either a whole version or its leaves".into()));
         }
@@ -481,18 +531,16 @@ impl Provenance {
     /// is genuine once [`Provenance::check_signature`] accepts it (verifiers may remember roots
     /// they already checked, since every version of a batch leads to the same one).
     pub fn batch_root(&self, copy: &Map<String, Value>) -> Result<[u8; 32]> {
-        if self.v != FORMAT_VERSION {
-            return Err(ProvenanceError::Malformed(format!("format version {}", self.v)));
-        }
+        let format = Format::of(self.v)?;
         let commitment = match &self.salt {
             Some(salt) => {
                 if !self.leaves.is_empty() || !self.removed.is_empty() || self.granular_markings.is_some() {
                     return Err(ProvenanceError::Malformed("a whole-version proof with leaves".into()));
                 }
                 let salt = STANDARD.decode(salt).map_err(|_| ProvenanceError::Malformed("salt".into()))?;
-                whole_commitment(&salt, copy)
+                whole_commitment(format, &salt, copy)
             }
-            None => self.leaf_commitment(copy)?,
+            None => self.leaf_commitment(format, copy)?,
         };
         let path = STANDARD.decode(&self.path).map_err(|_| ProvenanceError::Malformed("path encoding".into()))?;
         if path.len() != 32 * BATCH_DEPTH || self.slot as usize >= BATCH_SLOTS {
@@ -510,7 +558,7 @@ impl Provenance {
     /// Checks the signature of a batch root.
     pub fn check_signature(&self, root: &[u8; 32], key: &VerifyingKey) -> Result<()> {
         let sig = self.signature()?;
-        key.verify(&message(&self.signer, root), &sig).map_err(|_| ProvenanceError::BadSignature)
+        key.verify(&message(Format::of(self.v)?, &self.signer, root), &sig).map_err(|_| ProvenanceError::BadSignature)
     }
 
     /// The decoded signature.
@@ -521,7 +569,7 @@ impl Provenance {
     }
 
     /// The commitment of a version committed leaf by leaf, recomputed from a (redacted) copy.
-    fn leaf_commitment(&self, copy: &Map<String, Value>) -> Result<[u8; 32]> {
+    fn leaf_commitment(&self, format: Format, copy: &Map<String, Value>) -> Result<[u8; 32]> {
         let steps = self.steps_for(copy)?;
         let base = Value::Object(base_of(copy));
         // Granular markings: the copy's list must be the original's, as redaction rewrites it.
@@ -557,7 +605,7 @@ impl Provenance {
                 }
                 v.clone()
             };
-            let h = leaf_hash(&salt, key, &value);
+            let h = leaf_hash(format, &salt, key, &value);
             if hex(&h) != leaf.h {
                 return Err(ProvenanceError::Mismatch(format!("leaf {key}")));
             }
@@ -576,7 +624,7 @@ impl Provenance {
         for h in &self.removed {
             hashes.push(unhex(h)?);
         }
-        Ok(root_of(hashes))
+        Ok(root_of(format, hashes))
     }
 }
 

@@ -477,3 +477,30 @@ async fn oversized_bodies_are_413() {
     .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// The same location printed by two clients (`"latitude": 36.0`, then `36`) is the same version:
+/// both POSTs succeed, and one version is stored (RFC 8785 canonical JSON for content hashes).
+#[tokio::test]
+async fn a_number_printed_another_way_is_the_same_version() {
+    let f = fixture();
+    let location = format!(
+        r#"{{"objects": [{{"type": "location", "spec_version": "2.1",
+            "id": "location--a6e9345f-5a15-4c29-8bb3-7dcc5d168d64",
+            "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+            "latitude": 36.0, "longitude": 43.125, "object_marking_refs": ["{GREEN}"]}}]}}"#
+    );
+    for body in [location.clone(), location.replace("36.0", "36"), location.replace("43.125", "4.3125e1")] {
+        let r = send(&f.app, post_raw(&objects_url(COLL), &body)).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        assert_eq!(
+            (r.body["success_count"].clone(), r.body["failure_count"].clone()),
+            (json!(1), json!(0)),
+            "{}",
+            r.body
+        );
+    }
+    let r = send(&f.app, post_raw(&objects_url(COLL), &location.replace("36.0", "36.5"))).await;
+    assert_eq!(r.body["failure_count"], 1, "a different latitude is still a conflict: {}", r.body);
+    let r = get(&f.app, &format!("{}?match[type]=location", objects_url(COLL)), "alice").await;
+    assert_eq!(r.body["objects"].as_array().map(Vec::len), Some(1), "{}", r.body);
+}

@@ -347,3 +347,101 @@ proptest! {
         prop_assert!(q2.verify(bad.as_object().unwrap(), &vk).is_err());
     }
 }
+
+/// Objects of the golden proofs: floats whose legacy and RFC 8785 forms differ (`36.0`, `1e-6`,
+/// `-0.0`), escapes and non-ASCII, committed whole and leaf by leaf, and a redacted copy.
+fn golden_cases(k: &SigningKey) -> Value {
+    let whole = json!({
+        "type": "location", "spec_version": "2.1",
+        "id": "location--a6e9345f-5a15-4c29-8bb3-7dcc5d168d64",
+        "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+        "name": "Checkpoint \u{1f6a7} \"north\"\n", "latitude": 36.0, "longitude": 43.125,
+        "precision": 1000.0, "x_tandem_ratio": 0.000001, "x_tandem_big": 1e21,
+        "x_tandem_neg_zero": -0.0
+    })
+    .as_object()
+    .cloned()
+    .unwrap();
+    let mut leafy = sample();
+    leafy.insert("x_tandem_score".into(), json!(2.0));
+    leafy.insert("x_tandem_weights".into(), json!([0.5, 100.0, 1e-7]));
+    let ps = sign_batch(&[&whole, &leafy], "USA", k);
+    let sel = vec!["external_references.[0]".to_string(), "description".to_string()];
+    let copy = redact(&leafy, &sel).unwrap();
+    let q = ps[1].for_copy(&copy, true).unwrap();
+    json!({
+        "public_key": public_key_string(&k.verifying_key()),
+        "cases": [
+            {"name": "whole version with floats", "object": Value::Object(whole), "proof": ps[0].to_value()},
+            {"name": "leaf by leaf with floats", "object": Value::Object(leafy), "proof": ps[1].to_value()},
+            {"name": "redacted copy", "object": Value::Object(copy), "proof": q.to_value()},
+        ]
+    })
+}
+
+/// A golden case: its name, the object (or redacted copy) and its proof.
+type GoldenCase = (String, Map<String, Value>, Provenance);
+
+fn golden(version: u32) -> (VerifyingKey, Vec<GoldenCase>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/provenance/golden-v{version}.json"));
+    if version == FORMAT_VERSION && std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let text = serde_json::to_string_pretty(&golden_cases(&key(7))).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let key = parse_public_key(g["public_key"].as_str().unwrap()).unwrap();
+    let cases: Vec<_> = g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let proof = Provenance::from_value(&c["proof"]).unwrap();
+            assert_eq!(proof.v, version);
+            (c["name"].as_str().unwrap().to_string(), c["object"].as_object().cloned().unwrap(), proof)
+        })
+        .collect();
+    assert_eq!(cases.len(), 3);
+    (key, cases)
+}
+
+/// A format-2 proof (signed over the legacy canonical form, before RFC 8785) stored or received
+/// anywhere must keep verifying.
+#[test]
+fn golden_format_2_proofs_still_verify() {
+    let (vk, cases) = golden(LEGACY_FORMAT_VERSION);
+    for (name, object, proof) in &cases {
+        proof.verify(object, &vk).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Checked as format 3 (RFC 8785 numbers, v3 tags) the same proof must fail: the verifier
+        // really uses the legacy form for it.
+        let mut as_v3 = proof.clone();
+        as_v3.v = FORMAT_VERSION;
+        assert!(as_v3.verify(object, &vk).is_err(), "{name}: verified as format 3");
+        let mut changed = object.clone();
+        changed.insert("spec_version".into(), json!("2.0"));
+        assert!(proof.verify(&changed, &vk).is_err(), "{name}: a changed copy verified");
+    }
+}
+
+/// Format-3 proofs committed to the repository keep verifying, also on copies whose numbers a
+/// client re-printed (`36.0` as `36`, `1000.0` as `1e3`).
+#[test]
+fn golden_format_3_proofs_verify_on_reprinted_copies() {
+    let (vk, cases) = golden(FORMAT_VERSION);
+    for (name, object, proof) in &cases {
+        proof.verify(object, &vk).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = serde_json::to_string(object).unwrap();
+        let reprinted = text.replace("36.0", "36").replace("1000.0", "1e3").replace("2.0", "2").replace("-0.0", "0");
+        assert_ne!(text, reprinted, "{name}: nothing to re-print");
+        let copy: Map<String, Value> = serde_json::from_str(&reprinted).unwrap();
+        proof.verify(&copy, &vk).unwrap_or_else(|e| panic!("{name}, re-printed: {e}"));
+        let mut as_v2 = proof.clone();
+        as_v2.v = LEGACY_FORMAT_VERSION;
+        assert!(as_v2.verify(object, &vk).is_err(), "{name}: verified as format 2");
+    }
+}
+
+#[test]
+fn new_proofs_are_format_3() {
+    assert_eq!(sign(&plain(), "USA", &key(1)).v, 3);
+    assert_eq!(sign(&sample(), "USA", &key(1)).v, 3);
+}

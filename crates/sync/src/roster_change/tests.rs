@@ -300,3 +300,20 @@ fn the_v1_golden_document_still_reads_and_verifies() {
     assert_eq!(accept_on(&bootstrap(), 0, &stored).unwrap(), after(vec![join_syr()]).unwrap());
     assert_eq!(text, current, "the v1 document changed: stored and replicated changes must stay readable");
 }
+
+/// Roster changes hold only strings and integers, whose RFC 8785 form is the legacy form
+/// byte for byte: changes signed before canonical JSON became RFC 8785 verify unchanged.
+#[test]
+fn roster_changes_sign_the_same_bytes_as_before_rfc_8785() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/roster_change/golden-v1.json");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let change = &stored["change"];
+    assert_eq!(
+        tandem_model::canonical::canonical_json(change),
+        tandem_model::canonical::legacy::canonical_json(change)
+    );
+    let parsed = SignedChange::from_value(&stored).unwrap();
+    let mut legacy_msg = SIGNING_DOMAIN.to_vec();
+    legacy_msg.extend_from_slice(tandem_model::canonical::legacy::canonical_json(change).as_bytes());
+    assert_eq!(signing_message(&parsed.change), legacy_msg);
+}
