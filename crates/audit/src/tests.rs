@@ -292,8 +292,35 @@ fn record_after_close_is_lost_not_panicking() {
     assert_eq!(verify(&path, &key().verifying_key()).unwrap().entries, 0);
 }
 
+/// The hash of a known entry, fixed: a change to the hashed layout (field order, prefixes, the
+/// tag) breaks every stored log's chain and must bump `ENTRY_TAG` instead.
+const ENTRY_1_HASH: &str = "GOLDEN";
+
 #[test]
 fn chained_record_matches_hash() {
     let r = Record::chain(1, &entry(1), GENESIS);
-    assert_eq!(r.compute_hash(), r.hash);
+    assert_eq!(r.hash, ENTRY_1_HASH);
+    // Every field is covered: changing any one of them changes the hash.
+    let edits: Vec<(&str, Box<dyn Fn(&mut Record)>)> = vec![
+        ("seq", Box::new(|r| r.seq = 2)),
+        ("ts", Box::new(|r| r.ts.push('0'))),
+        ("actor_user", Box::new(|r| r.actor_user = None)),
+        ("actor_member", Box::new(|r| r.actor_member = Some("IRQ".into()))),
+        ("action", Box::new(|r| r.action = "objects.write".into())),
+        ("method", Box::new(|r| r.method = "POST".into())),
+        ("path", Box::new(|r| r.path.push('x'))),
+        ("status", Box::new(|r| r.status = 201)),
+        ("detail", Box::new(|r| r.detail = "{}".into())),
+        ("prev_hash", Box::new(|r| r.prev_hash = "1".repeat(64))),
+    ];
+    for (field, edit) in edits {
+        let mut changed = r.clone();
+        edit(&mut changed);
+        assert_ne!(changed.compute_hash(), ENTRY_1_HASH, "{field} is not covered by the hash");
+    }
+    // Bytes moved from one field to the next change the hash too (length prefixes).
+    let mut moved = r.clone();
+    moved.method = format!("{}/", moved.method);
+    moved.path = moved.path[1..].to_string();
+    assert_ne!(moved.compute_hash(), ENTRY_1_HASH);
 }
