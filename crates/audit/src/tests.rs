@@ -294,7 +294,7 @@ fn record_after_close_is_lost_not_panicking() {
 
 /// The hash of a known entry, fixed: a change to the hashed layout (field order, prefixes, the
 /// tag) breaks every stored log's chain and must bump `ENTRY_TAG` instead.
-const ENTRY_1_HASH: &str = "GOLDEN";
+const ENTRY_1_HASH: &str = "e0456571626989a92f871d6b9b1db2b4dcc0a0cf7aa88be987592a61b8a98d5f";
 
 #[test]
 fn chained_record_matches_hash() {
