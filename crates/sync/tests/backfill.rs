@@ -69,14 +69,14 @@ async fn backfill_survives_dropped_pages_and_a_restart() {
     );
     // Restart the pulling node in the middle of the backfill.
     let before_stop = indicators(&sb, "UKR").len();
-    assert!(before_stop <= 100 * PAGES_BEFORE_RESTART as usize && before_stop < N, "{before_stop} of {N} before the restart");
+    assert!(
+        before_stop <= 100 * PAGES_BEFORE_RESTART as usize && before_stop < N,
+        "{before_stop} of {N} before the restart"
+    );
     sb.stop("UKR").await.unwrap();
     sb.link("UKR", "USA").unwrap().heal();
     sb.start("UKR").await.unwrap();
-    assert!(
-        sb.wait_for(WAIT, |s| indicators(s, "UKR").len() >= N).await,
-        "the backfill completed after the restart"
-    );
+    assert!(sb.wait_for(WAIT, |s| indicators(s, "UKR").len() >= N).await, "the backfill completed after the restart");
     let got = indicators(&sb, "UKR");
     let mut unique = got.clone();
     unique.dedup();

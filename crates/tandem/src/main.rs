@@ -86,9 +86,8 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into())
-    };
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
     if let Command::Demo(args) = &cli.command {
         // The demo's terminal carries its narrative only: its nodes' logs go to a file in the
         // demo directory (the narrative says where).

@@ -89,8 +89,7 @@ fn demo_shows_only_its_narrative_and_its_commands_work() {
     assert!(logged.lines().any(|l| l.contains(" INFO ") && l.contains("tandem node listening")), "{logged}");
 
     // Every suggested command, pasted verbatim into a shell, answers with what it promises.
-    let commands: Vec<&str> =
-        narrative.iter().filter_map(|l| l.find("curl ").map(|at| &l[at..])).collect();
+    let commands: Vec<&str> = narrative.iter().filter_map(|l| l.find("curl ").map(|at| &l[at..])).collect();
     assert_eq!(commands.len(), 3, "{text}");
     for command in &commands {
         let out = Command::new("sh").args(["-c", command]).output().expect("run sh");

@@ -33,9 +33,8 @@ fn writer_runs_wal_with_synchronous_full() {
 fn readers_run_wal_with_synchronous_full() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path()).expect("open");
-    let (journal, sync) = store
-        .with_reader(|conn| Ok((pragma(conn, "journal_mode"), pragma(conn, "synchronous"))))
-        .expect("reader");
+    let (journal, sync) =
+        store.with_reader(|conn| Ok((pragma(conn, "journal_mode"), pragma(conn, "synchronous")))).expect("reader");
     assert_eq!(journal, "wal");
     assert_eq!(sync, FULL);
 }
