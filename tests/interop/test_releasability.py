@@ -78,9 +78,10 @@ def test_objects_listing(node, world, user):
     names = names_by_id(world)
     got = [names[i] for i in ids_of(coll.get_objects(type="indicator")) if i in names]
     assert sorted(got) == sorted(expected(user)), user
-    # Markings themselves are visible to every active member.
+    # Markings themselves are visible to every active member: each sees every one USA sees.
     mids = set(ids_of(coll.get_objects(type="marking-definition")))
     assert {m["id"] for m in world["markings"]} <= mids
+    assert mids == set(ids_of(node.collection("usa").get_objects(type="marking-definition")))
 
 
 @pytest.mark.parametrize("user", READERS)
@@ -142,22 +143,36 @@ def test_paging_respects_releasability(node, world, user):
     assert sorted(got) == want, user
 
 
+def listing(node, user, limit=1000):
+    """Every indicator `user` lists, in feed (date added) order, following `next`."""
+    url, params, out = node.coll_url + "objects/", {"limit": limit, "match[type]": "indicator"}, []
+    while True:
+        env = node.get(url, user=user, params=params).json()
+        out += ids_of(env)
+        if not env.get("more"):
+            return out
+        params = dict(params, next=env["next"])
+
+
 def test_next_token_is_rechecked(node, world):
-    """A `next` token issued to USA, replayed by SYR, yields only what SYR may see."""
+    """A `next` token issued to USA, replayed by SYR, yields exactly what SYR may see after the
+    token's position: a position in the feed, not a grant of what USA saw."""
     url = node.coll_url + "objects/"
     r = node.get(url, user="usa", params={"limit": 1, "match[type]": "indicator"}).json()
     token, got = r["next"], []
     while token:
         page = node.get(url, user="syr", params={"limit": 1, "next": token,
                                                  "match[type]": "indicator"})
-        assert page.status_code in (200, 400), page.text
-        if page.status_code == 400:
-            break
+        assert page.status_code == 200, page.text
         env = page.json()
         got += ids_of(env)
         token = env.get("next") if env["more"] else None
+    after_token = listing(node, "usa")[1:]
+    syr_sees = set(listing(node, "syr"))
+    assert got == [i for i in after_token if i in syr_sees]
     names = names_by_id(world)
-    assert {names[i] for i in got if i in names} <= expected("syr")
+    assert {names[i] for i in got if i in names} == \
+        expected("syr") - {names.get(ids_of(r)[0])}
 
 
 def test_hidden_404_is_identical_to_missing(node, world):
@@ -185,8 +200,11 @@ def test_other_member_cannot_delete_or_version(node, world):
     green = world["objs"]["green"]
     r = requests.delete(node.coll_url + "objects/%s/" % green["id"], headers={"Accept": TAXII},
                         auth=("irq", PASSWORD))
-    assert r.status_code in (403, 404), r.text
+    # IRQ sees the object, so it is told why (a hidden one answers 404, as if missing).
+    assert r.status_code == 403, r.text
     assert r.headers["Content-Type"] == TAXII
+    assert r.json() == {"title": "Forbidden", "http_status": "403",
+                        "description": "only the originating member may delete"}
     assert node.get(node.coll_url + "objects/%s/" % green["id"]).status_code == 200
     # IRQ cannot re-mark USA's object into a wider audience.
     wider = dict(green, modified=ts(99), object_marking_refs=[GREEN])

@@ -216,10 +216,8 @@ fn governorates_complete() {
 }
 
 #[test]
-fn embedded_loads_quickly_and_serializes() {
-    let t = std::time::Instant::now();
+fn embedded_loads_and_serializes() {
     let g = tandem_geo::Gazetteer::from_json(include_str!("../data/gazetteer.json")).unwrap();
-    assert!(t.elapsed().as_millis() < 1000, "{:?}", t.elapsed());
     assert!(g.places().len() > 400);
     assert!(g.attribution().contains("GeoNames"));
     let r = Gazetteer::embedded().resolve("al-Dana, Idlib").unwrap();

@@ -85,13 +85,24 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
+    if let Command::Demo(args) = &cli.command {
+        // The demo's terminal carries its narrative only: its nodes' logs go to a file in the
+        // demo directory (the narrative says where).
+        match cli::demo::open_log(args) {
+            Ok(file) => {
+                tracing_subscriber::fmt().with_env_filter(filter()).with_ansi(false).with_writer(file).init();
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
+    }
     let result = match cli.command {
         Command::Serve { config } => cli::serve::run(&config),
         Command::Demo(args) => cli::demo::run(&args),

@@ -177,7 +177,7 @@ fn roster_authority_end_to_end() {
     let url = format!("http://127.0.0.1:{port}/api/tandem/roster/changes/");
     let start = Instant::now();
     while client.get(&url).send().is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "the node never came up");
+        assert!(start.elapsed() < Duration::from_secs(60), "the node never came up");
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(client.get(&url).send().unwrap().status().as_u16(), 401, "authenticated callers only");
@@ -250,7 +250,7 @@ fn roster_authority_end_to_end() {
         assert!(hup.success());
         let start = Instant::now();
         while !served_to_syr(port).is_empty() {
-            assert!(start.elapsed() < Duration::from_secs(10), "SIGHUP did not apply change 4");
+            assert!(start.elapsed() < Duration::from_secs(60), "SIGHUP did not apply change 4");
             std::thread::sleep(Duration::from_millis(50));
         }
         assert_eq!(seqs(port, 3), vec![4]);

@@ -11,6 +11,9 @@ mod migrate;
 mod read;
 mod write;
 
+#[cfg(test)]
+mod durability_tests;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 

@@ -487,9 +487,13 @@ impl Sandbox {
         Ok(v)
     }
 
-    /// Whether `member` holds this version.
+    /// Whether `member` holds this version. Panics when the holdings cannot be read (a stopped
+    /// node, a store error): read as "not held", an error would pass every negative assertion.
     pub fn holds(&self, member: &str, id: &str, version: &str) -> bool {
-        self.versions(member).map(|v| v.iter().any(|(i, ver)| i == id && ver == version)).unwrap_or(false)
+        match self.versions(member) {
+            Ok(v) => v.iter().any(|(i, ver)| i == id && ver == version),
+            Err(e) => panic!("cannot read what {member} holds: {e:#}"),
+        }
     }
 
     /// Polls `cond` every 10 ms until it holds or `timeout` passes.

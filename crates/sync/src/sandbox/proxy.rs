@@ -45,6 +45,9 @@ pub struct Faults {
     pub delay: Duration,
     /// Responses longer than this are cut after this many bytes and the connection reset.
     pub drop_after: Option<usize>,
+    /// How many of the next responses `drop_after` would cut are let through whole: a test can
+    /// let exactly so many pages cross, then none (a backfill stopped at a known point).
+    pub pass_whole: u32,
     /// How many of the next responses are replaced by an earlier one to the same path.
     pub stale: u32,
 }
@@ -146,6 +149,11 @@ impl LinkProxy {
     /// Cuts every response longer than `bytes` after `bytes` and resets its connection.
     pub fn drop_after(&self, bytes: usize) {
         self.update(|f| f.drop_after = Some(bytes));
+    }
+
+    /// Lets the next `n` responses that `drop_after` would cut through whole.
+    pub fn pass_whole(&self, n: u32) {
+        self.update(|f| f.pass_whole += n);
     }
 
     /// Replaces the next `n` responses by earlier responses to the same method and path.
@@ -292,7 +300,14 @@ fn earlier_response(shared: &Shared, key: &str) -> Option<Message> {
 /// Writes a response in chunks, each after the delay; stops after `drop_after` bytes. Returns
 /// whether the whole response was written.
 async fn write<W: AsyncWrite + Unpin>(shared: &Shared, w: &mut W, raw: &[u8], faults: &Faults) -> io::Result<bool> {
-    let limit = faults.drop_after.filter(|&n| raw.len() > n);
+    let mut limit = faults.drop_after.filter(|&n| raw.len() > n);
+    if limit.is_some() {
+        let mut live = lock(&shared.faults);
+        if live.pass_whole > 0 {
+            live.pass_whole -= 1;
+            limit = None;
+        }
+    }
     let upto = limit.unwrap_or(raw.len());
     for chunk in raw[..upto].chunks(CHUNK) {
         if !faults.delay.is_zero() {

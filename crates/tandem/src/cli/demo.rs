@@ -32,6 +32,8 @@ use crate::config::Config;
 use crate::node;
 
 const PASSWORD: &str = "demo-password";
+/// The demo's log, in its directory: the nodes' tracing output, kept off the terminal.
+const LOG_FILE: &str = "demo.log";
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -50,6 +52,22 @@ pub struct DemoArgs {
     /// Run the replay, print the summary, then stop instead of serving.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+fn log_path(args: &DemoArgs) -> PathBuf {
+    args.dir.join(LOG_FILE)
+}
+
+/// Creates the demo directory and opens (appending) the log file every demo node writes to.
+pub fn open_log(args: &DemoArgs) -> anyhow::Result<std::sync::Mutex<std::fs::File>> {
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let path = log_path(args);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok(std::sync::Mutex::new(file))
 }
 
 /// One demo node: its member, address and peers.
@@ -110,6 +128,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     for item in data {
         by_originator.entry(item.originator).or_default().push(item.object);
     }
+    println!("logs of every demo node: {}", log_path(args).display());
     let started = Instant::now();
     for config in &configs {
         let objects = by_originator.remove(&config.node.member).unwrap_or_default();
@@ -179,7 +198,7 @@ async fn run_nodes(
     for n in nodes.iter().filter(|n| n.config.node.member != "SYR") {
         println!("  {} node holds {}", n.config.node.member, describe(&holdings(n).await?));
     }
-    print_where_to_look(&nodes);
+    print_where_to_look(&nodes, &log_path(args));
 
     if !args.no_serve {
         super::serve::shutdown_signal().await;
@@ -356,7 +375,9 @@ fn load(config: &Config, objects: Vec<serde_json::Value>) -> anyhow::Result<(u64
     Ok((stored, duplicate, rejected))
 }
 
-fn print_where_to_look(nodes: &[Launched]) {
+/// What to try next. Every command is printed so that it works pasted verbatim into a shell:
+/// `-g` stops curl from reading the brackets of `match[...]` as a URL range.
+fn print_where_to_look(nodes: &[Launched], log: &std::path::Path) {
     println!("\nwhere to look (password {PASSWORD:?} for every user):");
     for n in nodes {
         let m = n.config.node.member.to_lowercase();
@@ -368,10 +389,11 @@ fn print_where_to_look(nodes: &[Launched]) {
     if let Some(syr) = nodes.iter().find(|n| n.config.node.member == "SYR") {
         let base = format!("http://{}", syr.config.node.listen);
         println!(
-            "  try: curl -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
+            "  try: curl -g -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
         );
         println!("  places: curl -u syr-analyst:{PASSWORD} '{base}/api/tandem/places/?q=Deir%20ez-Zor'");
         println!("  peers:  curl -u syr-analyst:{PASSWORD} '{base}/api/tandem/peers/'");
     }
     println!("  configs and data: one <member>.toml and <member>/ directory per node in the demo directory");
+    println!("  logs: {}", log.display());
 }
