@@ -32,11 +32,13 @@ ALTER TABLE tombstones_v4 RENAME TO tombstones;
 CREATE INDEX tombstones_by_added ON tombstones(collection, added);
 
 -- Ids claimed by more than one member (versions or tombstones): the read path settles which
--- claim a reader receives, `tandem doctor` lists them. Before this version one member owned each
--- id, so nothing is contested yet.
+-- claim a reader receives. `conflicting` once the claims differ (not the same versions with the
+-- same contents, and not an observable's): `tandem doctor` lists those, from `first_seen`. Before
+-- this version one member owned each id, so nothing is contested yet.
 CREATE TABLE contested (
     collection  INTEGER NOT NULL,
     stix_id     TEXT    NOT NULL,
     first_seen  INTEGER NOT NULL,
+    conflicting INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (collection, stix_id)
 );

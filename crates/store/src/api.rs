@@ -78,10 +78,11 @@ pub enum PutOutcome {
         id: String,
         version: Timestamp,
         date_added: Timestamp,
-        /// This is the writer's first version of an id that another member already claims
-        /// (versions or a deletion): the claims are contested. Readers other than the claimants
-        /// are not served a contested claim silently (see `Store::list`); the writer's caller
-        /// audits it and `tandem doctor` lists it. Says nothing to the writer's client.
+        /// This write made the claims of several members on one id conflict (they no longer
+        /// are the same versions with the same contents; an observable's never conflict):
+        /// readers other than the claimants are served none of them (see `Store::list`), the
+        /// writer's caller audits it and `tandem doctor` lists it. Never told to the writer's
+        /// client.
         contested: bool,
     },
     /// The exact same version was already stored: a no-op, reported as a success.
@@ -282,8 +283,8 @@ pub trait Store: Send + Sync {
     /// release epoch).
     fn referenced_before(&self, owner: &str, marking_id: &str, before: Timestamp) -> Result<bool>;
 
-    /// Ids that more than one member claims, with the claimants and when the contest was first
-    /// seen, for `tandem doctor` (an operator's view: never served to a reader).
+    /// Ids whose claims by several members conflict, with the claimants and when they came to
+    /// conflict, for `tandem doctor` (an operator's view: never served to a reader).
     fn contested(&self) -> Result<Vec<Contest>>;
 
     /// Replaces the provenance of versions already stored, each named by its `date_added` and

@@ -99,6 +99,7 @@ impl SqliteStore {
                             (SELECT originator FROM objects o WHERE o.collection = c.collection AND o.stix_id = c.stix_id
                              UNION SELECT originator FROM tombstones t WHERE t.collection = c.collection AND t.stix_id = c.stix_id))
                  FROM contested c JOIN collections col ON col.id = c.collection
+                 WHERE c.conflicting = 1
                  ORDER BY c.first_seen",
             )?;
             let rows = stmt.query_map([], |r| {

@@ -140,6 +140,7 @@ impl SqliteStore {
                 if first_claim && write::claimed_by_another(&tx, coll, &t.id, &t.originator, has_tombstones)? {
                     write::mark_contested(&tx, coll, &t.id, last_added)?;
                 }
+                write::now_conflicting(&tx, coll, &t.id, last_added)?;
                 write::mark_latest(&tx, coll, &t.id, &t.originator)?;
                 applied.push(Tombstone { added: Timestamp::from_micros(last_added), ..t });
             }

@@ -145,11 +145,12 @@ impl SqliteStore {
                     provenance,
                     originator
                 ])?;
-                // The first claim of this originator on an id another member already claimed.
-                let contested = existing.is_empty() && claimed_by_another(&tx, coll, &id, originator, has_tombstones)?;
-                if contested {
+                // The first claim of this originator on an id another member already claimed makes
+                // it contested; a write to a contested id may make its claims conflict.
+                if existing.is_empty() && claimed_by_another(&tx, coll, &id, originator, has_tombstones)? {
                     mark_contested(&tx, coll, &id, last_added)?;
                 }
+                let contested = object.family() != Family::Sco && now_conflicting(&tx, coll, &id, last_added)?;
                 if object.object_type() == "marking-definition" {
                     pending.markings.push((
                         originator.to_string(),
@@ -252,6 +253,10 @@ impl SqliteStore {
             )?;
         }
         mark_latest(&tx, coll, id, member)?;
+        // Deleting one of several identical claims makes them differ.
+        if !visible.iter().any(|r| tandem_model::object::family_of(&r.object_type) == Family::Sco) {
+            now_conflicting(&tx, coll, id, last_added)?;
+        }
         tx.commit()?;
         writer.last_added = last_added;
         Ok(DeleteOutcome::Deleted(deleted))
@@ -296,6 +301,41 @@ pub(super) fn mark_contested(tx: &rusqlite::Connection, coll: i64, id: &str, at:
     tx.prepare_cached("INSERT OR IGNORE INTO contested (collection, stix_id, first_seen) VALUES (?1, ?2, ?3)")?
         .execute(params![coll, id, at])?;
     Ok(())
+}
+
+/// One member's claim on an id: (version key, content hash; none for a tombstone).
+type ClaimVersions = std::collections::BTreeSet<(String, Option<Vec<u8>>)>;
+
+/// When `id` is contested and its claims have just come to differ (not every member holding the
+/// same versions with the same contents), records it as conflicting and says so (once).
+pub(super) fn now_conflicting(tx: &rusqlite::Connection, coll: i64, id: &str, at: i64) -> Result<bool> {
+    let state: Option<bool> = tx
+        .prepare_cached("SELECT conflicting FROM contested WHERE collection = ?1 AND stix_id = ?2")?
+        .query_row(params![coll, id], |r| r.get(0))
+        .optional()?;
+    if state != Some(false) {
+        return Ok(false);
+    }
+    let mut claims: std::collections::BTreeMap<String, ClaimVersions> = Default::default();
+    let mut stmt = tx.prepare_cached(
+        "SELECT originator, version, content_hash FROM objects WHERE collection = ?1 AND stix_id = ?2
+         UNION ALL SELECT originator, version, NULL FROM tombstones WHERE collection = ?1 AND stix_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![coll, id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+    })?;
+    for row in rows {
+        let (originator, version, hash) = row?;
+        claims.entry(originator).or_default().insert((version, hash));
+    }
+    let mut sets = claims.values();
+    let first = sets.next();
+    if sets.all(|s| Some(s) == first) {
+        return Ok(false);
+    }
+    tx.prepare_cached("UPDATE contested SET conflicting = 1, first_seen = ?3 WHERE collection = ?1 AND stix_id = ?2")?
+        .execute(params![coll, id, at])?;
+    Ok(true)
 }
 
 /// Whether `object` is itself the marking-definition `marking` (a marking may mark itself only
