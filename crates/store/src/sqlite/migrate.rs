@@ -20,7 +20,7 @@ pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     if let Some((latest, _)) = MIGRATIONS.last()
         && current > *latest
     {
-        return Err(crate::StoreError::Backend(format!(
+        return Err(crate::StoreError::backend(format!(
             "the data directory has schema version {current}, newer than this binary's {latest}"
         )));
     }
