@@ -100,11 +100,7 @@ pub fn listing(query: &AggregateQuery) -> ObjectQuery {
 
 /// Adds the records of one page to `groups`; `false` once past the query's window (pages are in
 /// ascending `date_added`, so nothing later can count).
-pub fn accumulate(
-    query: &AggregateQuery,
-    records: &[Record],
-    groups: &mut BTreeMap<GroupKey, Counts>,
-) -> bool {
+pub fn accumulate(query: &AggregateQuery, records: &[Record], groups: &mut BTreeMap<GroupKey, Counts>) -> bool {
     for r in records {
         if query.added_before.is_some_and(|b| r.date_added >= b) {
             return false;

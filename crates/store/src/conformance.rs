@@ -618,8 +618,10 @@ pub fn date_added_is_unique_across_two_handles_writing_at_once(a: &dyn Store, b:
     let write = |store: &dyn Store, member: &str, base: u32| -> Vec<Timestamp> {
         let mut added = Vec::new();
         for n in (base..base + EACH).step_by(2) {
-            let batch =
-                vec![indicator(n, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]), indicator(n + 1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])];
+            let batch = vec![
+                indicator(n, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+                indicator(n + 1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+            ];
             for outcome in put(store, member, batch) {
                 let PutOutcome::Added { date_added, .. } = outcome else { panic!("{outcome:?}") };
                 added.push(date_added);

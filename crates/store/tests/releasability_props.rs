@@ -468,7 +468,11 @@ fn listed(store: &dyn Store, ctx: &ViewContext, types: &[String]) -> Vec<tandem_
 
 /// The oracle for aggregates: the same counts computed over `records`, independently of the
 /// store's own code (paths looked up with JSON pointers).
-fn counted(records: &[tandem_store::Record], paths: &[&str], window: (Option<tandem_model::Timestamp>, Option<tandem_model::Timestamp>)) -> Vec<(GroupKey, Counts)> {
+fn counted(
+    records: &[tandem_store::Record],
+    paths: &[&str],
+    window: (Option<tandem_model::Timestamp>, Option<tandem_model::Timestamp>),
+) -> Vec<(GroupKey, Counts)> {
     let mut groups: BTreeMap<GroupKey, Counts> = BTreeMap::new();
     for r in records {
         if window.0.is_some_and(|a| r.date_added <= a) || window.1.is_some_and(|b| r.date_added >= b) {

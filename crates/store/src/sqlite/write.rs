@@ -123,8 +123,7 @@ impl SqliteStore {
                     )?
                     .execute(params![coll, id, originator])?;
                 }
-                let body =
-                    serde_json::to_string(object.as_map()).map_err(crate::StoreError::backend)?;
+                let body = serde_json::to_string(object.as_map()).map_err(crate::StoreError::backend)?;
                 let provenance = provenance.as_ref().map(|p| p.to_string());
                 tx.prepare_cached(
                     "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)
