@@ -384,3 +384,30 @@ pub trait MetaStore: Send + Sync {
 pub trait Store: ObjectStore + AccountStore + MetaStore {}
 
 impl<T: ObjectStore + AccountStore + MetaStore + ?Sized> Store for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn sqlite_errors_map_to_kinds_and_keep_their_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.sqlite");
+        let a = rusqlite::Connection::open(&path).expect("open");
+        a.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY)").expect("schema");
+        a.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let b = rusqlite::Connection::open(&path).expect("open");
+        b.busy_timeout(std::time::Duration::ZERO).expect("timeout");
+        let busy = StoreError::from(b.execute("INSERT INTO t VALUES ('x')", []).expect_err("locked"));
+        assert!(busy.is_retryable(), "{busy:?}");
+        assert!(busy.to_string().starts_with("storage busy: "), "{busy}");
+        assert!(std::error::Error::source(&busy).is_some(), "the rusqlite error is kept");
+        a.execute_batch("INSERT INTO t VALUES ('x'); COMMIT").expect("commit");
+        let dup = StoreError::from(b.execute("INSERT INTO t VALUES ('x')", []).expect_err("duplicate"));
+        assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
+        let wrong = b.query_row("SELECT k FROM t", [], |r| r.get::<_, i64>(0)).expect_err("text is no integer");
+        assert!(matches!(StoreError::from(wrong), StoreError::Corrupt(_)));
+        let other = StoreError::from(b.execute("SELECT nonsense FROM nowhere", []).expect_err("no table"));
+        assert!(matches!(other, StoreError::Backend { .. }), "{other:?}");
+    }
+}
