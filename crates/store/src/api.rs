@@ -187,7 +187,7 @@ pub struct ObjectQuery {
     /// pay for reading and parsing it).
     pub with_provenance: bool,
     /// Return every member's claim on an id that the viewer may see, instead of the one claim
-    /// a reader is served (see [`Store::list`]). Federation asks, as a peer account: each claim
+    /// a reader is served (see [`ObjectStore::list`]). Federation asks, as a peer account: each claim
     /// then replicates into its own originator's namespace on the peer, verified against its
     /// own signer, and the peer settles what its own readers see.
     pub every_claim: bool,
