@@ -7,19 +7,68 @@ use serde_json::Value;
 use tandem_model::Timestamp;
 use tandem_policy::{Roster, Viewer};
 
+/// Why a store operation failed, by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("storage failure: {0}")]
-    Backend(String),
-    #[error("invalid paging token")]
-    BadCursor,
+    /// The operation collides with what is stored (a uniqueness constraint): retrying the same
+    /// request fails the same way.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The storage is busy (SQLite's `SQLITE_BUSY`/`SQLITE_LOCKED` after the busy timeout, or a
+    /// poisoned lock held by a panicked writer): the same request may succeed later.
+    #[error("storage busy: {source}")]
+    Retryable {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Stored data does not parse or breaks an invariant. On access-control paths this is never
+    /// turned into a default (an empty label, originator ""): the caller denies and logs.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    #[error("invalid paging token")]
+    BadCursor,
+    /// Any other failure of the backend (I/O, a schema newer than this binary, ...).
+    #[error("storage failure: {source}")]
+    Backend {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// A backend failure from any error (or a message: `String` and `&str` convert too).
+    pub fn backend(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Backend { source: source.into() }
+    }
+
+    /// A failure worth retrying.
+    pub fn retryable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Retryable { source: source.into() }
+    }
+
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Retryable { .. })
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::retryable(e),
+                ErrorCode::ConstraintViolation => StoreError::Conflict(e.to_string()),
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(e.to_string()),
+                _ => StoreError::backend(e),
+            },
+            // A stored value of the wrong type or shape: the data, not the backend, is at fault.
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::backend(e),
+        }
     }
 }
 
@@ -139,7 +188,7 @@ pub struct ObjectQuery {
     /// pay for reading and parsing it).
     pub with_provenance: bool,
     /// Return every member's claim on an id that the viewer may see, instead of the one claim
-    /// a reader is served (see [`Store::list`]). Federation asks, as a peer account: each claim
+    /// a reader is served (see [`ObjectStore::list`]). Federation asks, as a peer account: each claim
     /// then replicates into its own originator's namespace on the peer, verified against its
     /// own signer, and the peer settles what its own readers see.
     pub every_claim: bool,
@@ -210,8 +259,8 @@ pub struct StoredToken {
 }
 
 /// Storage of object versions. All object reads take a [`ViewContext`] and return only what
-/// policy releases to it.
-pub trait Store: Send + Sync {
+/// policy releases to it; the methods without one serve the node's own federation machinery.
+pub trait ObjectStore: Send + Sync {
     /// Stores versions originated by `originator` into `collection`, atomically per object: each
     /// object is either fully stored (and durable when this returns) or rejected with a reason.
     fn put(&self, collection: &str, originator: &str, objects: Vec<Incoming>) -> Result<Vec<PutOutcome>>;
@@ -226,7 +275,7 @@ pub trait Store: Send + Sync {
     /// signed ones over claims a visiting user posted unsigned; and when that still leaves more
     /// than one member's claim, one of them (the lowest member code) only if they are the same
     /// content or the id is a cyber-observable's, and otherwise none (a conflict: withheld,
-    /// listed by [`Store::contested`]). Claims the reader may not see play no part, so nothing
+    /// listed by [`ObjectStore::contested`]). Claims the reader may not see play no part, so nothing
     /// it receives depends on them.
     fn list(&self, ctx: &ViewContext, collection: &str, query: &ObjectQuery) -> Result<Page<Record>>;
 
@@ -234,15 +283,6 @@ pub trait Store: Send + Sync {
     /// a version the viewer may not see counts as absent. Deleted versions leave tombstones, so
     /// they can never be stored again (sync cannot resurrect them).
     fn delete(&self, ctx: &ViewContext, collection: &str, id: &str, versions: &VersionFilter) -> Result<DeleteOutcome>;
-
-    /// Status resources: stored as opaque JSON, owned by a user.
-    fn put_status(&self, id: &str, owner: &str, body: &Value) -> Result<()>;
-    fn get_status(&self, id: &str, owner: &str) -> Result<Option<Value>>;
-
-    fn users(&self) -> Result<Vec<StoredUser>>;
-    fn put_user(&self, user: &StoredUser) -> Result<()>;
-    fn tokens(&self) -> Result<Vec<StoredToken>>;
-    fn put_token(&self, token: &StoredToken) -> Result<()>;
 
     /// Deletions in ascending feed position after `after`, released by the same policy as the
     /// versions they deleted.
@@ -258,13 +298,6 @@ pub trait Store: Send + Sync {
     /// stored again) and deletes the stored version when its originator is the tombstone's.
     /// Returns the tombstones that were new.
     fn apply_tombstones(&self, collection: &str, tombstones: Vec<Tombstone>) -> Result<Vec<Tombstone>>;
-
-    /// Small named JSON values (federation state: peers, cursors, status).
-    fn get_meta(&self, key: &str) -> Result<Option<Value>>;
-    /// Stores `value` under `key`; `None` removes the key.
-    fn put_meta(&self, key: &str, value: Option<&Value>) -> Result<()>;
-    /// Every key starting with `prefix`, with its value, in key order.
-    fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Value)>>;
 
     /// Marking ids referenced by stored objects that do not resolve to a known marking, with how
     /// many object versions each affects (for `tandem doctor`).
@@ -302,4 +335,80 @@ pub trait Store: Send + Sync {
     /// tombstone's), whichever process wrote it; `None` for an empty store. Federation watches it
     /// to notice writes made outside the server (`tandem import`).
     fn feed_position(&self) -> Result<Option<Timestamp>>;
+
+    /// Counts the objects `ctx` receives, grouped by properties of its copy of each (see
+    /// [`crate::aggregate::AggregateQuery`]). The default pages through [`ObjectStore::list`] and computes in Rust,
+    /// so it takes exactly the decision `list` takes (released rows only, the latest version of
+    /// each claim, contested ids settled per reader, properties redacted for the viewer missing)
+    /// and cannot diverge from it. A backend may override it for speed only with the same
+    /// results (the conformance suite and the releasability property test compare them).
+    fn aggregate(
+        &self,
+        ctx: &ViewContext,
+        collection: &str,
+        query: &crate::aggregate::AggregateQuery,
+    ) -> Result<Vec<(crate::aggregate::GroupKey, crate::aggregate::Counts)>> {
+        crate::aggregate::over_list(self, ctx, collection, query)
+    }
+}
+
+/// Status resources and the accounts created with the CLI (config accounts live in the config).
+pub trait AccountStore: Send + Sync {
+    /// Status resources: stored as opaque JSON, owned by a user.
+    fn put_status(&self, id: &str, owner: &str, body: &Value) -> Result<()>;
+    fn get_status(&self, id: &str, owner: &str) -> Result<Option<Value>>;
+
+    fn users(&self) -> Result<Vec<StoredUser>>;
+    fn put_user(&self, user: &StoredUser) -> Result<()>;
+    fn tokens(&self) -> Result<Vec<StoredToken>>;
+    fn put_token(&self, token: &StoredToken) -> Result<()>;
+}
+
+/// Small named JSON values: federation state (peers, cursors, status), the roster log.
+pub trait MetaStore: Send + Sync {
+    /// The value under `key`, if any.
+    fn get_meta(&self, key: &str) -> Result<Option<Value>>;
+    /// Stores `value` under `key`; `None` removes the key.
+    fn put_meta(&self, key: &str, value: Option<&Value>) -> Result<()>;
+    /// Every key starting with `prefix`, with its value, in key order.
+    fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Value)>>;
+
+    /// Replaces the value under `key` with `new` (`None` removes it) only if it is `expected`
+    /// now (`None`: absent), atomically, also against other handles and processes on the same
+    /// data: of several writers that expect one value, exactly one succeeds. Returns whether it
+    /// replaced the value.
+    fn cas_meta(&self, key: &str, expected: Option<&Value>, new: Option<&Value>) -> Result<bool>;
+}
+
+/// A whole store: what callers hold (`Arc<dyn Store>`). Implemented for every type that
+/// implements the three parts.
+pub trait Store: ObjectStore + AccountStore + MetaStore {}
+
+impl<T: ObjectStore + AccountStore + MetaStore + ?Sized> Store for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn sqlite_errors_map_to_kinds_and_keep_their_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.sqlite");
+        let a = rusqlite::Connection::open(&path).expect("open");
+        a.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY)").expect("schema");
+        a.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let b = rusqlite::Connection::open(&path).expect("open");
+        b.busy_timeout(std::time::Duration::ZERO).expect("timeout");
+        let busy = StoreError::from(b.execute("INSERT INTO t VALUES ('x')", []).expect_err("locked"));
+        assert!(busy.is_retryable(), "{busy:?}");
+        assert!(busy.to_string().starts_with("storage busy: "), "{busy}");
+        assert!(std::error::Error::source(&busy).is_some(), "the rusqlite error is kept");
+        a.execute_batch("INSERT INTO t VALUES ('x'); COMMIT").expect("commit");
+        let dup = StoreError::from(b.execute("INSERT INTO t VALUES ('x')", []).expect_err("duplicate"));
+        assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
+        let wrong = b.query_row("SELECT k FROM t", [], |r| r.get::<_, i64>(0)).expect_err("text is no integer");
+        assert!(matches!(StoreError::from(wrong), StoreError::Corrupt(_)));
+        let other = StoreError::from(b.execute("SELECT nonsense FROM nowhere", []).expect_err("no table"));
+        assert!(matches!(other, StoreError::Backend { .. }), "{other:?}");
+    }
 }

@@ -1,7 +1,8 @@
 //! The storage conformance suite: the same tests run against every backend.
 //!
 //! A backend's test module calls [`store_conformance_suite!`] with an expression that builds a
-//! fresh, empty store; each function here becomes one `#[test]`.
+//! fresh, empty store and one that opens two handles on one fresh data directory (as the node
+//! and `tandem import` beside it); each function here becomes one `#[test]`.
 
 use std::sync::Arc;
 
@@ -9,7 +10,10 @@ use serde_json::{Value, json};
 use tandem_model::{StixObject, Timestamp, tlp};
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
 
-use crate::{DeleteOutcome, Incoming, ObjectQuery, PutOutcome, Store, VersionFilter, ViewContext};
+use crate::{
+    AggregateQuery, Counts, DeleteOutcome, GroupKey, Incoming, KeyPart, ObjectQuery, PropertyPath, PutOutcome, Store,
+    VersionFilter, ViewContext,
+};
 
 pub const COLL: &str = "9a6d6f62-4b9e-4a8e-8a0a-1c3c4f6e2b10";
 const REL_IRQ: &str = "marking-definition--0b7c1f65-4a3c-4e58-9d3d-111111111111";
@@ -475,10 +479,201 @@ pub fn provenance_and_meta_round_trip(store: &dyn Store) {
     assert_eq!(store.get_meta("sync/a").unwrap(), None);
 }
 
+pub fn aggregates_count_the_viewers_copies(store: &dyn Store) {
+    put(store, "USA", vec![rel(REL_IRQ, &["IRQ"], None)]);
+    let mut secret = indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
+    secret["description"] = json!("source: agent X");
+    secret["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": REL_IRQ}]);
+    let mut open = indicator(2, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
+    open["description"] = json!("source: agent X");
+    put(
+        store,
+        "USA",
+        vec![
+            secret,
+            open,
+            indicator(3, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_AMBER]),
+            // A later version of 2: counted once, as its latest.
+            indicator(2, "2025-02-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+        ],
+    );
+    let q = AggregateQuery {
+        types: vec!["indicator".into()],
+        group_by: vec![PropertyPath::parse("description")],
+        ..Default::default()
+    };
+    let group = |v: Option<&str>| GroupKey(vec![v.map_or(KeyPart::Missing, |s| KeyPart::Str(s.into()))]);
+    let n = |objects, redacted| Counts { objects, redacted };
+    // SYR's copy of 1 has no description (redacted): it counts as missing, never under its value.
+    assert_eq!(store.aggregate(&ctx("SYR"), COLL, &q).unwrap(), vec![(group(None), n(2, 1))]);
+    assert_eq!(
+        store.aggregate(&ctx("IRQ"), COLL, &q).unwrap(),
+        vec![(group(None), n(1, 0)), (group(Some("source: agent X")), n(1, 0))]
+    );
+    // USA also sees its AMBER indicator 3.
+    assert_eq!(
+        store.aggregate(&ctx("USA"), COLL, &q).unwrap(),
+        vec![(group(None), n(2, 0)), (group(Some("source: agent X")), n(1, 0))]
+    );
+    let by_type = AggregateQuery { group_by: vec![PropertyPath::parse("type")], ..Default::default() };
+    let t = |s: &str| GroupKey(vec![KeyPart::Str(s.into())]);
+    assert_eq!(
+        store.aggregate(&ctx("SYR"), COLL, &by_type).unwrap(),
+        vec![(t("indicator"), n(2, 1)), (t("marking-definition"), n(1, 0))]
+    );
+    // The window is on `date_added`, exclusive at both ends.
+    let listed = all(store, &ctx("SYR"), ObjectQuery { types: vec!["indicator".into()], ..Default::default() });
+    let window = AggregateQuery {
+        added_after: Some(listed[0].date_added),
+        added_before: Some(listed[1].date_added),
+        ..by_type.clone()
+    };
+    assert!(store.aggregate(&ctx("SYR"), COLL, &window).unwrap().is_empty());
+    let window = AggregateQuery { added_before: Some(listed[1].date_added), ..by_type };
+    assert_eq!(
+        store.aggregate(&ctx("SYR"), COLL, &window).unwrap(),
+        vec![(t("indicator"), n(1, 1)), (t("marking-definition"), n(1, 0))]
+    );
+    // A suspended member counts nothing.
+    let mut r = roster();
+    r.set_status("SYR", MemberStatus::Suspended);
+    assert!(store.aggregate(&ctx_with("SYR", &r), COLL, &AggregateQuery::default()).unwrap().is_empty());
+}
+
+pub fn cas_meta_replaces_only_the_expected_value(store: &dyn Store) {
+    let (one, two) = (json!({"v": 1}), json!({"v": 2}));
+    assert!(!store.cas_meta("k", Some(&one), Some(&two)).unwrap(), "absent is not {one}");
+    assert!(store.cas_meta("k", None, Some(&one)).unwrap());
+    assert!(!store.cas_meta("k", None, Some(&two)).unwrap(), "present is not absent");
+    assert_eq!(store.get_meta("k").unwrap(), Some(one.clone()));
+    assert!(!store.cas_meta("k", Some(&two), None).unwrap());
+    assert!(store.cas_meta("k", Some(&one), Some(&two)).unwrap());
+    assert_eq!(store.get_meta("k").unwrap(), Some(two.clone()));
+    assert!(store.cas_meta("k", Some(&two), None).unwrap());
+    assert_eq!(store.get_meta("k").unwrap(), None);
+}
+
+/// Two handles append to one log by compare-and-set, as two processes appending roster changes:
+/// every sequence number is taken exactly once, and every append that succeeded is there.
+pub fn cas_meta_lets_one_of_two_handles_take_each_key(a: &dyn Store, b: &dyn Store) {
+    const APPENDS: usize = 40;
+    let append = |store: &dyn Store, who: &str| -> Vec<usize> {
+        let mut won = Vec::new();
+        while won.len() < APPENDS {
+            let next = store.list_meta("log/").unwrap().len() + 1;
+            if store.cas_meta(&format!("log/{next:06}"), None, Some(&json!(who))).unwrap() {
+                won.push(next);
+            }
+        }
+        won
+    };
+    let (won_a, won_b) = std::thread::scope(|s| {
+        let ta = s.spawn(|| append(a, "a"));
+        let tb = s.spawn(|| append(b, "b"));
+        (ta.join().expect("a"), tb.join().expect("b"))
+    });
+    let log = a.list_meta("log/").unwrap();
+    assert_eq!(log.len(), 2 * APPENDS, "no append lost, none doubled");
+    for (i, (key, who)) in log.iter().enumerate() {
+        assert_eq!(key, &format!("log/{:06}", i + 1));
+        let winner = if won_a.contains(&(i + 1)) { "a" } else { "b" };
+        assert_eq!(who, &json!(winner), "{key} holds the value of the handle that won it");
+        assert!(won_a.contains(&(i + 1)) != won_b.contains(&(i + 1)), "{key} won exactly once");
+    }
+}
+
+/// A reader pages with `next` (and, between passes, `added_after` of what it last saw) through
+/// one handle while another handle writes: every object arrives exactly once, in order.
+pub fn paging_while_another_handle_writes_never_skips_or_repeats(a: &dyn Store, b: &dyn Store) {
+    const OBJECTS: u32 = 300;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut n = 0;
+            while n < OBJECTS {
+                // Batches of 1 to 3 objects: several transactions per reader page.
+                let batch: Vec<Value> = (n..(n + 1 + n % 3).min(OBJECTS))
+                    .map(|i| indicator(i, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]))
+                    .collect();
+                n += batch.len() as u32;
+                put(a, "USA", batch);
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut seen: Vec<crate::Record> = Vec::new();
+        let mut after = None;
+        loop {
+            // Read `done` before the pass: a pass that starts after the last write sees it.
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            let mut q = ObjectQuery { limit: 7, added_after: after, ..Default::default() };
+            loop {
+                let page = b.list(&ctx("IRQ"), COLL, &q).expect("list");
+                if let Some(last) = page.items.last() {
+                    after = Some(last.date_added);
+                }
+                seen.extend(page.items);
+                match page.next {
+                    Some(c) => q.cursor = Some(c),
+                    None => break,
+                }
+            }
+            if finished {
+                return seen;
+            }
+        }
+    });
+    assert!(seen.windows(2).all(|w| w[0].date_added < w[1].date_added), "in feed order, none repeated");
+    let mut got = ids(&seen);
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), seen.len(), "no object delivered twice");
+    assert_eq!(got.len(), OBJECTS as usize, "no object skipped");
+}
+
+/// Two handles write at once: `date_added` stays unique and strictly increasing across both.
+pub fn date_added_is_unique_across_two_handles_writing_at_once(a: &dyn Store, b: &dyn Store) {
+    const EACH: u32 = 150;
+    let write = |store: &dyn Store, member: &str, base: u32| -> Vec<Timestamp> {
+        let mut added = Vec::new();
+        for n in (base..base + EACH).step_by(2) {
+            let batch = vec![
+                indicator(n, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+                indicator(n + 1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]),
+            ];
+            for outcome in put(store, member, batch) {
+                let PutOutcome::Added { date_added, .. } = outcome else { panic!("{outcome:?}") };
+                added.push(date_added);
+            }
+        }
+        added
+    };
+    let (from_a, from_b) = std::thread::scope(|s| {
+        let ta = s.spawn(|| write(a, "USA", 0));
+        let tb = s.spawn(|| write(b, "IRQ", 10_000));
+        (ta.join().expect("a"), tb.join().expect("b"))
+    });
+    for own in [&from_a, &from_b] {
+        assert!(own.windows(2).all(|w| w[0] < w[1]), "each handle's positions increase");
+    }
+    let mut every: Vec<Timestamp> = from_a.iter().chain(&from_b).copied().collect();
+    every.sort();
+    every.dedup();
+    assert_eq!(every.len(), 2 * EACH as usize, "no position handed out twice");
+    for store in [a, b] {
+        let listed = all(store, &ctx("USA"), ObjectQuery::default());
+        assert_eq!(listed.iter().map(|r| r.date_added).collect::<Vec<_>>(), every, "the feed is that order");
+    }
+}
+
 /// Generates one `#[test]` per conformance function for a backend.
 #[macro_export]
 macro_rules! store_conformance_suite {
-    ($make:expr) => {
+    ($make:expr, twins: $twins:expr) => {
+        $crate::store_conformance_suite!(@twins $twins;
+            cas_meta_lets_one_of_two_handles_take_each_key,
+            paging_while_another_handle_writes_never_skips_or_repeats,
+            date_added_is_unique_across_two_handles_writing_at_once
+        );
         $crate::store_conformance_suite!(@tests $make;
             round_trip_keeps_every_property,
             date_added_increases_and_paging_is_exact,
@@ -496,7 +691,9 @@ macro_rules! store_conformance_suite {
             statuses_belong_to_their_owner,
             tombstone_feed_follows_releasability,
             replicated_tombstones_need_the_originator,
-            provenance_and_meta_round_trip
+            provenance_and_meta_round_trip,
+            aggregates_count_the_viewers_copies,
+            cas_meta_replaces_only_the_expected_value
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
@@ -505,6 +702,15 @@ macro_rules! store_conformance_suite {
             fn $name() {
                 let store = $make;
                 $crate::conformance::$name(&*store);
+            }
+        )*
+    };
+    (@twins $twins:expr; $($name:ident),*) => {
+        $(
+            #[test]
+            fn $name() {
+                let (first, second) = $twins;
+                $crate::conformance::$name(&*first, &*second);
             }
         )*
     };

@@ -1,14 +1,20 @@
-//! Storage of STIX object versions, statuses and accounts, behind one trait.
+//! Storage of STIX object versions, statuses, accounts and small named state, behind one trait
+//! in three parts ([`ObjectStore`], [`AccountStore`], [`MetaStore`]; [`Store`] is all three).
 //!
-//! Architecture invariant: the only way to read objects is through [`Store`] methods that take a
-//! [`ViewContext`]; they ask `tandem-policy` for a decision on every object and return only what
-//! it releases (redacted where it says so). Nothing else in the workspace reads object rows.
+//! Architecture invariant: the only way to read objects is through [`ObjectStore`] methods that
+//! take a [`ViewContext`]; they ask `tandem-policy` for a decision per access label through the
+//! backend-neutral [`access`] module and return only what it releases (redacted where it says
+//! so). Aggregates ([`aggregate`]) are computed over exactly that. Nothing else in the workspace
+//! reads object rows.
 
+pub mod access;
+pub mod aggregate;
 pub mod api;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod cursor;
 pub mod sqlite;
 
+pub use aggregate::{AggregateQuery, Counts, GroupKey, KeyPart, PropertyPath};
 pub use api::*;
 pub use sqlite::SqliteStore;

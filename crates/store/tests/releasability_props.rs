@@ -12,6 +12,10 @@
 //! viewer receives anything the genuine originator did not release to it, that the genuine
 //! claim is what every reader who may see it receives, and the store must accept every genuine
 //! version as if the hostile member had written nothing.
+//!
+//! Aggregates (`ObjectStore::aggregate`) are checked against the same oracle and against the
+//! same counts computed over exactly what `list` releases. Every property runs against every
+//! backend in [`BACKENDS`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -20,7 +24,10 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tandem_model::{StixObject, tlp};
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
-use tandem_store::{Incoming, ObjectQuery, PutOutcome, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_store::{
+    AggregateQuery, Counts, GroupKey, Incoming, KeyPart, ObjectQuery, PropertyPath, PutOutcome, SqliteStore, Store,
+    VersionFilter, ViewContext,
+};
 
 const COLL: &str = "c0ffee00-0000-4000-8000-000000000001";
 const MEMBERS: [&str; 5] = ["USA", "IRQ", "SYR", "JOR", "GBR"];
@@ -356,9 +363,14 @@ fn genuine_object(n: usize, o: &Obj) -> Value {
     v
 }
 
-fn build(w: &World) -> (tempfile::TempDir, SqliteStore) {
+/// Opens a store on a fresh data directory: one entry per backend.
+type Open = fn(&std::path::Path) -> Box<dyn Store>;
+
+const BACKENDS: [(&str, Open); 1] = [("sqlite", |dir| Box::new(SqliteStore::open(dir).expect("open")))];
+
+fn build(w: &World, open: Open) -> (tempfile::TempDir, Box<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(dir.path()).expect("open");
+    let store = open(dir.path());
     // The hostile member writes first (one copy per object: the oracle's claims have one version).
     let mut copied = BTreeSet::new();
     for squat in &w.squats {
@@ -412,7 +424,7 @@ fn incoming(v: Value) -> Incoming {
 /// Everything `ctx` receives for `query`, page by page; content forged by `hostile` may only
 /// ever arrive under `hostile`'s own name.
 fn received(
-    store: &SqliteStore,
+    store: &dyn Store,
     ctx: &ViewContext,
     hostile: &str,
     query: ObjectQuery,
@@ -440,12 +452,55 @@ fn received(
     }
 }
 
+/// Every record `ctx` receives, latest version per claim, page by page (what an aggregate counts).
+fn listed(store: &dyn Store, ctx: &ViewContext, types: &[String]) -> Vec<tandem_store::Record> {
+    let mut q = ObjectQuery { limit: 4, types: types.to_vec(), ..Default::default() };
+    let mut out = Vec::new();
+    loop {
+        let page = store.list(ctx, COLL, &q).expect("list");
+        out.extend(page.items);
+        match page.next {
+            Some(c) => q.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+/// The oracle for aggregates: the same counts computed over `records`, independently of the
+/// store's own code (paths looked up with JSON pointers).
+fn counted(
+    records: &[tandem_store::Record],
+    paths: &[&str],
+    window: (Option<tandem_model::Timestamp>, Option<tandem_model::Timestamp>),
+) -> Vec<(GroupKey, Counts)> {
+    let mut groups: BTreeMap<GroupKey, Counts> = BTreeMap::new();
+    for r in records {
+        if window.0.is_some_and(|a| r.date_added <= a) || window.1.is_some_and(|b| r.date_added >= b) {
+            continue;
+        }
+        let key = paths
+            .iter()
+            .map(|p| match r.object.pointer(&format!("/{}", p.replace('.', "/"))) {
+                None => KeyPart::Missing,
+                Some(Value::String(s)) => KeyPart::Str(s.clone()),
+                Some(v) => KeyPart::Json(v.to_string()),
+            })
+            .collect();
+        let c = groups.entry(GroupKey(key)).or_default();
+        c.objects += 1;
+        c.redacted += u64::from(r.redacted);
+    }
+    groups.into_iter().collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn every_read_path_delivers_exactly_what_is_released(w in world()) {
-        let (_dir, store) = build(&w);
+        for (_, open) in BACKENDS {
+        let (_dir, store) = build(&w, open);
+        let store = store.as_ref();
         let ctx = ViewContext {
             viewer: Viewer { member: MEMBERS[w.viewer].into(), clearance: LEVELS[w.clearance] },
             roster: Arc::new(roster(&w)),
@@ -458,20 +513,23 @@ proptest! {
             ObjectQuery { limit: 7, versions: VersionFilter::First, spec_versions: vec!["2.1".into()], ..Default::default() },
         ];
         for q in paths {
-            prop_assert_eq!(&received(&store, &ctx, MEMBERS[w.hostile], q), &want);
+            prop_assert_eq!(&received(store, &ctx, MEMBERS[w.hostile], q), &want);
         }
         // Single-object reads: released ones found, others indistinguishable from missing.
         for n in 0..w.objects.len() + 1 {
             let q = ObjectQuery { limit: 10, ids: vec![object_id(n)], ..Default::default() };
-            let got = received(&store, &ctx, MEMBERS[w.hostile], q);
+            let got = received(store, &ctx, MEMBERS[w.hostile], q);
             let want_n: BTreeMap<_, _> = want.iter().filter(|(k, _)| k.0 == n).map(|(k, v)| (k.clone(), *v)).collect();
             prop_assert_eq!(got, want_n);
+        }
         }
     }
 
     #[test]
     fn roster_changes_apply_immediately(w in world(), joiner in 0..MEMBERS.len(), group in 0..GROUPS.len()) {
-        let (_dir, store) = build(&w);
+        for (_, open) in BACKENDS {
+        let (_dir, store) = build(&w, open);
+        let store = store.as_ref();
         // A member joins a group and becomes active: it sees what the group was released to,
         // including objects stored before it joined.
         let mut w2 = w.clone();
@@ -482,12 +540,67 @@ proptest! {
             viewer: Viewer { member: MEMBERS[joiner].into(), clearance: LEVELS[w2.clearance] },
             roster: Arc::new(roster(&w2)),
         };
-        prop_assert_eq!(received(&store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() }), expected(&w2));
+        prop_assert_eq!(received(store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() }), expected(&w2));
         // Suspended: nothing at all.
         let mut w3 = w2.clone();
         w3.statuses[joiner] = MemberStatus::Suspended;
         let ctx = ViewContext { viewer: ctx.viewer.clone(), roster: Arc::new(roster(&w3)) };
-        let after_suspension = received(&store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() });
+        let after_suspension = received(store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() });
         prop_assert!(after_suspension.is_empty());
+        }
+    }
+
+    #[test]
+    fn aggregates_count_exactly_what_list_releases(w in world(), types in 0..3usize, from in 0..40usize, to in 0..40usize) {
+        for (_, open) in BACKENDS {
+        let (_dir, store) = build(&w, open);
+        let store = store.as_ref();
+        let ctx = ViewContext {
+            viewer: Viewer { member: MEMBERS[w.viewer].into(), clearance: LEVELS[w.clearance] },
+            roster: Arc::new(roster(&w)),
+        };
+        // Against the oracle: incidents by `description`, which a granular marking may redact for
+        // the viewer; a redacted one counts as missing, never under its value.
+        let want = expected(&w);
+        let shown = want.values().filter(|d| **d).count() as u64;
+        let hidden = want.len() as u64 - shown;
+        let mut oracle = Vec::new();
+        if hidden > 0 {
+            oracle.push((GroupKey(vec![KeyPart::Missing]), Counts { objects: hidden, redacted: hidden }));
+        }
+        if shown > 0 {
+            oracle.push((GroupKey(vec![KeyPart::Str("who reported it".into())]), Counts { objects: shown, redacted: 0 }));
+        }
+        let by_description = AggregateQuery {
+            types: vec!["incident".into()],
+            group_by: vec![PropertyPath::parse("description")],
+            ..Default::default()
+        };
+        prop_assert_eq!(store.aggregate(&ctx, COLL, &by_description).expect("aggregate"), oracle);
+        // Against `list`: any filter, window and grouping gives the counts of what it releases.
+        let types: Vec<String> = match types {
+            0 => vec![],
+            1 => vec!["incident".into()],
+            _ => vec!["marking-definition".into(), "incident".into()],
+        };
+        let records = listed(store, &ctx, &types);
+        let at = |i: usize| records.get(i).map(|r| r.date_added);
+        let window = (at(from), at(to));
+        for paths in [
+            vec![],
+            vec!["type"],
+            vec!["description", "name"],
+            vec!["object_marking_refs.0", "granular_markings.0.marking_ref"],
+            vec!["extensions.extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993.rel_to"],
+        ] {
+            let q = AggregateQuery {
+                types: types.clone(),
+                added_after: window.0,
+                added_before: window.1,
+                group_by: paths.iter().map(|p| PropertyPath::parse(p)).collect(),
+            };
+            prop_assert_eq!(store.aggregate(&ctx, COLL, &q).expect("aggregate"), counted(&records, &paths, window), "{:?}", paths);
+        }
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tandem_store::{Incoming, PutOutcome, Store};
+use tandem_store::{Incoming, ObjectStore, PutOutcome};
 use tandem_sync::client::PeerSpec;
 use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 use tandem_sync::signer::NodeSigner;

@@ -70,7 +70,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
     use serde_json::json;
     use tandem_policy::{Member, MemberStatus};
-    use tandem_store::{Incoming, SqliteStore};
+    use tandem_store::{Incoming, ObjectStore, SqliteStore};
 
     use crate::signer::RosterKeys;
 

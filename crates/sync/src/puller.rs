@@ -107,7 +107,11 @@ impl PeerHandle {
     }
 
     pub fn member(&self) -> String {
-        self.spec.read().map(|s| s.member.clone()).unwrap_or_default()
+        // A panic elsewhere must not turn the peer into member "" (peers are matched by member).
+        match self.spec.read() {
+            Ok(s) => s.member.clone(),
+            Err(p) => p.into_inner().member.clone(),
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! every pull pass first asks the peer for changes after the local latest seq). The log lives in
 //! the store's meta keys (`roster/change/<seq>`), so any [`Store`] backend keeps it; it is re-read
 //! for every append and checked at every pull pass, so a change written by another process is
-//! seen too.
+//! seen too. Appending seq N is a compare-and-set of an absent key (`MetaStore::cas_meta`), so of
+//! two processes appending at once exactly one stores seq N.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -48,7 +49,8 @@ pub struct RosterLog {
     store: Arc<dyn Store>,
     bootstrap: RwLock<Arc<Roster>>,
     shared: Arc<RwLock<Arc<Roster>>>,
-    /// Serializes appends: the HTTP endpoint and every peer's puller may offer the same change.
+    /// Serializes appends within this process: the HTTP endpoint and every peer's puller may
+    /// offer the same change. Across processes, the append itself is a compare-and-set.
     append: Mutex<()>,
     on_applied: RwLock<Option<OnApplied>>,
     /// The seq of the last change in the shared snapshot, to notice changes another process
@@ -182,7 +184,7 @@ impl RosterLog {
     pub fn submit(&self, change: &SignedChange) -> Result<u64, SubmitError> {
         let authority = self.authority.as_ref().ok_or(ChangeError::NoAuthority)?;
         {
-            let _g = match self.append.lock() {
+            let guard = match self.append.lock() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
@@ -200,7 +202,28 @@ impl RosterLog {
                 }
                 Err(e) => return Err(e.into()),
             };
-            self.store.put_meta(&meta_key(change.seq()), Some(&change.to_value()))?;
+            // The lock above serializes this process; compare-and-set on the store serializes
+            // processes (`tandem roster submit` beside the node): only one appends seq N.
+            let key = meta_key(change.seq());
+            let value = change.to_value();
+            if !self.store.cas_meta(&key, None, Some(&value))? {
+                let theirs = self.store.get_meta(&key)?;
+                tracing::info!(seq = change.seq(), "another process stored roster change {} first", change.seq());
+                self.recompute()?;
+                drop(guard);
+                self.applied_hook();
+                return Err(match theirs {
+                    Some(v) if v == value => ChangeError::Stale { seq: change.seq(), latest: change.seq() },
+                    _ => {
+                        tracing::error!(
+                            seq = change.seq(),
+                            "the roster authority signed two different changes with one number"
+                        );
+                        ChangeError::Conflict(change.seq())
+                    }
+                }
+                .into());
+            }
             self.swap(next);
             self.computed_at.store(change.seq(), Ordering::SeqCst);
         }

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
-use tandem_store::{Incoming, Store};
+use tandem_store::{Incoming, ObjectStore};
 use tandem_sync::sandbox::{Sandbox, SandboxBuilder};
 use tandem_sync::signer::NodeSigner;
 

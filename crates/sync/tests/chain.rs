@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use tandem_store::{Incoming, Store};
+use tandem_store::{Incoming, MetaStore, ObjectStore};
 use tandem_sync::provenance::{self, Provenance};
 use tandem_sync::sandbox::{Sandbox, SandboxBuilder};
 

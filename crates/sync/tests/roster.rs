@@ -12,7 +12,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use tandem_policy::MemberStatus;
-use tandem_store::Store;
+use tandem_store::{MetaStore, Store};
 use tandem_sync::roster_change::{self, Action, SignedChange};
 use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use tandem_store::Store;
+use tandem_store::MetaStore;
 use tandem_sync::rate::{NOTIFY_BURST, NOTIFY_PER_SEC};
 use tandem_sync::sandbox::{PASSWORD, SandboxBuilder};
 

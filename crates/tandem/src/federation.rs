@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tandem_store::{SqliteStore, Store};
+use tandem_store::Store;
 use tandem_sync::client::{PeerSpec, Timeouts};
 use tandem_sync::federation::{Federation, Settings};
 use tandem_taxii::AppState;
@@ -41,7 +41,7 @@ pub fn node_key(config: &Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
 
 /// Builds the node's federation, puts its signer and hooks into `state`, and returns it (not
 /// started yet: call `start` inside the runtime).
-pub fn attach(config: &Config, store: Arc<SqliteStore>, state: &mut AppState) -> anyhow::Result<Arc<Federation>> {
+pub fn attach(config: &Config, store: Arc<dyn Store>, state: &mut AppState) -> anyhow::Result<Arc<Federation>> {
     let fed = Federation::new(Settings {
         member: config.node.member.clone(),
         collection: config.intel_collection_id(),

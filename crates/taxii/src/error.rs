@@ -13,6 +13,9 @@ use crate::media::TAXII_CONTENT_TYPE;
 /// The `WWW-Authenticate` challenge sent with every 401.
 pub const WWW_AUTHENTICATE: &str = "Basic realm=\"tandem\", Bearer";
 
+/// The `Retry-After` sent with a 503 (busy storage clears within the store's busy timeout).
+pub const RETRY_AFTER_SECS: &str = "1";
+
 #[derive(Debug, thiserror::Error)]
 pub enum TaxiiError {
     #[error("bad request: {0}")]
@@ -36,6 +39,9 @@ pub enum TaxiiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The storage is busy: 503 with `Retry-After`, the client may try again.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     /// Any other status (used to wrap responses produced outside the handlers).
     #[error("http status {0}")]
     Other(StatusCode),
@@ -54,6 +60,7 @@ impl TaxiiError {
             TaxiiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             TaxiiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             TaxiiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            TaxiiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             TaxiiError::Other(s) => *s,
         }
     }
@@ -70,6 +77,7 @@ impl TaxiiError {
             TaxiiError::UnsupportedMediaType => "the Content-Type must be application/taxii+json;version=2.1".into(),
             TaxiiError::TooManyRequests { .. } => "too many requests: try again after Retry-After seconds".into(),
             TaxiiError::Internal(_) => "the server could not complete the request".into(),
+            TaxiiError::Unavailable(_) => "the server is busy: try again shortly".into(),
             TaxiiError::Other(s) => s.canonical_reason().unwrap_or("error").to_string(),
         }
     }
@@ -85,6 +93,12 @@ impl From<tandem_store::StoreError> for TaxiiError {
     fn from(e: tandem_store::StoreError) -> Self {
         match e {
             tandem_store::StoreError::BadCursor => TaxiiError::BadRequest("invalid next token".into()),
+            // Busy storage is transient: the client retries, nothing is wrong with the request.
+            e @ tandem_store::StoreError::Retryable { .. } => {
+                tracing::warn!(error = %e, "storage busy: answering 503");
+                TaxiiError::Unavailable("storage busy".into())
+            }
+            // Corrupt stored data on an access-control path denies the request and is logged.
             other => TaxiiError::internal("storage failure", other),
         }
     }
@@ -116,7 +130,29 @@ impl IntoResponse for TaxiiError {
         }
         if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_by_kind() {
+        use tandem_store::StoreError;
+        let status = |e: StoreError| TaxiiError::from(e).into_response();
+        let busy = status(StoreError::retryable("database is locked"));
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+        assert_eq!(status(StoreError::BadCursor).status(), StatusCode::BAD_REQUEST);
+        for e in [StoreError::Corrupt("label".into()), StoreError::backend("disk"), StoreError::Conflict("x".into())] {
+            let r = status(e);
+            assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(r.headers().get(header::RETRY_AFTER).is_none());
+        }
     }
 }

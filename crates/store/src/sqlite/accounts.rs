@@ -52,7 +52,7 @@ impl SqliteStore {
     }
 
     pub(super) fn put_user_impl(&self, user: &StoredUser) -> Result<()> {
-        let roles = serde_json::to_string(&user.roles).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let roles = serde_json::to_string(&user.roles).map_err(StoreError::backend)?;
         self.writer()?.conn.execute(
             "INSERT OR REPLACE INTO users (name, member, password_hash, clearance, roles) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![user.name, user.member, user.password_hash, user.clearance, roles],
@@ -86,19 +86,8 @@ impl SqliteStore {
     }
 
     pub(super) fn unresolved_markings_impl(&self) -> Result<Vec<(String, u64)>> {
-        let unresolved: Vec<(i64, String)> = {
-            let state = self.labels.read()?;
-            let mut out = Vec::new();
-            for (id, label) in &state.labels {
-                for m in label.marking_refs() {
-                    // Resolved in the namespace of the objects' originator, as policy does.
-                    if tandem_policy::decide::builtin(m).is_none() && state.marking(&label.originator, m).is_none() {
-                        out.push((*id, m.to_string()));
-                    }
-                }
-            }
-            out
-        };
+        // Resolved in the namespace of the objects' originator, as policy does.
+        let unresolved = self.labels.read()?.cache.unresolved();
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
         self.with_reader(|conn| {
             for (label, marking) in &unresolved {

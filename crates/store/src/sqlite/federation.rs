@@ -1,4 +1,5 @@
-//! Federation support: the tombstone feed, deletions learnt from peers, and small named state.
+//! Federation support: the tombstone feed, deletions learnt from peers, and small named state
+//! (meta keys, with compare-and-set).
 
 use std::rc::Rc;
 
@@ -33,7 +34,7 @@ impl SqliteStore {
         let fetch = limit.min(100_000) as i64 + 1;
         let rows = self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT stix_id, version, label, added, proof FROM tombstones
+                "SELECT stix_id, version, label, added, proof, originator FROM tombstones
                  WHERE collection = ?1 AND added > ?2 AND label IN rarray(?3)
                  ORDER BY added LIMIT ?4",
             )?;
@@ -44,6 +45,7 @@ impl SqliteStore {
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
                 ))
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
@@ -51,10 +53,18 @@ impl SqliteStore {
         let more = rows.len() > limit;
         let state = self.labels.read()?;
         let mut page = Page::default();
-        for (id, version, label, added, proof) in rows.into_iter().take(limit) {
-            let Some(l) = state.labels.get(&label) else {
-                continue;
+        for (id, version, label, added, proof, originator) in rows.into_iter().take(limit) {
+            // The SQL released this label, so it is cached; and a deletion travels under its
+            // own originator, never a default one.
+            let Some(l) = state.cache.label(label) else {
+                return Err(StoreError::Corrupt(format!("tombstone of {id}: label {label} is unknown")));
             };
+            if originator.is_empty() || originator != l.originator {
+                return Err(StoreError::Corrupt(format!(
+                    "tombstone of {id}: originator {originator:?} differs from its label's {:?}",
+                    l.originator
+                )));
+            }
             let version = if version.is_empty() {
                 None
             } else {
@@ -63,7 +73,7 @@ impl SqliteStore {
             page.items.push(Tombstone {
                 id,
                 version,
-                originator: l.originator.clone(),
+                originator,
                 object_markings: l.object_markings.clone(),
                 added: Timestamp::from_micros(added),
                 proof: proof.and_then(|p| serde_json::from_str(&p).ok()),
@@ -170,6 +180,36 @@ impl SqliteStore {
                 .execute("DELETE FROM sync_meta WHERE key = ?1", [key])?,
         };
         Ok(())
+    }
+
+    /// Compare-and-set in one IMMEDIATE transaction: the write lock is taken before the read,
+    /// so another handle or process cannot change the key in between.
+    pub(super) fn cas_meta_impl(
+        &self,
+        key: &str,
+        expected: Option<&serde_json::Value>,
+        new: Option<&serde_json::Value>,
+    ) -> Result<bool> {
+        let mut writer = self.writer()?;
+        let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let text: Option<String> =
+            tx.query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+        let current = text
+            .map(|t| serde_json::from_str::<serde_json::Value>(&t))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("meta key {key}: {e}")))?;
+        if current.as_ref() != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(v) => tx.execute(
+                "INSERT INTO sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v.to_string()],
+            )?,
+            None => tx.execute("DELETE FROM sync_meta WHERE key = ?1", [key])?,
+        };
+        tx.commit()?;
+        Ok(true)
     }
 
     pub(super) fn list_meta_impl(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {

@@ -1,25 +1,21 @@
-//! In-memory caches of access labels, marking meanings and collection ids.
+//! Loading and publishing SQLite's in-memory caches: the backend-neutral [`LabelCache`] (labels
+//! and marking meanings, see [`crate::access`]) and collection ids.
 //!
-//! Policy decides once per distinct label, not once per row: a listing asks for the decisions
-//! of every label, hands the released label ids to SQL as a pre-filter, and applies redactions
-//! to the rows it returns. New entries are published only after the transaction that created
-//! them commits, so a rolled-back id is never cached.
+//! New entries are published only after the transaction that created them commits, so a
+//! rolled-back id is never cached.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use rusqlite::{Connection, OptionalExtension};
-use tandem_policy::{AccessLabel, Decision, MarkingKind, classify_marking, decide};
+use tandem_policy::{AccessLabel, MarkingKind};
 
+use crate::access::{LabelCache, Released, label_key};
 use crate::{Result, StoreError, ViewContext};
 
 #[derive(Default)]
 pub(super) struct LabelState {
-    pub labels: HashMap<i64, AccessLabel>,
-    pub label_ids: HashMap<String, i64>,
-    /// Owner (the member that stored the definition) -> marking id -> meaning; `None` when the
-    /// definition is stored but malformed. A marking counts only for its owner's objects.
-    pub markings: HashMap<String, HashMap<String, Option<MarkingKind>>>,
+    pub cache: LabelCache,
     pub collections: HashMap<String, i64>,
     /// The largest `date_added` these caches reflect; a larger one in the database means another
     /// process (`tandem import`, `tandem marking create`) wrote while this one runs.
@@ -43,127 +39,92 @@ pub(super) struct Pending {
     pub floor_before: i64,
 }
 
-/// What one viewer may see, per label.
-pub(super) struct Released {
-    pub ids: Vec<i64>,
-    pub decisions: HashMap<i64, Decision>,
+fn poisoned() -> StoreError {
+    StoreError::backend("label cache poisoned by an earlier panic")
 }
 
-impl LabelState {
-    /// The meaning of `owner`'s marking-definition `id`, if it holds a usable one.
-    pub fn marking(&self, owner: &str, id: &str) -> Option<&MarkingKind> {
-        self.markings.get(owner).and_then(|m| m.get(id)).and_then(Option::as_ref)
+/// Every stored label not in `known`, into `cache`.
+fn load_labels(conn: &Connection, cache: &mut LabelCache, known: &LabelCache) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT id, label FROM access_labels")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, text) = row?;
+        if !known.contains_label(id) {
+            cache.insert_stored_label(id, text)?;
+        }
     }
+    Ok(())
 }
 
-/// A stored marking-definition's id and meaning.
-fn marking_of(body: &str) -> Result<(String, Option<MarkingKind>)> {
-    let value: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("marking body: {e}")))?;
-    let id = value
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| StoreError::Corrupt("a stored marking-definition has no id".into()))?;
-    Ok((id.to_string(), classify_marking(&value)))
+fn load_collections(conn: &Connection, into: &mut HashMap<String, i64>) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (uuid, id) = row?;
+        into.insert(uuid, id);
+    }
+    Ok(())
 }
 
-pub(super) fn label_key(label: &AccessLabel) -> String {
-    serde_json::to_string(label).unwrap_or_default()
+fn latest_added(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?)
 }
 
 impl Labels {
     pub fn load(conn: &Connection) -> Result<Self> {
         let mut state = LabelState::default();
-        let mut stmt = conn.prepare("SELECT id, label FROM access_labels")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (id, text) = row?;
-            let label: AccessLabel =
-                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
-            state.label_ids.insert(text, id);
-            state.labels.insert(id, label);
-        }
+        load_labels(conn, &mut state.cache, &LabelCache::default())?;
         let mut stmt =
             conn.prepare("SELECT originator, body FROM objects WHERE type = 'marking-definition' AND latest = 1")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (owner, body) = row?;
-            let (id, kind) = marking_of(&body)?;
-            state.markings.entry(owner).or_default().insert(id, kind);
+            state.cache.insert_stored_marking(owner, &body)?;
         }
-        let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (uuid, id) = row?;
-            state.collections.insert(uuid, id);
-        }
-        state.seen_added = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
+        load_collections(conn, &mut state.collections)?;
+        state.seen_added = latest_added(conn)?;
         Ok(Labels { state: RwLock::new(state) })
     }
 
     /// Picks up labels, markings and collections written by another process since the caches
     /// were last brought up to date. Cheap when nothing changed (one indexed MAX).
     pub fn refresh(&self, conn: &Connection) -> Result<()> {
-        let latest: i64 = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
+        let latest = latest_added(conn)?;
         if latest <= self.read()?.seen_added {
             return Ok(());
         }
-        let mut fresh = LabelState::default();
-        let (seen, known) = {
+        let mut fresh = LabelCache::default();
+        let mut collections = HashMap::new();
+        let seen = {
             let state = self.read()?;
-            (state.seen_added, state.labels.keys().copied().collect::<std::collections::HashSet<i64>>())
+            // Every label not cached yet: ids are not contiguous in what this process saw
+            // (another process may have added label 7 while this one added label 8), so no
+            // "id > max" shortcut.
+            load_labels(conn, &mut fresh, &state.cache)?;
+            state.seen_added
         };
-        // Every label not cached yet: ids are not contiguous in what this process saw (another
-        // process may have added label 7 while this one added label 8), so no "id > max" shortcut.
-        let mut stmt = conn.prepare("SELECT id, label FROM access_labels")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-            let (id, text) = row?;
-            if known.contains(&id) {
-                continue;
-            }
-            let label: AccessLabel =
-                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("access label {id}: {e}")))?;
-            fresh.label_ids.insert(text, id);
-            fresh.labels.insert(id, label);
-        }
         let mut stmt =
             conn.prepare("SELECT originator, body FROM objects WHERE date_added > ?1 AND type = 'marking-definition'")?;
         for row in stmt.query_map([seen], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (owner, body) = row?;
-            let (id, kind) = marking_of(&body)?;
-            fresh.markings.entry(owner).or_default().insert(id, kind);
+            fresh.insert_stored_marking(owner, &body)?;
         }
-        let mut stmt = conn.prepare("SELECT uuid, id FROM collections")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-            let (uuid, id) = row?;
-            fresh.collections.insert(uuid, id);
-        }
-        let mut state = self.state.write().map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
-        state.labels.extend(fresh.labels);
-        state.label_ids.extend(fresh.label_ids);
-        for (owner, defs) in fresh.markings {
-            let known = state.markings.entry(owner).or_default();
-            for (id, kind) in defs {
-                known.entry(id).or_insert(kind);
-            }
-        }
-        state.collections.extend(fresh.collections);
+        load_collections(conn, &mut collections)?;
+        let mut state = self.state.write().map_err(|_| poisoned())?;
+        state.cache.merge(fresh);
+        state.collections.extend(collections);
         state.seen_added = state.seen_added.max(latest);
         Ok(())
     }
 
     pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, LabelState>> {
-        self.state.read().map_err(|_| StoreError::Backend("label cache poisoned".into()))
+        self.state.read().map_err(|_| poisoned())
     }
 
     pub fn publish(&self, pending: Pending) -> Result<()> {
-        let mut state = self.state.write().map_err(|_| StoreError::Backend("label cache poisoned".into()))?;
+        let mut state = self.state.write().map_err(|_| poisoned())?;
         for (id, text, label) in pending.labels {
-            state.label_ids.insert(text, id);
-            state.labels.insert(id, label);
+            state.cache.insert_label(id, text, label);
         }
         for (owner, id, kind) in pending.markings {
-            state.markings.entry(owner).or_default().insert(id, kind);
+            state.cache.insert_marking(owner, id, kind);
         }
         for (uuid, id) in pending.collections {
             state.collections.insert(uuid, id);
@@ -180,25 +141,15 @@ impl Labels {
 
     /// Asks policy, once per label, what `ctx` may see.
     pub fn released(&self, ctx: &ViewContext) -> Result<Released> {
-        let state = self.read()?;
-        let lookup = |owner: &str, id: &str| state.marking(owner, id);
-        let mut released = Released { ids: Vec::new(), decisions: HashMap::new() };
-        for (id, label) in &state.labels {
-            let decision = decide(&ctx.viewer, &ctx.roster, label, &lookup);
-            if decision.allows() {
-                released.ids.push(*id);
-                released.decisions.insert(*id, decision);
-            }
-        }
-        Ok(released)
+        Ok(self.read()?.cache.released(ctx))
     }
 }
 
 /// Finds or creates the id of a label within a write transaction.
 pub(super) fn label_id(tx: &Connection, state: &LabelState, pending: &mut Pending, label: &AccessLabel) -> Result<i64> {
-    let text = label_key(label);
-    if let Some(id) = state.label_ids.get(&text) {
-        return Ok(*id);
+    let text = label_key(label)?;
+    if let Some(id) = state.cache.label_id(&text) {
+        return Ok(id);
     }
     if let Some((id, _, _)) = pending.labels.iter().find(|(_, t, _)| *t == text) {
         return Ok(*id);

@@ -49,7 +49,7 @@ pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     let steps = steps();
     let latest = steps.last().map(|(v, _)| *v).unwrap_or(0);
     if let Some(newer) = applied.iter().copied().filter(|v| *v > latest).max() {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "the data directory has schema version {newer}, newer than this binary's {latest}"
         )));
     }
@@ -109,7 +109,7 @@ mod tests {
 
     use crate::conformance::{COLL, ctx};
     use crate::sqlite::SqliteStore;
-    use crate::{Incoming, ObjectQuery, PutOutcome, Store};
+    use crate::{Incoming, ObjectQuery, ObjectStore, PutOutcome};
 
     fn location(text: &str) -> Incoming {
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).expect("object");

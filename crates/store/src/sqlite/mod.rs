@@ -45,7 +45,7 @@ impl SqliteStore {
     /// [`SqliteStore::open`] with a page cache of `cache_kib` KiB per connection (many nodes in
     /// one process, as the federation simulation runs them, need a small one).
     pub fn open_with(dir: &Path, cache_kib: u32) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::backend(format!("creating {}: {e}", dir.display())))?;
         let path = dir.join("tandem.sqlite");
         let mut conn = open_conn(&path, true, cache_kib)?;
         migrate::apply(&mut conn)?;
@@ -98,7 +98,7 @@ fn clock_floor(conn: &Connection) -> Result<i64> {
 }
 
 fn poisoned() -> StoreError {
-    StoreError::Backend("a store lock was poisoned by an earlier panic".into())
+    StoreError::backend("a store lock was poisoned by an earlier panic")
 }
 
 /// The page cache per connection unless told otherwise: 64 MiB.
@@ -122,7 +122,7 @@ fn open_conn(path: &Path, writer: bool, cache_kib: u32) -> Result<Connection> {
     Ok(conn)
 }
 
-impl crate::Store for SqliteStore {
+impl crate::ObjectStore for SqliteStore {
     fn put(&self, collection: &str, originator: &str, objects: Vec<crate::Incoming>) -> Result<Vec<crate::PutOutcome>> {
         self.put_impl(collection, originator, objects)
     }
@@ -144,30 +144,6 @@ impl crate::Store for SqliteStore {
         versions: &crate::VersionFilter,
     ) -> Result<crate::DeleteOutcome> {
         self.delete_impl(ctx, collection, id, versions)
-    }
-
-    fn put_status(&self, id: &str, owner: &str, body: &serde_json::Value) -> Result<()> {
-        self.put_status_impl(id, owner, body)
-    }
-
-    fn get_status(&self, id: &str, owner: &str) -> Result<Option<serde_json::Value>> {
-        self.get_status_impl(id, owner)
-    }
-
-    fn users(&self) -> Result<Vec<crate::StoredUser>> {
-        self.users_impl()
-    }
-
-    fn put_user(&self, user: &crate::StoredUser) -> Result<()> {
-        self.put_user_impl(user)
-    }
-
-    fn tokens(&self) -> Result<Vec<crate::StoredToken>> {
-        self.tokens_impl()
-    }
-
-    fn put_token(&self, token: &crate::StoredToken) -> Result<()> {
-        self.put_token_impl(token)
     }
 
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>> {
@@ -204,15 +180,7 @@ impl crate::Store for SqliteStore {
 
     fn referenced_before(&self, owner: &str, marking_id: &str, before: tandem_model::Timestamp) -> Result<bool> {
         self.with_reader(|conn| self.labels.refresh(conn))?;
-        let labels: Vec<i64> = {
-            let state = self.labels.read()?;
-            state
-                .labels
-                .iter()
-                .filter(|(_, l)| l.originator == owner && l.marking_refs().any(|m| m == marking_id))
-                .map(|(id, _)| *id)
-                .collect()
-        };
+        let labels = self.labels.read()?.cache.referencing(owner, marking_id);
         if labels.is_empty() {
             return Ok(false);
         }
@@ -255,7 +223,35 @@ impl crate::Store for SqliteStore {
     fn apply_tombstones(&self, collection: &str, tombstones: Vec<crate::Tombstone>) -> Result<Vec<crate::Tombstone>> {
         self.apply_tombstones_impl(collection, tombstones)
     }
+}
 
+impl crate::AccountStore for SqliteStore {
+    fn put_status(&self, id: &str, owner: &str, body: &serde_json::Value) -> Result<()> {
+        self.put_status_impl(id, owner, body)
+    }
+
+    fn get_status(&self, id: &str, owner: &str) -> Result<Option<serde_json::Value>> {
+        self.get_status_impl(id, owner)
+    }
+
+    fn users(&self) -> Result<Vec<crate::StoredUser>> {
+        self.users_impl()
+    }
+
+    fn put_user(&self, user: &crate::StoredUser) -> Result<()> {
+        self.put_user_impl(user)
+    }
+
+    fn tokens(&self) -> Result<Vec<crate::StoredToken>> {
+        self.tokens_impl()
+    }
+
+    fn put_token(&self, token: &crate::StoredToken) -> Result<()> {
+        self.put_token_impl(token)
+    }
+}
+
+impl crate::MetaStore for SqliteStore {
     fn get_meta(&self, key: &str) -> Result<Option<serde_json::Value>> {
         self.get_meta_impl(key)
     }
@@ -266,6 +262,15 @@ impl crate::Store for SqliteStore {
 
     fn list_meta(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
         self.list_meta_impl(prefix)
+    }
+
+    fn cas_meta(
+        &self,
+        key: &str,
+        expected: Option<&serde_json::Value>,
+        new: Option<&serde_json::Value>,
+    ) -> Result<bool> {
+        self.cas_meta_impl(key, expected, new)
     }
 }
 
@@ -280,17 +285,26 @@ mod tests {
     }
 
     mod conformance {
-        crate::store_conformance_suite!({
-            let (dir, store) = super::fresh();
-            // Keep the directory alive as long as the store.
-            std::mem::forget(dir);
-            Box::new(store) as Box<dyn crate::Store>
-        });
+        crate::store_conformance_suite!(
+            {
+                let (dir, store) = super::fresh();
+                // Keep the directory alive as long as the store.
+                std::mem::forget(dir);
+                Box::new(store) as Box<dyn crate::Store>
+            },
+            twins: {
+                // Two handles on one data directory, as the node and `tandem import` beside it.
+                let (dir, first) = super::fresh();
+                let second = super::SqliteStore::open(dir.path()).expect("second handle");
+                std::mem::forget(dir);
+                (Box::new(first) as Box<dyn crate::Store>, Box::new(second) as Box<dyn crate::Store>)
+            }
+        );
     }
 
     #[test]
     fn survives_reopen() {
-        use crate::Store;
+        use crate::ObjectStore;
         let (dir, store) = fresh();
         let o = crate::conformance::indicator(1, "2025-01-01T00:00:00.000Z", &[]);
         let obj = tandem_model::StixObject::from_map_unchecked(o.as_object().cloned().unwrap_or_default());
@@ -312,7 +326,7 @@ mod tests {
     /// since, so a REL TO marking made from the CLI is served and decides what it marks.
     #[test]
     fn another_process_labels_are_seen_after_own_writes() {
-        use crate::Store;
+        use crate::ObjectStore;
         let (dir, serving) = fresh();
         let cli = SqliteStore::open(dir.path()).unwrap();
         let check = |v: serde_json::Value| tandem_model::check_object(&v).unwrap();

@@ -1,6 +1,6 @@
-//! Reads: every listing is filtered by releasability in SQL (released labels) and finished in
-//! Rust (redaction, and which claim of a contested id the viewer receives), so nothing unreleased
-//! leaves this module.
+//! Reads: every listing is filtered by releasability in SQL (released labels) and finished by
+//! [`crate::access`] (redaction, and which claim of a contested id the viewer receives), so
+//! nothing unreleased leaves this module.
 //!
 //! A page holds only versions the viewer receives, and its `next` token is the position of the
 //! last of them: rows withheld after the SQL pre-filter (a copy that would not be valid STIX once
@@ -12,11 +12,10 @@ use std::rc::Rc;
 
 use rusqlite::types::Value as SqlValue;
 use tandem_model::Timestamp;
-use tandem_policy::{Decision, redact};
 
 use super::SqliteStore;
 use super::claims;
-use super::labels::Released;
+use crate::access::{Released, StoredRow, release};
 use crate::cursor::Cursor;
 use crate::{ObjectQuery, Page, Record, Result, StoreError, VersionFilter, ViewContext};
 
@@ -29,15 +28,7 @@ fn array(values: impl IntoIterator<Item = SqlValue>) -> Rc<Vec<SqlValue>> {
 
 /// One row as the listing query returns it.
 struct Row {
-    date_added: i64,
-    id: String,
-    object_type: String,
-    spec_version: String,
-    version: String,
-    label: i64,
-    body: String,
-    provenance: Option<String>,
-    originator: String,
+    stored: StoredRow,
     contested: bool,
 }
 
@@ -77,24 +68,26 @@ impl SqliteStore {
                 let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
                 let rows = stmt.query_map(refs.as_slice(), |r| {
                     Ok(Row {
-                        date_added: r.get(0)?,
-                        id: r.get(1)?,
-                        object_type: r.get(2)?,
-                        spec_version: r.get(3)?,
-                        version: r.get(4)?,
-                        label: r.get(5)?,
-                        body: r.get(6)?,
-                        provenance: r.get(7)?,
-                        originator: r.get(8)?,
+                        stored: StoredRow {
+                            date_added: r.get(0)?,
+                            id: r.get(1)?,
+                            object_type: r.get(2)?,
+                            spec_version: r.get(3)?,
+                            version: r.get(4)?,
+                            label: r.get(5)?,
+                            body: r.get(6)?,
+                            provenance: r.get(7)?,
+                            originator: r.get(8)?,
+                        },
                         contested: r.get(9)?,
                     })
                 })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::from)
             })?;
             let exhausted = rows.len() < batch;
-            for row in rows {
+            for Row { stored: row, contested } in rows {
                 after = row.date_added;
-                if row.contested && !query.every_claim {
+                if contested && !query.every_claim {
                     let chosen = match settled.get(&row.id) {
                         Some(c) => c.clone(),
                         None => {
@@ -187,49 +180,4 @@ fn listing_sql(query: &ObjectQuery, released: &Released) -> Result<Option<(Strin
     params.push(Box::new(0i64));
     sql.push_str(&format!(" ORDER BY o.date_added LIMIT ?{}", params.len()));
     Ok(Some((sql, params)))
-}
-
-/// The viewer's copy of a row the SQL pre-filter let through: whole, redacted, or `None` when the
-/// decision withholds it after all (a redacted copy that would not be valid STIX).
-fn release(row: Row, released: &Released) -> Result<Option<Record>> {
-    let Some(decision) = released.decisions.get(&row.label) else {
-        return Ok(None);
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("object {}: {e}", row.id)))?;
-    let (object, redacted) = match decision {
-        Decision::Full => (value, false),
-        Decision::Redact(selectors) => {
-            let Some(map) = value.as_object() else {
-                return Err(StoreError::Corrupt(format!("object {} is not a JSON object", row.id)));
-            };
-            match redact(map, selectors) {
-                Some(copy) => (serde_json::Value::Object(copy), true),
-                None => return Ok(None),
-            }
-        }
-        Decision::Deny => return Ok(None),
-    };
-    if row.originator.is_empty() {
-        return Err(StoreError::Corrupt(format!("object {} has no originator", row.id)));
-    }
-    let date_added = Timestamp::from_micros(row.date_added);
-    let version = if row.version.is_empty() {
-        date_added
-    } else {
-        Timestamp::parse(&row.version).map_err(|e| StoreError::Corrupt(e.to_string()))?
-    };
-    // A damaged proof only fails verification at the peer; it must not stop the listing.
-    let provenance = row.provenance.and_then(|p| serde_json::from_str(&p).ok());
-    Ok(Some(Record {
-        id: row.id,
-        object_type: row.object_type,
-        spec_version: row.spec_version,
-        version,
-        date_added,
-        object,
-        originator: row.originator,
-        redacted,
-        provenance,
-    }))
 }

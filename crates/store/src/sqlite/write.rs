@@ -99,10 +99,10 @@ impl SqliteStore {
                 let latest = existing.iter().all(|e| e.version < version_key);
                 let label = AccessLabel::of(originator, &object);
                 // Checked once per new label, not per object: a bulk import must not flood the log.
-                if !state.label_ids.contains_key(&labels::label_key(&label)) {
+                if state.cache.label_id(&crate::access::label_key(&label)?).is_none() {
                     for marking in label.marking_refs() {
                         let known = tandem_policy::decide::builtin(marking).is_some()
-                            || state.marking(originator, marking).is_some()
+                            || state.cache.marking(originator, marking).is_some()
                             || pending
                                 .markings
                                 .iter()
@@ -123,8 +123,7 @@ impl SqliteStore {
                     )?
                     .execute(params![coll, id, originator])?;
                 }
-                let body =
-                    serde_json::to_string(object.as_map()).map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+                let body = serde_json::to_string(object.as_map()).map_err(crate::StoreError::backend)?;
                 let provenance = provenance.as_ref().map(|p| p.to_string());
                 tx.prepare_cached(
                     "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
-use tandem_store::{ObjectQuery, Record, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_store::{ObjectQuery, ObjectStore, Record, SqliteStore, VersionFilter, ViewContext};
 use tandem_taxii::auth::{Account, hash_secret};
 use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory};
 use tokio::task::JoinHandle;

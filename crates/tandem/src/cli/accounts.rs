@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Subcommand;
 use tandem_model::Timestamp;
 use tandem_policy::Classification;
-use tandem_store::{Store, StoredToken, StoredUser};
+use tandem_store::{StoredToken, StoredUser};
 
 use crate::config::Config;
 use crate::node;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use tandem_store::{ObjectQuery, Store};
+use tandem_store::ObjectQuery;
 use tandem_sync::roster_change::{self, Action};
 use tandem_taxii::ingest::{Outcome, Stage};
 

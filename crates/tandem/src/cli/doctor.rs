@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use tandem_store::Store;
-
 use crate::config::Config;
 use crate::node;
 

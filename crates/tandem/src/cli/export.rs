@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use tandem_model::Timestamp;
-use tandem_store::{ObjectQuery, Store, VersionFilter};
+use tandem_store::{ObjectQuery, VersionFilter};
 
 use crate::config::Config;
 use crate::node;

@@ -24,7 +24,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// A node running inside this process.
 pub struct Launched {
     pub config: Config,
-    pub store: Arc<tandem_store::SqliteStore>,
+    pub store: Arc<dyn tandem_store::Store>,
     /// The live roster: changing it changes what every read decides from then on.
     pub roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
     pub federation: Arc<tandem_sync::federation::Federation>,

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use tandem_policy::{Classification, Member, MemberStatus, Roster, Viewer};
-use tandem_store::{Incoming, ObjectQuery, PutOutcome, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_store::{Incoming, ObjectQuery, ObjectStore, PutOutcome, SqliteStore, VersionFilter, ViewContext};
 
 use super::*;
 

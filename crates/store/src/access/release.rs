@@ -1,0 +1,75 @@
+//! Applying a decision to one stored version: the reader's copy, whole or redacted, or nothing.
+
+use serde_json::Value;
+use tandem_model::Timestamp;
+use tandem_policy::{Decision, redact};
+
+use super::Released;
+use crate::{Record, Result, StoreError};
+
+/// One stored version as a backend reads it, before any decision is applied.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    /// Microseconds on the node's clock.
+    pub date_added: i64,
+    pub id: String,
+    pub object_type: String,
+    pub spec_version: String,
+    /// The version's sort key (`Timestamp::sort_key`), empty for an unversioned SCO.
+    pub version: String,
+    pub label: i64,
+    /// The object as stored (JSON text).
+    pub body: String,
+    pub provenance: Option<String>,
+    pub originator: String,
+}
+
+/// The reader's copy of `object` under `decision`, and whether it was redacted; `None` when the
+/// decision withholds it (a deny, or a redacted copy that would not be valid STIX).
+pub fn apply(decision: &Decision, id: &str, object: Value) -> Result<Option<(Value, bool)>> {
+    match decision {
+        Decision::Full => Ok(Some((object, false))),
+        Decision::Redact(selectors) => {
+            let Some(map) = object.as_object() else {
+                return Err(StoreError::Corrupt(format!("object {id} is not a JSON object")));
+            };
+            Ok(redact(map, selectors).map(|copy| (Value::Object(copy), true)))
+        }
+        Decision::Deny => Ok(None),
+    }
+}
+
+/// The viewer's copy of a row its backend's pre-filter let through, or `None` when the decision
+/// withholds it after all.
+pub fn release(row: StoredRow, released: &Released) -> Result<Option<Record>> {
+    let Some(decision) = released.decision(row.label) else {
+        return Ok(None);
+    };
+    if row.originator.is_empty() {
+        return Err(StoreError::Corrupt(format!("object {} has no originator", row.id)));
+    }
+    let value: Value =
+        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("object {}: {e}", row.id)))?;
+    let Some((object, redacted)) = apply(decision, &row.id, value)? else {
+        return Ok(None);
+    };
+    let date_added = Timestamp::from_micros(row.date_added);
+    let version = if row.version.is_empty() {
+        date_added
+    } else {
+        Timestamp::parse(&row.version).map_err(|e| StoreError::Corrupt(format!("object {}: {e}", row.id)))?
+    };
+    // A damaged proof only fails verification at the peer; it must not stop the listing.
+    let provenance = row.provenance.and_then(|p| serde_json::from_str(&p).ok());
+    Ok(Some(Record {
+        id: row.id,
+        object_type: row.object_type,
+        spec_version: row.spec_version,
+        version,
+        date_added,
+        object,
+        originator: row.originator,
+        redacted,
+        provenance,
+    }))
+}
