@@ -154,7 +154,10 @@ fn doctor_lists_an_unresolvable_marking_and_fails() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         report.trim(),
-        format!("unresolved marking {missing}: 2 object versions are visible to their originator only"),
+        format!(
+            "unresolved marking {missing}: 2 object versions are visible to their originator only\n\
+             ok: no id has conflicting claims by several members"
+        ),
         "{report}"
     );
 
@@ -162,7 +165,10 @@ fn doctor_lists_an_unresolvable_marking_and_fails() {
     let clean = node_dir();
     let out = tandem(&["doctor"], &clean.1);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok: every marking reference resolves");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok: every marking reference resolves\nok: no id has conflicting claims by several members"
+    );
 }
 
 /// `tandem import` on a terminal draws a progress bar naming the file and its size, then prints

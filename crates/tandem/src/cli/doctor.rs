@@ -18,11 +18,11 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         println!("unresolved marking {marking}: {count} object versions are visible to their originator only");
     }
     if contested.is_empty() {
-        println!("ok: no id is claimed by more than one member");
+        println!("ok: no id has conflicting claims by several members");
     }
     for c in &contested {
         println!(
-            "contested id {} (since {}): claimed by {}; readers other than the claimants are served one claim only when it is the only signed one they may see, the same content, or an observable's",
+            "conflicting claims on {} (since {}) by {}: readers of other members are served one only when it is the only signed claim they may see",
             c.id,
             c.first_seen.to_taxii(),
             c.claimants.join(", ")
