@@ -7,6 +7,19 @@
 //! bounded time and count. Failures are never cached, so guessing still pays Argon2 each time.
 //! An unknown user name is verified against a dummy hash so that its timing matches a wrong
 //! password.
+//!
+//! Guessing is bounded three ways (each Argon2 verification holds about 19 MiB and tens of
+//! milliseconds of a core): at most [`MAX_CONCURRENT_VERIFICATIONS`] run at once, whoever asks
+//! (100 clients sending wrong passwords once took a node from 173 MiB to 4.2 GiB); after
+//! [`FREE_FAILURES`] consecutive failures for one name from one client address, further attempts
+//! for it from there are refused with 429 without running Argon2, for a delay that doubles with
+//! each failure up to [`MAX_LOCKOUT`]; a whole address is slowed (at most
+//! [`MAX_ADDRESS_LOCKOUT`]) after [`FREE_ADDRESS_FAILURES`], since many users may share one behind
+//! a proxy; and one name is throttled from everywhere only after [`FREE_NAME_FAILURES`], for at
+//! most a minute, so that guessing one account from many addresses is slowed while nobody can
+//! lock a peer account out for long (a credential that already verified is served from the
+//! cache and never throttled). A success clears the name's
+//! records; a run of failures is forgotten after a quarter of an hour without one.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -25,7 +38,7 @@ use tandem_policy::Classification;
 
 use crate::{AppState, Principal, TaxiiError};
 
-/// Why a request could not be authenticated. All of them are a 401 to the client.
+/// Why a request could not be authenticated. All but `Throttled` are a 401 to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("no credentials presented")]
@@ -34,11 +47,179 @@ pub enum AuthError {
     Malformed,
     #[error("invalid credentials")]
     Invalid,
+    /// Too many recent failures for this name or address: 429, retry after this many seconds.
+    #[error("too many failed attempts: retry in {0} s")]
+    Throttled(u64),
+}
+
+/// Argon2 verifications that may run at once (each holds about 19 MiB).
+pub const MAX_CONCURRENT_VERIFICATIONS: usize = 4;
+/// Consecutive failures from one address (or for one name from one address) before its attempts
+/// are delayed.
+pub const FREE_FAILURES: u32 = 5;
+/// The longest delay for an address.
+pub const MAX_LOCKOUT: Duration = Duration::from_secs(300);
+/// Consecutive failures from one address, for any names, before all its attempts are delayed
+/// (briefly: many users may share an address behind a proxy).
+pub const FREE_ADDRESS_FAILURES: u32 = 20;
+/// The longest delay for a whole address.
+pub const MAX_ADDRESS_LOCKOUT: Duration = Duration::from_secs(5);
+/// Consecutive failures for one name, from anywhere, before its attempts are delayed.
+pub const FREE_NAME_FAILURES: u32 = 50;
+/// The longest delay for a name from everywhere.
+pub const MAX_NAME_LOCKOUT: Duration = Duration::from_secs(60);
+/// A run of failures ends after this long without one.
+const FORGET_AFTER: Duration = Duration::from_secs(900);
+/// Names and addresses whose failures are remembered at once (a bound on memory).
+const MAX_FAILURE_RECORDS: usize = 100_000;
+
+/// Failures per presented name or client address.
+#[derive(Default)]
+struct Failures {
+    by_key: HashMap<String, (u32, Instant)>,
+}
+
+impl Failures {
+    /// `Err(seconds)` while `key` is locked out under `rule` (free failures, longest delay).
+    fn check(&self, key: &str, rule: (u32, Duration), now: Instant) -> Result<(), u64> {
+        match self.by_key.get(key) {
+            Some((n, last)) if *n >= rule.0 => {
+                let wait = lockout(*n, rule);
+                let elapsed = now.saturating_duration_since(*last);
+                if elapsed < wait { Err((wait - elapsed).as_secs().max(1)) } else { Ok(()) }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, key: &str, now: Instant) {
+        if self.by_key.len() >= MAX_FAILURE_RECORDS && !self.by_key.contains_key(key) {
+            self.by_key.retain(|_, (n, last)| {
+                now.saturating_duration_since(*last) < lockout(*n, (FREE_FAILURES, MAX_LOCKOUT))
+            });
+            if self.by_key.len() >= MAX_FAILURE_RECORDS {
+                self.by_key.clear();
+            }
+        }
+        let entry = self.by_key.entry(key.to_string()).or_insert((0, now));
+        // Failures a quarter of an hour apart are not a run.
+        if now.saturating_duration_since(entry.1) > FORGET_AFTER {
+            entry.0 = 0;
+        }
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = now;
+    }
+
+    fn clear(&mut self, key: &str) {
+        self.by_key.remove(key);
+    }
+}
+
+/// The delay after `n` consecutive failures under `(free, longest)`: one second at the first
+/// failure over the free ones, doubling, at most `longest`.
+fn lockout(n: u32, (free, longest): (u32, Duration)) -> Duration {
+    let over = n.saturating_sub(free).min(16);
+    Duration::from_secs(1u64 << over).min(longest)
+}
+
+/// A few threads of their own that run every Argon2 verification, one at a time each. Limiting
+/// how many run at once is not enough: the allocator keeps each thread's freed 19 MiB for that
+/// thread, so verifications spread over a hundred blocking threads kept 2 GiB resident (measured
+/// by `tests/hostile_auth.rs`). On these threads only, the memory stays bounded.
+struct Slots {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+impl Slots {
+    fn new(n: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..n {
+            let rx = std::sync::Arc::clone(&rx);
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                loop {
+                    let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        // The directory is gone.
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password verification thread");
+            }
+        }
+        Slots { jobs: Mutex::new(tx) }
+    }
+
+    /// Runs `f` on one of the threads and waits for it; `None` if no thread could run it.
+    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).send(job).ok()?;
+        result.recv().ok()
+    }
+
+    /// Verifies `plain` against `phc` on the verification threads (false if none could).
+    fn verify(&self, plain: &str, phc: &str) -> bool {
+        let (plain, phc) = (plain.to_string(), phc.to_string());
+        self.run(move || verify_with_own_memory(&plain, &phc)).unwrap_or(false)
+    }
+}
+
+thread_local! {
+    /// A verification thread's Argon2 working memory, allocated once and reused.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`verify_secret`], but computing the hash in this thread's reused working memory.
+fn verify_with_own_memory(plain: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        tracing::warn!("unparseable password hash in the user directory");
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let argon = (|| -> Result<Argon2<'static>, argon2::password_hash::Error> {
+        let algorithm = argon2::Algorithm::try_from(parsed.algorithm)?;
+        let version = parsed.version.map(argon2::Version::try_from).transpose()?.unwrap_or_default();
+        let params = argon2::Params::try_from(&parsed)?;
+        Ok(Argon2::new(algorithm, version, params))
+    })();
+    let Ok(argon) = argon else { return false };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let blocks = argon.params().block_count();
+    let hashed = BLOCKS.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.len() != blocks {
+            b.clear();
+            b.resize(blocks, argon2::Block::default());
+        }
+        argon.hash_password_into_with_memory(plain.as_bytes(), salt, &mut out, &mut b[..])
+    });
+    // `Output`'s equality is constant-time.
+    hashed.is_ok() && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// Turns an `Authorization` header value into a principal.
 pub trait Authenticator: Send + Sync {
     fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError>;
+
+    /// [`Authenticator::authenticate`] for a request from `client` (its address), so that
+    /// failures can be throttled per address too.
+    fn authenticate_from(
+        &self,
+        authorization: Option<&str>,
+        _client: Option<std::net::IpAddr>,
+    ) -> Result<Principal, AuthError> {
+        self.authenticate(authorization)
+    }
 }
 
 /// A user account (from the config file or the database).
@@ -77,6 +258,8 @@ struct Entries {
 pub struct UserDirectory {
     entries: std::sync::RwLock<Entries>,
     cache: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    failures: Mutex<Failures>,
+    slots: Slots,
     /// Bumped by every [`UserDirectory::replace`]: a verification that started before a reload
     /// is not cached after it.
     generation: std::sync::atomic::AtomicU64,
@@ -84,7 +267,13 @@ pub struct UserDirectory {
 
 impl UserDirectory {
     pub fn new(accounts: impl IntoIterator<Item = Account>, tokens: impl IntoIterator<Item = ApiToken>) -> Self {
-        let d = UserDirectory { entries: Default::default(), cache: Mutex::new(HashMap::new()), generation: 0.into() };
+        let d = UserDirectory {
+            entries: Default::default(),
+            cache: Mutex::new(HashMap::new()),
+            failures: Mutex::new(Failures::default()),
+            slots: Slots::new(MAX_CONCURRENT_VERIFICATIONS),
+            generation: 0.into(),
+        };
         d.replace(accounts, tokens);
         d
     }
@@ -157,11 +346,11 @@ impl UserDirectory {
             // Cloned out so that Argon2 runs without holding the lock a reload waits for.
             let account = self.entries().accounts.get(user).cloned();
             match account {
-                Some(a) if verify_secret(password, &a.password_hash) => Ok(a.name.clone()),
+                Some(a) if self.slots.verify(password, &a.password_hash) => Ok(a.name.clone()),
                 Some(_) => Err(AuthError::Invalid),
                 None => {
                     // Same cost as a wrong password: do not reveal which names exist.
-                    let _ = verify_secret(password, dummy_hash());
+                    let _ = self.slots.verify(password, dummy_hash());
                     Err(AuthError::Invalid)
                 }
             }
@@ -169,10 +358,10 @@ impl UserDirectory {
             let (token_id, secret) = parse_token(rest).ok_or(AuthError::Malformed)?;
             let token = self.entries().tokens.get(token_id).cloned();
             match token {
-                Some(t) if verify_secret(secret, &t.secret_hash) => Ok(t.user.clone()),
+                Some(t) if self.slots.verify(secret, &t.secret_hash) => Ok(t.user.clone()),
                 Some(_) => Err(AuthError::Invalid),
                 None => {
-                    let _ = verify_secret(secret, dummy_hash());
+                    let _ = self.slots.verify(secret, dummy_hash());
                     Err(AuthError::Invalid)
                 }
             }
@@ -184,16 +373,57 @@ impl UserDirectory {
 
 impl Authenticator for UserDirectory {
     fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        self.authenticate_from(authorization, None)
+    }
+
+    fn authenticate_from(
+        &self,
+        authorization: Option<&str>,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Principal, AuthError> {
         let authorization = authorization.filter(|a| !a.trim().is_empty()).ok_or(AuthError::Missing)?;
         let key: [u8; 32] = Sha256::digest(authorization.as_bytes()).into();
         if let Some(user) = self.cached(&key) {
             return self.principal(&user);
         }
+        // Throttled by address, by name at an address, and (more leniently) by name, before
+        // any Argon2 work.
+        let name = presented_name(Some(authorization)).unwrap_or_default();
+        let strict = (FREE_FAILURES, MAX_LOCKOUT);
+        let mut keys: Vec<(String, (u32, Duration))> =
+            vec![(format!("name:{name}"), (FREE_NAME_FAILURES, MAX_NAME_LOCKOUT))];
+        if let Some(ip) = client {
+            keys.push((format!("pair:{ip}/{name}"), strict));
+            keys.push((format!("addr:{ip}"), (FREE_ADDRESS_FAILURES, MAX_ADDRESS_LOCKOUT)));
+        }
+        let now = Instant::now();
+        {
+            let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(wait) = keys.iter().filter_map(|(k, rule)| failures.check(k, *rule, now).err()).max() {
+                return Err(AuthError::Throttled(wait));
+            }
+        }
         let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
-        let user = self.verify(authorization)?;
-        let principal = self.principal(&user)?;
-        self.remember(key, &user, generation);
-        Ok(principal)
+        let verified = self.verify(authorization).and_then(|user| Ok((self.principal(&user)?, user)));
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match verified {
+            Ok((principal, user)) => {
+                // The name's records; an address's run of failures is not forgiven by a success
+                // for one (possibly the guesser's own) account.
+                for (k, _) in keys.iter().filter(|(k, _)| !k.starts_with("addr:")) {
+                    failures.clear(k);
+                }
+                drop(failures);
+                self.remember(key, &user, generation);
+                Ok(principal)
+            }
+            Err(e) => {
+                for (k, _) in &keys {
+                    failures.fail(k, Instant::now());
+                }
+                Err(e)
+            }
+        }
     }
 }
 
@@ -276,11 +506,15 @@ impl FromRequestParts<AppState> for Caller {
         };
         let auth = state.auth.clone();
         let presented = presented_name(header.as_deref());
-        let result = tokio::task::spawn_blocking(move || auth.authenticate(header.as_deref())).await?;
+        let client = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let result = tokio::task::spawn_blocking(move || auth.authenticate_from(header.as_deref(), client)).await?;
         let principal = result.map_err(|e| {
             tracing::debug!(reason = %e, "authentication failed");
             crate::audit::failed(presented, &e.to_string());
-            TaxiiError::Unauthorized
+            match e {
+                AuthError::Throttled(secs) => TaxiiError::TooManyRequests { retry_after_secs: secs },
+                _ => TaxiiError::Unauthorized,
+            }
         })?;
         if state.roster().member(&principal.member).is_none() {
             tracing::warn!(user = %principal.user, member = %principal.member, "account's member is not in the roster");
@@ -379,5 +613,90 @@ mod tests {
         let (pid, secret) = parse_token(&token).unwrap();
         assert_eq!(pid, id);
         assert!(verify_secret(secret, &hash));
+    }
+
+    #[test]
+    fn repeated_failures_from_one_address_are_throttled_without_argon2() {
+        let (dir, _) = directory();
+        let attacker: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+        let other: std::net::IpAddr = "198.51.100.8".parse().unwrap();
+        let wrong = basic("alice", "guess");
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(dir.authenticate_from(Some(&wrong), Some(attacker)), Err(AuthError::Invalid));
+        }
+        // Locked for that name from there, even with the right password (the check comes before
+        // any verification); another name from there is still verified.
+        assert!(matches!(dir.authenticate_from(Some(&wrong), Some(attacker)), Err(AuthError::Throttled(_))));
+        assert!(matches!(
+            dir.authenticate_from(Some(&basic("alice", "s3cret")), Some(attacker)),
+            Err(AuthError::Throttled(_))
+        ));
+        assert_eq!(dir.authenticate_from(Some(&basic("bob", "x")), Some(attacker)), Err(AuthError::Invalid));
+        // Enough failures for any names slow the whole address, briefly.
+        for n in 0..FREE_ADDRESS_FAILURES {
+            let _ = dir.authenticate_from(Some(&basic(&format!("user{n}"), "x")), Some(attacker));
+        }
+        assert!(
+            matches!(dir.authenticate_from(Some(&basic("carol", "x")), Some(attacker)), Err(AuthError::Throttled(s)) if s <= 5)
+        );
+        // The account itself still works from elsewhere.
+        assert_eq!(dir.authenticate_from(Some(&basic("alice", "s3cret")), Some(other)).unwrap().user, "alice");
+    }
+
+    #[test]
+    fn lockouts_double_up_to_a_bound_and_runs_end() {
+        let strict = (FREE_FAILURES, MAX_LOCKOUT);
+        assert_eq!(lockout(FREE_FAILURES, strict), Duration::from_secs(1));
+        assert_eq!(lockout(FREE_FAILURES + 3, strict), Duration::from_secs(8));
+        assert_eq!(lockout(FREE_FAILURES + 30, strict), MAX_LOCKOUT);
+        assert_eq!(lockout(FREE_NAME_FAILURES + 30, (FREE_NAME_FAILURES, MAX_NAME_LOCKOUT)), MAX_NAME_LOCKOUT);
+        let mut f = Failures::default();
+        let t0 = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            f.fail("addr:x", t0);
+        }
+        assert_eq!(f.check("addr:x", strict, t0), Err(1));
+        assert_eq!(f.check("addr:x", strict, t0 + Duration::from_secs(2)), Ok(()));
+        // A failure a quarter of an hour later starts a new run.
+        f.fail("addr:x", t0 + FORGET_AFTER + Duration::from_secs(1));
+        assert_eq!(f.check("addr:x", strict, t0 + FORGET_AFTER + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn one_name_is_throttled_from_everywhere_only_after_many_failures() {
+        let (dir, _) = directory();
+        let wrong = basic("alice", "guess");
+        for i in 0..FREE_NAME_FAILURES {
+            let ip = std::net::IpAddr::from([203, 0, 113, (i % 250) as u8]);
+            assert_eq!(dir.authenticate_from(Some(&wrong), Some(ip)), Err(AuthError::Invalid), "attempt {i}");
+        }
+        let fresh = std::net::IpAddr::from([192, 0, 2, 1]);
+        assert!(matches!(dir.authenticate_from(Some(&wrong), Some(fresh)), Err(AuthError::Throttled(s)) if s <= 60));
+    }
+
+    #[test]
+    fn verifications_run_a_bounded_number_at_once() {
+        let slots = std::sync::Arc::new(Slots::new(2));
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+                std::thread::spawn(move || {
+                    slots.run(move || {
+                        let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::current().name().map(str::to_string)
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            let name = t.join().unwrap().flatten();
+            assert!(name.is_some_and(|n| n.starts_with("argon2-")), "ran on the verification threads");
+        }
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }

@@ -63,6 +63,8 @@ pub async fn launch(
     let accounts = node::follow_accounts(&config, store.clone(), directory, stopped);
     let task_fed = Arc::clone(&fed);
     let server = tokio::spawn(async move {
+        // With each connection's address, so that failed logins are throttled per address too.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
         let _ = stop_accounts.send(true);
         let _ = accounts.await;

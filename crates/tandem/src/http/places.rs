@@ -30,6 +30,19 @@ pub fn routes(api_root: &str) -> Router<AppState> {
     r
 }
 
+/// The longest place name a search takes, in characters: longer names exist in no gazetteer,
+/// and fuzzy matching costs grow with the length (a 48,000-character look-up once took 3 s of CPU).
+pub const MAX_NAME_CHARS: usize = 200;
+/// The longest free text `resolve` takes ("the northern countryside of ..."), in characters.
+pub const MAX_TEXT_CHARS: usize = 1_000;
+
+fn too_long(what: &str, text: &str, max: usize) -> Result<(), TaxiiError> {
+    if text.chars().count() > max {
+        return Err(TaxiiError::BadRequest(format!("{what} is longer than {max} characters")));
+    }
+    Ok(())
+}
+
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
@@ -41,6 +54,7 @@ async fn search(
     let Some(name) = q.get("q").filter(|s| !s.trim().is_empty()) else {
         return Err(TaxiiError::BadRequest("the q parameter (a place name) is required".into()));
     };
+    too_long("q", name, MAX_NAME_CHARS)?;
     let near = match q.get("near").map(|s| crate::cli::place::parse_point(s)).transpose() {
         Ok(n) => n,
         Err(_) => return Err(TaxiiError::BadRequest("near must be LAT,LON".into())),
@@ -63,6 +77,7 @@ async fn resolve(
     let Some(text) = q.get("text").filter(|s| !s.trim().is_empty()) else {
         return Err(TaxiiError::BadRequest("the text parameter is required".into()));
     };
+    too_long("text", text, MAX_TEXT_CHARS)?;
     Ok(match Gazetteer::embedded().resolve(text) {
         Some(r) => reply(StatusCode::OK, json!({ "resolution": r })),
         None => reply(StatusCode::OK, json!({ "resolution": null })),
