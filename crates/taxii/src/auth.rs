@@ -26,7 +26,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -168,7 +168,7 @@ impl Slots {
     /// Verifies `plain` against `phc` on the verification threads (false if none could).
     fn verify(&self, plain: &str, phc: &str) -> bool {
         let (plain, phc) = (plain.to_string(), phc.to_string());
-        self.run(move || verify_with_own_memory(&plain, &phc)).unwrap_or(false)
+        self.run(move || verify_secret(&plain, &phc)).unwrap_or(false)
     }
 }
 
@@ -177,8 +177,9 @@ thread_local! {
     static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// [`verify_secret`], but computing the hash in this thread's reused working memory.
-fn verify_with_own_memory(plain: &str, phc: &str) -> bool {
+/// Verifies `plain` against an Argon2 PHC string, computing the hash in this thread's reused
+/// working memory (run it on the verification threads).
+fn verify_secret(plain: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         tracing::warn!("unparseable password hash in the user directory");
         return false;
@@ -432,16 +433,6 @@ impl Authenticator for UserDirectory {
 fn parse_token(token: &str) -> Option<(&str, &str)> {
     let (id, secret) = token.strip_prefix("tdm_")?.split_once('_')?;
     (!id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric()) && !secret.is_empty()).then_some((id, secret))
-}
-
-fn verify_secret(plain: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(plain.as_bytes(), &parsed).is_ok(),
-        Err(e) => {
-            tracing::warn!(error = %e, "unparseable password hash in the user directory");
-            false
-        }
-    }
 }
 
 fn dummy_hash() -> &'static str {
