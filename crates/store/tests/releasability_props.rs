@@ -297,7 +297,8 @@ fn hostile_copy(w: &World, n: usize) -> Option<(bool, bool, &Mark)> {
 /// What the oracle says the viewer receives: (object index, originator, modified) -> whether
 /// `description` survives. The genuine claim is signed and the hostile member's was posted
 /// unsigned: a reader that may see the genuine one receives it alone, its own member's claim
-/// always comes first, and a hostile copy reaches only readers that may not see the genuine one.
+/// comes first when it may see it, and a hostile copy reaches only readers that may not see the
+/// genuine one.
 fn expected(w: &World) -> BTreeMap<(usize, String, String), bool> {
     let mut out = BTreeMap::new();
     for (n, o) in w.objects.iter().enumerate() {
@@ -307,18 +308,18 @@ fn expected(w: &World) -> BTreeMap<(usize, String, String), bool> {
             (copy_modified(later), forged, shown)
         });
         let genuine_key = (n, MEMBERS[o.originator].to_string(), MODIFIED.to_string());
-        if w.viewer == o.originator {
-            if let Some(d) = genuine {
-                out.insert(genuine_key, d);
-            }
+        // Its own member's claim first, when this reader may see it (not above its clearance);
+        // else what it may see of the others.
+        if w.viewer == o.originator
+            && let Some(d) = genuine
+        {
+            out.insert(genuine_key, d);
             continue;
         }
-        if let Some((modified, _, shown)) = &copy
+        if let Some((modified, _, Some(d))) = &copy
             && w.viewer == w.hostile
         {
-            if let Some(d) = shown {
-                out.insert((n, MEMBERS[w.hostile].to_string(), modified.to_string()), *d);
-            }
+            out.insert((n, MEMBERS[w.hostile].to_string(), modified.to_string()), *d);
             continue;
         }
         match (genuine, copy) {

@@ -5,7 +5,7 @@
 //! write never blocks, replaces or probes another member's. When more than one member claims an
 //! id (a backend records such ids), a reader is served at most one claim, chosen only
 //! from the claims it may see (so the choice reveals nothing hidden):
-//! 1. its own member's claim, if it has one (a deleted one included: a deletion keeps its
+//! 1. its own member's claim, if it has one it may see (a deleted one included: a deletion keeps its
 //!    owner, so nobody takes the id over from its deleter's users);
 //! 2. else the only claim it may see;
 //! 3. else, signed claims (replicated versions verified against their originator's key, or

@@ -49,7 +49,14 @@ impl SqliteStore {
             (None, None) => Timestamp::from_micros(i64::MIN / 2),
         }
         .as_micros();
-        let Some((sql, mut params)) = listing_sql(query, &released)? else {
+        // Most stores hold no contested id: then no row needs the per-row look-up.
+        let any_contested = !query.every_claim
+            && self.with_reader(|conn| {
+                Ok(conn
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM contested WHERE collection = ?1)")?
+                    .query_row([coll], |r| r.get::<_, bool>(0))?)
+            })?;
+        let Some((sql, mut params)) = listing_sql(query, &released, any_contested)? else {
             return Ok(Page::default());
         };
         params[0] = Box::new(coll);
@@ -124,11 +131,20 @@ impl SqliteStore {
 /// The listing query for `query` (parameters: ?1 collection, ?2 position, ?3 released labels,
 /// then the filters, the batch size last); `None` when it can match nothing.
 #[allow(clippy::type_complexity)]
-fn listing_sql(query: &ObjectQuery, released: &Released) -> Result<Option<(String, Vec<Box<dyn rusqlite::ToSql>>)>> {
+fn listing_sql(
+    query: &ObjectQuery,
+    released: &Released,
+    any_contested: bool,
+) -> Result<Option<(String, Vec<Box<dyn rusqlite::ToSql>>)>> {
     let provenance = if query.with_provenance { "o.provenance" } else { "NULL" };
+    let contested = if any_contested {
+        "EXISTS (SELECT 1 FROM contested c WHERE c.collection = o.collection AND c.stix_id = o.stix_id)"
+    } else {
+        "0"
+    };
     let mut sql = format!(
         "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, {provenance}, o.originator,
-                EXISTS (SELECT 1 FROM contested c WHERE c.collection = o.collection AND c.stix_id = o.stix_id)
+                {contested}
          FROM objects o WHERE o.collection = ?1 AND o.date_added > ?2 AND o.label IN rarray(?3)",
     );
     let mut params: Vec<Box<dyn rusqlite::ToSql>> = vec![

@@ -59,15 +59,30 @@ impl SqliteStore {
                         continue;
                     }
                 }
-                let existing = {
+                // Every member's versions of the id in one seek: this writer's namespace decides,
+                // the others' only say whether the id is claimed by several members.
+                let (existing, others) = {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT version, date_added, content_hash, revoked FROM objects
-                         WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3",
+                        "SELECT version, date_added, content_hash, revoked, originator = ?3 FROM objects
+                         WHERE collection = ?1 AND stix_id = ?2",
                     )?;
                     let rows = stmt.query_map(params![coll, id, originator], |r| {
-                        Ok(Existing { version: r.get(0)?, date_added: r.get(1)?, hash: r.get(2)?, revoked: r.get(3)? })
+                        Ok((
+                            Existing { version: r.get(0)?, date_added: r.get(1)?, hash: r.get(2)?, revoked: r.get(3)? },
+                            r.get::<_, bool>(4)?,
+                        ))
                     })?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()?
+                    let mut existing = Vec::new();
+                    let mut others = false;
+                    for row in rows {
+                        let (e, own) = row?;
+                        if own {
+                            existing.push(e);
+                        } else {
+                            others = true;
+                        }
+                    }
+                    (existing, others)
                 };
                 // A version written earlier in this same call is visible through the query above
                 // because it is the same transaction.
@@ -146,10 +161,12 @@ impl SqliteStore {
                 ])?;
                 // The first claim of this originator on an id another member already claimed makes
                 // it contested; a write to a contested id may make its claims conflict.
-                if existing.is_empty() && claimed_by_another(&tx, coll, &id, originator, has_tombstones)? {
+                let claimed = others || (has_tombstones && tombstoned_by_another(&tx, coll, &id, originator)?);
+                if claimed && existing.is_empty() {
                     mark_contested(&tx, coll, &id, last_added)?;
                 }
-                let contested = object.family() != Family::Sco && now_conflicting(&tx, coll, &id, last_added)?;
+                let contested =
+                    claimed && object.family() != Family::Sco && now_conflicting(&tx, coll, &id, last_added)?;
                 if object.object_type() == "marking-definition" {
                     pending.markings.push((
                         originator.to_string(),
@@ -289,6 +306,11 @@ pub(super) fn claimed_by_another(
     if !has_tombstones {
         return Ok(false);
     }
+    tombstoned_by_another(tx, coll, id, originator)
+}
+
+/// Whether a member other than `originator` holds a tombstone under `id`.
+fn tombstoned_by_another(tx: &rusqlite::Connection, coll: i64, id: &str, originator: &str) -> Result<bool> {
     let mut stmt = tx.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator <> ?3)",
     )?;
