@@ -146,6 +146,10 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "places"] if *r == root => "places.search",
         [r, "tandem", "places", "resolve"] if *r == root => "places.resolve",
         [r, "tandem", "places", "reverse"] if *r == root => "places.reverse",
+        [r, "tandem", "analytics", "trends"] if *r == root => "analytics.trends",
+        [r, "tandem", "analytics", "spikes"] if *r == root => "analytics.spikes",
+        [r, "tandem", "analytics", "hotspots"] if *r == root => "analytics.hotspots",
+        [r, "tandem", "analytics", "tracks", _] if *r == root => "analytics.track",
         ["metrics"] => "metrics.read",
         _ => "other",
     }

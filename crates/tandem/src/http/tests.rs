@@ -284,6 +284,9 @@ fn table(status_id: &str) -> Vec<Row> {
             Refused,
         ),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/analytics/trends?by=member", "analytics.trends", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/analytics/spikes", "analytics.spikes", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/analytics/hotspots", "analytics.hotspots", "analyst", StatusCode::OK, Refused),
         // Deleting what the store releases nothing of: the same 404 as for a missing object.
         row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
     ]
