@@ -13,6 +13,7 @@ pub mod hotspots;
 pub mod merge;
 pub mod service;
 pub mod spikes;
+pub mod tracks;
 pub mod trends;
 
 pub use dataset::{Dataset, Incident};

@@ -1,18 +1,20 @@
 //! Analytics endpoints over the incidents the caller may see (`tandem-analytics`):
 //! `GET /api/tandem/analytics/trends?by=&interval=&from=&to=&admin1=` (JSON, or CSV with
 //! `Accept: text/csv`), `GET /api/tandem/analytics/spikes?from=&to=&flagged=true` and
-//! `GET /api/tandem/analytics/hotspots?from=&to=&resolution=&violent=true`; each takes an optional
+//! `GET /api/tandem/analytics/hotspots?from=&to=&resolution=&violent=true` and
+//! `GET /api/tandem/analytics/tracks/{cell-id}` (404 alike for a cell the caller sees no incident
+//! of and one that does not exist); each takes an optional
 //! `collection` (id or alias, default `intel`).
 //!
 //! Every request reads the caller's own copies through `Store::list` with the caller's
 //! `ViewContext` (`tandem_analytics::service`), authenticates as an active member's user
-//! (`ActiveCaller`) and is audited (`analytics.trends`, `analytics.spikes`, `analytics.hotspots`).
+//! (`ActiveCaller`) and is audited (`analytics.trends`, `analytics.spikes`, `analytics.hotspots`, `analytics.track`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -34,7 +36,8 @@ pub fn routes(api_root: &str) -> Router<AppState> {
         r = r
             .route(&format!("{base}/trends{suffix}"), get(get_trends))
             .route(&format!("{base}/spikes{suffix}"), get(get_spikes))
-            .route(&format!("{base}/hotspots{suffix}"), get(get_hotspots));
+            .route(&format!("{base}/hotspots{suffix}"), get(get_hotspots))
+            .route(&format!("{base}/tracks/{{cell}}{suffix}"), get(get_track));
     }
     r
 }
@@ -134,4 +137,17 @@ async fn get_hotspots(
     let ds = dataset(&state, &p, &q).await?;
     let h = tokio::task::spawn_blocking(move || hotspots(&ds, &query)).await?.map_err(TaxiiError::BadRequest)?;
     json(&h)
+}
+
+async fn get_track(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    Path(cell): Path<String>,
+    Query(q): Query<Params>,
+) -> Result<Response, TaxiiError> {
+    let ds = dataset(&state, &p, &q).await?;
+    match tandem_analytics::tracks::track(&ds, &cell) {
+        Some(t) => json(&t),
+        None => Err(TaxiiError::NotFound),
+    }
 }
