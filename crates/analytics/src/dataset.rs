@@ -87,6 +87,9 @@ impl Dataset {
         let mut points: HashMap<&str, (f64, f64)> = HashMap::new();
         let mut visible_locations: std::collections::HashSet<&str> = Default::default();
         let mut ds = Dataset::default();
+        // A revoked object (an incident withdrawn, a merge undone) counts for nothing.
+        let objects: Vec<(&str, &Value)> =
+            objects.into_iter().filter(|(_, o)| o.get("revoked").and_then(Value::as_bool) != Some(true)).collect();
         for (_, o) in &objects {
             match str_at(o, "type") {
                 Some("location") => {
@@ -230,5 +233,9 @@ mod tests {
         assert_eq!((i.arrests, i.seizures), (2, 1));
         assert_eq!(i.precision, Some(Precision::NearTown));
         assert!(!i.is_political_violence());
+        let dup = json!({"type": "relationship", "relationship_type": "duplicate-of", "source_ref": "a", "target_ref": "b"});
+        let undone = json!({"type": "relationship", "relationship_type": "duplicate-of", "source_ref": "a", "target_ref": "c", "revoked": true});
+        let ds = Dataset::from_objects([("USA", &dup), ("USA", &undone)]);
+        assert_eq!(ds.duplicates, vec![("a".to_string(), "b".to_string())], "a revoked merge merges nothing");
     }
 }

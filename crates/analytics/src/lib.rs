@@ -8,6 +8,7 @@
 //! against hand-computed cases and against any other listing.
 
 pub mod calendar;
+pub mod correlate;
 pub mod dataset;
 pub mod hotspots;
 pub mod merge;
