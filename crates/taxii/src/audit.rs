@@ -32,7 +32,9 @@ pub struct AuditEvent {
     /// `discovery`, `collections`, `objects.read`, `object.read`, `versions.read`,
     /// `manifest.read`, `tombstones.read`, `objects.write`, `object.delete`, `status.read`,
     /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `peer.notify`, `peers.read`,
-    /// `places.search`, `places.resolve`, `places.reverse`, `metrics.read`, `auth.failure`, or
+    /// `places.search`, `places.resolve`, `places.reverse`, `analytics.trends`, `analytics.spikes`,
+    /// `analytics.hotspots`, `analytics.track`, `analytics.correlations`, `analytics.merge`,
+    /// `analytics.unmerge`, `metrics.read`, `auth.failure`, or
     /// `other`.
     pub action: String,
     pub method: String,
@@ -150,6 +152,14 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "analytics", "spikes"] if *r == root => "analytics.spikes",
         [r, "tandem", "analytics", "hotspots"] if *r == root => "analytics.hotspots",
         [r, "tandem", "analytics", "tracks", _] if *r == root => "analytics.track",
+        [r, "tandem", "analytics", "correlations"] if *r == root => {
+            if method == Method::POST {
+                "analytics.merge"
+            } else {
+                "analytics.correlations"
+            }
+        }
+        [r, "tandem", "analytics", "correlations", _] if *r == root => "analytics.unmerge",
         ["metrics"] => "metrics.read",
         _ => "other",
     }
