@@ -117,6 +117,12 @@ fn pure(n: usize) {
         println!("    ({} cells, {} significant, {} incidents)", h.cells, h.significant.len(), h.incidents);
     }
     let _ = time("hot spots (Gi*, H3 res 5, FDR), all years", || hotspots(&ds, &HotspotQuery::default()));
+    let s = time("space-time permutation scan (res 4, 99 replicates), last year", || {
+        tandem_analytics::scan::space_time_scan(&ds, &tandem_analytics::scan::ScanQuery { from: year.0, to: year.1, ..Default::default() })
+    });
+    if let Ok(s) = s {
+        println!("    ({} cases, {} cells, {} weeks; top p {:?})", s.cases, s.cells, s.weeks, s.clusters.first().map(|c| c.p));
+    }
     // Correlation: the cost of one more incident once the index holds n.
     let mut index = Index::default();
     let t = Instant::now();

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use h3o::{CellIndex, LatLng, Resolution};
 use serde::Serialize;
 
-use crate::dataset::{Dataset, Precision};
+use crate::dataset::{Dataset, Incident, Precision};
 
 /// The default H3 resolution (5: cells of about 250 km², edges about 9 km).
 pub const DEFAULT_RESOLUTION: u8 = 5;
@@ -119,7 +119,7 @@ impl Default for HotspotQuery {
 }
 
 /// The cells a governorate spreads over: those of its gazetteer places, at `res`.
-fn governorate_cells(res: Resolution) -> HashMap<String, Vec<CellIndex>> {
+pub(crate) fn governorate_cells(res: Resolution) -> HashMap<String, Vec<CellIndex>> {
     let mut out: HashMap<String, HashSet<CellIndex>> = HashMap::new();
     for p in tandem_geo::Gazetteer::embedded().places() {
         if let Ok(ll) = LatLng::new(p.lat, p.lon) {
@@ -133,6 +133,20 @@ fn governorate_cells(res: Resolution) -> HashMap<String, Vec<CellIndex>> {
             (k, v)
         })
         .collect()
+}
+
+/// The cells an incident is spread over, each taking an equal share (see the module doc).
+pub(crate) fn spread(i: &Incident, res: Resolution, gov: &HashMap<String, Vec<CellIndex>>) -> Option<Vec<CellIndex>> {
+    let ring = match i.precision {
+        Some(Precision::Town) => Some(0),
+        Some(Precision::NearTown) => Some(1),
+        Some(Precision::Region) => Some(3),
+        Some(Precision::Admin) | None => None,
+    };
+    match (ring, i.point.and_then(|(lat, lon)| LatLng::new(lat, lon).ok())) {
+        (Some(k), Some(ll)) => Some(ll.to_cell(res).grid_disk::<Vec<_>>(k)),
+        _ => i.admin1.as_ref().and_then(|a| gov.get(a)).cloned(),
+    }
 }
 
 pub fn hotspots(ds: &Dataset, q: &HotspotQuery) -> Result<Hotspots, String> {
@@ -150,19 +164,8 @@ pub fn hotspots(ds: &Dataset, q: &HotspotQuery) -> Result<Hotspots, String> {
         if q.from.is_some_and(|f| day < f) || q.to.is_some_and(|t| day > t) || (q.violent_only && !i.is_political_violence()) {
             continue;
         }
-        let ring = match i.precision {
-            Some(Precision::Town) => Some(0),
-            Some(Precision::NearTown) => Some(1),
-            Some(Precision::Region) => Some(3),
-            Some(Precision::Admin) | None => None,
-        };
-        let cells: Vec<CellIndex> = match (ring, i.point.and_then(|(lat, lon)| LatLng::new(lat, lon).ok())) {
-            (Some(k), Some(ll)) => ll.to_cell(res).grid_disk::<Vec<_>>(k),
-            _ => match i.admin1.as_ref().and_then(|a| gov.get(a)) {
-                Some(cells) => cells.clone(),
-                None => continue, // neither a point nor a known governorate: nowhere to put it
-            },
-        };
+        // Neither a point nor a known governorate: nowhere to put it.
+        let Some(cells) = spread(i, res, &gov) else { continue };
         let share = 1.0 / cells.len() as f64;
         for c in cells {
             *weights.entry(c).or_insert(0.0) += share;

@@ -1,4 +1,5 @@
-//! Analytics over the incidents a viewer may see: trends, spikes and hot spots.
+//! Analytics over the incidents a viewer may see: trends, spikes, hot spots, space-time
+//! clusters, cell tracks and correlation across members.
 //!
 //! Everything here is computed over the viewer's own copies, as `Store::list` releases them
 //! (`service` is the only part that reads, and it reads only through the viewer API with the
@@ -12,6 +13,7 @@ pub mod correlate;
 pub mod dataset;
 pub mod hotspots;
 pub mod merge;
+pub mod scan;
 pub mod service;
 pub mod spikes;
 pub mod tracks;

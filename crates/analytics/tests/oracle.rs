@@ -222,6 +222,12 @@ fn check(store: &SqliteStore, ctx: &ViewContext) -> (usize, usize) {
     assert_eq!(spikes::spikes(&service_ds, &sq), spikes::spikes(&oracle, &sq), "{who}");
     let hq = hotspots::HotspotQuery::default();
     assert_eq!(hotspots::hotspots(&service_ds, &hq), hotspots::hotspots(&oracle, &hq), "{who}");
+    let sq = tandem_analytics::scan::ScanQuery { replicates: 9, ..Default::default() };
+    assert_eq!(
+        tandem_analytics::scan::space_time_scan(&service_ds, &sq),
+        tandem_analytics::scan::space_time_scan(&oracle, &sq),
+        "{who}"
+    );
     let cands = correlate::candidates(&service_ds);
     assert_eq!(cands, correlate::candidates(&oracle), "{who}");
     for c in &cands {

@@ -66,6 +66,9 @@ pub struct HotspotsArgs {
     /// Only political-violence events.
     #[arg(long)]
     pub violent: bool,
+    /// Also run Kulldorff's space-time permutation scan (99 Monte Carlo replicates).
+    #[arg(long)]
+    pub scan: bool,
 }
 
 #[derive(Args)]
@@ -159,7 +162,8 @@ pub fn run_hotspots(a: &HotspotsArgs) -> anyhow::Result<ExitCode> {
         resolution: a.resolution,
         violent_only: a.violent,
     };
-    let h = hotspots(&load(&a.window.config)?, &q).map_err(|e| anyhow!(e))?;
+    let ds = load(&a.window.config)?;
+    let h = hotspots(&ds, &q).map_err(|e| anyhow!(e))?;
     println!("{:<16} {:>9} {:>9} {:>9} {:>8} {:>10} kind", "h3 cell", "lat", "lon", "weight", "z", "p");
     for c in &h.significant {
         println!("{:<16} {:>9.4} {:>9.4} {:>9.2} {:>8.2} {:>10.2e} {}", c.cell, c.lat, c.lon, c.weight, c.z, c.p, c.kind);
@@ -172,6 +176,17 @@ pub fn run_hotspots(a: &HotspotsArgs) -> anyhow::Result<ExitCode> {
         h.resolution,
         h.incidents
     );
+    if a.scan {
+        let sq = tandem_analytics::scan::ScanQuery { from: q.from, to: q.to, ..Default::default() };
+        let s = tandem_analytics::scan::space_time_scan(&ds, &sq).map_err(|e| anyhow!(e))?;
+        println!("space-time clusters ({} cases, {} weeks, {} cells, {} replicates):", s.cases, s.weeks, s.cells, s.replicates);
+        for c in &s.clusters {
+            println!(
+                "  {} ring {} ({:.3}, {:.3})  {}..{}  observed {:.1} expected {:.1}  llr {:.2}  p {:.2}",
+                c.centre, c.ring, c.lat, c.lon, c.first_week, c.last_week, c.observed, c.expected, c.llr, c.p
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

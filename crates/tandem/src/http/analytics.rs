@@ -1,7 +1,8 @@
 //! Analytics endpoints over the incidents the caller may see (`tandem-analytics`):
 //! `GET /api/tandem/analytics/trends?by=&interval=&from=&to=&admin1=` (JSON, or CSV with
 //! `Accept: text/csv`), `GET /api/tandem/analytics/spikes?from=&to=&flagged=true` and
-//! `GET /api/tandem/analytics/hotspots?from=&to=&resolution=&violent=true` and
+//! `GET /api/tandem/analytics/hotspots?from=&to=&resolution=&violent=true&scan=true` (Gi*; with
+//! `scan`, also Kulldorff's space-time permutation scan as `space_time`) and
 //! `GET /api/tandem/analytics/tracks/{cell-id}` (404 alike for a cell the caller sees no incident
 //! of and one that does not exist), and correlation: `GET /api/tandem/analytics/correlations`
 //! (scored candidate pairs), `POST` of `{"duplicate": ID, "of": ID}` to confirm one as a STIX
@@ -24,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use tandem_analytics::calendar::Interval;
 use tandem_analytics::hotspots::{HotspotQuery, hotspots};
+use tandem_analytics::scan::{ScanQuery, space_time_scan};
 use tandem_analytics::spikes::{SpikeQuery, spikes};
 use tandem_analytics::trends::{By, TrendQuery, to_csv, trends};
 use tandem_analytics::{Dataset, service};
@@ -152,9 +154,18 @@ async fn get_hotspots(
         _ => return Err(TaxiiError::BadRequest("resolution must be an integer from 3 to 9".into())),
     };
     let query = HotspotQuery { from: day(&q, "from")?, to: day(&q, "to")?, resolution, violent_only: flag(&q, "violent")? };
+    let scan = flag(&q, "scan")?.then(|| ScanQuery { from: query.from, to: query.to, ..Default::default() });
     let ds = dataset(&state, &p, &q).await?;
-    let h = tokio::task::spawn_blocking(move || hotspots(&ds, &query)).await?.map_err(TaxiiError::BadRequest)?;
-    json(&h)
+    let out = tokio::task::spawn_blocking(move || -> Result<Value, String> {
+        let mut v = serde_json::to_value(hotspots(&ds, &query)?).map_err(|e| e.to_string())?;
+        if let Some(sq) = scan {
+            v["space_time"] = serde_json::to_value(space_time_scan(&ds, &sq)?).map_err(|e| e.to_string())?;
+        }
+        Ok(v)
+    })
+    .await?
+    .map_err(TaxiiError::BadRequest)?;
+    json(&out)
 }
 
 async fn get_track(

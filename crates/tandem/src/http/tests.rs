@@ -286,7 +286,7 @@ fn table(status_id: &str) -> Vec<Row> {
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/analytics/trends?by=member", "analytics.trends", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/analytics/spikes", "analytics.spikes", "analyst", StatusCode::OK, Refused),
-        row(Method::GET, "/api/tandem/analytics/hotspots", "analytics.hotspots", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/analytics/hotspots?scan=true", "analytics.hotspots", "analyst", StatusCode::OK, Refused),
         row(
             Method::GET,
             "/api/tandem/analytics/tracks/intrusion-set--6f1d3a52-8c1e-4b0f-9a7e-5d2c1b0a9e11",
