@@ -53,11 +53,19 @@ fn synthetic(n: usize, seed: u64) -> Vec<Incident> {
     (0..n)
         .map(|k| {
             let p = places[rng.below(places.len())];
-            // More events early (2014-2017), as the demo's history.
+            // More events early (2014-2017), as the demo's history, and a steady insurgency after.
             let u = rng.f();
-            let day = first + ((1.0 - (1.0 - u).sqrt()) * span as f64) as i64;
+            let shape = if rng.f() < 0.3 { u } else { 1.0 - (1.0 - u).sqrt() };
+            let day = first + (shape * span as f64) as i64;
             let len = [0, 0, 0, 0, 0, 2, 6, 29][rng.below(8)];
-            let precision = [Precision::Town, Precision::Town, Precision::Town, Precision::NearTown, Precision::Region, Precision::Admin][rng.below(6)];
+            let precision = [
+                Precision::Town,
+                Precision::Town,
+                Precision::Town,
+                Precision::NearTown,
+                Precision::Region,
+                Precision::Admin,
+            ][rng.below(6)];
             let (t, st) = TYPES[rng.below(TYPES.len())];
             let best = rng.below(5) as u64;
             let cell = format!("intrusion-set--{:036}", rng.below(n / 50 + 1));
@@ -104,7 +112,16 @@ fn pure(n: usize) {
         trends(&ds, &TrendQuery { by: By::Cell, interval: Interval::Week, from: None, to: None, admin1: None })
     });
     time("trends one governorate (SY-DY), one year, week", || {
-        trends(&ds, &TrendQuery { by: By::SubEventType, interval: Interval::Week, from: year.0, to: year.1, admin1: Some("SY-DY".into()) })
+        trends(
+            &ds,
+            &TrendQuery {
+                by: By::SubEventType,
+                interval: Interval::Week,
+                from: year.0,
+                to: year.1,
+                admin1: Some("SY-DY".into()),
+            },
+        )
     });
     let s = time("spikes, every governorate, the last 52 weeks", || {
         spikes(&ds, &SpikeQuery { from: year.0, to: year.1, flagged_only: false })
@@ -118,10 +135,19 @@ fn pure(n: usize) {
     }
     let _ = time("hot spots (Gi*, H3 res 5, FDR), all years", || hotspots(&ds, &HotspotQuery::default()));
     let s = time("space-time permutation scan (res 4, 99 replicates), last year", || {
-        tandem_analytics::scan::space_time_scan(&ds, &tandem_analytics::scan::ScanQuery { from: year.0, to: year.1, ..Default::default() })
+        tandem_analytics::scan::space_time_scan(
+            &ds,
+            &tandem_analytics::scan::ScanQuery { from: year.0, to: year.1, ..Default::default() },
+        )
     });
     if let Ok(s) = s {
-        println!("    ({} cases, {} cells, {} weeks; top p {:?})", s.cases, s.cells, s.weeks, s.clusters.first().map(|c| c.p));
+        println!(
+            "    ({} cases, {} cells, {} weeks; top p {:?})",
+            s.cases,
+            s.cells,
+            s.weeks,
+            s.clusters.first().map(|c| c.p)
+        );
     }
     // Correlation: the cost of one more incident once the index holds n.
     let mut index = Index::default();

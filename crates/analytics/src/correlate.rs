@@ -59,6 +59,15 @@ pub struct Candidate {
 
 /// The score of a pair, or `None` if any hard condition fails.
 pub fn score(a: &Incident, b: &Incident) -> Option<Candidate> {
+    let (score, km, overlap_days) = score_of(a, b)?;
+    let mut shared_actors: Vec<String> = a.actors.iter().filter(|x| b.actors.contains(x)).cloned().collect();
+    shared_actors.sort();
+    shared_actors.dedup();
+    Some(Candidate { a: a.id.clone(), b: b.id.clone(), score, km, overlap_days, shared_actors })
+}
+
+/// `(score, km, overlap days)` without allocating: the index scores many pairs and keeps few.
+fn score_of(a: &Incident, b: &Incident) -> Option<(f64, Option<f64>, i64)> {
     if a.member == b.member || a.id == b.id {
         return None;
     }
@@ -102,16 +111,15 @@ pub fn score(a: &Incident, b: &Incident) -> Option<Candidate> {
     // Time: a shorter combined window is stronger evidence.
     let width = (ae.max(be) - as_.min(bs) + 1).max(1) as f64;
     let time = (overlap_days as f64 / width).min(1.0);
-    // Actors by id.
-    let aa: HashSet<&str> = a.actors.iter().map(String::as_str).collect();
-    let mut shared_actors: Vec<String> = b.actors.iter().filter(|x| aa.contains(x.as_str())).cloned().collect();
-    shared_actors.sort();
-    shared_actors.dedup();
-    let union = aa.union(&b.actors.iter().map(String::as_str).collect()).count().max(1);
-    let actors = shared_actors.len() as f64 / union as f64;
+    // Actors by id (Jaccard; the lists are a handful long).
+    let distinct = |v: &[String]| v.iter().enumerate().filter(|(i, x)| !v[..*i].contains(x)).count();
+    let shared =
+        a.actors.iter().enumerate().filter(|(i, x)| !a.actors[..*i].contains(x) && b.actors.contains(x)).count();
+    let union = (distinct(&a.actors) + distinct(&b.actors) - shared).max(1);
+    let actors = shared as f64 / union as f64;
     let dead = if a.fatalities.low <= b.fatalities.high && b.fatalities.low <= a.fatalities.high { 1.0 } else { 0.0 };
     let score = 0.3 * space + 0.2 * time + 0.25 * types + 0.15 * actors + 0.1 * dead;
-    Some(Candidate { a: a.id.clone(), b: b.id.clone(), score, km, overlap_days, shared_actors })
+    Some((score, km, overlap_days))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,9 +172,10 @@ impl Index {
             let mut probe = |map: &HashMap<(i64, Place), Vec<u32>>, key: (i64, Place)| {
                 if let Some(ids) = map.get(&key) {
                     for &j in ids {
+                        let other = &self.incidents[j as usize];
                         if seen.insert(j)
-                            && let Some(c) = score(&incident, &self.incidents[j as usize])
-                            && c.score >= MIN_SCORE
+                            && score_of(&incident, other).is_some_and(|s| s.0 >= MIN_SCORE)
+                            && let Some(c) = score(&incident, other)
                         {
                             found.push(c);
                         }

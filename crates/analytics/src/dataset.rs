@@ -233,7 +233,8 @@ mod tests {
         assert_eq!((i.arrests, i.seizures), (2, 1));
         assert_eq!(i.precision, Some(Precision::NearTown));
         assert!(!i.is_political_violence());
-        let dup = json!({"type": "relationship", "relationship_type": "duplicate-of", "source_ref": "a", "target_ref": "b"});
+        let dup =
+            json!({"type": "relationship", "relationship_type": "duplicate-of", "source_ref": "a", "target_ref": "b"});
         let undone = json!({"type": "relationship", "relationship_type": "duplicate-of", "source_ref": "a", "target_ref": "c", "revoked": true});
         let ds = Dataset::from_objects([("USA", &dup), ("USA", &undone)]);
         assert_eq!(ds.duplicates, vec![("a".to_string(), "b".to_string())], "a revoked merge merges nothing");

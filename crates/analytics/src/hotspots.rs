@@ -52,7 +52,8 @@ pub fn normal_upper_tail(z: f64) -> f64 {
                     + t * (0.096_784_18
                         + t * (-0.186_288_06
                             + t * (0.278_868_07
-                                + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
             .exp();
     let erfc = if x >= 0.0 { y } else { 2.0 - y };
     erfc / 2.0
@@ -63,12 +64,8 @@ pub fn benjamini_hochberg(p: &[f64], q: f64) -> Vec<bool> {
     let mut order: Vec<usize> = (0..p.len()).collect();
     order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
     let m = p.len() as f64;
-    let cutoff = order
-        .iter()
-        .enumerate()
-        .filter(|&(k, &i)| p[i] <= (k as f64 + 1.0) / m * q)
-        .map(|(k, _)| k)
-        .next_back();
+    let cutoff =
+        order.iter().enumerate().filter(|&(k, &i)| p[i] <= (k as f64 + 1.0) / m * q).map(|(k, _)| k).next_back();
     let mut out = vec![false; p.len()];
     if let Some(c) = cutoff {
         for &i in &order[..=c] {
@@ -135,8 +132,14 @@ pub(crate) fn governorate_cells(res: Resolution) -> HashMap<String, Vec<CellInde
         .collect()
 }
 
-/// The cells an incident is spread over, each taking an equal share (see the module doc).
-pub(crate) fn spread(i: &Incident, res: Resolution, gov: &HashMap<String, Vec<CellIndex>>) -> Option<Vec<CellIndex>> {
+/// Where an incident is spread: a disk of cells around its point, or its governorate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Spread<'a> {
+    Disk(CellIndex, u32),
+    Admin(&'a str),
+}
+
+fn spread_key<'a>(i: &'a Incident, res: Resolution, gov: &HashMap<String, Vec<CellIndex>>) -> Option<Spread<'a>> {
     let ring = match i.precision {
         Some(Precision::Town) => Some(0),
         Some(Precision::NearTown) => Some(1),
@@ -144,8 +147,16 @@ pub(crate) fn spread(i: &Incident, res: Resolution, gov: &HashMap<String, Vec<Ce
         Some(Precision::Admin) | None => None,
     };
     match (ring, i.point.and_then(|(lat, lon)| LatLng::new(lat, lon).ok())) {
-        (Some(k), Some(ll)) => Some(ll.to_cell(res).grid_disk::<Vec<_>>(k)),
-        _ => i.admin1.as_ref().and_then(|a| gov.get(a)).cloned(),
+        (Some(k), Some(ll)) => Some(Spread::Disk(ll.to_cell(res), k)),
+        _ => i.admin1.as_deref().filter(|a| gov.contains_key(*a)).map(Spread::Admin),
+    }
+}
+
+/// The cells an incident is spread over, each taking an equal share (see the module doc).
+pub(crate) fn spread(i: &Incident, res: Resolution, gov: &HashMap<String, Vec<CellIndex>>) -> Option<Vec<CellIndex>> {
+    match spread_key(i, res, gov)? {
+        Spread::Disk(c, k) => Some(c.grid_disk::<Vec<_>>(k)),
+        Spread::Admin(a) => gov.get(a).cloned(),
     }
 }
 
@@ -158,19 +169,35 @@ pub fn hotspots(ds: &Dataset, q: &HotspotQuery) -> Result<Hotspots, String> {
             weights.entry(*c).or_insert(0.0);
         }
     }
+    // Counted by spread first (a point's cell and ring, or a governorate), expanded once: a
+    // million incidents fall on a few thousand spreads.
+    let mut by_spread: HashMap<Spread<'_>, f64> = HashMap::new();
     let mut counted = 0;
     for i in crate::merge::representatives(ds) {
         let Some(day) = i.day() else { continue };
-        if q.from.is_some_and(|f| day < f) || q.to.is_some_and(|t| day > t) || (q.violent_only && !i.is_political_violence()) {
+        if q.from.is_some_and(|f| day < f)
+            || q.to.is_some_and(|t| day > t)
+            || (q.violent_only && !i.is_political_violence())
+        {
             continue;
         }
         // Neither a point nor a known governorate: nowhere to put it.
-        let Some(cells) = spread(i, res, &gov) else { continue };
-        let share = 1.0 / cells.len() as f64;
+        let Some(s) = spread_key(i, res, &gov) else { continue };
+        *by_spread.entry(s).or_insert(0.0) += 1.0;
+        counted += 1;
+    }
+    let mut spreads: Vec<(Spread<'_>, f64)> = by_spread.into_iter().collect();
+    // A fixed order, so that float sums do not depend on hash order.
+    spreads.sort_by(|a, b| a.0.cmp(&b.0));
+    for (s, n) in spreads {
+        let cells = match s {
+            Spread::Disk(c, k) => c.grid_disk::<Vec<_>>(k),
+            Spread::Admin(a) => gov.get(a).cloned().unwrap_or_default(),
+        };
+        let share = n / cells.len().max(1) as f64;
         for c in cells {
             *weights.entry(c).or_insert(0.0) += share;
         }
-        counted += 1;
     }
     let cells: Vec<CellIndex> = weights.keys().copied().collect();
     let index: HashMap<CellIndex, usize> = cells.iter().enumerate().map(|(i, c)| (*c, i)).collect();

@@ -298,7 +298,8 @@ mod tests {
     #[test]
     fn finds_an_injected_space_time_cluster_and_not_a_steady_one() {
         // Background: one incident a week at each of 12 towns for 40 weeks, steady.
-        let towns: Vec<(f64, f64)> = (0..12).map(|k| (33.0 + 0.6 * (k / 4) as f64, 38.0 + 0.8 * (k % 4) as f64)).collect();
+        let towns: Vec<(f64, f64)> =
+            (0..12).map(|k| (33.0 + 0.6 * (k / 4) as f64, 38.0 + 0.8 * (k % 4) as f64)).collect();
         let start = 20_000 - (20_000 + 3i64).rem_euclid(7); // a Monday
         let mut incidents = Vec::new();
         for w in 0..40 {
@@ -319,6 +320,10 @@ mod tests {
         assert!(top.p <= 0.02, "{top:?}");
         let home = LatLng::new(towns[5].0, towns[5].1).expect("point").to_cell(Resolution::Four).to_string();
         assert!(top.cells.contains(&home), "{top:?}");
-        assert!(top.first_week.as_str() >= label(start + 7 * 29).as_str() && top.last_week.as_str() <= label(start + 7 * 32).as_str(), "{top:?}");
+        assert!(
+            top.first_week.as_str() >= label(start + 7 * 29).as_str()
+                && top.last_week.as_str() <= label(start + 7 * 32).as_str(),
+            "{top:?}"
+        );
     }
 }

@@ -46,11 +46,11 @@ pub fn weekly_series(ds: &Dataset) -> (i64, BTreeMap<String, Vec<u64>>) {
     let Some(first) = points.iter().map(|p| p.1).min() else { return (0, BTreeMap::new()) };
     let last = points.iter().map(|p| p.1).max().unwrap_or(first);
     let weeks = ((last - first) / 7 + 1) as usize;
-    let mut series: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut series: std::collections::HashMap<&str, Vec<u64>> = Default::default();
     for (a, w) in points {
-        series.entry(a.to_string()).or_insert_with(|| vec![0; weeks])[((w - first) / 7) as usize] += 1;
+        series.entry(a).or_insert_with(|| vec![0; weeks])[((w - first) / 7) as usize] += 1;
     }
-    (first, series)
+    (first, series.into_iter().map(|(a, s)| (a.to_string(), s)).collect())
 }
 
 /// ACLED Trendfinder's classes.

@@ -7,7 +7,7 @@
 //! `null` (it counts, under no value); an incident whose time the viewer may not see is only
 //! counted in `undated`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -37,14 +37,16 @@ impl By {
         })
     }
 
-    fn keys(&self, i: &Incident) -> Vec<Option<String>> {
+    /// The keys `i` counts under, borrowed (no allocation per incident: trends run over
+    /// millions).
+    fn keys<'a>(&self, i: &'a Incident, mut f: impl FnMut(Option<&'a str>)) {
         match self {
-            By::Admin1 => vec![i.admin1.clone()],
-            By::EventType => vec![i.event_type.clone()],
-            By::SubEventType => vec![i.sub_event_type.clone()],
-            By::Member => vec![Some(i.member.clone())],
-            By::Cell if i.cells.is_empty() => vec![None],
-            By::Cell => i.cells.iter().cloned().map(Some).collect(),
+            By::Admin1 => f(i.admin1.as_deref()),
+            By::EventType => f(i.event_type.as_deref()),
+            By::SubEventType => f(i.sub_event_type.as_deref()),
+            By::Member => f(Some(&i.member)),
+            By::Cell if i.cells.is_empty() => f(None),
+            By::Cell => i.cells.iter().for_each(|c| f(Some(c))),
         }
     }
 }
@@ -106,8 +108,10 @@ pub struct Trends {
 pub fn trends(ds: &Dataset, q: &TrendQuery) -> Trends {
     let reps = crate::merge::representatives(ds);
     let merged = (ds.incidents.len() - reps.len()) as u64;
-    let mut groups: BTreeMap<(Option<String>, i64), Sums> = BTreeMap::new();
+    // Hashed while counting, sorted once at the end (far fewer groups than incidents).
+    let mut groups: HashMap<(Option<&str>, i64), Sums> = HashMap::new();
     let mut undated = 0;
+    let mut last: Option<(i64, i64)> = None; // (day, interval start): consecutive days repeat
     for i in reps {
         if q.admin1.as_ref().is_some_and(|a| i.admin1.as_ref() != Some(a)) {
             continue;
@@ -119,18 +123,26 @@ pub fn trends(ds: &Dataset, q: &TrendQuery) -> Trends {
         if q.from.is_some_and(|f| day < f) || q.to.is_some_and(|t| day > t) {
             continue;
         }
-        let start = q.interval.start_of(day);
-        for key in q.by.keys(i) {
-            groups.entry((key, start)).or_default().add(i);
-        }
+        let start = match last {
+            Some((d, s)) if d == day => s,
+            _ => q.interval.start_of(day),
+        };
+        last = Some((day, start));
+        q.by.keys(i, |key| groups.entry((key, start)).or_default().add(i));
     }
-    let rows = groups.into_iter().map(|((key, start), sums)| Row { key, interval: label(start), sums }).collect();
+    let mut groups: Vec<((Option<&str>, i64), Sums)> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let rows = groups
+        .into_iter()
+        .map(|((key, start), sums)| Row { key: key.map(str::to_string), interval: label(start), sums })
+        .collect();
     Trends { by: q.by, interval: q.interval, rows, undated, merged }
 }
 
 /// The trends as CSV (RFC 4180), one row per group and interval; a withheld key is empty.
 pub fn to_csv(t: &Trends) -> String {
-    let mut out = String::from("key,interval,incidents,fatalities_best,fatalities_low,fatalities_high,arrests,seizures\r\n");
+    let mut out =
+        String::from("key,interval,incidents,fatalities_best,fatalities_low,fatalities_high,arrests,seizures\r\n");
     for r in &t.rows {
         let s = &r.sums;
         out.push_str(&format!(
@@ -203,7 +215,15 @@ mod tests {
         let got: Vec<(Option<&str>, &str, u64, u64, u64)> = t
             .rows
             .iter()
-            .map(|r| (r.key.as_deref(), r.interval.as_str(), r.sums.incidents, r.sums.fatalities_best, r.sums.fatalities_high))
+            .map(|r| {
+                (
+                    r.key.as_deref(),
+                    r.interval.as_str(),
+                    r.sums.incidents,
+                    r.sums.fatalities_best,
+                    r.sums.fatalities_high,
+                )
+            })
             .collect();
         assert_eq!(got, vec![(None, "2025-12-01", 1, 0, 0), (Some("SY-DY"), "2025-11-01", 2, 3, 4)]);
         let weekly = trends(&ds, &TrendQuery { interval: Interval::Week, ..q.clone() });

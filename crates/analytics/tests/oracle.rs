@@ -83,7 +83,8 @@ fn uuid(kind: &str, n: u64) -> String {
 /// A random incident by `member`, with random markings and granular redactions of its
 /// analytics fields; `n` may repeat another member's id (a contested claim).
 fn incident(rng: &mut Rng, n: u64, version: u64) -> Value {
-    let choices: [&[&str]; 7] = [&[GREEN], &[AMBER], &[CLEAR], &[REL_IRQ], &[REL_LVNT], &[REL_SECRET], &[GREEN, REL_LVNT]];
+    let choices: [&[&str]; 7] =
+        [&[GREEN], &[AMBER], &[CLEAR], &[REL_IRQ], &[REL_LVNT], &[REL_SECRET], &[GREEN, REL_LVNT]];
     let markings = *rng.pick(&choices);
     let day = 20_000 + rng.below(400) as i64;
     let date = |d: i64| tandem_model::incident::Date::from_days(d).to_string();
@@ -169,7 +170,15 @@ fn populate(store: &SqliteStore, seed: u64) {
         // Each member defines the releasability markings in its own namespace; SYR (hostile)
         // defines REL_IRQ as releasable to itself, which must change nothing for USA's objects.
         let irq: &[&str] = if m == "SYR" { &["SYR", "USA", "IRQ", "JOR"] } else { &["IRQ"] };
-        put(store, m, vec![rel(REL_IRQ, irq, None), rel(REL_LVNT, &["LVNT"], None), rel(REL_SECRET, &["USA", "IRQ", "JOR", "SYR"], Some("SECRET"))]);
+        put(
+            store,
+            m,
+            vec![
+                rel(REL_IRQ, irq, None),
+                rel(REL_LVNT, &["LVNT"], None),
+                rel(REL_SECRET, &["USA", "IRQ", "JOR", "SYR"], Some("SECRET")),
+            ],
+        );
     }
     let mut n_rel = 0;
     for k in 0..240u64 {
@@ -203,7 +212,8 @@ fn check(store: &SqliteStore, ctx: &ViewContext) -> (usize, usize) {
     assert_eq!(service_ds.duplicates, oracle.duplicates, "{who}");
     // Nothing but what the viewer received: every incident id is one of its records, and a
     // withheld property is missing, never a value.
-    let visible: HashSet<&str> = records.iter().filter(|r| r.object_type == "incident").map(|r| r.id.as_str()).collect();
+    let visible: HashSet<&str> =
+        records.iter().filter(|r| r.object_type == "incident").map(|r| r.id.as_str()).collect();
     for i in &service_ds.incidents {
         assert!(visible.contains(i.id.as_str()), "{who}: {} not released", i.id);
         let r = records.iter().find(|r| r.id == i.id).expect("record");
@@ -282,7 +292,8 @@ fn every_result_equals_the_computation_over_what_list_releases() {
         let mut seen = BTreeMap::new();
         for member in MEMBERS {
             for clearance in [Classification::Unclassified, Classification::Secret] {
-                let ctx = ViewContext { viewer: Viewer { member: member.into(), clearance }, roster: Arc::clone(&roster) };
+                let ctx =
+                    ViewContext { viewer: Viewer { member: member.into(), clearance }, roster: Arc::clone(&roster) };
                 seen.insert((member, format!("{clearance:?}")), check(&store, &ctx));
             }
         }

@@ -93,7 +93,8 @@ fn load(config: &PathBuf) -> anyhow::Result<Dataset> {
 }
 
 pub fn run_trends(a: &TrendsArgs) -> anyhow::Result<ExitCode> {
-    let by = By::parse(&a.by).ok_or_else(|| anyhow!("--by must be admin1, event_type, sub_event_type, cell or member"))?;
+    let by =
+        By::parse(&a.by).ok_or_else(|| anyhow!("--by must be admin1, event_type, sub_event_type, cell or member"))?;
     let interval = Interval::parse(&a.interval).ok_or_else(|| anyhow!("--interval must be week or month"))?;
     let q = TrendQuery {
         by,
@@ -137,9 +138,10 @@ pub fn run_spikes(a: &SpikesArgs) -> anyhow::Result<ExitCode> {
         "admin1", "week", "observed", "4wk mean", "surge", "change", "trendfinder", "seasonal", "score", "flagged"
     );
     for w in &weeks {
-        let (mean, surge) = w.surge.as_ref().map_or((String::new(), ""), |s| {
-            (format!("{:.2}", s.baseline), if s.flagged { "SURGE" } else { "-" })
-        });
+        let (mean, surge) = w
+            .surge
+            .as_ref()
+            .map_or((String::new(), ""), |s| (format!("{:.2}", s.baseline), if s.flagged { "SURGE" } else { "-" }));
         let (change, class) = w.trendfinder.as_ref().map_or((String::new(), String::new()), |t| {
             (format!("{:+.0}%", t.score * 100.0), format!("{:?}", t.class))
         });
@@ -166,7 +168,10 @@ pub fn run_hotspots(a: &HotspotsArgs) -> anyhow::Result<ExitCode> {
     let h = hotspots(&ds, &q).map_err(|e| anyhow!(e))?;
     println!("{:<16} {:>9} {:>9} {:>9} {:>8} {:>10} kind", "h3 cell", "lat", "lon", "weight", "z", "p");
     for c in &h.significant {
-        println!("{:<16} {:>9.4} {:>9.4} {:>9.2} {:>8.2} {:>10.2e} {}", c.cell, c.lat, c.lon, c.weight, c.z, c.p, c.kind);
+        println!(
+            "{:<16} {:>9.4} {:>9.4} {:>9.2} {:>8.2} {:>10.2e} {}",
+            c.cell, c.lat, c.lon, c.weight, c.z, c.p, c.kind
+        );
     }
     println!(
         "{} significant cells (FDR q = {}) of {} at resolution {}, {} incidents",
@@ -179,7 +184,10 @@ pub fn run_hotspots(a: &HotspotsArgs) -> anyhow::Result<ExitCode> {
     if a.scan {
         let sq = tandem_analytics::scan::ScanQuery { from: q.from, to: q.to, ..Default::default() };
         let s = tandem_analytics::scan::space_time_scan(&ds, &sq).map_err(|e| anyhow!(e))?;
-        println!("space-time clusters ({} cases, {} weeks, {} cells, {} replicates):", s.cases, s.weeks, s.cells, s.replicates);
+        println!(
+            "space-time clusters ({} cases, {} weeks, {} cells, {} replicates):",
+            s.cases, s.weeks, s.cells, s.replicates
+        );
         for c in &s.clusters {
             println!(
                 "  {} ring {} ({:.3}, {:.3})  {}..{}  observed {:.1} expected {:.1}  llr {:.2}  p {:.2}",
@@ -197,7 +205,8 @@ pub fn run_track(a: &TrackArgs) -> anyhow::Result<ExitCode> {
     };
     println!("{:<10} {:<7} {:<36} {:>9} {:>9} {:>8} {:>6}", "date", "admin1", "sub-event", "lat", "lon", "km", "days");
     for s in &t.steps {
-        let (lat, lon) = s.point.map_or((String::new(), String::new()), |p| (format!("{:.4}", p.0), format!("{:.4}", p.1)));
+        let (lat, lon) =
+            s.point.map_or((String::new(), String::new()), |p| (format!("{:.4}", p.0), format!("{:.4}", p.1)));
         println!(
             "{:<10} {:<7} {:<36} {:>9} {:>9} {:>8} {:>6}",
             s.date,
@@ -209,7 +218,12 @@ pub fn run_track(a: &TrackArgs) -> anyhow::Result<ExitCode> {
             s.days_from_previous.map_or(String::new(), |d| d.to_string())
         );
     }
-    println!("area of operation: {:.0} km² (convex hull of {} points), {} undated", t.area_km2, t.hull.len(), t.undated);
+    println!(
+        "area of operation: {:.0} km² (convex hull of {} points), {} undated",
+        t.area_km2,
+        t.hull.len(),
+        t.undated
+    );
     for l in &t.links {
         println!(
             "linked to {}: {} places, {} materiel, {} sources, reported by {}",

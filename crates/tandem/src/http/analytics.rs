@@ -23,6 +23,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use serde_json::Value;
 use tandem_analytics::calendar::Interval;
 use tandem_analytics::hotspots::{HotspotQuery, hotspots};
 use tandem_analytics::scan::{ScanQuery, space_time_scan};
@@ -33,7 +34,6 @@ use tandem_model::incident::Date;
 use tandem_policy::Viewer;
 use tandem_store::{Record, Store, ViewContext};
 use tandem_taxii::auth::ActiveCaller;
-use serde_json::Value;
 use tandem_taxii::ingest::Outcome;
 use tandem_taxii::{AppState, Principal, TaxiiError};
 
@@ -62,7 +62,9 @@ fn json(body: &impl serde::Serialize) -> Result<Response, TaxiiError> {
 /// A `YYYY-MM-DD` parameter as days since 1970-01-01.
 fn day(q: &Params, key: &str) -> Result<Option<i64>, TaxiiError> {
     q.get(key)
-        .map(|s| Date::parse(s).map(|d| d.days()).ok_or_else(|| TaxiiError::BadRequest(format!("{key} must be YYYY-MM-DD"))))
+        .map(|s| {
+            Date::parse(s).map(|d| d.days()).ok_or_else(|| TaxiiError::BadRequest(format!("{key} must be YYYY-MM-DD")))
+        })
         .transpose()
 }
 
@@ -123,7 +125,8 @@ async fn get_trends(
         None => Interval::Month,
         Some(s) => Interval::parse(s).ok_or_else(|| TaxiiError::BadRequest("interval must be week or month".into()))?,
     };
-    let query = TrendQuery { by, interval, from: day(&q, "from")?, to: day(&q, "to")?, admin1: q.get("admin1").cloned() };
+    let query =
+        TrendQuery { by, interval, from: day(&q, "from")?, to: day(&q, "to")?, admin1: q.get("admin1").cloned() };
     let ds = dataset(&state, &p, &q).await?;
     let t = trends(&ds, &query);
     let csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
@@ -153,7 +156,8 @@ async fn get_hotspots(
         Some(Ok(r)) if (3..=9).contains(&r) => r,
         _ => return Err(TaxiiError::BadRequest("resolution must be an integer from 3 to 9".into())),
     };
-    let query = HotspotQuery { from: day(&q, "from")?, to: day(&q, "to")?, resolution, violent_only: flag(&q, "violent")? };
+    let query =
+        HotspotQuery { from: day(&q, "from")?, to: day(&q, "to")?, resolution, violent_only: flag(&q, "violent")? };
     let scan = flag(&q, "scan")?.then(|| ScanQuery { from: query.from, to: query.to, ..Default::default() });
     let ds = dataset(&state, &p, &q).await?;
     let out = tokio::task::spawn_blocking(move || -> Result<Value, String> {
@@ -219,7 +223,8 @@ async fn post_merge(
     Query(q): Query<Params>,
     body: String,
 ) -> Result<Response, TaxiiError> {
-    let body: Value = serde_json::from_str(&body).map_err(|_| TaxiiError::BadRequest("the body must be JSON".into()))?;
+    let body: Value =
+        serde_json::from_str(&body).map_err(|_| TaxiiError::BadRequest("the body must be JSON".into()))?;
     let (Some(dup), Some(of)) = (body.get("duplicate").and_then(Value::as_str), body.get("of").and_then(Value::as_str))
     else {
         return Err(TaxiiError::BadRequest("duplicate and of (incident ids) are required".into()));

@@ -284,9 +284,23 @@ fn table(status_id: &str) -> Vec<Row> {
             Refused,
         ),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
-        row(Method::GET, "/api/tandem/analytics/trends?by=member", "analytics.trends", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/trends?by=member",
+            "analytics.trends",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
         row(Method::GET, "/api/tandem/analytics/spikes", "analytics.spikes", "analyst", StatusCode::OK, Refused),
-        row(Method::GET, "/api/tandem/analytics/hotspots?scan=true", "analytics.hotspots", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/hotspots?scan=true",
+            "analytics.hotspots",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
         row(
             Method::GET,
             "/api/tandem/analytics/tracks/intrusion-set--6f1d3a52-8c1e-4b0f-9a7e-5d2c1b0a9e11",
@@ -295,7 +309,14 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::NOT_FOUND,
             Refused,
         ),
-        row(Method::GET, "/api/tandem/analytics/correlations", "analytics.correlations", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/correlations",
+            "analytics.correlations",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
         // Deleting what the store releases nothing of: the same 404 as for a missing object.
         row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
     ]
