@@ -35,6 +35,9 @@ const SLACK_DAYS: i64 = 1;
 /// be a useful candidate).
 const MAX_WEEKS: i64 = 6;
 
+/// The located precision classes and their radii, in km (see [`radius_km`]).
+const CLASSES: [(u8, f64); 3] = [(0, 5.0), (1, 15.0), (2, 50.0)];
+
 /// The uncertainty radius of a place precision, in km.
 fn radius_km(p: Option<Precision>) -> Option<f64> {
     match p {
@@ -132,8 +135,9 @@ enum Place {
 #[derive(Debug, Default)]
 pub struct Index {
     incidents: Vec<Incident>,
-    /// Located incidents by (week, grid cell).
-    points: HashMap<(i64, Place), Vec<u32>>,
+    /// Located incidents by (week, precision class, grid cell): a probe reaches only as far as
+    /// each class's radius allows (a town-precision pair is within 10 km, a region's 100 km).
+    points: HashMap<(i64, u8, Place), Vec<u32>>,
     /// Located incidents by (week, governorate), probed by governorate-only incidents.
     points_by_admin: HashMap<(i64, Place), Vec<u32>>,
     /// Governorate-only incidents by (week, governorate).
@@ -169,8 +173,8 @@ impl Index {
         let located = radius_km(incident.precision).zip(incident.point);
         let mut seen: HashSet<u32> = HashSet::new();
         {
-            let mut probe = |map: &HashMap<(i64, Place), Vec<u32>>, key: (i64, Place)| {
-                if let Some(ids) = map.get(&key) {
+            let mut probe = |ids: Option<&Vec<u32>>| {
+                if let Some(ids) = ids {
                     for &j in ids {
                         let other = &self.incidents[j as usize];
                         if seen.insert(j)
@@ -183,29 +187,32 @@ impl Index {
                 }
             };
             for w in weeks.clone() {
-                // A match lies within r + 50 km (the largest other radius); a grid cell is at
-                // least 20 km wide up to latitude 37.5 (Syria and Iraq lie below it).
+                // A match of class c lies within r + radius(c); a grid cell is at least 20 km
+                // wide up to latitude 37.5 (Syria and Iraq lie below it).
                 if let Some((r, p)) = located {
                     let (gy, gx) = Self::grid(p);
-                    let reach = ((r + 50.0) / 20.0).ceil() as i32;
-                    for dy in -reach..=reach {
-                        for dx in -reach..=reach {
-                            probe(&self.points, (w, Place::Grid(gy + dy, gx + dx)));
+                    for (class, rc) in CLASSES {
+                        let reach = ((r + rc) / 20.0).ceil() as i32;
+                        for dy in -reach..=reach {
+                            for dx in -reach..=reach {
+                                probe(self.points.get(&(w, class, Place::Grid(gy + dy, gx + dx))));
+                            }
                         }
                     }
                 } else if let Some(a) = admin {
-                    probe(&self.points_by_admin, (w, a));
+                    probe(self.points_by_admin.get(&(w, a)));
                 }
                 if let Some(a) = admin {
-                    probe(&self.admins, (w, a));
+                    probe(self.admins.get(&(w, a)));
                 }
             }
         }
         let n = self.incidents.len() as u32;
         for w in weeks {
-            if let Some((_, p)) = located {
+            if let Some((r, p)) = located {
                 let (gy, gx) = Self::grid(p);
-                self.points.entry((w, Place::Grid(gy, gx))).or_default().push(n);
+                let class = CLASSES.iter().find(|c| c.1 == r).map_or(2, |c| c.0);
+                self.points.entry((w, class, Place::Grid(gy, gx))).or_default().push(n);
                 if let Some(a) = admin {
                     self.points_by_admin.entry((w, a)).or_default().push(n);
                 }
