@@ -75,9 +75,12 @@ pub fn trend_class(change: f64) -> Trend {
     }
 }
 
-/// The four-week rules at week index `w` of `series`: `(mean of w-4..w-1, surge, trendfinder
-/// change and class)`; `None` before the fifth week.
-pub fn four_week(series: &[u64], w: usize) -> Option<(f64, bool, Option<(f64, Trend)>)> {
+/// The four-week rules at one week: the mean of the four weeks before, whether it is a surge,
+/// and the Trendfinder change and class (none when the mean is zero).
+pub type FourWeek = (f64, bool, Option<(f64, Trend)>);
+
+/// The four-week rules at week index `w` of `series`; `None` before the fifth week.
+pub fn four_week(series: &[u64], w: usize) -> Option<FourWeek> {
     if w < 4 || w >= series.len() {
         return None;
     }
@@ -101,8 +104,8 @@ pub fn seasonal_baseline(series: &[u64], w: usize) -> Option<f64> {
     let mut n = 0u64;
     for y in 1..=BASELINE_YEARS {
         let centre = w - 52 * y;
-        for j in centre - SEASON_HALF_WIDTH..=centre + SEASON_HALF_WIDTH {
-            sum += series[j];
+        for v in &series[centre - SEASON_HALF_WIDTH..=centre + SEASON_HALF_WIDTH] {
+            sum += v;
             n += 1;
         }
     }

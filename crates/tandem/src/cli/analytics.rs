@@ -2,7 +2,7 @@
 //! computations as tables, over what the node's member may see (read through `Store::list` as
 //! `tandem export` reads, at the highest clearance of the member's configured users).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
@@ -85,7 +85,7 @@ fn day(s: &Option<String>, what: &str) -> anyhow::Result<Option<i64>> {
         .transpose()
 }
 
-fn load(config: &PathBuf) -> anyhow::Result<Dataset> {
+fn load(config: &Path) -> anyhow::Result<Dataset> {
     let config = Config::load(config)?;
     let store = node::open_store(&config)?;
     let ctx = node::operator_context(&config, store.clone())?;
