@@ -6,7 +6,8 @@
 //! places compatible given both precisions (within the sum of their uncertainty radii, or the
 //! same governorate when either is known only to its governorate), and compatible types (the
 //! same ACLED event type, or both political violence). The score then weighs how well they
-//! agree: closeness in space and time, the same sub-event type, shared actors (by STIX id,
+//! agree: closeness in space, coinciding time windows (discounted by how vague they are), the
+//! same sub-event type, shared actors (by STIX id,
 //! never by comparing names or free text) and overlapping fatality ranges.
 //!
 //! [`Index`] finds candidates for one new incident without scanning the others: incidents are
@@ -111,9 +112,11 @@ fn score_of(a: &Incident, b: &Incident) -> Option<(f64, Option<f64>, i64)> {
         (Some(_), Some(_)) => return None,
         _ => 0.5, // withheld from the viewer: neither for nor against
     };
-    // Time: a shorter combined window is stronger evidence.
+    // Time: how much the windows coincide, discounted by how vague the vaguer one is (two
+    // reports of "November" coincide perfectly and say little).
     let width = (ae.max(be) - as_.min(bs) + 1).max(1) as f64;
-    let time = (overlap_days as f64 / width).min(1.0);
+    let longest = (ae - as_).max(be - bs).max(0) as f64;
+    let time = (overlap_days as f64 / width).min(1.0) / (1.0 + longest / 7.0);
     // Actors by id (Jaccard; the lists are a handful long).
     let distinct = |v: &[String]| v.iter().enumerate().filter(|(i, x)| !v[..*i].contains(x)).count();
     let shared =

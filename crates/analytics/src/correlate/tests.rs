@@ -36,6 +36,10 @@ fn hard_conditions_and_scores() {
     assert!(score(&a, &Incident { point: Some((36.0, 40.45)), ..b.clone() }).is_none(), "110 km apart");
     assert!(score(&a, &Incident { start: Some(103), end: Some(103), ..b.clone() }).is_none(), "3 days apart");
     assert!(score(&a, &Incident { start: Some(101), end: Some(101), ..b.clone() }).is_some(), "next day");
+    // Two reports of the same month coincide, but say less than two of the same day.
+    let month = |i: &Incident| Incident { start: Some(80), end: Some(109), ..i.clone() };
+    let vague = score(&month(&a), &month(&b)).expect("overlapping months");
+    assert!(vague.score < c.score - 0.1, "{vague:?} vs {c:?}");
     let protest = Incident { event_type: Some("Protests".into()), sub_event_type: None, ..b.clone() };
     assert!(score(&a, &protest).is_none(), "incompatible types");
     // Near-town precision widens the reach: 25 km apart exceeds 5 + 5 km, not 15 + 15 km.
