@@ -13,6 +13,9 @@ use serde::Serialize;
 use crate::calendar::label;
 use crate::dataset::{Dataset, Incident};
 
+/// At most this many links are reported.
+pub const LINKS: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
     pub incident: String,
@@ -51,6 +54,7 @@ pub struct Track {
     pub hull: Vec<(f64, f64)>,
     /// The hull's area in km² (0 for fewer than three distinct points).
     pub area_km2: f64,
+    /// The strongest links, at most [`LINKS`].
     pub links: Vec<Link>,
 }
 
@@ -181,6 +185,12 @@ pub fn track(ds: &Dataset, cell: &str) -> Option<Track> {
             .collect(),
         None => Vec::new(),
     };
+    // Strongest first: a shared place says most, shared materiel next, a shared source (often a
+    // member's reporting desk) least; the first LINKS only.
+    let mut links: Vec<Link> = links;
+    let weight = |l: &Link| 3 * l.shared_places.len() + 2 * l.shared_materiel.len() + l.shared_sources.len();
+    links.sort_by(|a, b| weight(b).cmp(&weight(a)).then_with(|| a.cell.cmp(&b.cell)));
+    links.truncate(LINKS);
     Some(Track { cell: cell.to_string(), steps, undated, hull, area_km2, links })
 }
 
