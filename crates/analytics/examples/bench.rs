@@ -102,7 +102,7 @@ fn time<T>(label: &str, f: impl FnOnce() -> T) -> T {
 
 fn pure(n: usize) {
     println!("{n} incidents in memory:");
-    let ds = Dataset { incidents: synthetic(n, 12), duplicates: vec![] };
+    let ds = Dataset { incidents: synthetic(n, 12), duplicates: vec![], ..Default::default() };
     let d = |s: &str| Date::parse(s).map(|d| d.days());
     let year = (d("2024-12-01"), d("2025-11-30"));
     time("trends by admin1, month, all years", || {

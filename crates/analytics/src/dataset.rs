@@ -3,9 +3,11 @@
 //! Each field is read on its own from the viewer's copy, so a property that a granular marking
 //! withheld (the copy lacks it) is `None` here and counts as missing in every analysis, while
 //! the rest of the incident still counts. Nothing is read from anywhere but the copies given.
+//! Estimates (notes and opinions) are read the same way, to be shown beside the counts.
 
 use std::collections::HashMap;
 
+use serde::Serialize;
 use serde_json::Value;
 use tandem_model::incident::{Date, INCIDENT_EXTENSION_ID};
 
@@ -71,12 +73,37 @@ impl Incident {
     }
 }
 
+/// An assessment beside the counts ("about 3,000 ISIS fighters in Deir ez-Zor"): a STIX `note`
+/// or `opinion` the viewer may see, with its confidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Estimate {
+    pub id: String,
+    /// `note` or `opinion`.
+    pub kind: String,
+    pub member: String,
+    /// The day it was made (`created`), `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(skip)]
+    pub day: i64,
+    /// The note's `abstract` and `content`, or the opinion's `opinion` and `explanation`.
+    pub summary: Option<String>,
+    pub text: Option<String>,
+    /// STIX confidence, 0-100.
+    pub confidence: Option<u64>,
+    pub object_refs: Vec<String>,
+    /// Governorates of the referenced incidents and locations the viewer may see.
+    #[serde(skip)]
+    pub admin1: Vec<String>,
+}
+
 /// The viewer's incidents and the correlation it may see.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
     pub incidents: Vec<Incident>,
     /// `duplicate-of` relationships `(source, target)` the viewer may see.
     pub duplicates: Vec<(String, String)>,
+    /// Notes and opinions the viewer may see, in the order read.
+    pub estimates: Vec<Estimate>,
 }
 
 impl Dataset {
@@ -110,6 +137,14 @@ impl Dataset {
                 _ => {}
             }
         }
+        let mut admin_of: HashMap<&str, &str> = HashMap::new();
+        for (_, o) in &objects {
+            if str_at(o, "type") == Some("location")
+                && let (Some(id), Some(a)) = (str_at(o, "id"), str_at(o, "administrative_area"))
+            {
+                admin_of.insert(id, a);
+            }
+        }
         for (member, o) in &objects {
             if str_at(o, "type") == Some("incident")
                 && let Some(i) = incident(member, o, &points, &visible_locations)
@@ -117,8 +152,46 @@ impl Dataset {
                 ds.incidents.push(i);
             }
         }
+        for i in &ds.incidents {
+            if let Some(a) = &i.admin1 {
+                admin_of.insert(&i.id, a);
+            }
+        }
+        for (member, o) in &objects {
+            if let Some(e) = estimate(member, o, &admin_of) {
+                ds.estimates.push(e);
+            }
+        }
         ds
     }
+}
+
+fn estimate(member: &str, o: &Value, admin_of: &HashMap<&str, &str>) -> Option<Estimate> {
+    let kind = str_at(o, "type").filter(|t| *t == "note" || *t == "opinion")?;
+    let created = str_at(o, "created")?;
+    let day = Date::parse(created.get(..10)?)?.days();
+    let (summary, text) = if kind == "note" { ("abstract", "content") } else { ("opinion", "explanation") };
+    let object_refs: Vec<String> = o
+        .get("object_refs")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut admin1: Vec<String> =
+        object_refs.iter().filter_map(|r| admin_of.get(r.as_str())).map(|a| a.to_string()).collect();
+    admin1.sort();
+    admin1.dedup();
+    Some(Estimate {
+        id: str_at(o, "id")?.to_string(),
+        kind: kind.to_string(),
+        member: member.to_string(),
+        date: created[..10].to_string(),
+        day,
+        summary: str_at(o, summary).map(str::to_string),
+        text: str_at(o, text).map(str::to_string),
+        confidence: o.get("confidence").and_then(Value::as_u64),
+        object_refs,
+        admin1,
+    })
 }
 
 fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -238,5 +311,12 @@ mod tests {
         let undone = json!({"type": "relationship", "relationship_type": "duplicate-of", "source_ref": "a", "target_ref": "c", "revoked": true});
         let ds = Dataset::from_objects([("USA", &dup), ("USA", &undone)]);
         assert_eq!(ds.duplicates, vec![("a".to_string(), "b".to_string())], "a revoked merge merges nothing");
+        let note = json!({"type": "note", "id": "note--1", "created": "2025-11-20T10:00:00.000Z",
+                          "abstract": "Fighter estimate", "content": "about 3,000 ISIS fighters",
+                          "confidence": 60, "object_refs": ["incident--1", "location--x"]});
+        let ds = Dataset::from_objects([("USA", &loc), ("USA", &inc), ("GBR", &note)]);
+        let e = &ds.estimates[0];
+        assert_eq!((e.member.as_str(), e.date.as_str(), e.confidence), ("GBR", "2025-11-20", Some(60)));
+        assert_eq!(e.admin1, vec!["SY-DY".to_string()], "from the referenced incident the viewer sees");
     }
 }

@@ -286,7 +286,7 @@ mod tests {
         let mut incidents: Vec<_> = (0..30).map(|n| incident(n, Precision::Town, Some(mayadin))).collect();
         incidents.push(incident(100, Precision::Admin, None));
         incidents.push(incident(101, Precision::NearTown, Some((36.2, 37.15))));
-        let ds = Dataset { incidents, duplicates: vec![] };
+        let ds = Dataset { incidents, duplicates: vec![], ..Default::default() };
         let h = hotspots(&ds, &HotspotQuery::default()).expect("hotspots");
         assert_eq!(h.incidents, 32);
         let home = LatLng::new(mayadin.0, mayadin.1).expect("point").to_cell(Resolution::Five).to_string();

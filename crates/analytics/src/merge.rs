@@ -86,6 +86,7 @@ mod tests {
                 ("c".into(), "b".into()),
                 ("x".into(), "d".into()), // x is not visible: merges nothing
             ],
+            ..Default::default()
         };
         let ids: Vec<&str> = representatives(&ds).iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, vec!["b", "d"]);

@@ -307,7 +307,7 @@ mod tests {
                 incidents.push(inc(incidents.len(), start + 7 * w + 2, *t));
             }
         }
-        let steady = Dataset { incidents: incidents.clone(), duplicates: vec![] };
+        let steady = Dataset { incidents: incidents.clone(), duplicates: vec![], ..Default::default() };
         let q = ScanQuery { replicates: 49, ..Default::default() };
         let s = space_time_scan(&steady, &q).expect("scan");
         assert!(s.clusters.iter().all(|c| c.p > 0.05), "{:?}", s.clusters.first());
@@ -315,7 +315,7 @@ mod tests {
         for k in 0..12 {
             incidents.push(inc(incidents.len(), start + 7 * (30 + k % 2) + 3, towns[5]));
         }
-        let s = space_time_scan(&Dataset { incidents, duplicates: vec![] }, &q).expect("scan");
+        let s = space_time_scan(&Dataset { incidents, duplicates: vec![], ..Default::default() }, &q).expect("scan");
         let top = &s.clusters[0];
         assert!(top.p <= 0.02, "{top:?}");
         let home = LatLng::new(towns[5].0, towns[5].1).expect("point").to_cell(Resolution::Four).to_string();

@@ -1,5 +1,5 @@
-//! The one place analytics read: the viewer's incidents, locations and `duplicate-of`
-//! relationships, paged through `ObjectStore::list` with the viewer's own `ViewContext`.
+//! The one place analytics read: the viewer's incidents, locations, `duplicate-of`
+//! relationships and estimates (notes, opinions), paged through `ObjectStore::list` with the viewer's own `ViewContext`.
 //!
 //! Never SQL, never a copy other than the viewer's: what `list` withholds or redacts cannot
 //! reach any analysis, and results are exactly the pure functions over what `list` releases.
@@ -9,7 +9,7 @@ use tandem_store::{ObjectQuery, ObjectStore, Record, Result, VersionFilter, View
 use crate::dataset::Dataset;
 
 /// The types analytics read.
-pub const TYPES: [&str; 3] = ["incident", "location", "relationship"];
+pub const TYPES: [&str; 5] = ["incident", "location", "relationship", "note", "opinion"];
 
 /// Every record of [`TYPES`] the viewer receives in `collection` (latest version per claim).
 pub fn viewer_records(store: &dyn ObjectStore, ctx: &ViewContext, collection: &str) -> Result<Vec<Record>> {

@@ -235,6 +235,7 @@ mod tests {
                 inc("c", "intrusion-set--z", 12, (35.1, 40.0), "location--2"),
             ],
             duplicates: vec![],
+            ..Default::default()
         };
         let t = track(&ds, "intrusion-set--a").expect("track");
         let ids: Vec<&str> = t.steps.iter().map(|s| s.incident.as_str()).collect();

@@ -103,6 +103,9 @@ pub struct Trends {
     pub undated: u64,
     /// Incidents folded into another by `duplicate-of`.
     pub merged: u64,
+    /// Estimates made within the window (about the governorate, when one is asked for), to be
+    /// read beside the counts.
+    pub estimates: Vec<crate::dataset::Estimate>,
 }
 
 pub fn trends(ds: &Dataset, q: &TrendQuery) -> Trends {
@@ -136,7 +139,14 @@ pub fn trends(ds: &Dataset, q: &TrendQuery) -> Trends {
         .into_iter()
         .map(|((key, start), sums)| Row { key: key.map(str::to_string), interval: label(start), sums })
         .collect();
-    Trends { by: q.by, interval: q.interval, rows, undated, merged }
+    let estimates = ds
+        .estimates
+        .iter()
+        .filter(|e| q.from.is_none_or(|f| e.day >= f) && q.to.is_none_or(|t| e.day <= t))
+        .filter(|e| q.admin1.as_ref().is_none_or(|a| e.admin1.contains(a)))
+        .cloned()
+        .collect();
+    Trends { by: q.by, interval: q.interval, rows, undated, merged, estimates }
 }
 
 /// The trends as CSV (RFC 4180), one row per group and interval; a withheld key is empty.
@@ -208,6 +218,7 @@ mod tests {
                 inc("d", None, "2025-12-01", "2025-12-01", (0, 0, 0)),
             ],
             duplicates: vec![("c".into(), "a".into())],
+            ..Default::default()
         };
         let q = TrendQuery { by: By::Admin1, interval: Interval::Month, from: None, to: None, admin1: None };
         let t = trends(&ds, &q);
@@ -229,6 +240,7 @@ mod tests {
         let weekly = trends(&ds, &TrendQuery { interval: Interval::Week, ..q.clone() });
         let weeks: Vec<&str> = weekly.rows.iter().map(|r| r.interval.as_str()).collect();
         assert_eq!(weeks, vec!["2025-12-01", "2025-11-03", "2025-11-10"]);
+        assert!(t.estimates.is_empty());
         let csv = to_csv(&t);
         assert_eq!(csv.lines().nth(2), Some("SY-DY,2025-11-01,2,3,2,4,2,0"));
         let windowed = trends(&ds, &TrendQuery { from: Some(day("2025-11-10")), to: Some(day("2025-11-30")), ..q });

@@ -200,6 +200,21 @@ fn populate(store: &SqliteStore, seed: u64) {
         let member = *rng.pick(&MEMBERS);
         put(store, member, vec![location(&mut rng, n)]);
     }
+    // Estimates beside the counts, under the same random markings.
+    for n in 0..20 {
+        let member = *rng.pick(&MEMBERS);
+        let choices: [&[&str]; 4] = [&[GREEN], &[AMBER], &[REL_LVNT], &[REL_SECRET]];
+        let markings = *rng.pick(&choices);
+        let about = uuid("incident", 1000 + rng.below(240));
+        put(
+            store,
+            member,
+            vec![json!({"type": "note", "spec_version": "2.1", "id": uuid("note", n),
+                "created": format!("2025-{:02}-10T00:00:00.000Z", 1 + rng.below(12)), "modified": "2025-12-01T00:00:00.000Z",
+                "abstract": "estimate", "content": format!("about {} fighters", 100 * (1 + rng.below(30))),
+                "confidence": rng.below(101), "object_refs": [about], "object_marking_refs": markings})],
+        );
+    }
 }
 
 /// Checks one viewer; returns how many incidents it sees, and how many of them redacted.
@@ -210,6 +225,9 @@ fn check(store: &SqliteStore, ctx: &ViewContext) -> (usize, usize) {
     let who = format!("{} at {:?}", ctx.viewer.member, ctx.viewer.clearance);
     assert_eq!(service_ds.incidents, oracle.incidents, "{who}");
     assert_eq!(service_ds.duplicates, oracle.duplicates, "{who}");
+    assert_eq!(service_ds.estimates, oracle.estimates, "{who}");
+    let notes: HashSet<&str> = records.iter().filter(|r| r.object_type == "note").map(|r| r.id.as_str()).collect();
+    assert!(service_ds.estimates.iter().all(|e| notes.contains(e.id.as_str())), "{who}");
     // Nothing but what the viewer received: every incident id is one of its records, and a
     // withheld property is missing, never a value.
     let visible: HashSet<&str> =

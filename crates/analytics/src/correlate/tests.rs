@@ -108,7 +108,7 @@ pub(crate) fn random_incidents(n: usize, seed: u64) -> Vec<Incident> {
 #[test]
 fn the_index_finds_exactly_the_pairs_a_full_scan_finds() {
     let incidents = random_incidents(1500, 7);
-    let ds = Dataset { incidents: incidents.clone(), duplicates: vec![] };
+    let ds = Dataset { incidents: incidents.clone(), duplicates: vec![], ..Default::default() };
     let mut got: Vec<(String, String)> =
         candidates(&ds).into_iter().map(|c| if c.a < c.b { (c.a, c.b) } else { (c.b, c.a) }).collect();
     got.sort();
@@ -130,7 +130,7 @@ fn the_index_finds_exactly_the_pairs_a_full_scan_finds() {
 fn confirmed_merges_are_not_candidates_and_revocation_is_a_new_version() {
     let a = inc("incident--a", "USA", 100, Some((35.02, 40.45)), Precision::Town);
     let b = inc("incident--b", "IRQ", 100, Some((35.03, 40.45)), Precision::Town);
-    let ds = Dataset { incidents: vec![a.clone(), b.clone()], duplicates: vec![] };
+    let ds = Dataset { incidents: vec![a.clone(), b.clone()], duplicates: vec![], ..Default::default() };
     assert_eq!(candidates(&ds).len(), 1);
     let merged = Dataset { duplicates: vec![("incident--b".into(), "incident--a".into())], ..ds };
     assert!(candidates(&merged).is_empty());

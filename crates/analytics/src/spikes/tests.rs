@@ -163,7 +163,7 @@ fn spikes_count_the_political_violence_basket_per_governorate() {
         n += 1;
         incidents.push(incident(n, "SY-HA", monday + 30, "Strategic developments"));
     }
-    let ds = Dataset { incidents, duplicates: vec![] };
+    let ds = Dataset { incidents, duplicates: vec![], ..Default::default() };
     let all = spikes(&ds, &SpikeQuery::default());
     assert_eq!(all.len(), 1, "{all:?}");
     let r = &all[0];

@@ -127,6 +127,16 @@ pub fn run_trends(a: &TrendsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("{} undated, {} merged into duplicates", t.undated, t.merged);
+    for e in &t.estimates {
+        println!(
+            "estimate {} by {} ({}, confidence {}): {}",
+            e.date,
+            e.member,
+            e.kind,
+            e.confidence.map_or("-".to_string(), |c| c.to_string()),
+            e.text.as_deref().or(e.summary.as_deref()).unwrap_or("")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
