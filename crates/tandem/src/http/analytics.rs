@@ -128,7 +128,8 @@ async fn get_trends(
     let query =
         TrendQuery { by, interval, from: day(&q, "from")?, to: day(&q, "to")?, admin1: q.get("admin1").cloned() };
     let ds = dataset(&state, &p, &q).await?;
-    let t = trends(&ds, &query);
+    // Computing over a million incidents takes a while: off the async workers, as reading is.
+    let t = tokio::task::spawn_blocking(move || trends(&ds, &query)).await?;
     let csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     if csv {
         return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&t)).into_response());
@@ -143,7 +144,8 @@ async fn get_spikes(
 ) -> Result<Response, TaxiiError> {
     let query = SpikeQuery { from: day(&q, "from")?, to: day(&q, "to")?, flagged_only: flag(&q, "flagged")? };
     let ds = dataset(&state, &p, &q).await?;
-    json(&serde_json::json!({ "weeks": spikes(&ds, &query) }))
+    let weeks = tokio::task::spawn_blocking(move || spikes(&ds, &query)).await?;
+    json(&serde_json::json!({ "weeks": weeks }))
 }
 
 async fn get_hotspots(
@@ -179,7 +181,7 @@ async fn get_track(
     Query(q): Query<Params>,
 ) -> Result<Response, TaxiiError> {
     let ds = dataset(&state, &p, &q).await?;
-    match tandem_analytics::tracks::track(&ds, &cell) {
+    match tokio::task::spawn_blocking(move || tandem_analytics::tracks::track(&ds, &cell)).await? {
         Some(t) => json(&t),
         None => Err(TaxiiError::NotFound),
     }
