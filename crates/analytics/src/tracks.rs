@@ -1,5 +1,6 @@
 //! Cell tracks: a cell's incidents in time order, the distance and time between consecutive
-//! ones, its area of operation (convex hull of its located incidents) and its links to other
+//! ones, its area of operation (convex hull of its located incidents, and a kernel density on
+//! H3 cells) and its links to other
 //! cells through shared places, materiel, sources and reporting members.
 //!
 //! A cell is an `intrusion-set` named as perpetrator (see [`crate::dataset`]); incidents are the
@@ -54,8 +55,66 @@ pub struct Track {
     pub hull: Vec<(f64, f64)>,
     /// The hull's area in km² (0 for fewer than three distinct points).
     pub area_km2: f64,
+    /// Kernel density of the located steps on H3 resolution-7 cells (about 5 km²), densest
+    /// first, at most [`DENSITY_CELLS`]; the bandwidth in km.
+    pub density: Vec<DensityCell>,
+    pub bandwidth_km: f64,
     /// The strongest links, at most [`LINKS`].
     pub links: Vec<Link>,
+}
+
+/// At most this many density cells are reported.
+pub const DENSITY_CELLS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DensityCell {
+    pub cell: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// Estimated share of the cell's activity per km² (the density integrates to 1).
+    pub per_km2: f64,
+}
+
+/// A Gaussian kernel density of `points` (`[lat, lon]`) on H3 resolution-7 cells. The bandwidth
+/// is Silverman's rule for two dimensions, `sigma * n^(-1/6)` (sigma the mean of the two
+/// coordinates' standard deviations in km), at least 2 km so that a cell seen at one town is
+/// not a spike; each point contributes to the cells within twice the bandwidth.
+pub fn kernel_density(points: &[(f64, f64)]) -> (Vec<DensityCell>, f64) {
+    use h3o::{LatLng, Resolution};
+    if points.is_empty() {
+        return (Vec::new(), 0.0);
+    }
+    let n = points.len() as f64;
+    let mean_lat = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let kx = 111.32 * mean_lat.to_radians().cos();
+    let sd = |f: &dyn Fn(&(f64, f64)) -> f64| {
+        let m = points.iter().map(f).sum::<f64>() / n;
+        (points.iter().map(|p| (f(p) - m).powi(2)).sum::<f64>() / n).sqrt()
+    };
+    let sigma = (sd(&|p| p.0 * 110.574) + sd(&|p| p.1 * kx)) / 2.0;
+    let h = (sigma * n.powf(-1.0 / 6.0)).max(2.0);
+    // Resolution-7 cells are about 2.4 km across (centre to centre).
+    let k = ((2.0 * h / 2.4).ceil() as u32).min(20);
+    let mut density: BTreeMap<h3o::CellIndex, f64> = BTreeMap::new();
+    for p in points {
+        let Ok(ll) = LatLng::new(p.0, p.1) else { continue };
+        for c in ll.to_cell(Resolution::Seven).grid_disk::<Vec<_>>(k) {
+            let centre = LatLng::from(c);
+            let d = haversine_km(*p, (centre.lat(), centre.lng()));
+            let v = (-(d * d) / (2.0 * h * h)).exp() / (2.0 * std::f64::consts::PI * h * h * n);
+            *density.entry(c).or_insert(0.0) += v;
+        }
+    }
+    let mut cells: Vec<DensityCell> = density
+        .into_iter()
+        .map(|(c, v)| {
+            let ll = LatLng::from(c);
+            DensityCell { cell: c.to_string(), lat: ll.lat(), lon: ll.lng(), per_km2: v }
+        })
+        .collect();
+    cells.sort_by(|a, b| b.per_km2.total_cmp(&a.per_km2).then_with(|| a.cell.cmp(&b.cell)));
+    cells.truncate(DENSITY_CELLS);
+    (cells, h)
 }
 
 /// Great-circle distance in km (haversine, mean Earth radius).
@@ -169,6 +228,7 @@ pub fn track(ds: &Dataset, cell: &str) -> Option<Track> {
     }
     let points: Vec<(f64, f64)> = mine.iter().filter_map(|i| i.point).collect();
     let (hull, area_km2) = hull_and_area(&points);
+    let (density, bandwidth_km) = kernel_density(&points);
     let all = profiles(reps.iter().copied());
     let links = match all.get(cell) {
         Some(me) => all
@@ -191,7 +251,7 @@ pub fn track(ds: &Dataset, cell: &str) -> Option<Track> {
     let weight = |l: &Link| 3 * l.shared_places.len() + 2 * l.shared_materiel.len() + l.shared_sources.len();
     links.sort_by(|a, b| weight(b).cmp(&weight(a)).then_with(|| a.cell.cmp(&b.cell)));
     links.truncate(LINKS);
-    Some(Track { cell: cell.to_string(), steps, undated, hull, area_km2, links })
+    Some(Track { cell: cell.to_string(), steps, undated, hull, area_km2, density, bandwidth_km, links })
 }
 
 #[cfg(test)]
@@ -245,5 +305,15 @@ mod tests {
         assert_eq!(t.links.len(), 1);
         assert_eq!(t.links[0].shared_places, vec!["location--2".to_string()]);
         assert!(track(&ds, "intrusion-set--hidden").is_none());
+        // The density peaks where the steps are, and is a density: near 1 over the cells reported.
+        let (cells, h) = kernel_density(&[(35.0, 40.0), (35.0, 40.0), (35.1, 40.0)]);
+        // Silverman: latitude sd 0.1 * 110.574 * sqrt(2) / 3 km, longitude sd 0; sigma is their mean.
+        let want = (0.1 * 110.574 * 2f64.sqrt() / 3.0) / 2.0 * 3f64.powf(-1.0 / 6.0);
+        assert!((h - want).abs() < 1e-9, "{h} vs {want}");
+        assert_eq!(kernel_density(&[(35.0, 40.0)]).1, 2.0, "one point: the floor");
+        let top = &cells[0];
+        assert!((top.lat - 35.0).abs() < 0.03 && (top.lon - 40.0).abs() < 0.03, "{top:?}");
+        let mass: f64 = kernel_density(&[(35.0, 40.0)]).0.iter().map(|c| c.per_km2 * 5.16).sum();
+        assert!(mass > 0.5 && mass < 1.1, "{mass}");
     }
 }

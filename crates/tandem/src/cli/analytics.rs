@@ -234,6 +234,12 @@ pub fn run_track(a: &TrackArgs) -> anyhow::Result<ExitCode> {
         t.hull.len(),
         t.undated
     );
+    for d in t.density.iter().take(3) {
+        println!(
+            "densest: {} ({:.4}, {:.4}) {:.4} per km² (bandwidth {:.1} km)",
+            d.cell, d.lat, d.lon, d.per_km2, t.bandwidth_km
+        );
+    }
     for l in &t.links {
         println!(
             "linked to {}: {} places, {} materiel, {} sources, reported by {}",
