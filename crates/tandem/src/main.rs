@@ -77,6 +77,15 @@ enum Command {
         #[command(subcommand)]
         command: cli::peer::KeyCommand,
     },
+    /// Counts of incidents, fatalities, arrests and seizures per group and interval, over what
+    /// the node's member may see.
+    Trends(cli::analytics::TrendsArgs),
+    /// Weekly spikes per governorate: ACLED surge, Trendfinder and a seasonal Poisson detector.
+    Spikes(cli::analytics::SpikesArgs),
+    /// Getis-Ord Gi* hot spots on an H3 grid, FDR-corrected.
+    Hotspots(cli::analytics::HotspotsArgs),
+    /// A cell's incidents in time order, its area of operation and links to other cells.
+    Track(cli::analytics::TrackArgs),
     /// Check the node's data: unresolvable markings and other problems.
     Doctor {
         #[arg(long, short)]
@@ -118,6 +127,10 @@ fn main() -> std::process::ExitCode {
         Command::Key { command } => cli::peer::run_key(&command),
         Command::Roster { command } => cli::roster::run(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
+        Command::Trends(args) => cli::analytics::run_trends(&args),
+        Command::Spikes(args) => cli::analytics::run_spikes(&args),
+        Command::Hotspots(args) => cli::analytics::run_hotspots(&args),
+        Command::Track(args) => cli::analytics::run_track(&args),
     };
     match result {
         Ok(code) => code,

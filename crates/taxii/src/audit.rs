@@ -32,7 +32,9 @@ pub struct AuditEvent {
     /// `discovery`, `collections`, `objects.read`, `object.read`, `versions.read`,
     /// `manifest.read`, `tombstones.read`, `objects.write`, `object.delete`, `status.read`,
     /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `peer.notify`, `peers.read`,
-    /// `places.search`, `places.resolve`, `places.reverse`, `metrics.read`, `auth.failure`, or
+    /// `places.search`, `places.resolve`, `places.reverse`, `analytics.trends`, `analytics.spikes`,
+    /// `analytics.hotspots`, `analytics.track`, `analytics.correlations`, `analytics.merge`,
+    /// `analytics.unmerge`, `metrics.read`, `auth.failure`, or
     /// `other`.
     pub action: String,
     pub method: String,
@@ -146,6 +148,18 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "places"] if *r == root => "places.search",
         [r, "tandem", "places", "resolve"] if *r == root => "places.resolve",
         [r, "tandem", "places", "reverse"] if *r == root => "places.reverse",
+        [r, "tandem", "analytics", "trends"] if *r == root => "analytics.trends",
+        [r, "tandem", "analytics", "spikes"] if *r == root => "analytics.spikes",
+        [r, "tandem", "analytics", "hotspots"] if *r == root => "analytics.hotspots",
+        [r, "tandem", "analytics", "tracks", _] if *r == root => "analytics.track",
+        [r, "tandem", "analytics", "correlations"] if *r == root => {
+            if method == Method::POST {
+                "analytics.merge"
+            } else {
+                "analytics.correlations"
+            }
+        }
+        [r, "tandem", "analytics", "correlations", _] if *r == root => "analytics.unmerge",
         ["metrics"] => "metrics.read",
         _ => "other",
     }
@@ -253,6 +267,10 @@ mod tests {
             (Method::POST, "/api/tandem/notify/", "peer.notify"),
             (Method::GET, "/api/tandem/peers/", "peers.read"),
             (Method::GET, "/api/tandem/places/", "places.search"),
+            (Method::GET, "/api/tandem/analytics/trends", "analytics.trends"),
+            (Method::GET, "/api/tandem/analytics/tracks/intrusion-set--1/", "analytics.track"),
+            (Method::POST, "/api/tandem/analytics/correlations/", "analytics.merge"),
+            (Method::DELETE, "/api/tandem/analytics/correlations/relationship--1", "analytics.unmerge"),
             (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
             (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
             (Method::GET, "/metrics", "metrics.read"),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod demo;
 pub mod doctor;

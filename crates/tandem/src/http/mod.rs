@@ -6,6 +6,7 @@
 //! errors as TAXII error bodies, and is audited by the one audit layer applied after every
 //! route is merged.
 
+pub mod analytics;
 pub mod metrics;
 pub mod places;
 #[cfg(test)]
@@ -22,6 +23,7 @@ use tandem_taxii::AppState;
 pub fn app(state: AppState, federation: &Arc<Federation>) -> Router {
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
+        .merge(analytics::routes(&state.config.api_root))
         .merge(metrics::routes(Arc::clone(federation)))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()));

@@ -284,6 +284,39 @@ fn table(status_id: &str) -> Vec<Row> {
             Refused,
         ),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/trends?by=member",
+            "analytics.trends",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
+        row(Method::GET, "/api/tandem/analytics/spikes", "analytics.spikes", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/hotspots?scan=true",
+            "analytics.hotspots",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/tracks/intrusion-set--6f1d3a52-8c1e-4b0f-9a7e-5d2c1b0a9e11",
+            "analytics.track",
+            "analyst",
+            StatusCode::NOT_FOUND,
+            Refused,
+        ),
+        row(
+            Method::GET,
+            "/api/tandem/analytics/correlations",
+            "analytics.correlations",
+            "analyst",
+            StatusCode::OK,
+            Refused,
+        ),
         // Deleting what the store releases nothing of: the same 404 as for a missing object.
         row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
     ]
@@ -395,4 +428,112 @@ async fn discovery_names_the_configured_url_whatever_the_host() {
     assert_eq!(body["api_roots"], json!(["https://usa.example.org/api/"]));
     assert_eq!(body["default"], "https://usa.example.org/api/");
     f.fed.stop().await;
+}
+
+fn incident(n: u32, day: &str, markings: &[&str]) -> Value {
+    let id = format!("incident--00000000-0000-4000-8000-{n:012}");
+    let loc = format!("location--00000000-0000-4000-8000-{n:012}");
+    json!({"type": "incident", "spec_version": "2.1", "id": id,
+           "created": format!("{day}T12:00:00.000Z"), "modified": format!("{day}T12:00:00.000Z"),
+           "name": format!("incident {n}"), "object_marking_refs": markings,
+           "extensions": {tandem_model::incident::INCIDENT_EXTENSION_ID: {
+               "extension_type": "property-extension",
+               "event_type": "Explosions/Remote violence", "sub_event_type": "Remote explosive/landmine/IED",
+               "time": {"start": day, "end": day, "precision": "day"},
+               "place": {"location_refs": [loc], "precision": 1, "admin1": "SY-DY"},
+               "actors": [{"actor_ref": "intrusion-set--00000000-0000-4000-8000-000000000001", "role": "perpetrator"}],
+               "fatalities": {"best": 3}}}})
+}
+
+fn location(n: u32, lat: f64, markings: &[&str]) -> Value {
+    json!({"type": "location", "spec_version": "2.1", "id": format!("location--00000000-0000-4000-8000-{n:012}"),
+           "created": "2025-11-01T00:00:00.000Z", "modified": "2025-11-01T00:00:00.000Z",
+           "latitude": lat, "longitude": 40.45, "object_marking_refs": markings})
+}
+
+/// Trends over what the caller sees, CSV, candidates across members, a merge confirmed through
+/// the ingest pipeline (counted once), and undone by revocation (counted twice again); a hidden
+/// incident is neither counted nor mergeable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_count_what_the_caller_sees_and_merges_confirm_and_undo() {
+    let f = fixture().await;
+    let config = Config::load(&f._dir.path().join("node.toml")).unwrap();
+    let store = crate::node::open_store(&config).unwrap();
+    let green = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da";
+    let amber = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
+    let put = |member: &str, objects: Vec<Value>| {
+        let incoming = objects
+            .into_iter()
+            .map(|o| {
+                tandem_store::Incoming::new(tandem_model::StixObject::from_map_unchecked(
+                    o.as_object().cloned().unwrap(),
+                ))
+            })
+            .collect();
+        store.put(&config.intel_collection_id(), member, incoming).unwrap();
+    };
+    put("USA", vec![incident(1, "2025-11-20", &[green]), location(1, 35.02, &[green])]);
+    put("IRQ", vec![incident(2, "2025-11-20", &[green]), location(2, 35.03, &[green])]);
+    // IRQ's AMBER report is IRQ's only: USA never counts it.
+    put("IRQ", vec![incident(3, "2025-11-20", &[amber])]);
+    let trends = "/api/tandem/analytics/trends?by=member&interval=week";
+    let r = call(&f.app, &Method::GET, trends, Some("analyst"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let rows = |b: &Value| -> Vec<(String, u64)> {
+        b["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap_or("").to_string(), r["incidents"].as_u64().unwrap_or(0)))
+            .collect()
+    };
+    assert_eq!(rows(&r.body), vec![("IRQ".to_string(), 1), ("USA".to_string(), 1)]);
+    assert_eq!(r.body["rows"][0]["interval"], "2025-11-17");
+
+    let req = Request::builder()
+        .uri(trends)
+        .header(header::ACCEPT, "text/csv")
+        .header(header::AUTHORIZATION, basic("analyst"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let csv = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(csv.lines().nth(1), Some("IRQ,2025-11-17,1,3,3,3,0,0"), "{csv}");
+
+    let c = call(&f.app, &Method::GET, "/api/tandem/analytics/correlations", Some("analyst"), None).await;
+    let candidates = c.body["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 1, "{candidates:?}");
+    let (a, b) = (incident(1, "x", &[])["id"].clone(), incident(2, "x", &[])["id"].clone());
+    let hidden = incident(3, "x", &[])["id"].clone();
+    let path = "/api/tandem/analytics/correlations";
+    let m = call(&f.app, &Method::POST, path, Some("analyst"), Some(&json!({"duplicate": hidden, "of": a}))).await;
+    assert_eq!(m.status, StatusCode::NOT_FOUND, "a hidden incident answers as a missing one");
+    let m = call(&f.app, &Method::POST, path, Some("analyst"), Some(&json!({"duplicate": b, "of": a}))).await;
+    assert_eq!(m.status, StatusCode::CREATED, "{:?}", m.body);
+    assert_eq!(f.audit.last().map(|e| e.action), Some("analytics.merge".to_string()));
+    let rel = m.body["relationship"].as_str().unwrap().to_string();
+    let r = call(&f.app, &Method::GET, trends, Some("analyst"), None).await;
+    assert_eq!(rows(&r.body), vec![("USA".to_string(), 1)], "merged: counted once, as the representative");
+    assert_eq!(r.body["merged"], 1);
+    let c = call(&f.app, &Method::GET, path, Some("analyst"), None).await;
+    assert!(c.body["candidates"].as_array().unwrap().is_empty());
+
+    let u = call(&f.app, &Method::DELETE, &format!("{path}/{rel}"), Some("analyst"), None).await;
+    assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
+    let r = call(&f.app, &Method::GET, trends, Some("analyst"), None).await;
+    assert_eq!(rows(&r.body), vec![("IRQ".to_string(), 1), ("USA".to_string(), 1)]);
+    let u = call(&f.app, &Method::DELETE, &format!("{path}/{rel}"), Some("analyst"), None).await;
+    assert_eq!(u.status, StatusCode::NOT_FOUND, "already undone");
+
+    let t = call(
+        &f.app,
+        &Method::GET,
+        "/api/tandem/analytics/tracks/intrusion-set--00000000-0000-4000-8000-000000000001",
+        Some("analyst"),
+        None,
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::OK);
+    assert_eq!(t.body["steps"].as_array().map(Vec::len), Some(2));
 }
