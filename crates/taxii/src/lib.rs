@@ -175,6 +175,11 @@ pub trait WriteHooks: Send + Sync {
 
     /// Called after a delete removed `count` versions of `id`.
     fn after_delete(&self, _collection: &str, _member: &str, _id: &str, _count: usize) {}
+
+    /// Called when the store's feed position moved to `position` because another process
+    /// (`tandem import`, `tandem marking create`) wrote to it: this process wrote nothing, so
+    /// only a look at the store shows it (federation's refresher looks).
+    fn after_external_write(&self, _position: tandem_model::Timestamp) {}
 }
 
 /// Provenance for federation (implemented by `tandem-sync`): signs the versions this node's

@@ -112,8 +112,8 @@ async fn fixture() -> Fixture {
     let path = dir.path().join("node.toml");
     std::fs::write(&path, config_text("public_url = \"https://usa.example.org/\"")).unwrap();
     let config = Config::load(&path).unwrap();
-    let store = crate::node::open_store(&config).unwrap();
-    let (mut state, _directory) = crate::node::app_state(&config, store.clone()).unwrap();
+    let store = crate::wiring::open_store(&config).unwrap();
+    let (mut state, _directory) = crate::wiring::app_state(&config, store.clone()).unwrap();
     let fed = crate::federation::attach(&config, store, &mut state).unwrap();
     let audit = Arc::new(Memory::default());
     state.audit = audit.clone();

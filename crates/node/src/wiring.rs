@@ -1,4 +1,5 @@
-//! Wiring shared by the commands: open the store, build the user directory and the TAXII state.
+//! Wiring shared by the node and the commands: open the store, build the user directory and the
+//! TAXII state, follow CLI-created accounts, the roster log, the operator's view, signed ingest.
 
 use std::sync::{Arc, RwLock};
 
@@ -103,7 +104,7 @@ pub fn taxii_config(config: &Config) -> TaxiiConfig {
 }
 
 /// The TAXII state of a node, and its user directory (which [`follow_accounts`] keeps current).
-pub fn app_state(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<(AppState, Arc<UserDirectory>)> {
+pub fn app_state(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<(AppState, Arc<UserDirectory>)> {
     let (accounts, tokens) = directory_entries(&config_accounts(config), stored_accounts(store.as_ref())?);
     let directory = Arc::new(UserDirectory::new(accounts, tokens));
     let state = AppState {
@@ -126,7 +127,7 @@ pub const ACCOUNTS_REFRESH: std::time::Duration = std::time::Duration::from_secs
 /// [`ACCOUNTS_REFRESH`], and a new directory only when they changed. Runs until `stop` flips.
 pub fn follow_accounts(
     config: &Config,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     directory: Arc<UserDirectory>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
@@ -158,20 +159,20 @@ pub fn follow_accounts(
 
 /// The node's roster log over `store`: the config's roster with the applied signed changes on
 /// top (call `recompute` to fill `roster`).
-pub fn roster_log(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<tandem_sync::roster_log::RosterLog> {
+pub fn roster_log(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<tandem_sync::roster_log::RosterLog> {
     let shared = Arc::new(RwLock::new(Arc::new(config.roster())));
     Ok(tandem_sync::roster_log::RosterLog::new(store, config.roster(), config.authority()?, shared))
 }
 
 /// The effective roster for a command-line operation.
-pub fn effective_roster(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<tandem_policy::Roster> {
+pub fn effective_roster(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<tandem_policy::Roster> {
     Ok(roster_log(config, store)?.effective()?.0)
 }
 
 /// The viewer a command-line operation acts as: the node's own member, at the highest clearance
 /// among its configured users (the operator of a node sees what its member sees), under the
 /// effective roster.
-pub fn operator_context(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<tandem_store::ViewContext> {
+pub fn operator_context(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<tandem_store::ViewContext> {
     let clearance = config
         .users
         .iter()
@@ -189,7 +190,7 @@ pub fn operator_context(config: &Config, store: Arc<SqliteStore>) -> anyhow::Res
 /// process (`tandem import`, `tandem marking create`, the demo's loader): versions are signed
 /// with the node key, like a POST, so they replicate; the serving node's refresher notices the
 /// write and rings its peers, so no hooks here.
-pub fn signed_ingest(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<Ingest> {
+pub fn signed_ingest(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Ingest> {
     let signer = tandem_sync::signer::NodeSigner::new(&config.node.member, crate::federation::node_key(config)?);
     Ok(Ingest::new(store).with_signer(Some(Arc::new(signer))))
 }
@@ -198,7 +199,7 @@ pub fn signed_ingest(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result
 /// marking-definitions (all TLP:CLEAR). The demo does this for every node; a plain `serve`
 /// leaves the intel collection to its users. Idempotent. Unsigned: every node seeds the same
 /// objects itself, so none is one node's to vouch for (pullers accept them unsigned).
-pub fn seed_published(config: &Config, store: Arc<SqliteStore>) -> anyhow::Result<()> {
+pub fn seed_published(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let objects = tandem_model::incident::published_extension_definitions()
         .into_iter()
         .chain(tandem_model::tlp::published_definitions().into_iter().take(5))
