@@ -22,6 +22,7 @@ pub struct NodeBuilder {
     peer_refresh: Duration,
     max_backoff: Duration,
     sync_page_size_max: Option<usize>,
+    advertise_request_host: bool,
 }
 
 /// A node running inside this process.
@@ -51,6 +52,7 @@ impl Node {
             peer_refresh: Duration::from_secs(1),
             max_backoff: tandem_sync::puller::MAX_BACKOFF,
             sync_page_size_max: None,
+            advertise_request_host: false,
         }
     }
 
@@ -58,6 +60,12 @@ impl Node {
     /// replicated write and delete and when another process wrote (for live streams and alerts).
     pub fn feed(&self) -> watch::Receiver<FeedPosition> {
         self.feed.clone()
+    }
+
+    /// The server task alone, every other handle of the node dropped (so that, once the task
+    /// ends, nothing here holds the store).
+    pub fn into_server(self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        self.server
     }
 }
 
@@ -98,13 +106,30 @@ impl NodeBuilder {
         self
     }
 
+    /// Discovery advertises the address each request was sent to (its `Host`) instead of the
+    /// bound or configured one: behind the sandbox's link proxies, peers must keep reaching a
+    /// node through the proxy they asked.
+    pub fn advertise_request_host(mut self) -> Self {
+        self.advertise_request_host = true;
+        self
+    }
+
     /// Binds (unless given a listener), assembles the app ([`crate::http::app`]: every route,
     /// one authentication, the audit layer last), and starts serving, federation, and the
     /// followers of the roster (SIGHUP) and of CLI-created users and tokens, in tasks of the
     /// current runtime. The node serves until `shutdown` completes.
     pub async fn start(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<Node> {
-        let NodeBuilder { config, store, key, listener, poll_interval, peer_refresh, max_backoff, sync_page_size_max } =
-            self;
+        let NodeBuilder {
+            config,
+            store,
+            key,
+            listener,
+            poll_interval,
+            peer_refresh,
+            max_backoff,
+            sync_page_size_max,
+            advertise_request_host,
+        } = self;
         // Bound first: discovery advertises the address actually bound when listen's port is 0.
         let listener = match listener {
             Some(l) => l,
@@ -116,7 +141,7 @@ impl NodeBuilder {
         let public_url = config.public_url(addr)?;
         let (mut state, directory) = crate::wiring::app_state(&config, Arc::clone(&store))?;
         let mut taxii = (*state.config).clone();
-        taxii.public_url = Some(public_url);
+        taxii.public_url = if advertise_request_host { None } else { Some(public_url) };
         if let Some(n) = sync_page_size_max {
             taxii.sync_page_size_max = n;
         }

@@ -3,7 +3,7 @@
 //! (user + system from `/proc/self/stat`) consumed over that window, which covers all three
 //! nodes' servers, pullers, notification senders and peer-list refreshers.
 //!
-//! `cargo run --release -p tandem-sync --example idle [-- --secs 60 --poll-secs 15]`
+//! `cargo run --release -p tandem-testkit --example idle [-- --secs 60 --poll-secs 15]`
 //!
 //! `--poll-secs` is the pullers' fallback polling interval (the sandbox default is 15 s). The
 //! sandbox re-reads each node's stored peer list every 300 ms (`tandem serve`: every 5 s), so this
@@ -13,7 +13,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use tandem_sync::sandbox::SandboxBuilder;
+use tandem_testkit::sandbox::SandboxBuilder;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {

@@ -4,21 +4,18 @@
 //! the others stop serving SYR, `reinstate` restores it, `leave` removes it; forged and
 //! out-of-order changes are refused with a 400 that says why, on every node.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use tandem_policy::MemberStatus;
 use tandem_store::Store;
 use tandem_sync::roster_change::{self, Action, SignedChange};
-use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
 /// How long an eventually-true condition may take (generous: the machine may be loaded).
 const WAIT: Duration = Duration::from_secs(60);
-const TAXII: &str = "application/taxii+json;version=2.1";
 
 fn authority() -> SigningKey {
     SigningKey::from_bytes(&[7; 32])

@@ -1,6 +1,5 @@
-//! Objects the federation tests post.
-
-#![allow(dead_code)]
+//! Fixtures the tests share, written once: the TAXII media type, TLP and releasability
+//! markings, fresh ids and strictly later timestamps, an indicator builder.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,7 +7,12 @@ use serde_json::{Value, json};
 use tandem_model::Timestamp;
 use tandem_policy::marking::RELEASABILITY_EXTENSION_ID;
 
+/// The TAXII 2.1 media type (`Accept` and `Content-Type` of every TAXII request).
+pub const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// TLP:GREEN (TLP 1.0 id, as the demo data and the tests mark).
 pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+/// TLP:AMBER.
 pub const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
 
 /// The id of a `REL TO <codes>` marking-definition.
@@ -18,6 +22,7 @@ pub fn rel_id(codes: &[&str]) -> String {
     format!("marking-definition--{u}")
 }
 
+/// A `REL TO <codes>` marking-definition.
 pub fn rel(codes: &[&str]) -> Value {
     json!({
         "type": "marking-definition", "spec_version": "2.1", "id": rel_id(codes),
@@ -28,6 +33,7 @@ pub fn rel(codes: &[&str]) -> Value {
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
+/// A new random id of type `kind`.
 pub fn fresh_id(kind: &str) -> String {
     format!("{kind}--{}", uuid::Uuid::new_v4())
 }
@@ -51,6 +57,7 @@ pub fn indicator(id: &str, modified: &str, created: &str, markings: &[&str]) -> 
     })
 }
 
+/// A TLP:GREEN indicator, created and modified now.
 pub fn green(id: &str) -> Value {
     let t = now_ms();
     indicator(id, &t, &t, &[GREEN])

@@ -1,11 +1,11 @@
 //! A simulation of the full coalition: `--nodes` member nodes (default 90) in one process, each a
 //! real Tandem node (TAXII server, federation routes, pullers, notify hooks; the sandbox of
-//! `tandem_sync::sandbox`) on loopback HTTP, peered in a realistic topology, and `--objects`
+//! `tandem_testkit::sandbox`) on loopback HTTP, peered in a realistic topology, and `--objects`
 //! indicators (default 100,000) of mixed releasability published across many members. Reports
 //! the time from the start of publishing to full propagation and the bytes transferred between
 //! nodes.
 //!
-//! `cargo run --release -p tandem-sync --example simulate [-- --nodes 90 --objects 100000 --seed 1]`
+//! `cargo run --release -p tandem-testkit --example simulate [-- --nodes 90 --objects 100000 --seed 1]`
 //!
 //! Other options: `--clients 4` (concurrent publishing POSTs, envelopes of `--envelope 500`),
 //! `--timeout-secs 580`, `--no-verify` (skip the final exact per-node comparison), `--cache-kib
@@ -24,7 +24,7 @@
 //! - **Full propagation**: every node holds exactly what the policy lets it hold given
 //!   reachability: a version reaches a node iff a path of peers from its originator exists on
 //!   which every node may see it (`tandem_policy::decide`, the oracle of
-//!   `crates/sync/tests/convergence.rs`). Completion is detected from the per-peer `received`
+//!   `crates/testkit/tests/convergence.rs`). Completion is detected from the per-peer `received`
 //!   counters reaching each node's expected count; afterwards every node's holdings are compared
 //!   exactly (no loss, no extra) unless `--no-verify`.
 //! - **Bytes**: every peer URL is pointed (`Sandbox::set_peer_url`) at a byte-counting TCP proxy in
@@ -44,7 +44,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tandem_model::tlp::{TLP2_AMBER, TLP2_GREEN, TLP2_RED};
 use tandem_policy::{AccessLabel, Classification, Decision, MarkingKind, Viewer, classify_marking, decide};
-use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
+use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
 const TAXII: &str = "application/taxii+json;version=2.1";
 

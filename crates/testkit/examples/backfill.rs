@@ -8,7 +8,7 @@
 //! `more`). Prints objects/s and the bytes that crossed the wire (a counting proxy in front of
 //! USA's node; HTTP headers included).
 //!
-//! `cargo run --release -p tandem-sync --example backfill [-- --objects 1000000 --page-size-max 10000]`
+//! `cargo run --release -p tandem-testkit --example backfill [-- --objects 1000000 --page-size-max 10000]`
 //!
 //! Target: 1,000,000 objects in under 60 s. The sandbox roster is fixed when it is built, so UKR
 //! is on it from the start; "joining" here is the peering, which starts UKR's puller with an
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tandem_store::{Incoming, PutOutcome, Store};
 use tandem_sync::client::PeerSpec;
-use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 use tandem_sync::signer::NodeSigner;
+use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
 const SRC: &str = "USA";
 const NEW: &str = "UKR";

@@ -12,7 +12,7 @@
 //!   same path, so the puller receives a page again, out of order (possibly one holding a version
 //!   deleted since).
 //!
-//! It speaks just enough HTTP/1.1 ([`super::http`]) to find message boundaries; bytes are
+//! It speaks just enough HTTP/1.1 ([`crate::http`]) to find message boundaries; bytes are
 //! forwarded exactly as received.
 
 use std::collections::VecDeque;
@@ -27,7 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::http::{Message, Reader};
+use crate::http::{Message, Reader};
 
 /// How many requests and responses a proxy remembers for replays and stale deliveries.
 const REMEMBER: usize = 32;

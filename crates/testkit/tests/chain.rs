@@ -1,15 +1,13 @@
 //! A three-node chain USA - IRQ - SYR over real loopback HTTP: releasability at every hop,
 //! redaction that still verifies, deletions, revocations, forgeries, restarts and partitions.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
 use tandem_store::{Incoming, Store};
 use tandem_sync::provenance::{self, Provenance};
-use tandem_sync::sandbox::{Sandbox, SandboxBuilder};
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{Sandbox, SandboxBuilder};
 
 /// How long an eventually-true condition may take (generous: the machine may be loaded).
 const WAIT: Duration = Duration::from_secs(60);
@@ -85,7 +83,7 @@ async fn releasability_and_redaction_across_two_hops() {
     // Peer status over HTTP, for the node's own member.
     let st: serde_json::Value = reqwest::Client::new()
         .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
-        .basic_auth("analyst", Some(tandem_sync::sandbox::PASSWORD))
+        .basic_auth("analyst", Some(tandem_testkit::sandbox::PASSWORD))
         .send()
         .await
         .unwrap()
@@ -95,7 +93,7 @@ async fn releasability_and_redaction_across_two_hops() {
     assert_eq!(st["peers"].as_array().unwrap().len(), 2, "{st}");
     let other = reqwest::Client::new()
         .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
-        .basic_auth("sync-USA", Some(tandem_sync::sandbox::PASSWORD))
+        .basic_auth("sync-USA", Some(tandem_testkit::sandbox::PASSWORD))
         .send()
         .await
         .unwrap();
@@ -392,7 +390,7 @@ async fn peers_added_and_removed_at_run_time() {
             member: peer.into(),
             url: sb.peer_url(peer).unwrap(),
             username: Some(format!("sync-{me}")),
-            password: Some(tandem_sync::sandbox::PASSWORD.into()),
+            password: Some(tandem_testkit::sandbox::PASSWORD.into()),
             token: None,
         };
         tandem_sync::peers::add(sb.store(me).unwrap().as_ref(), &spec).unwrap();
@@ -522,7 +520,7 @@ async fn manifest_first_fetches_only_what_is_missing() {
         member: "USA".into(),
         url: sb.peer_url("USA").unwrap(),
         username: Some("sync-SYR".into()),
-        password: Some(tandem_sync::sandbox::PASSWORD.into()),
+        password: Some(tandem_testkit::sandbox::PASSWORD.into()),
         token: None,
     };
     let client = PeerClient::new(spec, Timeouts::default()).unwrap();

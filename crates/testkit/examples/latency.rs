@@ -1,13 +1,13 @@
 //! Latency of federation: from a POST on USA to visibility on SYR, two hops away
 //! (USA - IRQ - SYR, notifications on, polling every 15 s as the fallback only).
 //!
-//! `cargo run --release -p tandem-sync --example latency [-- N]` prints the median and p99 over N
+//! `cargo run --release -p tandem-testkit --example latency [-- N]` prints the median and p99 over N
 //! objects (default 200).
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tandem_sync::sandbox::SandboxBuilder;
+use tandem_testkit::sandbox::SandboxBuilder;
 
 const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 
