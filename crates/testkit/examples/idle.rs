@@ -15,10 +15,20 @@ use std::time::{Duration, Instant};
 
 use tandem_testkit::sandbox::SandboxBuilder;
 
+#[derive(clap::Parser)]
+#[command(about = "Idle CPU of three federated nodes")]
+struct Args {
+    /// The measured window, in seconds.
+    #[arg(long, default_value_t = 60)]
+    secs: u64,
+    /// The pullers' fallback polling interval, in seconds.
+    #[arg(long, default_value_t = 15)]
+    poll_secs: u64,
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let secs: u64 = support::arg("--secs", 60);
-    let poll: u64 = support::arg("--poll-secs", 15);
+    let Args { secs, poll_secs: poll } = clap::Parser::parse();
     let sb = SandboxBuilder::new()
         .node("USA")
         .node("IRQ")

@@ -16,16 +16,17 @@ pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2b
 pub const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
 
 /// The id of a `REL TO <codes>` marking-definition.
-pub fn rel_id(codes: &[&str]) -> String {
-    let name = codes.join("-");
+pub fn rel_id<S: AsRef<str>>(codes: &[S]) -> String {
+    let name = codes.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("-");
     let u = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes());
     format!("marking-definition--{u}")
 }
 
 /// A `REL TO <codes>` marking-definition.
-pub fn rel(codes: &[&str]) -> Value {
+pub fn rel<S: AsRef<str>>(codes: &[S]) -> Value {
+    let codes: Vec<&str> = codes.iter().map(AsRef::as_ref).collect();
     json!({
-        "type": "marking-definition", "spec_version": "2.1", "id": rel_id(codes),
+        "type": "marking-definition", "spec_version": "2.1", "id": rel_id(&codes),
         "created": "2025-11-13T00:00:00.000Z", "name": format!("REL TO {}", codes.join(", ")),
         "extensions": {RELEASABILITY_EXTENSION_ID: {"extension_type": "property-extension", "rel_to": codes}}
     })
