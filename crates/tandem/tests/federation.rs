@@ -24,25 +24,20 @@ fn write_config(path: &Path, member: &str, port: u16, peer: &str, peer_port: u16
 /// A node of `member` on `port` pulling from `peers`; every other member of `keys` has a sync
 /// account `sync-<member>` here, and every node uses `sync-<its member>` on its peers.
 fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)], keys: &[(&str, String)]) {
-    let mut text = format!("[node]\nmember = \"{member}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"./data\"\n\n");
+    let mut toml = NodeToml::new(member, port);
     for (code, key) in keys {
-        text.push_str(&format!("[[members]]\ncode = \"{code}\"\nname = \"{code}\"\n"));
-        if !key.is_empty() {
-            text.push_str(&format!("public_key = \"{key}\"\n"));
-        }
+        // Named by their codes here (the roster's display names play no part).
+        let public_key = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
+        toml = toml.member_with(code, &public_key);
     }
-    text.push_str(&format!("\n[[users]]\nname = \"analyst\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\n"));
+    toml = toml.user("analyst", member, PASSWORD);
     for (code, _) in keys.iter().filter(|(c, _)| *c != member) {
-        text.push_str(&format!(
-            "\n[[users]]\nname = \"sync-{code}\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\nroles = [\"peer\"]\n"
-        ));
+        toml = toml.user_with(&format!("sync-{code}"), code, PASSWORD, r#"roles = ["peer"]"#);
     }
     for (peer, peer_port) in peers {
-        text.push_str(&format!(
-            "\n[[peers]]\nmember = \"{peer}\"\nurl = \"http://127.0.0.1:{peer_port}/taxii2/\"\nusername = \"sync-{member}\"\npassword = \"{PASSWORD}\"\n"
-        ));
+        toml = toml.peer(peer, &format!("http://127.0.0.1:{peer_port}/taxii2/"), &format!("sync-{member}"), PASSWORD);
     }
-    std::fs::write(path, text).unwrap();
+    toml.write(path).unwrap();
 }
 
 fn key_show(config: &Path) -> String {

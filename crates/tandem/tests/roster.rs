@@ -26,35 +26,14 @@ fn p(path: &Path) -> &str {
 }
 
 fn write_config(path: &Path, port: u16, authority: &str) {
-    let text = format!(
-        r#"[node]
-member = "USA"
-listen = "127.0.0.1:{port}"
-data_dir = "./data"
-
-[coalition]
-authority = "{authority}"
-
-[[members]]
-code = "USA"
-name = "United States"
-
-[[members]]
-code = "IRQ"
-name = "Iraq"
-
-[[groups]]
-code = "LVNT"
-name = "Levant partners"
-members = ["IRQ"]
-
-[[users]]
-name = "analyst"
-member = "USA"
-password = "{PASSWORD}"
-"#
-    );
-    std::fs::write(path, text).unwrap();
+    NodeToml::new("USA", port)
+        .authority(authority)
+        .member("USA")
+        .member("IRQ")
+        .group("LVNT", "Levant partners", &["IRQ"])
+        .user("analyst", "USA", PASSWORD)
+        .write(path)
+        .unwrap();
 }
 
 /// `tandem roster sign` into a file; returns the file's path.

@@ -35,6 +35,8 @@ mod error;
 mod handlers;
 pub mod ingest;
 mod media;
+/// The TAXII 2.1 media type this server answers with (clients and tests send it too).
+pub use media::TAXII_CONTENT_TYPE;
 mod query;
 mod responses;
 

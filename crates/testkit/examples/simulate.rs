@@ -45,7 +45,7 @@ use tandem_model::tlp::{TLP2_AMBER, TLP2_GREEN, TLP2_RED};
 use tandem_policy::{AccessLabel, Classification, Decision, MarkingKind, Viewer, classify_marking, decide};
 use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
-const TAXII: &str = "application/taxii+json;version=2.1";
+use tandem_testkit::fixtures::TAXII;
 
 /// The roster, core members first, with a region each.
 const ROSTER: [(&str, &str); 90] = [

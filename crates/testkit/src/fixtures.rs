@@ -8,7 +8,7 @@ use tandem_model::Timestamp;
 use tandem_policy::marking::RELEASABILITY_EXTENSION_ID;
 
 /// The TAXII 2.1 media type (`Accept` and `Content-Type` of every TAXII request).
-pub const TAXII: &str = "application/taxii+json;version=2.1";
+pub const TAXII: &str = tandem_taxii::TAXII_CONTENT_TYPE;
 
 /// TLP:GREEN (TLP 1.0 id, as the demo data and the tests mark).
 pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";

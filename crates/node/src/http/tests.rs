@@ -17,7 +17,8 @@ use tower::ServiceExt;
 use crate::config::Config;
 
 const PASSWORD: &str = "routes-test";
-const TAXII: &str = "application/taxii+json;version=2.1";
+// The server's own constant: a test of the app must not restate it.
+use tandem_taxii::TAXII_CONTENT_TYPE as TAXII;
 
 /// Keeps every audit event in memory.
 #[derive(Default)]
