@@ -184,42 +184,6 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     resp
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn actions_from_paths() {
-        let cases = [
-            (Method::GET, "/taxii2/", "discovery"),
-            (Method::GET, "/api/", "discovery"),
-            (Method::GET, "/api/collections/", "collections"),
-            (Method::GET, "/api/collections/x", "collections"),
-            (Method::GET, "/api/collections/x/objects/", "objects.read"),
-            (Method::POST, "/api/collections/x/objects/", "objects.write"),
-            (Method::GET, "/api/collections/x/objects/i/", "object.read"),
-            (Method::DELETE, "/api/collections/x/objects/i/", "object.delete"),
-            (Method::GET, "/api/collections/x/objects/i/versions/", "versions.read"),
-            (Method::GET, "/api/collections/x/manifest/", "manifest.read"),
-            (Method::GET, "/api/status/s/", "status.read"),
-            (Method::GET, "/api/audit/", "audit.read"),
-            (Method::GET, "/api/collections/x/tombstones/", "tombstones.read"),
-            (Method::GET, "/api/tandem/roster/changes/", "roster.read"),
-            (Method::POST, "/api/tandem/roster/changes", "roster.change"),
-            (Method::POST, "/api/tandem/notify/", "peer.notify"),
-            (Method::GET, "/api/tandem/peers/", "peers.read"),
-            (Method::GET, "/api/tandem/places/", "places.search"),
-            (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
-            (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
-            (Method::GET, "/metrics", "metrics.read"),
-            (Method::GET, "/other/collections/", "other"),
-        ];
-        for (m, p, want) in cases {
-            assert_eq!(action(&m, p, "api"), want, "{m} {p}");
-        }
-    }
-}
-
 /// Write hooks that audit every write which made an id contested (its writer's first version of
 /// an id another member already claims, see `tandem_store::PutOutcome::Added`): local POSTs and
 /// imports as well as replicated pages, since every writer rings the hooks. One entry per
@@ -265,5 +229,41 @@ impl crate::WriteHooks for ContestAudit {
 
     fn after_external_write(&self, position: tandem_model::Timestamp) {
         self.inner.after_external_write(position);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_from_paths() {
+        let cases = [
+            (Method::GET, "/taxii2/", "discovery"),
+            (Method::GET, "/api/", "discovery"),
+            (Method::GET, "/api/collections/", "collections"),
+            (Method::GET, "/api/collections/x", "collections"),
+            (Method::GET, "/api/collections/x/objects/", "objects.read"),
+            (Method::POST, "/api/collections/x/objects/", "objects.write"),
+            (Method::GET, "/api/collections/x/objects/i/", "object.read"),
+            (Method::DELETE, "/api/collections/x/objects/i/", "object.delete"),
+            (Method::GET, "/api/collections/x/objects/i/versions/", "versions.read"),
+            (Method::GET, "/api/collections/x/manifest/", "manifest.read"),
+            (Method::GET, "/api/status/s/", "status.read"),
+            (Method::GET, "/api/audit/", "audit.read"),
+            (Method::GET, "/api/collections/x/tombstones/", "tombstones.read"),
+            (Method::GET, "/api/tandem/roster/changes/", "roster.read"),
+            (Method::POST, "/api/tandem/roster/changes", "roster.change"),
+            (Method::POST, "/api/tandem/notify/", "peer.notify"),
+            (Method::GET, "/api/tandem/peers/", "peers.read"),
+            (Method::GET, "/api/tandem/places/", "places.search"),
+            (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
+            (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
+            (Method::GET, "/metrics", "metrics.read"),
+            (Method::GET, "/other/collections/", "other"),
+        ];
+        for (m, p, want) in cases {
+            assert_eq!(action(&m, p, "api"), want, "{m} {p}");
+        }
     }
 }
