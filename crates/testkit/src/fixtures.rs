@@ -10,10 +10,10 @@ use tandem_policy::marking::RELEASABILITY_EXTENSION_ID;
 /// The TAXII 2.1 media type (`Accept` and `Content-Type` of every TAXII request).
 pub const TAXII: &str = tandem_taxii::TAXII_CONTENT_TYPE;
 
-/// TLP:GREEN (TLP 1.0 id, as the demo data and the tests mark).
-pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
-/// TLP:AMBER.
-pub const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+/// TLP:GREEN (TLP 2.0).
+pub const GREEN: &str = tandem_model::tlp::TLP2_GREEN;
+/// TLP:AMBER (TLP 2.0).
+pub const AMBER: &str = tandem_model::tlp::TLP2_AMBER;
 
 /// The id of a `REL TO <codes>` marking-definition.
 pub fn rel_id<S: AsRef<str>>(codes: &[S]) -> String {

@@ -178,7 +178,7 @@ fn indicator() -> Value {
     json!({"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
            "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
            "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix", "valid_from": "2025-11-24T00:00:00Z",
-           "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]})
+           "object_marking_refs": [tandem_model::tlp::TLP2_GREEN]})
 }
 
 fn table(status_id: &str) -> Vec<Row> {
