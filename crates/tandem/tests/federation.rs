@@ -240,12 +240,7 @@ fn post(port: u16, objects: Vec<Value>) {
 }
 
 fn indicator(marking: &str) -> Value {
-    json!({
-        "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid::Uuid::new_v4()),
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [marking]
-    })
+    reported_indicator(&[marking], "[ipv4-addr:value = '10.0.0.1']")
 }
 
 /// Three real processes: a chain USA - IRQ - SYR (multi-hop, releasability re-decided at IRQ),

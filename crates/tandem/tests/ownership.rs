@@ -196,12 +196,7 @@ fn uuid() -> String {
 }
 
 fn indicator(markings: &[&str], pattern: &str) -> Value {
-    json!({
-        "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid()),
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": pattern, "pattern_type": "stix",
-        "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": markings
-    })
+    reported_indicator(markings, pattern)
 }
 
 fn rel_marking(id: &str, rel_to: &[&str], classification: Option<&str>) -> Value {

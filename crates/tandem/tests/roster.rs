@@ -163,13 +163,8 @@ fn roster_authority_end_to_end() {
     assert_eq!(seqs(port, 0), vec![1]);
     assert_eq!(seqs(port, 1), Vec::<u64>::new());
     // The roster at start is the config's plus the change submitted offline: SYR is served.
-    let id = format!("indicator--{}", uuid::Uuid::new_v4());
-    let obj = serde_json::json!({
-        "type": "indicator", "spec_version": "2.1", "id": id,
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [GREEN]
-    });
+    let obj = reported_indicator(&[GREEN], "[ipv4-addr:value = '10.0.0.1']");
+    let id = obj["id"].as_str().expect("id").to_string();
     let resp = client
         .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
         .basic_auth("analyst", Some(PASSWORD))

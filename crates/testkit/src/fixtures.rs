@@ -58,6 +58,20 @@ pub fn indicator(id: &str, modified: &str, created: &str, markings: &[&str]) -> 
     })
 }
 
+/// When [`reported_indicator`]s were created and modified.
+pub const REPORTED: &str = "2025-11-20T10:00:00.000Z";
+
+/// An indicator as an analyst reports it: a fresh id, created and modified at [`REPORTED`],
+/// named "Checkpoint VBIED", with `pattern` and the given object markings.
+pub fn reported_indicator(markings: &[&str], pattern: &str) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1", "id": fresh_id("indicator"),
+        "created": REPORTED, "modified": REPORTED,
+        "name": "Checkpoint VBIED", "pattern": pattern, "pattern_type": "stix",
+        "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": markings
+    })
+}
+
 /// A TLP:GREEN indicator, created and modified now.
 pub fn green(id: &str) -> Value {
     let t = now_ms();

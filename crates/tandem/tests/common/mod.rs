@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::Child;
 
 pub use tandem_testkit::config::NodeToml;
-pub use tandem_testkit::fixtures::{AMBER, GREEN, TAXII};
+pub use tandem_testkit::fixtures::{AMBER, GREEN, TAXII, reported_indicator};
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tandem")
