@@ -465,6 +465,12 @@ impl Sandbox {
         Ok(body)
     }
 
+    /// `GET http://<member's node><path>` as `user` (every sandbox user has [`PASSWORD`]).
+    pub async fn get(&self, member: &str, user: &str, path: &str) -> anyhow::Result<reqwest::Response> {
+        let url = format!("http://{}{path}", self.node(member)?.addr);
+        Ok(self.http.get(url).basic_auth(user, Some(PASSWORD)).send().await?)
+    }
+
     /// Deletes every version of `id` on `member`'s node, as its analyst.
     pub async fn delete(&self, member: &str, id: &str) -> anyhow::Result<u16> {
         let resp = self

@@ -81,22 +81,9 @@ async fn releasability_and_redaction_across_two_hops() {
     let whole = sb.holdings("IRQ").unwrap().into_iter().find(|r| r.id == gid).unwrap();
     assert_eq!(whole.object["description"], granular["description"]);
     // Peer status over HTTP, for the node's own member.
-    let st: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
-        .basic_auth("analyst", Some(tandem_testkit::sandbox::PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: serde_json::Value = sb.get("IRQ", "analyst", "/api/tandem/peers/").await.unwrap().json().await.unwrap();
     assert_eq!(st["peers"].as_array().unwrap().len(), 2, "{st}");
-    let other = reqwest::Client::new()
-        .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
-        .basic_auth("sync-USA", Some(tandem_testkit::sandbox::PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let other = sb.get("IRQ", "sync-USA", "/api/tandem/peers/").await.unwrap();
     assert_eq!(other.status(), 403);
     drop(syr_store);
     sb.shutdown().await;

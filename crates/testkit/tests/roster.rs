@@ -208,15 +208,8 @@ async fn a_signed_join_onboards_a_member_and_later_changes_follow() {
             sb.federation(&node).unwrap().roster_log().applied().unwrap().iter().map(|c| c.seq()).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4], "{node}");
     }
-    let listed: Value = reqwest::Client::new()
-        .get(format!("http://{}/api/tandem/roster/changes/?after=2", sb.addr("SYR").unwrap()))
-        .basic_auth("sync-IRQ", Some(PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value =
+        sb.get("SYR", "sync-IRQ", "/api/tandem/roster/changes/?after=2").await.unwrap().json().await.unwrap();
     assert_eq!(listed["latest"], 4);
     let seqs: Vec<u64> =
         listed["changes"].as_array().unwrap().iter().map(|c| c["change"]["seq"].as_u64().unwrap()).collect();
