@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 done
 
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release -p tandem-sync --examples >&2
+cargo build --release -p tandem-testkit --examples >&2
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d-%H%M)-federation-bench.txt"
 {

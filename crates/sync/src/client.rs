@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use tandem_model::Timestamp;
 use tandem_store::Tombstone;
 
-const ACCEPT: &str = "application/taxii+json;version=2.1";
+const ACCEPT: &str = tandem_taxii::TAXII_CONTENT_TYPE;
 
 /// How this node reaches one peer: the peer's discovery URL and this node's account there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

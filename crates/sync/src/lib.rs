@@ -19,7 +19,8 @@
 //! Deletions travel the same way through the tombstone feed, signed by the originator. Roster
 //! changes signed by the coalition's roster authority ([`roster_change`]) are pulled ahead of
 //! the objects in every pass and applied in sequence order ([`roster_log`]).
-//! [`federation::Federation`] wires one node; [`sandbox`] runs several in one process for tests.
+//! [`federation::Federation`] wires one node (assembled by `tandem-node`; `tandem-testkit` runs
+//! several in one process for tests).
 
 pub mod backsign;
 pub mod client;
@@ -33,6 +34,5 @@ pub mod puller;
 pub mod rate;
 pub mod roster_change;
 pub mod roster_log;
-pub mod sandbox;
 pub mod signer;
 pub mod status;

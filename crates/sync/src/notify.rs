@@ -44,13 +44,15 @@ impl NotifyHooks {
     /// already rang for: another process (`tandem import`, `tandem marking create`) wrote to
     /// the store. The first call only takes note of the position.
     pub fn ring_if_written_elsewhere(&self, position: Option<Timestamp>) {
-        let Some(position) = position.map(|p| p.as_micros()) else {
+        let Some(at) = position else {
             return;
         };
+        let position = at.as_micros();
         let before = self.accounted.fetch_max(position, Ordering::SeqCst);
         if before != 0 && position > before {
             tracing::debug!("writes by another process: notifying peers");
             self.ring();
+            self.inner.after_external_write(at);
         }
     }
 
@@ -129,6 +131,10 @@ impl WriteHooks for NotifyHooks {
             self.ring();
         }
         self.inner.after_delete(collection, member, id, count);
+    }
+
+    fn after_external_write(&self, position: Timestamp) {
+        self.inner.after_external_write(position);
     }
 }
 

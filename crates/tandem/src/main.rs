@@ -1,10 +1,10 @@
 //! `tandem`: one binary for the node and its operations.
 
 mod cli;
-mod config;
-mod federation;
-mod http;
-mod node;
+
+// The node's configuration and wiring live in `tandem-node`; the commands reach them by the
+// paths they always used.
+use tandem_node::{config, federation, wiring as node};
 
 use std::path::PathBuf;
 

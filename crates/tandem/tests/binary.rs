@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
-
 struct Node {
     dir: tempfile::TempDir,
     config: PathBuf,
@@ -26,48 +24,16 @@ impl Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let config = dir.path().join("node.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"[node]
-member = "USA"
-listen = "127.0.0.1:{port}"
-data_dir = "./data"
-
-[[members]]
-code = "USA"
-name = "United States"
-[[members]]
-code = "IRQ"
-name = "Iraq"
-[[members]]
-code = "SYR"
-name = "Syria"
-joined = "2025-11-13"
-
-[[groups]]
-code = "LVNT"
-name = "Levant partners"
-members = ["IRQ", "SYR"]
-
-[[users]]
-name = "usa"
-member = "USA"
-password = "dev-only"
-clearance = "SECRET"
-[[users]]
-name = "irq"
-member = "IRQ"
-password = "dev-only"
-clearance = "SECRET"
-[[users]]
-name = "syr"
-member = "SYR"
-password = "dev-only"
-"#
-            ),
-        )
-        .expect("config");
+        NodeToml::new("USA", port)
+            .member("USA")
+            .member("IRQ")
+            .member_with("SYR", r#"joined = "2025-11-13""#)
+            .group("LVNT", "Levant partners", &["IRQ", "SYR"])
+            .user_with("usa", "USA", "dev-only", r#"clearance = "SECRET""#)
+            .user_with("irq", "IRQ", "dev-only", r#"clearance = "SECRET""#)
+            .user("syr", "SYR", "dev-only")
+            .write(&config)
+            .expect("config");
         Node { dir, config, port, child: None }
     }
 

@@ -33,12 +33,7 @@ fn node_dir() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn indicator(markings: &[&str]) -> Value {
-    json!({
-        "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid::Uuid::new_v4()),
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": markings
-    })
+    reported_indicator(markings, "[ipv4-addr:value = '10.0.0.1']")
 }
 
 /// Writes a bundle of `objects` and returns its path.

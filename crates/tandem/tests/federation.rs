@@ -24,25 +24,20 @@ fn write_config(path: &Path, member: &str, port: u16, peer: &str, peer_port: u16
 /// A node of `member` on `port` pulling from `peers`; every other member of `keys` has a sync
 /// account `sync-<member>` here, and every node uses `sync-<its member>` on its peers.
 fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)], keys: &[(&str, String)]) {
-    let mut text = format!("[node]\nmember = \"{member}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"./data\"\n\n");
+    let mut toml = NodeToml::new(member, port);
     for (code, key) in keys {
-        text.push_str(&format!("[[members]]\ncode = \"{code}\"\nname = \"{code}\"\n"));
-        if !key.is_empty() {
-            text.push_str(&format!("public_key = \"{key}\"\n"));
-        }
+        // Named by their codes here (the roster's display names play no part).
+        let public_key = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
+        toml = toml.member_with(code, &public_key);
     }
-    text.push_str(&format!("\n[[users]]\nname = \"analyst\"\nmember = \"{member}\"\npassword = \"{PASSWORD}\"\n"));
+    toml = toml.user("analyst", member, PASSWORD);
     for (code, _) in keys.iter().filter(|(c, _)| *c != member) {
-        text.push_str(&format!(
-            "\n[[users]]\nname = \"sync-{code}\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\nroles = [\"peer\"]\n"
-        ));
+        toml = toml.user_with(&format!("sync-{code}"), code, PASSWORD, r#"roles = ["peer"]"#);
     }
     for (peer, peer_port) in peers {
-        text.push_str(&format!(
-            "\n[[peers]]\nmember = \"{peer}\"\nurl = \"http://127.0.0.1:{peer_port}/taxii2/\"\nusername = \"sync-{member}\"\npassword = \"{PASSWORD}\"\n"
-        ));
+        toml = toml.peer(peer, &format!("http://127.0.0.1:{peer_port}/taxii2/"), &format!("sync-{member}"), PASSWORD);
     }
-    std::fs::write(path, text).unwrap();
+    toml.write(path).unwrap();
 }
 
 fn key_show(config: &Path) -> String {
@@ -245,12 +240,7 @@ fn post(port: u16, objects: Vec<Value>) {
 }
 
 fn indicator(marking: &str) -> Value {
-    json!({
-        "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid::Uuid::new_v4()),
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [marking]
-    })
+    reported_indicator(&[marking], "[ipv4-addr:value = '10.0.0.1']")
 }
 
 /// Three real processes: a chain USA - IRQ - SYR (multi-hop, releasability re-decided at IRQ),

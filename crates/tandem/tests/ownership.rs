@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "ownership-test";
 const MEMBERS: [&str; 5] = ["USA", "IRQ", "SYR", "JOR", "GBR"];
-const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
 const REL_EXT: &str = "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993";
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -43,39 +42,27 @@ impl Node {
     }
 
     fn write(&self, keys: &[(&str, String)], peers: &[&Node]) {
-        let mut t = format!(
-            "[node]\nmember = \"{}\"\nlisten = \"127.0.0.1:{}\"\ndata_dir = \"./data\"\n\n",
-            self.member, self.port
-        );
+        let mut t = NodeToml::new(self.member, self.port);
         for code in MEMBERS {
-            t.push_str(&format!("[[members]]\ncode = \"{code}\"\nname = \"{code}\"\n"));
-            if let Some((_, key)) = keys.iter().find(|(c, _)| *c == code) {
-                t.push_str(&format!("public_key = \"{key}\"\n"));
-            }
+            let public_key = match keys.iter().find(|(c, _)| *c == code) {
+                Some((_, key)) => format!("public_key = \"{key}\""),
+                None => String::new(),
+            };
+            t = t.member_with(code, &public_key);
         }
         for code in MEMBERS {
             let lower = code.to_lowercase();
-            t.push_str(&format!(
-                "\n[[users]]\nname = \"{lower}-analyst\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\n"
-            ));
+            t = t.user_with(&format!("{lower}-analyst"), code, PASSWORD, r#"clearance = "SECRET""#);
             if code != self.member {
-                t.push_str(&format!(
-                    "\n[[users]]\nname = \"sync-{code}\"\nmember = \"{code}\"\npassword = \"{PASSWORD}\"\nclearance = \"SECRET\"\nroles = [\"peer\"]\n"
-                ));
+                t = t.user_with(&format!("sync-{code}"), code, PASSWORD, "clearance = \"SECRET\"\nroles = [\"peer\"]");
             }
         }
-        t.push_str(&format!(
-            "\n[[users]]\nname = \"{}-unclassified\"\nmember = \"{}\"\npassword = \"{PASSWORD}\"\n",
-            self.member.to_lowercase(),
-            self.member
-        ));
+        t = t.user(&format!("{}-unclassified", self.member.to_lowercase()), self.member, PASSWORD);
         for peer in peers {
-            t.push_str(&format!(
-                "\n[[peers]]\nmember = \"{}\"\nurl = \"http://127.0.0.1:{}/taxii2/\"\nusername = \"sync-{}\"\npassword = \"{PASSWORD}\"\n",
-                peer.member, peer.port, self.member
-            ));
+            let url = format!("http://127.0.0.1:{}/taxii2/", peer.port);
+            t = t.peer(peer.member, &url, &format!("sync-{}", self.member), PASSWORD);
         }
-        std::fs::write(&self.config, t).unwrap();
+        t.write(&self.config).unwrap();
     }
 
     fn key(&self) -> String {
@@ -209,12 +196,7 @@ fn uuid() -> String {
 }
 
 fn indicator(markings: &[&str], pattern: &str) -> Value {
-    json!({
-        "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid()),
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": pattern, "pattern_type": "stix",
-        "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": markings
-    })
+    reported_indicator(markings, pattern)
 }
 
 fn rel_marking(id: &str, rel_to: &[&str], classification: Option<&str>) -> Value {

@@ -26,35 +26,14 @@ fn p(path: &Path) -> &str {
 }
 
 fn write_config(path: &Path, port: u16, authority: &str) {
-    let text = format!(
-        r#"[node]
-member = "USA"
-listen = "127.0.0.1:{port}"
-data_dir = "./data"
-
-[coalition]
-authority = "{authority}"
-
-[[members]]
-code = "USA"
-name = "United States"
-
-[[members]]
-code = "IRQ"
-name = "Iraq"
-
-[[groups]]
-code = "LVNT"
-name = "Levant partners"
-members = ["IRQ"]
-
-[[users]]
-name = "analyst"
-member = "USA"
-password = "{PASSWORD}"
-"#
-    );
-    std::fs::write(path, text).unwrap();
+    NodeToml::new("USA", port)
+        .authority(authority)
+        .member("USA")
+        .member("IRQ")
+        .group("LVNT", "Levant partners", &["IRQ"])
+        .user("analyst", "USA", PASSWORD)
+        .write(path)
+        .unwrap();
 }
 
 /// `tandem roster sign` into a file; returns the file's path.
@@ -184,13 +163,8 @@ fn roster_authority_end_to_end() {
     assert_eq!(seqs(port, 0), vec![1]);
     assert_eq!(seqs(port, 1), Vec::<u64>::new());
     // The roster at start is the config's plus the change submitted offline: SYR is served.
-    let id = format!("indicator--{}", uuid::Uuid::new_v4());
-    let obj = serde_json::json!({
-        "type": "indicator", "spec_version": "2.1", "id": id,
-        "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",
-        "name": "Checkpoint VBIED", "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [GREEN]
-    });
+    let obj = reported_indicator(&[GREEN], "[ipv4-addr:value = '10.0.0.1']");
+    let id = obj["id"].as_str().expect("id").to_string();
     let resp = client
         .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
         .basic_auth("analyst", Some(PASSWORD))

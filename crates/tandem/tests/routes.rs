@@ -35,39 +35,14 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn config(port: u16, authority: &str) -> String {
-    format!(
-        r#"[node]
-member = "USA"
-listen = "127.0.0.1:{port}"
-data_dir = "./data"
-
-[coalition]
-authority = "{authority}"
-
-[[members]]
-code = "USA"
-name = "United States"
-[[members]]
-code = "IRQ"
-name = "Iraq"
-
-[[users]]
-name = "analyst"
-member = "USA"
-password = "{PASSWORD}"
-[[users]]
-name = "sync-IRQ"
-member = "IRQ"
-password = "{PASSWORD}"
-roles = ["peer"]
-
-[[peers]]
-member = "IRQ"
-url = "http://127.0.0.1:9/taxii2/"
-username = "sync-USA"
-password = "x"
-"#
-    )
+    NodeToml::new("USA", port)
+        .authority(authority)
+        .member("USA")
+        .member("IRQ")
+        .user("analyst", "USA", PASSWORD)
+        .user_with("sync-IRQ", "IRQ", PASSWORD, r#"roles = ["peer"]"#)
+        .peer("IRQ", "http://127.0.0.1:9/taxii2/", "sync-USA", "x")
+        .to_string()
 }
 
 #[test]

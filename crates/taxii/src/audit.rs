@@ -240,6 +240,10 @@ impl crate::WriteHooks for ContestAudit {
     fn after_delete(&self, collection: &str, member: &str, id: &str, count: usize) {
         self.inner.after_delete(collection, member, id, count);
     }
+
+    fn after_external_write(&self, position: tandem_model::Timestamp) {
+        self.inner.after_external_write(position);
+    }
 }
 
 #[cfg(test)]

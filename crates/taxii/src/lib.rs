@@ -35,6 +35,8 @@ mod error;
 mod handlers;
 pub mod ingest;
 mod media;
+/// The TAXII 2.1 media type this server answers with (clients and tests send it too).
+pub use media::TAXII_CONTENT_TYPE;
 mod query;
 mod responses;
 
@@ -175,6 +177,11 @@ pub trait WriteHooks: Send + Sync {
 
     /// Called after a delete removed `count` versions of `id`.
     fn after_delete(&self, _collection: &str, _member: &str, _id: &str, _count: usize) {}
+
+    /// Called when the store's feed position moved to `position` because another process
+    /// (`tandem import`, `tandem marking create`) wrote to it: this process wrote nothing, so
+    /// only a look at the store shows it (federation's refresher looks).
+    fn after_external_write(&self, _position: tandem_model::Timestamp) {}
 }
 
 /// Provenance for federation (implemented by `tandem-sync`): signs the versions this node's

@@ -21,15 +21,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::config::Config;
+use crate::node;
 use anyhow::Context;
 use clap::Args;
+use tandem_node::Node as Launched;
 use tandem_store::ObjectQuery;
 use tandem_sync::roster_change::{self, Action};
 use tandem_taxii::ingest::{Outcome, Stage};
-
-use super::serve::Launched;
-use crate::config::Config;
-use crate::node;
 
 const PASSWORD: &str = "demo-password";
 /// The demo's log, in its directory: the nodes' tracing output, kept off the terminal.

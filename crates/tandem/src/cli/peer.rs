@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Subcommand;
 use tandem_sync::client::PeerSpec;
@@ -69,7 +68,7 @@ pub fn run(command: &PeerCommand) -> anyhow::Result<ExitCode> {
         PeerCommand::Add { config, member, url, username, password, token } => {
             let config = Config::load(config)?;
             let store = node::open_store(&config)?;
-            if node::effective_roster(&config, Arc::clone(&store))?.member(member).is_none() {
+            if node::effective_roster(&config, store.clone())?.member(member).is_none() {
                 anyhow::bail!("peer {member:?} is not in the roster ([[members]] or a signed roster change)");
             }
             let password = password.clone().or_else(|| std::env::var("TANDEM_PEER_PASSWORD").ok());

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Subcommand;
 use tandem_geo::{Gazetteer, SearchOptions};
 
@@ -34,15 +33,7 @@ pub enum PlaceCommand {
     },
 }
 
-pub fn parse_point(s: &str) -> anyhow::Result<(f64, f64)> {
-    let (lat, lon) = s.split_once(',').context("expected LAT,LON")?;
-    let lat: f64 = lat.trim().parse().context("latitude")?;
-    let lon: f64 = lon.trim().parse().context("longitude")?;
-    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-        anyhow::bail!("point out of range");
-    }
-    Ok((lat, lon))
-}
+pub use tandem_node::http::places::parse_point;
 
 pub fn run(command: &PlaceCommand) -> anyhow::Result<ExitCode> {
     let g = Gazetteer::embedded();

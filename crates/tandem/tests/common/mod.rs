@@ -1,12 +1,13 @@
 //! What the tests that drive the real `tandem` binary share: the binary, loopback ports, and a
-//! child process that is killed when dropped.
-#![allow(dead_code)] // each test crate uses its own subset
+//! child process that is killed when dropped; fixtures and configuration writers come from
+//! `tandem-testkit`.
+#![allow(dead_code, unused_imports)] // each test crate uses its own subset
 
 use std::net::TcpListener;
 use std::process::Child;
 
-pub const TAXII: &str = "application/taxii+json;version=2.1";
-pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+pub use tandem_testkit::config::NodeToml;
+pub use tandem_testkit::fixtures::{AMBER, GREEN, TAXII, reported_indicator};
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tandem")

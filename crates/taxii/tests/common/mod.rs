@@ -19,9 +19,9 @@ use tower::ServiceExt;
 pub const COLL: &str = "365fed99-08fa-4fdc-a1b3-fb247eb41d01";
 pub const COLL_RO: &str = "52892447-4d7e-4f70-b94d-d7f22742ff63";
 pub const COLL_WO: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
-pub const TAXII: &str = "application/taxii+json;version=2.1";
-pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
-pub const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+pub const TAXII: &str = tandem_taxii::TAXII_CONTENT_TYPE;
+pub const GREEN: &str = tandem_model::tlp::TLP2_GREEN;
+pub const AMBER: &str = tandem_model::tlp::TLP2_AMBER;
 pub const PASSWORD: &str = "correct horse";
 
 /// Records what the write hooks saw.

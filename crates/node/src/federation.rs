@@ -1,4 +1,4 @@
-//! Federation wiring for `tandem serve`: the node key, the peer list (config merged with
+//! Federation wiring of a node: the node key, the peer list (config merged with
 //! `tandem peer add`), the signer and notify hooks in the TAXII state, and the sync routes.
 
 use std::sync::Arc;
@@ -39,24 +39,49 @@ pub fn node_key(config: &Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
         .with_context(|| format!("the node key in {}", config.node.data_dir.display()))
 }
 
-/// Builds the node's federation, puts its signer and hooks into `state`, and returns it (not
-/// started yet: call `start` inside the runtime).
+/// What a node's federation may be tuned on (the test sandbox shortens the intervals).
+pub struct Tuning {
+    pub key: ed25519_dalek::SigningKey,
+    pub poll_interval: Duration,
+    pub peer_refresh: Duration,
+    pub max_backoff: Duration,
+}
+
+/// Builds the node's federation with production's tuning and the node key of the data
+/// directory, puts its signer and hooks into `state`, and returns it (not started yet: call
+/// `start` inside the runtime).
 pub fn attach(config: &Config, store: Arc<dyn Store>, state: &mut AppState) -> anyhow::Result<Arc<Federation>> {
+    let tuning = Tuning {
+        key: node_key(config)?,
+        poll_interval: POLL_INTERVAL,
+        peer_refresh: Duration::from_secs(1),
+        max_backoff: tandem_sync::puller::MAX_BACKOFF,
+    };
+    build(config, store, state, tuning)
+}
+
+/// [`attach`] with the given tuning.
+pub fn build(
+    config: &Config,
+    store: Arc<dyn Store>,
+    state: &mut AppState,
+    tuning: Tuning,
+) -> anyhow::Result<Arc<Federation>> {
     let fed = Federation::new(Settings {
         member: config.node.member.clone(),
         collection: config.intel_collection_id(),
         store,
         roster: Arc::clone(&state.roster),
-        key: node_key(config)?,
+        key: tuning.key,
         // Stored peers (`tandem peer add`) are merged in by the federation, and followed live.
         peers: config_peers(config),
-        poll_interval: POLL_INTERVAL,
+        poll_interval: tuning.poll_interval,
         timeouts: Timeouts {
             connect: Duration::from_secs(config.node.peer_connect_timeout_secs),
             request: Duration::from_secs(config.node.peer_request_timeout_secs),
         },
-        max_backoff: tandem_sync::puller::MAX_BACKOFF,
-        peer_refresh: Duration::from_secs(1),
+        max_backoff: tuning.max_backoff,
+        peer_refresh: tuning.peer_refresh,
         inner_hooks: Arc::clone(&state.hooks),
         authority: config.authority()?,
     });

@@ -1,4 +1,5 @@
-//! Wiring shared by the commands: open the store, build the user directory and the TAXII state.
+//! Wiring shared by the node and the commands: open the store, build the user directory and the
+//! TAXII state, follow CLI-created accounts, the roster log, the operator's view, signed ingest.
 
 use std::sync::{Arc, RwLock};
 

@@ -3,20 +3,17 @@
 //! number of pulls, a legitimate peer writing fast still converges), and peer error details
 //! are for auditors and operators.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::Value;
 use tandem_store::MetaStore;
 use tandem_sync::rate::{NOTIFY_BURST, NOTIFY_PER_SEC};
-use tandem_sync::sandbox::{PASSWORD, SandboxBuilder};
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{PASSWORD, SandboxBuilder};
 
 const WAIT: Duration = Duration::from_secs(60);
-const TAXII: &str = "application/taxii+json;version=2.1";
 
-fn passes(sb: &tandem_sync::sandbox::Sandbox, node: &str, peer: &str) -> u64 {
+fn passes(sb: &tandem_testkit::sandbox::Sandbox, node: &str, peer: &str) -> u64 {
     sb.federation(node).unwrap().statuses().iter().find(|s| s.member == peer).map(|s| s.passes).unwrap()
 }
 
@@ -129,7 +126,7 @@ async fn a_peer_writing_fast_still_converges_under_the_limit() {
         sb.post("USA", vec![o.clone()]).await.unwrap();
         written.push((o["id"].as_str().unwrap().to_string(), o["modified"].as_str().unwrap().to_string()));
     }
-    let all = |sb: &tandem_sync::sandbox::Sandbox| written.iter().all(|(id, v)| sb.holds("IRQ", id, v));
+    let all = |sb: &tandem_testkit::sandbox::Sandbox| written.iter().all(|(id, v)| sb.holds("IRQ", id, v));
     assert!(sb.wait_for(WAIT, all).await, "IRQ did not converge");
     sb.shutdown().await;
 }
@@ -139,7 +136,7 @@ async fn peer_error_details_only_for_auditors() {
     let sb = SandboxBuilder::new().node("USA").node("IRQ").link("USA", "IRQ").build().await.unwrap();
     // USA's link to IRQ fails: its status carries an error.
     sb.set_peer_url("USA", "IRQ", "http://127.0.0.1:9/taxii2/").unwrap();
-    let failing = |sb: &tandem_sync::sandbox::Sandbox| {
+    let failing = |sb: &tandem_testkit::sandbox::Sandbox| {
         sb.federation("USA").unwrap().statuses().iter().any(|s| s.member == "IRQ" && s.last_error.is_some())
     };
     assert!(sb.wait_for(WAIT, failing).await);

@@ -55,7 +55,7 @@ async fn search(
         return Err(TaxiiError::BadRequest("the q parameter (a place name) is required".into()));
     };
     too_long("q", name, MAX_NAME_CHARS)?;
-    let near = match q.get("near").map(|s| crate::cli::place::parse_point(s)).transpose() {
+    let near = match q.get("near").map(|s| parse_point(s)).transpose() {
         Ok(n) => n,
         Err(_) => return Err(TaxiiError::BadRequest("near must be LAT,LON".into())),
     };
@@ -96,4 +96,16 @@ async fn reverse(
     };
     let back = Gazetteer::embedded().reverse(lat, lon, 5);
     Ok(reply(StatusCode::OK, json!(back)))
+}
+
+/// A point given as `LAT,LON` (the `near` parameter here and `tandem place --near`).
+pub fn parse_point(s: &str) -> anyhow::Result<(f64, f64)> {
+    use anyhow::Context as _;
+    let (lat, lon) = s.split_once(',').context("expected LAT,LON")?;
+    let lat: f64 = lat.trim().parse().context("latitude")?;
+    let lon: f64 = lon.trim().parse().context("longitude")?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        anyhow::bail!("point out of range");
+    }
+    Ok((lat, lon))
 }

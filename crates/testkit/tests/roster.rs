@@ -4,21 +4,18 @@
 //! the others stop serving SYR, `reinstate` restores it, `leave` removes it; forged and
 //! out-of-order changes are refused with a 400 that says why, on every node.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use tandem_policy::MemberStatus;
 use tandem_store::{MetaStore, Store};
 use tandem_sync::roster_change::{self, Action, SignedChange};
-use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
 /// How long an eventually-true condition may take (generous: the machine may be loaded).
 const WAIT: Duration = Duration::from_secs(60);
-const TAXII: &str = "application/taxii+json;version=2.1";
 
 fn authority() -> SigningKey {
     SigningKey::from_bytes(&[7; 32])
@@ -211,15 +208,8 @@ async fn a_signed_join_onboards_a_member_and_later_changes_follow() {
             sb.federation(&node).unwrap().roster_log().applied().unwrap().iter().map(|c| c.seq()).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4], "{node}");
     }
-    let listed: Value = reqwest::Client::new()
-        .get(format!("http://{}/api/tandem/roster/changes/?after=2", sb.addr("SYR").unwrap()))
-        .basic_auth("sync-IRQ", Some(PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value =
+        sb.get("SYR", "sync-IRQ", "/api/tandem/roster/changes/?after=2").await.unwrap().json().await.unwrap();
     assert_eq!(listed["latest"], 4);
     let seqs: Vec<u64> =
         listed["changes"].as_array().unwrap().iter().map(|c| c["change"]["seq"].as_u64().unwrap()).collect();

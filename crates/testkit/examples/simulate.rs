@@ -1,11 +1,11 @@
 //! A simulation of the full coalition: `--nodes` member nodes (default 90) in one process, each a
 //! real Tandem node (TAXII server, federation routes, pullers, notify hooks; the sandbox of
-//! `tandem_sync::sandbox`) on loopback HTTP, peered in a realistic topology, and `--objects`
+//! `tandem_testkit::sandbox`) on loopback HTTP, peered in a realistic topology, and `--objects`
 //! indicators (default 100,000) of mixed releasability published across many members. Reports
 //! the time from the start of publishing to full propagation and the bytes transferred between
 //! nodes.
 //!
-//! `cargo run --release -p tandem-sync --example simulate [-- --nodes 90 --objects 100000 --seed 1]`
+//! `cargo run --release -p tandem-testkit --example simulate [-- --nodes 90 --objects 100000 --seed 1]`
 //!
 //! Other options: `--clients 4` (concurrent publishing POSTs, envelopes of `--envelope 500`),
 //! `--timeout-secs 580`, `--no-verify` (skip the final exact per-node comparison), `--cache-kib
@@ -24,7 +24,7 @@
 //! - **Full propagation**: every node holds exactly what the policy lets it hold given
 //!   reachability: a version reaches a node iff a path of peers from its originator exists on
 //!   which every node may see it (`tandem_policy::decide`, the oracle of
-//!   `crates/sync/tests/convergence.rs`). Completion is detected from the per-peer `received`
+//!   `crates/testkit/tests/convergence.rs`). Completion is detected from the per-peer `received`
 //!   counters reaching each node's expected count; afterwards every node's holdings are compared
 //!   exactly (no loss, no extra) unless `--no-verify`.
 //! - **Bytes**: every peer URL is pointed (`Sandbox::set_peer_url`) at a byte-counting TCP proxy in
@@ -35,7 +35,6 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -44,9 +43,9 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tandem_model::tlp::{TLP2_AMBER, TLP2_GREEN, TLP2_RED};
 use tandem_policy::{AccessLabel, Classification, Decision, MarkingKind, Viewer, classify_marking, decide};
-use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
+use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
-const TAXII: &str = "application/taxii+json;version=2.1";
+use tandem_testkit::fixtures::TAXII;
 
 /// The roster, core members first, with a region each.
 const ROSTER: [(&str, &str); 90] = [
@@ -244,16 +243,40 @@ struct Obj {
     version: String,
 }
 
+#[derive(clap::Parser)]
+#[command(about = "A coalition of federated nodes in one process, under a realistic load")]
+struct Args {
+    /// Nodes (members) in the coalition.
+    #[arg(long, default_value_t = 90)]
+    nodes: usize,
+    /// Objects published in all.
+    #[arg(long, default_value_t = 100_000)]
+    objects: usize,
+    /// Seed of the topology, markings and publishers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Concurrent publishing clients.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Objects per published envelope.
+    #[arg(long, default_value_t = 500)]
+    envelope: usize,
+    /// Give up waiting for convergence after this many seconds.
+    #[arg(long, default_value_t = 580)]
+    timeout_secs: u64,
+    /// Each store's SQLite page cache per connection, in KiB. Ninety stores in one process:
+    /// a node's 64 MiB would not fit.
+    #[arg(long, default_value_t = 4096)]
+    cache_kib: u32,
+    /// Skip comparing every node's holdings with what it should hold.
+    #[arg(long)]
+    no_verify: bool,
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = support::arg("--nodes", 90);
-    let count: usize = support::arg("--objects", 100_000);
-    let seed: u64 = support::arg("--seed", 1);
-    let clients: usize = support::arg("--clients", 4);
-    let envelope: usize = support::arg("--envelope", 500);
-    let timeout: u64 = support::arg("--timeout-secs", 580);
-    // Ninety stores in one process: a node's 64 MiB page cache per connection would not fit.
-    let cache_kib: u32 = support::arg("--cache-kib", 4096);
+    let Args { nodes: n, objects: count, seed, clients, envelope, timeout_secs: timeout, cache_kib, no_verify } =
+        clap::Parser::parse();
     anyhow::ensure!((4..=ROSTER.len()).contains(&n), "--nodes must be 4..={}", ROSTER.len());
     let mut rng = StdRng::seed_from_u64(seed);
     let co = coalition(n, &mut rng);
@@ -279,8 +302,8 @@ async fn main() -> anyhow::Result<()> {
     let first_group = combos.len();
     for (g, _) in &co.groups {
         let codes = vec![g.clone()];
-        defs.push(support::rel(&codes));
-        combos.push(vec![support::rel_id(&codes)]);
+        defs.push(tandem_testkit::fixtures::rel(&codes));
+        combos.push(vec![tandem_testkit::fixtures::rel_id(&codes)]);
     }
     let first_small = combos.len();
     let mut small_sets: Vec<Vec<usize>> = Vec::new();
@@ -292,9 +315,9 @@ async fn main() -> anyhow::Result<()> {
         if small_sets.contains(&set) {
             continue;
         }
-        defs.push(support::rel(&codes));
-        combos.push(vec![TLP2_AMBER.into(), support::rel_id(&codes)]);
-        combos.push(vec![support::rel_id(&codes)]);
+        defs.push(tandem_testkit::fixtures::rel(&codes));
+        combos.push(vec![TLP2_AMBER.into(), tandem_testkit::fixtures::rel_id(&codes)]);
+        combos.push(vec![tandem_testkit::fixtures::rel_id(&codes)]);
         small_sets.push(set);
     }
 
@@ -426,14 +449,14 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Counting proxies in front of every node; every peer entry pointed at them.
-    let counters: Vec<Arc<support::Counter>> = (0..n).map(|_| Arc::new(support::Counter::default())).collect();
+
     let mut proxies = Vec::with_capacity(n);
-    for (i, m) in co.members.iter().enumerate() {
-        proxies.push(support::counting_proxy(sb.addr(m)?, Arc::clone(&counters[i])).await?);
+    for m in &co.members {
+        proxies.push(tandem_testkit::LinkProxy::plain(sb.addr(m)?).await?);
     }
     for (a, b) in &co.links {
         for (from, to) in [(*a, *b), (*b, *a)] {
-            sb.set_peer_url(&co.members[from], &co.members[to], &format!("http://{}/taxii2/", proxies[to]))?;
+            sb.set_peer_url(&co.members[from], &co.members[to], &format!("http://{}/taxii2/", proxies[to].addr()))?;
         }
     }
 
@@ -464,7 +487,7 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(defs_ok, "the members' {ndefs} marking-definitions did not reach every node in 120 s");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline: Vec<u64> = co.members.iter().map(|m| received(&sb, m).0).collect();
-    let bytes0: Vec<(u64, u64, u64)> = counters.iter().map(|c| c.snapshot()).collect();
+    let bytes0: Vec<(u64, u64, u64)> = proxies.iter().map(|p| p.stats().traffic()).collect();
 
     // Envelopes, interleaved across originators, serialized before the clock starts.
     let mut queues: Vec<Vec<(String, String)>> = bodies
@@ -557,7 +580,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let total = start.elapsed();
     let cpu = support::cpu_seconds() - cpu0;
-    let bytes1: Vec<(u64, u64, u64)> = counters.iter().map(|c| c.snapshot()).collect();
+    let bytes1: Vec<(u64, u64, u64)> = proxies.iter().map(|p| p.stats().traffic()).collect();
     let (mut up, mut down, mut conns) = (0u64, 0u64, 0u64);
     let mut served: Vec<(u64, usize)> = Vec::new();
     for (i, (a, b)) in bytes0.iter().zip(&bytes1).enumerate() {
@@ -613,7 +636,7 @@ async fn main() -> anyhow::Result<()> {
     for (n, k) in error_list.iter().rev().take(4) {
         println!("  peer error seen in {n} samples: {k}");
     }
-    if !support::flag("--no-verify") {
+    if !no_verify {
         let verify_start = Instant::now();
         let (mut lost, mut extra) = (0usize, 0usize);
         for (i, m) in co.members.iter().enumerate() {

@@ -1,19 +1,27 @@
 //! Latency of federation: from a POST on USA to visibility on SYR, two hops away
 //! (USA - IRQ - SYR, notifications on, polling every 15 s as the fallback only).
 //!
-//! `cargo run --release -p tandem-sync --example latency [-- N]` prints the median and p99 over N
+//! `cargo run --release -p tandem-testkit --example latency [-- N]` prints the median and p99 over N
 //! objects (default 200).
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tandem_sync::sandbox::SandboxBuilder;
+use tandem_testkit::sandbox::SandboxBuilder;
 
-const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+use tandem_testkit::fixtures::GREEN;
+
+#[derive(clap::Parser)]
+#[command(about = "Latency of federation over two hops")]
+struct Args {
+    /// How many objects to time.
+    #[arg(default_value_t = 200)]
+    n: usize,
+}
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let Args { n } = clap::Parser::parse();
     let sb =
         SandboxBuilder::new().node("USA").node("IRQ").node("SYR").link("USA", "IRQ").link("IRQ", "SYR").build().await?;
     let mut samples = Vec::with_capacity(n);

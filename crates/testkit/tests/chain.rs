@@ -1,15 +1,13 @@
 //! A three-node chain USA - IRQ - SYR over real loopback HTTP: releasability at every hop,
 //! redaction that still verifies, deletions, revocations, forgeries, restarts and partitions.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
 use tandem_store::{Incoming, MetaStore, ObjectStore};
 use tandem_sync::provenance::{self, Provenance};
-use tandem_sync::sandbox::{Sandbox, SandboxBuilder};
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{Sandbox, SandboxBuilder};
 
 /// How long an eventually-true condition may take (generous: the machine may be loaded).
 const WAIT: Duration = Duration::from_secs(60);
@@ -83,22 +81,9 @@ async fn releasability_and_redaction_across_two_hops() {
     let whole = sb.holdings("IRQ").unwrap().into_iter().find(|r| r.id == gid).unwrap();
     assert_eq!(whole.object["description"], granular["description"]);
     // Peer status over HTTP, for the node's own member.
-    let st: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
-        .basic_auth("analyst", Some(tandem_sync::sandbox::PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: serde_json::Value = sb.get("IRQ", "analyst", "/api/tandem/peers/").await.unwrap().json().await.unwrap();
     assert_eq!(st["peers"].as_array().unwrap().len(), 2, "{st}");
-    let other = reqwest::Client::new()
-        .get(format!("http://{}/api/tandem/peers/", sb.addr("IRQ").unwrap()))
-        .basic_auth("sync-USA", Some(tandem_sync::sandbox::PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let other = sb.get("IRQ", "sync-USA", "/api/tandem/peers/").await.unwrap();
     assert_eq!(other.status(), 403);
     drop(syr_store);
     sb.shutdown().await;
@@ -392,7 +377,7 @@ async fn peers_added_and_removed_at_run_time() {
             member: peer.into(),
             url: sb.peer_url(peer).unwrap(),
             username: Some(format!("sync-{me}")),
-            password: Some(tandem_sync::sandbox::PASSWORD.into()),
+            password: Some(tandem_testkit::sandbox::PASSWORD.into()),
             token: None,
         };
         tandem_sync::peers::add(sb.store(me).unwrap().as_ref(), &spec).unwrap();
@@ -522,7 +507,7 @@ async fn manifest_first_fetches_only_what_is_missing() {
         member: "USA".into(),
         url: sb.peer_url("USA").unwrap(),
         username: Some("sync-SYR".into()),
-        password: Some(tandem_sync::sandbox::PASSWORD.into()),
+        password: Some(tandem_testkit::sandbox::PASSWORD.into()),
         token: None,
     };
     let client = PeerClient::new(spec, Timeouts::default()).unwrap();

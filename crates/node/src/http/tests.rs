@@ -17,7 +17,8 @@ use tower::ServiceExt;
 use crate::config::Config;
 
 const PASSWORD: &str = "routes-test";
-const TAXII: &str = "application/taxii+json;version=2.1";
+// The server's own constant: a test of the app must not restate it.
+use tandem_taxii::TAXII_CONTENT_TYPE as TAXII;
 
 /// Keeps every audit event in memory.
 #[derive(Default)]
@@ -112,8 +113,8 @@ async fn fixture() -> Fixture {
     let path = dir.path().join("node.toml");
     std::fs::write(&path, config_text("public_url = \"https://usa.example.org/\"")).unwrap();
     let config = Config::load(&path).unwrap();
-    let store = crate::node::open_store(&config).unwrap();
-    let (mut state, _directory) = crate::node::app_state(&config, store.clone()).unwrap();
+    let store = crate::wiring::open_store(&config).unwrap();
+    let (mut state, _directory) = crate::wiring::app_state(&config, store.clone()).unwrap();
     let fed = crate::federation::attach(&config, store, &mut state).unwrap();
     let audit = Arc::new(Memory::default());
     state.audit = audit.clone();
@@ -177,7 +178,7 @@ fn indicator() -> Value {
     json!({"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
            "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
            "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix", "valid_from": "2025-11-24T00:00:00Z",
-           "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]})
+           "object_marking_refs": [tandem_model::tlp::TLP2_GREEN]})
 }
 
 fn table(status_id: &str) -> Vec<Row> {
@@ -458,7 +459,7 @@ fn location(n: u32, lat: f64, markings: &[&str]) -> Value {
 async fn analytics_count_what_the_caller_sees_and_merges_confirm_and_undo() {
     let f = fixture().await;
     let config = Config::load(&f._dir.path().join("node.toml")).unwrap();
-    let store = crate::node::open_store(&config).unwrap();
+    let store = crate::wiring::open_store(&config).unwrap();
     let green = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da";
     let amber = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
     let put = |member: &str, objects: Vec<Value>| {

@@ -3,7 +3,7 @@
 //! (user + system from `/proc/self/stat`) consumed over that window, which covers all three
 //! nodes' servers, pullers, notification senders and peer-list refreshers.
 //!
-//! `cargo run --release -p tandem-sync --example idle [-- --secs 60 --poll-secs 15]`
+//! `cargo run --release -p tandem-testkit --example idle [-- --secs 60 --poll-secs 15]`
 //!
 //! `--poll-secs` is the pullers' fallback polling interval (the sandbox default is 15 s). The
 //! sandbox re-reads each node's stored peer list every 300 ms (`tandem serve`: every 5 s), so this
@@ -13,12 +13,22 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use tandem_sync::sandbox::SandboxBuilder;
+use tandem_testkit::sandbox::SandboxBuilder;
+
+#[derive(clap::Parser)]
+#[command(about = "Idle CPU of three federated nodes")]
+struct Args {
+    /// The measured window, in seconds.
+    #[arg(long, default_value_t = 60)]
+    secs: u64,
+    /// The pullers' fallback polling interval, in seconds.
+    #[arg(long, default_value_t = 15)]
+    poll_secs: u64,
+}
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let secs: u64 = support::arg("--secs", 60);
-    let poll: u64 = support::arg("--poll-secs", 15);
+    let Args { secs, poll_secs: poll } = clap::Parser::parse();
     let sb = SandboxBuilder::new()
         .node("USA")
         .node("IRQ")

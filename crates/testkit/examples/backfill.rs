@@ -8,7 +8,7 @@
 //! `more`). Prints objects/s and the bytes that crossed the wire (a counting proxy in front of
 //! USA's node; HTTP headers included).
 //!
-//! `cargo run --release -p tandem-sync --example backfill [-- --objects 1000000 --page-size-max 10000]`
+//! `cargo run --release -p tandem-testkit --example backfill [-- --objects 1000000 --page-size-max 10000]`
 //!
 //! Target: 1,000,000 objects in under 60 s. The sandbox roster is fixed when it is built, so UKR
 //! is on it from the start; "joining" here is the peering, which starts UKR's puller with an
@@ -16,27 +16,38 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tandem_store::{Incoming, ObjectStore, PutOutcome};
 use tandem_sync::client::PeerSpec;
-use tandem_sync::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 use tandem_sync::signer::NodeSigner;
+use tandem_testkit::sandbox::{PASSWORD, Sandbox, SandboxBuilder};
 
 const SRC: &str = "USA";
 const NEW: &str = "UKR";
 
+#[derive(clap::Parser)]
+#[command(about = "Backfill of a joining member from one peer, through a byte-counting proxy")]
+struct Args {
+    /// Versions USA holds before UKR joins.
+    #[arg(long, default_value_t = 1_000_000)]
+    objects: usize,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout_secs: u64,
+    /// The most objects one page holds (to readers and peers alike).
+    #[arg(long, default_value_t = 10_000)]
+    page_size_max: usize,
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = support::arg("--objects", 1_000_000);
-    let timeout: u64 = support::arg("--timeout-secs", 600);
-    let page_size_max: usize = support::arg("--page-size-max", 10_000);
+    let Args { objects: n, timeout_secs: timeout, page_size_max } = clap::Parser::parse();
     let sb = SandboxBuilder::new().node(SRC).node(NEW).page_size_max(page_size_max).build().await?;
     let rel_codes = vec![SRC.to_string(), NEW.to_string()];
-    let rel_def = support::rel(&rel_codes);
-    let rel_ref = support::rel_id(&rel_codes);
+    let rel_def = tandem_testkit::fixtures::rel(&rel_codes);
+    let rel_ref = tandem_testkit::fixtures::rel_id(&rel_codes);
 
     // Load the source store directly, signed, in batches of 5,000.
     let store = sb.store(SRC)?;
@@ -85,15 +96,14 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // UKR joins: it peers with USA through a byte-counting proxy.
-    let counter = Arc::new(support::Counter::default());
-    let proxy = support::counting_proxy(sb.addr(SRC)?, Arc::clone(&counter)).await?;
+    let proxy = tandem_testkit::LinkProxy::plain(sb.addr(SRC)?).await?;
     let cpu0 = support::cpu_seconds();
     let start = Instant::now();
     tandem_sync::peers::add(
         sb.store(NEW)?.as_ref(),
         &PeerSpec {
             member: SRC.into(),
-            url: format!("http://{proxy}/taxii2/"),
+            url: format!("http://{}/taxii2/", proxy.addr()),
             username: Some(format!("sync-{NEW}")),
             password: Some(PASSWORD.into()),
             token: None,
@@ -119,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
     let secs = start.elapsed().as_secs_f64();
     let cpu = support::cpu_seconds() - cpu0;
     anyhow::ensure!(received >= loaded, "timed out after {secs:.0} s with {received} / {loaded}");
-    let (up, down, conns) = counter.snapshot();
+    let (up, down, conns) = proxy.stats().traffic();
     println!(
         "backfill: {NEW} pulled {received} versions from {SRC} in {secs:.1} s = {:.0} objects/s \
          (target 1,000,000 in < 60 s; page_size_max {page_size_max}); process CPU {cpu:.1} s ({:.2} cores)",

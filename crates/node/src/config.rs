@@ -58,6 +58,25 @@ pub struct NodeConfig {
     pub public_url: Option<String>,
 }
 
+impl NodeConfig {
+    /// A node of `member` on `listen` with `data_dir`, every other key at its default (for
+    /// configurations built in code: the test sandbox).
+    pub fn new(member: &str, listen: SocketAddr, data_dir: PathBuf) -> Self {
+        NodeConfig {
+            member: member.to_string(),
+            listen,
+            data_dir,
+            title: default_title(),
+            contact: None,
+            max_content_length: default_max_content_length(),
+            page_size_max: default_page_size(),
+            peer_connect_timeout_secs: default_peer_connect_timeout(),
+            peer_request_timeout_secs: default_peer_request_timeout(),
+            public_url: None,
+        }
+    }
+}
+
 fn default_title() -> String {
     "Tandem node".into()
 }

@@ -12,7 +12,11 @@
 //!   same path, so the puller receives a page again, out of order (possibly one holding a version
 //!   deleted since).
 //!
-//! It speaks just enough HTTP/1.1 ([`super::http`]) to find message boundaries; bytes are
+//! A **plain** proxy ([`LinkProxy::plain`]) only forwards and counts bytes, with no framing and
+//! no faults: the federation benchmarks measure the bytes on a link through it without paying
+//! for the framing.
+//!
+//! It speaks just enough HTTP/1.1 ([`crate::http`]) to find message boundaries; bytes are
 //! forwarded exactly as received.
 
 use std::collections::VecDeque;
@@ -27,7 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::http::{Message, Reader};
+use crate::http::{Message, Reader};
 
 /// How many requests and responses a proxy remembers for replays and stale deliveries.
 const REMEMBER: usize = 32;
@@ -61,6 +65,21 @@ pub struct Stats {
     pub dropped_mid_transfer: AtomicU64,
     pub stale_served: AtomicU64,
     pub replayed: AtomicU64,
+    /// Bytes forwarded from the client (requests) and from the target (responses), HTTP heads
+    /// included: everything on the wire.
+    pub bytes_up: AtomicU64,
+    pub bytes_down: AtomicU64,
+}
+
+impl Stats {
+    /// `(bytes up, bytes down, connections)`.
+    pub fn traffic(&self) -> (u64, u64, u64) {
+        (
+            self.bytes_up.load(Ordering::Relaxed),
+            self.bytes_down.load(Ordering::Relaxed),
+            self.connections.load(Ordering::Relaxed),
+        )
+    }
 }
 
 struct Shared {
@@ -91,16 +110,7 @@ pub struct LinkProxy {
 impl LinkProxy {
     /// Starts a proxy on a fresh loopback port forwarding to `target`.
     pub async fn start(target: SocketAddr) -> io::Result<LinkProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            target,
-            faults: Mutex::new(Faults::default()),
-            generation: watch::channel(0).0,
-            requests: Mutex::new(VecDeque::new()),
-            responses: Mutex::new(VecDeque::new()),
-            stats: Stats::default(),
-        });
+        let (listener, addr, shared) = Self::bind(target).await?;
         let s2 = Arc::clone(&shared);
         let accept = tokio::spawn(async move {
             loop {
@@ -117,6 +127,46 @@ impl LinkProxy {
             }
         });
         Ok(LinkProxy { addr, shared, accept })
+    }
+
+    /// Starts a plain proxy to `target`: it forwards bytes both ways as they come and counts
+    /// them ([`Stats::traffic`]); faults set on it have no effect.
+    pub async fn plain(target: SocketAddr) -> io::Result<LinkProxy> {
+        let (listener, addr, shared) = Self::bind(target).await?;
+        let s2 = Arc::clone(&shared);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else { continue };
+                let shared = Arc::clone(&s2);
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(shared.target).await else { return };
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
+                    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+                    // Either side closing ends the connection (HTTP/1.1 keep-alive: the client
+                    // closes idle connections; a half-close is never needed here).
+                    tokio::select! {
+                        _ = pump(&client, &server, &shared.stats.bytes_up) => {}
+                        _ = pump(&server, &client, &shared.stats.bytes_down) => {}
+                    }
+                });
+            }
+        });
+        Ok(LinkProxy { addr, shared, accept })
+    }
+
+    async fn bind(target: SocketAddr) -> io::Result<(TcpListener, SocketAddr, Arc<Shared>)> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            target,
+            faults: Mutex::new(Faults::default()),
+            generation: watch::channel(0).0,
+            requests: Mutex::new(VecDeque::new()),
+            responses: Mutex::new(VecDeque::new()),
+            stats: Stats::default(),
+        });
+        Ok((listener, addr, shared))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -268,6 +318,7 @@ async fn relay(shared: &Shared, client: &mut TcpStream, upstream: &mut TcpStream
             tokio::time::sleep(faults.delay).await;
         }
         uw.write_all(&req.raw).await?;
+        shared.stats.bytes_up.fetch_add(req.raw.len() as u64, Ordering::Relaxed);
         let Some(resp) = from_upstream.next(Some(&req.method)).await? else { return Ok(End::Dropped) };
         if resp.start.starts_with('2') && resp.raw.len() <= REMEMBER_BYTES {
             let mut r = lock(&shared.responses);
@@ -314,6 +365,7 @@ async fn write<W: AsyncWrite + Unpin>(shared: &Shared, w: &mut W, raw: &[u8], fa
             tokio::time::sleep(faults.delay).await;
         }
         w.write_all(chunk).await?;
+        shared.stats.bytes_down.fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
     w.flush().await?;
     if limit.is_some() {
@@ -321,6 +373,30 @@ async fn write<W: AsyncWrite + Unpin>(shared: &Shared, w: &mut W, raw: &[u8], fa
         return Ok(false);
     }
     Ok(true)
+}
+
+/// Copies what `from` sends to `to`, counting the bytes, until `from` closes.
+async fn pump(from: &TcpStream, to: &TcpStream, counter: &AtomicU64) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        from.readable().await?;
+        let n = match from.try_read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        let mut off = 0;
+        while off < n {
+            to.writable().await?;
+            match to.try_write(&buf[off..n]) {
+                Ok(k) => off += k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -393,5 +469,32 @@ mod tests {
         assert!(get(proxy.addr()).await.expect("stale").ends_with(body.as_bytes()));
         assert_eq!(proxy.stats().stale_served.load(std::sync::atomic::Ordering::Relaxed), 1);
         assert_eq!(proxy.replay(2).await, 4, "the last two requests, twice each");
+    }
+
+    #[tokio::test]
+    async fn plain_and_framed_proxies_count_the_bytes_on_the_wire() {
+        let body = "0123456789abcdefghij";
+        let target = server(body).await;
+        for proxy in [LinkProxy::plain(target).await.expect("plain"), LinkProxy::start(target).await.expect("framed")] {
+            // The test server keeps the connection open (a plain proxy does not close it
+            // either): read until the body has arrived.
+            let mut s = TcpStream::connect(proxy.addr()).await.expect("connect");
+            s.write_all(b"GET /x/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await.expect("request");
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while !got.ends_with(body.as_bytes()) {
+                let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+                    .await
+                    .expect("in time")
+                    .expect("read");
+                assert!(n > 0, "closed before the body");
+                got.extend_from_slice(&buf[..n]);
+            }
+            let (up, down, connections) = proxy.stats().traffic();
+            let request = b"GET /x/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".len() as u64;
+            assert_eq!(up, request);
+            assert_eq!(down, got.len() as u64);
+            assert_eq!(connections, 1);
+        }
     }
 }

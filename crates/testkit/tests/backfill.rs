@@ -6,15 +6,13 @@
 //! [`PAGES_BEFORE_RESTART`] pages through whole and cuts every later one, so the pulling node
 //! cannot hold more than those pages when it is stopped, however fast or slow the machine.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::*;
 use tandem_store::{Incoming, ObjectStore};
-use tandem_sync::sandbox::{Sandbox, SandboxBuilder};
 use tandem_sync::signer::NodeSigner;
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{Sandbox, SandboxBuilder};
 
 const N: usize = 1500;
 /// Pages of 100 that cross the link before the restart: at most 800 of the 1500 versions.

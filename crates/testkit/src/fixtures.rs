@@ -1,6 +1,5 @@
-//! Objects the federation tests post.
-
-#![allow(dead_code)]
+//! Fixtures the tests share, written once: the TAXII media type, TLP and releasability
+//! markings, fresh ids and strictly later timestamps, an indicator builder.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,19 +7,26 @@ use serde_json::{Value, json};
 use tandem_model::Timestamp;
 use tandem_policy::marking::RELEASABILITY_EXTENSION_ID;
 
-pub const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
-pub const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+/// The TAXII 2.1 media type (`Accept` and `Content-Type` of every TAXII request).
+pub const TAXII: &str = tandem_taxii::TAXII_CONTENT_TYPE;
+
+/// TLP:GREEN (TLP 2.0).
+pub const GREEN: &str = tandem_model::tlp::TLP2_GREEN;
+/// TLP:AMBER (TLP 2.0).
+pub const AMBER: &str = tandem_model::tlp::TLP2_AMBER;
 
 /// The id of a `REL TO <codes>` marking-definition.
-pub fn rel_id(codes: &[&str]) -> String {
-    let name = codes.join("-");
+pub fn rel_id<S: AsRef<str>>(codes: &[S]) -> String {
+    let name = codes.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("-");
     let u = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes());
     format!("marking-definition--{u}")
 }
 
-pub fn rel(codes: &[&str]) -> Value {
+/// A `REL TO <codes>` marking-definition.
+pub fn rel<S: AsRef<str>>(codes: &[S]) -> Value {
+    let codes: Vec<&str> = codes.iter().map(AsRef::as_ref).collect();
     json!({
-        "type": "marking-definition", "spec_version": "2.1", "id": rel_id(codes),
+        "type": "marking-definition", "spec_version": "2.1", "id": rel_id(&codes),
         "created": "2025-11-13T00:00:00.000Z", "name": format!("REL TO {}", codes.join(", ")),
         "extensions": {RELEASABILITY_EXTENSION_ID: {"extension_type": "property-extension", "rel_to": codes}}
     })
@@ -28,6 +34,7 @@ pub fn rel(codes: &[&str]) -> Value {
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
+/// A new random id of type `kind`.
 pub fn fresh_id(kind: &str) -> String {
     format!("{kind}--{}", uuid::Uuid::new_v4())
 }
@@ -51,6 +58,21 @@ pub fn indicator(id: &str, modified: &str, created: &str, markings: &[&str]) -> 
     })
 }
 
+/// When [`reported_indicator`]s were created and modified.
+pub const REPORTED: &str = "2025-11-20T10:00:00.000Z";
+
+/// An indicator as an analyst reports it: a fresh id, created and modified at [`REPORTED`],
+/// named "Checkpoint VBIED", with `pattern` and the given object markings.
+pub fn reported_indicator(markings: &[&str], pattern: &str) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1", "id": fresh_id("indicator"),
+        "created": REPORTED, "modified": REPORTED,
+        "name": "Checkpoint VBIED", "pattern": pattern, "pattern_type": "stix",
+        "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": markings
+    })
+}
+
+/// A TLP:GREEN indicator, created and modified now.
 pub fn green(id: &str) -> Value {
     let t = now_ms();
     indicator(id, &t, &t, &[GREEN])

@@ -1,6 +1,7 @@
-//! Test support: N in-process nodes on loopback ports with a chosen topology, built the way
-//! `tandem serve` builds a node (TAXII router, federation routes, pullers, notify hooks), so the
-//! multi-node tests exercise the real HTTP path. In the manner of quickwit's `cluster_sandbox`.
+//! N in-process nodes on loopback ports with a chosen topology, each started through
+//! `tandem_node::Node` (the assembly `tandem serve` runs: every route, one authentication, the
+//! audit layer last, federation, the account follower), so the multi-node tests exercise the
+//! wiring users run. In the manner of quickwit's `cluster_sandbox`.
 //!
 //! Every directed link goes through a [`LinkProxy`] (the puller's peer URL points at it), so
 //! tests can cut, slow, break and replay links at run time ([`Sandbox::link`]).
@@ -11,29 +12,26 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
+use tandem_node::Node as Running;
+use tandem_node::config::{CoalitionConfig, Config, GroupConfig, MemberConfig, NodeConfig, PeerConfig, UserConfig};
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
-use tandem_store::{ObjectQuery, ObjectStore, Record, SqliteStore, VersionFilter, ViewContext};
-use tandem_taxii::auth::{Account, hash_secret};
-use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory};
-use tokio::task::JoinHandle;
+use tandem_store::{ObjectQuery, ObjectStore, Record, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_sync::client::PeerSpec;
+use tandem_sync::federation::Federation;
+use tandem_sync::provenance::public_key_string;
+use tandem_taxii::TaxiiConfig;
+use tandem_taxii::auth::hash_secret;
 
-use crate::client::{PeerSpec, Timeouts};
-use crate::federation::{Federation, Settings};
-use crate::provenance::public_key_string;
-
-mod http;
-mod proxy;
-
-pub use proxy::{Faults, LinkProxy, Stats};
+use crate::fixtures::TAXII;
+pub use crate::proxy::{Faults, LinkProxy, Stats};
 
 pub const PASSWORD: &str = "sandbox-password";
-const TAXII: &str = "application/taxii+json;version=2.1";
 
 fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -41,10 +39,7 @@ fn password_hash() -> &'static str {
 }
 
 /// The intel collection id of a member's node (as `tandem` derives it).
-pub fn intel_collection_id(member: &str) -> String {
-    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1d_3a52_8c1e_4b0f_9a7e_5d2c_1b0a_9e11);
-    uuid::Uuid::new_v5(&NAMESPACE, format!("tandem:intel:{member}").as_bytes()).to_string()
-}
+pub use tandem_node::config::intel_collection_id;
 
 #[derive(Default)]
 pub struct SandboxBuilder {
@@ -131,9 +126,14 @@ impl SandboxBuilder {
     }
 
     pub async fn build(self) -> anyhow::Result<Sandbox> {
+        // Each node's key is its data directory's `node.key`, as for `tandem serve`: the audit
+        // log's checkpoints and the provenance signatures come from the same key.
+        let mut dirs = BTreeMap::new();
         let mut keys = BTreeMap::new();
         for m in &self.members {
-            keys.insert(m.clone(), SigningKey::generate(&mut rand::rngs::OsRng));
+            let dir = tempfile::tempdir()?;
+            keys.insert(m.clone(), tandem_audit::keys::load_or_create_node_key(dir.path())?);
+            dirs.insert(m.clone(), dir);
         }
         let roster = Roster::new(
             self.members.iter().filter(|m| !self.joining.contains(m)).map(|m| Member {
@@ -159,7 +159,7 @@ impl SandboxBuilder {
             nodes.insert(
                 m.clone(),
                 Node {
-                    dir: tempfile::tempdir()?,
+                    dir: dirs.remove(m).context("a node's data directory")?,
                     addr,
                     listener: Some(listener),
                     key: keys[m].clone(),
@@ -192,7 +192,7 @@ impl SandboxBuilder {
             poll: self.poll.unwrap_or(Duration::from_secs(15)),
             page_size_max: self.page_size_max,
             sync_page_size_max: self.sync_page_size_max.or(self.page_size_max),
-            max_backoff: self.max_backoff.unwrap_or(crate::puller::MAX_BACKOFF),
+            max_backoff: self.max_backoff.unwrap_or(tandem_sync::puller::MAX_BACKOFF),
             cache_kib: self.cache_kib.unwrap_or(tandem_store::sqlite::DEFAULT_CACHE_KIB),
             http: reqwest::Client::new(),
             authority: self.authority,
@@ -225,13 +225,13 @@ struct Node {
     listener: Option<std::net::TcpListener>,
     key: SigningKey,
     peers: Vec<PeerSpec>,
-    running: Option<Running>,
+    running: Option<Started>,
 }
 
-struct Running {
+/// A started node, with the SQLite handle the sandbox opened for it.
+struct Started {
     store: Arc<SqliteStore>,
-    fed: Arc<Federation>,
-    server: JoinHandle<()>,
+    node: Running,
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -264,73 +264,85 @@ impl Sandbox {
 
     pub fn federation(&self, member: &str) -> anyhow::Result<Arc<Federation>> {
         let r = self.node(member)?.running.as_ref().context("node stopped")?;
-        Ok(Arc::clone(&r.fed))
+        Ok(Arc::clone(&r.node.federation))
+    }
+
+    /// The configuration a member's node runs with: its roster, its users (`analyst`,
+    /// `auditor`, a peer account `sync-<other>` for every other node's member, joined or not
+    /// yet: the roster decides what they get) and its peers.
+    fn config(&self, member: &str, node: &Node) -> Config {
+        let mut settings = NodeConfig::new(member, node.addr, node.dir.path().to_path_buf());
+        settings.title = format!("{member} sandbox node");
+        settings.page_size_max = self.page_size_max.unwrap_or(TaxiiConfig::default().page_size_max);
+        let user = |name: &str, of: &str, roles: &[&str]| UserConfig {
+            name: name.into(),
+            member: of.into(),
+            password: None,
+            password_hash: Some(password_hash().to_string()),
+            clearance: Some("SECRET".into()),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            read_only: false,
+        };
+        let mut users = vec![user("analyst", member, &[]), user("auditor", member, &["auditor"])];
+        for other in self.nodes.keys().filter(|o| *o != member) {
+            // The account `other`'s node pulls and notifies with: a peer account.
+            users.push(user(&format!("sync-{other}"), other, &[tandem_taxii::auth::PEER_ROLE]));
+        }
+        Config {
+            node: settings,
+            members: self
+                .roster
+                .members()
+                .map(|m| MemberConfig {
+                    code: m.code.clone(),
+                    name: m.name.clone(),
+                    joined: m.joined.clone(),
+                    status: m.status,
+                    public_key: m.public_key.clone(),
+                })
+                .collect(),
+            groups: self
+                .roster
+                .groups()
+                .map(|g| GroupConfig {
+                    code: g.code.clone(),
+                    name: g.name.clone(),
+                    members: g.members.iter().cloned().collect(),
+                })
+                .collect(),
+            users,
+            peers: node
+                .peers
+                .iter()
+                .map(|p| PeerConfig {
+                    member: p.member.clone(),
+                    url: p.url.clone(),
+                    username: p.username.clone(),
+                    password: p.password.clone(),
+                    token: p.token.clone(),
+                })
+                .collect(),
+            coalition: CoalitionConfig { authority: self.authority.as_ref().map(public_key_string) },
+            source: None,
+        }
+    }
+
+    /// The running node's feed-change signal (`tandem_node::Node::feed`).
+    pub fn feed(&self, member: &str) -> anyhow::Result<tokio::sync::watch::Receiver<tandem_node::feed::FeedPosition>> {
+        let r = self.node(member)?.running.as_ref().context("node stopped")?;
+        Ok(r.node.feed())
     }
 
     /// Starts (or restarts) a node on its port, with its data directory as it was left.
     pub async fn start(&mut self, member: &str) -> anyhow::Result<()> {
-        let poll = self.poll;
-        let authority = self.authority;
-        let page_size_max = self.page_size_max;
-        let sync_page_size_max = self.sync_page_size_max;
-        let max_backoff = self.max_backoff;
-        let roster = self.roster.clone();
-        // Accounts for every node's member, joined or not yet: the roster decides what they get.
-        let others = self.members();
-        let node = self.nodes.get_mut(member).context("no such node")?;
+        let node = self.node(member)?;
         if node.running.is_some() {
             return Ok(());
         }
+        let config = self.config(member, node);
         let store = Arc::new(SqliteStore::open_with(node.dir.path(), self.cache_kib)?);
-        let roster = Arc::new(RwLock::new(Arc::new(roster)));
-        let collection = intel_collection_id(member);
-        let fed = Federation::new(Settings {
-            member: member.to_string(),
-            collection: collection.clone(),
-            store: store.clone(),
-            roster: roster.clone(),
-            key: node.key.clone(),
-            peers: node.peers.clone(),
-            poll_interval: poll,
-            timeouts: Timeouts::default(),
-            max_backoff,
-            peer_refresh: Duration::from_millis(300),
-            inner_hooks: Arc::new(NoHooks),
-            authority,
-        });
-        let mut accounts = vec![account("analyst", member, &[]), account("auditor", member, &["auditor"])];
-        for other in others {
-            if other != member {
-                // The account `other`'s node pulls and notifies with: a peer account.
-                accounts.push(account(&format!("sync-{other}"), &other, &[tandem_taxii::auth::PEER_ROLE]));
-            }
-        }
-        let state = AppState {
-            store: store.clone(),
-            auth: Arc::new(UserDirectory::new(accounts, [])),
-            config: Arc::new(TaxiiConfig {
-                title: format!("{member} sandbox node"),
-                collections: vec![CollectionConfig {
-                    id: collection,
-                    alias: Some("intel".into()),
-                    title: "intel".into(),
-                    description: None,
-                    can_read: true,
-                    can_write: true,
-                }],
-                page_size_max: page_size_max.unwrap_or(TaxiiConfig::default().page_size_max),
-                sync_page_size_max: sync_page_size_max.unwrap_or(TaxiiConfig::default().sync_page_size_max),
-                ..TaxiiConfig::default()
-            }),
-            roster,
-            hooks: fed.hooks(),
-            audit: Arc::new(tandem_taxii::NoAudit),
-            signer: Some(fed.signer()),
-        };
-        // Assembled as `tandem serve` assembles its app (TAXII and federation routes, then the
-        // audit layer once); the binary adds its places and metrics routes, which need nothing
-        // the sandbox tests. Moving the whole assembly into one crate both use is issue 10's.
-        let app = tandem_taxii::assemble(state.clone(), fed.routes(state));
+        let (poll, max_backoff, sync_page_size_max) = (self.poll, self.max_backoff, self.sync_page_size_max);
+        let node = self.nodes.get_mut(member).context("no such node")?;
         let mut tries = 0;
         let listener = loop {
             if let Some(reserved) = node.listener.take() {
@@ -348,28 +360,36 @@ impl Sandbox {
             }
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        fed.start();
-        node.running = Some(Running { store, fed, server, stop });
+        let handle: Arc<dyn Store> = store.clone();
+        let mut builder = Running::builder(config, handle)
+            .listener(listener)
+            .poll_interval(poll)
+            .peer_refresh(Duration::from_millis(300))
+            .max_backoff(max_backoff)
+            .advertise_request_host();
+        if let Some(n) = sync_page_size_max {
+            builder = builder.sync_page_size_max(n);
+        }
+        let running = builder
+            .start(async {
+                let _ = stopped.await;
+            })
+            .await?;
+        node.running = Some(Started { store, node: running, stop });
         Ok(())
     }
 
     /// Stops a node: its pullers, then its server (in-flight requests finish).
     pub async fn stop(&mut self, member: &str) -> anyhow::Result<()> {
         let node = self.nodes.get_mut(member).context("no such node")?;
-        if let Some(Running { store, fed, server, stop }) = node.running.take() {
-            fed.stop().await;
-            drop(fed);
+        if let Some(Started { store, node: running, stop }) = node.running.take() {
+            running.federation.stop().await;
+            let mut server = running.into_server();
             let _ = stop.send(());
-            let mut server = server;
-            if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
-                server.abort();
+            match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
+                Ok(Ok(Err(e))) => tracing::warn!(%member, error = %format!("{e:#}"), "node stopped with an error"),
+                Ok(_) => {}
+                Err(_) => server.abort(),
             }
             // Blocking store calls still running (and connections still closing) hold the store:
             // a restart must not open a second writer on the same file before they finish.
@@ -445,6 +465,12 @@ impl Sandbox {
         Ok(body)
     }
 
+    /// `GET http://<member's node><path>` as `user` (every sandbox user has [`PASSWORD`]).
+    pub async fn get(&self, member: &str, user: &str, path: &str) -> anyhow::Result<reqwest::Response> {
+        let url = format!("http://{}{path}", self.node(member)?.addr);
+        Ok(self.http.get(url).basic_auth(user, Some(PASSWORD)).send().await?)
+    }
+
     /// Deletes every version of `id` on `member`'s node, as its analyst.
     pub async fn delete(&self, member: &str, id: &str) -> anyhow::Result<u16> {
         let resp = self
@@ -508,16 +534,5 @@ impl Sandbox {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
-}
-
-fn account(name: &str, member: &str, roles: &[&str]) -> Account {
-    Account {
-        name: name.into(),
-        member: member.into(),
-        password_hash: password_hash().to_string(),
-        clearance: Classification::Secret,
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        read_only: false,
     }
 }

@@ -9,18 +9,16 @@
 //! run more with `TANDEM_FAULT_SEEDS=100 cargo test -p tandem-sync --test convergence -- faults`
 //! (seeds 1..=N) or a single one with `TANDEM_FAULT_SEED=42`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use tandem_policy::{AccessLabel, Classification, Decision, MarkingKind, Viewer, classify_marking, decide};
-use tandem_sync::sandbox::{LinkProxy, Sandbox, SandboxBuilder};
+use tandem_testkit::fixtures::*;
+use tandem_testkit::sandbox::{LinkProxy, Sandbox, SandboxBuilder};
 
 const MEMBERS: [&str; 4] = ["USA", "IRQ", "SYR", "JOR"];
 /// USA - IRQ - SYR, and JOR hanging off IRQ.

@@ -1,0 +1,225 @@
+//! The builder and the running node: what `tandem serve` used to wire by hand.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use tandem_store::Store;
+use tandem_sync::federation::Federation;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::feed::{FeedPosition, FeedSignal};
+
+/// How to build a node. Defaults are production's; the test sandbox tunes the intervals.
+pub struct NodeBuilder {
+    config: Config,
+    store: Arc<dyn Store>,
+    key: Option<ed25519_dalek::SigningKey>,
+    listener: Option<tokio::net::TcpListener>,
+    poll_interval: Duration,
+    peer_refresh: Duration,
+    max_backoff: Duration,
+    sync_page_size_max: Option<usize>,
+    advertise_request_host: bool,
+}
+
+/// A node running inside this process.
+pub struct Node {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    /// The address the node serves on (the bound one when `listen`'s port is 0).
+    pub addr: SocketAddr,
+    /// The live roster: changing it changes what every read decides from then on.
+    pub roster: Arc<RwLock<Arc<tandem_policy::Roster>>>,
+    pub federation: Arc<Federation>,
+    feed: watch::Receiver<FeedPosition>,
+    /// Serves until the shutdown future completes, then stops the account follower and
+    /// federation and closes the audit log.
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Node {
+    /// A builder over `store` (opened by the caller: `wiring::open_store` for SQLite).
+    pub fn builder(config: Config, store: Arc<dyn Store>) -> NodeBuilder {
+        NodeBuilder {
+            config,
+            store,
+            key: None,
+            listener: None,
+            poll_interval: crate::federation::POLL_INTERVAL,
+            peer_refresh: Duration::from_secs(1),
+            max_backoff: tandem_sync::puller::MAX_BACKOFF,
+            sync_page_size_max: None,
+            advertise_request_host: false,
+        }
+    }
+
+    /// The feed-change signal: the store's feed position, changed after every local or
+    /// replicated write and delete and when another process wrote (for live streams and alerts).
+    pub fn feed(&self) -> watch::Receiver<FeedPosition> {
+        self.feed.clone()
+    }
+
+    /// The server task alone, every other handle of the node dropped (so that, once the task
+    /// ends, nothing here holds the store).
+    pub fn into_server(self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        self.server
+    }
+}
+
+impl NodeBuilder {
+    /// The node's signing key (default: `node.key` in the data directory, created on first use).
+    pub fn key(mut self, key: ed25519_dalek::SigningKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Serve on this listener instead of binding `node.listen`.
+    pub fn listener(mut self, listener: tokio::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Fallback polling of peers that send no notification (default 15 s).
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.poll_interval = d;
+        self
+    }
+
+    /// How often the stored peer list and the feed position are re-read (default 1 s).
+    pub fn peer_refresh(mut self, d: Duration) -> Self {
+        self.peer_refresh = d;
+        self
+    }
+
+    /// The longest wait between failed pulls (default: [`tandem_sync::puller::MAX_BACKOFF`]).
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// The most objects one page served to a syncing peer holds (default: the TAXII default).
+    pub fn sync_page_size_max(mut self, n: usize) -> Self {
+        self.sync_page_size_max = Some(n);
+        self
+    }
+
+    /// Discovery advertises the address each request was sent to (its `Host`) instead of the
+    /// bound or configured one: behind the sandbox's link proxies, peers must keep reaching a
+    /// node through the proxy they asked.
+    pub fn advertise_request_host(mut self) -> Self {
+        self.advertise_request_host = true;
+        self
+    }
+
+    /// Binds (unless given a listener), assembles the app ([`crate::http::app`]: every route,
+    /// one authentication, the audit layer last), and starts serving, federation, and the
+    /// followers of the roster (SIGHUP) and of CLI-created users and tokens, in tasks of the
+    /// current runtime. The node serves until `shutdown` completes.
+    pub async fn start(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<Node> {
+        let NodeBuilder {
+            config,
+            store,
+            key,
+            listener,
+            poll_interval,
+            peer_refresh,
+            max_backoff,
+            sync_page_size_max,
+            advertise_request_host,
+        } = self;
+        // Bound first: discovery advertises the address actually bound when listen's port is 0.
+        let listener = match listener {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind(config.node.listen)
+                .await
+                .with_context(|| format!("binding {}", config.node.listen))?,
+        };
+        let addr = listener.local_addr()?;
+        let public_url = config.public_url(addr)?;
+        let (mut state, directory) = crate::wiring::app_state(&config, Arc::clone(&store))?;
+        let mut taxii = (*state.config).clone();
+        taxii.public_url = if advertise_request_host { None } else { Some(public_url) };
+        if let Some(n) = sync_page_size_max {
+            taxii.sync_page_size_max = n;
+        }
+        state.config = Arc::new(taxii);
+        let audit = crate::audit::open_log(&config)?;
+        state.audit = Arc::new(crate::audit::Sink(Arc::clone(&audit)));
+        // Innermost hook: the feed signal hears every write the hooks above it see.
+        let feed = FeedSignal::new(Arc::clone(&store), Arc::clone(&state.hooks));
+        let feed_rx = feed.subscribe();
+        // Under federation's hooks, so replicated pages are audited as local writes are.
+        state.hooks =
+            Arc::new(tandem_taxii::audit::ContestAudit { sink: Arc::clone(&state.audit), inner: Arc::new(feed) });
+        let key = match key {
+            Some(k) => k,
+            None => crate::federation::node_key(&config)?,
+        };
+        let fed = crate::federation::build(
+            &config,
+            Arc::clone(&store),
+            &mut state,
+            crate::federation::Tuning { key, poll_interval, peer_refresh, max_backoff },
+        )?;
+        let roster = Arc::clone(&state.roster);
+        let app = crate::http::app(state, &fed);
+        fed.start();
+        tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
+        spawn_roster_reload(&config, fed.roster_log());
+        let (stop_accounts, stopped) = watch::channel(false);
+        let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
+        let task_fed = Arc::clone(&fed);
+        let server = tokio::spawn(async move {
+            // With each connection's address, so that failed logins are throttled per address too.
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
+            let _ = stop_accounts.send(true);
+            let _ = accounts.await;
+            task_fed.stop().await;
+            if let Err(e) = audit.close() {
+                tracing::error!(error = %e, "closing the audit log");
+            }
+            tracing::info!("tandem node stopped");
+            served
+        });
+        Ok(Node { config, store, addr, roster, federation: fed, feed: feed_rx, server })
+    }
+}
+
+/// On SIGHUP, re-reads the roster (members, their status, groups) from the configuration file
+/// and applies the signed roster changes on top of it again (including any `tandem roster
+/// submit` wrote meanwhile): a change takes effect on the next read, without a restart.
+fn spawn_roster_reload(config: &Config, log: Arc<tandem_sync::roster_log::RosterLog>) {
+    #[cfg(unix)]
+    {
+        let Some(path) = config.source.clone() else { return };
+        let member = config.node.member.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            while hup.recv().await.is_some() {
+                match Config::load(&path) {
+                    Ok(fresh) if fresh.node.member == member => {
+                        if fresh.authority().ok().flatten() != log.authority().copied() {
+                            tracing::warn!("coalition.authority changed: restart the node for it to take effect");
+                        }
+                        let log = Arc::clone(&log);
+                        match tokio::task::spawn_blocking(move || log.set_bootstrap(fresh.roster())).await {
+                            Ok(Ok(())) => tracing::info!(path = %path.display(), "roster reloaded"),
+                            Ok(Err(e)) => {
+                                tracing::error!(error = %e, "roster not reloaded: cannot read the applied roster changes")
+                            }
+                            Err(e) => tracing::error!(error = %e, "roster reload failed"),
+                        }
+                    }
+                    Ok(_) => tracing::error!("roster not reloaded: node.member changed (restart the node)"),
+                    Err(e) => tracing::error!(error = %e, "roster not reloaded: the configuration is invalid"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (config, log);
+}
