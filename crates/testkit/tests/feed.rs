@@ -24,13 +24,14 @@ async fn the_feed_signal_follows_every_kind_of_write() {
     let mut usa = sb.feed("USA").unwrap();
     let mut irq = sb.feed("IRQ").unwrap();
     let start = *usa.borrow_and_update();
+    // Taken before the POST: the replication may reach IRQ before the POST's answer reaches us.
+    let irq_start = *irq.borrow_and_update();
 
     // A local write (TAXII POST) on USA, then its replication to IRQ.
     let a = green(&fresh_id("indicator"));
     sb.post("USA", vec![a.clone()]).await.unwrap();
     let after_post = moved(&mut usa, start).await;
     assert_eq!(after_post, sb.store("USA").unwrap().feed_position().unwrap());
-    let irq_start = *irq.borrow_and_update();
     let replicated = moved(&mut irq, irq_start).await;
     assert!(replicated.is_some());
 
