@@ -137,17 +137,29 @@ pub fn follow_accounts(
     let config_accounts = Arc::new(config_accounts(config));
     tokio::spawn(async move {
         let mut last: Option<StoredAccounts> = None;
+        let mut seen_version: Option<Vec<i64>> = None;
         loop {
             let s = Arc::clone(&store);
-            match tokio::task::spawn_blocking(move || stored_accounts(s.as_ref())).await {
-                Ok(Ok(now)) => {
+            let seen = seen_version.clone();
+            // Only the cheap version is read each time; the accounts when it moved.
+            let check = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(Vec<i64>, StoredAccounts)>> {
+                let version = s.accounts_version()?;
+                if seen.as_ref() == Some(&version) {
+                    return Ok(None);
+                }
+                Ok(Some((version, stored_accounts(s.as_ref())?)))
+            });
+            match check.await {
+                Ok(Ok(Some((version, now)))) => {
                     if last.as_ref().is_some_and(|l| *l != now) {
                         let (accounts, tokens) = directory_entries(&config_accounts, now.clone());
                         directory.replace(accounts, tokens);
                         tracing::info!(users = now.0.len(), tokens = now.1.len(), "users and tokens reloaded");
                     }
                     last = Some(now);
+                    seen_version = Some(version);
                 }
+                Ok(Ok(None)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "cannot read users and tokens"),
                 Err(e) => tracing::warn!(error = %e, "reading users and tokens failed"),
             }

@@ -362,6 +362,12 @@ pub trait AccountStore: Send + Sync {
     fn put_user(&self, user: &StoredUser) -> Result<()>;
     fn tokens(&self) -> Result<Vec<StoredToken>>;
     fn put_token(&self, token: &StoredToken) -> Result<()>;
+
+    /// A value that changes whenever users or tokens change, whichever process wrote: a running
+    /// node checks it once a second and reads the accounts only when it moved.
+    fn accounts_version(&self) -> Result<Vec<i64>> {
+        Ok(vec![self.users()?.len() as i64, self.tokens()?.len() as i64])
+    }
 }
 
 /// Small named JSON values: federation state (peers, cursors, status), the roster log.

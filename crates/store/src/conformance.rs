@@ -367,6 +367,35 @@ pub fn delete_leaves_sticky_tombstones(store: &dyn Store) {
     ));
 }
 
+pub fn accounts_version_moves_with_every_account_change(store: &dyn Store) {
+    let v0 = store.accounts_version().unwrap();
+    assert_eq!(store.accounts_version().unwrap(), v0, "nothing changed");
+    let user = crate::StoredUser {
+        name: "alice".into(),
+        member: "USA".into(),
+        password_hash: "$argon2id$x".into(),
+        clearance: "SECRET".into(),
+        roles: vec![],
+    };
+    store.put_user(&user).unwrap();
+    let v1 = store.accounts_version().unwrap();
+    assert_ne!(v1, v0, "a user added");
+    // The same user replaced with another password.
+    store.put_user(&crate::StoredUser { password_hash: "$argon2id$y".into(), ..user }).unwrap();
+    let v2 = store.accounts_version().unwrap();
+    assert_ne!(v2, v1, "a user replaced");
+    store
+        .put_token(&crate::StoredToken {
+            token_id: "t1".into(),
+            user: "alice".into(),
+            secret_hash: "$argon2id$z".into(),
+            created: Timestamp::from_micros(0),
+            label: None,
+        })
+        .unwrap();
+    assert_ne!(store.accounts_version().unwrap(), v2, "a token added");
+}
+
 pub fn statuses_belong_to_their_owner(store: &dyn Store) {
     let body = json!({"id": "s1", "status": "complete"});
     store.put_status("s1", "alice", &body).unwrap();
@@ -689,6 +718,7 @@ macro_rules! store_conformance_suite {
             granular_markings_redact,
             delete_leaves_sticky_tombstones,
             statuses_belong_to_their_owner,
+            accounts_version_moves_with_every_account_change,
             tombstone_feed_follows_releasability,
             replicated_tombstones_need_the_originator,
             provenance_and_meta_round_trip,

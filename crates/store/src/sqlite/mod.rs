@@ -249,6 +249,19 @@ impl crate::AccountStore for SqliteStore {
     fn put_token(&self, token: &crate::StoredToken) -> Result<()> {
         self.put_token_impl(token)
     }
+
+    fn accounts_version(&self) -> Result<Vec<i64>> {
+        // A user is stored with INSERT OR REPLACE (a new rowid each time), a token inserted: the
+        // largest rowids and the counts move with every change.
+        self.with_reader(|conn| {
+            Ok(conn.query_row(
+                "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM users), (SELECT COUNT(*) FROM users),
+                        (SELECT COALESCE(MAX(rowid), 0) FROM tokens), (SELECT COUNT(*) FROM tokens)",
+                [],
+                |r| Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+            )?)
+        })
+    }
 }
 
 impl crate::MetaStore for SqliteStore {
