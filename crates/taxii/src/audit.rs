@@ -146,6 +146,7 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "places"] if *r == root => "places.search",
         [r, "tandem", "places", "resolve"] if *r == root => "places.resolve",
         [r, "tandem", "places", "reverse"] if *r == root => "places.reverse",
+        [r, "tandem", "stream"] if *r == root => "stream.read",
         ["metrics"] => "metrics.read",
         _ => "other",
     }

@@ -52,9 +52,12 @@ pub async fn launch(
     state.audit = Arc::new(super::audit::Sink(Arc::clone(&audit)));
     // Under federation's hooks, so replicated pages are audited as local writes are.
     state.hooks = Arc::new(tandem_taxii::audit::ContestAudit { sink: Arc::clone(&state.audit), inner: state.hooks });
+    // The feed signal that wakes live streams, rung after every local and replicated write.
+    let (feed_hooks, feed) = tandem_live::FeedHooks::new(store.clone(), state.hooks);
+    state.hooks = Arc::new(feed_hooks);
     let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let roster = Arc::clone(&state.roster);
-    let app = crate::http::app(state, &fed);
+    let app = crate::http::app(state, &fed, feed);
     fed.start();
     tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
     println!("tandem node {} listening on http://{addr}/taxii2/", config.node.member);

@@ -114,12 +114,14 @@ async fn fixture() -> Fixture {
     let config = Config::load(&path).unwrap();
     let store = crate::node::open_store(&config).unwrap();
     let (mut state, _directory) = crate::node::app_state(&config, store.clone()).unwrap();
+    let (feed_hooks, feed) = tandem_live::FeedHooks::new(store.clone(), state.hooks);
+    state.hooks = Arc::new(feed_hooks);
     let fed = crate::federation::attach(&config, store, &mut state).unwrap();
     let audit = Arc::new(Memory::default());
     state.audit = audit.clone();
     // Started so that IRQ's peer entry exists (its URL answers nothing: pulls just fail).
     fed.start();
-    Fixture { app: super::app(state, &fed), audit, fed, _dir: dir }
+    Fixture { app: super::app(state, &fed, feed), audit, fed, _dir: dir }
 }
 
 fn basic(user: &str) -> String {
@@ -394,5 +396,27 @@ async fn discovery_names_the_configured_url_whatever_the_host() {
     let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["api_roots"], json!(["https://usa.example.org/api/"]));
     assert_eq!(body["default"], "https://usa.example.org/api/");
+    f.fed.stop().await;
+}
+
+/// The live stream is one of the node's routes: unauthenticated 401, a suspended member's user
+/// 403, an authorized connection audited as `stream.read` when it opens (its body never ends,
+/// so it has no row in the table above, whose calls read bodies to the end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_is_authenticated_and_audited() {
+    let f = fixture().await;
+    let path = "/api/tandem/stream/";
+    let resp = call(&f.app, &Method::GET, path, None, None).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(f.audit.last().unwrap().detail["attempted"], "stream.read");
+    let resp = call(&f.app, &Method::GET, path, Some("sam"), None).await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    let req = Request::get(path).header(header::AUTHORIZATION, basic("analyst")).body(Body::empty()).unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("text/event-stream"));
+    let e = f.audit.last().unwrap();
+    assert_eq!((e.user.as_deref(), e.action.as_str(), e.status), (Some("analyst"), "stream.read", 200));
+    drop(resp);
     f.fed.stop().await;
 }
