@@ -46,6 +46,7 @@ mod hooks;
 mod stream;
 #[cfg(test)]
 mod tests;
+pub mod zones;
 
 use std::time::Duration;
 
