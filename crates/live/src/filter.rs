@@ -13,6 +13,8 @@ pub struct StreamFilter {
     pub sub_event_types: Vec<String>,
     pub cells: Vec<String>,
     pub admin1: Vec<String>,
+    /// Ids of the caller's own watch zones: only incidents inside (or maybe inside) one pass.
+    pub zones: Vec<String>,
 }
 
 impl StreamFilter {
@@ -27,6 +29,7 @@ impl StreamFilter {
                 "sub_event_type" => &mut f.sub_event_types,
                 "cell" => &mut f.cells,
                 "admin1" => &mut f.admin1,
+                "zone" => &mut f.zones,
                 "after" => continue,
                 other => return Err(other.to_string()),
             };
@@ -42,8 +45,14 @@ impl StreamFilter {
             && self.admin1.is_empty())
     }
 
-    /// Whether `item` passes.
-    pub fn passes(&self, item: &Item) -> bool {
+    /// Whether `item` passes, given the caller's zones it matched (`zones_hit`).
+    pub fn passes(&self, item: &Item, zones_hit: &[String]) -> bool {
+        if !self.zones.is_empty()
+            && matches!(item, Item::Version { .. })
+            && !zones_hit.iter().any(|z| self.zones.contains(z))
+        {
+            return false;
+        }
         let ty = match item {
             Item::Version { record, .. } => record.object_type.as_str(),
             Item::Deletion { tombstone, .. } => id_type(&tombstone.id),

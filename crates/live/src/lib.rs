@@ -40,9 +40,11 @@
 //!   loss. Nothing a consumer does slows the node or other consumers (each connection reads the
 //!   store on its own blocking task).
 
+pub mod alerts;
 mod feed;
 mod filter;
 mod hooks;
+mod http;
 mod stream;
 #[cfg(test)]
 mod tests;

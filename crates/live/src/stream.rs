@@ -29,10 +29,19 @@ struct Shared {
 
 /// The stream's routes (with and without the trailing slash), to merge before the audit layer.
 pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
-    let base = format!("/{}/tandem/stream", state.config.api_root.trim_matches('/'));
+    let root = format!("/{}/tandem", state.config.api_root.trim_matches('/'));
+    let base = format!("{root}/stream");
+    let zones = format!("{root}/watch-zones");
+    let alerts = format!("{root}/alerts");
     Router::new()
         .route(&base, get(stream))
         .route(&format!("{base}/"), get(stream))
+        .route(&zones, get(crate::http::list_zones).post(crate::http::create_zone))
+        .route(&format!("{zones}/"), get(crate::http::list_zones).post(crate::http::create_zone))
+        .route(&format!("{zones}/{{id}}"), axum::routing::delete(crate::http::delete_zone))
+        .route(&format!("{zones}/{{id}}/"), axum::routing::delete(crate::http::delete_zone))
+        .route(&alerts, get(crate::http::list_alerts))
+        .route(&format!("{alerts}/"), get(crate::http::list_alerts))
         .layer(Extension(Arc::new(Shared { feed, config })))
         .with_state(state)
 }
@@ -174,20 +183,52 @@ async fn run(
         last_roster = Arc::clone(&roster);
         let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
         let store = Arc::clone(&state.store);
-        let (cols, tys, page) = (collections.clone(), types.clone(), cfg.page);
-        let batch =
-            match tokio::task::spawn_blocking(move || read_batch(&*store, &ctx, &cols, cursor, &tys, page)).await {
-                Ok(Ok(b)) => b,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "stream read failed");
-                    return Stop::Failed;
+        let (cols, tys, page, user) = (collections.clone(), types.clone(), cfg.page, p.user.clone());
+        let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
+            let batch = read_batch(&*store, &ctx, &cols, cursor, &tys, page)?;
+            // The caller's own zones, evaluated in the caller's own view.
+            let mine: Vec<_> = crate::zones::list(&*store)?.into_iter().filter(|z| z.owner == user).collect();
+            let set = crate::alerts::ZoneSet::new(mine);
+            let mut alerts = Vec::with_capacity(batch.items.len());
+            for item in &batch.items {
+                let hits = match item {
+                    crate::Item::Version { collection, record } => {
+                        crate::alerts::evaluate(&*store, &ctx, collection, record, &set)?
+                            .into_iter()
+                            .map(|(i, m)| crate::alerts::alert_json(&set.zones[i], m, collection, record))
+                            .collect()
+                    }
+                    crate::Item::Deletion { .. } => Vec::new(),
+                };
+                alerts.push(hits);
+            }
+            Ok((batch, alerts))
+        });
+        let (batch, alerts) = match read.await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "stream read failed");
+                return Stop::Failed;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "stream read task failed");
+                return Stop::Failed;
+            }
+        };
+        for (item, hits) in batch.items.iter().zip(&alerts) {
+            let zone_ids: Vec<String> = hits.iter().filter_map(|h| h["zone"].as_str().map(String::from)).collect();
+            if !filter.passes(item, &zone_ids) {
+                continue;
+            }
+            // Alerts go first and carry no id (an SSE event without one leaves the resume
+            // cursor where it was): a disconnect between an alert and its version repeats the
+            // alert on resume, never loses it. An alert names (zone, incident, version) to
+            // de-duplicate by.
+            for h in hits {
+                if let Err(s) = send(tx, Event::default().event("alert").data(h.to_string()), cfg.slow_grace).await {
+                    return s;
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "stream read task failed");
-                    return Stop::Failed;
-                }
-            };
-        for item in batch.items.iter().filter(|i| filter.passes(i)) {
+            }
             let event =
                 Event::default().event(item.kind()).id(item.position().to_string()).data(item.to_json().to_string());
             if let Err(s) = send(tx, event, cfg.slow_grace).await {

@@ -531,3 +531,93 @@ async fn a_slow_consumer_is_dropped_and_resumes_without_loss() {
     got.extend(resumed.until(&end).await);
     assert_eq!(triples(&got), f.oracle("USA", None));
 }
+
+async fn call(f: &Fixture, member: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{PASSWORD}", user(member)));
+    let req = Request::builder().method(method).uri(path).header("authorization", format!("Basic {auth}"));
+    let req = match body {
+        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())).unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn watch_zones_belong_to_their_creator() {
+    let f = fixture(LiveConfig::default());
+    let (s, z) = call(
+        &f,
+        "USA",
+        "POST",
+        "/api/tandem/watch-zones/",
+        Some(json!({"name": "Deir ez-Zor", "governorate": "SY-DY"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    let id = z["id"].as_str().unwrap().to_string();
+    for bad in [
+        json!({"name": "x"}),
+        json!({"name": "x", "place": "Atlantis", "radius_km": 5}),
+        json!({"name": "x", "colour": 1}),
+    ] {
+        let (s, _) = call(&f, "USA", "POST", "/api/tandem/watch-zones/", Some(bad.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (_, mine) = call(&f, "USA", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(mine["zones"].as_array().unwrap().len(), 1);
+    let (_, theirs) = call(&f, "IRQ", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(theirs["zones"], json!([]));
+    let (s, _) = call(&f, "IRQ", "DELETE", &format!("/api/tandem/watch-zones/{id}/"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another user's zone is a missing one");
+    let (s, _) = call(&f, "USA", "DELETE", &format!("/api/tandem/watch-zones/{id}/"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, mine) = call(&f, "USA", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(mine["zones"], json!([]));
+}
+
+#[tokio::test]
+async fn alerts_are_raised_once_in_the_owners_view_and_on_its_stream() {
+    let f = fixture(LiveConfig::default());
+    for m in ["USA", "IRQ"] {
+        let (s, _) =
+            call(&f, m, "POST", "/api/tandem/watch-zones/", Some(json!({"name": "DY", "governorate": "SY-DY"}))).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, _) =
+        call(&f, "IRQ", "POST", "/api/tandem/watch-zones/", Some(json!({"name": "Homs", "governorate": "SY-HM"})))
+            .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut usa = f.connect("USA", "?type=incident", None).await;
+    let mut irq_zone_only = f.connect("IRQ", "?zone=none-of-mine", None).await;
+    let cols = [COLL.to_string()];
+    let roster = || Arc::clone(&f.state.roster.read().unwrap());
+    // Nothing written yet: the alerter starts at the head.
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty());
+    f.submit("USA", vec![incident("amber-dy", "2025-06-22T12:00:00.000Z", &[AMBER.to_string()], None, "SY-DY", false)]);
+    f.submit("USA", vec![incident("green-dy", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    let end = f.state.store.feed_position().unwrap().unwrap().to_string();
+    let raised = crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    // USA's zone: both incidents; IRQ's SY-DY zone: the GREEN one only; IRQ's SY-HM zone: none.
+    assert_eq!(raised.len(), 3, "{raised:?}");
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty(), "raised twice");
+    // A restart: another handle on the same data raises nothing again.
+    let again: Arc<dyn Store> = Arc::new(SqliteStore::open(f._dir.path()).unwrap());
+    assert!(crate::alerts::alert_pass(&*again, roster(), &cols).unwrap().is_empty(), "raised again after a restart");
+    let (_, a) = call(&f, "IRQ", "GET", "/api/tandem/alerts/", None).await;
+    let a = a["alerts"].as_array().unwrap().clone();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["incident_object"]["name"], "green-dy");
+    let (_, a) = call(&f, "USA", "GET", "/api/tandem/alerts/", None).await;
+    assert_eq!(a["alerts"].as_array().unwrap().len(), 2);
+    // On the stream: each incident is preceded by its alert.
+    let got = usa.until(&end).await;
+    let kinds: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(kinds, ["alert", "version", "alert", "version"], "{got:?}");
+    assert_eq!(got[0].data["match"], "inside");
+    assert_eq!(got[0].data["incident"], got[1].data["id"]);
+    // A zone filter naming no zone of the caller passes no incident.
+    assert!(matches!(irq_zone_only.next(Duration::from_millis(500)).await, Next::Quiet));
+}

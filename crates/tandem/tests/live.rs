@@ -200,3 +200,126 @@ fn the_stream_resumes_exactly_after_a_disconnect_and_a_restart() {
     seen.extend(s.names(1).into_iter().map(|(_, n)| n));
     assert_eq!(seen, ["incident 2", "incident 3", "incident 4", "incident 5"]);
 }
+
+fn incident_in(n: u32, admin1: &str) -> Value {
+    use tandem_model::incident::*;
+    let ext = IncidentExt {
+        event_type: "Battles".into(),
+        sub_event_type: "Armed clash".into(),
+        time: TimeWindow::day(Date::parse("2025-06-22").expect("date")),
+        place: Place {
+            location_refs: vec![],
+            precision: GeoPrecision::Admin,
+            admin1: admin1.into(),
+            description: None,
+        },
+        actors: vec![],
+        fatalities: Some(Count::exact(3)),
+        injured: None,
+        arrested: None,
+        materiel: vec![],
+        claimed_only: false,
+        confirmed: false,
+        civilian_targeting: false,
+        sources: vec![],
+        notes: None,
+    };
+    let mut obj = json!({"type": "incident", "spec_version": "2.1",
+        "id": format!("incident--7a1c9a2e-1d3b-4c55-8e6f-{n:012}"),
+        "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+        "name": format!("incident {n}"), "object_marking_refs": [GREEN]});
+    ext.attach(&mut obj);
+    obj
+}
+
+impl Node {
+    fn post_object(&self, obj: Value) {
+        let r = reqwest::blocking::Client::new()
+            .post(self.url("/api/collections/intel/objects/"))
+            .basic_auth("usa", Some("dev-only"))
+            .header("Accept", TAXII)
+            .header("Content-Type", TAXII)
+            .body(json!({ "objects": [obj] }).to_string())
+            .send()
+            .expect("post");
+        assert_eq!(r.status().as_u16(), 202);
+    }
+
+    fn alerts(&self, user: &str) -> Vec<Value> {
+        let r = reqwest::blocking::Client::new()
+            .get(self.url("/api/tandem/alerts/"))
+            .basic_auth(user, Some("dev-only"))
+            .send()
+            .expect("alerts");
+        let v: Value = r.json().expect("alerts json");
+        v["alerts"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn alerts_eventually(&self, user: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let a = self.alerts(user);
+            if a.len() >= n || Instant::now() > deadline {
+                return a;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn a_zone_added_by_the_cli_alerts_once_across_a_restart_and_tail_shows_it() {
+    let mut node = Node::new();
+    node.start();
+    let cfg = node.config.to_str().unwrap_or_default().to_string();
+    let out = Command::new(bin())
+        .args(["watch", "add", "--config", &cfg, "--user", "irq", "--name", "Deir ez-Zor", "--governorate", "SY-DY"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("watch add");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let zone = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(zone.starts_with("zone--"));
+    node.post_object(incident_in(1, "SY-DY"));
+    node.post_object(incident_in(2, "SY-HM"));
+    let a = node.alerts_eventually("irq", 1);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        (a[0]["zone"].as_str(), a[0]["incident_object"]["name"].as_str()),
+        (Some(zone.as_str()), Some("incident 1"))
+    );
+    assert!(node.alerts("usa").is_empty(), "alerts are their owner's");
+
+    node.stop();
+    node.start();
+    node.post_object(incident_in(3, "SY-DY"));
+    let a = node.alerts_eventually("irq", 2);
+    let names: Vec<&str> = a.iter().filter_map(|x| x["incident_object"]["name"].as_str()).collect();
+    assert_eq!(names, ["incident 1", "incident 3"], "one alert per incident version, across a restart");
+
+    // `tandem tail` replays the stream: each alert before its incident.
+    let out = Command::new(bin())
+        .args(["tail", "--url", &node.url("/"), "--user", "irq", "--password", "dev-only", "--after", EPOCH])
+        .args(["--type", "incident", "--json", "--count", "5"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("tail");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds, ["alert", "version", "version", "alert", "version"], "{events:?}");
+    let (s, _) = {
+        let out = Command::new(bin())
+            .args(["watch", "remove", "--config", &cfg, "--user", "usa", &zone])
+            .output()
+            .expect("remove");
+        (out.status.success(), ())
+    };
+    assert!(!s, "another user cannot remove the zone");
+    let out = Command::new(bin())
+        .args(["watch", "remove", "--config", &cfg, "--user", "irq", &zone])
+        .output()
+        .expect("remove");
+    assert!(out.status.success());
+}

@@ -147,6 +147,15 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "places", "resolve"] if *r == root => "places.resolve",
         [r, "tandem", "places", "reverse"] if *r == root => "places.reverse",
         [r, "tandem", "stream"] if *r == root => "stream.read",
+        [r, "tandem", "watch-zones"] if *r == root => {
+            if method == Method::POST {
+                "zones.create"
+            } else {
+                "zones.read"
+            }
+        }
+        [r, "tandem", "watch-zones", _] if *r == root => "zones.delete",
+        [r, "tandem", "alerts"] if *r == root => "alerts.read",
         ["metrics"] => "metrics.read",
         _ => "other",
     }

@@ -48,6 +48,8 @@ pub struct Zone {
     pub name: String,
     pub owner: String,
     pub member: String,
+    /// The owner's clearance when the zone was created: alerts are decided in that view.
+    pub clearance: tandem_policy::Classification,
     pub geometry: Geometry,
     /// The gazetteer place a radius was drawn around, for display.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,6 +147,28 @@ impl ZoneSpec {
             .ok_or_else(|| format!("no named area {id:?}"))?;
         Ok((Geometry::Area { id: a.id.clone(), ring: a.polygon.clone(), admin1: a.admin1.clone() }, None))
     }
+}
+
+/// A new zone from `spec`, owned by `owner` (of `member`, decided at `clearance`).
+pub fn new_zone(
+    spec: ZoneSpec,
+    owner: &str,
+    member: &str,
+    clearance: tandem_policy::Classification,
+) -> Result<Zone, String> {
+    let (geometry, place) = spec.resolve()?;
+    Ok(Zone {
+        format: 1,
+        id: format!("zone--{}", uuid::Uuid::new_v4()),
+        name: spec.name.trim().to_string(),
+        owner: owner.to_string(),
+        member: member.to_string(),
+        clearance,
+        geometry,
+        place,
+        filters: spec.filters,
+        created: tandem_model::Timestamp::now(),
+    })
 }
 
 /// The extent of each governorate's gazetteer places (no governorate polygons exist offline).

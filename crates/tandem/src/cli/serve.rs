@@ -57,6 +57,8 @@ pub async fn launch(
     state.hooks = Arc::new(feed_hooks);
     let fed = crate::federation::attach(&config, store.clone(), &mut state)?;
     let roster = Arc::clone(&state.roster);
+    let alerter_state = state.clone();
+    let alerter_feed = feed.clone();
     let app = crate::http::app(state, &fed, feed);
     fed.start();
     tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
@@ -64,11 +66,19 @@ pub async fn launch(
     spawn_roster_reload(&config, fed.roster_log());
     let (stop_accounts, stopped) = tokio::sync::watch::channel(false);
     let accounts = node::follow_accounts(&config, store.clone(), directory, stopped);
+    // Watch-zone alerts for every zone, in its owner's view, persisted once each.
+    let alerter = tokio::spawn(tandem_live::alerts::run_alerter(
+        alerter_state,
+        alerter_feed,
+        std::time::Duration::from_secs(1),
+        stop_accounts.subscribe(),
+    ));
     let task_fed = Arc::clone(&fed);
     let server = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
         let _ = stop_accounts.send(true);
         let _ = accounts.await;
+        let _ = alerter.await;
         task_fed.stop().await;
         if let Err(e) = audit.close() {
             tracing::error!(error = %e, "closing the audit log");
