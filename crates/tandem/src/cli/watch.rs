@@ -17,7 +17,7 @@ use crate::node;
 pub enum WatchCommand {
     /// Add a watch zone owned by `--user`: one of --governorate, --area, --place or --point
     /// (with --radius-km), --polygon (a GeoJSON Polygon file).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the zones (all of them, or `--user`'s).
     List {
         #[arg(long, short)]
