@@ -42,6 +42,36 @@ impl ZoneSet {
     }
 }
 
+/// Every owner's zones with their index, reloaded only when [`zones::EPOCH_KEY`] moved, so a
+/// stream read costs one meta read, not a scan of every zone.
+#[derive(Default)]
+pub struct ZoneCache {
+    inner: std::sync::Mutex<Option<(Option<Value>, Arc<HashMap<String, Arc<ZoneSet>>>)>>,
+}
+
+impl ZoneCache {
+    /// `owner`'s zones (an empty set when it has none).
+    pub fn for_owner(&self, store: &dyn Store, owner: &str) -> Result<Arc<ZoneSet>, StoreError> {
+        let epoch = store.get_meta(zones::EPOCH_KEY)?;
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let current = match &*guard {
+            Some((e, map)) if *e == epoch => Arc::clone(map),
+            _ => {
+                let mut by_owner: HashMap<String, Vec<Zone>> = HashMap::new();
+                for z in zones::list(store)? {
+                    by_owner.entry(z.owner.clone()).or_default().push(z);
+                }
+                let map: HashMap<String, Arc<ZoneSet>> =
+                    by_owner.into_iter().map(|(o, zs)| (o, Arc::new(ZoneSet::new(zs)))).collect();
+                let map = Arc::new(map);
+                *guard = Some((epoch, Arc::clone(&map)));
+                map
+            }
+        };
+        Ok(current.get(owner).cloned().unwrap_or_default())
+    }
+}
+
 /// The incident's place in `ctx`'s view: the point of its first location object the viewer may
 /// see (a location withheld from it counts as absent: the place is then known to its
 /// governorate only).

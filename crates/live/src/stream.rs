@@ -25,6 +25,7 @@ use crate::{FeedSignal, LiveConfig, StreamFilter};
 struct Shared {
     feed: FeedSignal,
     config: LiveConfig,
+    zones: crate::alerts::ZoneCache,
 }
 
 /// The stream's routes (with and without the trailing slash), to merge before the audit layer.
@@ -42,7 +43,7 @@ pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
         .route(&format!("{zones}/{{id}}/"), axum::routing::delete(crate::http::delete_zone))
         .route(&alerts, get(crate::http::list_alerts))
         .route(&format!("{alerts}/"), get(crate::http::list_alerts))
-        .layer(Extension(Arc::new(Shared { feed, config })))
+        .layer(Extension(Arc::new(Shared { feed, config, zones: Default::default() })))
         .with_state(state)
 }
 
@@ -150,7 +151,7 @@ async fn produce(
 
 async fn run(
     state: &AppState,
-    shared: &Shared,
+    shared: &Arc<Shared>,
     p: &Principal,
     filter: &StreamFilter,
     (start, opened_under): (Timestamp, Arc<Roster>),
@@ -184,11 +185,11 @@ async fn run(
         let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
         let store = Arc::clone(&state.store);
         let (cols, tys, page, user) = (collections.clone(), types.clone(), cfg.page, p.user.clone());
+        let shared_zones = Arc::clone(&shared);
         let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
             let batch = read_batch(&*store, &ctx, &cols, cursor, &tys, page)?;
             // The caller's own zones, evaluated in the caller's own view.
-            let mine: Vec<_> = crate::zones::list(&*store)?.into_iter().filter(|z| z.owner == user).collect();
-            let set = crate::alerts::ZoneSet::new(mine);
+            let set = shared_zones.zones.for_owner(&*store, &user)?;
             let mut alerts = Vec::with_capacity(batch.items.len());
             for item in &batch.items {
                 let hits = match item {

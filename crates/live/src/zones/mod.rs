@@ -195,10 +195,28 @@ pub fn governorate_box(iso: &str) -> Option<BBox> {
     boxes.get(&iso.to_ascii_uppercase()).copied()
 }
 
+/// Moves on whenever a zone is created or removed (by any process): readers that cache zones
+/// reload when it changed.
+pub const EPOCH_KEY: &str = "live/zones-epoch";
+
+fn bump_epoch(store: &dyn MetaStore) -> Result<(), StoreError> {
+    loop {
+        let cur = store.get_meta(EPOCH_KEY)?;
+        let next = Value::from(cur.as_ref().and_then(Value::as_u64).unwrap_or(0) + 1);
+        if store.cas_meta(EPOCH_KEY, cur.as_ref(), Some(&next))? {
+            return Ok(());
+        }
+    }
+}
+
 /// Stores a new zone (compare-and-set of an absent key: an id is never reused).
 pub fn create(store: &dyn MetaStore, zone: &Zone) -> Result<bool, StoreError> {
     let v = serde_json::to_value(zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store.cas_meta(&format!("{PREFIX}{}", zone.id), None, Some(&v))
+    let created = store.cas_meta(&format!("{PREFIX}{}", zone.id), None, Some(&v))?;
+    if created {
+        bump_epoch(store)?;
+    }
+    Ok(created)
 }
 
 /// Every stored zone (a record that does not parse is a `Corrupt` error, never skipped).
@@ -217,5 +235,9 @@ pub fn remove(store: &dyn MetaStore, owner: &str, id: &str) -> Result<bool, Stor
     if current.get("owner").and_then(Value::as_str) != Some(owner) {
         return Ok(false);
     }
-    store.cas_meta(&key, Some(&current), None)
+    let removed = store.cas_meta(&key, Some(&current), None)?;
+    if removed {
+        bump_epoch(store)?;
+    }
+    Ok(removed)
 }
