@@ -1,16 +1,16 @@
 //! A grid index over zones, so evaluating an incident costs the zones near it, not all of them.
-//! Cells are half a degree; a zone is filed under every cell its box (grown by the largest
-//! place uncertainty) covers, governorate zones under their code, and zones too large for the
-//! grid in a short list checked every time.
+//! Cells are a tenth of a degree (about 11 km); a zone is filed under every cell its box covers,
+//! governorate zones under their code, and zones too large for the grid in a short list checked
+//! every time. A query looks up the cells of the incident's point grown by its uncertainty (one
+//! cell for a town-precision point), or of its governorate's extent when that is all it has.
 
 use std::collections::HashMap;
 
 use super::geometry::{BBox, Geometry, IncidentPlace, Match, uncertainty_km};
-use tandem_model::incident::GeoPrecision;
 
-const CELL_DEG: f64 = 0.5;
+const CELL_DEG: f64 = 0.1;
 /// A zone covering more cells than this is checked for every incident instead.
-const MAX_CELLS: usize = 4096;
+const MAX_CELLS: usize = 10_000;
 
 /// Zones by position in the slice given to [`ZoneIndex::build`].
 #[derive(Debug, Default)]
@@ -34,14 +34,12 @@ fn cells_of(b: &BBox) -> impl Iterator<Item = (i32, i32)> {
 impl ZoneIndex {
     pub fn build(geometries: Vec<Geometry>) -> ZoneIndex {
         let mut ix = ZoneIndex::default();
-        let grow = uncertainty_km(GeoPrecision::Region).unwrap_or(50.0);
         for (i, g) in geometries.iter().enumerate() {
             match (g, g.bbox()) {
                 (Geometry::Governorate { iso }, _) => {
                     ix.by_governorate.entry(iso.to_ascii_uppercase()).or_default().push(i)
                 }
                 (_, Some(b)) => {
-                    let b = b.grown(grow);
                     let (a0, o0) = cell(b.min_lat, b.min_lon);
                     let (a1, o1) = cell(b.max_lat, b.max_lon);
                     let n = ((a1 - a0 + 1) as i64 * (o1 - o0 + 1) as i64) as usize;
@@ -79,9 +77,15 @@ impl ZoneIndex {
             candidates.extend(v);
         }
         match (place.point, uncertainty_km(place.precision)) {
-            (Some((lat, lon)), Some(_)) => {
-                if let Some(v) = self.cells.get(&cell(lat, lon)) {
-                    candidates.extend(v);
+            (Some((lat, lon)), Some(r)) => {
+                // A margin over the uncertainty: the box and the distance use different
+                // approximations of the sphere.
+                let b = BBox { min_lat: lat, min_lon: lon, max_lat: lat, max_lon: lon };
+                let b = if r > 0.0 { b.grown(r * 1.1 + 1.0) } else { b };
+                for c in cells_of(&b) {
+                    if let Some(v) = self.cells.get(&c) {
+                        candidates.extend(v);
+                    }
                 }
             }
             _ => {
