@@ -185,6 +185,7 @@ async fn latency(clients: usize, n_zones: usize, incidents: usize) {
             place: None,
             filters: ZoneFilters::default(),
             created: tandem_model::Timestamp::now(),
+            webhook: None,
         };
         zones::create(&*store, &z).unwrap();
     }

@@ -201,6 +201,8 @@ pub fn alert_pass(
                     let v = json!({"zone": zone.id, "owner": zone.owner, "match": m, "collection": collection,
                         "incident": record.id, "version": record.version, "originator": record.originator,
                         "position": record.date_added, "raised": Timestamp::now()});
+                    // The delivery first: a crash before the alert is stored redoes both, once.
+                    crate::webhooks::enqueue(store, &key, &v, zone)?;
                     if store.cas_meta(&key, None, Some(&v))? {
                         stored.push(key);
                     }

@@ -24,7 +24,7 @@ fn blocking_err(e: tokio::task::JoinError) -> TaxiiError {
 pub async fn list_zones(ActiveCaller(p): ActiveCaller, State(state): State<AppState>) -> Result<Response, TaxiiError> {
     let store = state.store.clone();
     let all = tokio::task::spawn_blocking(move || zones::list(&*store)).await.map_err(blocking_err)??;
-    let mine: Vec<Zone> = all.into_iter().filter(|z| z.owner == p.user).collect();
+    let mine: Vec<Zone> = all.into_iter().filter(|z| z.owner == p.user).map(|z| z.public()).collect();
     tandem_taxii::audit::detail("returned", mine.len());
     Ok(reply(StatusCode::OK, json!({ "zones": mine })))
 }
@@ -42,7 +42,7 @@ pub async fn create_zone(
         return Err(TaxiiError::Internal("zone id collision".into()));
     }
     tandem_taxii::audit::detail("zone", zone.id.clone());
-    Ok(reply(StatusCode::CREATED, serde_json::to_value(&zone).unwrap_or(Value::Null)))
+    Ok(reply(StatusCode::CREATED, serde_json::to_value(zone.public()).unwrap_or(Value::Null)))
 }
 
 pub async fn delete_zone(
@@ -83,4 +83,17 @@ pub async fn list_alerts(
         .map_err(blocking_err)??;
     tandem_taxii::audit::detail("returned", alerts.len());
     Ok(reply(StatusCode::OK, json!({ "alerts": alerts })))
+}
+
+pub async fn list_deliveries(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+) -> Result<Response, TaxiiError> {
+    let store = state.store.clone();
+    let user = p.user.clone();
+    let d = tokio::task::spawn_blocking(move || crate::webhooks::deliveries(&*store, Some(&user)))
+        .await
+        .map_err(blocking_err)??;
+    tandem_taxii::audit::detail("returned", d.len());
+    Ok(reply(StatusCode::OK, json!({ "deliveries": d })))
 }

@@ -48,6 +48,7 @@ mod http;
 mod stream;
 #[cfg(test)]
 mod tests;
+pub mod webhooks;
 pub mod zones;
 
 use std::time::Duration;

@@ -619,3 +619,121 @@ async fn alerts_are_raised_once_in_the_owners_view_and_on_its_stream() {
     // A zone filter naming no zone of the caller passes no incident.
     assert!(matches!(irq_zone_only.next(Duration::from_millis(500)).await, Next::Quiet));
 }
+
+/// A loopback webhook receiver answering each POST with the next status of its script (200
+/// when the script is empty), recording what it received.
+struct Receiver {
+    url: String,
+    got: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    script: Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+async fn receiver(script: &[u16]) -> Receiver {
+    let got: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let script = Arc::new(std::sync::Mutex::new(script.iter().copied().collect::<std::collections::VecDeque<u16>>()));
+    let (g, s) = (Arc::clone(&got), Arc::clone(&script));
+    let app = Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (g, s) = (Arc::clone(&g), Arc::clone(&s));
+            async move {
+                g.lock().unwrap().push((headers, body));
+                StatusCode::from_u16(s.lock().unwrap().pop_front().unwrap_or(200)).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, got, script }
+}
+
+/// Runs delivery passes until nothing is pending (or 60 s passed).
+async fn deliver_until_settled(store: Arc<dyn Store>, f: &Fixture) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let retry =
+        crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let zones = crate::zones::list(&*store).unwrap();
+        let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+        crate::webhooks::deliver_due(Arc::clone(&store), Arc::clone(&f.state.roster), &secrets, &client, &retry)
+            .await
+            .unwrap();
+        let d = crate::webhooks::deliveries(&*store, None).unwrap();
+        if (!d.is_empty() && d.iter().all(|e| e["status"] != "pending")) || std::time::Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_retried_dead_lettered_and_survive_a_restart() {
+    let f = fixture(LiveConfig::default());
+    let flaky = receiver(&[500, 503]).await;
+    let secret = "0123456789abcdef-secret";
+    let (s, z) = call(
+        &f,
+        "USA",
+        "POST",
+        "/api/tandem/watch-zones/",
+        Some(json!({"name": "DY", "governorate": "SY-DY", "webhook": {"url": flaky.url, "secret": secret}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    assert_eq!(z["webhook"]["secret"], "***", "the secret is never served back");
+    let cols = [COLL.to_string()];
+    let roster = || Arc::clone(&f.state.roster.read().unwrap());
+    crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    f.submit("USA", vec![incident("hook-1", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    assert_eq!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().len(), 1);
+
+    // Two failures, then delivered; every attempt signed over timestamp and body.
+    let d = deliver_until_settled(Arc::clone(&f.state.store), &f).await;
+    assert_eq!((d.len(), d[0]["status"].as_str(), d[0]["attempts"].as_u64()), (1, Some("delivered"), Some(3)), "{d:?}");
+    assert_eq!(d[0]["log"].as_array().unwrap().len(), 3);
+    let got = flaky.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    for (headers, body) in &got {
+        let ts: i64 = headers["x-tandem-timestamp"].to_str().unwrap().parse().unwrap();
+        assert_eq!(headers["x-tandem-signature"].to_str().unwrap(), crate::webhooks::signature(secret, ts, body));
+        assert_ne!(
+            headers["x-tandem-signature"].to_str().unwrap(),
+            crate::webhooks::signature("wrong-secret-0000", ts, body)
+        );
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["incident_object"]["name"], "hook-1");
+    }
+    let (_, mine) = call(&f, "USA", "GET", "/api/tandem/webhooks/deliveries/", None).await;
+    assert_eq!(mine["deliveries"].as_array().unwrap().len(), 1);
+    assert!(mine["deliveries"][0].get("alert").is_none());
+    let (_, theirs) = call(&f, "IRQ", "GET", "/api/tandem/webhooks/deliveries/", None).await;
+    assert_eq!(theirs["deliveries"], json!([]));
+
+    // Always failing: dead after the last attempt.
+    flaky.script.lock().unwrap().extend([500, 500, 500]);
+    f.submit("USA", vec![incident("hook-2", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    let d = deliver_until_settled(Arc::clone(&f.state.store), &f).await;
+    let dead: Vec<&Value> = d.iter().filter(|e| e["status"] == "dead").collect();
+    assert_eq!(dead.len(), 1, "{d:?}");
+    assert_eq!((dead[0]["attempts"].as_u64(), dead[0]["last_error"].as_str()), (Some(3), Some("HTTP 500")));
+
+    // Queued, then the node restarts before delivering: a new handle delivers it.
+    f.submit("USA", vec![incident("hook-3", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    let before = flaky.got.lock().unwrap().len();
+    let restarted: Arc<dyn Store> = Arc::new(SqliteStore::open(f._dir.path()).unwrap());
+    let client = reqwest::Client::new();
+    let retry =
+        crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
+    let zones = crate::zones::list(&*restarted).unwrap();
+    let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+    crate::webhooks::deliver_due(Arc::clone(&restarted), Arc::clone(&f.state.roster), &secrets, &client, &retry)
+        .await
+        .unwrap();
+    let d = crate::webhooks::deliveries(&*restarted, None).unwrap();
+    assert_eq!(d.iter().filter(|e| e["status"] == "delivered").count(), 2, "{d:?}");
+    assert_eq!(flaky.got.lock().unwrap().len(), before + 1, "delivered once");
+}

@@ -156,6 +156,7 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         }
         [r, "tandem", "watch-zones", _] if *r == root => "zones.delete",
         [r, "tandem", "alerts"] if *r == root => "alerts.read",
+        [r, "tandem", "webhooks", "deliveries"] if *r == root => "webhooks.read",
         ["metrics"] => "metrics.read",
         _ => "other",
     }

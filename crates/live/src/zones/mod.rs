@@ -57,6 +57,20 @@ pub struct Zone {
     #[serde(default)]
     pub filters: ZoneFilters,
     pub created: tandem_model::Timestamp,
+    /// Where its alerts are POSTed, signed (see [`crate::webhooks`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<crate::webhooks::Webhook>,
+}
+
+impl Zone {
+    /// The zone as listings show it: the webhook's secret is never served back.
+    pub fn public(&self) -> Zone {
+        let mut z = self.clone();
+        if let Some(w) = &mut z.webhook {
+            w.secret = "***".into();
+        }
+        z
+    }
 }
 
 /// What a client sends to create a zone: exactly one of `geometry` (a GeoJSON Polygon),
@@ -80,6 +94,8 @@ pub struct ZoneSpec {
     pub area: Option<String>,
     #[serde(default)]
     pub filters: ZoneFilters,
+    #[serde(default)]
+    pub webhook: Option<crate::webhooks::Webhook>,
 }
 
 fn valid_point(lat: f64, lon: f64) -> bool {
@@ -157,6 +173,11 @@ pub fn new_zone(
     clearance: tandem_policy::Classification,
 ) -> Result<Zone, String> {
     let (geometry, place) = spec.resolve()?;
+    if let Some(w) = &spec.webhook
+        && (!(w.url.starts_with("http://") || w.url.starts_with("https://")) || w.secret.len() < 16)
+    {
+        return Err("webhook.url must be an http(s) URL and webhook.secret at least 16 characters".into());
+    }
     Ok(Zone {
         format: 1,
         id: format!("zone--{}", uuid::Uuid::new_v4()),
@@ -168,6 +189,7 @@ pub fn new_zone(
         place,
         filters: spec.filters,
         created: tandem_model::Timestamp::now(),
+        webhook: spec.webhook,
     })
 }
 

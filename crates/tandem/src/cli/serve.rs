@@ -73,12 +73,21 @@ pub async fn launch(
         std::time::Duration::from_secs(1),
         stop_accounts.subscribe(),
     ));
+    // Webhook deliveries from the durable outbox (retries and dead letters there).
+    let webhooks = tokio::spawn(tandem_live::webhooks::run_worker(
+        store.clone(),
+        Arc::clone(&roster),
+        tandem_live::webhooks::Retry::default(),
+        std::time::Duration::from_millis(500),
+        stop_accounts.subscribe(),
+    ));
     let task_fed = Arc::clone(&fed);
     let server = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
         let _ = stop_accounts.send(true);
         let _ = accounts.await;
         let _ = alerter.await;
+        let _ = webhooks.await;
         task_fed.stop().await;
         if let Err(e) = audit.close() {
             tracing::error!(error = %e, "closing the audit log");

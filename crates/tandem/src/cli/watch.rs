@@ -25,6 +25,16 @@ pub enum WatchCommand {
         #[arg(long)]
         user: Option<String>,
     },
+    /// The webhook deliveries (all, or of `--user`'s zones): status, attempts, last error.
+    Deliveries {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long)]
+        user: Option<String>,
+        /// Print each entry as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove one of `--user`'s zones.
     Remove {
         #[arg(long, short)]
@@ -66,6 +76,11 @@ pub struct AddArgs {
     /// E.g. C3: a source at least this reliable and credible.
     #[arg(long)]
     min_grading: Option<String>,
+    /// POST each alert here, signed with the secret (TANDEM_WEBHOOK_SECRET when omitted).
+    #[arg(long)]
+    webhook_url: Option<String>,
+    #[arg(long)]
+    webhook_secret: Option<String>,
 }
 
 /// The member and clearance of `user` (config users first, then those `tandem user add` stored).
@@ -118,6 +133,17 @@ pub fn run(command: &WatchCommand) -> anyhow::Result<ExitCode> {
                 radius_km: a.radius_km,
                 governorate: a.governorate.clone(),
                 area: a.area.clone(),
+                webhook: match &a.webhook_url {
+                    None => None,
+                    Some(url) => Some(tandem_live::webhooks::Webhook {
+                        url: url.clone(),
+                        secret: a
+                            .webhook_secret
+                            .clone()
+                            .or_else(|| std::env::var("TANDEM_WEBHOOK_SECRET").ok())
+                            .context("give --webhook-secret or set TANDEM_WEBHOOK_SECRET")?,
+                    }),
+                },
                 filters: ZoneFilters {
                     event_types: a.event_types.clone(),
                     cells: a.cells.clone(),
@@ -142,6 +168,24 @@ pub fn run(command: &WatchCommand) -> anyhow::Result<ExitCode> {
                 }
                 let kind = tandem_live::alerts::describe(&z.geometry);
                 println!("{:<42} {:<12} {:<12} {:<24} {}", z.id, z.owner, kind, z.created.to_taxii(), z.name);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        WatchCommand::Deliveries { config, user, json } => {
+            let config = Config::load(config)?;
+            let store = node::open_store(&config)?;
+            let all = tandem_live::webhooks::deliveries(store.as_ref(), user.as_deref())?;
+            if !json {
+                println!("{:<10} {:>8} {:>6}  {:<56} last error", "status", "attempts", "http", "id");
+            }
+            for d in all {
+                if *json {
+                    println!("{d}");
+                    continue;
+                }
+                let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
+                let status = d["last_status"].as_u64().map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+                println!("{:<10} {:>8} {:>6}  {:<56} {}", s("status"), d["attempts"], status, s("id"), s("last_error"));
             }
             Ok(ExitCode::SUCCESS)
         }
