@@ -32,7 +32,7 @@ fn random_geometry(rng: &mut impl Rng, i: usize) -> Geometry {
     // Mostly small drawn zones and radii (a town, a district: 1 to 5 km), a governorate zone
     // now and then.
     match i % 10 {
-        0 if i % 1000 == 0 => Geometry::Governorate { iso: p.admin1.clone() },
+        0 if i.is_multiple_of(1000) => Geometry::Governorate { iso: p.admin1.clone() },
         1..=3 => {
             let d = rng.gen_range(0.01..0.05);
             Geometry::Polygon {

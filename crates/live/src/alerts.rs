@@ -46,8 +46,11 @@ impl ZoneSet {
 /// stream read costs one meta read, not a scan of every zone.
 #[derive(Default)]
 pub struct ZoneCache {
-    inner: std::sync::Mutex<Option<(Option<Value>, Arc<HashMap<String, Arc<ZoneSet>>>)>>,
+    inner: std::sync::Mutex<Option<(Option<Value>, Arc<ByOwner>)>>,
 }
+
+/// Each owner's zones.
+type ByOwner = HashMap<String, Arc<ZoneSet>>;
 
 impl ZoneCache {
     /// `owner`'s zones (an empty set when it has none).

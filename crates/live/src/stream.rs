@@ -187,7 +187,7 @@ async fn run(
         let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
         let store = Arc::clone(&state.store);
         let (cols, tys, page, user) = (collections.clone(), types.clone(), cfg.page, p.user.clone());
-        let shared_zones = Arc::clone(&shared);
+        let shared_zones = Arc::clone(shared);
         let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
             let batch = read_batch(&*store, &ctx, &cols, cursor, &tys, page)?;
             // The caller's own zones, evaluated in the caller's own view.
