@@ -3,7 +3,7 @@
 //! clients connected in-process (the app's router driven without sockets; the write goes
 //! through the ingest pipeline a TAXII POST uses). Figures only: nothing here asserts a time.
 //!
-//! `cargo run -p tandem-live --example live_bench -- [CLIENTS] [ZONES] [INCIDENTS]`
+//! `cargo run -p tandem-live --example live_bench -- [CLIENTS] [ZONES] [INCIDENTS] [--same-owner] [--latency-only]`
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -126,11 +126,19 @@ fn incident(i: usize, admin1: &str) -> Value {
     obj
 }
 
-async fn latency(clients: usize, n_zones: usize, incidents: usize) {
+async fn latency(clients: usize, n_zones: usize, incidents: usize, same_owner: bool) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let (hooks, feed) = tandem_live::FeedHooks::new(Arc::clone(&store), Arc::new(NoHooks));
     let hooks: Arc<dyn WriteHooks> = Arc::new(hooks);
+    let reader = Account {
+        name: "reader".into(),
+        member: "USA".into(),
+        password_hash: hash_secret("bench"),
+        clearance: Classification::Secret,
+        roles: vec![],
+        read_only: false,
+    };
     let account = Account {
         name: "watcher".into(),
         member: "USA".into(),
@@ -162,7 +170,7 @@ async fn latency(clients: usize, n_zones: usize, incidents: usize) {
     };
     let state = AppState {
         store: Arc::clone(&store),
-        auth: Arc::new(UserDirectory::new([account], [])),
+        auth: Arc::new(UserDirectory::new([account, reader], [])),
         config: Arc::new(config),
         roster: Arc::new(RwLock::new(Arc::new(roster))),
         hooks,
@@ -190,9 +198,12 @@ async fn latency(clients: usize, n_zones: usize, incidents: usize) {
         zones::create(&*store, &z).unwrap();
     }
     let app = tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default());
-    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("watcher:bench"));
+    // The timed client is the zones' owner; the others read the same stream as another user
+    // (each connection evaluates its own user's zones only).
+    let basic = |u: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:bench")));
     let mut bodies = Vec::new();
-    for _ in 0..clients {
+    for c in 0..clients {
+        let auth = basic(if c == 0 || same_owner { "watcher" } else { "reader" });
         let req = Request::get("/api/tandem/stream/").header("authorization", &auth).body(Body::empty()).unwrap();
         bodies.push(app.clone().oneshot(req).await.unwrap().into_body());
     }
@@ -233,7 +244,8 @@ async fn latency(clients: usize, n_zones: usize, incidents: usize) {
     lat.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "write-to-alert latency, {clients} stream clients, {n_zones} zones, {incidents} incidents: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "write-to-alert latency, {clients} stream clients ({}), {n_zones} zones, {incidents} incidents: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        if same_owner { "all the zones' owner" } else { "one the zones' owner, the others another user" },
         ms(lat[lat.len() / 2]),
         ms(lat[(lat.len() * 99 / 100).min(lat.len() - 1)]),
         ms(lat[lat.len() - 1])
@@ -246,6 +258,9 @@ async fn main() {
     let clients = args.first().copied().unwrap_or(1000);
     let n_zones = args.get(1).copied().unwrap_or(10_000);
     let incidents = args.get(2).copied().unwrap_or(200);
-    evaluation_cost();
-    latency(clients, n_zones, incidents).await;
+    let same_owner = std::env::args().any(|a| a == "--same-owner");
+    if !std::env::args().any(|a| a == "--latency-only") {
+        evaluation_cost();
+    }
+    latency(clients, n_zones, incidents, same_owner).await;
 }
