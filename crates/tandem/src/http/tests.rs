@@ -285,6 +285,17 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::OK,
             Refused,
         ),
+        row(Method::GET, "/api/tandem/watch-zones/", "zones.read", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::DELETE,
+            "/api/tandem/watch-zones/zone--missing/",
+            "zones.delete",
+            "analyst",
+            StatusCode::NOT_FOUND,
+            Refused,
+        ),
+        row(Method::GET, "/api/tandem/alerts/", "alerts.read", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/webhooks/deliveries/", "webhooks.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
         // Deleting what the store releases nothing of: the same 404 as for a missing object.
         row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
