@@ -165,12 +165,28 @@ impl NodeBuilder {
             crate::federation::Tuning { key, poll_interval, peer_refresh, max_backoff },
         )?;
         let roster = Arc::clone(&state.roster);
-        let app = crate::http::app(state, &fed);
+        let alerter_state = state.clone();
+        let app = crate::http::app(state, &fed, feed_rx.clone());
         fed.start();
         tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
         spawn_roster_reload(&config, fed.roster_log());
         let (stop_accounts, stopped) = watch::channel(false);
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
+        // Watch-zone alerts for every zone, in its owner's view, persisted once each.
+        let alerter = tokio::spawn(tandem_live::alerts::run_alerter(
+            alerter_state,
+            feed_rx.clone(),
+            Duration::from_secs(1),
+            stop_accounts.subscribe(),
+        ));
+        // Webhook deliveries from the durable outbox (retries and dead letters there).
+        let webhooks = tokio::spawn(tandem_live::webhooks::run_worker(
+            Arc::clone(&store),
+            Arc::clone(&roster),
+            tandem_live::webhooks::Retry::default(),
+            Duration::from_millis(500),
+            stop_accounts.subscribe(),
+        ));
         let task_fed = Arc::clone(&fed);
         let server = tokio::spawn(async move {
             // With each connection's address, so that failed logins are throttled per address too.
@@ -178,6 +194,8 @@ impl NodeBuilder {
             let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
             let _ = stop_accounts.send(true);
             let _ = accounts.await;
+            let _ = alerter.await;
+            let _ = webhooks.await;
             task_fed.stop().await;
             if let Err(e) = audit.close() {
                 tracing::error!(error = %e, "closing the audit log");

@@ -72,6 +72,13 @@ enum Command {
         #[command(subcommand)]
         command: cli::roster::RosterCommand,
     },
+    /// Watch zones: areas whose incidents raise alerts for their owner.
+    Watch {
+        #[command(subcommand)]
+        command: cli::watch::WatchCommand,
+    },
+    /// Follow a node's live stream, one line per event.
+    Tail(cli::tail::TailArgs),
     /// The node's signing key.
     Key {
         #[command(subcommand)]
@@ -125,6 +132,8 @@ fn main() -> std::process::ExitCode {
         Command::Audit { command } => cli::audit::run(&command),
         Command::Peer { command } => cli::peer::run(&command),
         Command::Key { command } => cli::peer::run_key(&command),
+        Command::Watch { command } => cli::watch::run(&command),
+        Command::Tail(args) => cli::tail::run(&args),
         Command::Roster { command } => cli::roster::run(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
         Command::Trends(args) => cli::analytics::run_trends(&args),

@@ -160,6 +160,17 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
             }
         }
         [r, "tandem", "analytics", "correlations", _] if *r == root => "analytics.unmerge",
+        [r, "tandem", "stream"] if *r == root => "stream.read",
+        [r, "tandem", "watch-zones"] if *r == root => {
+            if method == Method::POST {
+                "zones.create"
+            } else {
+                "zones.read"
+            }
+        }
+        [r, "tandem", "watch-zones", _] if *r == root => "zones.delete",
+        [r, "tandem", "alerts"] if *r == root => "alerts.read",
+        [r, "tandem", "webhooks", "deliveries"] if *r == root => "webhooks.read",
         ["metrics"] => "metrics.read",
         _ => "other",
     }

@@ -19,13 +19,15 @@ use tandem_sync::federation::Federation;
 use tandem_taxii::AppState;
 
 /// The whole app of a node: every route merged first, then the audit layer once, last
-/// (`tandem_taxii::assemble`). `tandem serve` and `tandem demo` serve exactly this.
-pub fn app(state: AppState, federation: &Arc<Federation>) -> Router {
+/// (`tandem_taxii::assemble`). `tandem serve` and `tandem demo` serve exactly this. `feed` is
+/// the store's feed signal (see `tandem_live::FeedHooks`): it wakes the live stream.
+pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::FeedSignal) -> Router {
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
         .merge(analytics::routes(&state.config.api_root))
         .merge(metrics::routes(Arc::clone(federation)))
         .with_state(state.clone())
-        .merge(federation.routes(state.clone()));
+        .merge(federation.routes(state.clone()))
+        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()));
     tandem_taxii::assemble(state, own)
 }

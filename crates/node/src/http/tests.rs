@@ -115,12 +115,15 @@ async fn fixture() -> Fixture {
     let config = Config::load(&path).unwrap();
     let store = crate::wiring::open_store(&config).unwrap();
     let (mut state, _directory) = crate::wiring::app_state(&config, store.clone()).unwrap();
+    let signal = crate::feed::FeedSignal::new(store.clone(), Arc::clone(&state.hooks));
+    let feed = signal.subscribe();
+    state.hooks = Arc::new(signal);
     let fed = crate::federation::attach(&config, store, &mut state).unwrap();
     let audit = Arc::new(Memory::default());
     state.audit = audit.clone();
     // Started so that IRQ's peer entry exists (its URL answers nothing: pulls just fail).
     fed.start();
-    Fixture { app: super::app(state, &fed), audit, fed, _dir: dir }
+    Fixture { app: super::app(state, &fed, feed), audit, fed, _dir: dir }
 }
 
 fn basic(user: &str) -> String {
@@ -284,6 +287,17 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::OK,
             Refused,
         ),
+        row(Method::GET, "/api/tandem/watch-zones/", "zones.read", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::DELETE,
+            "/api/tandem/watch-zones/zone--missing/",
+            "zones.delete",
+            "analyst",
+            StatusCode::NOT_FOUND,
+            Refused,
+        ),
+        row(Method::GET, "/api/tandem/alerts/", "alerts.read", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/webhooks/deliveries/", "webhooks.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
         row(
             Method::GET,
@@ -537,4 +551,26 @@ async fn analytics_count_what_the_caller_sees_and_merges_confirm_and_undo() {
     .await;
     assert_eq!(t.status, StatusCode::OK);
     assert_eq!(t.body["steps"].as_array().map(Vec::len), Some(2));
+}
+
+/// The live stream is one of the node's routes: unauthenticated 401, a suspended member's user
+/// 403, an authorized connection audited as `stream.read` when it opens (its body never ends,
+/// so it has no row in the table above, whose calls read bodies to the end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_is_authenticated_and_audited() {
+    let f = fixture().await;
+    let path = "/api/tandem/stream/";
+    let resp = call(&f.app, &Method::GET, path, None, None).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(f.audit.last().unwrap().detail["attempted"], "stream.read");
+    let resp = call(&f.app, &Method::GET, path, Some("sam"), None).await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    let req = Request::get(path).header(header::AUTHORIZATION, basic("analyst")).body(Body::empty()).unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("text/event-stream"));
+    let e = f.audit.last().unwrap();
+    assert_eq!((e.user.as_deref(), e.action.as_str(), e.status), (Some("analyst"), "stream.read", 200));
+    drop(resp);
+    f.fed.stop().await;
 }

@@ -1,0 +1,308 @@
+//! Alerts: an incident version matching a watch zone, decided in the zone owner's view.
+//!
+//! The stream raises `alert` events inline, right after the incident version they concern and
+//! under the same event id (so a resume neither loses nor repeats one), for the caller's own
+//! zones. The node's alerter ([`run_alerter`]) evaluates every zone against the feed in its
+//! owner's view and persists one alert per (zone, incident version) under a meta key taken by
+//! compare-and-set of an absent key, so an alert is raised once across restarts and processes,
+//! for local and replicated writes alike (it reads the feed, which both fill). A stored alert
+//! keeps only ids and the match; `GET /api/tandem/alerts/` re-reads the incident through
+//! `Store::list` for the caller, so an alert never shows what its reader may not see now.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tandem_model::Timestamp;
+use tandem_model::incident::{GeoPrecision, IncidentExt};
+use tandem_policy::{Classification, Viewer};
+use tandem_store::{ObjectQuery, Record, Store, StoreError, ViewContext};
+
+use crate::zones::{self, Geometry, IncidentPlace, Match, Zone, ZoneFilters, ZoneIndex};
+
+/// Meta-key prefix of persisted alerts: `live/alert/<position>/<zone>`.
+pub const PREFIX: &str = "live/alert/";
+const CURSOR_KEY: &str = "live/alerter/cursor";
+
+/// Zones with their index.
+#[derive(Debug, Default)]
+pub struct ZoneSet {
+    pub zones: Vec<Zone>,
+    index: ZoneIndex,
+}
+
+impl ZoneSet {
+    pub fn new(zones: Vec<Zone>) -> ZoneSet {
+        let index = ZoneIndex::build(zones.iter().map(|z| z.geometry.clone()).collect());
+        ZoneSet { zones, index }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+}
+
+/// Every owner's zones with their index, reloaded only when [`zones::EPOCH_KEY`] moved, so a
+/// stream read costs one meta read, not a scan of every zone.
+#[derive(Default)]
+pub struct ZoneCache {
+    inner: std::sync::Mutex<Option<(Option<Value>, Arc<ByOwner>)>>,
+}
+
+/// Each owner's zones.
+type ByOwner = HashMap<String, Arc<ZoneSet>>;
+
+impl ZoneCache {
+    /// `owner`'s zones (an empty set when it has none).
+    pub fn for_owner(&self, store: &dyn Store, owner: &str) -> Result<Arc<ZoneSet>, StoreError> {
+        let epoch = store.get_meta(zones::EPOCH_KEY)?;
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let current = match &*guard {
+            Some((e, map)) if *e == epoch => Arc::clone(map),
+            _ => {
+                let mut by_owner: HashMap<String, Vec<Zone>> = HashMap::new();
+                for z in zones::list(store)? {
+                    by_owner.entry(z.owner.clone()).or_default().push(z);
+                }
+                let map: HashMap<String, Arc<ZoneSet>> =
+                    by_owner.into_iter().map(|(o, zs)| (o, Arc::new(ZoneSet::new(zs)))).collect();
+                let map = Arc::new(map);
+                *guard = Some((epoch, Arc::clone(&map)));
+                map
+            }
+        };
+        Ok(current.get(owner).cloned().unwrap_or_default())
+    }
+}
+
+/// The incident's place in `ctx`'s view: the point of its first location object the viewer may
+/// see (a location withheld from it counts as absent: the place is then known to its
+/// governorate only).
+pub fn place_of(
+    store: &dyn Store,
+    ctx: &ViewContext,
+    collection: &str,
+    ext: &IncidentExt,
+) -> Result<IncidentPlace, StoreError> {
+    let mut point = None;
+    if ext.place.precision != GeoPrecision::Admin && !ext.place.location_refs.is_empty() {
+        let q = ObjectQuery { ids: ext.place.location_refs.clone(), limit: 10, ..ObjectQuery::default() };
+        for r in store.list(ctx, collection, &q)?.items {
+            let lat = r.object.get("latitude").and_then(Value::as_f64);
+            let lon = r.object.get("longitude").and_then(Value::as_f64);
+            if let (Some(lat), Some(lon)) = (lat, lon) {
+                point = Some((lat, lon));
+                break;
+            }
+        }
+    }
+    let precision = if point.is_some() { ext.place.precision } else { GeoPrecision::Admin };
+    Ok(IncidentPlace { point, precision, admin1: ext.place.admin1.clone() })
+}
+
+/// Whether the incident passes a zone's filters.
+pub fn passes(f: &ZoneFilters, ext: &IncidentExt) -> bool {
+    if !f.event_types.is_empty() && !f.event_types.iter().any(|t| t.eq_ignore_ascii_case(&ext.event_type)) {
+        return false;
+    }
+    if !f.cells.is_empty()
+        && !ext.actors.iter().any(|a| {
+            f.cells.iter().any(|c| {
+                a.actor_ref.as_deref() == Some(c.as_str())
+                    || a.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(c))
+            })
+        })
+    {
+        return false;
+    }
+    if let Some(min) = f.min_fatalities
+        && ext.fatalities.as_ref().is_none_or(|c| c.best < min)
+    {
+        return false;
+    }
+    if let Some(g) = &f.min_grading {
+        let mut chars = g.chars();
+        let (Some(rel), Some(cred)) = (chars.next(), chars.next().and_then(|c| c.to_digit(10))) else {
+            return false;
+        };
+        let rel = rel.to_ascii_uppercase();
+        if !ext.sources.iter().any(|s| s.reliability.to_ascii_uppercase() <= rel && u32::from(s.credibility) <= cred) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The zones of `set` that the incident `record` (as `ctx` sees it) falls in or may fall in.
+pub fn evaluate(
+    store: &dyn Store,
+    ctx: &ViewContext,
+    collection: &str,
+    record: &Record,
+    set: &ZoneSet,
+) -> Result<Vec<(usize, Match)>, StoreError> {
+    if set.is_empty() || record.object_type != "incident" {
+        return Ok(Vec::new());
+    }
+    let Some(ext) = IncidentExt::from_object(&record.object) else { return Ok(Vec::new()) };
+    let place = place_of(store, ctx, collection, &ext)?;
+    Ok(set
+        .index
+        .matches(&place, &zones::governorate_box)
+        .into_iter()
+        .filter(|(i, _)| passes(&set.zones[*i].filters, &ext))
+        .collect())
+}
+
+/// The `alert` event data for a match.
+pub fn alert_json(zone: &Zone, m: Match, collection: &str, record: &Record) -> Value {
+    json!({
+        "zone": zone.id,
+        "zone_name": zone.name,
+        "match": m,
+        "collection": collection,
+        "incident": record.id,
+        "version": record.version,
+        "originator": record.originator,
+        "position": record.date_added,
+        "name": record.object.get("name"),
+    })
+}
+
+fn alert_key(position: Timestamp, zone: &str) -> String {
+    format!("{PREFIX}{:020}/{zone}", position.as_micros())
+}
+
+/// One pass of the node's alerter: reads the feed after its persisted cursor in each zone
+/// owner's view and persists new alerts. Returns the alerts it stored (their keys).
+pub fn alert_pass(
+    store: &dyn Store,
+    roster: Arc<tandem_policy::Roster>,
+    collections: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let all = zones::list(store)?;
+    let cursor = store.get_meta(CURSOR_KEY)?;
+    let after = cursor.as_ref().and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok());
+    // One view per (member, clearance) of the zones' owners.
+    let mut by_view: HashMap<(String, Classification), Vec<Zone>> = HashMap::new();
+    for z in all {
+        by_view.entry((z.member.clone(), z.clearance)).or_default().push(z);
+    }
+    let mut stored = Vec::new();
+    let mut next: Option<Timestamp> = None;
+    let mut head = None;
+    for ((member, clearance), zs) in by_view {
+        let ctx = ViewContext { viewer: Viewer { member, clearance }, roster: Arc::clone(&roster) };
+        let set = ZoneSet::new(zs);
+        let b = crate::read_batch(store, &ctx, collections, after, &["incident".to_string()], 1000)?;
+        head = b.head;
+        for item in &b.items {
+            if let crate::Item::Version { collection, record } = item {
+                for (i, m) in evaluate(store, &ctx, collection, record, &set)? {
+                    let zone = &set.zones[i];
+                    let key = alert_key(record.date_added, &zone.id);
+                    let v = json!({"zone": zone.id, "owner": zone.owner, "match": m, "collection": collection,
+                        "incident": record.id, "version": record.version, "originator": record.originator,
+                        "position": record.date_added, "raised": Timestamp::now()});
+                    // The delivery first: a crash before the alert is stored redoes both, once.
+                    crate::webhooks::enqueue(store, &key, &v, zone)?;
+                    if store.cas_meta(&key, None, Some(&v))? {
+                        stored.push(key);
+                    }
+                }
+            }
+        }
+        next = match (next, b.scanned) {
+            (Some(n), Some(s)) => Some(n.min(s)),
+            (None, s) => s,
+            (n, None) => n,
+        };
+    }
+    // With no zones, nothing can alert: move on to the head so zones created later alert on
+    // what is new from then on.
+    let next = next.or(if head.is_some() { head } else { store.feed_position()? });
+    if let Some(n) = next
+        && after.is_none_or(|a| n > a)
+    {
+        store.put_meta(CURSOR_KEY, Some(&Value::String(n.to_string())))?;
+    }
+    Ok(stored)
+}
+
+/// Runs [`alert_pass`] whenever the feed moves (and every `poll`), until `stop` is set.
+pub async fn run_alerter(
+    state: tandem_taxii::AppState,
+    mut feed: crate::FeedSignal,
+    poll: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let collections: Vec<String> =
+        state.config.collections.iter().filter(|c| c.can_read).map(|c| c.id.clone()).collect();
+    loop {
+        feed.borrow_and_update();
+        let roster = match state.roster.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(p) => Arc::clone(&p.into_inner()),
+        };
+        let store = Arc::clone(&state.store);
+        let cols = collections.clone();
+        match tokio::task::spawn_blocking(move || alert_pass(&*store, roster, &cols)).await {
+            Ok(Ok(new)) if !new.is_empty() => tracing::info!(alerts = new.len(), "watch-zone alerts raised"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "alert pass failed"),
+            Err(e) => tracing::error!(error = %e, "alert pass task failed"),
+        }
+        tokio::select! {
+            _ = feed.changed() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+/// The caller's alerts, newest last, each with the incident as the caller may see it now;
+/// alerts on an incident version it may no longer see are left out.
+pub fn alerts_for(store: &dyn Store, ctx: &ViewContext, user: &str, limit: usize) -> Result<Vec<Value>, StoreError> {
+    let mut out = Vec::new();
+    for (_, a) in store.list_meta(PREFIX)? {
+        if a.get("owner").and_then(Value::as_str) != Some(user) {
+            continue;
+        }
+        let (Some(coll), Some(id), Some(version)) = (
+            a.get("collection").and_then(Value::as_str),
+            a.get("incident").and_then(Value::as_str),
+            a.get("version").and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok()),
+        ) else {
+            continue;
+        };
+        let q = ObjectQuery {
+            ids: vec![id.to_string()],
+            versions: tandem_store::VersionFilter::Some { exact: vec![version], last: false, first: false },
+            limit: 10,
+            ..ObjectQuery::default()
+        };
+        let seen = store.list(ctx, coll, &q)?.items;
+        if let Some(r) =
+            seen.iter().find(|r| Some(r.originator.as_str()) == a.get("originator").and_then(Value::as_str))
+        {
+            let mut a = a.clone();
+            a["incident_object"] = r.object.clone();
+            out.push(a);
+        }
+    }
+    let skip = out.len().saturating_sub(limit);
+    Ok(out.split_off(skip))
+}
+
+/// Geometry of a zone for display (the stored ring of an area is the gazetteer's).
+pub fn describe(g: &Geometry) -> &'static str {
+    match g {
+        Geometry::Polygon { .. } => "polygon",
+        Geometry::Radius { .. } => "radius",
+        Geometry::Governorate { .. } => "governorate",
+        Geometry::Area { .. } => "area",
+    }
+}

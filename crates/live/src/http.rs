@@ -1,0 +1,99 @@
+//! `GET|POST /api/tandem/watch-zones/`, `DELETE /api/tandem/watch-zones/{id}/` (the caller's
+//! own zones only: another user's zone answers as a missing one) and `GET /api/tandem/alerts/`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tandem_policy::Viewer;
+use tandem_store::ViewContext;
+use tandem_taxii::auth::ActiveCaller;
+use tandem_taxii::{AppState, TaxiiError};
+
+use crate::zones::{self, Zone, ZoneSpec};
+
+fn reply(status: StatusCode, body: Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn blocking_err(e: tokio::task::JoinError) -> TaxiiError {
+    TaxiiError::from(e)
+}
+
+pub async fn list_zones(ActiveCaller(p): ActiveCaller, State(state): State<AppState>) -> Result<Response, TaxiiError> {
+    let store = state.store.clone();
+    let all = tokio::task::spawn_blocking(move || zones::list(&*store)).await.map_err(blocking_err)??;
+    let mine: Vec<Zone> = all.into_iter().filter(|z| z.owner == p.user).map(|z| z.public()).collect();
+    tandem_taxii::audit::detail("returned", mine.len());
+    Ok(reply(StatusCode::OK, json!({ "zones": mine })))
+}
+
+pub async fn create_zone(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    body: Result<Json<ZoneSpec>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, TaxiiError> {
+    let Json(spec) = body.map_err(|e| TaxiiError::BadRequest(format!("the zone does not parse: {}", e.body_text())))?;
+    let zone = zones::new_zone(spec, &p.user, &p.member, p.clearance).map_err(TaxiiError::BadRequest)?;
+    let store = state.store.clone();
+    let z = zone.clone();
+    if !tokio::task::spawn_blocking(move || zones::create(&*store, &z)).await.map_err(blocking_err)?? {
+        return Err(TaxiiError::Internal("zone id collision".into()));
+    }
+    tandem_taxii::audit::detail("zone", zone.id.clone());
+    Ok(reply(StatusCode::CREATED, serde_json::to_value(zone.public()).unwrap_or(Value::Null)))
+}
+
+pub async fn delete_zone(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, TaxiiError> {
+    let store = state.store.clone();
+    let user = p.user.clone();
+    let zid = id.clone();
+    if tokio::task::spawn_blocking(move || zones::remove(&*store, &user, &zid)).await.map_err(blocking_err)?? {
+        tandem_taxii::audit::detail("zone", id);
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(TaxiiError::NotFound)
+    }
+}
+
+pub async fn list_alerts(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, TaxiiError> {
+    let limit = match q.get("limit").map(|s| s.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        _ => return Err(TaxiiError::BadRequest("limit must be an integer from 1 to 1000".into())),
+    };
+    let roster = match state.roster.read() {
+        Ok(r) => std::sync::Arc::clone(&r),
+        Err(poisoned) => std::sync::Arc::clone(&poisoned.into_inner()),
+    };
+    let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
+    let store = state.store.clone();
+    let user = p.user.clone();
+    let alerts = tokio::task::spawn_blocking(move || crate::alerts::alerts_for(&*store, &ctx, &user, limit))
+        .await
+        .map_err(blocking_err)??;
+    tandem_taxii::audit::detail("returned", alerts.len());
+    Ok(reply(StatusCode::OK, json!({ "alerts": alerts })))
+}
+
+pub async fn list_deliveries(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+) -> Result<Response, TaxiiError> {
+    let store = state.store.clone();
+    let user = p.user.clone();
+    let d = tokio::task::spawn_blocking(move || crate::webhooks::deliveries(&*store, Some(&user)))
+        .await
+        .map_err(blocking_err)??;
+    tandem_taxii::audit::detail("returned", d.len());
+    Ok(reply(StatusCode::OK, json!({ "deliveries": d })))
+}

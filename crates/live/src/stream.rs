@@ -1,0 +1,256 @@
+//! `GET /api/tandem/stream/`: one task per connection reads the feed for its caller and fills a
+//! bounded buffer that the SSE body drains (see the crate doc for the contract).
+
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde_json::json;
+use tandem_model::Timestamp;
+use tandem_policy::{Roster, Viewer};
+use tandem_store::ViewContext;
+use tandem_taxii::auth::ActiveCaller;
+use tandem_taxii::{AppState, Principal, TaxiiError};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::SendTimeoutError;
+
+use crate::feed::read_batch;
+use crate::{FeedSignal, LiveConfig, StreamFilter};
+
+struct Shared {
+    feed: FeedSignal,
+    config: LiveConfig,
+    zones: crate::alerts::ZoneCache,
+}
+
+/// The stream's routes (with and without the trailing slash), to merge before the audit layer.
+pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
+    let root = format!("/{}/tandem", state.config.api_root.trim_matches('/'));
+    let base = format!("{root}/stream");
+    let zones = format!("{root}/watch-zones");
+    let alerts = format!("{root}/alerts");
+    Router::new()
+        .route(&base, get(stream))
+        .route(&format!("{base}/"), get(stream))
+        .route(&zones, get(crate::http::list_zones).post(crate::http::create_zone))
+        .route(&format!("{zones}/"), get(crate::http::list_zones).post(crate::http::create_zone))
+        .route(&format!("{zones}/{{id}}"), axum::routing::delete(crate::http::delete_zone))
+        .route(&format!("{zones}/{{id}}/"), axum::routing::delete(crate::http::delete_zone))
+        .route(&format!("{root}/webhooks/deliveries"), get(crate::http::list_deliveries))
+        .route(&format!("{root}/webhooks/deliveries/"), get(crate::http::list_deliveries))
+        .route(&alerts, get(crate::http::list_alerts))
+        .route(&format!("{alerts}/"), get(crate::http::list_alerts))
+        .layer(Extension(Arc::new(Shared { feed, config, zones: Default::default() })))
+        .with_state(state)
+}
+
+fn snapshot(roster: &RwLock<Arc<Roster>>) -> Arc<Roster> {
+    match roster.read() {
+        Ok(r) => Arc::clone(&r),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::from_micros(0)
+}
+
+async fn stream(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    Extension(shared): Extension<Arc<Shared>>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, TaxiiError> {
+    let Query(pairs) = query.map_err(|_| TaxiiError::BadRequest("the query string does not parse".into()))?;
+    let filter = StreamFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|k| TaxiiError::BadRequest(format!("unknown stream parameter {k:?}")))?;
+    // Last-Event-ID wins: a browser reconnects with the URL it first used (and its old `after`).
+    let given = match headers.get("last-event-id") {
+        Some(v) => {
+            Some(v.to_str().map_err(|_| TaxiiError::BadRequest("Last-Event-ID is not text".into()))?.to_string())
+        }
+        None => pairs.iter().find(|(k, _)| k == "after").map(|(_, v)| v.clone()),
+    };
+    let given = given
+        .map(|s| Timestamp::parse(s.trim()))
+        .transpose()
+        .map_err(|_| TaxiiError::BadRequest("the cursor (Last-Event-ID or after) must be an event id".into()))?;
+    let store = Arc::clone(&state.store);
+    let head = tokio::task::spawn_blocking(move || store.feed_position()).await?.map_err(TaxiiError::from)?;
+    let head_or_epoch = head.unwrap_or_else(epoch);
+    let (start, reset) = match given {
+        Some(c) if c > head_or_epoch => (head_or_epoch, true),
+        Some(c) => (c, false),
+        None => (head_or_epoch, false),
+    };
+    tandem_taxii::audit::detail("after", start.to_string());
+    let (tx, rx) = mpsc::channel::<Event>(shared.config.buffer.max(1));
+    if reset {
+        let data = json!({"reason": "cursor-ahead", "cursor": start});
+        let _ = tx.try_send(Event::default().event("reset").id(start.to_string()).data(data.to_string()));
+    }
+    // The roster the connection was opened under: a change from it is a `reset`.
+    let opened_under = snapshot(&state.roster);
+    tokio::spawn(produce(state.clone(), Arc::clone(&shared), p.clone(), filter, (start, opened_under), tx));
+    let roster = Arc::clone(&state.roster);
+    let member = p.member;
+    // Checked as each event leaves: a member suspended after an event was buffered still
+    // receives nothing more.
+    let body = futures_util::stream::unfold(rx, move |mut rx| {
+        let roster = Arc::clone(&roster);
+        let member = member.clone();
+        async move {
+            let event = rx.recv().await?;
+            if !snapshot(&roster).is_active(&member) {
+                return None;
+            }
+            Some((Ok::<Event, Infallible>(event), rx))
+        }
+    });
+    let keep_alive = KeepAlive::new().interval(shared.config.heartbeat).text("heartbeat");
+    Ok(Sse::new(body).keep_alive(keep_alive).into_response())
+}
+
+/// Why the producer stopped (logged only).
+enum Stop {
+    Gone,
+    Slow,
+    Inactive,
+    Failed,
+}
+
+async fn send(tx: &mpsc::Sender<Event>, event: Event, grace: std::time::Duration) -> Result<(), Stop> {
+    match tx.send_timeout(event, grace).await {
+        Ok(()) => Ok(()),
+        Err(SendTimeoutError::Timeout(_)) => Err(Stop::Slow),
+        Err(SendTimeoutError::Closed(_)) => Err(Stop::Gone),
+    }
+}
+
+async fn produce(
+    state: AppState,
+    shared: Arc<Shared>,
+    p: Principal,
+    filter: StreamFilter,
+    start: (Timestamp, Arc<Roster>),
+    tx: mpsc::Sender<Event>,
+) {
+    let stop = run(&state, &shared, &p, &filter, start, &tx).await;
+    let why = match stop {
+        Stop::Gone => "consumer gone",
+        Stop::Slow => "slow consumer dropped (it resumes from its last event id)",
+        Stop::Inactive => "member no longer active",
+        Stop::Failed => "store read failed",
+    };
+    tracing::debug!(user = %p.user, member = %p.member, why, "stream closed");
+}
+
+async fn run(
+    state: &AppState,
+    shared: &Arc<Shared>,
+    p: &Principal,
+    filter: &StreamFilter,
+    (start, opened_under): (Timestamp, Arc<Roster>),
+    tx: &mpsc::Sender<Event>,
+) -> Stop {
+    let cfg = &shared.config;
+    let mut feed = shared.feed.clone();
+    let collections: Vec<String> =
+        state.config.collections.iter().filter(|c| c.can_read).map(|c| c.id.clone()).collect();
+    let types = filter.types.clone();
+    let mut cursor = Some(start);
+    let mut last_roster = opened_under;
+    loop {
+        // Marked seen before reading: a write landing during the read wakes the next round.
+        feed.borrow_and_update();
+        let roster = snapshot(&state.roster);
+        if !roster.is_active(&p.member) {
+            return Stop::Inactive;
+        }
+        if !Arc::ptr_eq(&last_roster, &roster) && *last_roster != *roster {
+            let at = cursor.unwrap_or_else(epoch);
+            let data = json!({"reason": "roster-changed", "cursor": at});
+            if let Err(s) =
+                send(tx, Event::default().event("reset").id(at.to_string()).data(data.to_string()), cfg.slow_grace)
+                    .await
+            {
+                return s;
+            }
+        }
+        last_roster = Arc::clone(&roster);
+        let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
+        let store = Arc::clone(&state.store);
+        let (cols, tys, page, user) = (collections.clone(), types.clone(), cfg.page, p.user.clone());
+        let shared_zones = Arc::clone(shared);
+        let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
+            let batch = read_batch(&*store, &ctx, &cols, cursor, &tys, page)?;
+            // The caller's own zones, evaluated in the caller's own view.
+            let set = shared_zones.zones.for_owner(&*store, &user)?;
+            let mut alerts = Vec::with_capacity(batch.items.len());
+            for item in &batch.items {
+                let hits = match item {
+                    crate::Item::Version { collection, record } => {
+                        crate::alerts::evaluate(&*store, &ctx, collection, record, &set)?
+                            .into_iter()
+                            .map(|(i, m)| crate::alerts::alert_json(&set.zones[i], m, collection, record))
+                            .collect()
+                    }
+                    crate::Item::Deletion { .. } => Vec::new(),
+                };
+                alerts.push(hits);
+            }
+            Ok((batch, alerts))
+        });
+        let (batch, alerts) = match read.await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "stream read failed");
+                return Stop::Failed;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "stream read task failed");
+                return Stop::Failed;
+            }
+        };
+        for (item, hits) in batch.items.iter().zip(&alerts) {
+            let zone_ids: Vec<String> = hits.iter().filter_map(|h| h["zone"].as_str().map(String::from)).collect();
+            if !filter.passes(item, &zone_ids) {
+                continue;
+            }
+            // Alerts go first and carry no id (an SSE event without one leaves the resume
+            // cursor where it was): a disconnect between an alert and its version repeats the
+            // alert on resume, never loses it. An alert names (zone, incident, version) to
+            // de-duplicate by.
+            for h in hits {
+                if let Err(s) = send(tx, Event::default().event("alert").data(h.to_string()), cfg.slow_grace).await {
+                    return s;
+                }
+            }
+            let event =
+                Event::default().event(item.kind()).id(item.position().to_string()).data(item.to_json().to_string());
+            if let Err(s) = send(tx, event, cfg.slow_grace).await {
+                return s;
+            }
+        }
+        cursor = batch.scanned;
+        if batch.more {
+            continue;
+        }
+        tokio::select! {
+            changed = feed.changed() => {
+                if changed.is_err() {
+                    // No writer signals any more (shutting down): fall back to polling.
+                    tokio::time::sleep(cfg.poll).await;
+                }
+            }
+            _ = tokio::time::sleep(cfg.poll) => {}
+            _ = tx.closed() => return Stop::Gone,
+        }
+    }
+}

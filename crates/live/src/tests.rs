@@ -1,0 +1,739 @@
+//! The stream against an oracle: what a viewer receives is exactly what `Store::list` and
+//! `Store::list_tombstones` release to it, in feed order, across resumes, with a hostile member
+//! writing; suspension and roster changes while connected; slow consumers.
+
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use http_body_util::BodyExt;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use tandem_model::Timestamp;
+use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_store::{ObjectQuery, SqliteStore, Store, VersionFilter, ViewContext};
+use tandem_taxii::auth::{Account, hash_secret};
+use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory, WriteHooks};
+use tower::ServiceExt;
+
+use crate::{FeedHooks, LiveConfig};
+
+const COLL: &str = "365fed99-08fa-4fdc-a1b3-fb247eb41d01";
+const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+const PASSWORD: &str = "live-test";
+const MEMBERS: [&str; 3] = ["USA", "IRQ", "GBR"];
+
+fn user(member: &str) -> String {
+    format!("u-{}", member.to_lowercase())
+}
+
+fn accounts() -> &'static Vec<Account> {
+    static A: OnceLock<Vec<Account>> = OnceLock::new();
+    A.get_or_init(|| {
+        let hash = hash_secret(PASSWORD);
+        MEMBERS
+            .iter()
+            .map(|m| Account {
+                name: user(m),
+                member: m.to_string(),
+                password_hash: hash.clone(),
+                clearance: Classification::Secret,
+                roles: vec!["analyst".into()],
+                read_only: false,
+            })
+            .collect()
+    })
+}
+
+fn roster(status_irq: MemberStatus, group: &[&str]) -> Roster {
+    let m =
+        |code: &str, status| Member { code: code.into(), name: code.into(), joined: None, status, public_key: None };
+    Roster::new(
+        [m("USA", MemberStatus::Active), m("IRQ", status_irq), m("GBR", MemberStatus::Active)],
+        [Group { code: "FVEY".into(), name: "group".into(), members: group.iter().map(|s| s.to_string()).collect() }],
+    )
+}
+
+struct Fixture {
+    app: Router,
+    state: AppState,
+    hooks: Arc<dyn WriteHooks>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(config: LiveConfig) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let (hooks, feed) = FeedHooks::new(Arc::clone(&store), Arc::new(NoHooks));
+    let hooks: Arc<dyn WriteHooks> = Arc::new(hooks);
+    let taxii = TaxiiConfig {
+        collections: vec![CollectionConfig {
+            id: COLL.into(),
+            alias: Some("intel".into()),
+            title: "intel".into(),
+            description: None,
+            can_read: true,
+            can_write: true,
+        }],
+        ..TaxiiConfig::default()
+    };
+    let state = AppState {
+        store,
+        auth: Arc::new(UserDirectory::new(accounts().clone(), [])),
+        config: Arc::new(taxii),
+        roster: Arc::new(RwLock::new(Arc::new(roster(MemberStatus::Active, &["USA"])))),
+        hooks: Arc::clone(&hooks),
+        audit: Arc::new(tandem_taxii::NoAudit),
+        signer: None,
+    };
+    let app = crate::router(state.clone(), feed, config);
+    Fixture { app, state, hooks, _dir: dir }
+}
+
+impl Fixture {
+    fn submit(&self, member: &str, objects: Vec<Value>) {
+        let ingest = self.state.ingest();
+        let summary = ingest.submit(COLL, member, objects).unwrap();
+        assert!(
+            summary.entries.iter().all(|e| !matches!(e.outcome, tandem_taxii::ingest::Outcome::Rejected { .. })),
+            "{summary:?}"
+        );
+    }
+
+    fn delete(&self, member: &str, id: &str) {
+        let ctx = self.ctx(member);
+        let out = self.state.store.delete(&ctx, COLL, id, &VersionFilter::All).unwrap();
+        if let tandem_store::DeleteOutcome::Deleted(n) = out {
+            self.hooks.after_delete(COLL, member, id, n);
+        }
+    }
+
+    fn ctx(&self, member: &str) -> ViewContext {
+        let roster = Arc::clone(&self.state.roster.read().unwrap());
+        ViewContext { viewer: Viewer { member: member.into(), clearance: Classification::Secret }, roster }
+    }
+
+    fn set_roster(&self, r: Roster) {
+        *self.state.roster.write().unwrap() = Arc::new(r);
+    }
+
+    /// What the stream must deliver to `member` after `after`: (id, event, data) in feed order.
+    fn oracle(&self, member: &str, after: Option<Timestamp>) -> Vec<(String, String, Value)> {
+        let ctx = self.ctx(member);
+        let b = crate::read_batch(&*self.state.store, &ctx, &[COLL.to_string()], after, &[], 100_000).unwrap();
+        assert!(!b.more);
+        // Cross-check read_batch with the store's own listings, independently.
+        let q =
+            ObjectQuery { added_after: after, versions: VersionFilter::All, limit: 100_000, ..ObjectQuery::default() };
+        let versions = self.state.store.list(&ctx, COLL, &q).unwrap().items;
+        let tombs = self.state.store.list_tombstones(&ctx, COLL, after, 100_000).unwrap().items;
+        let mut expect: Vec<(Timestamp, Value)> = versions
+            .iter()
+            .map(|r| (r.date_added, r.object.clone()))
+            .chain(tombs.iter().map(|t| (t.added, json!({"deleted": t.id}))))
+            .collect();
+        expect.sort_by_key(|(p, _)| *p);
+        assert_eq!(expect.len(), b.items.len());
+        for ((pos, obj), item) in expect.iter().zip(&b.items) {
+            assert_eq!(*pos, item.position());
+            match item {
+                crate::Item::Version { record, .. } => assert_eq!(obj, &record.object),
+                crate::Item::Deletion { tombstone, .. } => assert_eq!(obj, &json!({"deleted": tombstone.id})),
+            }
+        }
+        b.items.iter().map(|i| (i.position().to_string(), i.kind().to_string(), i.to_json())).collect()
+    }
+
+    async fn connect(&self, member: &str, query: &str, last_id: Option<&str>) -> Sse {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{PASSWORD}", user(member)));
+        let mut req =
+            Request::get(format!("/api/tandem/stream/{query}")).header("authorization", format!("Basic {auth}"));
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        Sse { body: resp.into_body(), buf: String::new() }
+    }
+}
+
+/// A minimal SSE reader over a response body.
+struct Sse {
+    body: Body,
+    buf: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Ev {
+    id: String,
+    event: String,
+    data: Value,
+}
+
+enum Next {
+    Event(Ev),
+    Closed,
+    Quiet,
+}
+
+impl Sse {
+    /// The next event (comments skipped), `Closed` at the end, `Quiet` after `wait` of silence.
+    async fn next(&mut self, wait: Duration) -> Next {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ").or(line.strip_prefix("id:")) {
+                        id = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+                        event = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+                        data.push_str(v);
+                    }
+                }
+                if event.is_empty() && data.is_empty() {
+                    continue; // a comment (heartbeat)
+                }
+                return Next::Event(Ev { id, event, data: serde_json::from_str(&data).unwrap() });
+            }
+            match tokio::time::timeout(wait, self.body.frame()).await {
+                Err(_) => return Next::Quiet,
+                Ok(None) => return Next::Closed,
+                Ok(Some(Err(e))) => panic!("body error {e}"),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.buf.push_str(std::str::from_utf8(&data).unwrap());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Events until one with `id`, or until 60 s of silence fails the test.
+    async fn until(&mut self, id: &str) -> Vec<Ev> {
+        let mut out = Vec::new();
+        loop {
+            match self.next(Duration::from_secs(60)).await {
+                Next::Event(e) => {
+                    let done = e.id == id;
+                    out.push(e);
+                    if done {
+                        return out;
+                    }
+                }
+                Next::Closed => panic!("stream closed before {id}: {out:?}"),
+                Next::Quiet => panic!("no event {id} within 60 s: {out:?}"),
+            }
+        }
+    }
+}
+
+fn triples(evs: &[Ev]) -> Vec<(String, String, Value)> {
+    evs.iter().map(|e| (e.id.clone(), e.event.clone(), e.data.clone())).collect()
+}
+
+fn rel_marking(owner: &str, n: u32, rel_to: &[&str]) -> Value {
+    let uuid = format!("00000000-0000-4000-8000-{:04}{:08}", MEMBERS.iter().position(|m| *m == owner).unwrap(), n);
+    tandem_model::incident::releasability_marking(&uuid, rel_to, None, "2025-11-13T00:00:00.000Z")
+}
+
+fn incident(
+    key: &str,
+    modified: &str,
+    markings: &[String],
+    granular: Option<&str>,
+    admin1: &str,
+    revoked: bool,
+) -> Value {
+    use tandem_model::incident::*;
+    let ext = IncidentExt {
+        event_type: "Battles".into(),
+        sub_event_type: "Armed clash".into(),
+        time: TimeWindow::day(Date::parse("2025-06-22").unwrap()),
+        place: Place {
+            location_refs: vec![],
+            precision: GeoPrecision::Admin,
+            admin1: admin1.into(),
+            description: None,
+        },
+        actors: vec![ActorRole::by_name("ISIS cell", Role::Perpetrator)],
+        fatalities: Some(Count::exact(2)),
+        injured: None,
+        arrested: None,
+        materiel: vec![],
+        claimed_only: false,
+        confirmed: false,
+        civilian_targeting: false,
+        sources: vec![],
+        notes: None,
+    };
+    let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": deterministic_id("incident", key),
+        "created": "2025-06-22T12:00:00.000Z", "modified": modified, "name": key, "description": "secret details"});
+    if !markings.is_empty() {
+        obj["object_marking_refs"] = json!(markings);
+    }
+    if let Some(m) = granular {
+        obj["granular_markings"] = json!([{"marking_ref": m, "selectors": ["description"]}]);
+    }
+    if revoked {
+        obj["revoked"] = json!(true);
+    }
+    ext.attach(&mut obj);
+    obj
+}
+
+/// Random writes by every member (IRQ the hostile one: it reuses the others' ids and marking
+/// ids), versions, revocations and deletions.
+fn random_history(f: &Fixture, seed: u64, n: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for m in MEMBERS {
+        let mut defs = vec![rel_marking(m, 1, &["USA"]), rel_marking(m, 2, &["IRQ"]), rel_marking(m, 3, &["FVEY"])];
+        defs.push(rel_marking(m, 4, &["GBR", "USA"]));
+        f.submit(m, defs);
+    }
+    let mut written: Vec<(String, String, u32)> = Vec::new();
+    for i in 0..n {
+        let m = MEMBERS[rng.gen_range(0..3)];
+        let owner_for_markings = if m == "IRQ" && rng.gen_bool(0.3) { "USA" } else { m };
+        let choices: Vec<String> = vec![
+            GREEN.into(),
+            AMBER.into(),
+            rel_marking(owner_for_markings, rng.gen_range(1..5), &[])["id"].as_str().unwrap().into(),
+            "marking-definition--00000000-0000-4000-8000-999999999999".into(),
+        ];
+        let markings: Vec<String> = match rng.gen_range(0..4) {
+            0 => vec![],
+            1 => vec![choices[rng.gen_range(0..4)].clone()],
+            _ => vec![GREEN.into(), choices[2].clone()],
+        };
+        let granular = rng.gen_bool(0.3).then(|| choices[rng.gen_range(0..3)].clone());
+        let action = rng.gen_range(0..10);
+        if action < 2 && !written.is_empty() {
+            let (owner, key, _) = written[rng.gen_range(0..written.len())].clone();
+            f.delete(&owner, &tandem_model::incident::deterministic_id("incident", &key));
+            continue;
+        }
+        // A hostile IRQ often claims an id another member used.
+        let key = if m == "IRQ" && !written.is_empty() && rng.gen_bool(0.5) {
+            written[rng.gen_range(0..written.len())].1.clone()
+        } else {
+            format!("k{}", rng.gen_range(0..(n / 3).max(1)))
+        };
+        let version = written.iter().filter(|(o, k, _)| o == m && *k == key).map(|(_, _, v)| *v).max().unwrap_or(0) + 1;
+        let modified = format!("2025-06-22T12:{:02}:{:02}.000Z", version / 60, version % 60);
+        let admin1 = ["SY-DY", "SY-HM", "IQ-NI"][i % 3];
+        let obj = incident(&key, &modified, &markings, granular.as_deref(), admin1, rng.gen_bool(0.05));
+        let _ = f.state.ingest().submit(COLL, m, vec![obj]).unwrap();
+        written.push((m.to_string(), key, version));
+    }
+}
+
+fn sentinel(f: &Fixture, key: &str) -> String {
+    let obj = incident(key, "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false);
+    f.submit("USA", vec![obj]);
+    let head = f.state.store.feed_position().unwrap().unwrap();
+    head.to_string()
+}
+
+const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
+
+#[tokio::test]
+async fn replay_and_resume_match_the_oracle_for_every_viewer() {
+    for seed in 0..3u64 {
+        let f = fixture(LiveConfig::default());
+        random_history(&f, seed, 60);
+        let end = sentinel(&f, &format!("sentinel-{seed}"));
+        for viewer in MEMBERS {
+            let expect = f.oracle(viewer, None);
+            assert!(!expect.is_empty());
+            let mut s = f.connect(viewer, &format!("?after={EPOCH}"), None).await;
+            let all = s.until(&end).await;
+            assert_eq!(triples(&all), expect, "seed {seed} viewer {viewer}");
+            // Nothing another member withheld, no redacted property, leaks into the copies.
+            for e in &all {
+                if e.data["redacted"] == json!(true) {
+                    assert!(e.data["object"].get("description").is_none());
+                }
+            }
+            // Resume after a disconnect at every third event: nothing lost, nothing twice.
+            let mut got: Vec<Ev> = Vec::new();
+            let mut last = EPOCH.to_string();
+            let mut rounds = 0;
+            while last != end {
+                rounds += 1;
+                let mut s = f.connect(viewer, "?after=ignored-when-last-event-id-is-set", Some(&last)).await;
+                for _ in 0..3 {
+                    match s.next(Duration::from_secs(60)).await {
+                        Next::Event(e) => {
+                            last = e.id.clone();
+                            got.push(e);
+                            if last == end {
+                                break;
+                            }
+                        }
+                        _ => panic!("stream ended early"),
+                    }
+                }
+            }
+            assert!(rounds > 1);
+            assert_eq!(triples(&got), expect, "resumed, seed {seed} viewer {viewer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn live_events_match_the_oracle_while_a_hostile_member_writes() {
+    let f = fixture(LiveConfig::default());
+    let mut streams = Vec::new();
+    for viewer in MEMBERS {
+        streams.push((viewer, f.connect(viewer, "", None).await));
+    }
+    let start = f.state.store.feed_position().unwrap();
+    // Writes while connected (no deletions: a replay shows a deleted version as its deletion only).
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for m in MEMBERS {
+        f.submit(m, vec![rel_marking(m, 1, &["USA"]), rel_marking(m, 3, &["FVEY"])]);
+    }
+    for i in 0..40 {
+        let m = MEMBERS[rng.gen_range(0..3)];
+        let marks = match rng.gen_range(0..4) {
+            0 => vec![GREEN.to_string()],
+            1 => vec![AMBER.to_string()],
+            2 => vec![rel_marking(if m == "IRQ" { "USA" } else { m }, 1, &[])["id"].as_str().unwrap().to_string()],
+            _ => vec![GREEN.to_string(), rel_marking(m, 3, &[])["id"].as_str().unwrap().to_string()],
+        };
+        let gran = rng.gen_bool(0.3).then(|| AMBER.to_string());
+        let obj = incident(
+            &format!("live-{}", i % 25),
+            &format!("2025-06-22T12:00:{:02}.000Z", i),
+            &marks,
+            gran.as_deref(),
+            "SY-HM",
+            false,
+        );
+        let _ = f.state.ingest().submit(COLL, m, vec![obj]).unwrap();
+    }
+    let end = sentinel(&f, "live-sentinel");
+    for (viewer, mut s) in streams {
+        let got = s.until(&end).await;
+        assert_eq!(triples(&got), f.oracle(viewer, start), "viewer {viewer}");
+    }
+}
+
+#[tokio::test]
+async fn a_member_suspended_while_connected_receives_nothing_more() {
+    let f = fixture(LiveConfig { poll: Duration::from_millis(50), ..LiveConfig::default() });
+    let mut s = f.connect("IRQ", "", None).await;
+    let first = sentinel(&f, "before");
+    assert_eq!(s.until(&first).await.len(), 1);
+    f.set_roster(roster(MemberStatus::Suspended, &["USA"]));
+    sentinel(&f, "after");
+    match s.next(Duration::from_secs(60)).await {
+        Next::Closed => {}
+        Next::Event(e) => panic!("a suspended member received {e:?}"),
+        Next::Quiet => panic!("the stream of a suspended member stayed open"),
+    }
+    // And it cannot reconnect.
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("u-irq:{PASSWORD}"));
+    let req = Request::get("/api/tandem/stream/").header("authorization", format!("Basic {auth}"));
+    let resp = f.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn joining_a_group_while_connected_says_reset_and_a_replay_delivers_the_released() {
+    let f = fixture(LiveConfig { poll: Duration::from_millis(50), ..LiveConfig::default() });
+    f.submit("USA", vec![rel_marking("USA", 3, &["FVEY"])]);
+    let fvey = rel_marking("USA", 3, &[])["id"].as_str().unwrap().to_string();
+    f.submit("USA", vec![incident("fvey-only", "2025-06-22T12:00:00.000Z", &[fvey], None, "SY-DY", false)]);
+    let mut s = f.connect("GBR", "", None).await;
+    let before = f.state.store.feed_position().unwrap();
+    f.set_roster(roster(MemberStatus::Active, &["USA", "GBR"]));
+    match s.next(Duration::from_secs(60)).await {
+        Next::Event(e) => {
+            assert_eq!(e.event, "reset");
+            assert_eq!(e.data["reason"], "roster-changed");
+            assert_eq!(e.id, before.unwrap().to_string());
+        }
+        _ => panic!("no reset after a roster change"),
+    }
+    let mut replay = f.connect("GBR", &format!("?after={EPOCH}"), None).await;
+    let got = replay.until(&before.unwrap().to_string()).await;
+    assert!(got.iter().any(|e| e.data["object"]["name"] == "fvey-only"), "{got:?}");
+}
+
+#[tokio::test]
+async fn a_cursor_ahead_of_the_feed_gets_an_explicit_reset() {
+    let f = fixture(LiveConfig::default());
+    let head = sentinel(&f, "one");
+    let mut s = f.connect("USA", "?after=2999-01-01T00:00:00.000000Z", None).await;
+    match s.next(Duration::from_secs(60)).await {
+        Next::Event(e) => {
+            assert_eq!((e.event.as_str(), e.id.as_str()), ("reset", head.as_str()));
+            assert_eq!(e.data["reason"], "cursor-ahead");
+        }
+        _ => panic!("no reset"),
+    }
+    let next = sentinel(&f, "two");
+    assert_eq!(s.until(&next).await.len(), 1);
+}
+
+#[tokio::test]
+async fn filters_select_types_governorates_and_event_types() {
+    let f = fixture(LiveConfig::default());
+    let mut dy = f.connect("USA", &format!("?after={EPOCH}&admin1=SY-DY&event_type=Battles"), None).await;
+    let mut other = f.connect("USA", &format!("?after={EPOCH}&type=marking-definition"), None).await;
+    let g = [GREEN.to_string()];
+    f.submit("USA", vec![rel_marking("USA", 1, &["USA"])]);
+    f.submit("USA", vec![incident("hm", "2025-06-22T12:00:00.000Z", &g, None, "SY-HM", false)]);
+    let end = sentinel(&f, "dy");
+    let got = dy.until(&end).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    match other.next(Duration::from_secs(5)).await {
+        Next::Event(e) => assert_eq!(e.data["type"], "marking-definition"),
+        _ => panic!("no marking event"),
+    }
+    assert!(matches!(other.next(Duration::from_millis(300)).await, Next::Quiet));
+    let bad = base64::engine::general_purpose::STANDARD.encode(format!("u-usa:{PASSWORD}"));
+    let req = Request::get("/api/tandem/stream/?colour=red").header("authorization", format!("Basic {bad}"));
+    let resp = f.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_dropped_and_resumes_without_loss() {
+    let f = fixture(LiveConfig { buffer: 2, slow_grace: Duration::from_millis(100), page: 5, ..LiveConfig::default() });
+    let mut s = f.connect("USA", &format!("?after={EPOCH}"), None).await;
+    let g = [GREEN.to_string()];
+    for i in 0..30 {
+        f.submit("USA", vec![incident(&format!("s{i}"), "2025-06-22T12:00:00.000Z", &g, None, "SY-DY", false)]);
+    }
+    let end = f.state.store.feed_position().unwrap().unwrap().to_string();
+    // Not reading for a while: the producer gives up on this consumer.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut got = Vec::new();
+    loop {
+        match s.next(Duration::from_secs(60)).await {
+            Next::Event(e) => got.push(e),
+            Next::Closed => break,
+            Next::Quiet => panic!("a slow consumer was not dropped"),
+        }
+    }
+    assert!(got.len() < 30, "dropped early: {}", got.len());
+    let mut resumed = f.connect("USA", "", Some(&got.last().unwrap().id)).await;
+    got.extend(resumed.until(&end).await);
+    assert_eq!(triples(&got), f.oracle("USA", None));
+}
+
+async fn call(f: &Fixture, member: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{PASSWORD}", user(member)));
+    let req = Request::builder().method(method).uri(path).header("authorization", format!("Basic {auth}"));
+    let req = match body {
+        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())).unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn watch_zones_belong_to_their_creator() {
+    let f = fixture(LiveConfig::default());
+    let (s, z) = call(
+        &f,
+        "USA",
+        "POST",
+        "/api/tandem/watch-zones/",
+        Some(json!({"name": "Deir ez-Zor", "governorate": "SY-DY"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    let id = z["id"].as_str().unwrap().to_string();
+    for bad in [
+        json!({"name": "x"}),
+        json!({"name": "x", "place": "Atlantis", "radius_km": 5}),
+        json!({"name": "x", "colour": 1}),
+    ] {
+        let (s, _) = call(&f, "USA", "POST", "/api/tandem/watch-zones/", Some(bad.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (_, mine) = call(&f, "USA", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(mine["zones"].as_array().unwrap().len(), 1);
+    let (_, theirs) = call(&f, "IRQ", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(theirs["zones"], json!([]));
+    let (s, _) = call(&f, "IRQ", "DELETE", &format!("/api/tandem/watch-zones/{id}/"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another user's zone is a missing one");
+    let (s, _) = call(&f, "USA", "DELETE", &format!("/api/tandem/watch-zones/{id}/"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, mine) = call(&f, "USA", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(mine["zones"], json!([]));
+}
+
+#[tokio::test]
+async fn alerts_are_raised_once_in_the_owners_view_and_on_its_stream() {
+    let f = fixture(LiveConfig::default());
+    for m in ["USA", "IRQ"] {
+        let (s, _) =
+            call(&f, m, "POST", "/api/tandem/watch-zones/", Some(json!({"name": "DY", "governorate": "SY-DY"}))).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, _) =
+        call(&f, "IRQ", "POST", "/api/tandem/watch-zones/", Some(json!({"name": "Homs", "governorate": "SY-HM"})))
+            .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut usa = f.connect("USA", "?type=incident", None).await;
+    let mut irq_zone_only = f.connect("IRQ", "?zone=none-of-mine", None).await;
+    let cols = [COLL.to_string()];
+    let roster = || Arc::clone(&f.state.roster.read().unwrap());
+    // Nothing written yet: the alerter starts at the head.
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty());
+    f.submit("USA", vec![incident("amber-dy", "2025-06-22T12:00:00.000Z", &[AMBER.to_string()], None, "SY-DY", false)]);
+    f.submit("USA", vec![incident("green-dy", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    let end = f.state.store.feed_position().unwrap().unwrap().to_string();
+    let raised = crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    // USA's zone: both incidents; IRQ's SY-DY zone: the GREEN one only; IRQ's SY-HM zone: none.
+    assert_eq!(raised.len(), 3, "{raised:?}");
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty(), "raised twice");
+    // A restart: another handle on the same data raises nothing again.
+    let again: Arc<dyn Store> = Arc::new(SqliteStore::open(f._dir.path()).unwrap());
+    assert!(crate::alerts::alert_pass(&*again, roster(), &cols).unwrap().is_empty(), "raised again after a restart");
+    let (_, a) = call(&f, "IRQ", "GET", "/api/tandem/alerts/", None).await;
+    let a = a["alerts"].as_array().unwrap().clone();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["incident_object"]["name"], "green-dy");
+    let (_, a) = call(&f, "USA", "GET", "/api/tandem/alerts/", None).await;
+    assert_eq!(a["alerts"].as_array().unwrap().len(), 2);
+    // On the stream: each incident is preceded by its alert.
+    let got = usa.until(&end).await;
+    let kinds: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(kinds, ["alert", "version", "alert", "version"], "{got:?}");
+    assert_eq!(got[0].data["match"], "inside");
+    assert_eq!(got[0].data["incident"], got[1].data["id"]);
+    // A zone filter naming no zone of the caller passes no incident.
+    assert!(matches!(irq_zone_only.next(Duration::from_millis(500)).await, Next::Quiet));
+}
+
+/// A loopback webhook receiver answering each POST with the next status of its script (200
+/// when the script is empty), recording what it received.
+struct Receiver {
+    url: String,
+    got: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    script: Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+async fn receiver(script: &[u16]) -> Receiver {
+    let got: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let script = Arc::new(std::sync::Mutex::new(script.iter().copied().collect::<std::collections::VecDeque<u16>>()));
+    let (g, s) = (Arc::clone(&got), Arc::clone(&script));
+    let app = Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (g, s) = (Arc::clone(&g), Arc::clone(&s));
+            async move {
+                g.lock().unwrap().push((headers, body));
+                StatusCode::from_u16(s.lock().unwrap().pop_front().unwrap_or(200)).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, got, script }
+}
+
+/// Runs delivery passes until nothing is pending (or 60 s passed).
+async fn deliver_until_settled(store: Arc<dyn Store>, f: &Fixture) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let retry =
+        crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let zones = crate::zones::list(&*store).unwrap();
+        let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+        crate::webhooks::deliver_due(Arc::clone(&store), Arc::clone(&f.state.roster), &secrets, &client, &retry)
+            .await
+            .unwrap();
+        let d = crate::webhooks::deliveries(&*store, None).unwrap();
+        if (!d.is_empty() && d.iter().all(|e| e["status"] != "pending")) || std::time::Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_retried_dead_lettered_and_survive_a_restart() {
+    let f = fixture(LiveConfig::default());
+    let flaky = receiver(&[500, 503]).await;
+    let secret = "0123456789abcdef-secret";
+    let (s, z) = call(
+        &f,
+        "USA",
+        "POST",
+        "/api/tandem/watch-zones/",
+        Some(json!({"name": "DY", "governorate": "SY-DY", "webhook": {"url": flaky.url, "secret": secret}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    assert_eq!(z["webhook"]["secret"], "***", "the secret is never served back");
+    let cols = [COLL.to_string()];
+    let roster = || Arc::clone(&f.state.roster.read().unwrap());
+    crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    f.submit("USA", vec![incident("hook-1", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    assert_eq!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().len(), 1);
+
+    // Two failures, then delivered; every attempt signed over timestamp and body.
+    let d = deliver_until_settled(Arc::clone(&f.state.store), &f).await;
+    assert_eq!((d.len(), d[0]["status"].as_str(), d[0]["attempts"].as_u64()), (1, Some("delivered"), Some(3)), "{d:?}");
+    assert_eq!(d[0]["log"].as_array().unwrap().len(), 3);
+    let got = flaky.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    for (headers, body) in &got {
+        let ts: i64 = headers["x-tandem-timestamp"].to_str().unwrap().parse().unwrap();
+        assert_eq!(headers["x-tandem-signature"].to_str().unwrap(), crate::webhooks::signature(secret, ts, body));
+        assert_ne!(
+            headers["x-tandem-signature"].to_str().unwrap(),
+            crate::webhooks::signature("wrong-secret-0000", ts, body)
+        );
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["incident_object"]["name"], "hook-1");
+    }
+    let (_, mine) = call(&f, "USA", "GET", "/api/tandem/webhooks/deliveries/", None).await;
+    assert_eq!(mine["deliveries"].as_array().unwrap().len(), 1);
+    assert!(mine["deliveries"][0].get("alert").is_none());
+    let (_, theirs) = call(&f, "IRQ", "GET", "/api/tandem/webhooks/deliveries/", None).await;
+    assert_eq!(theirs["deliveries"], json!([]));
+
+    // Always failing: dead after the last attempt.
+    flaky.script.lock().unwrap().extend([500, 500, 500]);
+    f.submit("USA", vec![incident("hook-2", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    let d = deliver_until_settled(Arc::clone(&f.state.store), &f).await;
+    let dead: Vec<&Value> = d.iter().filter(|e| e["status"] == "dead").collect();
+    assert_eq!(dead.len(), 1, "{d:?}");
+    assert_eq!((dead[0]["attempts"].as_u64(), dead[0]["last_error"].as_str()), (Some(3), Some("HTTP 500")));
+
+    // Queued, then the node restarts before delivering: a new handle delivers it.
+    f.submit("USA", vec![incident("hook-3", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    let before = flaky.got.lock().unwrap().len();
+    let restarted: Arc<dyn Store> = Arc::new(SqliteStore::open(f._dir.path()).unwrap());
+    let client = reqwest::Client::new();
+    let retry =
+        crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
+    let zones = crate::zones::list(&*restarted).unwrap();
+    let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+    crate::webhooks::deliver_due(Arc::clone(&restarted), Arc::clone(&f.state.roster), &secrets, &client, &retry)
+        .await
+        .unwrap();
+    let d = crate::webhooks::deliveries(&*restarted, None).unwrap();
+    assert_eq!(d.iter().filter(|e| e["status"] == "delivered").count(), 2, "{d:?}");
+    assert_eq!(flaky.got.lock().unwrap().len(), before + 1, "delivered once");
+}

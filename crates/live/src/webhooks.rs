@@ -1,0 +1,247 @@
+//! Webhooks per zone: every alert of a zone with a webhook is put in a durable outbox (meta keys
+//! `live/outbox/<alert>`, written before the alert itself, both by compare-and-set of an absent
+//! key, so a crash between the two neither loses nor doubles a delivery) and POSTed by the
+//! delivery worker, signed with HMAC-SHA256 over `<timestamp>.<body>` in
+//! `X-Tandem-Signature: sha256=<hex>` (the timestamp, Unix seconds, in `X-Tandem-Timestamp`),
+//! retried with exponential backoff, and dead-lettered after the last attempt. Each entry keeps
+//! its delivery log (attempts, status, last error), served at
+//! `GET /api/tandem/webhooks/deliveries/` and by `tandem watch deliveries`.
+//!
+//! The body is the alert with the incident re-read in the zone owner's view at delivery time:
+//! an incident the owner may no longer see is not sent (status `withheld`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tandem_model::Timestamp;
+use tandem_policy::Viewer;
+use tandem_store::{ObjectQuery, Store, StoreError, VersionFilter, ViewContext};
+
+/// Meta-key prefix of the outbox.
+pub const PREFIX: &str = "live/outbox/";
+
+/// Where a zone's alerts are POSTed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    /// The shared secret of the signature (never served back: listings show `"***"`).
+    pub secret: String,
+}
+
+/// Retry schedule.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub attempts: u32,
+    pub base: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry { attempts: 8, base: Duration::from_secs(2), timeout: Duration::from_secs(10) }
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.iter().map(|b| b ^ 0x36).collect::<Vec<u8>>());
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(k.iter().map(|b| b ^ 0x5c).collect::<Vec<u8>>());
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// The `X-Tandem-Signature` value for `body` sent at `timestamp` (Unix seconds).
+pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    let mac = hmac_sha256(secret.as_bytes(), format!("{timestamp}.{body}").as_bytes());
+    format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Puts an alert's delivery in the outbox (idempotent: keyed by the alert).
+pub fn enqueue(store: &dyn Store, alert_key: &str, alert: &Value, zone: &crate::zones::Zone) -> Result<(), StoreError> {
+    let Some(hook) = &zone.webhook else { return Ok(()) };
+    let suffix = alert_key.trim_start_matches(crate::alerts::PREFIX);
+    let entry = json!({
+        "alert": alert, "zone": zone.id, "owner": zone.owner, "member": zone.member, "clearance": zone.clearance,
+        "url": hook.url, "status": "pending", "attempts": 0, "next_at": Timestamp::now(),
+        "last_status": null, "last_error": null, "log": [],
+    });
+    store.cas_meta(&format!("{PREFIX}{suffix}"), None, Some(&entry))?;
+    Ok(())
+}
+
+/// One delivery attempt's body, or `None` when the owner may no longer see the incident.
+fn body_for(
+    store: &dyn Store,
+    roster: Arc<tandem_policy::Roster>,
+    entry: &Value,
+) -> Result<Option<String>, StoreError> {
+    let a = &entry["alert"];
+    let clearance = serde_json::from_value(entry["clearance"].clone()).unwrap_or_default();
+    let ctx = ViewContext {
+        viewer: Viewer { member: entry["member"].as_str().unwrap_or_default().into(), clearance },
+        roster,
+    };
+    let (Some(coll), Some(id), Some(version)) = (
+        a["collection"].as_str(),
+        a["incident"].as_str(),
+        a["version"].as_str().and_then(|s| Timestamp::parse(s).ok()),
+    ) else {
+        return Ok(None);
+    };
+    let q = ObjectQuery {
+        ids: vec![id.to_string()],
+        versions: VersionFilter::Some { exact: vec![version], last: false, first: false },
+        limit: 10,
+        ..ObjectQuery::default()
+    };
+    let items = store.list(&ctx, coll, &q)?.items;
+    let Some(r) = items.iter().find(|r| Some(r.originator.as_str()) == a["originator"].as_str()) else {
+        return Ok(None);
+    };
+    let mut body = a.clone();
+    body["incident_object"] = r.object.clone();
+    Ok(Some(body.to_string()))
+}
+
+/// Delivers what is due, once; returns how many entries it attempted.
+pub async fn deliver_due(
+    store: Arc<dyn Store>,
+    roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
+    secrets: &(dyn Fn(&str) -> Option<String> + Sync),
+    client: &reqwest::Client,
+    retry: &Retry,
+) -> Result<usize, StoreError> {
+    let s = Arc::clone(&store);
+    let entries = tokio::task::spawn_blocking(move || s.list_meta(PREFIX))
+        .await
+        .map_err(|e| StoreError::Corrupt(e.to_string()))??;
+    let now = Timestamp::now();
+    let mut attempted = 0;
+    for (key, entry) in entries {
+        if entry["status"] != "pending" {
+            continue;
+        }
+        if entry["next_at"].as_str().and_then(|t| Timestamp::parse(t).ok()).is_some_and(|t| t > now) {
+            continue;
+        }
+        attempted += 1;
+        let snapshot = match roster.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(p) => Arc::clone(&p.into_inner()),
+        };
+        let (s, e) = (Arc::clone(&store), entry.clone());
+        let body = tokio::task::spawn_blocking(move || body_for(&*s, snapshot, &e))
+            .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))??;
+        let mut next = entry.clone();
+        let attempts = entry["attempts"].as_u64().unwrap_or(0) + 1;
+        next["attempts"] = json!(attempts);
+        let (status, error): (Option<u16>, Option<String>) =
+            match (body, secrets(entry["zone"].as_str().unwrap_or_default())) {
+                (None, _) => {
+                    next["status"] = json!("withheld");
+                    (None, Some("the zone's owner may no longer see the incident".into()))
+                }
+                (_, None) => {
+                    next["status"] = json!("dead");
+                    (None, Some("the zone or its webhook was removed".into()))
+                }
+                (Some(body), Some(secret)) => {
+                    let ts = now.as_micros() / 1_000_000;
+                    let sent = client
+                        .post(entry["url"].as_str().unwrap_or_default())
+                        .timeout(retry.timeout)
+                        .header("content-type", "application/json")
+                        .header("x-tandem-timestamp", ts.to_string())
+                        .header("x-tandem-signature", signature(&secret, ts, &body))
+                        .body(body)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status().is_success() => {
+                            next["status"] = json!("delivered");
+                            (Some(r.status().as_u16()), None)
+                        }
+                        Ok(r) => (Some(r.status().as_u16()), Some(format!("HTTP {}", r.status().as_u16()))),
+                        Err(e) => (None, Some(format!("{e}"))),
+                    }
+                }
+            };
+        if next["status"] == "pending" {
+            if attempts >= u64::from(retry.attempts) {
+                next["status"] = json!("dead");
+            } else {
+                let backoff = retry.base.saturating_mul(1u32 << (attempts.min(16) as u32 - 1));
+                next["next_at"] = json!(Timestamp::from_micros(now.as_micros() + backoff.as_micros() as i64));
+            }
+        }
+        next["last_status"] = json!(status);
+        next["last_error"] = json!(error);
+        if let Some(log) = next["log"].as_array_mut() {
+            log.push(json!({"at": now, "status": status, "error": error}));
+        }
+        let s = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || s.cas_meta(&key, Some(&entry), Some(&next)))
+            .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))??;
+    }
+    Ok(attempted)
+}
+
+/// The delivery worker: delivers what is due every `tick` until `stop` is set.
+pub async fn run_worker(
+    store: Arc<dyn Store>,
+    roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
+    retry: Retry,
+    tick: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let client = reqwest::Client::new();
+    loop {
+        let s = Arc::clone(&store);
+        let zones = tokio::task::spawn_blocking(move || crate::zones::list(&*s)).await;
+        let zones = match zones {
+            Ok(Ok(z)) => z,
+            _ => Vec::new(),
+        };
+        let secrets =
+            |zone: &str| zones.iter().find(|z| z.id == zone).and_then(|z| z.webhook.as_ref()).map(|w| w.secret.clone());
+        if let Err(e) = deliver_due(Arc::clone(&store), Arc::clone(&roster), &secrets, &client, &retry).await {
+            tracing::error!(error = %e, "webhook delivery pass failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The outbox entries of `owner`'s zones (without the alert body), oldest first.
+pub fn deliveries(store: &dyn Store, owner: Option<&str>) -> Result<Vec<Value>, StoreError> {
+    Ok(store
+        .list_meta(PREFIX)?
+        .into_iter()
+        .filter(|(_, e)| owner.is_none_or(|o| e["owner"].as_str() == Some(o)))
+        .map(|(k, mut e)| {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("alert");
+                m.remove("clearance");
+                m.insert("id".into(), json!(k.trim_start_matches(PREFIX)));
+            }
+            e
+        })
+        .collect())
+}
