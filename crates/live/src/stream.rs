@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::json;
 use tandem_model::Timestamp;
-use tandem_policy::{Roster, Viewer};
+use tandem_policy::{Classification, Roster, Viewer};
 use tandem_store::ViewContext;
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, Principal, TaxiiError};
@@ -26,6 +26,35 @@ struct Shared {
     feed: FeedSignal,
     config: LiveConfig,
     zones: crate::alerts::ZoneCache,
+    reads: ReadShare,
+}
+
+/// Connections that would make the same read at the same time (same member, clearance,
+/// roster snapshot, cursor, types) share it: a write wakes every connection at once, and most
+/// are at the same cursor. A shared batch is exactly what each would have read (decided for
+/// that viewer and roster snapshot, bounded by the feed position when it started).
+#[derive(Default)]
+struct ReadShare {
+    inflight: std::sync::Mutex<std::collections::HashMap<ReadKey, SharedRead>>,
+}
+
+type ReadKey = (String, Classification, usize, Option<Timestamp>, Vec<String>);
+type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<crate::Batch>, String>>>;
+
+impl ReadShare {
+    fn cell(&self, key: ReadKey) -> SharedRead {
+        let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(key).or_default())
+    }
+
+    /// Forgets a finished read: only reads in flight at the same time are shared, so a read
+    /// that starts after a write always sees it.
+    fn forget(&self, key: &ReadKey, cell: &SharedRead) {
+        let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            map.remove(key);
+        }
+    }
 }
 
 /// The stream's routes (with and without the trailing slash), to merge before the audit layer.
@@ -45,7 +74,7 @@ pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
         .route(&format!("{root}/webhooks/deliveries/"), get(crate::http::list_deliveries))
         .route(&alerts, get(crate::http::list_alerts))
         .route(&format!("{alerts}/"), get(crate::http::list_alerts))
-        .layer(Extension(Arc::new(Shared { feed, config, zones: Default::default() })))
+        .layer(Extension(Arc::new(Shared { feed, config, zones: Default::default(), reads: Default::default() })))
         .with_state(state)
 }
 
@@ -185,15 +214,38 @@ async fn run(
         }
         last_roster = Arc::clone(&roster);
         let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
+        let key: ReadKey = (p.member.clone(), p.clearance, Arc::as_ptr(&ctx.roster) as usize, cursor, types.clone());
+        let cell = shared.reads.cell(key.clone());
+        let (store, c2, cols, tys, page) =
+            (Arc::clone(&state.store), ctx.clone(), collections.clone(), types.clone(), cfg.page);
+        let batch = cell
+            .get_or_init(|| async move {
+                match tokio::task::spawn_blocking(move || read_batch(&*store, &c2, &cols, cursor, &tys, page)).await {
+                    Ok(Ok(b)) => Ok(Arc::new(b)),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .clone();
+        shared.reads.forget(&key, &cell);
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "stream read failed");
+                return Stop::Failed;
+            }
+        };
         let store = Arc::clone(&state.store);
-        let (cols, tys, page, user) = (collections.clone(), types.clone(), cfg.page, p.user.clone());
+        let user = p.user.clone();
         let shared_zones = Arc::clone(shared);
+        let b2 = Arc::clone(&batch);
+        // The caller's own zones, evaluated in the caller's own view (nothing to do for a
+        // user without zones).
         let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
-            let batch = read_batch(&*store, &ctx, &cols, cursor, &tys, page)?;
-            // The caller's own zones, evaluated in the caller's own view.
             let set = shared_zones.zones.for_owner(&*store, &user)?;
-            let mut alerts = Vec::with_capacity(batch.items.len());
-            for item in &batch.items {
+            let mut alerts = Vec::with_capacity(b2.items.len());
+            for item in &b2.items {
                 let hits = match item {
                     crate::Item::Version { collection, record } => {
                         crate::alerts::evaluate(&*store, &ctx, collection, record, &set)?
@@ -205,16 +257,16 @@ async fn run(
                 };
                 alerts.push(hits);
             }
-            Ok((batch, alerts))
+            Ok(alerts)
         });
-        let (batch, alerts) = match read.await {
-            Ok(Ok(b)) => b,
+        let alerts: Vec<Vec<serde_json::Value>> = match read.await {
+            Ok(Ok(a)) => a,
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "stream read failed");
+                tracing::error!(error = %e, "stream alert evaluation failed");
                 return Stop::Failed;
             }
             Err(e) => {
-                tracing::error!(error = %e, "stream read task failed");
+                tracing::error!(error = %e, "stream alert evaluation task failed");
                 return Stop::Failed;
             }
         };
