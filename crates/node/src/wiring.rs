@@ -135,10 +135,30 @@ pub fn follow_accounts(
 ) -> tokio::task::JoinHandle<()> {
     // Hashed once here: a plain config password is not re-hashed at every change.
     let config_accounts = Arc::new(config_accounts(config));
+    // Another process writes the embedded store's files: while they are untouched (an idle
+    // node), nothing can have changed and the store is not even asked.
+    let files = [config.node.data_dir.join("tandem.sqlite"), config.node.data_dir.join("tandem.sqlite-wal")];
+    let stamp = move || -> Vec<Option<(u64, std::time::SystemTime)>> {
+        files.iter().map(|f| std::fs::metadata(f).ok().and_then(|m| Some((m.len(), m.modified().ok()?)))).collect()
+    };
     tokio::spawn(async move {
         let mut last: Option<StoredAccounts> = None;
         let mut seen_version: Option<Vec<i64>> = None;
+        let mut seen_files = None;
         loop {
+            let files_now = stamp();
+            // Files that do not exist (another backend) always mean: ask the store.
+            if seen_version.is_some()
+                && files_now.iter().all(Option::is_some)
+                && seen_files.as_ref() == Some(&files_now)
+            {
+                tokio::select! {
+                    _ = tokio::time::sleep(ACCOUNTS_REFRESH) => {}
+                    _ = stop.changed() => return,
+                }
+                continue;
+            }
+            seen_files = Some(files_now);
             let s = Arc::clone(&store);
             let seen = seen_version.clone();
             // Only the cheap version is read each time; the accounts when it moved.
