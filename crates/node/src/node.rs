@@ -172,11 +172,13 @@ impl NodeBuilder {
         spawn_roster_reload(&config, fed.roster_log());
         let (stop_accounts, stopped) = watch::channel(false);
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
-        // Watch-zone alerts for every zone, in its owner's view, persisted once each.
+        // Watch-zone alerts for every zone, in its owner's view, persisted once each: woken by
+        // the feed signal (every local, replicated or other-process write), with a slow poll as
+        // a fallback, so an idle node does no alert work.
         let alerter = tokio::spawn(tandem_live::alerts::run_alerter(
             alerter_state,
             feed_rx.clone(),
-            Duration::from_secs(1),
+            ALERT_FALLBACK_POLL,
             stop_accounts.subscribe(),
         ));
         // Webhook deliveries from the durable outbox (retries and dead letters there).
@@ -184,7 +186,7 @@ impl NodeBuilder {
             Arc::clone(&store),
             Arc::clone(&roster),
             tandem_live::webhooks::Retry::default(),
-            Duration::from_millis(500),
+            WEBHOOK_TICK,
             stop_accounts.subscribe(),
         ));
         let task_fed = Arc::clone(&fed);
@@ -206,6 +208,11 @@ impl NodeBuilder {
         Ok(Node { config, store, addr, roster, federation: fed, feed: feed_rx, server })
     }
 }
+
+/// How often the alerter looks for new versions when the feed signal did not wake it.
+const ALERT_FALLBACK_POLL: Duration = Duration::from_secs(15);
+/// How often the webhook worker looks for due deliveries (retries are scheduled in seconds).
+const WEBHOOK_TICK: Duration = Duration::from_secs(1);
 
 /// On SIGHUP, re-reads the roster (members, their status, groups) from the configuration file
 /// and applies the signed roster changes on top of it again (including any `tandem roster
