@@ -6,8 +6,8 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
@@ -42,22 +42,7 @@ impl Node {
     }
 
     fn start(&mut self) {
-        let child = Command::new(bin())
-            .args(["serve", "--config", self.config.to_str().unwrap_or_default()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("node did not start");
+        self.child = Some(serve_on(&self.config, self.port));
     }
 
     fn stop(&mut self) {

@@ -27,3 +27,26 @@ impl Drop for Proc {
         let _ = self.0.wait();
     }
 }
+
+/// Starts `tandem serve --config <config>` (logs at `warn`, output discarded) and waits, up to a
+/// minute, until it accepts connections on `port`.
+pub fn serve_on(config: &std::path::Path, port: u16) -> Child {
+    let mut child = std::process::Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("node on port {port} did not start");
+}
