@@ -151,6 +151,13 @@ impl PeerClient {
         if !resp.status().is_success() {
             bail!("GET {url}: HTTP {}", resp.status());
         }
+        // A page for another request (a stale or misrouted response) must not move the cursor.
+        if let Some(answers) = resp.headers().get(tandem_taxii::ANSWERS_HEADER) {
+            let asked = resp.url().query().unwrap_or_default();
+            if answers.as_bytes() != asked.as_bytes() {
+                bail!("GET {url}: the response answers another request ({:?}, asked {asked:?})", answers);
+            }
+        }
         let last = resp
             .headers()
             .get("x-taxii-date-added-last")

@@ -50,7 +50,7 @@ use tandem_store::{PutOutcome, Store};
 pub use audit::{AuditEvent, AuditSink, NoAudit};
 pub use auth::{AuthError, Authenticator, UserDirectory};
 pub use error::TaxiiError;
-pub use handlers::objects::{SYNC_HEADER, nth_proof_key, proof_key};
+pub use handlers::objects::{ANSWERS_HEADER, SYNC_HEADER, nth_proof_key, proof_key};
 pub use ingest::Ingest;
 
 /// Server-wide TAXII settings.

@@ -275,7 +275,7 @@ async fn run(seed: u64, faults: bool) {
                     let marks = posted
                         .iter()
                         .find(|p| p.object["id"] == id.as_str())
-                        .map(|p| p.object["object_marking_refs"].to_string());
+                        .map(|p| format!("{} by {}", p.object["object_marking_refs"], p.origin));
                     format!(
                         "{id} ({marks:?}) held by {:?}",
                         MEMBERS.iter().filter(|n| sb.holds(n, id, v)).collect::<Vec<_>>()
@@ -283,6 +283,46 @@ async fn run(seed: u64, faults: bool) {
                 })
                 .collect();
             let statuses = sb.federation(m).map(|f| format!("{:?}", f.statuses())).unwrap_or_default();
+            // What the node stores of the lost versions and of the markings, whoever may see it.
+            let store = sb.store(m).unwrap();
+            for (id, _) in &lost {
+                for viewer in MEMBERS {
+                    let ctx = tandem_store::ViewContext {
+                        viewer: tandem_policy::Viewer { member: viewer.into(), clearance: Classification::Secret },
+                        roster: sb.federation(m).unwrap().roster_log().roster(),
+                    };
+                    let q = tandem_store::ObjectQuery {
+                        ids: vec![id.to_string()],
+                        versions: tandem_store::VersionFilter::All,
+                        limit: 100,
+                        every_claim: true,
+                        ..Default::default()
+                    };
+                    let got =
+                        tandem_store::ObjectStore::list(&*store, &ctx, &Sandbox::collection(m), &q).unwrap().items;
+                    eprintln!(
+                        "{m} stores as {viewer} sees it: {:?}",
+                        got.iter().map(|r| (r.originator.clone(), r.version.to_taxii())).collect::<Vec<_>>()
+                    );
+                }
+            }
+            let ctx = tandem_store::ViewContext {
+                viewer: tandem_policy::Viewer { member: m.into(), clearance: Classification::Secret },
+                roster: sb.federation(m).unwrap().roster_log().roster(),
+            };
+            let q = tandem_store::ObjectQuery {
+                types: vec!["marking-definition".into()],
+                versions: tandem_store::VersionFilter::All,
+                limit: 1000,
+                every_claim: true,
+                ..Default::default()
+            };
+            let defs = tandem_store::ObjectStore::list(&*store, &ctx, &Sandbox::collection(m), &q).unwrap().items;
+            eprintln!(
+                "{m} holds the REL TO IRQ, SYR, JOR, USA marking of: {:?}",
+                defs.iter().filter(|r| r.id.contains("cae8e722")).map(|r| r.originator.clone()).collect::<Vec<_>>()
+            );
+
             report.push(format!(
                 "{m}: lost {lost:?}, extra (leak or resurrection) {extra:?}; {holders:?}; peers {statuses}"
             ));

@@ -108,6 +108,7 @@ pub async fn get_objects(
     Caller(p): Caller,
     Path(coll): Path<String>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
     let sync = sync_mode(&state, &p, &headers);
@@ -140,7 +141,20 @@ pub async fn get_objects(
             b.insert("tandem_epoch".into(), Value::String(epoch));
         }
     }
-    Ok(page(&body, first, last))
+    Ok(answering(sync, &uri, page(&body, first, last)))
+}
+
+/// The header that names, for a syncing peer, the query a page answers: a page delivered for
+/// another request (a stale or misrouted response from a cache or proxy) would otherwise move the
+/// peer's cursor past versions it never received.
+pub const ANSWERS_HEADER: &str = "x-tandem-answers";
+
+/// Adds [`ANSWERS_HEADER`] (the request's query string) to a syncing peer's page.
+fn answering(sync: bool, uri: &axum::http::Uri, mut resp: Response) -> Response {
+    if sync && let Ok(v) = axum::http::HeaderValue::from_str(uri.query().unwrap_or_default()) {
+        resp.headers_mut().insert(ANSWERS_HEADER, v);
+    }
+    resp
 }
 
 /// The key of a version in `tandem_provenance`: `<id>|<modified, else created, else empty>` as
@@ -161,6 +175,7 @@ pub async fn tombstones(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(coll): Path<String>,
+    uri: axum::http::Uri,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
     let c = collection(&state, &coll)?;
@@ -205,7 +220,8 @@ pub async fn tombstones(
             serde_json::to_value(&t).unwrap_or(Value::Null)
         })
         .collect();
-    Ok(page(&envelope("tombstones", items, pg.next), first, last))
+    // Every reader of the feed is a peer; it checks that the page answers its request.
+    Ok(answering(true, &uri, page(&envelope("tombstones", items, pg.next), first, last)))
 }
 
 pub async fn get_object(
@@ -243,6 +259,7 @@ pub async fn manifest(
     Caller(p): Caller,
     Path(coll): Path<String>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     q: Pairs,
 ) -> Result<Response, TaxiiError> {
     let sync = sync_mode(&state, &p, &headers);
@@ -271,7 +288,7 @@ pub async fn manifest(
     if let (true, Some(epoch), Value::Object(b)) = (sync, state.signer.as_ref().and_then(|s| s.epoch()), &mut body) {
         b.insert("tandem_epoch".into(), Value::String(epoch));
     }
-    Ok(page(&body, first, last))
+    Ok(answering(sync, &uri, page(&body, first, last)))
 }
 
 pub async fn delete_object(
