@@ -48,10 +48,6 @@ fn tandem(args: &[&str], config: &Path) -> Output {
     Command::new(bin()).args(args).arg("--config").arg(config).output().expect("run tandem")
 }
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
 /// `(stix_id, date_added)` of every stored version whose `date_added` is above `after`.
 fn rows_after(conn: &Connection, after: i64) -> Vec<(String, i64)> {
     let mut stmt = conn

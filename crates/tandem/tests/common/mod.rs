@@ -50,3 +50,18 @@ pub fn serve_on(config: &std::path::Path, port: u16) -> Child {
     let _ = child.wait();
     panic!("node on port {port} did not start");
 }
+
+/// Runs `tandem ARGS` (logs at `warn`) to completion.
+pub fn tandem(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tandem")
+}
+
+/// A finished command's stdout then stderr, for assertion messages.
+pub fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// A path as the `&str` an argument list takes.
+pub fn p(path: &std::path::Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
