@@ -194,6 +194,7 @@ async fn latency(clients: usize, n_zones: usize, incidents: usize, same_owner: b
             filters: ZoneFilters::default(),
             created: tandem_model::Timestamp::now(),
             webhook: None,
+            near_repeat: None,
         };
         zones::create(&*store, &z).unwrap();
     }

@@ -18,6 +18,7 @@ use tandem_model::incident::{GeoPrecision, IncidentExt};
 use tandem_policy::{Classification, Viewer};
 use tandem_store::{ObjectQuery, Record, Store, StoreError, ViewContext};
 
+use crate::near_repeat::{self, History, NearHit};
 use crate::zones::{self, Geometry, IncidentPlace, Match, Zone, ZoneFilters, ZoneIndex};
 
 /// Meta-key prefix of persisted alerts: `live/alert/<position>/<zone>`.
@@ -133,44 +134,84 @@ pub fn passes(f: &ZoneFilters, ext: &IncidentExt) -> bool {
     true
 }
 
-/// The zones of `set` that the incident `record` (as `ctx` sees it) falls in or may fall in.
+/// What an incident version raises for one zone: a zone match, or a near repeat of an earlier
+/// incident (only for zones with the rule, and only when the incident matches the zone too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index of the zone in its [`ZoneSet`].
+    pub zone: usize,
+    pub m: Match,
+    pub near: Option<NearHit>,
+}
+
+impl Hit {
+    /// The rule that raised it, as alerts name it.
+    pub fn rule(&self) -> &'static str {
+        if self.near.is_some() { "near-repeat" } else { "zone" }
+    }
+}
+
+/// What the incident `record` (as `ctx` sees it) raises against the zones of `set`: each zone
+/// it falls in or may fall in, and a near repeat for each such zone with the rule (`history`
+/// holds the earlier incidents of the batch, read in the same view on first need).
 pub fn evaluate(
     store: &dyn Store,
     ctx: &ViewContext,
+    collections: &[String],
     collection: &str,
     record: &Record,
     set: &ZoneSet,
-) -> Result<Vec<(usize, Match)>, StoreError> {
+    history: &mut History,
+) -> Result<Vec<Hit>, StoreError> {
     if set.is_empty() || record.object_type != "incident" {
         return Ok(Vec::new());
     }
     let Some(ext) = IncidentExt::from_object(&record.object) else { return Ok(Vec::new()) };
     let place = place_of(store, ctx, collection, &ext)?;
-    Ok(set
-        .index
-        .matches(&place, &zones::governorate_box)
-        .into_iter()
-        .filter(|(i, _)| passes(&set.zones[*i].filters, &ext))
-        .collect())
+    let mut hits = Vec::new();
+    let mut new = None;
+    for (i, m) in set.index.matches(&place, &zones::governorate_box) {
+        if !passes(&set.zones[i].filters, &ext) {
+            continue;
+        }
+        hits.push(Hit { zone: i, m, near: None });
+        let Some(rule) = &set.zones[i].near_repeat else { continue };
+        let new = new.get_or_insert_with(|| near_repeat::occurrence(record, &ext, place.point));
+        let Some(new) = new.as_ref() else { continue };
+        let earlier = history.around(store, ctx, collections, record.date_added)?;
+        if let Some(near) = near_repeat::nearest(new, earlier, rule) {
+            hits.push(Hit { zone: i, m, near: Some(near) });
+        }
+    }
+    Ok(hits)
 }
 
-/// The `alert` event data for a match.
-pub fn alert_json(zone: &Zone, m: Match, collection: &str, record: &Record) -> Value {
-    json!({
+/// The `alert` event data for a hit.
+pub fn alert_json(zone: &Zone, hit: &Hit, collection: &str, record: &Record) -> Value {
+    let mut v = json!({
         "zone": zone.id,
         "zone_name": zone.name,
-        "match": m,
+        "rule": hit.rule(),
+        "match": hit.m,
         "collection": collection,
         "incident": record.id,
         "version": record.version,
         "originator": record.originator,
         "position": record.date_added,
         "name": record.object.get("name"),
-    })
+    });
+    if let Some(near) = &hit.near {
+        v["near"] = json!(near);
+    }
+    v
 }
 
-fn alert_key(position: Timestamp, zone: &str) -> String {
-    format!("{PREFIX}{:020}/{zone}", position.as_micros())
+/// `live/alert/<position>/<zone>`, and `.../<zone>/near-repeat` for the zone's near repeat.
+fn alert_key(position: Timestamp, zone: &str, hit: &Hit) -> String {
+    match hit.near {
+        None => format!("{PREFIX}{:020}/{zone}", position.as_micros()),
+        Some(_) => format!("{PREFIX}{:020}/{zone}/near-repeat", position.as_micros()),
+    }
 }
 
 /// One pass of the node's alerter: reads the feed after its persisted cursor in each zone
@@ -196,14 +237,18 @@ pub fn alert_pass(
         let set = ZoneSet::new(zs);
         let b = crate::read_batch(store, &ctx, collections, after, &["incident".to_string()], 1000)?;
         head = b.head;
+        let mut history = History::default();
         for item in &b.items {
             if let crate::Item::Version { collection, record } = item {
-                for (i, m) in evaluate(store, &ctx, collection, record, &set)? {
-                    let zone = &set.zones[i];
-                    let key = alert_key(record.date_added, &zone.id);
-                    let v = json!({"zone": zone.id, "owner": zone.owner, "match": m, "collection": collection,
-                        "incident": record.id, "version": record.version, "originator": record.originator,
-                        "position": record.date_added, "raised": Timestamp::now()});
+                for hit in evaluate(store, &ctx, collections, collection, record, &set, &mut history)? {
+                    let zone = &set.zones[hit.zone];
+                    let key = alert_key(record.date_added, &zone.id, &hit);
+                    let mut v = json!({"zone": zone.id, "owner": zone.owner, "rule": hit.rule(), "match": hit.m,
+                        "collection": collection, "incident": record.id, "version": record.version,
+                        "originator": record.originator, "position": record.date_added, "raised": Timestamp::now()});
+                    if let Some(near) = &hit.near {
+                        v["near"] = json!(near);
+                    }
                     // The delivery first: a crash before the alert is stored redoes both, once.
                     crate::webhooks::enqueue(store, &key, &v, zone)?;
                     if store.cas_meta(&key, None, Some(&v))? {

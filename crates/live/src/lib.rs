@@ -45,6 +45,7 @@ mod feed;
 mod filter;
 mod hooks;
 mod http;
+pub mod near_repeat;
 mod stream;
 #[cfg(test)]
 mod tests;

@@ -240,17 +240,19 @@ async fn run(
         let user = p.user.clone();
         let shared_zones = Arc::clone(shared);
         let b2 = Arc::clone(&batch);
+        let collections = collections.clone();
         // The caller's own zones, evaluated in the caller's own view (nothing to do for a
         // user without zones).
         let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
             let set = shared_zones.zones.for_owner(&*store, &user)?;
             let mut alerts = Vec::with_capacity(b2.items.len());
+            let mut history = crate::near_repeat::History::default();
             for item in &b2.items {
                 let hits = match item {
                     crate::Item::Version { collection, record } => {
-                        crate::alerts::evaluate(&*store, &ctx, collection, record, &set)?
-                            .into_iter()
-                            .map(|(i, m)| crate::alerts::alert_json(&set.zones[i], m, collection, record))
+                        crate::alerts::evaluate(&*store, &ctx, &collections, collection, record, &set, &mut history)?
+                            .iter()
+                            .map(|h| crate::alerts::alert_json(&set.zones[h.zone], h, collection, record))
                             .collect()
                     }
                     crate::Item::Deletion { .. } => Vec::new(),

@@ -620,6 +620,67 @@ async fn alerts_are_raised_once_in_the_owners_view_and_on_its_stream() {
     assert!(matches!(irq_zone_only.next(Duration::from_millis(500)).await, Next::Quiet));
 }
 
+/// An incident at a point (town precision) on a day, with its location object.
+fn located(key: &str, day: &str, (lat, lon): (f64, f64), marking: &str) -> Vec<Value> {
+    use tandem_model::incident::*;
+    let loc_id = deterministic_id("location", key);
+    let loc = json!({"type": "location", "spec_version": "2.1", "id": loc_id, "created": "2025-11-01T00:00:00.000Z",
+        "modified": "2025-11-01T00:00:00.000Z", "latitude": lat, "longitude": lon, "object_marking_refs": [marking]});
+    let mut obj = incident(key, "2025-11-01T00:00:00.000Z", &[marking.to_string()], None, "SY-DY", false);
+    let mut ext = IncidentExt::from_object(&obj).unwrap();
+    ext.time = TimeWindow::day(Date::parse(day).unwrap());
+    ext.place =
+        Place { location_refs: vec![loc_id], precision: GeoPrecision::Town, admin1: "SY-DY".into(), description: None };
+    ext.attach(&mut obj);
+    vec![loc, obj]
+}
+
+#[tokio::test]
+async fn a_near_repeat_names_the_nearest_recent_incident_its_owner_may_see() {
+    let f = fixture(LiveConfig::default());
+    let spec = json!({"name": "DY near repeats", "governorate": "SY-DY", "near_repeat": {}});
+    let (s, z) = call(&f, "USA", "POST", "/api/tandem/watch-zones/", Some(spec)).await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    assert_eq!(z["near_repeat"], json!({"km": 1.0, "hours": 48}), "{z}");
+    let bad = json!({"name": "x", "governorate": "SY-DY", "near_repeat": {"km": 500}});
+    assert_eq!(call(&f, "USA", "POST", "/api/tandem/watch-zones/", Some(bad)).await.0, StatusCode::BAD_REQUEST);
+    let cols = [COLL.to_string()];
+    let roster = || Arc::clone(&f.state.roster.read().unwrap());
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty());
+    let mut usa = f.connect("USA", "?type=incident", None).await;
+    // Deir ez-Zor; 0.45 km east of it; 5.4 km east of it.
+    let (here, near, far) = ((35.3359, 40.1408), (35.3359, 40.1458), (35.3359, 40.2000));
+    f.submit("USA", located("first", "2025-11-10", here, GREEN));
+    // IRQ's own report, closer in time and place than USA's first one but withheld from USA
+    // (AMBER): it must not be what USA's near repeat names, nor raise one on its own.
+    f.submit("IRQ", located("hidden", "2025-11-11", (35.3360, 40.1459), AMBER));
+    f.submit("USA", located("second", "2025-11-11", near, GREEN));
+    f.submit("USA", located("elsewhere", "2025-11-11", far, GREEN));
+    f.submit("USA", located("much-later", "2025-11-20", here, GREEN));
+    let end = f.state.store.feed_position().unwrap().unwrap().to_string();
+    let raised = crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    let near_keys: Vec<&String> = raised.iter().filter(|k| k.ends_with("/near-repeat")).collect();
+    // Four zone alerts (USA sees its four incidents) and one near repeat: "second" repeats "first".
+    assert_eq!(raised.len(), 5, "{raised:?}");
+    assert_eq!(near_keys.len(), 1, "{raised:?}");
+    let (_, a) = call(&f, "USA", "GET", "/api/tandem/alerts/", None).await;
+    let a = a["alerts"].as_array().unwrap().clone();
+    let nr: Vec<&Value> = a.iter().filter(|x| x["rule"] == "near-repeat").collect();
+    assert_eq!(nr.len(), 1, "{a:?}");
+    assert_eq!(nr[0]["incident_object"]["name"], "second");
+    assert_eq!(nr[0]["near"]["incident"], tandem_model::incident::deterministic_id("incident", "first"));
+    assert_eq!(nr[0]["near"]["hours"], 24.0);
+    let km = nr[0]["near"]["km"].as_f64().unwrap();
+    assert!(km > 0.3 && km < 0.6, "{km}");
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty(), "raised twice");
+    // The stream says the same, before the version it concerns.
+    let got = usa.until(&end).await;
+    let alerts: Vec<&Ev> = got.iter().filter(|e| e.event == "alert").collect();
+    let rules: Vec<&str> = alerts.iter().map(|e| e.data["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["zone", "zone", "near-repeat", "zone", "zone"], "{got:?}");
+    assert_eq!(alerts[2].data["near"], nr[0]["near"]);
+}
+
 /// A loopback webhook receiver answering each POST with the next status of its script (200
 /// when the script is empty), recording what it received.
 struct Receiver {

@@ -265,6 +265,16 @@ fn a_zone_added_by_the_cli_alerts_once_across_a_restart_and_tail_shows_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let zone = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(zone.starts_with("zone--"));
+    // A zone with the near-repeat rule (nothing happens in Nineveh here): listed with its rule.
+    let out = Command::new(bin())
+        .args(["watch", "add", "--config", &cfg, "--user", "usa", "--name", "Nineveh", "--governorate", "IQ-NI"])
+        .args(["--near-repeat", "--near-repeat-km", "2"])
+        .output()
+        .expect("watch add");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin()).args(["watch", "list", "--config", &cfg]).output().expect("watch list");
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(listed.contains("governorate+nr(2km,48h)"), "{listed}");
     node.post_object(incident_in(1, "SY-DY"));
     node.post_object(incident_in(2, "SY-HM"));
     let a = node.alerts_eventually("irq", 1);

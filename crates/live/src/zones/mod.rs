@@ -60,6 +60,10 @@ pub struct Zone {
     /// Where its alerts are POSTed, signed (see [`crate::webhooks`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<crate::webhooks::Webhook>,
+    /// Also alert when a matching incident repeats a recent one nearby (see
+    /// [`crate::near_repeat`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near_repeat: Option<crate::near_repeat::NearRepeat>,
 }
 
 impl Zone {
@@ -96,6 +100,9 @@ pub struct ZoneSpec {
     pub filters: ZoneFilters,
     #[serde(default)]
     pub webhook: Option<crate::webhooks::Webhook>,
+    /// `{}` takes the defaults (1 km, 48 hours).
+    #[serde(default)]
+    pub near_repeat: Option<crate::near_repeat::NearRepeat>,
 }
 
 fn valid_point(lat: f64, lon: f64) -> bool {
@@ -178,6 +185,9 @@ pub fn new_zone(
     {
         return Err("webhook.url must be an http(s) URL and webhook.secret at least 16 characters".into());
     }
+    if let Some(rule) = &spec.near_repeat {
+        rule.check()?;
+    }
     Ok(Zone {
         format: 1,
         id: format!("zone--{}", uuid::Uuid::new_v4()),
@@ -190,6 +200,7 @@ pub fn new_zone(
         filters: spec.filters,
         created: tandem_model::Timestamp::now(),
         webhook: spec.webhook,
+        near_repeat: spec.near_repeat,
     })
 }
 

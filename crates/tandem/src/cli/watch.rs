@@ -81,6 +81,14 @@ pub struct AddArgs {
     webhook_url: Option<String>,
     #[arg(long)]
     webhook_secret: Option<String>,
+    /// Also alert when a matching incident repeats a recent one nearby (1 km, 48 hours unless
+    /// --near-repeat-km / --near-repeat-hours say otherwise).
+    #[arg(long)]
+    near_repeat: bool,
+    #[arg(long, requires = "near_repeat")]
+    near_repeat_km: Option<f64>,
+    #[arg(long, requires = "near_repeat")]
+    near_repeat_hours: Option<u32>,
 }
 
 /// The member and clearance of `user` (config users first, then those `tandem user add` stored).
@@ -150,6 +158,13 @@ pub fn run(command: &WatchCommand) -> anyhow::Result<ExitCode> {
                     min_fatalities: a.min_fatalities,
                     min_grading: a.min_grading.clone(),
                 },
+                near_repeat: a.near_repeat.then(|| {
+                    let d = tandem_live::near_repeat::NearRepeat::default();
+                    tandem_live::near_repeat::NearRepeat {
+                        km: a.near_repeat_km.unwrap_or(d.km),
+                        hours: a.near_repeat_hours.unwrap_or(d.hours),
+                    }
+                }),
             };
             let zone = zones::new_zone(spec, &a.user, &member, clearance).map_err(|e| anyhow::anyhow!(e))?;
             if !zones::create(store.as_ref(), &zone)? {
@@ -161,13 +176,16 @@ pub fn run(command: &WatchCommand) -> anyhow::Result<ExitCode> {
         WatchCommand::List { config, user } => {
             let config = Config::load(config)?;
             let store = node::open_store(&config)?;
-            println!("{:<42} {:<12} {:<12} {:<24} name", "id", "owner", "kind", "created");
+            println!("{:<42} {:<12} {:<22} {:<24} name", "id", "owner", "kind", "created");
             for z in zones::list(store.as_ref())? {
                 if user.as_ref().is_some_and(|u| *u != z.owner) {
                     continue;
                 }
-                let kind = tandem_live::alerts::describe(&z.geometry);
-                println!("{:<42} {:<12} {:<12} {:<24} {}", z.id, z.owner, kind, z.created.to_taxii(), z.name);
+                let mut kind = tandem_live::alerts::describe(&z.geometry).to_string();
+                if let Some(r) = &z.near_repeat {
+                    kind = format!("{kind}+nr({}km,{}h)", r.km, r.hours);
+                }
+                println!("{:<42} {:<12} {:<22} {:<24} {}", z.id, z.owner, kind, z.created.to_taxii(), z.name);
             }
             Ok(ExitCode::SUCCESS)
         }
