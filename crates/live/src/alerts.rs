@@ -43,36 +43,69 @@ impl ZoneSet {
     }
 }
 
-/// Every owner's zones with their index, reloaded only when [`zones::EPOCH_KEY`] moved, so a
-/// stream read costs one meta read, not a scan of every zone.
+/// Every owner's zones with their index, and every view's (the zones of one member and
+/// clearance, as the alerter evaluates them), reloaded only when [`zones::EPOCH_KEY`] moved: a
+/// read costs one meta read, not a scan of every zone and a new index.
 #[derive(Default)]
 pub struct ZoneCache {
-    inner: std::sync::Mutex<Option<(Option<Value>, Arc<ByOwner>)>>,
+    inner: std::sync::Mutex<Option<(Option<Value>, Arc<Cached>)>>,
 }
 
-/// Each owner's zones.
-type ByOwner = HashMap<String, Arc<ZoneSet>>;
+/// A zone owner's member and the clearance its zones are decided at.
+type View = (String, Classification);
+
+#[derive(Default)]
+struct Cached {
+    by_id: HashMap<String, Zone>,
+    by_owner: HashMap<String, Arc<ZoneSet>>,
+    by_view: Vec<(View, Arc<ZoneSet>)>,
+}
 
 impl ZoneCache {
-    /// `owner`'s zones (an empty set when it has none).
-    pub fn for_owner(&self, store: &dyn Store, owner: &str) -> Result<Arc<ZoneSet>, StoreError> {
+    fn current(&self, store: &dyn Store) -> Result<Arc<Cached>, StoreError> {
         let epoch = store.get_meta(zones::EPOCH_KEY)?;
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let current = match &*guard {
-            Some((e, map)) if *e == epoch => Arc::clone(map),
-            _ => {
-                let mut by_owner: HashMap<String, Vec<Zone>> = HashMap::new();
-                for z in zones::list(store)? {
-                    by_owner.entry(z.owner.clone()).or_default().push(z);
-                }
-                let map: HashMap<String, Arc<ZoneSet>> =
-                    by_owner.into_iter().map(|(o, zs)| (o, Arc::new(ZoneSet::new(zs)))).collect();
-                let map = Arc::new(map);
-                *guard = Some((epoch, Arc::clone(&map)));
-                map
-            }
-        };
-        Ok(current.get(owner).cloned().unwrap_or_default())
+        if let Some((e, cached)) = &*guard
+            && *e == epoch
+        {
+            return Ok(Arc::clone(cached));
+        }
+        let all = zones::list(store)?;
+        let by_id = all.iter().map(|z| (z.id.clone(), z.clone())).collect();
+        let mut by_owner: HashMap<String, Vec<Zone>> = HashMap::new();
+        let mut by_view: HashMap<View, Vec<Zone>> = HashMap::new();
+        for z in all {
+            by_view.entry((z.member.clone(), z.clearance)).or_default().push(z.clone());
+            by_owner.entry(z.owner.clone()).or_default().push(z);
+        }
+        let cached = Arc::new(Cached {
+            by_id,
+            by_owner: by_owner.into_iter().map(|(o, zs)| (o, Arc::new(ZoneSet::new(zs)))).collect(),
+            by_view: by_view.into_iter().map(|(v, zs)| (v, Arc::new(ZoneSet::new(zs)))).collect(),
+        });
+        *guard = Some((epoch, Arc::clone(&cached)));
+        Ok(cached)
+    }
+
+    /// `owner`'s zones (an empty set when it has none).
+    pub fn for_owner(&self, store: &dyn Store, owner: &str) -> Result<Arc<ZoneSet>, StoreError> {
+        Ok(self.current(store)?.by_owner.get(owner).cloned().unwrap_or_default())
+    }
+
+    /// Reloads the zones if one was created or removed since the last read.
+    pub fn refresh(&self, store: &dyn Store) -> Result<(), StoreError> {
+        self.current(store).map(|_| ())
+    }
+
+    /// The zone `id` as of the last read (no store access), if it exists.
+    pub fn cached_zone(&self, id: &str) -> Option<Zone> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(|(_, c)| c.by_id.get(id).cloned())
+    }
+
+    /// Every view's zones.
+    fn by_view(&self, store: &dyn Store) -> Result<Vec<(View, Arc<ZoneSet>)>, StoreError> {
+        Ok(self.current(store)?.by_view.clone())
     }
 }
 
@@ -221,20 +254,25 @@ pub fn alert_pass(
     roster: Arc<tandem_policy::Roster>,
     collections: &[String],
 ) -> Result<Vec<String>, StoreError> {
-    let all = zones::list(store)?;
+    alert_pass_with(store, roster, collections, &ZoneCache::default())
+}
+
+/// [`alert_pass`] with the zones (and their index) kept in `cache` between passes.
+pub fn alert_pass_with(
+    store: &dyn Store,
+    roster: Arc<tandem_policy::Roster>,
+    collections: &[String],
+    cache: &ZoneCache,
+) -> Result<Vec<String>, StoreError> {
     let cursor = store.get_meta(CURSOR_KEY)?;
     let after = cursor.as_ref().and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok());
     // One view per (member, clearance) of the zones' owners.
-    let mut by_view: HashMap<(String, Classification), Vec<Zone>> = HashMap::new();
-    for z in all {
-        by_view.entry((z.member.clone(), z.clearance)).or_default().push(z);
-    }
+    let by_view = cache.by_view(store)?;
     let mut stored = Vec::new();
     let mut next: Option<Timestamp> = None;
     let mut head = None;
-    for ((member, clearance), zs) in by_view {
+    for ((member, clearance), set) in by_view {
         let ctx = ViewContext { viewer: Viewer { member, clearance }, roster: Arc::clone(&roster) };
-        let set = ZoneSet::new(zs);
         let b = crate::read_batch(store, &ctx, collections, after, &["incident".to_string()], 1000)?;
         head = b.head;
         let mut history = History::default();
@@ -283,6 +321,7 @@ pub async fn run_alerter(
 ) {
     let collections: Vec<String> =
         state.config.collections.iter().filter(|c| c.can_read).map(|c| c.id.clone()).collect();
+    let cache = Arc::new(ZoneCache::default());
     loop {
         feed.borrow_and_update();
         let roster = match state.roster.read() {
@@ -291,7 +330,8 @@ pub async fn run_alerter(
         };
         let store = Arc::clone(&state.store);
         let cols = collections.clone();
-        match tokio::task::spawn_blocking(move || alert_pass(&*store, roster, &cols)).await {
+        let cache = Arc::clone(&cache);
+        match tokio::task::spawn_blocking(move || alert_pass_with(&*store, roster, &cols, &cache)).await {
             Ok(Ok(new)) if !new.is_empty() => tracing::info!(alerts = new.len(), "watch-zone alerts raised"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "alert pass failed"),

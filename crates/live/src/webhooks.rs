@@ -210,15 +210,18 @@ pub async fn run_worker(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let client = reqwest::Client::new();
+    // Zones are re-read only when one was created or removed (a node may hold many).
+    let cache = Arc::new(crate::alerts::ZoneCache::default());
     loop {
-        let s = Arc::clone(&store);
-        let zones = tokio::task::spawn_blocking(move || crate::zones::list(&*s)).await;
-        let zones = match zones {
-            Ok(Ok(z)) => z,
-            _ => Vec::new(),
+        let (s, c) = (Arc::clone(&store), Arc::clone(&cache));
+        let refreshed = tokio::task::spawn_blocking(move || c.refresh(&*s)).await;
+        if !matches!(refreshed, Ok(Ok(()))) {
+            tracing::error!("webhook worker could not read the zones");
+        }
+        let secrets = |zone: &str| {
+            // Served from the cache just refreshed: no store read on the async thread.
+            cache.cached_zone(zone).and_then(|z| z.webhook).map(|w| w.secret)
         };
-        let secrets =
-            |zone: &str| zones.iter().find(|z| z.id == zone).and_then(|z| z.webhook.as_ref()).map(|w| w.secret.clone());
         if let Err(e) = deliver_due(Arc::clone(&store), Arc::clone(&roster), &secrets, &client, &retry).await {
             tracing::error!(error = %e, "webhook delivery pass failed");
         }

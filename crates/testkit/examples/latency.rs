@@ -1,8 +1,10 @@
 //! Latency of federation: from a POST on USA to visibility on SYR, two hops away
-//! (USA - IRQ - SYR, notifications on, polling every 15 s as the fallback only).
+//! (USA - IRQ - SYR, notifications on, polling every 15 s as the fallback only), and with
+//! `--alerts` from a POST to the watch-zone alert it raises: on the node it was posted to, and on
+//! SYR two hops away (the alert stored by SYR's alerter, which reads what replication stored).
 //!
-//! `cargo run --release -p tandem-testkit --example latency [-- N]` prints the median and p99 over N
-//! objects (default 200).
+//! `cargo run --release -p tandem-testkit --example latency [-- N] [--alerts]` prints the median
+//! and p99 over N objects (default 200).
 
 use std::time::{Duration, Instant};
 
@@ -17,13 +19,168 @@ struct Args {
     /// How many objects to time.
     #[arg(default_value_t = 200)]
     n: usize,
+    /// Time POST-to-alert (locally and two hops away) instead of POST-to-visible.
+    #[arg(long)]
+    alerts: bool,
+    /// With --alerts: this many more zones on each node (radii of 1-5 km around random
+    /// gazetteer places, owned by other users), so the alerter evaluates against them.
+    #[arg(long, default_value_t = 0)]
+    zones: usize,
+    /// With --alerts: this many live-stream clients connected to SYR over HTTP while timing.
+    #[arg(long, default_value_t = 0)]
+    clients: usize,
+}
+
+/// A GREEN incident in Deir ez-Zor governorate (matched by the SY-DY zone).
+fn incident(i: usize) -> serde_json::Value {
+    use tandem_model::incident::*;
+    let ext = IncidentExt {
+        event_type: "Explosions/Remote violence".into(),
+        sub_event_type: "Remote explosive/landmine/IED".into(),
+        time: TimeWindow::day(Date::new(2025, 11, 20).expect("a date")),
+        place: Place {
+            location_refs: vec![],
+            precision: GeoPrecision::Admin,
+            admin1: "SY-DY".into(),
+            description: None,
+        },
+        actors: vec![],
+        fatalities: Some(Count::exact(1)),
+        injured: None,
+        arrested: None,
+        materiel: vec![],
+        claimed_only: false,
+        confirmed: false,
+        civilian_targeting: false,
+        sources: vec![],
+        notes: None,
+    };
+    let t = tandem_model::Timestamp::now().to_taxii();
+    let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--{}", uuid::Uuid::new_v4()),
+        "created": t, "modified": t, "name": format!("latency probe {i}"), "object_marking_refs": [GREEN]});
+    ext.attach(&mut obj);
+    obj
+}
+
+/// Whether `store` holds an alert on incident `id`.
+fn alerted(store: &dyn tandem_store::Store, id: &str) -> anyhow::Result<bool> {
+    Ok(store.list_meta(tandem_live::alerts::PREFIX)?.iter().any(|(_, a)| a["incident"] == id))
+}
+
+/// A governorate zone on SY-DY owned by `member`'s analyst.
+fn watch(store: &dyn tandem_store::Store, member: &str) -> anyhow::Result<()> {
+    let spec = tandem_live::zones::ZoneSpec {
+        name: "Deir ez-Zor".into(),
+        governorate: Some("SY-DY".into()),
+        ..Default::default()
+    };
+    let zone = tandem_live::zones::new_zone(spec, "analyst", member, tandem_policy::Classification::Secret)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    anyhow::ensure!(tandem_live::zones::create(store, &zone)?, "zone not created");
+    Ok(())
+}
+
+fn report(what: &str, n: usize, mut samples: Vec<Duration>) {
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 * p).ceil() as usize).saturating_sub(1).min(samples.len() - 1)];
+    println!(
+        "{what}, {n} objects: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        samples[samples.len() - 1].as_secs_f64() * 1e3
+    );
+}
+
+/// `n` radius zones around random gazetteer places, owned by `member`'s other users.
+fn more_zones(store: &dyn tandem_store::Store, member: &str, n: usize) -> anyhow::Result<()> {
+    use rand::{Rng, SeedableRng};
+    let places = tandem_geo::Gazetteer::embedded().places();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for i in 0..n {
+        let p = &places[rng.gen_range(0..places.len())];
+        let spec = tandem_live::zones::ZoneSpec {
+            name: format!("z{i}"),
+            point: Some([p.lat, p.lon]),
+            radius_km: Some(rng.gen_range(1.0..5.0)),
+            ..Default::default()
+        };
+        let zone = tandem_live::zones::new_zone(
+            spec,
+            &format!("user{}", i % 50),
+            member,
+            tandem_policy::Classification::Secret,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        tandem_live::zones::create(store, &zone)?;
+    }
+    Ok(())
+}
+
+/// `n` stream clients on `member`'s node, reading and discarding; they stop with the process.
+async fn stream_clients(sb: &tandem_testkit::sandbox::Sandbox, member: &str, n: usize) -> anyhow::Result<()> {
+    let url = format!("http://{}/api/tandem/stream/", sb.addr(member)?);
+    let http = reqwest::Client::new();
+    for _ in 0..n {
+        let mut resp = http
+            .get(&url)
+            .basic_auth("analyst", Some(tandem_testkit::sandbox::PASSWORD))
+            .send()
+            .await?
+            .error_for_status()?;
+        tokio::spawn(async move { while let Ok(Some(_)) = resp.chunk().await {} });
+    }
+    Ok(())
+}
+
+async fn alert_latency(
+    sb: &tandem_testkit::sandbox::Sandbox,
+    n: usize,
+    zones: usize,
+    clients: usize,
+) -> anyhow::Result<()> {
+    for m in ["USA", "SYR"] {
+        watch(&*sb.store(m)?, m)?;
+        more_zones(&*sb.store(m)?, m, zones)?;
+    }
+    stream_clients(sb, "SYR", clients).await?;
+    println!("{zones} more zones on USA and SYR, {clients} stream clients on SYR");
+    // Let the alerters take in the new zones.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (mut local, mut far) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let obj = incident(i);
+        let id = obj["id"].as_str().unwrap_or_default().to_string();
+        let start = Instant::now();
+        sb.post("USA", vec![obj]).await?;
+        let (usa, syr) = (sb.store("USA")?, sb.store("SYR")?);
+        let (mut at_usa, mut at_syr) = (None, None);
+        while start.elapsed() < Duration::from_secs(20) && (at_usa.is_none() || at_syr.is_none()) {
+            if at_usa.is_none() && alerted(&*usa, &id)? {
+                at_usa = Some(start.elapsed());
+            }
+            if at_syr.is_none() && alerted(&*syr, &id)? {
+                at_syr = Some(start.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        local.push(at_usa.ok_or_else(|| anyhow::anyhow!("incident {i} raised no alert on USA"))?);
+        far.push(at_syr.ok_or_else(|| anyhow::anyhow!("incident {i} raised no alert on SYR"))?);
+    }
+    report("POST on USA -> alert stored on USA (local)", n, local);
+    report("POST on USA -> alert stored on SYR (2 hops)", n, far);
+    Ok(())
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let Args { n } = clap::Parser::parse();
+    let Args { n, alerts, zones, clients } = clap::Parser::parse();
     let sb =
         SandboxBuilder::new().node("USA").node("IRQ").node("SYR").link("USA", "IRQ").link("IRQ", "SYR").build().await?;
+    if alerts {
+        alert_latency(&sb, n, zones, clients).await?;
+        sb.shutdown().await;
+        return Ok(());
+    }
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let id = format!("indicator--{}", uuid::Uuid::new_v4());
@@ -47,14 +204,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(seen, "object {i} never reached SYR");
         samples.push(start.elapsed());
     }
-    samples.sort();
-    let pct = |p: f64| samples[((samples.len() as f64 * p).ceil() as usize).saturating_sub(1).min(samples.len() - 1)];
-    println!(
-        "POST on USA -> visible on SYR (2 hops), {n} objects: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        pct(0.5).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3,
-        samples[samples.len() - 1].as_secs_f64() * 1e3
-    );
+    report("POST on USA -> visible on SYR (2 hops)", n, samples);
     sb.shutdown().await;
     Ok(())
 }
