@@ -1,0 +1,209 @@
+//! Place mentions in a sentence, resolved through the gazetteer.
+//!
+//! Three kinds, from most to least specific: a named place (a town the gazetteer knows,
+//! or a name the text itself calls a village or town, or a "Wadi"/"Jabal"/... name), a
+//! vague area below the governorate ("northern Latakia countryside", "desert east of
+//! Homs", "rural Damascus"), and a governorate ("Anbar province"). A named place the
+//! gazetteer does not know keeps its text but takes its governorate from context, so an
+//! unknown village never becomes a wrong town.
+
+use tandem_geo::{Gazetteer, Place, normalize_name};
+
+use crate::text::{Span, Token};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlaceKind {
+    Governorate,
+    Area,
+    Named,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlaceMention {
+    pub kind: PlaceKind,
+    /// As written, without a leading "the".
+    pub text: String,
+    pub span: Span,
+    /// Governorate when the mention itself determines it.
+    pub admin1: Option<String>,
+    /// The gazetteer's town, when known.
+    pub place: Option<Place>,
+    /// A hospital, a destination or an origin: not where the event happened.
+    pub incidental: bool,
+}
+
+const DIRECTIONS: &[&str] = &[
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "northwest",
+    "northeast", "southwest", "southeast", "northwestern", "northeastern", "southwestern", "southeastern",
+    "north-western", "north-eastern", "south-western", "south-eastern", "north-west", "north-east", "south-west",
+    "south-east",
+];
+const CONNECTORS: &[&str] =
+    &["al", "el", "ad", "ar", "as", "ash", "at", "az", "an", "ed", "es", "ez", "adh", "ath", "bin", "ibn", "abu", "um"];
+const PLACE_PREFIXES: &[&str] = &[
+    "wadi", "jabal", "jebel", "tal", "tell", "ain", "bir", "khirbet", "khirbat", "kafr", "qasr", "hay", "jisr", "ras",
+    "marj", "tall",
+];
+const CUES: &[&str] = &["village", "town", "city", "area", "district", "hamlet", "neighbourhood", "neighborhood", "camp"];
+const NOT_PLACES: &[&str] = &[
+    "the", "a", "an", "in", "on", "at", "isis", "is", "isil", "sdf", "interior", "ministry", "islamic", "state",
+    "syria", "iraq", "jordan", "turkey", "lebanon", "saudi", "arabia", "iran", "israel", "coalition", "according",
+    "security", "general", "us", "u.s", "euphrates", "tigris", "kurdish", "army", "police", "council", "command",
+    "joint", "operations", "cell", "media", "centre", "center", "forces", "force", "democratic", "syrian", "iraqi",
+    "residents", "witnesses", "two", "three", "four", "five", "six", "one", "no", "it", "its", "he", "she", "they",
+    "statement", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+    "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "aug", "sept", "oct", "nov", "dec", "jan", "feb", "apr", "jun", "jul", "mar", "qaeda", "hospital",
+];
+
+fn is_name_word(t: &Token) -> bool {
+    t.word && t.capitalised() && !NOT_PLACES.contains(&t.low.as_str()) && !t.low.ends_with("'s")
+}
+
+fn governorate_of(g: &Gazetteer, name: &str) -> Option<String> {
+    let key = normalize_name(name);
+    if key.chars().count() < 3 {
+        return None;
+    }
+    g.governorates()
+        .iter()
+        .find(|gov| gov.all_names().any(|n| normalize_name(n) == key))
+        .map(|gov| gov.iso.clone())
+}
+
+/// Maximal runs of name words (with Arabic connectors inside) as token ranges.
+fn name_runs(tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if !is_name_word(&tokens[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        loop {
+            if end < tokens.len() && is_name_word(&tokens[end]) {
+                end += 1;
+            } else if end + 1 < tokens.len() && CONNECTORS.contains(&tokens[end].low.as_str()) && is_name_word(&tokens[end + 1]) {
+                end += 2;
+            } else {
+                break;
+            }
+        }
+        // "al-Shuhayl" may follow a lowercase connector: "in al Bukamal".
+        let start = if start > 0 && CONNECTORS.contains(&tokens[start - 1].low.as_str()) && !tokens[start - 1].capitalised() {
+            start - 1
+        } else {
+            start
+        };
+        out.push(start..end);
+        i = end;
+    }
+    out
+}
+
+fn text_of(text: &str, tokens: &[Token], r: std::ops::Range<usize>) -> (String, Span) {
+    let span = tokens[r.start].span.join(tokens[r.end - 1].span);
+    (text[span.start..span.end].to_string(), span)
+}
+
+/// The place mentions of a sentence, in text order. `text` is the whole document.
+pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
+    let low: Vec<&str> = tokens.iter().map(|t| t.low.as_str()).collect();
+    let at = |k: usize| low.get(k).copied().unwrap_or("");
+    let mut used = vec![false; tokens.len()];
+    let mut out = Vec::new();
+
+    // Vague areas first, so "desert east of Homs" is not read as the town of Homs.
+    for (i, w) in low.iter().enumerate() {
+        // [direction] NAME countryside | [direction] NAME desert
+        if *w == "countryside" || *w == "desert" {
+            let mut s = i;
+            while s > 0 && (is_name_word(&tokens[s - 1]) || (s > 1 && CONNECTORS.contains(&at(s - 1)) && is_name_word(&tokens[s - 2]))) {
+                s -= 1;
+            }
+            if s == i {
+                // "desert east of Homs" / "countryside of Hama"
+                let dir = DIRECTIONS.contains(&at(i + 1)) && at(i + 2) == "of";
+                let of = at(i + 1) == "of";
+                let name_at = if dir { i + 3 } else if of { i + 2 } else { continue };
+                let runs = name_runs(&tokens[name_at.min(tokens.len())..]);
+                let Some(r) = runs.first().filter(|r| r.start == 0) else { continue };
+                let r = name_at..name_at + r.end;
+                let (name, _) = text_of(text, tokens, r.clone());
+                let admin1 = g.resolve(&name).and_then(|res| res.admin1);
+                let (t, span) = text_of(text, tokens, i..r.end);
+                if admin1.is_some() {
+                    used[i..r.end].iter_mut().for_each(|u| *u = true);
+                    out.push(PlaceMention { kind: PlaceKind::Area, text: t, span, admin1, place: None, incidental: false });
+                }
+                continue;
+            }
+            if s > 0 && DIRECTIONS.contains(&at(s - 1)) {
+                s -= 1;
+            }
+            let (t, span) = text_of(text, tokens, s..i + 1);
+            let admin1 = g.resolve(&t).and_then(|r| r.admin1);
+            if admin1.is_some() {
+                used[s..=i].iter_mut().for_each(|u| *u = true);
+                out.push(PlaceMention { kind: PlaceKind::Area, text: t, span, admin1, place: None, incidental: false });
+            }
+        }
+        // rural NAME
+        if *w == "rural" && i + 1 < tokens.len() && is_name_word(&tokens[i + 1]) {
+            let (name, _) = text_of(text, tokens, i + 1..i + 2);
+            if governorate_of(g, &name).is_some() {
+                let (t, span) = text_of(text, tokens, i..i + 2);
+                let admin1 = g.resolve(&t).and_then(|r| r.admin1);
+                used[i..i + 2].iter_mut().for_each(|u| *u = true);
+                out.push(PlaceMention { kind: PlaceKind::Area, text: t, span, admin1, place: None, incidental: false });
+            }
+        }
+    }
+
+    for r in name_runs(tokens) {
+        if used[r.clone()].iter().any(|u| *u) {
+            continue;
+        }
+        let (name, span) = text_of(text, tokens, r.clone());
+        let before = at(r.start.wrapping_sub(1));
+        let before2 = at(r.start.wrapping_sub(2));
+        let after = at(r.end);
+        let incidental = ["hospital", "hospitals", "to", "from"].contains(&before)
+            || ["hospital", "hospitals", "'s"].contains(&after)
+            || (before == "in" && ["hospital", "hospitals"].contains(&before2));
+        let province = ["province", "governorate", "provinces"].contains(&after) || (before == "of" && before2 == "province");
+        if let Some(gov) = governorate_of(g, &name) {
+            if province || g.exact_place(&name, Some(&gov)).is_none() {
+                out.push(PlaceMention { kind: PlaceKind::Governorate, text: name, span, admin1: Some(gov), place: None, incidental });
+                continue;
+            }
+        }
+        if let Some(p) = g.exact_place(&name, None) {
+            out.push(PlaceMention {
+                kind: PlaceKind::Named,
+                text: name,
+                span,
+                admin1: Some(p.admin1.clone()),
+                place: Some(p.clone()),
+                incidental,
+            });
+            continue;
+        }
+        let cue = before == "of" && CUES.contains(&before2);
+        let prefix = PLACE_PREFIXES.contains(&tokens[r.start].low.as_str()) && r.len() > 1;
+        let articled = tokens[r.start].low.starts_with("al-") || tokens[r.start].low.starts_with("el-");
+        if cue || prefix || (articled && ["in", "near", "of", "at"].contains(&before)) {
+            out.push(PlaceMention { kind: PlaceKind::Named, text: name, span, admin1: None, place: None, incidental });
+        }
+    }
+    out.sort_by_key(|p| p.span.start);
+    out
+}
+
+/// Re-resolves a named place inside a known governorate ("Hawija" in Kirkuk when two
+/// places share the name).
+pub fn in_governorate(g: &Gazetteer, name: &str, admin1: &str) -> Option<Place> {
+    g.exact_place(name, Some(admin1)).cloned()
+}
