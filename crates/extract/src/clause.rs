@@ -150,7 +150,7 @@ pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clau
     }
     triggers.sort_by_key(|t| t.span.start);
     let claim = (0..tokens.len()).find_map(|i| {
-        let positive = ["claimed", "claims", "claiming"].contains(&low[i])
+        let positive = ["claimed", "claims", "claiming", "claim"].contains(&low[i])
             && !low[i.saturating_sub(4)..i].iter().any(|w| ["no", "not", "never", "denied", "nobody"].contains(w));
         positive.then_some(tokens[i].span)
     });

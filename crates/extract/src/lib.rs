@@ -199,6 +199,13 @@ fn assemble(
     if kind.is_none() && arrested.as_ref().is_some_and(|a| a.best > 0) {
         kind = Some(Kind::Arrest);
     }
+    // An inventory of seized weapons with nobody hurt is a seizure, whatever the
+    // weapons are ("16 rockets" is not shelling).
+    let hurt = [Field::Fatalities, Field::Injured].iter().any(|f| figures_of(&counted, *f).is_some_and(|x| x.best > 0));
+    let inventory = counted.iter().any(|c| c.seized.iter().any(|s| s.quantity.is_some()));
+    if inventory && !hurt && kind.is_some_and(|k| k < Kind::Arrest) {
+        kind = Some(if grp.kinds.contains(&Kind::Arrest) { Kind::Arrest } else { Kind::Weapons });
+    }
     let kind = kind?;
     let trigger = own.iter().flat_map(|c| &c.triggers).find(|t| t.kind == kind)?.span;
     let security = own.iter().any(|c| c.security_target && c.triggers.iter().any(|t| t.kind == Kind::Attack));
