@@ -32,6 +32,15 @@ pub struct Clause {
     pub actors: Vec<(String, Span)>,
     /// Names security forces as the target (an attack on them is a clash).
     pub security_target: bool,
+    /// Opens with "Separately", "Meanwhile", "In another incident": a new incident.
+    pub separate: bool,
+}
+
+impl Clause {
+    /// The governorate the clause's first place (not a hospital or destination) lies in.
+    pub fn admin1(&self) -> Option<&str> {
+        self.places.iter().filter(|p| !p.incidental).find_map(|p| p.admin1.as_deref())
+    }
 }
 
 impl Clause {
@@ -166,5 +175,12 @@ pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clau
         claim,
         actors: actors(text, tokens),
         security_target: low.iter().any(|w| SECURITY_TARGETS.contains(w)),
+        separate: {
+            let head = &low[..low.len().min(6)];
+            ["separately", "meanwhile", "elsewhere"].iter().any(|w| head.contains(w))
+                || has_phrase(head, &["another", "incident"])
+                || has_phrase(head, &["separate", "incident"])
+                || has_phrase(head, &["second", "incident"])
+        },
     }
 }

@@ -117,8 +117,9 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
         while b > 0 && ADVERBS.contains(&at(b - 1)) {
             b -= 1;
         }
-        if b > 0 && BE.contains(&at(b - 1)) {
-            let aux = b - 1;
+        let intransitive = low[v] == "died";
+        if intransitive || (b > 0 && BE.contains(&at(b - 1))) {
+            let aux = if intransitive { v } else { b - 1 };
             let mut start = aux;
             let mut depth = 0;
             while start > 0 {
@@ -235,7 +236,17 @@ pub fn seized(text: &str, tokens: &[Token]) -> Vec<(SeizedItem, std::ops::Range<
             continue;
         }
         let mut list = Vec::new();
-        let mut k = v + 1;
+        // "Two pistols and a belt were seized": the list is the subject before "were".
+        let passive = v > 0 && BE.contains(&at(v - 1));
+        let mut k = if passive {
+            let mut s = v - 1;
+            while s > 0 && ![",", ";", ":", "that", "said"].contains(&at(s - 1)) {
+                s -= 1;
+            }
+            s
+        } else {
+            v + 1
+        };
         loop {
             while at(k) == "," || at(k) == "and" {
                 k += 1;
@@ -298,7 +309,7 @@ pub fn seized(text: &str, tokens: &[Token]) -> Vec<(SeizedItem, std::ops::Range<
         if list.iter().any(|(_, _, counted)| *counted) {
             out.extend(list.into_iter().map(|(item, range, _)| (item, range)));
         }
-        v = k.max(v + 1);
+        v = if passive { v + 1 } else { k.max(v + 1) };
     }
     out
 }
@@ -326,6 +337,7 @@ mod tests {
         assert_eq!(figs("gave a lower death toll of four"), [(Fatalities, 4)]);
         assert_eq!(figs("arrested dozens of people"), []);
         assert_eq!(figs("A fourth man who was found hiding in the house was detained"), [(Arrested, 1)]);
+        assert_eq!(figs("two soldiers died of their wounds"), [(Fatalities, 2)]);
     }
 
     #[test]
@@ -342,6 +354,10 @@ mod tests {
                 ("ammunition".to_string(), None)
             ]
         );
+        let s = "Two pistols and an explosive belt were seized.";
+        let items: Vec<(String, Option<u32>)> =
+            seized(s, &tokenize(s, 0)).into_iter().map(|(i, _)| (i.item, i.quantity)).collect();
+        assert_eq!(items, [("pistols".to_string(), Some(2)), ("explosive belt".to_string(), Some(1))]);
         let s = "seized a weapons depot on the outskirts";
         assert!(seized(s, &tokenize(s, 0)).is_empty());
     }

@@ -237,6 +237,15 @@ fn match_at(tokens: &[Token], low: &[&str], i: usize, pub_date: Date) -> (Option
         ("yesterday", _) => return (Some(Found::Window(TimeWindow::day(pub_date.plus_days(-1)))), 1),
         ("today", _) => return (Some(Found::Window(TimeWindow::day(pub_date))), 1),
         ("last", "night") => return (Some(Found::Window(TimeWindow::day(pub_date.plus_days(-1)))), 2),
+        ("this", "morning") | ("earlier", "today") => return (Some(Found::Window(TimeWindow::day(pub_date))), 2),
+        ("overnight", _) | ("tonight", _) => {
+            return (Some(Found::Window(TimeWindow::range(pub_date.plus_days(-1), pub_date, TimePrecision::Days))), 1);
+        }
+        ("over", "the") | ("at", "the") if at(i + 2) == "weekend" => {
+            // The Saturday and Sunday on or before publication.
+            let sunday = pub_date.plus_days(-((weekday_of(pub_date) - 6).rem_euclid(7)));
+            return (Some(Found::Window(TimeWindow::range(sunday.plus_days(-1), sunday, TimePrecision::Days))), 3);
+        }
         ("last", "week") => {
             let w = TimeWindow::range(monday.plus_days(-7), monday.plus_days(-1), TimePrecision::Week);
             return (Some(Found::Window(w)), 2);
@@ -264,6 +273,9 @@ fn match_at(tokens: &[Token], low: &[&str], i: usize, pub_date: Date) -> (Option
         _ => {}
     }
     if let Some(n) = number(w) {
+        if (at(i + 1) == "days" || at(i + 1) == "day") && at(i + 2) == "ago" {
+            return (Some(Found::Window(TimeWindow::day(pub_date.plus_days(-i64::from(n))))), 3);
+        }
         if at(i + 1) == "days" && at(i + 2) == "later" {
             return (Some(Found::Relative(i64::from(n))), 3);
         }
@@ -309,6 +321,8 @@ mod tests {
         assert!(matches!(one("said on Friday that", "2025-06-13"), DateRole::Reporting(_)));
         assert!(matches!(one("by Monday evening", "2025-06-13"), DateRole::Reporting(_)));
         assert_eq!(one("a day later", "2025-06-13"), DateRole::Relative(1));
+        assert_eq!(window(one("two days ago", "2025-06-13")), ev("2025-06-11", "2025-06-11"));
+        assert_eq!(window(one("over the weekend", "2025-06-17")), ev("2025-06-14", "2025-06-15"));
         assert_eq!(one("a deadlier attack in 2019", "2026-02-23"), DateRole::Background);
     }
 }

@@ -44,7 +44,9 @@ pub fn bundle(x: &Extraction, key: &str, created_by: Option<&str>, now: &str) ->
         if let Some(p) = &d.place {
             location["name"] = json!(p.value);
         }
-        let ext = incident_ext(d, x.published, &location_id);
+        // Known only to its governorate: no point to draw, so no location object.
+        let admin_only = d.precision == Precision::Admin1;
+        let ext = incident_ext(d, x.published, (!admin_only).then_some(location_id.as_str()));
         let mut incident = json!({
             "type": "incident", "spec_version": "2.1", "id": incident_id, "created": now, "modified": now,
             "name": title(d), "labels": ["draft"],
@@ -62,7 +64,11 @@ pub fn bundle(x: &Extraction, key: &str, created_by: Option<&str>, now: &str) ->
             "content": serde_json::to_string(&spans(d)).unwrap_or_default(),
             "object_refs": [incident_id],
         });
-        objects.extend([incident, location, note]);
+        objects.push(incident);
+        if !admin_only {
+            objects.push(location);
+        }
+        objects.push(note);
     }
     json!({ "type": "bundle", "id": deterministic_id("bundle", &format!("extract:{key}")), "objects": objects })
 }
@@ -81,7 +87,7 @@ fn spans(d: &Draft) -> Value {
     })
 }
 
-fn incident_ext(d: &Draft, published: Date, location_id: &str) -> IncidentExt {
+fn incident_ext(d: &Draft, published: Date, location_id: Option<&str>) -> IncidentExt {
     let materiel = d
         .seized
         .iter()
@@ -101,7 +107,7 @@ fn incident_ext(d: &Draft, published: Date, location_id: &str) -> IncidentExt {
         sub_event_type: d.sub_event_type.clone(),
         time: d.time.clone(),
         place: Place {
-            location_refs: vec![location_id.to_string()],
+            location_refs: location_id.map(str::to_string).into_iter().collect(),
             precision: precision(d.precision),
             admin1: d.admin1.clone(),
             description: d.place.as_ref().map(|p| p.value.clone()),

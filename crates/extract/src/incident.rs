@@ -40,7 +40,7 @@ fn contains(outer: &TimeWindow, inner: &TimeWindow) -> bool {
 fn family(k: Kind) -> u8 {
     match k {
         Kind::Arrest | Kind::Weapons | Kind::Operation => 0,
-        Kind::Clash | Kind::Attack | Kind::Grenade => 1,
+        Kind::Clash | Kind::Attack | Kind::Grenade | Kind::Killing | Kind::Abduction => 1,
         _ => 2,
     }
 }
@@ -63,13 +63,22 @@ pub fn group(clauses: &[Clause]) -> Vec<Group> {
             _ => None,
         });
         let fresh = |kinds: &[Kind]| kinds.iter().any(|k| k.strong());
+        // A clause that reports a new event elsewhere ("Separately, ..."; or a fresh
+        // trigger in another governorate) does not join an incident already told.
+        let here = c.admin1();
+        let elsewhere = |g: &Group| {
+            let theirs = g.clauses.iter().find_map(|&i| clauses[i].admin1());
+            c.separate || matches!((here, theirs), (Some(a), Some(b)) if a != b)
+        };
+        let opens = fresh(&kinds) && !kinds.is_empty();
         let target = match &event_date {
             // A dated clause with figures but no trigger ("one of its drones had killed
             // a commander last week") can open an incident the next clause names.
             Some((w, _)) if has_trigger || current.is_some() || !c.figures.is_empty() => {
                 let exact = w.precision == TimePrecision::Day;
-                let same = groups.iter().rposition(|g| g.date.as_ref().is_some_and(|(d, _)| if exact && g.exact { d == w } else { overlaps(d, w) && (!exact || !g.exact) }));
-                let undated = groups.iter().rposition(|g| g.date.is_none());
+                let apart = |g: &Group| opens && elsewhere(g);
+                let same = groups.iter().rposition(|g| !apart(g) && g.date.as_ref().is_some_and(|(d, _)| if exact && g.exact { d == w } else { overlaps(d, w) && (!exact || !g.exact) }));
+                let undated = groups.iter().rposition(|g| !apart(g) && g.date.is_none());
                 match same.or(undated) {
                     Some(g) => Some(g),
                     None if has_trigger || !c.figures.is_empty() => {
@@ -84,7 +93,11 @@ pub fn group(clauses: &[Clause]) -> Vec<Group> {
                 // last one, or a new undated incident.
                 let fits = groups.iter().rposition(|g| kinds.iter().any(|k| g.kinds.iter().any(|gk| family(*gk) == family(*k))));
                 let current_fits = current.is_some_and(|g| kinds.is_empty() || groups[g].kinds.is_empty() || kinds.iter().any(|k| groups[g].kinds.iter().any(|gk| family(*gk) == family(*k))));
-                if current_fits {
+                let apart = opens && current.is_some_and(|g| elsewhere(&groups[g]));
+                if apart {
+                    groups.push(Group::default());
+                    Some(groups.len() - 1)
+                } else if current_fits {
                     current
                 } else if let Some(g) = fits {
                     Some(g)

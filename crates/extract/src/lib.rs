@@ -208,7 +208,7 @@ fn assemble(
     }
     let kind = kind?;
     let trigger = own.iter().flat_map(|c| &c.triggers).find(|t| t.kind == kind)?.span;
-    let security = own.iter().any(|c| c.security_target && c.triggers.iter().any(|t| t.kind == Kind::Attack));
+    let security = own.iter().any(|c| c.security_target && c.triggers.iter().any(|t| matches!(t.kind, Kind::Attack | Kind::Killing)));
     let (event_type, sub_event_type) = kind.acled(!security);
 
     let (time, time_span) = match &grp.date {

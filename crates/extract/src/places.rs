@@ -191,7 +191,10 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
             });
             continue;
         }
-        let cue = before == "of" && CUES.contains(&before2);
+        // "the village of X", "X village", "X, a village in ...".
+        let cue = (before == "of" && CUES.contains(&before2))
+            || CUES.contains(&after)
+            || (after == "," && ["a", "the"].contains(&at(r.end + 1)) && (CUES.contains(&at(r.end + 2)) || CUES.contains(&at(r.end + 3))));
         let prefix = PLACE_PREFIXES.contains(&tokens[r.start].low.as_str()) && r.len() > 1;
         let articled = tokens[r.start].low.starts_with("al-") || tokens[r.start].low.starts_with("el-");
         if cue || prefix || (articled && ["in", "near", "of", "at"].contains(&before)) {
