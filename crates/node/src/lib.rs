@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod config;
 pub mod federation;
+pub mod gazetteer;
 pub mod feed;
 pub mod http;
 mod node;

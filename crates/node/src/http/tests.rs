@@ -287,6 +287,10 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::OK,
             Refused,
         ),
+        Row {
+            body: Some(json!("Published 2025-06-13\n\nForces arrested three suspects in Mosul on Tuesday.")),
+            ..row(Method::POST, "/api/tandem/extract?published=2025-06-13", "extract.draft", "analyst", StatusCode::OK, Refused)
+        },
         row(Method::GET, "/api/tandem/watch-zones/", "zones.read", "analyst", StatusCode::OK, Refused),
         row(
             Method::DELETE,
@@ -572,5 +576,38 @@ async fn the_stream_is_authenticated_and_audited() {
     let e = f.audit.last().unwrap();
     assert_eq!((e.user.as_deref(), e.action.as_str(), e.status), (Some("analyst"), "stream.read", 200));
     drop(resp);
+    f.fed.stop().await;
+}
+
+/// The extractor route answers drafts with spans (and stores nothing), and refuses a text over
+/// its cap with a 413 TAXII error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extract_answers_drafts_and_caps_the_text() {
+    let f = fixture().await;
+    let text = "Published 2024-09-18\n\nTwo soldiers were killed when a roadside bomb struck their patrol near Hawija in Kirkuk province on Sunday.";
+    let resp = call(&f.app, &Method::POST, "/api/tandem/extract", Some("analyst"), Some(&json!(text))).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    let drafts = resp.body["extraction"]["drafts"].as_array().unwrap();
+    assert_eq!(drafts.len(), 1, "{}", resp.body);
+    assert_eq!(drafts[0]["sub_event_type"], "Remote explosive/landmine/IED");
+    assert_eq!(drafts[0]["time"]["start"], "2024-09-15");
+    assert_eq!(drafts[0]["admin1"], "IQ-KI");
+    // The body was sent as a JSON string, so spans count from its opening quote.
+    let span = &drafts[0]["place"]["span"];
+    let sent = json!(text).to_string();
+    let (a, b) = (span["start"].as_u64().unwrap() as usize, span["end"].as_u64().unwrap() as usize);
+    assert_eq!(&sent[a..b], "Hawija");
+    let bundle = &resp.body["bundle"]["objects"];
+    let incident = bundle.as_array().unwrap().iter().find(|o| o["type"] == "incident").unwrap();
+    assert_eq!(incident["labels"], json!(["draft"]));
+    assert!(incident.get("object_marking_refs").is_none(), "a draft carries no releasability: originator-only");
+    // Nothing was stored.
+    let read = call(&f.app, &Method::GET, "/api/collections/intel/objects/?match[type]=incident", Some("analyst"), None).await;
+    assert!(read.body.get("objects").is_none_or(|o| o.as_array().is_some_and(|a| a.is_empty())), "{}", read.body);
+
+    let long = "x".repeat(tandem_extract::MAX_TEXT_BYTES + 1);
+    let resp = call(&f.app, &Method::POST, "/api/tandem/extract", Some("analyst"), Some(&json!(long))).await;
+    assert_eq!(resp.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.body["http_status"], "413", "a TAXII error body");
     f.fed.stop().await;
 }
