@@ -45,7 +45,8 @@ impl Clause {
 
 impl Clause {
     pub fn strong_kinds(&self) -> Vec<Kind> {
-        let mut k: Vec<Kind> = self.triggers.iter().filter(|t| !t.anaphoric).map(|t| t.kind).filter(|k| k.strong()).collect();
+        let mut k: Vec<Kind> =
+            self.triggers.iter().filter(|t| !t.anaphoric).map(|t| t.kind).filter(|k| k.strong()).collect();
         k.sort();
         k.dedup();
         k
@@ -59,7 +60,10 @@ pub fn split(tokens: &[Token]) -> Vec<&[Token]> {
     let mut start = 0;
     for i in 0..tokens.len() {
         let cut = tokens[i].low == ";"
-            || (tokens[i].low == "," && tokens.get(i + 1).is_some_and(|t| t.low == "adding" || t.low == "and" && tokens.get(i + 2).is_some_and(|u| u.low == "added")));
+            || (tokens[i].low == ","
+                && tokens.get(i + 1).is_some_and(|t| {
+                    t.low == "adding" || t.low == "and" && tokens.get(i + 2).is_some_and(|u| u.low == "added")
+                }));
         if cut && i > start {
             out.push(&tokens[start..i]);
             start = i + 1;
@@ -76,14 +80,57 @@ fn has_phrase(low: &[&str], phrase: &[&str]) -> bool {
 }
 
 const ACTOR_HEADS: &[&str] = &[
-    "forces", "force", "units", "service", "army", "police", "coalition", "cell", "group", "militants", "gunmen",
-    "bomber", "teams", "guards", "fighters", "operatives", "remnants", "aircraft", "cells", "isis", "sdf", "militia",
-    "troops", "workers", "civilians",
+    "forces",
+    "force",
+    "units",
+    "service",
+    "army",
+    "police",
+    "coalition",
+    "cell",
+    "group",
+    "militants",
+    "gunmen",
+    "bomber",
+    "teams",
+    "guards",
+    "fighters",
+    "operatives",
+    "remnants",
+    "aircraft",
+    "cells",
+    "isis",
+    "sdf",
+    "militia",
+    "troops",
+    "workers",
+    "civilians",
 ];
 const ACTOR_MODIFIERS: &[&str] = &[
-    "counter-terrorism", "international", "us-led", "internal", "security", "border", "engineering", "intelligence",
-    "unidentified", "suspected", "armed", "al-qaeda-affiliated", "partner", "syrian", "iraqi", "coalition",
-    "government", "kurdish", "turkish", "unknown", "masked", "company", "phosphate", "special",
+    "counter-terrorism",
+    "international",
+    "us-led",
+    "internal",
+    "security",
+    "border",
+    "engineering",
+    "intelligence",
+    "unidentified",
+    "suspected",
+    "armed",
+    "al-qaeda-affiliated",
+    "partner",
+    "syrian",
+    "iraqi",
+    "coalition",
+    "government",
+    "kurdish",
+    "turkish",
+    "unknown",
+    "masked",
+    "company",
+    "phosphate",
+    "special",
 ];
 
 fn actors(text: &str, tokens: &[Token]) -> Vec<(String, Span)> {
@@ -95,13 +142,17 @@ fn actors(text: &str, tokens: &[Token]) -> Vec<(String, Span)> {
         let mut s = i;
         while s > 0 && i - s < 4 {
             let p = &tokens[s - 1];
-            let ok = p.word && (p.capitalised() || ACTOR_MODIFIERS.contains(&p.low.as_str())) && !["The", "A", "An", "In", "On"].contains(&p.text.as_str()) && !p.low.ends_with("'s");
+            let ok = p.word
+                && (p.capitalised() || ACTOR_MODIFIERS.contains(&p.low.as_str()))
+                && !["The", "A", "An", "In", "On"].contains(&p.text.as_str())
+                && !p.low.ends_with("'s");
             if !ok {
                 break;
             }
             s -= 1;
         }
-        let alone_generic = s == i && !t.capitalised() && !["gunmen", "civilians", "militants"].contains(&t.low.as_str());
+        let alone_generic =
+            s == i && !t.capitalised() && !["gunmen", "civilians", "militants"].contains(&t.low.as_str());
         if alone_generic {
             continue;
         }
@@ -118,8 +169,8 @@ fn actors(text: &str, tokens: &[Token]) -> Vec<(String, Span)> {
 pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clause {
     let low: Vec<&str> = tokens.iter().map(|t| t.low.as_str()).collect();
     let dates = dates::find(tokens, pub_date);
-    let generic = GENERIC.iter().any(|p| has_phrase(&low, p))
-        || dates.iter().any(|d| d.role == dates::DateRole::Background);
+    let generic =
+        GENERIC.iter().any(|p| has_phrase(&low, p)) || dates.iter().any(|d| d.role == dates::DateRole::Background);
     let seized_items = counts::seized(text, tokens);
     let zeros = counts::zeros(tokens);
     let mut masked = vec![false; tokens.len()];
@@ -141,7 +192,8 @@ pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clau
         }
         for i in 0..tokens.len().saturating_sub(phrase.len() - 1) {
             let r = i..i + phrase.len();
-            if &low[r.clone()] != *phrase || masked[r.clone()].iter().any(|m| *m) || taken[r.clone()].iter().any(|m| *m) {
+            if &low[r.clone()] != *phrase || masked[r.clone()].iter().any(|m| *m) || taken[r.clone()].iter().any(|m| *m)
+            {
                 continue;
             }
             taken[r.clone()].iter_mut().for_each(|m| *m = true);

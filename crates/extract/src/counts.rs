@@ -40,7 +40,8 @@ fn field_of(verb: &str) -> Option<Field> {
     }
 }
 
-const SKIP_BEFORE_NUMBER: &[&str] = &["all", "at", "least", "some", "about", "around", "nearly", "an", "estimated", "another"];
+const SKIP_BEFORE_NUMBER: &[&str] =
+    &["all", "at", "least", "some", "about", "around", "nearly", "an", "estimated", "another"];
 const BE: &[&str] = &["was", "were", "been", "be", "being", "is", "are"];
 const ADVERBS: &[&str] = &["later", "also", "reportedly", "all", "subsequently", "then", "allegedly"];
 const BOUNDARY: &[&str] = &[",", ";", ":", "that", "said", "says", "when", "\"", "“", "”", "while", "whom", "as", "."];
@@ -161,7 +162,10 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
         if at(k) == "shot" || at(k) == "dead" {
             k += 1;
         }
-        while SKIP_BEFORE_NUMBER.contains(&at(k)) && number(at(k)).is_none() && !(at(k) == "an" && quantity_at(tokens, k).is_some()) {
+        while SKIP_BEFORE_NUMBER.contains(&at(k))
+            && number(at(k)).is_none()
+            && !(at(k) == "an" && quantity_at(tokens, k).is_some())
+        {
             k += 1;
         }
         if let Some((n, s)) = quantity_at(tokens, k) {
@@ -214,14 +218,61 @@ pub fn zeros(tokens: &[Token]) -> Vec<(Field, Span, std::ops::Range<usize>)> {
     out
 }
 
-const SEIZE_VERBS: &[&str] =
-    &["seized", "confiscated", "found", "included", "including", "recovered", "discovered", "destroyed", "uncovered", "seizing", "destroying"];
-const ITEM_STOP: &[&str] = &[
-    "hidden", "in", "at", "from", "by", "after", "during", "ready", "that", "which", "were", "was", "on", "near",
-    "inside", "belonging", "used", "for", "to", "stored", "left", "buried", "as", "the", "and", ",", ".", ";", ":",
-    "(", ")", "with", "under", "along", "said", "while", "when", "before",
+const SEIZE_VERBS: &[&str] = &[
+    "seized",
+    "confiscated",
+    "found",
+    "included",
+    "including",
+    "recovered",
+    "discovered",
+    "destroyed",
+    "uncovered",
+    "seizing",
+    "destroying",
 ];
-const MEASURE: &[&str] = &["quantity", "quantities", "number", "amount", "amounts", "stockpile", "cache", "batch", "supply", "stock"];
+const ITEM_STOP: &[&str] = &[
+    "hidden",
+    "in",
+    "at",
+    "from",
+    "by",
+    "after",
+    "during",
+    "ready",
+    "that",
+    "which",
+    "were",
+    "was",
+    "on",
+    "near",
+    "inside",
+    "belonging",
+    "used",
+    "for",
+    "to",
+    "stored",
+    "left",
+    "buried",
+    "as",
+    "the",
+    "and",
+    ",",
+    ".",
+    ";",
+    ":",
+    "(",
+    ")",
+    "with",
+    "under",
+    "along",
+    "said",
+    "while",
+    "when",
+    "before",
+];
+const MEASURE: &[&str] =
+    &["quantity", "quantities", "number", "amount", "amounts", "stockpile", "cache", "batch", "supply", "stock"];
 
 /// Seized or destroyed items listed after a seizing verb, with the token ranges of the
 /// items (so that "40 mortar rounds" in a seizure is not read as shelling).
@@ -261,7 +312,10 @@ pub fn seized(text: &str, tokens: &[Token]) -> Vec<(SeizedItem, std::ops::Range<
                 quantity = Some(n);
                 counted = true;
                 k += 1;
-            } else if (at(k) == "a" || at(k) == "an" || at(k) == "some" || at(k) == "large") && MEASURE.contains(&at(k + 1)) && at(k + 2) == "of" {
+            } else if (at(k) == "a" || at(k) == "an" || at(k) == "some" || at(k) == "large")
+                && MEASURE.contains(&at(k + 1))
+                && at(k + 2) == "of"
+            {
                 k += 3;
             } else if MEASURE.contains(&at(k)) && at(k + 1) == "of" {
                 k += 2;

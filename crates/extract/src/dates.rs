@@ -33,8 +33,25 @@ pub struct DateMention {
 }
 
 const REPORTING_VERBS: &[&str] = &[
-    "said", "says", "announced", "claimed", "reported", "released", "published", "stated", "added", "told",
-    "confirmed", "revealed", "issued", "statement", "declared", "posted", "denied", "report", "announcement",
+    "said",
+    "says",
+    "announced",
+    "claimed",
+    "reported",
+    "released",
+    "published",
+    "stated",
+    "added",
+    "told",
+    "confirmed",
+    "revealed",
+    "issued",
+    "statement",
+    "declared",
+    "posted",
+    "denied",
+    "report",
+    "announcement",
 ];
 
 /// Monday = 0.
@@ -107,7 +124,9 @@ pub fn find(tokens: &[Token], pub_date: Date) -> Vec<DateMention> {
                 let reporting = REPORTING_VERBS.contains(&at(before))
                     || REPORTING_VERBS.contains(&after)
                     || ["by", "until", "since"].contains(&at(i.wrapping_sub(1)))
-                    || (at(i.wrapping_sub(1)) == "on" && REPORTING_VERBS.contains(&at(i.wrapping_sub(3))) && at(i.wrapping_sub(2)) != "," );
+                    || (at(i.wrapping_sub(1)) == "on"
+                        && REPORTING_VERBS.contains(&at(i.wrapping_sub(3)))
+                        && at(i.wrapping_sub(2)) != ",");
                 if w.end.days() < pub_date.days() - 120 {
                     DateRole::Background
                 } else if reporting {

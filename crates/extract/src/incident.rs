@@ -57,7 +57,8 @@ pub fn group(clauses: &[Clause]) -> Vec<Group> {
         let event_date = c.dates.iter().find_map(|d| match &d.role {
             DateRole::Event(w) => Some((w.clone(), d.span)),
             DateRole::Relative(n) => {
-                let base = current.and_then(|g| groups[g].date.as_ref().filter(|_| groups[g].exact).map(|(w, _)| w.end))?;
+                let base =
+                    current.and_then(|g| groups[g].date.as_ref().filter(|_| groups[g].exact).map(|(w, _)| w.end))?;
                 Some((TimeWindow::day(base.plus_days(*n)), d.span))
             }
             _ => None,
@@ -77,7 +78,12 @@ pub fn group(clauses: &[Clause]) -> Vec<Group> {
             Some((w, _)) if has_trigger || current.is_some() || !c.figures.is_empty() => {
                 let exact = w.precision == TimePrecision::Day;
                 let apart = |g: &Group| opens && elsewhere(g);
-                let same = groups.iter().rposition(|g| !apart(g) && g.date.as_ref().is_some_and(|(d, _)| if exact && g.exact { d == w } else { overlaps(d, w) && (!exact || !g.exact) }));
+                let same = groups.iter().rposition(|g| {
+                    !apart(g)
+                        && g.date.as_ref().is_some_and(|(d, _)| {
+                            if exact && g.exact { d == w } else { overlaps(d, w) && (!exact || !g.exact) }
+                        })
+                });
                 let undated = groups.iter().rposition(|g| !apart(g) && g.date.is_none());
                 match same.or(undated) {
                     Some(g) => Some(g),
@@ -91,8 +97,14 @@ pub fn group(clauses: &[Clause]) -> Vec<Group> {
             _ => {
                 // No date: the incident whose kinds this clause's strong triggers fit, the
                 // last one, or a new undated incident.
-                let fits = groups.iter().rposition(|g| kinds.iter().any(|k| g.kinds.iter().any(|gk| family(*gk) == family(*k))));
-                let current_fits = current.is_some_and(|g| kinds.is_empty() || groups[g].kinds.is_empty() || kinds.iter().any(|k| groups[g].kinds.iter().any(|gk| family(*gk) == family(*k))));
+                let fits = groups
+                    .iter()
+                    .rposition(|g| kinds.iter().any(|k| g.kinds.iter().any(|gk| family(*gk) == family(*k))));
+                let current_fits = current.is_some_and(|g| {
+                    kinds.is_empty()
+                        || groups[g].kinds.is_empty()
+                        || kinds.iter().any(|k| groups[g].kinds.iter().any(|gk| family(*gk) == family(*k)))
+                });
                 let apart = opens && current.is_some_and(|g| elsewhere(&groups[g]));
                 if apart {
                     groups.push(Group::default());

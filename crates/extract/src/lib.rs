@@ -118,8 +118,12 @@ pub fn dateline(text: &str) -> Option<(Date, usize)> {
 }
 
 const NO_CONFIRMATION: &[&[&str]] = &[
-    &["no", "independent", "confirmation"], &["could", "not", "be", "verified"], &["no", "official", "confirmation"],
-    &["not", "be", "independently", "verified"], &["made", "no", "mention"], &["could", "not", "be", "confirmed"],
+    &["no", "independent", "confirmation"],
+    &["could", "not", "be", "verified"],
+    &["no", "official", "confirmation"],
+    &["not", "be", "independently", "verified"],
+    &["made", "no", "mention"],
+    &["could", "not", "be", "confirmed"],
     &["unverified"],
 ];
 
@@ -145,7 +149,8 @@ pub fn extract(g: &Gazetteer, text: &str, published: Option<Date>, fallback_date
     // was filed, not where the event was.
     if let Some(s) = sentences.first_mut() {
         if let Some(dash) = s.tokens.iter().take(8).position(|t| ["-", "–", "—"].contains(&t.text.as_str())) {
-            let caps = s.tokens[..dash].iter().filter(|t| t.word).take(1).all(|t| t.text.chars().all(|c| !c.is_lowercase()));
+            let caps =
+                s.tokens[..dash].iter().filter(|t| t.word).take(1).all(|t| t.text.chars().all(|c| !c.is_lowercase()));
             if caps && dash > 0 {
                 s.tokens.drain(..=dash);
             }
@@ -153,7 +158,9 @@ pub fn extract(g: &Gazetteer, text: &str, published: Option<Date>, fallback_date
     }
     let lower = text.to_lowercase();
     let all_low: Vec<String> = text::tokenize(&lower, 0).into_iter().map(|t| t.low).collect();
-    let unconfirmed = NO_CONFIRMATION.iter().any(|p| all_low.windows(p.len()).any(|w| w.iter().map(String::as_str).eq(p.iter().copied())));
+    let unconfirmed = NO_CONFIRMATION
+        .iter()
+        .any(|p| all_low.windows(p.len()).any(|w| w.iter().map(String::as_str).eq(p.iter().copied())));
 
     let mut clauses: Vec<Clause> = Vec::new();
     for s in &sentences {
@@ -168,13 +175,20 @@ pub fn extract(g: &Gazetteer, text: &str, published: Option<Date>, fallback_date
     }
     let groups = incident::group(&clauses);
     let doc_admin1 = clauses.iter().filter(|c| !c.generic).flat_map(|c| &c.places).find_map(|p| p.admin1.clone());
-    let drafts = groups.iter().filter_map(|grp| assemble(g, &clauses, grp, pub_date, unconfirmed, doc_admin1.as_deref())).collect();
+    let drafts = groups
+        .iter()
+        .filter_map(|grp| assemble(g, &clauses, grp, pub_date, unconfirmed, doc_admin1.as_deref()))
+        .collect();
     Extraction { published: pub_date, span_unit: "utf8_bytes", drafts }
 }
 
 fn figures_of(clauses: &[&Clause], field: Field) -> Option<Figures> {
-    let found: Vec<(u32, Span)> =
-        clauses.iter().flat_map(|c| &c.figures).filter(|f| f.field == field && f.value > 0).map(|f| (f.value, f.span)).collect();
+    let found: Vec<(u32, Span)> = clauses
+        .iter()
+        .flat_map(|c| &c.figures)
+        .filter(|f| f.field == field && f.value > 0)
+        .map(|f| (f.value, f.span))
+        .collect();
     if let (Some(low), Some(high)) = (found.iter().map(|f| f.0).min(), found.iter().map(|f| f.0).max()) {
         return Some(Figures { best: low, low, high, spans: found.iter().map(|f| f.1).collect() });
     }
@@ -208,7 +222,9 @@ fn assemble(
     }
     let kind = kind?;
     let trigger = own.iter().flat_map(|c| &c.triggers).find(|t| t.kind == kind)?.span;
-    let security = own.iter().any(|c| c.security_target && c.triggers.iter().any(|t| matches!(t.kind, Kind::Attack | Kind::Killing)));
+    let security = own
+        .iter()
+        .any(|c| c.security_target && c.triggers.iter().any(|t| matches!(t.kind, Kind::Attack | Kind::Killing)));
     let (event_type, sub_event_type) = kind.acled(!security);
 
     let (time, time_span) = match &grp.date {
@@ -243,7 +259,8 @@ fn assemble(
         .enumerate()
         .max_by_key(|(i, (trig, p))| (*trig, p.kind, std::cmp::Reverse(*i)))
         .map(|(_, (_, p))| *p);
-    let (mut place, mut admin1, mut precision, mut geonames_id, mut point) = (None, gov_context.clone(), Precision::Admin1, None, None);
+    let (mut place, mut admin1, mut precision, mut geonames_id, mut point) =
+        (None, gov_context.clone(), Precision::Admin1, None, None);
     if let Some(p) = best {
         match p.kind {
             PlaceKind::Governorate => admin1 = p.admin1.clone(),
@@ -257,7 +274,9 @@ fn assemble(
                 // A town known in the governorate the text names wins; a name the
                 // gazetteer does not know keeps its text and the governorate's point.
                 let town = match (&gov_context, &p.place) {
-                    (Some(gov), Some(t)) if &t.admin1 != gov => places::in_governorate(g, &p.text, gov).or(Some(t.clone())),
+                    (Some(gov), Some(t)) if &t.admin1 != gov => {
+                        places::in_governorate(g, &p.text, gov).or(Some(t.clone()))
+                    }
                     (_, t) => t.clone(),
                 };
                 place = Some(Spanned { value: strip_article(&p.text), span: p.span });
@@ -285,7 +304,11 @@ fn assemble(
         }
     }
     let seized = if matches!(kind, Kind::Arrest | Kind::Weapons) {
-        counted.iter().flat_map(|c| &c.seized).map(|s| Seized { item: s.item.clone(), quantity: s.quantity, span: s.span }).collect()
+        counted
+            .iter()
+            .flat_map(|c| &c.seized)
+            .map(|s| Seized { item: s.item.clone(), quantity: s.quantity, span: s.span })
+            .collect()
     } else {
         Vec::new()
     };

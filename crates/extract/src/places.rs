@@ -33,9 +33,30 @@ pub struct PlaceMention {
 }
 
 const DIRECTIONS: &[&str] = &[
-    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "northwest",
-    "northeast", "southwest", "southeast", "northwestern", "northeastern", "southwestern", "southeastern",
-    "north-western", "north-eastern", "south-western", "south-eastern", "north-west", "north-east", "south-west",
+    "north",
+    "south",
+    "east",
+    "west",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+    "central",
+    "northwest",
+    "northeast",
+    "southwest",
+    "southeast",
+    "northwestern",
+    "northeastern",
+    "southwestern",
+    "southeastern",
+    "north-western",
+    "north-eastern",
+    "south-western",
+    "south-eastern",
+    "north-west",
+    "north-east",
+    "south-west",
     "south-east",
 ];
 const CONNECTORS: &[&str] =
@@ -44,16 +65,103 @@ const PLACE_PREFIXES: &[&str] = &[
     "wadi", "jabal", "jebel", "tal", "tell", "ain", "bir", "khirbet", "khirbat", "kafr", "qasr", "hay", "jisr", "ras",
     "marj", "tall",
 ];
-const CUES: &[&str] = &["village", "town", "city", "area", "district", "hamlet", "neighbourhood", "neighborhood", "camp"];
+const CUES: &[&str] =
+    &["village", "town", "city", "area", "district", "hamlet", "neighbourhood", "neighborhood", "camp"];
 const NOT_PLACES: &[&str] = &[
-    "the", "a", "an", "in", "on", "at", "isis", "is", "isil", "sdf", "interior", "ministry", "islamic", "state",
-    "syria", "iraq", "jordan", "turkey", "lebanon", "saudi", "arabia", "iran", "israel", "coalition", "according",
-    "security", "general", "us", "u.s", "euphrates", "tigris", "kurdish", "army", "police", "council", "command",
-    "joint", "operations", "cell", "media", "centre", "center", "forces", "force", "democratic", "syrian", "iraqi",
-    "residents", "witnesses", "two", "three", "four", "five", "six", "one", "no", "it", "its", "he", "she", "they",
-    "statement", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
-    "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
-    "aug", "sept", "oct", "nov", "dec", "jan", "feb", "apr", "jun", "jul", "mar", "qaeda", "hospital",
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "isis",
+    "is",
+    "isil",
+    "sdf",
+    "interior",
+    "ministry",
+    "islamic",
+    "state",
+    "syria",
+    "iraq",
+    "jordan",
+    "turkey",
+    "lebanon",
+    "saudi",
+    "arabia",
+    "iran",
+    "israel",
+    "coalition",
+    "according",
+    "security",
+    "general",
+    "us",
+    "u.s",
+    "euphrates",
+    "tigris",
+    "kurdish",
+    "army",
+    "police",
+    "council",
+    "command",
+    "joint",
+    "operations",
+    "cell",
+    "media",
+    "centre",
+    "center",
+    "forces",
+    "force",
+    "democratic",
+    "syrian",
+    "iraqi",
+    "residents",
+    "witnesses",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "one",
+    "no",
+    "it",
+    "its",
+    "he",
+    "she",
+    "they",
+    "statement",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "aug",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "jan",
+    "feb",
+    "apr",
+    "jun",
+    "jul",
+    "mar",
+    "qaeda",
+    "hospital",
 ];
 
 fn is_name_word(t: &Token) -> bool {
@@ -65,10 +173,7 @@ fn governorate_of(g: &Gazetteer, name: &str) -> Option<String> {
     if key.chars().count() < 3 {
         return None;
     }
-    g.governorates()
-        .iter()
-        .find(|gov| gov.all_names().any(|n| normalize_name(n) == key))
-        .map(|gov| gov.iso.clone())
+    g.governorates().iter().find(|gov| gov.all_names().any(|n| normalize_name(n) == key)).map(|gov| gov.iso.clone())
 }
 
 /// Maximal runs of name words (with Arabic connectors inside) as token ranges.
@@ -85,18 +190,22 @@ fn name_runs(tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
         loop {
             if end < tokens.len() && is_name_word(&tokens[end]) {
                 end += 1;
-            } else if end + 1 < tokens.len() && CONNECTORS.contains(&tokens[end].low.as_str()) && is_name_word(&tokens[end + 1]) {
+            } else if end + 1 < tokens.len()
+                && CONNECTORS.contains(&tokens[end].low.as_str())
+                && is_name_word(&tokens[end + 1])
+            {
                 end += 2;
             } else {
                 break;
             }
         }
         // "al-Shuhayl" may follow a lowercase connector: "in al Bukamal".
-        let start = if start > 0 && CONNECTORS.contains(&tokens[start - 1].low.as_str()) && !tokens[start - 1].capitalised() {
-            start - 1
-        } else {
-            start
-        };
+        let start =
+            if start > 0 && CONNECTORS.contains(&tokens[start - 1].low.as_str()) && !tokens[start - 1].capitalised() {
+                start - 1
+            } else {
+                start
+            };
         out.push(start..end);
         i = end;
     }
@@ -120,14 +229,23 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
         // [direction] NAME countryside | [direction] NAME desert
         if *w == "countryside" || *w == "desert" {
             let mut s = i;
-            while s > 0 && (is_name_word(&tokens[s - 1]) || (s > 1 && CONNECTORS.contains(&at(s - 1)) && is_name_word(&tokens[s - 2]))) {
+            while s > 0
+                && (is_name_word(&tokens[s - 1])
+                    || (s > 1 && CONNECTORS.contains(&at(s - 1)) && is_name_word(&tokens[s - 2])))
+            {
                 s -= 1;
             }
             if s == i {
                 // "desert east of Homs" / "countryside of Hama"
                 let dir = DIRECTIONS.contains(&at(i + 1)) && at(i + 2) == "of";
                 let of = at(i + 1) == "of";
-                let name_at = if dir { i + 3 } else if of { i + 2 } else { continue };
+                let name_at = if dir {
+                    i + 3
+                } else if of {
+                    i + 2
+                } else {
+                    continue;
+                };
                 let runs = name_runs(&tokens[name_at.min(tokens.len())..]);
                 let Some(r) = runs.first().filter(|r| r.start == 0) else { continue };
                 let r = name_at..name_at + r.end;
@@ -136,7 +254,14 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
                 let (t, span) = text_of(text, tokens, i..r.end);
                 if admin1.is_some() {
                     used[i..r.end].iter_mut().for_each(|u| *u = true);
-                    out.push(PlaceMention { kind: PlaceKind::Area, text: t, span, admin1, place: None, incidental: false });
+                    out.push(PlaceMention {
+                        kind: PlaceKind::Area,
+                        text: t,
+                        span,
+                        admin1,
+                        place: None,
+                        incidental: false,
+                    });
                 }
                 continue;
             }
@@ -173,10 +298,18 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
         let incidental = ["hospital", "hospitals", "to", "from"].contains(&before)
             || ["hospital", "hospitals", "'s"].contains(&after)
             || (before == "in" && ["hospital", "hospitals"].contains(&before2));
-        let province = ["province", "governorate", "provinces"].contains(&after) || (before == "of" && before2 == "province");
+        let province =
+            ["province", "governorate", "provinces"].contains(&after) || (before == "of" && before2 == "province");
         if let Some(gov) = governorate_of(g, &name) {
             if province || g.exact_place(&name, Some(&gov)).is_none() {
-                out.push(PlaceMention { kind: PlaceKind::Governorate, text: name, span, admin1: Some(gov), place: None, incidental });
+                out.push(PlaceMention {
+                    kind: PlaceKind::Governorate,
+                    text: name,
+                    span,
+                    admin1: Some(gov),
+                    place: None,
+                    incidental,
+                });
                 continue;
             }
         }
@@ -194,7 +327,9 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
         // "the village of X", "X village", "X, a village in ...".
         let cue = (before == "of" && CUES.contains(&before2))
             || CUES.contains(&after)
-            || (after == "," && ["a", "the"].contains(&at(r.end + 1)) && (CUES.contains(&at(r.end + 2)) || CUES.contains(&at(r.end + 3))));
+            || (after == ","
+                && ["a", "the"].contains(&at(r.end + 1))
+                && (CUES.contains(&at(r.end + 2)) || CUES.contains(&at(r.end + 3))));
         let prefix = PLACE_PREFIXES.contains(&tokens[r.start].low.as_str()) && r.len() > 1;
         let articled = tokens[r.start].low.starts_with("al-") || tokens[r.start].low.starts_with("el-");
         if cue || prefix || (articled && ["in", "near", "of", "at"].contains(&before)) {

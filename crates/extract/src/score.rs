@@ -56,7 +56,11 @@ impl Score {
 impl fmt::Display for Score {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} documents", self.documents)?;
-        writeln!(f, "{:<11} {:>9} {:>6} {:>8} {:>9} {:>6}", "field", "precision", "recall", "correct", "predicted", "gold")?;
+        writeln!(
+            f,
+            "{:<11} {:>9} {:>6} {:>8} {:>9} {:>6}",
+            "field", "precision", "recall", "correct", "predicted", "gold"
+        )?;
         for (name, t) in FIELDS.iter().zip(self.tallies) {
             writeln!(
                 f,
@@ -98,7 +102,8 @@ pub fn score(gold: &GoldFile, predicted: &GoldFile) -> Score {
         gold: gold.events.len() as u32,
         correct: pairs.iter().filter(|(_, p)| p.is_some()).count() as u32,
     };
-    let unmatched: Vec<&GoldEvent> = predicted.events.iter().enumerate().filter(|(i, _)| !taken[*i]).map(|(_, p)| p).collect();
+    let unmatched: Vec<&GoldEvent> =
+        predicted.events.iter().enumerate().filter(|(i, _)| !taken[*i]).map(|(_, p)| p).collect();
     type Get = fn(&GoldEvent) -> Option<String>;
     let getters: [Get; 7] = [
         |e| Some(format!("{}..{}", e.date_start, e.date_end)),

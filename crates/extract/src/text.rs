@@ -62,11 +62,14 @@ pub fn tokenize(text: &str, base: usize) -> Vec<Token> {
                 let next_word = chars.get(j + 1).is_some_and(|&(_, n)| is_word(n));
                 let prev_digit = chars[j - 1].1.is_ascii_digit();
                 let next_digit = chars.get(j + 1).is_some_and(|&(_, n)| n.is_ascii_digit());
-                if is_word(cj) || ("-'’‘`".contains(cj) && next_word) || (cj == ',' && prev_digit && next_digit && {
-                    // "2,000" but not "24,25": a group of exactly three digits follows.
-                    let digits = chars[j + 1..].iter().take_while(|(_, d)| d.is_ascii_digit()).count();
-                    digits == 3
-                }) {
+                if is_word(cj)
+                    || ("-'’‘`".contains(cj) && next_word)
+                    || (cj == ',' && prev_digit && next_digit && {
+                        // "2,000" but not "24,25": a group of exactly three digits follows.
+                        let digits = chars[j + 1..].iter().take_while(|(_, d)| d.is_ascii_digit()).count();
+                        digits == 3
+                    })
+                {
                     j += 1;
                 } else {
                     break;

@@ -20,7 +20,8 @@ fn bundle_is_valid_stix_and_marked_as_draft() {
         assert!(o.get("object_marking_refs").is_none(), "drafts are originator-only: no marking");
         assert!(o["labels"].as_array().unwrap().iter().any(|l| l == "draft"));
     }
-    let incidents: Vec<IncidentExt> = objects.iter().filter(|o| o["type"] == "incident").filter_map(IncidentExt::from_object).collect();
+    let incidents: Vec<IncidentExt> =
+        objects.iter().filter(|o| o["type"] == "incident").filter_map(IncidentExt::from_object).collect();
     assert_eq!(incidents.len(), 3);
     assert_eq!(incidents[1].sub_event_type, "Armed clash");
     assert_eq!(incidents[1].fatalities.as_ref().map(|c| c.best), Some(2));

@@ -17,7 +17,8 @@ fn run(dir: &str) -> Score {
     let show = std::env::var("EXTRACT_SHOW").is_ok();
     for path in names.into_iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
         let text = std::fs::read_to_string(&path).unwrap();
-        let gold: GoldFile = serde_json::from_str(&std::fs::read_to_string(path.with_extension("gold.json")).unwrap()).unwrap();
+        let gold: GoldFile =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("gold.json")).unwrap()).unwrap();
         let x = tandem_extract::extract(Gazetteer::embedded(), &text, None, Date::parse("2025-01-01").unwrap());
         let got = GoldFile::from(&x);
         let s = score(&gold, &got);

@@ -34,7 +34,8 @@ pub fn parse(tsv: &str, governorates: &[Governorate]) -> Parsed {
             out.errors.push((n + 1, format!("{} columns, expected 19", cols.len())));
             continue;
         }
-        let (Ok(id), Ok(lat), Ok(lon)) = (cols[0].parse::<u64>(), cols[4].parse::<f64>(), cols[5].parse::<f64>()) else {
+        let (Ok(id), Ok(lat), Ok(lon)) = (cols[0].parse::<u64>(), cols[4].parse::<f64>(), cols[5].parse::<f64>())
+        else {
             out.errors.push((n + 1, "id, latitude or longitude is not a number".into()));
             continue;
         };

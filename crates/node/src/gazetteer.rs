@@ -65,7 +65,11 @@ pub struct Imported {
 pub fn import(store: &dyn Store, tsv: &str, source: &str) -> anyhow::Result<Imported> {
     let parsed = tandem_geo::geonames::parse(tsv, Gazetteer::embedded().governorates());
     if parsed.places.is_empty() {
-        anyhow::bail!("no populated places of Syria or Iraq in {source} ({} rows skipped, {} malformed)", parsed.skipped, parsed.errors.len());
+        anyhow::bail!(
+            "no populated places of Syria or Iraq in {source} ({} rows skipped, {} malformed)",
+            parsed.skipped,
+            parsed.errors.len()
+        );
     }
     let value = json!({ "format_version": FORMAT_VERSION, "source": source, "places": parsed.places });
     store.put_meta(PLACES_KEY, Some(&value))?;
@@ -106,7 +110,12 @@ not a row
         let x = tandem_extract::extract(&g, text, None, tandem_model::incident::Date::parse("2025-06-13").unwrap());
         assert_eq!(x.drafts.len(), 1);
         assert_eq!((x.drafts[0].precision, x.drafts[0].geonames_id), (Precision::Town, Some(990000001)));
-        let x = tandem_extract::extract(Gazetteer::embedded(), text, None, tandem_model::incident::Date::parse("2025-06-13").unwrap());
+        let x = tandem_extract::extract(
+            Gazetteer::embedded(),
+            text,
+            None,
+            tandem_model::incident::Date::parse("2025-06-13").unwrap(),
+        );
         assert_eq!((x.drafts[0].admin1.as_str(), x.drafts[0].precision), ("SY-LA", Precision::Admin1));
     }
 }

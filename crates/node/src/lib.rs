@@ -11,8 +11,8 @@
 pub mod audit;
 pub mod config;
 pub mod federation;
-pub mod gazetteer;
 pub mod feed;
+pub mod gazetteer;
 pub mod http;
 mod node;
 pub mod wiring;

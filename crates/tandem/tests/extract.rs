@@ -53,5 +53,9 @@ fn imported_village_resolves_in_extraction() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("imported 1 populated places"), "{}", text(&out));
     let after = draft();
-    assert_eq!((after["precision"].as_str(), after["geonames_id"].as_u64()), (Some("town"), Some(990000001)), "{after}");
+    assert_eq!(
+        (after["precision"].as_str(), after["geonames_id"].as_u64()),
+        (Some("town"), Some(990000001)),
+        "{after}"
+    );
 }

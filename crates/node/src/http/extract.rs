@@ -30,7 +30,8 @@ pub fn routes(api_root: &str) -> Router<AppState> {
 }
 
 async fn read_text(headers: &HeaderMap, body: Body) -> Result<String, TaxiiError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_TEXT_BYTES as u64) {
         return Err(TaxiiError::PayloadTooLarge);
     }

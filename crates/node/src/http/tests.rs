@@ -289,7 +289,14 @@ fn table(status_id: &str) -> Vec<Row> {
         ),
         Row {
             body: Some(json!("Published 2025-06-13\n\nForces arrested three suspects in Mosul on Tuesday.")),
-            ..row(Method::POST, "/api/tandem/extract?published=2025-06-13", "extract.draft", "analyst", StatusCode::OK, Refused)
+            ..row(
+                Method::POST,
+                "/api/tandem/extract?published=2025-06-13",
+                "extract.draft",
+                "analyst",
+                StatusCode::OK,
+                Refused,
+            )
         },
         row(Method::GET, "/api/tandem/watch-zones/", "zones.read", "analyst", StatusCode::OK, Refused),
         row(
@@ -616,7 +623,8 @@ async fn extract_answers_drafts_and_caps_the_text() {
     assert_eq!(incident["labels"], json!(["draft"]));
     assert!(incident.get("object_marking_refs").is_none(), "a draft carries no releasability: originator-only");
     // Nothing was stored.
-    let read = call(&f.app, &Method::GET, "/api/collections/intel/objects/?match[type]=incident", Some("analyst"), None).await;
+    let read =
+        call(&f.app, &Method::GET, "/api/collections/intel/objects/?match[type]=incident", Some("analyst"), None).await;
     assert!(read.body.get("objects").is_none_or(|o| o.as_array().is_some_and(|a| a.is_empty())), "{}", read.body);
 
     let (status, body) = post_text("x".repeat(tandem_extract::MAX_TEXT_BYTES + 1)).await;
