@@ -58,12 +58,11 @@ fn quantity_at(tokens: &[Token], i: usize) -> Option<(u32, Span)> {
         if ordinal(&next.low) {
             return Some((1, t.span.join(next.span)));
         }
-        for k in i + 1..(i + 5).min(tokens.len()) {
-            let w = tokens[k].low.as_str();
-            if PERSON_NOUNS.contains(&w) {
-                return Some((1, t.span.join(tokens[k].span)));
+        for tk in tokens.iter().take(i + 5).skip(i + 1) {
+            if PERSON_NOUNS.contains(&tk.low.as_str()) {
+                return Some((1, t.span.join(tk.span)));
             }
-            if !tokens[k].word {
+            if !tk.word {
                 break;
             }
         }
@@ -99,19 +98,19 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
         let Some(field) = field_of(low[v]) else { continue };
         // "shot dead three", "left two dead": only "dead" after "shot" is a verb.
         if low[v] == "dead" && at(v.wrapping_sub(1)) != "shot" {
-            if let Some(p) = v.checked_sub(1) {
-                if let Some(n) = number(at(p)) {
-                    out.push(Figure { field, value: n, span: tokens[p].span.join(tokens[v].span) });
-                }
+            if let Some(p) = v.checked_sub(1)
+                && let Some(n) = number(at(p))
+            {
+                out.push(Figure { field, value: n, span: tokens[p].span.join(tokens[v].span) });
             }
             continue;
         }
         // Elliptic or adjectival: "and nine wounded", "the two wounded guards".
-        if let Some(p) = v.checked_sub(1) {
-            if let Some(n) = number(at(p)) {
-                out.push(Figure { field, value: n, span: tokens[p].span.join(tokens[v].span) });
-                continue;
-            }
+        if let Some(p) = v.checked_sub(1)
+            && let Some(n) = number(at(p))
+        {
+            out.push(Figure { field, value: n, span: tokens[p].span.join(tokens[v].span) });
+            continue;
         }
         // Passive: look back past adverbs to a form of "to be".
         let mut b = v;
@@ -145,11 +144,12 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
                     _ => {}
                 }
                 let head = k == start || at(k - 1) == "and";
-                if depth == 0 && head {
-                    if let Some((n, s)) = quantity_at(tokens, k) {
-                        total += n;
-                        span = Some(span.map_or(s, |x| x.join(s)));
-                    }
+                if depth == 0
+                    && head
+                    && let Some((n, s)) = quantity_at(tokens, k)
+                {
+                    total += n;
+                    span = Some(span.map_or(s, |x| x.join(s)));
                 }
             }
             if let Some(s) = span {

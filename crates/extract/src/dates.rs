@@ -160,22 +160,26 @@ fn match_at(tokens: &[Token], low: &[&str], i: usize, pub_date: Date) -> (Option
         }
     }
     // between 24 and 27 November [2024] / from 24 to 27 November
-    if (w == "between" || w == "from") && day_word(tok(i + 1)).is_some() && ["and", "to"].contains(&at(i + 2)) {
-        if let (Some(d1), Some(d2), Some(m)) = (day_word(tok(i + 1)), day_word(tok(i + 3)), month(at(i + 4))) {
-            let year = year_word(tok(i + 5));
-            let len = if year.is_some() { 6 } else { 5 };
-            if let (Some(a), Some(b)) = (infer_year(pub_date, m, d1, year), infer_year(pub_date, m, d2, year)) {
-                if a <= b {
-                    return (Some(Found::Window(TimeWindow::range(a, b, TimePrecision::Days))), len);
-                }
-            }
+    if (w == "between" || w == "from")
+        && day_word(tok(i + 1)).is_some()
+        && ["and", "to"].contains(&at(i + 2))
+        && let (Some(d1), Some(d2), Some(m)) = (day_word(tok(i + 1)), day_word(tok(i + 3)), month(at(i + 4)))
+    {
+        let year = year_word(tok(i + 5));
+        let len = if year.is_some() { 6 } else { 5 };
+        if let (Some(a), Some(b)) = (infer_year(pub_date, m, d1, year), infer_year(pub_date, m, d2, year))
+            && a <= b
+        {
+            return (Some(Found::Window(TimeWindow::range(a, b, TimePrecision::Days))), len);
         }
     }
     // between 2014 and 2017, in 2019: years before publication.
-    if let Some(y) = year_word(tok(i)) {
-        if y < pub_date.year && !(i > 0 && month(at(i - 1)).is_some()) && (i == 0 || day_word(tok(i - 1)).is_none()) {
-            return (Some(Found::Background), 1);
-        }
+    if let Some(y) = year_word(tok(i))
+        && y < pub_date.year
+        && !(i > 0 && month(at(i - 1)).is_some())
+        && (i == 0 || day_word(tok(i - 1)).is_none())
+    {
+        return (Some(Found::Background), 1);
     }
     // 9 July [2024]
     if let (Some(d), Some(m)) = (day_word(tok(i)), month(at(i + 1))) {
@@ -214,7 +218,7 @@ fn match_at(tokens: &[Token], low: &[&str], i: usize, pub_date: Date) -> (Option
         _ => (None, i),
     };
     if part.is_some() {
-        let mname = if w.starts_with("mid-") { &w[4..] } else { at(rest) };
+        let mname = w.strip_prefix("mid-").unwrap_or(at(rest));
         if let Some(m) = month(mname).filter(|_| mname.len() > 3 || mname == "may") {
             let mut len = rest - i + 1;
             let year = year_word(tok(rest + 1));
@@ -233,12 +237,12 @@ fn match_at(tokens: &[Token], low: &[&str], i: usize, pub_date: Date) -> (Option
         }
     }
     // in December [2025]
-    if w == "in" {
-        if let Some(m) = month(at(i + 1)).filter(|_| at(i + 1).len() > 3 || at(i + 1) == "may") {
-            let year = year_word(tok(i + 2));
-            let y = year.unwrap_or(if m > pub_date.month { pub_date.year - 1 } else { pub_date.year });
-            return (month_window(y, m, None).map(Found::Window), if year.is_some() { 3 } else { 2 });
-        }
+    if w == "in"
+        && let Some(m) = month(at(i + 1)).filter(|_| at(i + 1).len() > 3 || at(i + 1) == "may")
+    {
+        let year = year_word(tok(i + 2));
+        let y = year.unwrap_or(if m > pub_date.month { pub_date.year - 1 } else { pub_date.year });
+        return (month_window(y, m, None).map(Found::Window), if year.is_some() { 3 } else { 2 });
     }
     // weekdays: most recent such day on or before publication.
     if let Some(wd) = weekday(w) {

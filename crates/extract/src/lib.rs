@@ -147,13 +147,13 @@ pub fn extract(g: &Gazetteer, text: &str, published: Option<Date>, fallback_date
     }
     // "DEIR EZ-ZOR, Syria - A suicide bomber ...": the dateline city is where the report
     // was filed, not where the event was.
-    if let Some(s) = sentences.first_mut() {
-        if let Some(dash) = s.tokens.iter().take(8).position(|t| ["-", "–", "—"].contains(&t.text.as_str())) {
-            let caps =
-                s.tokens[..dash].iter().filter(|t| t.word).take(1).all(|t| t.text.chars().all(|c| !c.is_lowercase()));
-            if caps && dash > 0 {
-                s.tokens.drain(..=dash);
-            }
+    if let Some(s) = sentences.first_mut()
+        && let Some(dash) = s.tokens.iter().take(8).position(|t| ["-", "–", "—"].contains(&t.text.as_str()))
+    {
+        let caps =
+            s.tokens[..dash].iter().filter(|t| t.word).take(1).all(|t| t.text.chars().all(|c| !c.is_lowercase()));
+        if caps && dash > 0 {
+            s.tokens.drain(..=dash);
         }
     }
     let lower = text.to_lowercase();

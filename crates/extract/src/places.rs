@@ -300,18 +300,18 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
             || (before == "in" && ["hospital", "hospitals"].contains(&before2));
         let province =
             ["province", "governorate", "provinces"].contains(&after) || (before == "of" && before2 == "province");
-        if let Some(gov) = governorate_of(g, &name) {
-            if province || g.exact_place(&name, Some(&gov)).is_none() {
-                out.push(PlaceMention {
-                    kind: PlaceKind::Governorate,
-                    text: name,
-                    span,
-                    admin1: Some(gov),
-                    place: None,
-                    incidental,
-                });
-                continue;
-            }
+        if let Some(gov) = governorate_of(g, &name)
+            && (province || g.exact_place(&name, Some(&gov)).is_none())
+        {
+            out.push(PlaceMention {
+                kind: PlaceKind::Governorate,
+                text: name,
+                span,
+                admin1: Some(gov),
+                place: None,
+                incidental,
+            });
+            continue;
         }
         if let Some(p) = g.exact_place(&name, None) {
             out.push(PlaceMention {
