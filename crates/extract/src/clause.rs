@@ -34,6 +34,8 @@ pub struct Clause {
     pub security_target: bool,
     /// Opens with "Separately", "Meanwhile", "In another incident": a new incident.
     pub separate: bool,
+    /// Someone other than the claimant "confirmed" the event.
+    pub confirmed: bool,
 }
 
 impl Clause {
@@ -227,6 +229,10 @@ pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clau
         claim,
         actors: actors(text, tokens),
         security_target: low.iter().any(|w| SECURITY_TARGETS.contains(w)),
+        confirmed: (0..tokens.len()).any(|i| {
+            low[i] == "confirmed"
+                && !low[i.saturating_sub(3)..i].iter().any(|w| ["no", "not", "without", "never"].contains(w))
+        }),
         separate: {
             let head = &low[..low.len().min(6)];
             ["separately", "meanwhile", "elsewhere"].iter().any(|w| head.contains(w))

@@ -130,6 +130,9 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
                     depth -= 1;
                 } else if depth == 0 && BOUNDARY.contains(&w) {
                     break;
+                } else if depth == 0 && w == "and" && start >= 2 && field_of(at(start - 2)).is_some() {
+                    // "two were killed and one was wounded": the subject starts after "and".
+                    break;
                 }
                 start -= 1;
             }
@@ -392,6 +395,7 @@ mod tests {
         assert_eq!(figs("arrested dozens of people"), []);
         assert_eq!(figs("A fourth man who was found hiding in the house was detained"), [(Arrested, 1)]);
         assert_eq!(figs("two soldiers died of their wounds"), [(Fatalities, 2)]);
+        assert_eq!(figs("said two soldiers were killed and one was wounded"), [(Fatalities, 2), (Injured, 1)]);
     }
 
     #[test]

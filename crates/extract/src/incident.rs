@@ -139,7 +139,8 @@ pub fn group(clauses: &[Clause]) -> Vec<Group> {
                 _ => {}
             }
         }
-        let mut families: Vec<u8> = kinds.iter().map(|k| family(*k)).collect();
+        // "killed" alone says nothing new about what happened: not a second kind.
+        let mut families: Vec<u8> = kinds.iter().filter(|k| **k != Kind::Killing).map(|k| family(*k)).collect();
         families.sort();
         families.dedup();
         let vague = c.dates.iter().any(|d| matches!(&d.role, DateRole::Event(w) if w.precision != TimePrecision::Day));

@@ -295,7 +295,8 @@ fn assemble(
 
     let claim_span = own.iter().find_map(|c| c.claim);
     let first_claims = own.first().is_some_and(|c| c.claim.is_some());
-    let claimed = claim_span.is_some() && (unconfirmed || first_claims);
+    let confirmed = own.iter().any(|c| c.confirmed);
+    let claimed = claim_span.is_some() && !confirmed && (unconfirmed || first_claims);
 
     let mut actors: Vec<Spanned<String>> = Vec::new();
     for (name, span) in own.iter().flat_map(|c| &c.actors) {

@@ -324,6 +324,19 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
             });
             continue;
         }
+        // "the Hamrin mountains", "Wadi X valley": the feature word is part of the name.
+        if ["mountains", "mountain", "valley", "hills", "plain", "plains"].contains(&after) {
+            let (text_with, span_with) = text_of(text, tokens, r.start..r.end + 1);
+            out.push(PlaceMention {
+                kind: PlaceKind::Named,
+                text: text_with,
+                span: span_with,
+                admin1: None,
+                place: None,
+                incidental,
+            });
+            continue;
+        }
         // "the village of X", "X village", "X, a village in ...".
         let cue = (before == "of" && CUES.contains(&before2))
             || CUES.contains(&after)
