@@ -220,6 +220,11 @@ fn assemble(
     if inventory && !hurt && kind.is_some_and(|k| k < Kind::Arrest) {
         kind = Some(if grp.kinds.contains(&Kind::Arrest) { Kind::Arrest } else { Kind::Weapons });
     }
+    // Killing someone outranks abducting another in the same attack (ACLED codes the graver act).
+    let killed = figures_of(&counted, Field::Fatalities).is_some_and(|f| f.best > 0);
+    if kind == Some(Kind::Abduction) && killed {
+        kind = grp.kinds.iter().copied().find(|k| matches!(k, Kind::Attack | Kind::Killing)).or(kind);
+    }
     let kind = kind?;
     let trigger = own.iter().flat_map(|c| &c.triggers).find(|t| t.kind == kind)?.span;
     let security = own
