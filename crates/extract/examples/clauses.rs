@@ -10,9 +10,10 @@ fn main() {
     };
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let pub_date = tandem_extract::dateline(&text).map(|d| d.0).unwrap_or(Date { year: 2025, month: 1, day: 1 });
+    let mut cache = tandem_extract::places::AreaCache::default();
     for s in tandem_extract::text::sentences(&text, 0) {
         for c in tandem_extract::clause::split(&s.tokens) {
-            let cl = tandem_extract::clause::read(Gazetteer::embedded(), &text, c, pub_date);
+            let cl = tandem_extract::clause::read(Gazetteer::embedded(), &mut cache, &text, c, pub_date);
             println!("--- {:?}", &text[cl.span.start..cl.span.end]);
             println!(
                 "generic={} triggers={:?} dates={:?} places={:?} figures={:?}",

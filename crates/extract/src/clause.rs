@@ -168,7 +168,7 @@ fn actors(text: &str, tokens: &[Token]) -> Vec<(String, Span)> {
 }
 
 /// Reads one clause. `text` is the whole document (spans index into it).
-pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clause {
+pub fn read(g: &Gazetteer, cache: &mut places::AreaCache, text: &str, tokens: &[Token], pub_date: Date) -> Clause {
     let low: Vec<&str> = tokens.iter().map(|t| t.low.as_str()).collect();
     let dates = dates::find(tokens, pub_date);
     let generic =
@@ -222,7 +222,7 @@ pub fn read(g: &Gazetteer, text: &str, tokens: &[Token], pub_date: Date) -> Clau
         generic,
         triggers,
         dates,
-        places: places::find(g, text, tokens),
+        places: places::find(g, cache, text, tokens),
         figures: counts::figures(tokens),
         zeros: zeros.into_iter().map(|(f, s, _)| (f, s)).collect(),
         seized: seized_items.into_iter().map(|(i, _)| i).collect(),

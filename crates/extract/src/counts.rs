@@ -122,7 +122,8 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
             let aux = if intransitive { v } else { b - 1 };
             let mut start = aux;
             let mut depth = 0;
-            while start > 0 {
+            // A subject is a few words; a bound keeps a hostile clause linear.
+            while start > 0 && aux - start < 40 {
                 let w = at(start - 1);
                 if w == ")" {
                     depth += 1;

@@ -44,6 +44,9 @@ pub use crate::text::Span;
 /// The largest text [`extract`] is meant for (the HTTP route refuses longer bodies).
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
+/// The most drafts one text yields.
+pub const MAX_DRAFTS: usize = 100;
+
 /// A value with the text it was read from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spanned<T> {
@@ -163,20 +166,23 @@ pub fn extract(g: &Gazetteer, text: &str, published: Option<Date>, fallback_date
         .any(|p| all_low.windows(p.len()).any(|w| w.iter().map(String::as_str).eq(p.iter().copied())));
 
     let mut clauses: Vec<Clause> = Vec::new();
+    let mut cache = places::AreaCache::default();
     for s in &sentences {
         if s.tokens.is_empty() {
             continue;
         }
         for c in clause::split(&s.tokens) {
             if c.iter().any(|t| t.word) {
-                clauses.push(clause::read(g, text, c, pub_date));
+                clauses.push(clause::read(g, &mut cache, text, c, pub_date));
             }
         }
     }
     let groups = incident::group(&clauses);
     let doc_admin1 = clauses.iter().filter(|c| !c.generic).flat_map(|c| &c.places).find_map(|p| p.admin1.clone());
+    // No real report tells more than a few dozen incidents; the bound keeps a hostile text cheap.
     let drafts = groups
         .iter()
+        .take(MAX_DRAFTS)
         .filter_map(|grp| assemble(g, &clauses, grp, pub_date, unconfirmed, doc_admin1.as_deref()))
         .collect();
     Extraction { published: pub_date, span_unit: "utf8_bytes", drafts }

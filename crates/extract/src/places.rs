@@ -168,14 +168,6 @@ fn is_name_word(t: &Token) -> bool {
     t.word && t.capitalised() && !NOT_PLACES.contains(&t.low.as_str()) && !t.low.ends_with("'s")
 }
 
-fn governorate_of(g: &Gazetteer, name: &str) -> Option<String> {
-    let key = normalize_name(name);
-    if key.chars().count() < 3 {
-        return None;
-    }
-    g.governorates().iter().find(|gov| gov.all_names().any(|n| normalize_name(n) == key)).map(|gov| gov.iso.clone())
-}
-
 /// Maximal runs of name words (with Arabic connectors inside) as token ranges.
 fn name_runs(tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
@@ -217,8 +209,43 @@ fn text_of(text: &str, tokens: &[Token], r: std::ops::Range<usize>) -> (String, 
     (text[span.start..span.end].to_string(), span)
 }
 
+/// Governorates of vague-area texts already resolved in this document: resolution is a
+/// fuzzy search over every place, and a text may repeat the same area many times.
+#[derive(Debug, Default)]
+pub struct AreaCache(std::collections::HashMap<String, Option<String>>, Option<Vec<(String, String)>>);
+
+impl AreaCache {
+    /// The governorate a name is the name of (folded keys computed once per document).
+    fn governorate(&mut self, g: &Gazetteer, name: &str) -> Option<String> {
+        let keys = self.1.get_or_insert_with(|| {
+            g.governorates()
+                .iter()
+                .flat_map(|gov| gov.all_names().map(|n| (normalize_name(n), gov.iso.clone())))
+                .collect()
+        });
+        let key = normalize_name(name);
+        if key.chars().count() < 3 {
+            return None;
+        }
+        keys.iter().find(|(k, _)| *k == key).map(|(_, iso)| iso.clone())
+    }
+
+    fn admin1(&mut self, g: &Gazetteer, text: &str) -> Option<String> {
+        if let Some(hit) = self.0.get(text) {
+            return hit.clone();
+        }
+        // A bound on distinct look-ups per document keeps a hostile text cheap.
+        if self.0.len() >= 32 {
+            return None;
+        }
+        let hit = g.resolve(text).and_then(|r| r.admin1);
+        self.0.insert(text.to_string(), hit.clone());
+        hit
+    }
+}
+
 /// The place mentions of a sentence, in text order. `text` is the whole document.
-pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
+pub fn find(g: &Gazetteer, cache: &mut AreaCache, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
     let low: Vec<&str> = tokens.iter().map(|t| t.low.as_str()).collect();
     let at = |k: usize| low.get(k).copied().unwrap_or("");
     let mut used = vec![false; tokens.len()];
@@ -250,7 +277,7 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
                 let Some(r) = runs.first().filter(|r| r.start == 0) else { continue };
                 let r = name_at..name_at + r.end;
                 let (name, _) = text_of(text, tokens, r.clone());
-                let admin1 = g.resolve(&name).and_then(|res| res.admin1);
+                let admin1 = cache.admin1(g, &name);
                 let (t, span) = text_of(text, tokens, i..r.end);
                 if admin1.is_some() {
                     used[i..r.end].iter_mut().for_each(|u| *u = true);
@@ -269,7 +296,7 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
                 s -= 1;
             }
             let (t, span) = text_of(text, tokens, s..i + 1);
-            let admin1 = g.resolve(&t).and_then(|r| r.admin1);
+            let admin1 = cache.admin1(g, &t);
             if admin1.is_some() {
                 used[s..=i].iter_mut().for_each(|u| *u = true);
                 out.push(PlaceMention { kind: PlaceKind::Area, text: t, span, admin1, place: None, incidental: false });
@@ -278,9 +305,9 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
         // rural NAME
         if *w == "rural" && i + 1 < tokens.len() && is_name_word(&tokens[i + 1]) {
             let (name, _) = text_of(text, tokens, i + 1..i + 2);
-            if governorate_of(g, &name).is_some() {
+            if cache.governorate(g, &name).is_some() {
                 let (t, span) = text_of(text, tokens, i..i + 2);
-                let admin1 = g.resolve(&t).and_then(|r| r.admin1);
+                let admin1 = cache.admin1(g, &t);
                 used[i..i + 2].iter_mut().for_each(|u| *u = true);
                 out.push(PlaceMention { kind: PlaceKind::Area, text: t, span, admin1, place: None, incidental: false });
             }
@@ -300,7 +327,7 @@ pub fn find(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<PlaceMention> {
             || (before == "in" && ["hospital", "hospitals"].contains(&before2));
         let province =
             ["province", "governorate", "provinces"].contains(&after) || (before == "of" && before2 == "province");
-        if let Some(gov) = governorate_of(g, &name)
+        if let Some(gov) = cache.governorate(g, &name)
             && (province || g.exact_place(&name, Some(&gov)).is_none())
         {
             out.push(PlaceMention {
