@@ -215,7 +215,9 @@ pub fn read(g: &Gazetteer, cache: &mut places::AreaCache, text: &str, tokens: &[
     let claim = (0..tokens.len()).find_map(|i| {
         let positive = ["claimed", "claims", "claiming", "claim"].contains(&low[i])
             && !low[i.saturating_sub(4)..i].iter().any(|w| ["no", "not", "never", "denied", "nobody"].contains(w));
-        positive.then_some(tokens[i].span)
+        // Amaq is the Islamic State's own outlet: what it "says" is a claim.
+        let outlet = low[i] == "amaq" || (low[i] == "said" && i > 0 && low[i - 1] == "militants");
+        (positive || outlet).then_some(tokens[i].span)
     });
     Clause {
         span: tokens[0].span.join(tokens[tokens.len() - 1].span),

@@ -98,8 +98,13 @@ pub fn figures(tokens: &[Token]) -> Vec<Figure> {
         let Some(field) = field_of(low[v]) else { continue };
         // "shot dead three", "left two dead": only "dead" after "shot" is a verb.
         if low[v] == "dead" && at(v.wrapping_sub(1)) != "shot" {
-            if let Some(p) = v.checked_sub(1)
-                && let Some(n) = number(at(p))
+            // "left two dead", "leaving one fighter dead"
+            let p = [1, 2]
+                .into_iter()
+                .filter_map(|d| v.checked_sub(d))
+                .find(|&p| quantity_at(tokens, p).is_some() || number(at(p)).is_some());
+            if let Some(p) = p
+                && let Some((n, _)) = quantity_at(tokens, p)
             {
                 out.push(Figure { field, value: n, span: tokens[p].span.join(tokens[v].span) });
             }
@@ -396,6 +401,7 @@ mod tests {
         assert_eq!(figs("arrested dozens of people"), []);
         assert_eq!(figs("A fourth man who was found hiding in the house was detained"), [(Arrested, 1)]);
         assert_eq!(figs("two soldiers died of their wounds"), [(Fatalities, 2)]);
+        assert_eq!(figs("leaving one fighter dead"), [(Fatalities, 1)]);
         assert_eq!(figs("said two soldiers were killed and one was wounded"), [(Fatalities, 2), (Injured, 1)]);
     }
 

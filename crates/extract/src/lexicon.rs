@@ -148,6 +148,11 @@ pub const GENERIC: &[&[&str]] = &[
     &["would", "be"],
     &["will", "be"],
     &["plan", "to"],
+    &["monthly"],
+    &["across", "syria"],
+    &["across", "iraq"],
+    &["across", "the", "country"],
+    &["most", "of", "them", "in"],
 ];
 
 /// Security-force targets: an attack on these is a clash, not violence against civilians.
