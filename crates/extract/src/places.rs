@@ -265,6 +265,31 @@ pub fn find(g: &Gazetteer, cache: &mut AreaCache, text: &str, tokens: &[Token]) 
             if s == i {
                 // "desert east of Homs" / "countryside of Hama"
                 let dir = DIRECTIONS.contains(&at(i + 1)) && at(i + 2) == "of";
+                // "Idlib's southern countryside"
+                let mut k = i;
+                while k > 0 && DIRECTIONS.contains(&at(k - 1)) {
+                    k -= 1;
+                }
+                if k > 0 && tokens[k - 1].capitalised() && (at(k - 1).ends_with("'s") || at(k - 1).ends_with("’s")) {
+                    let owner = &tokens[k - 1].text;
+                    let stem = owner
+                        .get(..owner.len().saturating_sub(if owner.ends_with("’s") { 4 } else { 2 }))
+                        .unwrap_or("");
+                    let admin1 = cache.governorate(g, stem).or_else(|| cache.admin1(g, stem));
+                    if admin1.is_some() {
+                        let (t, span) = text_of(text, tokens, k - 1..i + 1);
+                        used[k - 1..=i].iter_mut().for_each(|u| *u = true);
+                        out.push(PlaceMention {
+                            kind: PlaceKind::Area,
+                            text: t,
+                            span,
+                            admin1,
+                            place: None,
+                            incidental: false,
+                        });
+                    }
+                    continue;
+                }
                 let of = at(i + 1) == "of";
                 let name_at = if dir {
                     i + 3
@@ -327,9 +352,23 @@ pub fn find(g: &Gazetteer, cache: &mut AreaCache, text: &str, tokens: &[Token]) 
             || (before == "in" && ["hospital", "hospitals"].contains(&before2));
         let province =
             ["province", "governorate", "provinces"].contains(&after) || (before == "of" && before2 == "province");
+        // "eastern Deir ez-Zor" is the governorate's east, not the city.
+        let directed = DIRECTIONS.contains(&before);
         if let Some(gov) = cache.governorate(g, &name)
-            && (province || g.exact_place(&name, Some(&gov)).is_none())
+            && (province || directed || g.exact_place(&name, Some(&gov)).is_none())
         {
+            if directed && !province {
+                let (t, span) = text_of(text, tokens, r.start - 1..r.end);
+                out.push(PlaceMention {
+                    kind: PlaceKind::Area,
+                    text: t,
+                    span,
+                    admin1: Some(gov),
+                    place: None,
+                    incidental,
+                });
+                continue;
+            }
             out.push(PlaceMention {
                 kind: PlaceKind::Governorate,
                 text: name,
@@ -384,4 +423,33 @@ pub fn find(g: &Gazetteer, cache: &mut AreaCache, text: &str, tokens: &[Token]) 
 /// places share the name).
 pub fn in_governorate(g: &Gazetteer, name: &str, admin1: &str) -> Option<Place> {
     g.exact_place(name, Some(admin1)).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokenize;
+
+    fn found(s: &str) -> Vec<(PlaceKind, String, Option<String>)> {
+        let mut cache = AreaCache::default();
+        find(Gazetteer::embedded(), &mut cache, s, &tokenize(s, 0))
+            .into_iter()
+            .map(|p| (p.kind, p.text, p.admin1))
+            .collect()
+    }
+
+    #[test]
+    fn vague_areas_keep_their_governorate() {
+        let area = |t: &str, a: &str| (PlaceKind::Area, t.to_string(), Some(a.to_string()));
+        assert_eq!(found("in Idlib's southern countryside"), [area("Idlib's southern countryside", "SY-ID")]);
+        assert_eq!(found("in eastern Deir ez-Zor on Monday"), [area("eastern Deir ez-Zor", "SY-DY")]);
+        assert_eq!(found("in the northern Latakia countryside"), [area("northern Latakia countryside", "SY-LA")]);
+        assert_eq!(found("in the desert east of Homs"), [area("desert east of Homs", "SY-HI")]);
+        let unknown = found("near the village of al-Badrousiya");
+        assert_eq!(
+            unknown,
+            [(PlaceKind::Named, "al-Badrousiya".to_string(), None)],
+            "an unknown village keeps its name, no town"
+        );
+    }
 }
