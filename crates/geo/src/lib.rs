@@ -31,6 +31,7 @@
 
 pub mod areas;
 pub mod data;
+pub mod geonames;
 mod matcher;
 pub mod normalize;
 mod resolve;
@@ -81,6 +82,22 @@ impl Gazetteer {
             areas: file.areas,
             index,
         })
+    }
+
+    /// This gazetteer with `extra` places added (e.g. a GeoNames extract read by
+    /// [`geonames::parse`]); a place whose GeoNames id is already present replaces it.
+    pub fn with_places(&self, extra: Vec<Place>) -> Gazetteer {
+        let ids: std::collections::HashSet<u64> = extra.iter().map(|p| p.id).collect();
+        let mut places: Vec<Place> = self.places.iter().filter(|p| !ids.contains(&p.id)).cloned().collect();
+        places.extend(extra);
+        let index = NameIndex::build(&places);
+        Gazetteer {
+            meta: self.meta.clone(),
+            places,
+            governorates: self.governorates.clone(),
+            areas: self.areas.clone(),
+            index,
+        }
     }
 
     /// Places whose names match `name`, best first (see [`SearchOptions`]).

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod config;
 pub mod federation;
 pub mod feed;
+pub mod gazetteer;
 pub mod http;
 mod node;
 pub mod wiring;

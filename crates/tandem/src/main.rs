@@ -36,6 +36,9 @@ enum Command {
     /// Validate STIX 2.1 content (a bundle, an envelope, an object or a list of objects) with
     /// the same checks the server applies, and print a report.
     Validate(cli::validate::ValidateArgs),
+    /// Draft incidents from a news text or statement (offline, rule-based), or `--score DIR`
+    /// to compare the extractor with gold files.
+    Extract(cli::extract::ExtractArgs),
     /// Manage user accounts stored in the node's database.
     User {
         #[command(subcommand)]
@@ -125,6 +128,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => cli::import::run(&args),
         Command::Export(args) => cli::export::run(&args),
         Command::Validate(args) => cli::validate::run(&args),
+        Command::Extract(args) => cli::extract::run(&args),
         Command::User { command } => cli::accounts::run_user(&command),
         Command::Token { command } => cli::accounts::run_token(&command),
         Command::Marking { command } => cli::marking::run(&command),

@@ -34,7 +34,7 @@ pub struct AuditEvent {
     /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `peer.notify`, `peers.read`,
     /// `places.search`, `places.resolve`, `places.reverse`, `analytics.trends`, `analytics.spikes`,
     /// `analytics.hotspots`, `analytics.track`, `analytics.correlations`, `analytics.merge`,
-    /// `analytics.unmerge`, `metrics.read`, `auth.failure`, or
+    /// `analytics.unmerge`, `extract.draft`, `metrics.read`, `auth.failure`, or
     /// `other`.
     pub action: String,
     pub method: String,
@@ -148,6 +148,7 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "places"] if *r == root => "places.search",
         [r, "tandem", "places", "resolve"] if *r == root => "places.resolve",
         [r, "tandem", "places", "reverse"] if *r == root => "places.reverse",
+        [r, "tandem", "extract"] if *r == root => "extract.draft",
         [r, "tandem", "analytics", "trends"] if *r == root => "analytics.trends",
         [r, "tandem", "analytics", "spikes"] if *r == root => "analytics.spikes",
         [r, "tandem", "analytics", "hotspots"] if *r == root => "analytics.hotspots",
@@ -288,6 +289,7 @@ mod tests {
             (Method::DELETE, "/api/tandem/analytics/correlations/relationship--1", "analytics.unmerge"),
             (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
             (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
+            (Method::POST, "/api/tandem/extract", "extract.draft"),
             (Method::GET, "/metrics", "metrics.read"),
             (Method::GET, "/other/collections/", "other"),
         ];

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -47,7 +47,17 @@ fn reply(status: StatusCode, body: Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
+/// The node's gazetteer (built-in plus imported places), read off the async threads.
+async fn gazetteer(state: &AppState) -> Result<std::sync::Arc<Gazetteer>, TaxiiError> {
+    let store = std::sync::Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || crate::gazetteer::current(store.as_ref()))
+        .await
+        .map_err(|e| TaxiiError::Internal(e.to_string()))?
+        .map_err(|e| TaxiiError::Internal(e.to_string()))
+}
+
 async fn search(
+    State(state): State<AppState>,
     ActiveCaller(_p): ActiveCaller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
@@ -65,12 +75,14 @@ async fn search(
         _ => return Err(TaxiiError::BadRequest("limit must be an integer from 1 to 100".into())),
     };
     let opts = SearchOptions { admin1: q.get("admin1").cloned(), near, limit };
-    let hits = Gazetteer::embedded().search(name, &opts);
+    let g = gazetteer(&state).await?;
+    let hits = g.search(name, &opts);
     tandem_taxii::audit::detail("returned", hits.len());
     Ok(reply(StatusCode::OK, json!({ "places": hits })))
 }
 
 async fn resolve(
+    State(state): State<AppState>,
     ActiveCaller(_p): ActiveCaller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
@@ -78,7 +90,7 @@ async fn resolve(
         return Err(TaxiiError::BadRequest("the text parameter is required".into()));
     };
     too_long("text", text, MAX_TEXT_CHARS)?;
-    Ok(match Gazetteer::embedded().resolve(text) {
+    Ok(match gazetteer(&state).await?.resolve(text) {
         Some(r) => reply(StatusCode::OK, json!({ "resolution": r })),
         None => reply(StatusCode::OK, json!({ "resolution": null })),
     })

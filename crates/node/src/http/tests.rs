@@ -287,6 +287,17 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::OK,
             Refused,
         ),
+        Row {
+            body: Some(json!("Published 2025-06-13\n\nForces arrested three suspects in Mosul on Tuesday.")),
+            ..row(
+                Method::POST,
+                "/api/tandem/extract?published=2025-06-13",
+                "extract.draft",
+                "analyst",
+                StatusCode::OK,
+                Refused,
+            )
+        },
         row(Method::GET, "/api/tandem/watch-zones/", "zones.read", "analyst", StatusCode::OK, Refused),
         row(
             Method::DELETE,
@@ -572,5 +583,52 @@ async fn the_stream_is_authenticated_and_audited() {
     let e = f.audit.last().unwrap();
     assert_eq!((e.user.as_deref(), e.action.as_str(), e.status), (Some("analyst"), "stream.read", 200));
     drop(resp);
+    f.fed.stop().await;
+}
+
+/// The extractor route answers drafts with spans (and stores nothing), and refuses a text over
+/// its cap with a 413 TAXII error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extract_answers_drafts_and_caps_the_text() {
+    let f = fixture().await;
+    let post_text = |text: String| {
+        let app = f.app.clone();
+        async move {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/tandem/extract")
+                .header(header::AUTHORIZATION, basic("analyst"))
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(Body::from(text))
+                .unwrap();
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+        }
+    };
+    let text = "Published 2024-09-18\n\nTwo soldiers were killed when a roadside bomb struck their patrol near Hawija in Kirkuk province on Sunday.";
+    let (status, body) = post_text(text.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let drafts = body["extraction"]["drafts"].as_array().unwrap();
+    assert_eq!(drafts.len(), 1, "{body}");
+    assert_eq!(drafts[0]["sub_event_type"], "Remote explosive/landmine/IED");
+    assert_eq!(drafts[0]["time"]["start"], "2024-09-15");
+    assert_eq!(drafts[0]["admin1"], "IQ-KI");
+    let span = &drafts[0]["place"]["span"];
+    let (a, b) = (span["start"].as_u64().unwrap() as usize, span["end"].as_u64().unwrap() as usize);
+    assert_eq!(&text[a..b], "Hawija", "spans are byte offsets into the text sent");
+    let objects = body["bundle"]["objects"].as_array().unwrap();
+    let incident = objects.iter().find(|o| o["type"] == "incident").unwrap();
+    assert_eq!(incident["labels"], json!(["draft"]));
+    assert!(incident.get("object_marking_refs").is_none(), "a draft carries no releasability: originator-only");
+    // Nothing was stored.
+    let read =
+        call(&f.app, &Method::GET, "/api/collections/intel/objects/?match[type]=incident", Some("analyst"), None).await;
+    assert!(read.body.get("objects").is_none_or(|o| o.as_array().is_some_and(|a| a.is_empty())), "{}", read.body);
+
+    let (status, body) = post_text("x".repeat(tandem_extract::MAX_TEXT_BYTES + 1)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["http_status"], "413", "a TAXII error body");
     f.fed.stop().await;
 }

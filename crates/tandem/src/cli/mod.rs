@@ -6,6 +6,7 @@ pub mod audit;
 pub mod demo;
 pub mod doctor;
 pub mod export;
+pub mod extract;
 pub mod import;
 pub mod marking;
 pub mod peer;

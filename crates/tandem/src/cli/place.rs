@@ -24,6 +24,16 @@ pub enum PlaceCommand {
     },
     /// Resolve free text ("al-Badrousiya, northern Latakia") to a place or area with a precision.
     Resolve { text: String },
+    /// Load a GeoNames country extract (`SY.txt`/`IQ.txt`, tab-separated, Arabic alternate
+    /// names included) into the node's gazetteer, replacing an earlier import. The running node
+    /// picks it up on its next look-up; `tandem extract --config` uses it too.
+    Import {
+        /// The node's TOML configuration.
+        #[arg(long, short)]
+        config: std::path::PathBuf,
+        /// The GeoNames extract.
+        file: std::path::PathBuf,
+    },
     /// The governorate, nearest places and named areas of a point.
     Reverse {
         lat: f64,
@@ -38,6 +48,23 @@ pub use tandem_node::http::places::parse_point;
 pub fn run(command: &PlaceCommand) -> anyhow::Result<ExitCode> {
     let g = Gazetteer::embedded();
     match command {
+        PlaceCommand::Import { config, file } => {
+            use anyhow::Context;
+            let config = crate::config::Config::load(config)?;
+            let store = crate::node::open_store(&config)?;
+            let tsv = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let done = tandem_node::gazetteer::import(store.as_ref(), &tsv, &file.display().to_string())?;
+            for (line, why) in done.errors.iter().take(5) {
+                eprintln!("warning: {}:{line}: {why}", file.display());
+            }
+            println!(
+                "imported {} populated places ({} other rows skipped, {} malformed)",
+                done.places,
+                done.skipped,
+                done.errors.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         PlaceCommand::Search { name, admin1, near, limit, json } => {
             let near = near.as_deref().map(parse_point).transpose()?;
             let opts = SearchOptions { admin1: admin1.clone(), near, limit: *limit };
