@@ -11,4 +11,4 @@ pub mod acled;
 // misp: next
 pub mod report;
 
-pub use report::Report;
+pub use report::{Planned, Report};

@@ -24,6 +24,19 @@ pub struct Report {
     pub rejected: Vec<Rejected>,
     /// `field` -> (`why`, how many records lost it).
     pub not_carried: BTreeMap<String, NotCarried>,
+    /// A dry run's list of what would be stored, in input order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<Planned>,
+}
+
+/// One object a dry run would store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    pub at: u64,
+    pub key: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub object_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,8 +61,10 @@ impl Report {
     /// Records that `field` of one record could not be carried, and why (the first reason given
     /// for a field is kept: every call for one field comes from one mapping rule).
     pub fn lost(&mut self, field: &str, why: &str) {
-        self.not_carried.entry(field.to_string()).or_insert_with(|| NotCarried { why: why.to_string(), count: 0 }).count +=
-            1;
+        self.not_carried
+            .entry(field.to_string())
+            .or_insert_with(|| NotCarried { why: why.to_string(), count: 0 })
+            .count += 1;
     }
 
     /// Adds another report's figures to this one (a batch's into a run's).
@@ -58,8 +73,10 @@ impl Report {
             self.count(&k, v);
         }
         self.rejected.extend(other.rejected);
+        self.planned.extend(other.planned);
         for (field, nc) in other.not_carried {
-            self.not_carried.entry(field).or_insert_with(|| NotCarried { why: nc.why.clone(), count: 0 }).count += nc.count;
+            self.not_carried.entry(field).or_insert_with(|| NotCarried { why: nc.why.clone(), count: 0 }).count +=
+                nc.count;
         }
     }
 

@@ -59,7 +59,10 @@ pub fn incident_to_row(incident: &Value, location: Option<&Value>, report: &mut 
     let actor1 = ext.actors.iter().position(|a| matches!(a.role, Role::Perpetrator | Role::Claimant));
     let actor2 = ext.actors.iter().position(|a| matches!(a.role, Role::Target | Role::Responder));
     if ext.actors.len() > usize::from(actor1.is_some()) + usize::from(actor2.is_some()) {
-        report.lost("actors", "ACLED holds one actor1 (perpetrator) and one actor2 (target); further actors are not written");
+        report.lost(
+            "actors",
+            "ACLED holds one actor1 (perpetrator) and one actor2 (target); further actors are not written",
+        );
     }
     if ext.actors.iter().any(|a| a.name.is_none() && a.actor_ref.is_some()) {
         report.lost("actors.actor_ref", "an actor known only by reference is written as its STIX id");

@@ -115,12 +115,10 @@ pub fn row_to_stix(row: &Row, opts: &Options, report: &mut Report) -> Result<Vec
     let time = match row.get("time_precision") {
         "1" | "" => TimeWindow::day(date),
         "2" => TimeWindow::range(date.plus_days(-3), date.plus_days(3), TimePrecision::Week).with_expression(raw_date),
-        "3" => TimeWindow::range(
-            Date { day: 1, ..date },
-            Date::last_of_month(date.year, date.month),
-            TimePrecision::Month,
-        )
-        .with_expression(raw_date),
+        "3" => {
+            TimeWindow::range(Date { day: 1, ..date }, Date::last_of_month(date.year, date.month), TimePrecision::Month)
+                .with_expression(raw_date)
+        }
         other => return Err(format!("time_precision {other:?} is not 1, 2 or 3")),
     };
     let raw_ts = row.get("timestamp");
@@ -137,9 +135,13 @@ pub fn row_to_stix(row: &Row, opts: &Options, report: &mut Report) -> Result<Vec
     let coordinates = match (lat.is_empty(), lon.is_empty()) {
         (true, true) => None,
         (false, false) => {
-            let lat: f64 = lat.parse().ok().filter(|l: &f64| (-90.0..=90.0).contains(l)).ok_or("latitude is not a latitude")?;
-            let lon: f64 =
-                lon.parse().ok().filter(|l: &f64| (-180.0..=180.0).contains(l)).ok_or("longitude is not a longitude")?;
+            let lat: f64 =
+                lat.parse().ok().filter(|l: &f64| (-90.0..=90.0).contains(l)).ok_or("latitude is not a latitude")?;
+            let lon: f64 = lon
+                .parse()
+                .ok()
+                .filter(|l: &f64| (-180.0..=180.0).contains(l))
+                .ok_or("longitude is not a longitude")?;
             Some((lat, lon))
         }
         _ => return Err("latitude and longitude must both be given or both be empty".into()),
@@ -203,12 +205,7 @@ pub fn row_to_stix(row: &Row, opts: &Options, report: &mut Report) -> Result<Vec
         event_type: event_type.to_string(),
         sub_event_type: sub_event_type.to_string(),
         time,
-        place: Place {
-            location_refs,
-            precision,
-            admin1: admin1.clone(),
-            description: None,
-        },
+        place: Place { location_refs, precision, admin1: admin1.clone(), description: None },
         actors,
         fatalities,
         injured: None,
@@ -221,7 +218,10 @@ pub fn row_to_stix(row: &Row, opts: &Options, report: &mut Report) -> Result<Vec
         notes,
     };
     if !matches!(row.get("civilian_targeting"), "" | "Civilian targeting") {
-        report.lost("civilian_targeting", "only ACLED's \"Civilian targeting\" or empty is meaningful; other text is read as true");
+        report.lost(
+            "civilian_targeting",
+            "only ACLED's \"Civilian targeting\" or empty is meaningful; other text is read as true",
+        );
     }
 
     let where_ = if location_name.is_empty() { raw_admin1 } else { location_name };
