@@ -8,7 +8,7 @@
 //! the releasability chokepoint.
 
 pub mod acled;
-// misp: next
+pub mod misp;
 pub mod report;
 
 pub use report::{Planned, Report};
