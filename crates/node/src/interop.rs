@@ -228,3 +228,156 @@ pub fn export_csv(
     w.flush()?;
     Ok(report)
 }
+
+/// Imports a MISP JSON document (one event, a list, or restSearch's `response`). A refused
+/// event or attribute is reported with the event's index and its uuid; the rest goes on.
+///
+/// The document is parsed whole: MISP events are exported one document per event or search,
+/// not as one stream of objects.
+pub fn import_misp(
+    mut reader: impl Read,
+    opts: &tandem_interop::misp::import::Options,
+    sink: &mut Sink,
+) -> anyhow::Result<()> {
+    let mut text = Vec::new();
+    reader.read_to_end(&mut text)?;
+    let doc: Value = serde_json::from_slice(&text).map_err(|e| anyhow::anyhow!("not MISP JSON: {e}"))?;
+    drop(text);
+    for (index, event) in tandem_interop::misp::import::events(doc).into_iter().enumerate() {
+        sink.report.count("events", 1);
+        let key = event.get("uuid").and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut report = std::mem::take(&mut sink.report);
+        let converted = tandem_interop::misp::import::event_to_stix(&event, index as u64, opts, &mut report);
+        sink.report = report;
+        match converted {
+            Ok(objects) => {
+                for o in objects {
+                    sink.push(index as u64, &key, o)?;
+                }
+            }
+            Err(reason) => sink.report.reject(index as u64, &key, reason),
+        }
+    }
+    sink.flush()?;
+    Ok(())
+}
+
+/// Every object of `types` that `ctx` may see (latest versions).
+fn visible(
+    store: &Arc<dyn Store>,
+    ctx: &ViewContext,
+    collection: &str,
+    types: &[&str],
+) -> tandem_store::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut query = ObjectQuery {
+        types: types.iter().map(|t| t.to_string()).collect(),
+        versions: VersionFilter::Last,
+        limit: 1000,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list(ctx, collection, &query)?;
+        out.extend(page.items.into_iter().map(|r| r.object));
+        match page.next {
+            Some(c) => query.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Writes every incident `ctx` may see as a MISP event, in restSearch's `{"response": [...]}`
+/// shape, with the indicators, notes, sightings, locations and references `ctx` may also see.
+///
+/// Unlike the CSV export this holds the reader's whole view of those types in memory (an
+/// event needs everything that points at its incident).
+pub fn export_misp(
+    store: &Arc<dyn Store>,
+    ctx: &ViewContext,
+    collection: &str,
+    opts: &tandem_interop::misp::import::Options,
+    mut out: impl Write,
+) -> anyhow::Result<Report> {
+    use tandem_interop::misp::export::{Related, incident_to_event};
+    let mut report = Report::default();
+    let all = visible(
+        store,
+        ctx,
+        collection,
+        &["incident", "location", "indicator", "note", "sighting", "relationship", "marking-definition"],
+    )?;
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let by_id: HashMap<String, &Value> = all.iter().map(|o| (s(o, "id"), o)).collect();
+    let markings: HashMap<String, Value> =
+        all.iter().filter(|o| o["type"] == "marking-definition").map(|o| (s(o, "id"), o.clone())).collect();
+    // incident id -> its attribute objects (indicators that indicate it, notes about it).
+    let mut attached: HashMap<String, Vec<&Value>> = HashMap::new();
+    let mut located_at: HashMap<String, Vec<String>> = HashMap::new();
+    for o in &all {
+        if o["type"] == "relationship" && o["relationship_type"] == "located-at" {
+            located_at.entry(s(o, "source_ref")).or_default().push(s(o, "target_ref"));
+        }
+        if o["type"] == "relationship" && o["relationship_type"] == "indicates" {
+            if let Some(ind) = by_id.get(&s(o, "source_ref")) {
+                attached.entry(s(o, "target_ref")).or_default().push(ind);
+            }
+        } else if o["type"] == "note" {
+            for r in o.get("object_refs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                attached.entry(r.to_string()).or_default().push(o);
+            }
+        }
+    }
+    out.write_all(b"{\"response\":[")?;
+    let mut first = true;
+    for incident in all.iter().filter(|o| o["type"] == "incident") {
+        let id = s(incident, "id");
+        let attributes = attached.get(&id).cloned().unwrap_or_default();
+        let attribute_ids: Vec<String> = attributes.iter().map(|a| s(a, "id")).collect();
+        let mut location_ids: Vec<String> = incident
+            .pointer(&format!("/extensions/{}/place/location_refs", tandem_model::incident::INCIDENT_EXTENSION_ID))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        location_ids.extend(located_at.get(&id).cloned().unwrap_or_default());
+        location_ids.sort();
+        location_ids.dedup();
+        let locations: Vec<&Value> = location_ids.iter().filter_map(|r| by_id.get(r).copied()).collect();
+        let ends: Vec<String> = attribute_ids.iter().cloned().chain(locations.iter().map(|l| s(l, "id"))).collect();
+        let related = Related {
+            sightings: all
+                .iter()
+                .filter(|o| o["type"] == "sighting" && attribute_ids.contains(&s(o, "sighting_of_ref")))
+                .collect(),
+            relationships: all
+                .iter()
+                .filter(|o| {
+                    o["type"] == "relationship"
+                        && o["relationship_type"] != "indicates"
+                        && ends.contains(&s(o, "source_ref"))
+                        && ends.contains(&s(o, "target_ref"))
+                })
+                .collect(),
+            locations,
+            attributes,
+            markings: &markings,
+        };
+        match incident_to_event(incident, &related, opts, &mut report) {
+            Ok(event) => {
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                out.write_all(b"\n")?;
+                serde_json::to_writer(&mut out, &event)?;
+                report.count("events", 1);
+            }
+            Err(reason) => report.reject(0, &id, reason),
+        }
+    }
+    out.write_all(b"\n]}\n")?;
+    out.flush()?;
+    Ok(report)
+}

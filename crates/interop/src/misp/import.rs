@@ -292,6 +292,16 @@ pub fn event_to_stix(event: &Value, index: u64, opts: &Options, report: &mut Rep
             relationships.push(r);
         }
     }
+    // Each location is also tied to the incident by a plain STIX `located-at`, so an event
+    // without Tandem's extension keeps its geolocation.
+    for loc in &location_refs {
+        relationships.push(json!({
+            "type": "relationship", "spec_version": "2.1",
+            "id": deterministic_id("relationship", &format!("{incident_id}|located-at|{loc}")),
+            "created": created, "modified": created, "relationship_type": "located-at",
+            "source_ref": incident_id, "target_ref": loc, "object_marking_refs": markings,
+        }));
+    }
     if let Some(mut ext) = extension {
         ext.place.location_refs = location_refs;
         ext.attach(&mut incident);

@@ -117,7 +117,10 @@ pub(crate) fn export(objects: &[Value], opts: &Options, report: &mut Report) -> 
         locations: of("location"),
         attributes: objects.iter().filter(|o| o["type"] == "indicator" || o["type"] == "note").collect(),
         sightings: of("sighting"),
-        relationships: of("relationship").into_iter().filter(|r| r["relationship_type"] != "indicates").collect(),
+        relationships: of("relationship")
+            .into_iter()
+            .filter(|r| r["relationship_type"] != "indicates" && r["source_ref"] != incident["id"])
+            .collect(),
         markings: &markings,
     };
     incident_to_event(incident, &related, opts, report).expect("exports")

@@ -25,7 +25,9 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         let reader = progress(&file, args.quiet)?;
         match args.format {
             Format::Csv => interop::import_csv(reader, &opts, &mut sink)?,
-            Format::Misp => anyhow::bail!("--format misp: not built yet"),
+            Format::Misp => {
+                interop::import_misp(reader, &misp_options(&config, args.misp_mapping.as_deref())?, &mut sink)?
+            }
             Format::Stix => {
                 super::stream::for_each_object(reader, &mut |value| {
                     let key = value.get("id").and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
@@ -74,4 +76,17 @@ fn progress(file: &Path, quiet: bool) -> anyhow::Result<impl Read> {
     );
     bar.set_message(file.display().to_string());
     Ok(bar.wrap_read(handle))
+}
+
+/// The MISP distribution mapping (`--misp-mapping FILE`, TOML: `community`, `connected`, `all`
+/// as code lists, `[sharing_groups]` of key = codes); without one only distribution 0 maps.
+pub fn misp_options(config: &Config, mapping: Option<&Path>) -> anyhow::Result<tandem_interop::misp::import::Options> {
+    let mapping = match mapping {
+        None => Default::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("{}: not a MISP mapping", p.display()))?
+        }
+    };
+    Ok(tandem_interop::misp::import::Options { member: config.node.member.clone(), mapping })
 }

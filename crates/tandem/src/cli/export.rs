@@ -41,6 +41,10 @@ pub struct ExportArgs {
     /// STIX bundle, ACLED-style CSV of the incidents, or MISP events of the incidents.
     #[arg(long, value_enum, default_value_t = Format::Stix)]
     pub format: Format,
+    /// MISP distribution mapping (TOML, as for `tandem import`): releasability maps back to the
+    /// level whose codes equal it, else to 0.
+    #[arg(long)]
+    pub misp_mapping: Option<PathBuf>,
     /// Write the conversion report (CSV, MISP) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -122,7 +126,10 @@ fn converted(
     let collection = config.intel_collection_id();
     let report = match args.format {
         Format::Csv => tandem_node::interop::export_csv(store, ctx, &collection, out)?,
-        Format::Misp => anyhow::bail!("--format misp: not built yet"),
+        Format::Misp => {
+            let opts = super::convert::misp_options(config, args.misp_mapping.as_deref())?;
+            tandem_node::interop::export_misp(store, ctx, &collection, &opts, out)?
+        }
         Format::Stix => unreachable!("handled by run"),
     };
     for line in report.lines(usize::MAX) {

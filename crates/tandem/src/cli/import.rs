@@ -39,6 +39,10 @@ pub struct ImportArgs {
     /// An ACLED-style deletions file (`event_id_cnty`, `deleted_timestamp`): revokes those incidents.
     #[arg(long)]
     pub deletions: Option<PathBuf>,
+    /// MISP distribution levels and sharing groups to releasability (TOML); without it only
+    /// distribution 0 maps and every other level is refused.
+    #[arg(long)]
+    pub misp_mapping: Option<PathBuf>,
     /// Write the conversion report as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
