@@ -7,6 +7,7 @@
 //! route is merged.
 
 pub mod analytics;
+pub mod interop;
 pub mod metrics;
 pub mod places;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
         .merge(analytics::routes(&state.config.api_root))
+        .merge(interop::routes(&state.config.api_root))
         .merge(metrics::routes(Arc::clone(federation)))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
