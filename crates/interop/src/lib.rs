@@ -8,6 +8,7 @@
 //! the releasability chokepoint.
 
 pub mod acled;
+pub mod feed;
 pub mod misp;
 pub mod report;
 
