@@ -37,6 +37,13 @@ pub struct Page {
     pub date_added_last: Option<String>,
 }
 
+struct Paged {
+    more: bool,
+    next: Option<String>,
+    objects_keys: Vec<String>,
+    date_added_last: Option<String>,
+}
+
 /// What to ask for next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -57,14 +64,27 @@ pub fn version_key(o: &Value) -> String {
     }
 }
 
+/// What one round has been handed so far (not persisted): the `next` tokens it followed and the
+/// last page's versions, to tell a server that repeats itself from one that is still paging
+/// through versions added at the cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    nexts: BTreeSet<String>,
+    previous: Vec<String>,
+}
+
 /// Takes one page: returns the objects not seen at the cursor, moves the cursor, and says what
 /// to ask for next.
-pub fn take(cursor: &mut Cursor, page: Page) -> (Vec<Value>, Step) {
+pub fn take(cursor: &mut Cursor, round: &mut Round, page: Page) -> (Vec<Value>, Step) {
     let keys: Vec<String> = page.objects.iter().map(version_key).collect();
     let fresh: Vec<Value> =
         page.objects.into_iter().zip(&keys).filter(|(_, k)| !cursor.seen.contains(*k)).map(|(o, _)| o).collect();
+    let page =
+        Paged { more: page.more, next: page.next, objects_keys: keys.clone(), date_added_last: page.date_added_last };
     let moved = match page.date_added_last {
-        Some(last) if cursor.added_after.as_deref() != Some(last.as_str()) && later(&last, cursor.added_after.as_deref()) => {
+        Some(last)
+            if cursor.added_after.as_deref() != Some(last.as_str()) && later(&last, cursor.added_after.as_deref()) =>
+        {
             cursor.added_after = Some(last);
             // The page's versions are a superset of those added exactly at the new position.
             cursor.seen = keys.into_iter().collect();
@@ -75,11 +95,14 @@ pub fn take(cursor: &mut Cursor, page: Page) -> (Vec<Value>, Step) {
             false
         }
     };
-    let step = if fresh.is_empty() && !moved {
-        Step::Done
-    } else if !page.more {
+    // A page with nothing new that moved nothing is only worth following when it is not a
+    // repeat: an inclusive server may hold more versions at the cursor than a page.
+    let repeat = page.objects_keys == round.previous || page.next.as_ref().is_none_or(|n| round.nexts.contains(n));
+    round.previous = page.objects_keys;
+    let step = if !page.more || (fresh.is_empty() && !moved && repeat) {
         Step::Done
     } else if let Some(next) = page.next {
+        round.nexts.insert(next.clone());
         Step::Next(next)
     } else if moved {
         Step::Requery
@@ -124,14 +147,15 @@ mod tests {
     #[test]
     fn inclusive_added_after_returns_nothing_twice_and_ends() {
         let mut c = Cursor::default();
-        let (got, step) = take(&mut c, page(&[1, 2], false, None, Some(T1)));
+        let mut r = Round::default();
+        let (got, step) = take(&mut c, &mut r, page(&[1, 2], false, None, Some(T1)));
         assert_eq!((got.len(), step), (2, Step::Done));
         // The next poll: the server repeats what was added at T1, plus one new object.
-        let (got, step) = take(&mut c, page(&[2, 3], false, None, Some(T2)));
+        let (got, step) = take(&mut c, &mut r, page(&[2, 3], false, None, Some(T2)));
         assert_eq!(got, vec![obj(3)]);
         assert_eq!(step, Step::Done);
         // Nothing new: the repeated object at the cursor is not taken again.
-        let (got, step) = take(&mut c, page(&[3], true, None, Some(T2)));
+        let (got, step) = take(&mut c, &mut r, page(&[3], true, None, Some(T2)));
         assert!(got.is_empty());
         assert_eq!(step, Step::Done, "a page with nothing new that moves nothing ends the round");
     }
@@ -139,28 +163,50 @@ mod tests {
     #[test]
     fn missing_next_requeries_only_when_the_cursor_moved() {
         let mut c = Cursor::default();
-        let (_, step) = take(&mut c, page(&[1], true, None, Some(T1)));
+        let mut r = Round::default();
+        let (_, step) = take(&mut c, &mut r, page(&[1], true, None, Some(T1)));
         assert_eq!(step, Step::Requery);
-        let (_, step) = take(&mut c, page(&[1], true, None, Some(T1)));
+        let (_, step) = take(&mut c, &mut r, page(&[1], true, None, Some(T1)));
         assert_eq!(step, Step::Done);
         // No date header at all: a page without next cannot be followed.
         let mut c = Cursor::default();
-        let (got, step) = take(&mut c, page(&[5], true, None, None));
+        let mut r = Round::default();
+        let (got, step) = take(&mut c, &mut r, page(&[5], true, None, None));
         assert_eq!((got.len(), step), (1, Step::Done));
+    }
+
+    #[test]
+    fn more_versions_at_the_cursor_than_a_page_are_paged_through() {
+        // An inclusive server holding 1..=4 at T1 (already taken) and 5 at T2, two per page.
+        let mut c = Cursor::default();
+        let mut r = Round::default();
+        for p in [page(&[1, 2], true, Some("a"), Some(T1)), page(&[3, 4], false, None, Some(T1))] {
+            take(&mut c, &mut r, p);
+        }
+        let mut r = Round::default();
+        let (got, step) = take(&mut c, &mut r, page(&[1, 2], true, Some("b"), Some(T1)));
+        assert!(got.is_empty());
+        assert_eq!(step, Step::Next("b".into()), "seen versions are not a repeat");
+        let (got, _) = take(&mut c, &mut r, page(&[3, 4], true, Some("c"), Some(T1)));
+        assert!(got.is_empty());
+        let (got, step) = take(&mut c, &mut r, page(&[5], false, None, Some(T2)));
+        assert_eq!((got, step), (vec![obj(5)], Step::Done));
     }
 
     #[test]
     fn a_repeating_page_ends_the_round() {
         let mut c = Cursor::default();
-        let (_, step) = take(&mut c, page(&[1, 2], true, Some("p2"), None));
+        let mut r = Round::default();
+        let (_, step) = take(&mut c, &mut r, page(&[1, 2], true, Some("p2"), None));
         assert_eq!(step, Step::Next("p2".into()));
         // The server hands the same page for every next token.
-        let (got, step) = take(&mut c, page(&[1, 2], true, Some("p3"), None));
+        let (got, step) = take(&mut c, &mut r, page(&[1, 2], true, Some("p3"), None));
         assert!(got.is_empty());
         assert_eq!(step, Step::Done);
         // A cursor never moves backwards.
         let mut c = Cursor { added_after: Some(T2.into()), seen: Default::default() };
-        take(&mut c, page(&[9], false, None, Some(T1)));
+        let mut r = Round::default();
+        take(&mut c, &mut r, page(&[9], false, None, Some(T1)));
         assert_eq!(c.added_after.as_deref(), Some(T2));
     }
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod config;
 pub mod federation;
 pub mod feed;
+pub mod feeds;
 pub mod http;
 pub mod interop;
 mod node;

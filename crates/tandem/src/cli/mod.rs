@@ -7,6 +7,7 @@ pub mod convert;
 pub mod demo;
 pub mod doctor;
 pub mod export;
+pub mod feed;
 pub mod import;
 pub mod marking;
 pub mod peer;
