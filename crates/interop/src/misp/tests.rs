@@ -263,3 +263,30 @@ fn export_never_widens_releasability() {
     assert_eq!(exported["Event"]["distribution"], "0");
     assert!(report.not_carried.contains_key("distribution"));
 }
+
+#[test]
+fn a_tandem_incident_survives_misp_and_back() {
+    // An ACLED-style row made into an incident and its location, then out to MISP and in again.
+    let csv = "event_id_cnty,event_date,time_precision,event_type,sub_event_type,actor1,actor2,admin1,location,latitude,longitude,geo_precision,source,notes,fatalities,timestamp\n\
+               SYR1001,2025-11-12,1,Battles,Armed clash,Islamic State (Syria),SDF,Deir ez-Zor,Thiban,35.0142,40.5628,1,SOHR,Clash at dawn.,2,1763000000\n";
+    let row = crate::acled::rows(csv.as_bytes()).next().expect("a row").expect("readable");
+    let opts = crate::acled::import::Options {
+        markings: vec![rel_marking(&["USA".into()])["id"].as_str().unwrap_or_default().to_string()],
+    };
+    let mut objects = crate::acled::import::row_to_stix(&row, &opts, &mut Report::default()).expect("imports");
+    objects.push(rel_marking(&["USA".into()]));
+    let event = export(&objects, &options(), &mut Report::default());
+    assert_eq!(event["Event"]["distribution"], "0");
+    let (back, report) = import(&events(event).remove(0), &options());
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let back = back.expect("re-imports");
+    let before = objects.iter().find(|o| o["type"] == "incident").expect("incident");
+    let after = by_id(&back, before["id"].as_str().unwrap_or_default());
+    assert_eq!(
+        tandem_model::incident::IncidentExt::from_object(after),
+        tandem_model::incident::IncidentExt::from_object(before),
+        "the incident extension, place included, comes back equal"
+    );
+    let loc = objects.iter().find(|o| o["type"] == "location").expect("location");
+    assert_eq!(by_id(&back, loc["id"].as_str().unwrap_or_default())["latitude"], loc["latitude"]);
+}

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,11 +30,15 @@ pub fn routes(api_root: &str) -> Router<AppState> {
     let mut r = Router::new();
     for suffix in ["", "/"] {
         r = r
-            .route(&format!("{base}/import{suffix}"), post(import))
+            .route(&format!("{base}/import{suffix}"), post(import).layer(DefaultBodyLimit::max(MAX_UPLOAD)))
             .route(&format!("{base}/export{suffix}"), get(export));
     }
     r
 }
+
+/// The largest upload the web UI may send (axum's default of 2 MB is too small for a CSV);
+/// the body is held in memory, so larger files go through `tandem import`, which streams.
+pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 
 type Params = HashMap<String, String>;
 
