@@ -290,6 +290,8 @@ mod tests {
             (Method::DELETE, "/api/tandem/analytics/correlations/relationship--1", "analytics.unmerge"),
             (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
             (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
+            (Method::POST, "/api/tandem/import", "interop.import"),
+            (Method::GET, "/api/tandem/export/", "interop.export"),
             (Method::GET, "/metrics", "metrics.read"),
             (Method::GET, "/other/collections/", "other"),
         ];
