@@ -1,6 +1,7 @@
 """MISP and ACLED-style CSV through a real node: `tandem import --format misp`, then
 `tandem export --format misp` loaded by PyMISP's `MISPEvent.load` without an error or warning and
-compared field by field with the original; the STIX the import made passes stix2-validator; and
+compared field by field with the original; the STIX the imports made passes stix2-validator; CSV
+rows come back field by field; and
 an ACLED-style CSV export of the demo data set reads back through `csv`.
 
 The MISP fixture (crates/interop/fixtures/misp_event.json) was written for Tandem's tests from the
@@ -120,3 +121,29 @@ def test_demo_incidents_export_as_acled_csv(tmp_path):
         assert row["event_type"] and row["sub_event_type"] and row["timestamp"].isdigit(), row
     # The report says what the CSV could not hold (the demo's markings at least).
     assert "object_marking_refs" in p.stderr, p.stderr
+
+
+CSV_ROWS = """event_id_cnty,event_date,time_precision,event_type,sub_event_type,actor1,inter1,actor2,inter2,civilian_targeting,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp
+SYR1001,2025-11-12,1,Explosions/Remote violence,Remote explosive/landmine/IED,Islamic State (Syria),Rebel group,Civilians (Syria),Civilians,Civilian targeting,Deir ez-Zor,Al Mayadin,Thiban,Thiban,35.0142,40.5628,1,SOHR; Deir Ezzor 24,Subnational,"An IED, planted on a road, hit a car.",2,,1763000000
+IRQ2001,2025-10-08,2,Strategic developments,Arrests,Iraqi security forces,State forces,,,,Nineveh,Mosul,,Mosul,36.335,43.1189,2,Shafaq News,National,Five suspects arrested.,0,,1762000000
+"""
+
+
+def test_csv_rows_become_valid_stix_and_come_back(tmp_path):
+    config = write_config(tmp_path / "node")
+    rows = tmp_path / "rows.csv"
+    rows.write_text(CSV_ROWS)
+    p = run("import", "--quiet", "--format", "csv", "--config", config, rows)
+    assert p.returncode == 0 and "stored: 4" in p.stdout, p.stdout + p.stderr
+    bundle = tmp_path / "bundle.json"
+    assert run("export", "--config", config, "--output", bundle).returncode == 0
+    errors, _ = stix_validate(bundle)
+    assert not errors, errors
+    out = tmp_path / "out.csv"
+    assert run("export", "--format", "csv", "--config", config, "--output", out).returncode == 0
+    with rows.open(newline="") as a, out.open(newline="") as b:
+        want = sorted(csv.DictReader(a), key=lambda r: r["event_id_cnty"])
+        got = sorted(csv.DictReader(b), key=lambda r: r["event_id_cnty"])
+    differences = [(w["event_id_cnty"], k, w[k], g[k]) for w, g in zip(want, got) for k in w
+                   if w[k] != g[k]]
+    assert len(want) == len(got) and not differences, differences
