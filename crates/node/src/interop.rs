@@ -199,7 +199,10 @@ pub fn export_csv(
             .map(str::to_string)
             .collect();
         let locations = if refs.is_empty() { HashMap::new() } else { latest_versions(store, ctx, collection, refs)? };
-        for (index, record) in page.items.iter().enumerate() {
+        for record in &page.items {
+            // The position in the export (incidents read so far), for the report.
+            let index = report.get("incidents_read");
+            report.count("incidents_read", 1);
             if record.object.get("revoked").and_then(Value::as_bool) == Some(true) {
                 report.count("revoked_skipped", 1);
                 continue;
@@ -217,7 +220,7 @@ pub fn export_csv(
                     w.write_record(&row)?;
                     report.count("rows", 1);
                 }
-                Err(reason) => report.reject(index as u64, &record.id, reason),
+                Err(reason) => report.reject(index, &record.id, reason),
             }
         }
         match page.next {
