@@ -27,7 +27,7 @@ command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 
 echo "== python virtualenv (.venv) for the interop tests"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import taxii2client, stix2, stix2validator, pytest' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import taxii2client, stix2, stix2validator, pytest, pymisp, medallion' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r tests/interop/requirements.txt
 fi

@@ -12,8 +12,10 @@ pub mod audit;
 pub mod config;
 pub mod federation;
 pub mod feed;
+pub mod feeds;
 pub mod gazetteer;
 pub mod http;
+pub mod interop;
 mod node;
 pub mod wiring;
 

@@ -166,6 +166,8 @@ impl NodeBuilder {
         )?;
         let roster = Arc::clone(&state.roster);
         let alerter_state = state.clone();
+        // Federation installed the signer and hooks: feeds store as the node's member, signed.
+        let feed_ingest = state.ingest();
         let app = crate::http::app(state, &fed, feed_rx.clone());
         fed.start();
         tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
@@ -189,6 +191,14 @@ impl NodeBuilder {
             WEBHOOK_TICK,
             stop_accounts.subscribe(),
         ));
+        // External TAXII feeds (`tandem feed add`), each polled at its own interval.
+        let feeds = tokio::spawn(crate::feeds::run(
+            Arc::clone(&store),
+            feed_ingest,
+            config.intel_collection_id(),
+            config.node.member.clone(),
+            stop_accounts.subscribe(),
+        ));
         let task_fed = Arc::clone(&fed);
         let server = tokio::spawn(async move {
             // With each connection's address, so that failed logins are throttled per address too.
@@ -198,6 +208,7 @@ impl NodeBuilder {
             let _ = accounts.await;
             let _ = alerter.await;
             let _ = webhooks.await;
+            let _ = feeds.await;
             task_fed.stop().await;
             if let Err(e) = audit.close() {
                 tracing::error!(error = %e, "closing the audit log");

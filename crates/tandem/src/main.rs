@@ -28,11 +28,15 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Import STIX bundles or TAXII envelopes (files, or every .json file in a directory) into
-    /// the node's intel collection, as objects originated by the node's member.
+    /// Import STIX bundles or TAXII envelopes (files, or every .json file in a directory), or
+    /// ACLED-style CSV or MISP events (`--format`), into the node's intel collection, as objects
+    /// originated by the node's member.
     Import(cli::import::ImportArgs),
-    /// Export a STIX 2.1 bundle of what the node's member may see, optionally filtered.
+    /// Export a STIX 2.1 bundle of what the node's member may see, optionally filtered, or its
+    /// incidents as ACLED-style CSV or MISP events (`--format`).
     Export(cli::export::ExportArgs),
+    /// Subscribe the node to external TAXII 2.1 collections, polled by the running node.
+    Feed(cli::feed::FeedArgs),
     /// Validate STIX 2.1 content (a bundle, an envelope, an object or a list of objects) with
     /// the same checks the server applies, and print a report.
     Validate(cli::validate::ValidateArgs),
@@ -127,6 +131,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => cli::demo::run(&args),
         Command::Import(args) => cli::import::run(&args),
         Command::Export(args) => cli::export::run(&args),
+        Command::Feed(args) => cli::feed::run(&args),
         Command::Validate(args) => cli::validate::run(&args),
         Command::Extract(args) => cli::extract::run(&args),
         Command::User { command } => cli::accounts::run_user(&command),

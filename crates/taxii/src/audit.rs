@@ -34,7 +34,8 @@ pub struct AuditEvent {
     /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `peer.notify`, `peers.read`,
     /// `places.search`, `places.resolve`, `places.reverse`, `analytics.trends`, `analytics.spikes`,
     /// `analytics.hotspots`, `analytics.track`, `analytics.correlations`, `analytics.merge`,
-    /// `analytics.unmerge`, `extract.draft`, `metrics.read`, `auth.failure`, or
+    /// `analytics.unmerge`, `extract.draft`, `interop.import`, `interop.export`, `metrics.read`,
+    /// `auth.failure`, or
     /// `other`.
     pub action: String,
     pub method: String,
@@ -161,6 +162,8 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
             }
         }
         [r, "tandem", "analytics", "correlations", _] if *r == root => "analytics.unmerge",
+        [r, "tandem", "import"] if *r == root => "interop.import",
+        [r, "tandem", "export"] if *r == root => "interop.export",
         [r, "tandem", "stream"] if *r == root => "stream.read",
         [r, "tandem", "watch-zones"] if *r == root => {
             if method == Method::POST {
@@ -290,6 +293,8 @@ mod tests {
             (Method::GET, "/api/tandem/places/resolve/", "places.resolve"),
             (Method::GET, "/api/tandem/places/reverse", "places.reverse"),
             (Method::POST, "/api/tandem/extract", "extract.draft"),
+            (Method::POST, "/api/tandem/import", "interop.import"),
+            (Method::GET, "/api/tandem/export/", "interop.export"),
             (Method::GET, "/metrics", "metrics.read"),
             (Method::GET, "/other/collections/", "other"),
         ];

@@ -1,7 +1,8 @@
 //! The one ingest pipeline: validate, sign, store, notify, and a summary per object. Every writer
 //! of local versions takes it (the TAXII POST handler, `tandem import`, `tandem marking create`,
-//! the demo loader, the node's seeding, and next MISP/CSV import, text-extraction drafts and the
-//! web UI's report form), so a rule about what enters the store is written once.
+//! the demo loader, the node's seeding, MISP and CSV import and external TAXII feeds
+//! (`tandem_node::interop`, `tandem_node::feeds`), and next text-extraction drafts and the web
+//! UI's report form), so a rule about what enters the store is written once.
 //!
 //! It lives here, not in `tandem-sync` or the binary, because the layering allows nowhere else
 //! without a cycle: the [`Signer`] and [`WriteHooks`] traits it drives are this crate's (sync

@@ -8,6 +8,7 @@
 
 pub mod analytics;
 pub mod extract;
+pub mod interop;
 pub mod metrics;
 pub mod places;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
         .merge(places::routes(&state.config.api_root))
         .merge(analytics::routes(&state.config.api_root))
         .merge(extract::routes(&state.config.api_root))
+        .merge(interop::routes(&state.config.api_root))
         .merge(metrics::routes(Arc::clone(federation)))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))

@@ -109,9 +109,15 @@ password = "x"
 
 /// The app exactly as `tandem serve` assembles it, over a fresh store, with a memory audit sink.
 async fn fixture() -> Fixture {
+    fixture_with("public_url = \"https://usa.example.org/\"").await
+}
+
+/// The fixture with `extra` written at the end of the `[node]` table (where further tables may
+/// start: more members and users).
+async fn fixture_with(extra: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.toml");
-    std::fs::write(&path, config_text("public_url = \"https://usa.example.org/\"")).unwrap();
+    std::fs::write(&path, config_text(extra)).unwrap();
     let config = Config::load(&path).unwrap();
     let store = crate::wiring::open_store(&config).unwrap();
     let (mut state, _directory) = crate::wiring::app_state(&config, store.clone()).unwrap();
@@ -343,6 +349,19 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::OK,
             Refused,
         ),
+        Row {
+            body: Some(json!({"objects": [indicator()]})),
+            ..row(
+                Method::POST,
+                "/api/tandem/import?format=stix&dry_run=true",
+                "interop.import",
+                "analyst",
+                StatusCode::OK,
+                Refused,
+            )
+        },
+        row(Method::GET, "/api/tandem/export?format=csv", "interop.export", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/export/?format=misp", "interop.export", "analyst", StatusCode::OK, Refused),
         // Deleting what the store releases nothing of: the same 404 as for a missing object.
         row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
     ]
@@ -632,3 +651,4 @@ async fn extract_answers_drafts_and_caps_the_text() {
     assert_eq!(body["http_status"], "413", "a TAXII error body");
     f.fed.stop().await;
 }
+mod interop;

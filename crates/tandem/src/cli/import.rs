@@ -18,7 +18,7 @@ pub struct ImportArgs {
     #[arg(long, short)]
     pub config: PathBuf,
     /// Files, or directories whose `.json` files are imported in name order.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "deletions")]
     pub paths: Vec<PathBuf>,
     /// Objects stored per transaction.
     #[arg(long, default_value_t = 500)]
@@ -26,6 +26,34 @@ pub struct ImportArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// What the files hold: STIX bundles or envelopes, ACLED-style CSV, or MISP event JSON.
+    #[arg(long, value_enum, default_value_t = Format::Stix)]
+    pub format: Format,
+    /// Convert and validate only: list what would be stored and every rejected record, store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Marking-definition ids set on every converted object (CSV: rows carry no releasability;
+    /// without any, imported objects are originator-only).
+    #[arg(long = "marking")]
+    pub markings: Vec<String>,
+    /// An ACLED-style deletions file (`event_id_cnty`, `deleted_timestamp`): revokes those incidents.
+    #[arg(long)]
+    pub deletions: Option<PathBuf>,
+    /// MISP distribution levels and sharing groups to releasability (TOML); without it only
+    /// distribution 0 maps and every other level is refused.
+    #[arg(long)]
+    pub misp_mapping: Option<PathBuf>,
+    /// Write the conversion report as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// The formats `tandem import` and `tandem export` read and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Stix,
+    Csv,
+    Misp,
 }
 
 #[derive(Default)]
@@ -66,6 +94,9 @@ impl Summary {
 }
 
 pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    if args.format != Format::Stix || args.dry_run || args.deletions.is_some() {
+        return super::convert::import(args);
+    }
     let config = Config::load(&args.config)?;
     let store = node::open_store(&config)?;
     // Imported versions are originated by the node's member: signed like a POST.
@@ -79,7 +110,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(if summary.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {

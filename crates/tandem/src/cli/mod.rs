@@ -3,10 +3,12 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod convert;
 pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod extract;
+pub mod feed;
 pub mod import;
 pub mod marking;
 pub mod peer;

@@ -1,0 +1,92 @@
+//! `tandem import --format csv|misp`, `--dry-run` and `--deletions`: files converted by
+//! `tandem_interop` and stored through `tandem_node::interop::Sink` (the one ingest pipeline),
+//! with a progress bar and a conversion report.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tandem_interop::{Report, acled};
+use tandem_node::interop::{self, Sink};
+
+use super::import::{Format, ImportArgs};
+use crate::config::Config;
+use crate::node;
+
+pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&args.config)?;
+    let store = node::open_store(&config)?;
+    let ingest = node::signed_ingest(&config, store.clone())?;
+    let collection = config.intel_collection_id();
+    let mut sink = Sink::new(ingest, &collection, &config.node.member, args.dry_run, args.batch);
+    let opts = acled::import::Options { markings: args.markings.clone() };
+    for file in super::import::expand(&args.paths)? {
+        let reader = progress(&file, args.quiet)?;
+        match args.format {
+            Format::Csv => interop::import_csv(reader, &opts, &mut sink)?,
+            Format::Misp => {
+                interop::import_misp(reader, &misp_options(&config, args.misp_mapping.as_deref())?, &mut sink)?
+            }
+            Format::Stix => {
+                super::stream::for_each_object(reader, &mut |value| {
+                    let key = value.get("id").and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+                    sink.report.count("objects", 1);
+                    let at = sink.report.get("objects") - 1;
+                    Ok(sink.push(at, &key, value)?)
+                })
+                .with_context(|| format!("reading {}", file.display()))?;
+                sink.flush()?;
+            }
+        }
+    }
+    if let Some(deletions) = &args.deletions {
+        let ctx = node::operator_context(&config, store.clone())?;
+        interop::import_deletions(progress(deletions, args.quiet)?, &store, &ctx, &mut sink)?;
+    }
+    sink.flush()?;
+    let report = sink.report;
+    if args.dry_run {
+        for p in &report.planned {
+            println!("would store {} ({}) from {} {}", p.id, p.object_type, p.at, p.key);
+        }
+    }
+    print_report(&report);
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Every rejected record is listed (the point of a dry run); the counts come first.
+pub fn print_report(report: &Report) {
+    for line in report.lines(usize::MAX) {
+        println!("{line}");
+    }
+}
+
+fn progress(file: &Path, quiet: bool) -> anyhow::Result<impl Read> {
+    let handle = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(size) };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(file.display().to_string());
+    Ok(bar.wrap_read(handle))
+}
+
+/// The MISP distribution mapping (`--misp-mapping FILE`, TOML: `community`, `connected`, `all`
+/// as code lists, `[sharing_groups]` of key = codes); without one only distribution 0 maps.
+pub fn misp_options(config: &Config, mapping: Option<&Path>) -> anyhow::Result<tandem_interop::misp::import::Options> {
+    let mapping = match mapping {
+        None => Default::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("{}: not a MISP mapping", p.display()))?
+        }
+    };
+    Ok(tandem_interop::misp::import::Options { member: config.node.member.clone(), mapping })
+}
