@@ -32,6 +32,7 @@ export async function render(main) {
   const [map, list] = await Promise.all([baseMap(mapEl), incidents()]);
   perf.fetched_ms = performance.now() - t0;
   const ix = index(list);
+  window.__tandem.map = map; // for the browser tests and the console
   if (!state.filter) state.filter = { from: ix.minDay, to: ix.maxDay, types: null, grade: "", member: "", cell: "" };
   const f = state.filter;
   if (state.view) map.setView(state.view.center, state.view.zoom, { animate: false });
