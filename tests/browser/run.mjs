@@ -357,10 +357,19 @@ async function scenario(browser, nodes) {
     await p.keyboard.type(PASSWORD);
     await p.keyboard.press("Enter");
     await p.waitForSelector("body[data-map-ready='1']", { timeout: EVENTUALLY_MS });
+    // A new page puts focus at its start: the next Tab reaches the first filter, visibly.
     await p.keyboard.press("Tab");
-    await p.keyboard.press("Tab");
-    const focused = await p.evaluate(() => document.activeElement?.textContent);
-    check(/Map/.test(focused || ""), `second Tab focuses the navigation (${focused})`);
+    const f = await p.evaluate(() => {
+      const el = document.activeElement;
+      const st = getComputedStyle(el);
+      return { id: el.id, outline: st.outlineStyle, width: st.outlineWidth };
+    });
+    check(f.id === "f-from", `Tab after the log-in focuses the first filter (${f.id})`);
+    check(f.outline !== "none" && f.width !== "0px", `the focus is visible (${f.outline} ${f.width})`);
+    await p.keyboard.press("Shift+Tab");
+    await p.keyboard.press("Shift+Tab");
+    const nav = await p.evaluate(() => document.activeElement?.closest("header") !== null);
+    check(nav, "Shift+Tab goes back into the top bar");
     await ctx.close();
   });
 

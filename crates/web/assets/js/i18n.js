@@ -39,6 +39,7 @@ const STRINGS = {
     place_precision: { 1: "town", 2: "near a town", 3: "region", admin: "governorate only" },
     groups: "Groups", members: "Members", required: "required", open: "Open",
     at_least_one_rel: "Choose at least one releasability or TLP marking.",
+    overlays: "Overlays", cluster: "Cluster (count of incidents)", area: "Place uncertainty (area)",
   },
   ar: {
     app: "تاندم", map: "الخريطة", report: "تقرير جديد", coalition: "التحالف", alerts: "التنبيهات",
@@ -77,6 +78,7 @@ const STRINGS = {
     place_precision: { 1: "بلدة", 2: "قرب بلدة", 3: "منطقة", admin: "المحافظة فقط" },
     groups: "المجموعات", members: "الأعضاء", required: "مطلوب", open: "فتح",
     at_least_one_rel: "اختر علامة إفراج أو TLP واحدة على الأقل.",
+    overlays: "الطبقات", cluster: "عنقود (عدد الحوادث)", area: "عدم دقة المكان (مساحة)",
   },
 };
 
@@ -118,7 +120,9 @@ const DIGITS = "٠١٢٣٤٥٦٧٨٩";
 export function num(v) {
   if (v === null || v === undefined) return "";
   const s = typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: 1 }) : String(v);
-  return prefs.arabicDigits ? s.replace(/[0-9]/g, (d) => DIGITS[d]).replace(/,/g, "٬").replace(/\./g, "٫") : s;
+  const out = prefs.arabicDigits ? s.replace(/[0-9]/g, (d) => DIGITS[d]).replace(/,/g, "٬").replace(/\./g, "٫") : s;
+  // Dates and times keep their left-to-right order inside Arabic text (an isolate, not a mark).
+  return typeof v === "string" && /\d[-:T]\d/.test(s) ? `\u2066${out}\u2069` : out;
 }
 
 export function eventName(ev) {

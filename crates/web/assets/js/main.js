@@ -58,7 +58,10 @@ async function route() {
   if (!loader) { mount(main, h("p", t("not_found"))); return; }
   try {
     const mod = await loader();
+    const focusMain = !main.contains(document.activeElement) || document.activeElement === document.body;
     cleanup = (await mod.render(main, params)) || null;
+    // A new page: keyboard users continue from its start, not from where the old page was.
+    if (focusMain || !main.contains(document.activeElement)) main.focus({ preventScroll: true });
   } catch (e) {
     console.error(e);
     mount(main, h("p.error", e instanceof ApiError && e.status === 404 ? t("not_found") : String(e.message || e)));

@@ -193,8 +193,8 @@ export async function render(main) {
 
   const legend = h("div.legend", h("h3", t("legend")),
     h("p", h("span.lg-dot"), " ", t("fatalities"), ": ", num(0), " → ", num(50)),
-    h("p", h("span.lg-area"), " ", t("precision"), ": ", t("place_precision").admin),
-    h("p", h("span.lg-cluster"), " cluster"));
+    h("p", h("span.lg-area"), " ", t("area")),
+    h("p", h("span.lg-cluster"), " ", t("cluster")));
 
   mount(side,
     h("h2", t("filters")),
@@ -203,7 +203,7 @@ export async function render(main) {
       h("div.field", h("label", { for: "f-to" }, t("to"), " ", toOut), toIn)),
     h("fieldset#f-types", h("legend", t("event_type")), typeBoxes),
     field(t("cell"), cellSel), field(t("grading"), gradeSel), field(t("member"), memberSel),
-    h("fieldset", h("legend", "Overlays"), overlayBox("o-spikes", t("spikes"), spikeLayer, loadSpikes),
+    h("fieldset", h("legend", t("overlays")), overlayBox("o-spikes", t("spikes"), spikeLayer, loadSpikes),
       overlayBox("o-hot", t("hotspots"), hotLayer, loadHot)),
     h("fieldset", h("legend", t("zones")), zoneList, field(t("zone_name"), zoneName), field(t("radius_km"), zoneRadius),
       h("div.row", h("button#zone-radius-btn", { type: "button", onclick: () => startDrawing("radius") }, t("zone_radius")),
