@@ -25,7 +25,7 @@ export async function render(main, [id]) {
     pts.push(ll);
     L.circleMarker(ll, { radius: 5, color: "#222", weight: 1, fillColor: "#d55e00", fillOpacity: 0.9 })
       .bindTooltip(`${s.date} ${s.sub_event_type || ""}`).on("click", () => (location.hash = `#/incident/${encodeURIComponent(s.incident)}`)).addTo(map);
-    steps.append(h("li", h("a", { href: `#/incident/${encodeURIComponent(s.incident)}` }, num(s.date)), ` ${s.sub_event_type || ""} · ${(s.locations || []).join(", ")}`,
+    steps.append(h("li", h("a", { href: `#/incident/${encodeURIComponent(s.incident)}` }, num(s.date)), ` ${s.sub_event_type || ""} · ${s.admin1 || ""}`,
       s.km_from_previous != null ? h("span.muted", ` · ${num(Math.round(s.km_from_previous))} km / ${num(s.days_from_previous)} d`) : null));
   }
   if (pts.length > 1) L.polyline(pts, { color: "#333", weight: 1.5, dashArray: "4 3" }).addTo(map);
