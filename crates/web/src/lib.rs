@@ -1,0 +1,55 @@
+//! The analyst's web UI, served by every node under `/ui/`: the embedded single-page app
+//! ([`assets`]), the browser session ([`session`]) and the data endpoints the UI reads
+//! (`/ui/api/*`, `/ui/data/*`).
+//!
+//! Architecture invariant: this crate never decides what a viewer may see. Every object it
+//! returns comes from `ObjectStore::list` with the caller's own `ViewContext`; "who can see
+//! this" and the releasability preview call `tandem_policy::decide` for each member
+//! ([`tandem_policy::recipients`]). Every data route authenticates through the one `Caller`
+//! extractor (so the session cookie, its CSRF check and the roster check apply) and is merged
+//! before the node's audit layer (`tandem_node::http::app`).
+
+pub mod assets;
+pub mod session;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tandem_taxii::{AppState, TaxiiError};
+
+/// The Content-Security-Policy of every `/ui/` response: the UI is ES modules loaded from files,
+/// no inline script, nothing from another origin.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'";
+
+/// Every `/ui/` route (assets, session, data), for `tandem_node::http::app` to merge before the
+/// audit layer.
+pub fn routes(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/ui/api/login", post(session::login))
+        .route("/ui/api/session", get(session::current))
+        .route("/ui/api/logout", post(session::logout))
+        .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
+        .route("/ui/", get(assets::index))
+        .route("/ui/{*path}", get(assets::file));
+    api.layer(axum::middleware::map_response(headers)).with_state(state)
+}
+
+/// Security headers on every `/ui/` response; no Basic challenge on a 401, so that a browser
+/// shows the UI's login page rather than its own password dialog.
+async fn headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.remove(header::WWW_AUTHENTICATE);
+    resp
+}
+
+/// A JSON 200 (`Cache-Control: no-store`: the body is what this user may see).
+pub(crate) fn json(body: &impl serde::Serialize) -> Result<Response, TaxiiError> {
+    let text = serde_json::to_string(body).map_err(|e| TaxiiError::internal("json encoding", e))?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], text)
+        .into_response())
+}

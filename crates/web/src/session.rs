@@ -1,0 +1,67 @@
+//! `POST /ui/api/login`, `GET /ui/api/session`, `POST /ui/api/logout`: the browser's session
+//! (`tandem_taxii::session` keeps the sessions, since the one `Caller` extractor reads them).
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tandem_taxii::auth::{ActiveCaller, Caller};
+use tandem_taxii::session;
+use tandem_taxii::{AppState, TaxiiError};
+
+use crate::json;
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// The largest login body read (a user name and a password).
+const MAX_LOGIN_BODY: usize = 16 * 1024;
+
+pub async fn login(State(state): State<AppState>, req: Request<Body>) -> Result<Response, TaxiiError> {
+    let client = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_LOGIN_BODY)
+        .await
+        .map_err(|_| TaxiiError::BadRequest("the body must be a small JSON object".into()))?;
+    let creds: Credentials = serde_json::from_slice(&bytes)
+        .map_err(|_| TaxiiError::BadRequest("the body must be JSON {\"username\", \"password\"}".into()))?;
+    let done = session::login(&state, &creds.username, &creds.password, client).await?;
+    let mut resp = json(&session::describe(&state, &done.principal, &done.session))?;
+    let cookie = session::set_cookie(&done.id, session::secure(&state));
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| TaxiiError::internal("session cookie", e))?;
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}
+
+/// The caller's session; 401 without one. A request with HTTP Basic or a token has no session.
+pub async fn current(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, TaxiiError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Err(TaxiiError::Other(StatusCode::UNAUTHORIZED));
+    }
+    match session::current(&state, &headers).await? {
+        Some(s) => json(&session::describe(&state, &p, &s)),
+        None => Err(TaxiiError::Other(StatusCode::UNAUTHORIZED)),
+    }
+}
+
+/// Ends the session server side (the cookie is cleared too). Authenticated like any change: the
+/// cookie and its CSRF token.
+pub async fn logout(
+    Caller(_): Caller,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, TaxiiError> {
+    session::logout(&state, &headers).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let cookie = HeaderValue::from_str(&session::clear_cookie(session::secure(&state)))
+        .map_err(|e| TaxiiError::internal("session cookie", e))?;
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}
