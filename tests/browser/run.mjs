@@ -226,7 +226,7 @@ async function scenario(browser, nodes) {
   });
 
   let reportId = null;
-  await test("create a report with releasability: the preview names exactly USA and Iraq", async () => {
+  await test("create a report with releasability: errors beside their fields, the preview names exactly USA and Iraq", async () => {
     check(loggedIn, "needs the log-in");
     await usa.goto(`${nodes.USA}/ui/#/report`);
     await usa.waitForSelector("#report-form");
@@ -254,7 +254,14 @@ async function scenario(browser, nodes) {
       const codes = [...document.querySelectorAll("#r-preview .member")].map((e) => e.dataset.code).sort().join(",");
       return codes === "IRQ,USA";
     }, null, { timeout: EVENTUALLY_MS });
+    // A server-side validation error (a materiel quantity of 0) is shown beside its field.
+    await usa.fill("#r-materiel input >> nth=0", "IED");
+    await usa.fill("#r-materiel input >> nth=1", "0");
+    await usa.click("#r-submit");
+    await usa.waitForFunction(() => (document.querySelector("#r-materiel-err")?.textContent || "").length > 0, null, { timeout: EVENTUALLY_MS });
+    check(/at least 1/.test(await usa.textContent("#r-materiel-err")), "the node's message names the problem");
     await shot(usa, "report");
+    await usa.fill("#r-materiel input >> nth=1", "1");
     await usa.click("#r-submit");
     await usa.waitForFunction(() => document.querySelector("#r-status")?.dataset.id, null, { timeout: EVENTUALLY_MS });
     reportId = await usa.getAttribute("#r-status", "data-id");

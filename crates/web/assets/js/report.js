@@ -20,8 +20,8 @@ const SUB_TYPES = {
 };
 const PRECISIONS = ["day", "days", "week", "month", "year"];
 const PLACE_PRECISION = [["1", "town"], ["2", "near a town"], ["3", "region"], ["admin", "governorate only"]];
-const ROLES = ["perpetrator", "target", "victim", "claimant", "responder", "other"];
-const ACTIONS = ["used", "seized", "destroyed", "found", "other"];
+const ROLES = ["perpetrator", "target", "responder", "claimant", "other"];
+const ACTIONS = ["seized", "destroyed"];
 
 export async function render(main, [editId]) {
   let existing = null;
@@ -170,9 +170,9 @@ export async function render(main, [editId]) {
       field(t("date_precision"), prec, { name: "precision" }))),
     h("fieldset", h("legend", t("place")), field(t("search_place"), placeQ, { name: "place" }), placeResults, placeChosen,
       h("div.cols", field(t("precision"), placePrec, { name: "place_precision" }), field("ISO 3166-2", admin1, { name: "admin1" }))),
-    h("fieldset", h("legend", t("actors")), actors.box, h("button.small", { type: "button", onclick: () => actors.add() }, t("add"))),
+    h("fieldset", h("legend", t("actors")), actors.box, h("button.small", { type: "button", onclick: () => actors.add() }, t("add")), h("span.field-error#r-actors-err", { role: "alert" })),
     h("fieldset", h("legend", t("casualties")), h("div.cols", field(t("best"), fat.best, { name: "fatalities" }), field(t("low"), fat.low, { name: "fat_low" }), field(t("high"), fat.high, { name: "fat_high" }))),
-    h("fieldset", h("legend", t("materiel")), materiel.box, h("button.small", { type: "button", onclick: () => materiel.add() }, t("add"))),
+    h("fieldset", h("legend", t("materiel")), materiel.box, h("button.small", { type: "button", onclick: () => materiel.add() }, t("add")), h("span.field-error#r-materiel-err", { role: "alert" })),
     h("fieldset", h("legend", t("sources")), sources.box, h("button.small", { type: "button", onclick: () => sources.add() }, t("add")), h("span.field-error#r-sources-err", { role: "alert" })),
     field(t("notes"), notes, { name: "notes" }),
     h("fieldset#r-rel", h("legend", t("releasability")), el.markings, h("span.field-error#r-markings-err", { role: "alert" }), previewBox),
@@ -182,7 +182,7 @@ export async function render(main, [editId]) {
 
   function setError(name, msg) {
     const target = document.getElementById(`r-${name}-err`) || document.getElementById("r-status");
-    target.textContent = msg;
+    target.textContent = target.textContent ? `${target.textContent}; ${msg}` : msg;
     const control = document.getElementById(`r-${name}`);
     if (control) control.setAttribute("aria-invalid", "true");
   }
@@ -221,7 +221,8 @@ export async function render(main, [editId]) {
     } else if (ex.place?.location_refs) locRefs.push(...ex.place.location_refs);
     const body = {
       extension_type: "property-extension", event_type: evSel.value, sub_event_type: subSel.value,
-      time: { ...(start.value ? { start: start.value } : {}), end: end.value, precision: prec.value },
+      // A day is one date: the window's start is sent only for coarser precisions.
+      time: { ...(start.value && prec.value !== "day" ? { start: start.value } : {}), end: end.value, precision: prec.value },
       place: { ...(locRefs.length ? { location_refs: locRefs } : {}), precision: placePrec.value === "admin" ? "admin" : +placePrec.value, admin1: admin1.value },
       sources: srcs,
     };
@@ -241,7 +242,8 @@ export async function render(main, [editId]) {
         headers: { "Content-Type": "application/taxii+json;version=2.1", Accept: "application/taxii+json;version=2.1" },
         body: JSON.stringify({ objects }) });
       const failures = (res && res.failures) || [];
-      if (failures.length) { failures.forEach((f) => routeError(f.message || String(f))); return; }
+      const mine = failures.filter((f) => !f.id || f.id === inc.id || f.id.startsWith("location--"));
+      if (mine.length) { mine.forEach((f) => String(f.message || f).split("; ").forEach(routeError)); return; }
       forgetIncidents();
       status.textContent = `${t("saved")} ${inc.id}`;
       status.dataset.id = inc.id;
@@ -252,9 +254,9 @@ export async function render(main, [editId]) {
   }
   /** A server validation message names its property; show it beside that field. */
   function routeError(msg) {
-    const m = String(msg);
+    const m = String(msg).replace(`extensions.${INCIDENT_EXT}.`, "");
     const table = [["sub_event_type", "sub_event_type"], ["event_type", "event_type"], ["time.start", "start"], ["time.end", "end"],
-      ["time.precision", "precision"], ["time", "end"], ["admin1", "admin1"], ["place", "place"], ["fatalities", "fatalities"],
+      ["time.precision", "precision"], ["time", "end"], ["admin1", "admin1"], ["place", "place"], ["fatalities", "fat_best"],
       ["sources", "sources"], ["actors", "actors"], ["materiel", "materiel"], ["name", "name"], ["marking", "markings"]];
     const hit = table.find(([k]) => m.includes(k));
     setError(hit ? hit[1] : "status", m);
