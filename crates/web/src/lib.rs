@@ -10,7 +10,14 @@
 //! before the node's audit layer (`tandem_node::http::app`).
 
 pub mod assets;
+pub mod coalition;
+pub mod geodata;
+pub mod incidents;
 pub mod session;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -22,17 +29,39 @@ use tandem_taxii::{AppState, TaxiiError};
 /// no inline script, nothing from another origin.
 pub const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'";
 
+/// The peers' sync status as a caller may read it (the federation's, handed in by the node:
+/// this crate knows nothing of federation). `Forbidden` for another member's user.
+pub type PeerStatuses =
+    Arc<dyn Fn(&tandem_taxii::Principal) -> Result<Vec<serde_json::Value>, TaxiiError> + Send + Sync>;
+
+/// What the UI's endpoints need beyond the app state.
+#[derive(Clone)]
+pub struct Web {
+    pub peers: PeerStatuses,
+    /// When the node started (its uptime on the coalition page).
+    pub started: Instant,
+}
+
 /// Every `/ui/` route (assets, session, data), for `tandem_node::http::app` to merge before the
 /// audit layer.
-pub fn routes(state: AppState) -> Router {
+pub fn routes(state: AppState, web: Web) -> Router {
     let api = Router::new()
         .route("/ui/api/login", post(session::login))
         .route("/ui/api/session", get(session::current))
         .route("/ui/api/logout", post(session::logout))
+        .route("/ui/api/incidents", get(incidents::list))
+        .route("/ui/api/incidents/{id}", get(incidents::one))
+        .route("/ui/api/releasability/preview", post(coalition::preview))
+        .route("/ui/api/markings", get(coalition::markings))
+        .route("/ui/api/roster", get(coalition::roster))
+        .route("/ui/api/coalition", get(coalition::coalition))
+        .route("/ui/api/cells", get(coalition::cells))
+        .route("/ui/data/governorates.json", get(geodata::get_governorates))
+        .route("/ui/data/places.json", get(geodata::get_places))
         .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
         .route("/ui/", get(assets::index))
         .route("/ui/{*path}", get(assets::file));
-    api.layer(axum::middleware::map_response(headers)).with_state(state)
+    api.layer(axum::Extension(web)).layer(axum::middleware::map_response(headers)).with_state(state)
 }
 
 /// Security headers on every `/ui/` response; no Basic challenge on a 401, so that a browser

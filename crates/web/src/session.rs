@@ -36,14 +36,19 @@ pub async fn login(State(state): State<AppState>, req: Request<Body>) -> Result<
     Ok(resp)
 }
 
-/// The caller's session; 401 without one. A request with HTTP Basic or a token has no session.
+/// The caller's session; 401 without a login. A caller with HTTP Basic or a token (a script)
+/// is told who it is, with `"csrf": null`: it has no session and needs no token.
 pub async fn current(
     ActiveCaller(p): ActiveCaller,
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, TaxiiError> {
     if headers.contains_key(header::AUTHORIZATION) {
-        return Err(TaxiiError::Other(StatusCode::UNAUTHORIZED));
+        let name = state.roster.read().ok().and_then(|r| r.member(&p.member).map(|m| m.name.clone()));
+        return json(&serde_json::json!({
+            "user": p.user, "member": p.member, "member_name": name.unwrap_or_default(),
+            "roles": p.roles, "csrf": null,
+        }));
     }
     match session::current(&state, &headers).await? {
         Some(s) => json(&session::describe(&state, &p, &s)),

@@ -30,6 +30,15 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
         .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()))
-        .merge(tandem_web::routes(state.clone()));
+        .merge(tandem_web::routes(state.clone(), web(federation)));
     tandem_taxii::assemble(state, own)
+}
+
+/// What the web UI needs of the node: the peers' status as the caller may read it.
+fn web(federation: &Arc<Federation>) -> tandem_web::Web {
+    let fed = Arc::clone(federation);
+    tandem_web::Web {
+        peers: Arc::new(move |p: &tandem_taxii::Principal| fed.peer_statuses_for(p)),
+        started: std::time::Instant::now(),
+    }
 }
