@@ -23,14 +23,16 @@ export async function render(main) {
     h("h2", t("live")), liveList,
     h("h2", t("zones")), stored));
   try {
-    const res = await api("/api/tandem/alerts/?limit=200");
+    const [res, zones] = await Promise.all([api("/api/tandem/alerts/?limit=200"), api("/api/tandem/watch-zones/").catch(() => ({}))]);
+    const zoneName = new Map(((zones && zones.zones) || []).map((z) => [z.id, z.name]));
     const alerts = res.alerts || [];
     if (!alerts.length) stored.append(h("li.muted", t("no_results")));
     for (const a of alerts) {
-      const inc = a.incident && typeof a.incident === "object" ? a.incident : null;
+      const inc = a.incident_object || (a.incident && typeof a.incident === "object" ? a.incident : null);
+      const id = typeof a.incident === "string" ? a.incident : inc && inc.id;
       stored.append(h("li", h("span.tag", a.match || ""), " ",
-        h("a", { href: `#/incident/${encodeURIComponent(inc ? inc.id : a.incident)}` }, (inc && inc.name) || a.name || a.incident),
-        h("span.muted", ` · ${a.zone_name || a.zone || ""} · ${num(a.position || "")}`)));
+        h("a", { href: `#/incident/${encodeURIComponent(id)}` }, (inc && inc.name) || a.name || id),
+        h("span.muted", ` · ${a.zone_name || zoneName.get(a.zone) || a.zone || ""} · ${a.originator || ""} · ${num(a.raised || a.position || "")}`)));
     }
   } catch (e) {
     stored.append(h("li.error", String(e.message)));

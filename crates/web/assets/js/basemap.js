@@ -44,7 +44,8 @@ export async function baseMap(el, { zoomControl = true } = {}) {
 
 /** Place labels: larger places first, fewer at low zoom; Arabic names in Arabic. */
 function addLabels(map, places) {
-  const rank = (p) => ({ capital: 0, city: 1, admin: 1, town: 2 }[p.kind] ?? 3);
+  // Largest places first (by population where the gazetteer knows it, else by kind).
+  const rank = (p) => -(p.population || 0) * 10 + ({ capital: 0, city: 1, admin: 1, town: 2 }[p.kind] ?? 3);
   const sorted = [...places].filter((p) => typeof p.lat === "number").sort((a, b) => rank(a) - rank(b));
   const layer = L.layerGroup().addTo(map);
   const draw = () => {

@@ -30,9 +30,10 @@ export async function render(main, [id]) {
   }
   if (pts.length > 1) L.polyline(pts, { color: "#333", weight: 1.5, dashArray: "4 3" }).addTo(map);
   if ((track.hull || []).length > 2) L.polygon(track.hull.map((p) => [p[0], p[1]]), { color: "#6a3d9a", weight: 1, fillOpacity: 0.08 }).addTo(map);
-  if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: 10 });
-  const ix = index(list);
-  const mine = filter(ix, { from: -1e9, to: 1e9, types: null, grade: "", member: "", cell: id });
+  if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: 9, animate: false });
+  // The timeline spans the cell's own incidents.
+  const ix = index(list.filter((r) => (r.cells || []).includes(id)));
+  const mine = filter(ix, { from: -1e9, to: 1e9, types: null, grade: "", member: "", cell: "" });
   const timeline = new Timeline(tl, ix, () => {});
   timeline.update(mine, [ix.minDay, ix.maxDay]);
   return () => map.remove();

@@ -12,7 +12,7 @@ export async function render(main) {
   mount(main, h("section.page.coalition",
     h("h1", t("coalition")),
     h("section#node-health", h("h2", t("node")), h("dl.fields",
-      h("dt", t("member")), h("dd", node.member || roster.me || "—"),
+      h("dt", t("peer")), h("dd", node.member || roster.me || "—"),
       h("dt", t("version")), h("dd", node.version || "—"),
       h("dt", t("uptime")), h("dd", up),
       h("dt", "Store"), h("dd", node.store || "—"))),
@@ -23,7 +23,7 @@ export async function render(main) {
     (roster.groups || []).length ? h("section", h("h2", t("groups")), h("ul", roster.groups.map((g) =>
       h("li", h("strong", `${g.name} (${g.code})`), `: ${(g.members || []).join(", ")}`)))) : null,
     h("section", h("h2", t("peers")), co.error ? h("p.error", co.error) : h("table#peers",
-      h("thead", h("tr", h("th", t("member")), h("th", "URL"), h("th", t("status")), h("th", t("last_contact")), h("th", t("lag")))),
+      h("thead", h("tr", h("th", t("peer")), h("th", "URL"), h("th", t("status")), h("th", t("last_contact")), h("th", t("lag")))),
       h("tbody", (co.peers || []).map((p) => h("tr", h("td", p.member), h("td", p.url), h("td", h(`span.status.${p.status}`, p.status)),
         h("td", num(p.last_contact || "—")), h("td", `${num(p.lag_objects ?? "?")} / ${num(p.lag_seconds ?? "?")} s`))))))));
 }

@@ -39,7 +39,7 @@ const STRINGS = {
     place_precision: { 1: "town", 2: "near a town", 3: "region", admin: "governorate only" },
     groups: "Groups", members: "Members", required: "required", open: "Open",
     at_least_one_rel: "Choose at least one releasability or TLP marking.",
-    overlays: "Overlays", cluster: "Cluster (count of incidents)", area: "Place uncertainty (area)",
+    peer: "Member", overlays: "Overlays", cluster: "Cluster (count of incidents)", area: "Place uncertainty (area)",
   },
   ar: {
     app: "تاندم", map: "الخريطة", report: "تقرير جديد", coalition: "التحالف", alerts: "التنبيهات",
@@ -78,7 +78,7 @@ const STRINGS = {
     place_precision: { 1: "بلدة", 2: "قرب بلدة", 3: "منطقة", admin: "المحافظة فقط" },
     groups: "المجموعات", members: "الأعضاء", required: "مطلوب", open: "فتح",
     at_least_one_rel: "اختر علامة إفراج أو TLP واحدة على الأقل.",
-    overlays: "الطبقات", cluster: "عنقود (عدد الحوادث)", area: "عدم دقة المكان (مساحة)",
+    peer: "العضو", overlays: "الطبقات", cluster: "عنقود (عدد الحوادث)", area: "عدم دقة المكان (مساحة)",
   },
 };
 

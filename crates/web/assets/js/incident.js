@@ -10,7 +10,8 @@ export const INCIDENT_EXT = "extension-definition--447704c2-c7f8-4c08-993a-83a93
 const REDACTION_EXT = "extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21";
 
 export async function render(main, [id]) {
-  const d = await api(`/ui/api/incidents/${encodeURIComponent(id)}`);
+  const [d, markings] = await Promise.all([api(`/ui/api/incidents/${encodeURIComponent(id)}`), api("/ui/api/markings").catch(() => [])]);
+  const markingName = new Map((markings || []).map((m) => [m.id, m.name]));
   const o = d.object || {};
   const ext = (o.extensions && o.extensions[INCIDENT_EXT]) || {};
   const redacted = new Set(d.redacted || (o.extensions && o.extensions[REDACTION_EXT]?.redacted) || []);
@@ -29,11 +30,12 @@ export async function render(main, [id]) {
     ["Injured", val("injured", ext.injured, count)],
     ["Arrested", val("arrested", ext.arrested, count)],
     [t("actors"), val("actors", ext.actors, (a) => a.map((x) => `${x.name || x.actor_ref} (${x.role})`).join("; "))],
-    [t("materiel"), val("materiel", ext.materiel, (m) => m.map((x) => `${x.item} ×${num(x.quantity ?? x.quantity_min ?? "?")} ${x.action}`).join("; "))],
+    [t("materiel"), val("materiel", ext.materiel, (m) => m.map((x) => `${x.item}${x.quantity != null ? ` ×${num(x.quantity)}` : x.quantity_min != null ? ` ×≥${num(x.quantity_min)}` : ""} (${x.action})`).join("; "))],
     ["Claimed only / confirmed / civilians", `${ext.claimed_only ? "yes" : "no"} / ${ext.confirmed ? "yes" : "no"} / ${ext.civilian_targeting ? "yes" : "no"}`],
     [t("notes"), val("notes", ext.notes)],
     ["Description", val("description", o.description)],
-    ["Markings", (o.object_marking_refs || []).join(", ") || "—"],
+    ["Markings", (o.object_marking_refs || []).length
+      ? o.object_marking_refs.map((m) => h("span.chip", { title: m }, markingName.get(m) || m)) : "—"],
     ["Id / version", `${o.id} · ${num(o.modified || "")}`],
   ];
   const who = d.who_can_see || {};

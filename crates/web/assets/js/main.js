@@ -59,6 +59,7 @@ async function route() {
   try {
     const mod = await loader();
     const focusMain = !main.contains(document.activeElement) || document.activeElement === document.body;
+    window.scrollTo(0, 0);
     cleanup = (await mod.render(main, params)) || null;
     // A new page: keyboard users continue from its start, not from where the old page was.
     if (focusMain || !main.contains(document.activeElement)) main.focus({ preventScroll: true });

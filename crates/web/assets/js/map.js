@@ -35,6 +35,10 @@ export async function render(main) {
   window.__tandem.map = map; // for the browser tests and the console
   if (!state.filter) state.filter = { from: ix.minDay, to: ix.maxDay, types: null, grade: "", member: "", cell: "" };
   const f = state.filter;
+  // A window that reached the end (or start) of the data keeps doing so when new incidents widen it.
+  if (state.span && f.to >= state.span[1]) f.to = ix.maxDay;
+  if (state.span && f.from <= state.span[0]) f.from = ix.minDay;
+  state.span = [ix.minDay, ix.maxDay];
   if (state.view) map.setView(state.view.center, state.view.zoom, { animate: false });
   map.on("moveend", () => (state.view = { center: map.getCenter(), zoom: map.getZoom() }));
 
