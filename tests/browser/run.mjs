@@ -25,6 +25,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tandem-browser-"));
 const children = [];
 let passed = 0, failed = 0;
 const failures = [];
+const openPages = [];
 
 function log(...a) { console.log(...a); }
 
@@ -83,6 +84,10 @@ async function test(name, fn) {
   } catch (e) {
     failed++;
     failures.push(name);
+    // What each open page showed when the step failed, for whoever reads the log.
+    for (const [k, pg] of openPages.entries()) {
+      if (!pg.isClosed()) await pg.screenshot({ path: path.join(SHOTS, `failed-${failed}-${k}.png`) }).catch(() => {});
+    }
     log(`FAIL ${name}: ${e && e.stack ? e.stack.split("\n").slice(0, 4).join("\n     ") : e}`);
     return false;
   }
@@ -143,6 +148,7 @@ async function main() {
 async function scenario(browser, nodes) {
   const usaCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const usa = await usaCtx.newPage();
+  openPages.push(usa);
   const errors = [];
   // Script errors count; a refused request (the CSRF check, a hidden incident) is logged by the
   // browser as a failed resource and is what some steps expect.
@@ -198,6 +204,33 @@ async function scenario(browser, nodes) {
     check(Number(await usa.getAttribute("body", "data-shown")) === total, "the whole window shows all again");
   });
 
+  await test("spike and hot-spot overlays load from the analytics", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.check("#o-hot");
+    await usa.waitForFunction(() => document.body.dataset.hotspots !== undefined, null, { timeout: EVENTUALLY_MS });
+    check(Number(await usa.getAttribute("body", "data-hotspots")) > 0, "significant hot spots drawn");
+    await usa.check("#o-spikes");
+    await usa.waitForFunction(() => document.body.dataset.spikes !== undefined, null, { timeout: EVENTUALLY_MS });
+    await shot(usa, "map-overlays");
+    await usa.uncheck("#o-hot");
+    await usa.uncheck("#o-spikes");
+  });
+
+  await test("a polygon watch zone is drawn, listed and deleted", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.fill("#zone-name", "Badia polygon");
+    await usa.click("#zone-polygon-btn");
+    const b = await usa.locator("#map").boundingBox();
+    for (const [fx, fy] of [[0.4, 0.4], [0.6, 0.4], [0.5, 0.6]]) await usa.mouse.click(b.x + b.width * fx, b.y + b.height * fy);
+    await usa.click("#zone-finish");
+    await usa.waitForFunction(() => /Badia polygon/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    const zones = await usa.evaluate(async () => (await fetch("/api/tandem/watch-zones/")).json());
+    const z = zones.zones.find((z) => z.name === "Badia polygon");
+    check(z && z.geometry.kind === "polygon" && z.geometry.ring.length >= 3, `stored as a polygon: ${JSON.stringify(z && z.geometry)}`);
+    await usa.click('#zone-list button[aria-label="Delete Badia polygon"]');
+    await usa.waitForFunction(() => !/Badia polygon/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+  });
+
   await test("open an incident: fields, sources with grading, who can see it, versions", async () => {
     check(loggedIn, "needs the log-in");
     await usa.click("#incident-list li a >> nth=0");
@@ -211,6 +244,7 @@ async function scenario(browser, nodes) {
   // The report: place search, markings usa-irq (USA and Iraq), preview, submit.
   const irqCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const irq = await irqCtx.newPage();
+  openPages.push(irq);
   let zoneMade = false;
   await test("Iraq's analyst draws a watch zone (radius) on its node's map", async () => {
     await login(irq, nodes.IRQ, "irq-analyst");
@@ -223,6 +257,8 @@ async function scenario(browser, nodes) {
     await irq.mouse.click(mapBox.x + mapBox.width / 2, mapBox.y + mapBox.height / 2);
     await irq.waitForFunction(() => /Tadmur watch/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
     zoneMade = true;
+    // A marker in the page's memory: gone if the page ever reloads.
+    await irq.evaluate(() => { window.__notReloaded = true; });
     await shot(irq, "map-zone");
   });
 
@@ -268,12 +304,29 @@ async function scenario(browser, nodes) {
     reportId = await usa.getAttribute("#r-status", "data-id");
   });
 
+  await test("edit the report: a new version, shown with its diff", async () => {
+    check(reportId, "needs the report");
+    await usa.goto(`${nodes.USA}/ui/#/report/${encodeURIComponent(reportId)}`);
+    await usa.waitForSelector("#report-form h1:has-text('Edit')");
+    check((await usa.inputValue("#r-name")) === "Browser test: IED near Tadmur", "the form holds the stored report");
+    await usa.fill("#r-fat_best", "5");
+    await usa.click("#r-submit");
+    await usa.waitForFunction(() => document.querySelector("#r-status")?.dataset.id, null, { timeout: EVENTUALLY_MS });
+    await usa.goto(`${nodes.USA}/ui/#/incident/${encodeURIComponent(reportId)}`);
+    await usa.waitForSelector("#versions li");
+    const listed = await usa.locator("#versions > ol > li").count();
+    check(listed === 2, `two versions listed, not ${listed}`);
+    const diff = await usa.textContent("#versions");
+    check(/fatalities\.best/.test(diff), `the diff names the changed field: ${diff}`);
+    check(!/materiel|sources\.0\.name/.test(diff), `an edit changes only what was edited: ${diff}`);
+    await shot(usa, "incident-versions", true);
+  });
+
   await test("a live alert arrives on Iraq's page without a reload", async () => {
     check(reportId && zoneMade, "needs the report and the zone");
-    const navs = [];
-    irq.on("framenavigated", () => navs.push(1));
-    await irq.waitForSelector(".toast.alert", { timeout: EVENTUALLY_MS });
-    check(navs.length === 0, "the page did not reload");
+    await irq.waitForSelector("#alert-badge", { timeout: EVENTUALLY_MS });
+    check(await irq.evaluate(() => window.__notReloaded === true), "the page did not reload");
+    await shot(irq, "map-alert");
     await irq.goto(`${nodes.IRQ}/ui/#/alerts`);
     await irq.waitForSelector("#live-feed li", { timeout: EVENTUALLY_MS });
     await shot(irq, "alerts");

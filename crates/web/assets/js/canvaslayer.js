@@ -155,6 +155,7 @@ export const IncidentLayer = L.Layer.extend({
     this.drawn = { singles: singles.length, clusters: clusters.length };
   },
   _click(e) {
+    if (this.picking === false) return; // a zone being drawn takes the clicks
     const p = e.containerPoint;
     let best = null, bd = Infinity;
     for (const h of this.hits) {

@@ -44,8 +44,10 @@ export async function render(main, [id]) {
   const corr = d.correlated || [];
   const mergeBox = h("div#merge-state");
   mount(main, h("article.page.incident",
-    h("p", h("a", { href: "#/map" }, `← ${t("map")}`), " · ",
-      h("a", { href: `#/report/${encodeURIComponent(o.id)}` }, t("edit"))),
+    // Only the originator's users edit: another member's version under this id would be its own claim.
+    h("p", h("a", { href: "#/map" }, `← ${t("map")}`), d.member === session.member ? [" · ",
+      h("a#edit-link", { href: `#/report/${encodeURIComponent(o.id)}` }, t("edit"))] : null,
+      d.member ? h("span.muted", ` · ${t("member")}: ${d.member}`) : null),
     h("h1", o.name || o.id),
     redacted.size ? h("p.withheld-note#withheld", `${t("withheld")}: `,
       [...redacted].map((r) => r.replace(`extensions.${INCIDENT_EXT}.`, "")).join(", ")) : null,

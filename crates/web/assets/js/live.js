@@ -36,7 +36,7 @@ function deliver(kind, e) {
     toast(`${t("zone_alert")}: ${data.zone_name || data.zone} — ${data.name || data.incident}`, "alert");
   }
   for (const f of listeners) f(kind, data);
-  changed();
+  if (kind === "alert") changed(); // the badge; other events leave the top bar alone (and its focus)
 }
 
 export function seen() { unseen = 0; changed(); }

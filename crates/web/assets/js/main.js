@@ -56,6 +56,8 @@ async function route() {
   live.start();
   const loader = PAGES[page];
   if (!loader) { mount(main, h("p", t("not_found"))); return; }
+  // The old page goes at once: nothing of it may be clicked while the new one loads.
+  mount(main, h("p.loading", { "aria-busy": "true" }, "…"));
   try {
     const mod = await loader();
     const focusMain = !main.contains(document.activeElement) || document.activeElement === document.body;

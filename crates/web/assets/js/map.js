@@ -110,6 +110,7 @@ export async function render(main) {
         .bindTooltip(`${t("spikes")}: ${gov} · ${num(n)}`).addTo(spikeLayer);
     }
     timeline.setSpikes(spikeRows.map((r) => weekOf(dayNumber(r.week))));
+    document.body.dataset.spikes = String(spikeRows.length);
   };
   const loadHot = async () => {
     hotLayer.clearLayers();
@@ -119,6 +120,7 @@ export async function render(main) {
         L.circle([c.lat, c.lon], { radius: 9000, color: c.kind === "hot" ? "#b30000" : "#0050b3", weight: 1, fillOpacity: 0.35 })
           .bindTooltip(`${c.kind} z=${c.z.toFixed(1)} p=${c.p.toExponential(1)}`).addTo(hotLayer);
       }
+      document.body.dataset.hotspots = String((res.significant || []).length);
     } catch (e) { toast(`${t("hotspots")}: ${e.message}`, "error"); }
   };
   const govCentre = new Map();
@@ -161,7 +163,7 @@ export async function render(main) {
   const zoneRadius = h("input#zone-radius", { type: "number", min: 1, max: 500, value: 25 });
   const zoneHint = h("p.hint#zone-hint", { hidden: true }, t("zone_hint"));
   let drawing = null;
-  const stopDrawing = () => { if (drawing) { drawing.temp.remove(); map.off("click", drawing.onClick); } drawing = null; zoneHint.hidden = true; finishBtn.hidden = true; mapEl.classList.remove("drawing"); };
+  const stopDrawing = () => { layer.picking = true; if (drawing) { drawing.temp.remove(); map.off("click", drawing.onClick); } drawing = null; zoneHint.hidden = true; finishBtn.hidden = true; mapEl.classList.remove("drawing"); };
   const postZone = async (body) => {
     try {
       await api("/api/tandem/watch-zones/", { method: "POST", body: { name: zoneName.value || t("zones"), ...body } });
@@ -184,6 +186,7 @@ export async function render(main) {
       }
     };
     drawing = { temp, onClick, pts, kind };
+    layer.picking = false;
     map.on("click", onClick);
     zoneHint.hidden = false;
     finishBtn.hidden = kind !== "polygon";

@@ -91,21 +91,40 @@ export async function render(main, [editId]) {
   let uid = 0;
   const small = (label, control) => { control.id = `r-x${++uid}`; return h("span.mini", h("label", { for: control.id }, label), control); };
   const actors = rows("actors", (v) => {
-    const n = h("input", { value: v.name || "" }), r = h("select", ROLES.map((x) => h("option", { value: x, selected: v.role === x }, x)));
-    return { nodes: [small(t("actor_name"), n), small(t("role"), r)], read: () => (n.value.trim() ? { name: n.value.trim(), role: r.value } : null) };
+    const n = h("input", { value: v.name || "", placeholder: v.actor_ref || "" }), r = h("select", ROLES.map((x) => h("option", { value: x, selected: v.role === x }, x)));
+    // An edit keeps what the form does not show (an actor_ref, a note): rows start from the stored item.
+    return { nodes: [small(t("actor_name"), n), small(t("role"), r)], read: () => {
+      const name = n.value.trim();
+      if (!name && !v.actor_ref) return null;
+      const out = { ...v, role: r.value };
+      if (name) out.name = name; else delete out.name;
+      return out;
+    } };
   }, ex.actors);
   const materiel = rows("materiel", (v) => {
-    const it = h("input", { value: v.item || "" }), q = h("input", { type: "number", min: 1, value: v.quantity ?? "" });
+    const it = h("input", { value: v.item || "" });
+    const q = h("input", { type: "number", min: 1, value: v.quantity ?? "", placeholder: v.quantity_min != null ? `≥ ${v.quantity_min}` : "" });
     const a = h("select", ACTIONS.map((x) => h("option", { value: x, selected: v.action === x }, x)));
-    return { nodes: [small(t("item"), it), small(t("quantity"), q), small(t("action"), a)],
-      read: () => (it.value.trim() ? { item: it.value.trim(), ...(q.value ? { quantity: +q.value } : {}), action: a.value } : null) };
+    return { nodes: [small(t("item"), it), small(t("quantity"), q), small(t("action"), a)], read: () => {
+      if (!it.value.trim()) return null;
+      const out = { ...v, item: it.value.trim(), action: a.value };
+      if (q.value !== "") { out.quantity = +q.value; delete out.quantity_min; } else delete out.quantity;
+      return out;
+    } };
   }, ex.materiel);
   const sources = rows("sources", (v) => {
-    const n = h("input", { value: v.name || "", "data-role": "source-name" }), u = h("input", { type: "url", value: v.url || "" });
+    const n = h("input", { value: v.name || "", "data-role": "source-name", placeholder: v.identity_ref || "" }), u = h("input", { type: "url", value: v.url || "" });
     const rel = h("select", "ABCDEF".split("").map((x) => h("option", { value: x, selected: (v.reliability || "C") === x }, x)));
     const cred = h("select", [1, 2, 3, 4, 5, 6].map((x) => h("option", { value: x, selected: (v.credibility || 3) === x }, String(x))));
     return { nodes: [small(t("source_name"), n), small(t("reliability"), rel), small(t("credibility"), cred), small("URL", u)],
-      read: () => (n.value.trim() ? { name: n.value.trim(), reliability: rel.value, credibility: +cred.value, ...(u.value ? { url: u.value } : {}) } : null) };
+      read: () => {
+        const name = n.value.trim();
+        if (!name && !v.identity_ref) return null;
+        const out = { ...v, reliability: rel.value, credibility: +cred.value };
+        if (name) out.name = name; else delete out.name;
+        if (u.value) out.url = u.value; else delete out.url;
+        return out;
+      } };
   }, ex.sources);
   const fat = { best: inp("fat_best", { type: "number", min: 0, value: ex.fatalities?.best ?? "" }),
     low: inp("fat_low", { type: "number", min: 0, value: ex.fatalities?.low ?? "" }),
@@ -219,22 +238,31 @@ export async function render(main, [editId]) {
       objects.push(loc);
       locRefs.push(loc.id);
     } else if (ex.place?.location_refs) locRefs.push(...ex.place.location_refs);
+    // An edit starts from the stored version: what the form does not show is kept as it was.
     const body = {
+      ...ex,
       extension_type: "property-extension", event_type: evSel.value, sub_event_type: subSel.value,
       // A day is one date: the window's start is sent only for coarser precisions.
       time: { ...(start.value && prec.value !== "day" ? { start: start.value } : {}), end: end.value, precision: prec.value },
-      place: { ...(locRefs.length ? { location_refs: locRefs } : {}), precision: placePrec.value === "admin" ? "admin" : +placePrec.value, admin1: admin1.value },
+      place: { ...(ex.place || {}), location_refs: locRefs, precision: placePrec.value === "admin" ? "admin" : +placePrec.value, admin1: admin1.value },
       sources: srcs,
     };
+    if (!locRefs.length) delete body.place.location_refs;
+    if (ex.time && ex.time.expression && prec.value === ex.time.precision) body.time.expression = ex.time.expression;
     const acts = actors.read();
-    if (acts.length) body.actors = acts;
+    if (acts.length) body.actors = acts; else delete body.actors;
     const mat = materiel.read();
-    if (mat.length) body.materiel = mat;
-    if (fb !== null) body.fatalities = { best: fb, ...(fat.low.value !== "" ? { low: +fat.low.value } : {}), ...(fat.high.value !== "" ? { high: +fat.high.value } : {}) };
-    if (notes.value.trim()) body.notes = notes.value.trim();
-    const inc = { type: "incident", spec_version: "2.1", id: existing?.id || `incident--${crypto.randomUUID()}`,
+    if (mat.length) body.materiel = mat; else delete body.materiel;
+    if (fb !== null) {
+      body.fatalities = { ...(ex.fatalities || {}), best: fb };
+      for (const k of ["low", "high"]) if (fat[k].value !== "") body.fatalities[k] = +fat[k].value; else delete body.fatalities[k];
+    } else delete body.fatalities;
+    if (notes.value.trim()) body.notes = notes.value.trim(); else delete body.notes;
+    const inc = { ...(existing || {}), type: "incident", spec_version: "2.1", id: existing?.id || `incident--${crypto.randomUUID()}`,
       created: existing?.created || now, modified: now, name: title.value.trim(), object_marking_refs: refs,
-      extensions: { [INCIDENT_EXT]: body } };
+      extensions: { ...((existing && existing.extensions) || {}), [INCIDENT_EXT]: body } };
+    // The node's redaction note is about a copy, not part of the report.
+    delete inc.extensions["extension-definition--2f5b8c1e-6f0a-4d4e-9a55-8c7f1b3e9d21"];
     objects.push(inc);
     try {
       const col = await intelCollection();
