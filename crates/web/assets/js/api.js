@@ -70,6 +70,11 @@ export function incidents(reload = false) {
   }
   return incidentsPromise;
 }
+/** The list if it was already fetched, else null: a page that only wants a detail of it never
+ * triggers the whole download. */
+export function cachedIncidents() {
+  return incidentsPromise;
+}
 export function forgetIncidents() {
   incidentsPromise = null;
 }

@@ -3,7 +3,7 @@
 //! with a diff, linked cells, and correlated reports from other members with merge / undo.
 
 import { h, mount, toast } from "./dom.js";
-import { api, session } from "./api.js";
+import { api, session, cachedIncidents } from "./api.js";
 import { t, num, eventName, precisionName } from "./i18n.js";
 
 export const INCIDENT_EXT = "extension-definition--447704c2-c7f8-4c08-993a-83a938df3ee7";
@@ -19,13 +19,15 @@ export async function render(main, [id]) {
   const val = (sel, v, fmt = (x) => x) =>
     v === undefined || v === null ? (withheld(sel) ? h("span.withheld", { title: sel }, t("withheld")) : h("span.muted", "—")) : fmt(v);
   const time = ext.time || {};
+  const cached = cachedIncidents();
+  const rec = cached ? (await cached.catch(() => [])).find((r) => r.id === id) : null;
   const count = (c) => `${num(c.best)}${c.low !== undefined || c.high !== undefined ? ` (${num(c.low ?? "?")}–${num(c.high ?? "?")})` : ""}`;
   const rows = [
     [t("title"), val("name", o.name)],
     [t("event_type"), val("event_type", ext.event_type, eventName)],
     [t("sub_event_type"), val("sub_event_type", ext.sub_event_type)],
     [t("date"), val("time", ext.time, () => `${time.start ? `${num(time.start)} – ` : ""}${num(time.end)} (${time.precision}${time.expression ? `, “${time.expression}”` : ""})`)],
-    [t("place"), val("place", ext.place, (p) => `${p.admin1} · ${precisionName(p.precision)}${p.description ? ` · ${p.description}` : ""}`)],
+    [t("place"), val("place", ext.place, (p) => `${rec && rec.place && rec.place !== p.description ? `${rec.place} · ` : ""}${p.admin1} · ${precisionName(p.precision)}${p.description ? ` · ${p.description}` : ""}${rec && rec.radius_km ? ` (± ${num(rec.radius_km)} km)` : ""}`)],
     [t("fatalities"), val("fatalities", ext.fatalities, count)],
     ["Injured", val("injured", ext.injured, count)],
     ["Arrested", val("arrested", ext.arrested, count)],

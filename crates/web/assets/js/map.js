@@ -86,7 +86,9 @@ export async function render(main) {
   const gradeSel = sel("f-grade", GRADES.map((g) => [g, `≥ ${g}`]), f.grade, (v) => { f.grade = v; apply("grade"); });
   const memberSel = sel("f-member", ix.members.map((m) => [m, m]), f.member, (v) => { f.member = v; apply("member"); });
 
-  // ---- overlays
+  // ---- overlays: in their own pane above the incidents, drawn as rings so clusters stay readable
+  map.createPane("overlays").style.zIndex = 650;
+  const overRenderer = L.canvas({ pane: "overlays", padding: 0.3 });
   const spikeLayer = L.layerGroup(), hotLayer = L.layerGroup();
   const overlayBox = (id, label, lyr, load) => h("label.check", h("input#" + id, { type: "checkbox", onchange: async (e) => {
     if (e.target.checked) { await load(); lyr.addTo(map); } else lyr.remove();
@@ -106,7 +108,7 @@ export async function render(main) {
     for (const [gov, n] of byGov) {
       const c = govCentre.get(gov);
       if (!c) continue;
-      L.circleMarker(c, { radius: 12 + Math.min(14, n), color: "#c00", weight: 3, fill: false, dashArray: "2 3" })
+      L.circleMarker(c, { renderer: overRenderer, radius: 12 + Math.min(14, n), color: "#c00", weight: 3, fill: false, dashArray: "2 3" })
         .bindTooltip(`${t("spikes")}: ${gov} · ${num(n)}`).addTo(spikeLayer);
     }
     timeline.setSpikes(spikeRows.map((r) => weekOf(dayNumber(r.week))));
@@ -117,7 +119,7 @@ export async function render(main) {
     try {
       const res = await api(`/api/tandem/analytics/hotspots?from=${isoDay(f.from)}&to=${isoDay(f.to)}`);
       for (const c of res.significant || []) {
-        L.circle([c.lat, c.lon], { radius: 9000, color: c.kind === "hot" ? "#b30000" : "#0050b3", weight: 1, fillOpacity: 0.35 })
+        L.circle([c.lat, c.lon], { renderer: overRenderer, radius: 9000, color: c.kind === "hot" ? "#b30000" : "#0050b3", weight: 2, fillOpacity: 0.12 })
           .bindTooltip(`${c.kind} z=${c.z.toFixed(1)} p=${c.p.toExponential(1)}`).addTo(hotLayer);
       }
       document.body.dataset.hotspots = String((res.significant || []).length);
@@ -149,8 +151,8 @@ export async function render(main) {
     mount(zoneList, zones.length ? null : h("li.muted", t("no_results")));
     for (const z of zones) {
       const g = z.geometry || {};
-      if (g.kind === "radius") L.circle([g.lat, g.lon], { radius: g.radius_km * 1000, color: "#6a3d9a", weight: 2, fill: false }).bindTooltip(z.name).addTo(zoneLayer);
-      if (g.kind === "polygon") L.polygon(g.ring.map(([lon, lat]) => [lat, lon]), { color: "#6a3d9a", weight: 2, fill: false }).bindTooltip(z.name).addTo(zoneLayer);
+      if (g.kind === "radius") L.circle([g.lat, g.lon], { renderer: overRenderer, radius: g.radius_km * 1000, color: "#6a3d9a", weight: 2.5, fill: false }).bindTooltip(z.name).addTo(zoneLayer);
+      if (g.kind === "polygon") L.polygon(g.ring.map(([lon, lat]) => [lat, lon]), { renderer: overRenderer, color: "#6a3d9a", weight: 2.5, fill: false }).bindTooltip(z.name).addTo(zoneLayer);
       zoneList.append(h("li", h("span", z.name), " ", h("span.muted", g.kind || ""), " ",
         h("button.small", { type: "button", "aria-label": `${t("zone_delete")} ${z.name}`, onclick: async () => {
           await api(`/api/tandem/watch-zones/${encodeURIComponent(z.id)}/`, { method: "DELETE" });
@@ -182,7 +184,7 @@ export async function render(main) {
       } else {
         pts.push(e.latlng);
         temp.clearLayers();
-        L.polyline(pts, { color: "#6a3d9a", dashArray: "3 3" }).addTo(temp);
+        L.polyline(pts, { renderer: overRenderer, color: "#6a3d9a", weight: 2.5, dashArray: "3 3" }).addTo(temp);
       }
     };
     drawing = { temp, onClick, pts, kind };
