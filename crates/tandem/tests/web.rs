@@ -403,7 +403,7 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
         toml = toml.user_with(&user_of(m), m, PASSWORD, "clearance = \"SECRET\"");
     }
     let node = Node::start(dir.path(), port, &toml);
-    let mut rng = Rng(0x5eed_13);
+    let mut rng = Rng(0x5eed_0013);
 
     // The hostile member first: every marking id the others use, released to everyone, and
     // forged copies of their incidents under their ids (its own markings).
