@@ -101,10 +101,15 @@ impl Node {
 
     /// The viewer's TAXII copies of every incident (latest versions), by id: the oracle.
     fn taxii_incidents(&self, user: &str) -> BTreeMap<String, Value> {
+        self.taxii_copies(user, "incident")
+    }
+
+    /// The viewer's TAXII copies of every object of type `ty` (latest versions), by id.
+    fn taxii_copies(&self, user: &str, ty: &str) -> BTreeMap<String, Value> {
         let mut out = BTreeMap::new();
         let mut next: Option<String> = None;
         loop {
-            let mut url = self.url("/api/collections/intel/objects/?match[type]=incident&limit=1000");
+            let mut url = self.url(&format!("/api/collections/intel/objects/?match[type]={ty}&limit=1000"));
             if let Some(n) = &next {
                 url.push_str(&format!("&next={n}"));
             }
@@ -453,6 +458,7 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
     for m in MEMBERS.iter().filter(|m| **m != "JOR") {
         let s = node.session(&user_of(m));
         let mine = &oracle[m];
+        let locations = node.taxii_copies(&user_of(m), "location");
 
         // The list: exactly the viewer's incidents, at their latest versions, withheld
         // fields null.
@@ -473,6 +479,9 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
             let ext = &copy["extensions"][INCIDENT_EXTENSION_ID];
             assert_eq!(i["fatalities"], ext["fatalities"]["best"].clone(), "{m} {id}: null when withheld");
             assert_eq!(i["t1"], ext["time"]["end"].clone(), "{m} {id}");
+            // A point only from a location the viewer itself receives.
+            let point = ext["place"]["location_refs"][0].as_str().and_then(|l| locations.get(l));
+            assert_eq!(i["lat"], point.map_or(Value::Null, |l| l["latitude"].clone()), "{m} {id}: the point");
             let cells: Value =
                 if ext.get("actors").is_some() { json!([ext["actors"][0]["actor_ref"]]) } else { json!([]) };
             assert_eq!(i["cells"], cells, "{m} {id}");

@@ -96,7 +96,10 @@ fn compact(r: &Record, locations: &HashMap<&str, &Value>) -> Value {
         .flatten()
         .filter_map(|l| l.as_str().and_then(|l| locations.get(l)).copied())
         .find(|l| l.get("latitude").is_some_and(Value::is_number));
-    let at = |k: &str| location.and_then(|l| l.get(k)).cloned().unwrap_or(Value::Null);
+    // Five decimals are about a metre: more only lengthens the list.
+    let at = |k: &str| {
+        location.and_then(|l| l.get(k)).and_then(Value::as_f64).map_or(Value::Null, |x| json!((x * 1e5).round() / 1e5))
+    };
     let best = fat.get("best").cloned().unwrap_or(Value::Null);
     json!({
         "id": r.id,
