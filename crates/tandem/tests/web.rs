@@ -524,6 +524,13 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
                 .count();
             assert_eq!(c["incidents"], n, "{m}: {c}");
         }
+        // The roster and the coalition (no peers configured here: none listed, to anyone).
+        let (status, roster) = get(&node, &s, "/ui/api/roster");
+        assert_eq!((status, roster["me"].as_str()), (200, Some(*m)));
+        assert_eq!(roster["members"].as_array().unwrap().len(), MEMBERS.len());
+        let (status, coalition) = get(&node, &s, "/ui/api/coalition");
+        assert_eq!((status, coalition["node"]["member"].as_str()), (200, Some("USA")));
+        assert!(coalition["peers"].as_array().is_some_and(Vec::is_empty), "{m}: {coalition}");
         // Markings: TLP and its own member's releasability markings only.
         let (status, markings) = get(&node, &s, "/ui/api/markings");
         assert_eq!(status, 200);
