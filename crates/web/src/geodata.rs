@@ -17,7 +17,9 @@ use tandem_geo::Gazetteer;
 use tandem_taxii::TaxiiError;
 use tandem_taxii::auth::ActiveCaller;
 
-use crate::json;
+use axum::http::HeaderMap;
+
+use crate::json_gz;
 
 /// How far a governorate's outline reaches beyond its outermost places.
 pub const BUFFER_KM: f64 = 15.0;
@@ -160,14 +162,14 @@ pub fn places() -> Value {
     )
 }
 
-pub async fn get_governorates(ActiveCaller(_): ActiveCaller) -> Result<Response, TaxiiError> {
+pub async fn get_governorates(ActiveCaller(_): ActiveCaller, headers: HeaderMap) -> Result<Response, TaxiiError> {
     static BODY: OnceLock<Value> = OnceLock::new();
-    json(BODY.get_or_init(governorates))
+    json_gz(&headers, BODY.get_or_init(governorates))
 }
 
-pub async fn get_places(ActiveCaller(_): ActiveCaller) -> Result<Response, TaxiiError> {
+pub async fn get_places(ActiveCaller(_): ActiveCaller, headers: HeaderMap) -> Result<Response, TaxiiError> {
     static BODY: OnceLock<Value> = OnceLock::new();
-    json(BODY.get_or_init(places))
+    json_gz(&headers, BODY.get_or_init(places))
 }
 
 #[cfg(test)]

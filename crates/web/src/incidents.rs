@@ -17,7 +17,7 @@ use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, TaxiiError};
 
 use crate::view::{self, Read};
-use crate::{geodata, json};
+use crate::{geodata, json, json_gz};
 
 /// The incident extension of an object, or `null`.
 fn ext(o: &Value) -> &Value {
@@ -96,7 +96,10 @@ fn compact(r: &Record, locations: &HashMap<&str, &Value>) -> Value {
         .flatten()
         .filter_map(|l| l.as_str().and_then(|l| locations.get(l)).copied())
         .find(|l| l.get("latitude").is_some_and(Value::is_number));
-    let at = |k: &str| location.and_then(|l| l.get(k)).cloned().unwrap_or(Value::Null);
+    // Five decimals are about a metre: more only lengthens the list.
+    let at = |k: &str| {
+        location.and_then(|l| l.get(k)).and_then(Value::as_f64).map_or(Value::Null, |x| json!((x * 1e5).round() / 1e5))
+    };
     let best = fat.get("best").cloned().unwrap_or(Value::Null);
     json!({
         "id": r.id,
@@ -127,7 +130,11 @@ fn revoked(r: &Record) -> bool {
     r.object.get("revoked").and_then(Value::as_bool) == Some(true)
 }
 
-pub async fn list(ActiveCaller(p): ActiveCaller, State(state): State<AppState>) -> Result<Response, TaxiiError> {
+pub async fn list(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, TaxiiError> {
     let records =
         view::records(&state, &p, Read { types: vec!["incident".into(), "location".into()], ..Default::default() })
             .await?;
@@ -136,7 +143,7 @@ pub async fn list(ActiveCaller(p): ActiveCaller, State(state): State<AppState>) 
     let incidents: Vec<Value> =
         records.iter().filter(|r| r.object_type == "incident" && !revoked(r)).map(|r| compact(r, &locations)).collect();
     tandem_taxii::audit::detail("returned", incidents.len());
-    json(&json!({"count": incidents.len(), "incidents": incidents}))
+    json_gz(&headers, &json!({"count": incidents.len(), "incidents": incidents}))
 }
 
 /// The selectors withheld from a copy (the redaction extension), oldest first.

@@ -82,3 +82,61 @@ pub(crate) fn json(body: &impl serde::Serialize) -> Result<Response, TaxiiError>
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], text)
         .into_response())
 }
+
+/// Bodies smaller than this go uncompressed (gzip would save nothing worth a header).
+const GZIP_ABOVE: usize = 1024;
+
+/// Whether the request accepts a gzip-encoded answer.
+fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |e| {
+            let mut parts = e.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|q| q.trim().replace(' ', "") == "q=0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        },
+    )
+}
+
+/// [`json`], gzip-encoded when the client accepts it: the incident list of a large history is
+/// megabytes of repetitive JSON (about 500 bytes an incident), a tenth of that compressed.
+pub(crate) fn json_gz(headers: &axum::http::HeaderMap, body: &impl serde::Serialize) -> Result<Response, TaxiiError> {
+    let text = serde_json::to_vec(body).map_err(|e| TaxiiError::internal("json encoding", e))?;
+    let mut resp = if accepts_gzip(headers) && text.len() > GZIP_ABOVE {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(text.len() / 8), flate2::Compression::fast());
+        enc.write_all(&text).map_err(|e| TaxiiError::internal("gzip", e))?;
+        let gz = enc.finish().map_err(|e| TaxiiError::internal("gzip", e))?;
+        let mut r = (StatusCode::OK, gz).into_response();
+        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        (StatusCode::OK, text).into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_when_accepted_and_worth_it() {
+        let mut h = axum::http::HeaderMap::new();
+        assert!(!accepts_gzip(&h));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+        assert!(accepts_gzip(&h));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0"));
+        assert!(!accepts_gzip(&h));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        let big: Vec<u32> = (0..2000).collect();
+        let r = json_gz(&h, &big).unwrap();
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+        let r = json_gz(&h, &[1, 2, 3]).unwrap();
+        assert!(r.headers().get(header::CONTENT_ENCODING).is_none(), "too small to bother");
+    }
+}

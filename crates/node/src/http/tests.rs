@@ -422,6 +422,40 @@ async fn every_route_is_authenticated_and_audited() {
     f.fed.stop().await;
 }
 
+/// A login on a node reached over https (`public_url`) sets a `Secure` cookie, and the UI's
+/// assets carry the strict headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_login_over_https_sets_a_secure_cookie() {
+    let f = fixture().await;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"username": "analyst", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("tandem_session=") && cookie.contains("; Secure"), "{cookie}");
+    let e = f.audit.last().unwrap();
+    assert_eq!((e.action.as_str(), e.user.as_deref(), e.status), ("ui.login", Some("analyst"), 200));
+    // A suspended member's user cannot open a session.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/api/login")
+        .body(Body::from(json!({"username": "sam", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    let resp = f.app.clone().oneshot(Request::get("/ui/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_SECURITY_POLICY], tandem_web::CSP);
+    assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(resp.headers()[header::REFERRER_POLICY], "no-referrer");
+    f.fed.stop().await;
+}
+
 /// The Tandem extensions a normal user must not drive: sync mode and notifications are for
 /// peer accounts, peer error details for auditors and operators.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
