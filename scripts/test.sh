@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # raise them when you add tests, so that losing many tests at once fails the run.
 MIN_RUST_PASSED=270 # (measured 300)
 MIN_PYTEST_PASSED=70 # (measured 78)
-MIN_BROWSER_PASSED=20 # (measured 22)
+MIN_BROWSER_PASSED=21 # (measured 23)
 
 # Colour codes would hide the lines we sum.
 export CARGO_TERM_COLOR=never

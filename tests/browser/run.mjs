@@ -304,6 +304,20 @@ async function scenario(browser, nodes) {
     reportId = await usa.getAttribute("#r-status", "data-id");
   });
 
+  await test("paste a text: the extraction fills a draft, or says plainly that the node has none", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/report`);
+    await usa.waitForSelector("#report-form h1");
+    await usa.click("details.paste summary");
+    await usa.fill("#r-paste", "DEIR EZ-ZOR, 3 March 2025 - An IED killed two soldiers near al-Mayadin, local sources said.");
+    await usa.click("#r-extract");
+    await usa.waitForFunction(() => (document.querySelector("#r-paste-msg")?.textContent || "").length > 0, null, { timeout: EVENTUALLY_MS });
+    const msg = await usa.textContent("#r-paste-msg");
+    const name = await usa.inputValue("#r-name");
+    check(/not available/.test(msg) || (msg.startsWith("✓") && name.length > 0), `extraction outcome: ${msg} / ${name}`);
+    log(`     paste a text: ${msg}`);
+  });
+
   await test("edit the report: a new version, shown with its diff", async () => {
     check(reportId, "needs the report");
     await usa.goto(`${nodes.USA}/ui/#/report/${encodeURIComponent(reportId)}`);

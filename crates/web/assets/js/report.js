@@ -156,7 +156,9 @@ export async function render(main, [editId]) {
   const extract = async () => {
     pasteMsg.textContent = "";
     try {
-      const res = await api(`/api/tandem/extract?published=${new Date().toISOString().slice(0, 10)}`, { method: "POST", body: pasteText.value, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      const res = await api(`/api/tandem/extract?published=${new Date().toISOString().slice(0, 10)}`, { method: "POST", body: pasteText.value,
+        // JSON or TAXII: an /api/ path the node does not have then answers 404, not 406.
+        headers: { "Content-Type": "text/plain; charset=utf-8", Accept: "application/json, application/taxii+json;version=2.1" } });
       const drafts = (res && (res.drafts || res.incidents)) || (Array.isArray(res) ? res : []);
       const d = drafts[0];
       if (!d) { pasteMsg.textContent = t("no_results"); return; }
