@@ -407,6 +407,7 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
     for m in MEMBERS {
         toml = toml.user_with(&user_of(m), m, PASSWORD, "clearance = \"SECRET\"");
     }
+    toml = toml.user_with("usa-low", "USA", PASSWORD, "clearance = \"UNCLASSIFIED\"");
     let node = Node::start(dir.path(), port, &toml);
     let mut rng = Rng(0x5eed_0013);
 
@@ -455,10 +456,20 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
             .collect()
     };
 
-    for m in MEMBERS.iter().filter(|m| **m != "JOR") {
-        let s = node.session(&user_of(m));
-        let mine = &oracle[m];
-        let locations = node.taxii_copies(&user_of(m), "location");
+    // Every active member's cleared user, and a USA user cleared to UNCLASSIFIED only (what a
+    // classification withholds from it is missing from its copies too).
+    let low: BTreeMap<String, Value> = node.taxii_incidents("usa-low");
+    assert!(low.len() < oracle["USA"].len(), "the classification withholds something");
+    let viewers: Vec<(String, &str, &BTreeMap<String, Value>)> = MEMBERS
+        .iter()
+        .filter(|m| **m != "JOR")
+        .map(|m| (user_of(m), *m, &oracle[m]))
+        .chain([("usa-low".to_string(), "USA", &low)])
+        .collect();
+    for (user, m, mine) in viewers {
+        let m = &m;
+        let s = node.session(&user);
+        let locations = node.taxii_copies(&user, "location");
 
         // The list: exactly the viewer's incidents, at their latest versions, withheld
         // fields null.
