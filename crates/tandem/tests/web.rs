@@ -344,7 +344,7 @@ fn uuid_n(kind: &str, n: u64) -> String {
 }
 
 fn incident(rng: &mut Rng, n: u64, modified: &str, name: &str, markings: &[String]) -> Value {
-    let day = 20_000 + rng.below(300) as i64;
+    let day = 20_000 + rng.below(10) as i64;
     let date = |d: i64| tandem_model::incident::Date::from_days(d).to_string();
     let best = rng.below(6);
     let ext = json!({
@@ -407,6 +407,7 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
     for m in MEMBERS {
         toml = toml.user_with(&user_of(m), m, PASSWORD, "clearance = \"SECRET\"");
     }
+    toml = toml.user_with("usa-low", "USA", PASSWORD, "clearance = \"UNCLASSIFIED\"");
     let node = Node::start(dir.path(), port, &toml);
     let mut rng = Rng(0x5eed_0013);
 
@@ -455,10 +456,21 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
             .collect()
     };
 
-    for m in MEMBERS.iter().filter(|m| **m != "JOR") {
-        let s = node.session(&user_of(m));
-        let mine = &oracle[m];
-        let locations = node.taxii_copies(&user_of(m), "location");
+    // Every active member's cleared user, and a USA user cleared to UNCLASSIFIED only (what a
+    // classification withholds from it is missing from its copies too).
+    let low: BTreeMap<String, Value> = node.taxii_incidents("usa-low");
+    assert!(low.len() < oracle["USA"].len(), "the classification withholds something");
+    let viewers: Vec<(String, &str, &BTreeMap<String, Value>)> = MEMBERS
+        .iter()
+        .filter(|m| **m != "JOR")
+        .map(|m| (user_of(m), *m, &oracle[m]))
+        .chain([("usa-low".to_string(), "USA", &low)])
+        .collect();
+    let mut correlations = 0;
+    for (user, m, mine) in viewers {
+        let m = &m;
+        let s = node.session(&user);
+        let locations = node.taxii_copies(&user, "location");
 
         // The list: exactly the viewer's incidents, at their latest versions, withheld
         // fields null.
@@ -507,6 +519,12 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
                     let own_claim = |x: &String| oracle[x.as_str()].get(id).is_some_and(|c| c["name"] != copy["name"]);
                     assert!(who.is_superset(&served), "{m} {id}: who can see it: {who:?} {served:?}");
                     assert!(who.difference(&served).all(own_claim), "{m} {id}: who can see it: {who:?} {served:?}");
+                    // Correlated reports: only incidents the viewer itself receives.
+                    for c in page["correlated"].as_array().unwrap() {
+                        let other = c["id"].as_str().unwrap();
+                        assert!(mine.contains_key(other) && other != id, "{m} {id}: correlated {c}");
+                        correlations += 1;
+                    }
                     for c in page["cells"].as_array().unwrap() {
                         assert!(c["name"].as_str().unwrap().starts_with("cell "), "{m} {id}");
                     }
@@ -547,6 +565,8 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
             "{m}"
         );
     }
+
+    assert!(correlations > 0, "some reports correlate");
 
     // The preview: exactly the members that then receive a report with those markings.
     let s = node.session("usa");

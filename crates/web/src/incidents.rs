@@ -200,8 +200,8 @@ pub async fn one(
 
 /// Other members' reports scored against this one, over the caller's own dataset.
 async fn correlated(state: &AppState, p: &tandem_taxii::Principal, id: &str) -> Result<Vec<Value>, TaxiiError> {
-    let read =
-        Read { types: tandem_analytics::service::TYPES.iter().map(|t| t.to_string()).collect(), ..Default::default() };
+    // Scoring needs the incidents and their points only (not merges, notes or opinions).
+    let read = Read { types: vec!["incident".into(), "location".into()], ..Default::default() };
     let records = view::records(state, p, read).await?;
     let id = id.to_string();
     let out = tokio::task::spawn_blocking(move || {

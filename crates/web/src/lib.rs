@@ -87,7 +87,7 @@ pub(crate) fn json(body: &impl serde::Serialize) -> Result<Response, TaxiiError>
 const GZIP_ABOVE: usize = 1024;
 
 /// Whether the request accepts a gzip-encoded answer.
-fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |e| {
             let mut parts = e.split(';');

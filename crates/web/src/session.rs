@@ -21,7 +21,18 @@ struct Credentials {
 /// The largest login body read (a user name and a password).
 const MAX_LOGIN_BODY: usize = 16 * 1024;
 
+/// A login must be `Content-Type: application/json`: a cross-site form cannot send that without
+/// a CORS preflight (which this node never grants), so another site cannot log a browser in to
+/// an account of its choosing (login CSRF).
 pub async fn login(State(state): State<AppState>, req: Request<Body>) -> Result<Response, TaxiiError> {
+    let json_body = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    if !json_body {
+        return Err(TaxiiError::Other(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
     let client = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let bytes = axum::body::to_bytes(req.into_body(), MAX_LOGIN_BODY)
         .await

@@ -439,10 +439,21 @@ async fn web_login_over_https_sets_a_secure_cookie() {
     assert!(cookie.starts_with("tandem_session=") && cookie.contains("; Secure"), "{cookie}");
     let e = f.audit.last().unwrap();
     assert_eq!((e.action.as_str(), e.user.as_deref(), e.status), ("ui.login", Some("analyst"), 200));
+    // A login from a cross-site form (not JSON) is refused before any password is checked.
+    let form = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/api/login")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(json!({"username": "analyst", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(form).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
     // A suspended member's user cannot open a session.
     let req = Request::builder()
         .method(Method::POST)
         .uri("/ui/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(json!({"username": "sam", "password": PASSWORD}).to_string()))
         .unwrap();
     let resp = f.app.clone().oneshot(req).await.unwrap();
