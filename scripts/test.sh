@@ -91,7 +91,8 @@ if [ "$py_passed" -lt "$MIN_PYTEST_PASSED" ]; then
 fi
 
 echo "== browser tests (playwright-core driving Debian's chromium against real nodes)"
-if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
+# fonts-noto-core: Arabic glyphs in the screenshots of the Arabic pages.
+if ! command -v chromium >/dev/null || ! command -v npm >/dev/null || ! dpkg -s fonts-noto-core >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq chromium nodejs npm fonts-noto-core >/dev/null
 fi
 # The vendored browser libraries must be exactly what crates/web/package-lock.json installs.
