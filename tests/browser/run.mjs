@@ -480,7 +480,8 @@ async function performance(browser, base, n) {
     times.sort((a, b) => a - b);
     log(`perf: first map with ${n} incidents drawn in ${Math.round(perf.first_map_ms)} ms (target < 2000 ms): ` +
       `${Math.round(perf.fetched_ms)} ms to fetch the list from the node (${process.env.TANDEM_BIN ? path.basename(path.dirname(BIN)) : "debug"} build), ` +
-      `${Math.round(perf.first_map_ms - perf.fetched_ms)} ms to index and draw it`);
+      `${Math.round(perf.first_map_ms - perf.fetched_ms)} ms to index and draw it` +
+      (perf.list_response_ms ? `; of the fetch, ${Math.round(perf.list_response_ms)} ms until the node's last byte (${(perf.list_bytes / 1e6).toFixed(1)} MB on the wire), the rest parsing` : ""));
     log(`perf: filter change redrawn in ${Math.round(times[Math.floor(times.length / 2)])} ms median, ${Math.round(times[times.length - 1])} ms max (target < 200 ms)`);
     await shot(page, "map-30k");
   });

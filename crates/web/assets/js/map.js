@@ -248,6 +248,9 @@ export async function render(main) {
   }
   apply("first");
   perf.first_map_ms = performance.now() - t0;
+  // How much of it was the node: the list's request until its last byte (Resource Timing).
+  const rt = performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/ui/api/incidents")).pop();
+  if (rt) { perf.list_response_ms = rt.responseEnd - rt.startTime; perf.list_bytes = rt.encodedBodySize; }
   perf.count = ix.n;
   document.body.dataset.mapReady = "1";
 
