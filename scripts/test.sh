@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: Rust unit, conformance and integration tests, then
-# the interoperability tests with the real Python clients against a running node.
-# Installs what it needs itself (a virtualenv under .venv with the pinned PyPI packages).
+# the interoperability tests with the real Python clients against a running node, then the web
+# UI's browser tests (playwright-core driving Debian's chromium against real nodes).
+# Installs what it needs itself (a virtualenv under .venv with the pinned PyPI packages; chromium
+# and node from Debian; the npm packages pinned by the lockfiles).
 #
 # It fails when any test fails, when a test binary dies (cargo's own exit status decides, never a
 # grep of its output), and when fewer tests ran than expected (a filter, a crate dropped from the
@@ -14,13 +16,14 @@ cd "$(dirname "$0")/.."
 # raise them when you add tests, so that losing many tests at once fails the run.
 MIN_RUST_PASSED=270 # (measured 300)
 MIN_PYTEST_PASSED=70 # (measured 78)
+MIN_BROWSER_PASSED=21 # (measured 23)
 
 # Colour codes would hide the lines we sum.
 export CARGO_TERM_COLOR=never
 
-rust_passed=0 rust_failed=0 py_passed=0 py_failed=0
-# The closing line, however the script ends (a failed lint or build leaves both counts at 0).
-trap 'echo "$((rust_passed + py_passed)) passed, $((rust_failed + py_failed)) failed"' EXIT
+rust_passed=0 rust_failed=0 py_passed=0 py_failed=0 br_passed=0 br_failed=0
+# The closing line, however the script ends (a failed lint or build leaves every count at 0).
+trap 'echo "$((rust_passed + py_passed + br_passed)) passed, $((rust_failed + py_failed + br_failed)) failed"' EXIT
 
 echo "== tools"
 command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
@@ -84,5 +87,29 @@ if [ "$py_status" -ne 0 ]; then
 fi
 if [ "$py_passed" -lt "$MIN_PYTEST_PASSED" ]; then
   echo "only $py_passed interop tests passed, at least $MIN_PYTEST_PASSED expected"
+  exit 1
+fi
+
+echo "== browser tests (playwright-core driving Debian's chromium against real nodes)"
+# fonts-noto-core: Arabic glyphs in the screenshots of the Arabic pages.
+if ! command -v chromium >/dev/null || ! command -v npm >/dev/null || ! dpkg -s fonts-noto-core >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq chromium nodejs npm fonts-noto-core >/dev/null
+fi
+# The vendored browser libraries must be exactly what crates/web/package-lock.json installs.
+scripts/vendor-web.sh --check
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+browser_status=0
+TANDEM_BIN="$PWD/target/debug/tandem" node tests/browser/run.mjs 2>&1 | tee target/browser-tests.log \
+  || browser_status=$?
+read -r br_passed br_failed < <(awk '/^browser: [0-9]+ passed, [0-9]+ failed$/ { p = $2; f = $4 } END { print p + 0, f + 0 }' \
+  target/browser-tests.log)
+echo "browser: screenshots in target/screenshots/ (exit status $browser_status)"
+if [ "$browser_status" -ne 0 ] || [ "$br_failed" -ne 0 ]; then
+  echo "browser tests failed"
+  [ "$br_failed" -ne 0 ] || br_failed=1
+  exit 1
+fi
+if [ "$br_passed" -lt "$MIN_BROWSER_PASSED" ]; then
+  echo "only $br_passed browser tests passed, at least $MIN_BROWSER_PASSED expected"
   exit 1
 fi

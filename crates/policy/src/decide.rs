@@ -109,6 +109,24 @@ pub fn decide<'a>(
     redacted_or_full(redacted)
 }
 
+/// The active members of `roster` that receive an object labelled `label` (whole or redacted),
+/// each as a user of that member cleared to `clearance` would: [`decide`] asked once per member,
+/// never a second rule. In roster order (by code). For "who can see this" and the preview of a
+/// report's releasability.
+pub fn recipients<'a>(
+    roster: &Roster,
+    label: &AccessLabel,
+    clearance: Classification,
+    lookup: &dyn Fn(&str, &str) -> Option<&'a MarkingKind>,
+) -> Vec<String> {
+    roster
+        .members()
+        .filter(|m| roster.is_active(&m.code))
+        .filter(|m| decide(&Viewer { member: m.code.clone(), clearance }, roster, label, lookup).allows())
+        .map(|m| m.code.clone())
+        .collect()
+}
+
 /// The originator's own users see its objects whole, except what their clearance does not
 /// dominate: a classified object-level marking above the clearance withholds the object, a
 /// classified granular marking above it redacts what it selects. A marking the originator has
@@ -180,4 +198,55 @@ fn releases<'a>(
         }
     }
     has_rel_to || matches!(most_restrictive_tlp, Some(Tlp::Clear | Tlp::Green))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Group, Member, MemberStatus};
+
+    fn member(code: &str, status: MemberStatus) -> Member {
+        Member { code: code.into(), name: code.into(), joined: None, status, public_key: None }
+    }
+
+    #[test]
+    fn recipients_are_the_members_decide_releases_to() {
+        let roster = Roster::new(
+            [
+                member("USA", MemberStatus::Active),
+                member("GBR", MemberStatus::Active),
+                member("IRQ", MemberStatus::Active),
+                member("SYR", MemberStatus::Suspended),
+            ],
+            [Group {
+                code: "FVEY".into(),
+                name: "Five Eyes".into(),
+                members: ["USA".into(), "GBR".into(), "SYR".into()].into(),
+            }],
+        );
+        let rel = MarkingKind::Releasability { rel_to: vec!["FVEY".into()], classification: None };
+        let secret =
+            MarkingKind::Releasability { rel_to: vec!["IRQ".into()], classification: Some(Classification::Secret) };
+        let lookup = |owner: &str, id: &str| match (owner, id) {
+            ("USA", "marking-definition--fvey") => Some(&rel),
+            ("USA", "marking-definition--secret") => Some(&secret),
+            _ => None,
+        };
+        let label = |refs: &[&str]| AccessLabel {
+            originator: "USA".into(),
+            public: false,
+            object_markings: refs.iter().map(|s| s.to_string()).collect(),
+            granular: vec![],
+        };
+        let who = |refs: &[&str], c| recipients(&roster, &label(refs), c, &lookup);
+        // A group at the time of the read, without its suspended member.
+        assert_eq!(who(&["marking-definition--fvey"], Classification::Secret), ["GBR", "USA"]);
+        assert_eq!(who(&[tandem_model::tlp::TLP2_GREEN], Classification::Secret), ["GBR", "IRQ", "USA"]);
+        assert_eq!(who(&[tandem_model::tlp::TLP2_AMBER], Classification::Secret), ["USA"]);
+        // Intersection, and a marking not defined by the originator is originator-only.
+        assert_eq!(who(&["marking-definition--fvey", "marking-definition--secret"], Classification::Secret), ["USA"]);
+        assert_eq!(who(&["marking-definition--other"], Classification::Secret), ["USA"]);
+        assert_eq!(who(&["marking-definition--secret"], Classification::Secret), ["IRQ", "USA"]);
+        assert!(who(&["marking-definition--secret"], Classification::Unclassified).is_empty(), "clearance counts");
+    }
 }

@@ -24,7 +24,7 @@ pub mod marking;
 pub mod redact;
 pub mod roster;
 
-pub use decide::{AccessLabel, Decision, Viewer, decide};
+pub use decide::{AccessLabel, Decision, Viewer, decide, recipients};
 pub use marking::{Classification, MarkingKind, classify_marking};
 pub use redact::{REDACTION_EXTENSION_ID, redact};
 pub use roster::{Group, Member, MemberStatus, Roster};

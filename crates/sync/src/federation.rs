@@ -432,26 +432,35 @@ async fn peers_handler(
     ActiveCaller(p): ActiveCaller,
     Extension(fed): Extension<Arc<Federation>>,
 ) -> Result<Response, TaxiiError> {
-    if p.member != fed.ctx.member {
-        return Err(TaxiiError::Forbidden("peer status is for the node's own member".into()));
-    }
-    let details = PEER_DETAIL_ROLES.iter().any(|r| p.has_role(r));
-    let list: Vec<serde_json::Value> = fed
-        .statuses()
-        .into_iter()
-        .map(|s| {
-            let mut v = serde_json::to_value(&s).unwrap_or_default();
-            if !details && let Some(o) = v.as_object_mut() {
-                for key in ["last_error", "last_rejection"] {
-                    if o.get(key).is_some_and(|e| !e.is_null()) {
-                        o.insert(key.into(), json!("withheld: ask an auditor or operator"));
+    let list = fed.peer_statuses_for(&p)?;
+    Ok(json_response(StatusCode::OK, json!({ "peers": list })))
+}
+
+impl Federation {
+    /// The peers' sync status as `caller` may read it (`GET /api/tandem/peers/`, the web UI's
+    /// coalition page): only users of the node's own member (403 otherwise); errors and
+    /// rejections withheld unless the user holds a detail role.
+    pub fn peer_statuses_for(&self, caller: &tandem_taxii::Principal) -> Result<Vec<serde_json::Value>, TaxiiError> {
+        if caller.member != self.ctx.member {
+            return Err(TaxiiError::Forbidden("peer status is for the node's own member".into()));
+        }
+        let details = PEER_DETAIL_ROLES.iter().any(|r| caller.has_role(r));
+        Ok(self
+            .statuses()
+            .into_iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(&s).unwrap_or_default();
+                if !details && let Some(o) = v.as_object_mut() {
+                    for key in ["last_error", "last_rejection"] {
+                        if o.get(key).is_some_and(|e| !e.is_null()) {
+                            o.insert(key.into(), json!("withheld: ask an auditor or operator"));
+                        }
                     }
                 }
-            }
-            v
-        })
-        .collect();
-    Ok(json_response(StatusCode::OK, json!({ "peers": list })))
+                v
+            })
+            .collect())
+    }
 }
 
 #[derive(serde::Deserialize)]

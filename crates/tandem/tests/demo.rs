@@ -81,6 +81,20 @@ fn demo_shows_only_its_narrative_and_its_commands_work() {
         }
     }
     let text = narrative.join("\n");
+    // The web UI's addresses come first, Syria's node first among them, and each serves the UI.
+    assert!(narrative[0].starts_with("web UI"), "{text}");
+    assert!(narrative[1].trim_start().starts_with("SYR ") && narrative[1].contains("/ui/"), "{text}");
+    let uis: Vec<&str> = narrative
+        .iter()
+        .take_while(|l| !l.starts_with("logs of every demo node"))
+        .filter_map(|l| l.split_whitespace().find(|w| w.ends_with("/ui/")))
+        .collect();
+    assert!(uis.len() >= 2, "{text}");
+    for ui in &uis {
+        let r = reqwest::blocking::get(*ui).expect("the UI answers");
+        assert_eq!(r.status(), 200, "{ui}");
+        assert!(r.headers()["content-type"].to_str().unwrap_or("").starts_with("text/html"), "{ui}");
+    }
     assert!(!narrative.iter().any(|l| is_log_line(l)), "log lines on the terminal:\n{text}");
     assert!(text.contains("replay: Syria joins the coalition on 13 November 2025"), "{text}");
     let log = dir.path().join("demo.log");

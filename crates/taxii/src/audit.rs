@@ -35,8 +35,9 @@ pub struct AuditEvent {
     /// `places.search`, `places.resolve`, `places.reverse`, `analytics.trends`, `analytics.spikes`,
     /// `analytics.hotspots`, `analytics.track`, `analytics.correlations`, `analytics.merge`,
     /// `analytics.unmerge`, `extract.draft`, `interop.import`, `interop.export`, `metrics.read`,
-    /// `auth.failure`, or
-    /// `other`.
+    /// the web UI's `ui.login`, `ui.logout`, `ui.session`, `ui.incidents`, `ui.incident`,
+    /// `ui.preview`, `ui.markings`, `ui.roster`, `ui.coalition`, `ui.cells`, `ui.data`,
+    /// `auth.failure`, or `other`.
     pub action: String,
     pub method: String,
     /// Path and query string.
@@ -176,6 +177,18 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
         [r, "tandem", "alerts"] if *r == root => "alerts.read",
         [r, "tandem", "webhooks", "deliveries"] if *r == root => "webhooks.read",
         ["metrics"] => "metrics.read",
+        // The web UI (`tandem-web`): its session and data endpoints.
+        ["ui", "api", "login"] => "ui.login",
+        ["ui", "api", "logout"] => "ui.logout",
+        ["ui", "api", "session"] => "ui.session",
+        ["ui", "api", "incidents"] => "ui.incidents",
+        ["ui", "api", "incidents", _] => "ui.incident",
+        ["ui", "api", "releasability", "preview"] => "ui.preview",
+        ["ui", "api", "markings"] => "ui.markings",
+        ["ui", "api", "roster"] => "ui.roster",
+        ["ui", "api", "coalition"] => "ui.coalition",
+        ["ui", "api", "cells"] => "ui.cells",
+        ["ui", "data", _] => "ui.data",
         _ => "other",
     }
 }
@@ -296,6 +309,10 @@ mod tests {
             (Method::POST, "/api/tandem/import", "interop.import"),
             (Method::GET, "/api/tandem/export/", "interop.export"),
             (Method::GET, "/metrics", "metrics.read"),
+            (Method::POST, "/ui/api/login", "ui.login"),
+            (Method::GET, "/ui/api/incidents/incident--1", "ui.incident"),
+            (Method::POST, "/ui/api/releasability/preview", "ui.preview"),
+            (Method::GET, "/ui/data/governorates.json", "ui.data"),
             (Method::GET, "/other/collections/", "other"),
         ];
         for (m, p, want) in cases {

@@ -20,6 +20,9 @@
 //! lock a peer account out for long (a credential that already verified is served from the
 //! cache and never throttled). A success clears the name's
 //! records; a run of failures is forgotten after a quarter of an hour without one.
+//!
+//! Without an `Authorization` header, [`Caller`] accepts the web UI's session cookie
+//! ([`crate::session`]: CSRF token required on unsafe methods) on every route.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -221,6 +224,12 @@ pub trait Authenticator: Send + Sync {
     ) -> Result<Principal, AuthError> {
         self.authenticate(authorization)
     }
+
+    /// The principal of the user named `user`, if it exists now (a browser session names a user
+    /// and takes its roles and member from here at every request). `None` by default.
+    fn principal_of(&self, _user: &str) -> Option<Principal> {
+        None
+    }
 }
 
 /// A user account (from the config file or the database).
@@ -377,6 +386,10 @@ impl Authenticator for UserDirectory {
         self.authenticate_from(authorization, None)
     }
 
+    fn principal_of(&self, user: &str) -> Option<Principal> {
+        self.principal(user).ok()
+    }
+
     fn authenticate_from(
         &self,
         authorization: Option<&str>,
@@ -495,6 +508,14 @@ impl FromRequestParts<AppState> for Caller {
             None => None,
             Some(v) => Some(v.to_str().map_err(|_| TaxiiError::Unauthorized)?.to_string()),
         };
+        // A browser session, when no credential is presented (an `Authorization` header wins:
+        // a script holding a token is not a browser).
+        if header.is_none()
+            && let Some(id) = crate::session::cookie_id(&parts.headers)
+        {
+            let principal = crate::session::authenticate(state, parts, id).await?;
+            return admit(state, principal);
+        }
         let auth = state.auth.clone();
         let presented = presented_name(header.as_deref());
         let client = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
@@ -507,14 +528,19 @@ impl FromRequestParts<AppState> for Caller {
                 _ => TaxiiError::Unauthorized,
             }
         })?;
-        if state.roster().member(&principal.member).is_none() {
-            tracing::warn!(user = %principal.user, member = %principal.member, "account's member is not in the roster");
-            crate::audit::failed(Some(principal.user), "member not in the roster");
-            return Err(TaxiiError::Unauthorized);
-        }
-        crate::audit::authenticated(&principal.user, &principal.member);
-        Ok(Caller(principal))
+        admit(state, principal)
     }
+}
+
+/// The roster check every authenticated caller passes, however it authenticated.
+fn admit(state: &AppState, principal: Principal) -> Result<Caller, TaxiiError> {
+    if state.roster().member(&principal.member).is_none() {
+        tracing::warn!(user = %principal.user, member = %principal.member, "account's member is not in the roster");
+        crate::audit::failed(Some(principal.user), "member not in the roster");
+        return Err(TaxiiError::Unauthorized);
+    }
+    crate::audit::authenticated(&principal.user, &principal.member);
+    Ok(Caller(principal))
 }
 
 /// A [`Caller`] whose member is active in the roster. Used by Tandem's own endpoints: a user

@@ -1,5 +1,6 @@
 //! The node's HTTP app: TAXII, Tandem's own endpoints beside it (for the analyst UI, under
-//! `/api/tandem/`), federation and metrics, assembled once by [`app`].
+//! `/api/tandem/`), federation, metrics and the web UI (`/ui/`, `tandem_web`), assembled once
+//! by [`app`].
 //!
 //! Every route authenticates through the one TAXII extractor (`tandem_taxii::auth::Caller`,
 //! with its verification cache and Argon2 off the async threads, and its roster check), answers
@@ -32,6 +33,16 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
         .merge(metrics::routes(Arc::clone(federation)))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
-        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()));
+        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()))
+        .merge(tandem_web::routes(state.clone(), web(federation)));
     tandem_taxii::assemble(state, own)
+}
+
+/// What the web UI needs of the node: the peers' status as the caller may read it.
+fn web(federation: &Arc<Federation>) -> tandem_web::Web {
+    let fed = Arc::clone(federation);
+    tandem_web::Web {
+        peers: Arc::new(move |p: &tandem_taxii::Principal| fed.peer_statuses_for(p)),
+        started: std::time::Instant::now(),
+    }
 }

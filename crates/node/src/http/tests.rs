@@ -362,6 +362,28 @@ fn table(status_id: &str) -> Vec<Row> {
         },
         row(Method::GET, "/api/tandem/export?format=csv", "interop.export", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/export/?format=misp", "interop.export", "analyst", StatusCode::OK, Refused),
+        // The web UI's endpoints (`tandem_web`); login has its own tests (it takes no caller).
+        row(Method::GET, "/ui/api/session", "ui.session", "analyst", StatusCode::OK, Refused),
+        row(Method::POST, "/ui/api/logout", "ui.logout", "analyst", StatusCode::NO_CONTENT, Answered),
+        row(Method::GET, "/ui/api/incidents", "ui.incidents", "analyst", StatusCode::OK, Refused),
+        row(
+            Method::GET,
+            "/ui/api/incidents/incident--6f1d3a52-8c1e-4b0f-9a7e-5d2c1b0a9e11",
+            "ui.incident",
+            "analyst",
+            StatusCode::NOT_FOUND,
+            Refused,
+        ),
+        Row {
+            body: Some(json!({"object_marking_refs": [tandem_model::tlp::TLP2_GREEN]})),
+            ..row(Method::POST, "/ui/api/releasability/preview", "ui.preview", "analyst", StatusCode::OK, Refused)
+        },
+        row(Method::GET, "/ui/api/markings", "ui.markings", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/ui/api/roster", "ui.roster", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/ui/api/coalition", "ui.coalition", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/ui/api/cells", "ui.cells", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/ui/data/governorates.json", "ui.data", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/ui/data/places.json", "ui.data", "analyst", StatusCode::OK, Refused),
         // Deleting what the store releases nothing of: the same 404 as for a missing object.
         row(Method::DELETE, obj, "object.delete", "analyst", StatusCode::OK, SeesNothing(StatusCode::NOT_FOUND)),
     ]
@@ -387,11 +409,10 @@ async fn every_route_is_authenticated_and_audited() {
         let before = f.audit.len();
         let resp = call(&f.app, &r.method, &r.path, None, r.body.as_ref()).await;
         assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{what}");
-        assert_eq!(
-            resp.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()),
-            Some("Basic realm=\"tandem\", Bearer"),
-            "{what}"
-        );
+        // The web UI's routes send no Basic challenge: a browser would show its own password
+        // dialog instead of the UI's login page.
+        let challenge = (!r.path.starts_with("/ui/")).then_some("Basic realm=\"tandem\", Bearer");
+        assert_eq!(resp.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()), challenge, "{what}");
         assert_eq!(resp.body["http_status"], "401", "{what}: a TAXII error body");
         assert_eq!(f.audit.len(), before + 1, "{what}: one audit entry");
         let e = f.audit.last().unwrap();
@@ -428,6 +449,51 @@ async fn every_route_is_authenticated_and_audited() {
             "{what}"
         );
     }
+    f.fed.stop().await;
+}
+
+/// A login on a node reached over https (`public_url`) sets a `Secure` cookie, and the UI's
+/// assets carry the strict headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_login_over_https_sets_a_secure_cookie() {
+    let f = fixture().await;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"username": "analyst", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("tandem_session=") && cookie.contains("; Secure"), "{cookie}");
+    let e = f.audit.last().unwrap();
+    assert_eq!((e.action.as_str(), e.user.as_deref(), e.status), ("ui.login", Some("analyst"), 200));
+    // A login from a cross-site form (not JSON) is refused before any password is checked.
+    let form = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/api/login")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(json!({"username": "analyst", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(form).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    // A suspended member's user cannot open a session.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"username": "sam", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    let resp = f.app.clone().oneshot(Request::get("/ui/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_SECURITY_POLICY], tandem_web::CSP);
+    assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(resp.headers()[header::REFERRER_POLICY], "no-referrer");
     f.fed.stop().await;
 }
 

@@ -127,6 +127,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     for item in data {
         by_originator.entry(item.originator).or_default().push(item.object);
     }
+    print_ui_addresses(&plans);
     println!("logs of every demo node: {}", log_path(args).display());
     let started = Instant::now();
     for config in &configs {
@@ -374,6 +375,19 @@ fn load(config: &Config, objects: Vec<serde_json::Value>) -> anyhow::Result<(u64
     Ok((stored, duplicate, rejected))
 }
 
+/// The first thing a newcomer opens: each node's web UI, Syria's first (its analyst's map of the
+/// demo history after the join), beside another member's view of the same history.
+fn print_ui_addresses(plans: &[Plan]) {
+    println!("web UI (log in as <member>-analyst, password {PASSWORD:?}; the nodes start below):");
+    let mut order: Vec<&Plan> = plans.iter().collect();
+    order.sort_by_key(|p| (p.member != "SYR", p.member.clone()));
+    for p in order {
+        let m = p.member.to_lowercase();
+        let note = if p.member == "SYR" { "  <- Syria's analyst after the join" } else { "" };
+        println!("  {:<4} http://{}/ui/   user {m}-analyst{note}", p.member, p.listen);
+    }
+}
+
 /// What to try next. Every command is printed so that it works pasted verbatim into a shell:
 /// `-g` stops curl from reading the brackets of `match[...]` as a URL range.
 fn print_where_to_look(nodes: &[Launched], log: &std::path::Path) {
@@ -381,7 +395,7 @@ fn print_where_to_look(nodes: &[Launched], log: &std::path::Path) {
     for n in nodes {
         let m = n.config.node.member.to_lowercase();
         println!(
-            "  {:<4} node  http://{}/taxii2/   users {m}-analyst, {m}-auditor",
+            "  {:<4} node  http://{}/taxii2/   web UI /ui/   users {m}-analyst, {m}-auditor",
             n.config.node.member, n.config.node.listen
         );
     }

@@ -1,0 +1,96 @@
+//! The one way the UI talks to its node: same origin, the session cookie, and the CSRF header on
+//! every state change (the server refuses a cookie-authenticated change without it).
+
+export const session = { user: null, member: null, member_name: null, roles: [], csrf: null };
+
+export class ApiError extends Error {
+  constructor(status, body, message) {
+    super(message || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export async function api(path, { method = "GET", body, headers = {}, raw = false } = {}) {
+  const h = { Accept: "application/json", ...headers };
+  if (method !== "GET" && method !== "HEAD" && session.csrf) h["X-Tandem-CSRF"] = session.csrf;
+  let payload = body;
+  if (body !== undefined && typeof body !== "string") {
+    payload = JSON.stringify(body);
+    if (!h["Content-Type"]) h["Content-Type"] = "application/json";
+  }
+  const res = await fetch(path, { method, headers: h, body: payload, credentials: "same-origin" });
+  if (raw) return res;
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) {
+    const msg = (data && (data.description || data.title || data.message)) || `HTTP ${res.status}`;
+    if (res.status === 401 && !path.startsWith("/ui/api/login") && !path.startsWith("/ui/api/session")) {
+      location.hash = "#/login";
+    }
+    throw new ApiError(res.status, data, msg);
+  }
+  return data;
+}
+
+export async function login(username, password) {
+  const s = await api("/ui/api/login", { method: "POST", body: { username, password } });
+  Object.assign(session, s);
+  return s;
+}
+
+export async function restore() {
+  try {
+    Object.assign(session, await api("/ui/api/session"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function logout() {
+  try {
+    await api("/ui/api/logout", { method: "POST" });
+  } finally {
+    Object.assign(session, { user: null, member: null, roles: [], csrf: null });
+  }
+}
+
+/** The incident list, fetched once per session and shared by map, timeline and cell pages. */
+let incidentsPromise = null;
+export function incidents(reload = false) {
+  if (reload || !incidentsPromise) {
+    incidentsPromise = api("/ui/api/incidents").then((d) => d.incidents || []);
+    incidentsPromise.catch(() => (incidentsPromise = null));
+  }
+  return incidentsPromise;
+}
+/** The list if it was already fetched, else null: a page that only wants a detail of it never
+ * triggers the whole download. */
+export function cachedIncidents() {
+  return incidentsPromise;
+}
+export function forgetIncidents() {
+  incidentsPromise = null;
+}
+
+let collectionPromise = null;
+/** The id of the node's intel collection (where reports are posted). */
+export function intelCollection() {
+  if (!collectionPromise) {
+    collectionPromise = api("/api/collections/", { headers: { Accept: "application/taxii+json;version=2.1" } })
+      .then((d) => {
+        const cols = (d && d.collections) || [];
+        const c = cols.find((c) => c.can_write && /intel/i.test(`${c.id} ${c.title}`)) || cols.find((c) => c.can_write);
+        if (!c) throw new Error("no writable collection");
+        return c.id;
+      });
+    collectionPromise.catch(() => (collectionPromise = null));
+  }
+  return collectionPromise;
+}

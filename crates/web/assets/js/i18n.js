@@ -1,0 +1,135 @@
+//! English and Arabic: the strings of every page, the text direction, and numerals (Latin or
+//! Arabic-Indic, the user's choice, kept in localStorage with the language).
+
+const STRINGS = {
+  en: {
+    app: "Tandem", map: "Map", report: "New report", coalition: "Coalition", alerts: "Alerts",
+    logout: "Log out", login: "Log in", username: "User name", password: "Password",
+    login_title: "Log in to this node", login_failed: "Wrong user name or password.",
+    throttled: "Too many failed attempts; try again in {s} s.", language: "Language",
+    numerals: "Arabic-Indic numerals", filters: "Filters", from: "From", to: "To",
+    event_type: "Event type", all: "All", cell: "Cell", grading: "Source grading", member: "Reporting member",
+    incidents_shown: "{n} of {t} incidents", spikes: "Spikes", hotspots: "Hot spots",
+    zones: "Watch zones", zone_draw: "Draw a zone", zone_radius: "Radius zone",
+    zone_polygon: "Polygon zone", zone_name: "Zone name", zone_delete: "Delete",
+    zone_hint: "Click on the map to place the zone; for a polygon click each corner, then Finish.",
+    finish: "Finish", cancel: "Cancel", radius_km: "Radius (km)", approx_gov:
+      "Governorate areas are approximate (derived from the gazetteer's places).",
+    timeline: "Timeline (weekly counts; drag to select a window)", uncertain: "uncertain dates",
+    legend: "Legend", fatalities: "Fatalities", title: "Title", date: "Date", place: "Place",
+    precision: "Precision", sources: "Sources", who_can_see: "Who can see this",
+    withheld: "withheld", versions: "Versions", diff: "Changes from the previous version",
+    linked_cells: "Linked cells", correlated: "Possibly the same event (other members)",
+    merge: "Merge as duplicate", undo: "Undo merge", score: "score", edit: "Edit",
+    no_results: "Nothing found.", search_place: "Place (Arabic or Latin)", search: "Search",
+    window_start: "Earliest date", window_end: "Latest date", date_precision: "Date precision",
+    actors: "Actors", actor_name: "Actor", role: "Role", add: "Add", remove: "Remove",
+    casualties: "Fatalities (best / low / high)", best: "Best", low: "Low", high: "High",
+    materiel: "Materiel", item: "Item", quantity: "Quantity", action: "Action",
+    source_name: "Source", reliability: "Reliability", credibility: "Credibility",
+    releasability: "Releasability", preview: "Will be received by", submit: "Submit report",
+    paste: "Paste a news text", extract: "Fill in from text", extract_missing:
+      "Text extraction is not available on this node.", saved: "Report stored.",
+    sub_event_type: "Sub-event type", notes: "Notes", tlp: "TLP",
+    roster: "Roster", peers: "Peers", node: "This node", status: "Status", joined: "Joined",
+    last_contact: "Last contact", lag: "Lag", version: "Version", uptime: "Uptime",
+    live: "Live", connected: "connected", disconnected: "reconnecting…",
+    new_incident: "New incident", zone_alert: "Watch-zone alert", track: "Track",
+    steps: "Incidents in time order", hull_area: "Area of the hull", not_found: "Not found (or not released to you).",
+    place_precision: { 1: "town", 2: "near a town", 3: "region", admin: "governorate only" },
+    groups: "Groups", members: "Members", required: "required", open: "Open",
+    at_least_one_rel: "Choose at least one releasability or TLP marking.",
+    peer: "Member", overlays: "Overlays", cluster: "Cluster (count of incidents)", area: "Place uncertainty (area)",
+  },
+  ar: {
+    app: "تاندم", map: "الخريطة", report: "تقرير جديد", coalition: "التحالف", alerts: "التنبيهات",
+    logout: "تسجيل الخروج", login: "تسجيل الدخول", username: "اسم المستخدم", password: "كلمة المرور",
+    login_title: "تسجيل الدخول إلى هذه العقدة", login_failed: "اسم المستخدم أو كلمة المرور غير صحيحة.",
+    throttled: "محاولات فاشلة كثيرة؛ أعد المحاولة بعد {s} ثانية.", language: "اللغة",
+    numerals: "أرقام عربية هندية", filters: "عوامل التصفية", from: "من", to: "إلى",
+    event_type: "نوع الحدث", all: "الكل", cell: "الخلية", grading: "تقييم المصدر", member: "العضو المبلِّغ",
+    incidents_shown: "{n} من {t} حادثة", spikes: "الارتفاعات المفاجئة", hotspots: "النقاط الساخنة",
+    zones: "مناطق المراقبة", zone_draw: "ارسم منطقة", zone_radius: "منطقة بنصف قطر",
+    zone_polygon: "منطقة مضلعة", zone_name: "اسم المنطقة", zone_delete: "حذف",
+    zone_hint: "انقر على الخريطة لوضع المنطقة؛ للمضلع انقر كل زاوية ثم إنهاء.",
+    finish: "إنهاء", cancel: "إلغاء", radius_km: "نصف القطر (كم)", approx_gov:
+      "حدود المحافظات تقريبية (مشتقة من أماكن المعجم الجغرافي).",
+    timeline: "الخط الزمني (أعداد أسبوعية؛ اسحب لاختيار فترة)", uncertain: "تواريخ غير مؤكدة",
+    legend: "المفتاح", fatalities: "القتلى", title: "العنوان", date: "التاريخ", place: "المكان",
+    precision: "الدقة", sources: "المصادر", who_can_see: "من يمكنه رؤية هذا",
+    withheld: "محجوب", versions: "الإصدارات", diff: "التغييرات عن الإصدار السابق",
+    linked_cells: "الخلايا المرتبطة", correlated: "ربما الحدث نفسه (أعضاء آخرون)",
+    merge: "دمج كمكرر", undo: "تراجع عن الدمج", score: "الدرجة", edit: "تعديل",
+    no_results: "لم يُعثر على شيء.", search_place: "المكان (بالعربية أو اللاتينية)", search: "بحث",
+    window_start: "أبكر تاريخ", window_end: "آخر تاريخ", date_precision: "دقة التاريخ",
+    actors: "الفاعلون", actor_name: "الفاعل", role: "الدور", add: "إضافة", remove: "إزالة",
+    casualties: "القتلى (الأرجح / الأدنى / الأعلى)", best: "الأرجح", low: "الأدنى", high: "الأعلى",
+    materiel: "العتاد", item: "الصنف", quantity: "الكمية", action: "الإجراء",
+    source_name: "المصدر", reliability: "الموثوقية", credibility: "المصداقية",
+    releasability: "قابلية الإفراج", preview: "سيستلمه", submit: "إرسال التقرير",
+    paste: "الصق نصاً إخبارياً", extract: "املأ من النص", extract_missing:
+      "استخراج النص غير متاح على هذه العقدة.", saved: "حُفظ التقرير.",
+    sub_event_type: "النوع الفرعي", notes: "ملاحظات", tlp: "بروتوكول إشارة المرور",
+    roster: "قائمة الأعضاء", peers: "النظراء", node: "هذه العقدة", status: "الحالة", joined: "تاريخ الانضمام",
+    last_contact: "آخر اتصال", lag: "التأخر", version: "الإصدار", uptime: "مدة التشغيل",
+    live: "مباشر", connected: "متصل", disconnected: "إعادة الاتصال…",
+    new_incident: "حادثة جديدة", zone_alert: "تنبيه منطقة مراقبة", track: "المسار",
+    steps: "الحوادث بالترتيب الزمني", hull_area: "مساحة الغلاف", not_found: "غير موجود (أو غير مُفرج عنه لك).",
+    place_precision: { 1: "بلدة", 2: "قرب بلدة", 3: "منطقة", admin: "المحافظة فقط" },
+    groups: "المجموعات", members: "الأعضاء", required: "مطلوب", open: "فتح",
+    at_least_one_rel: "اختر علامة إفراج أو TLP واحدة على الأقل.",
+    peer: "العضو", overlays: "الطبقات", cluster: "عنقود (عدد الحوادث)", area: "عدم دقة المكان (مساحة)",
+  },
+};
+
+const EVENT_AR = {
+  "Battles": "معارك", "Explosions/Remote violence": "انفجارات/عنف عن بعد",
+  "Violence against civilians": "عنف ضد المدنيين", "Protests": "احتجاجات", "Riots": "أعمال شغب",
+  "Strategic developments": "تطورات استراتيجية",
+};
+
+export const prefs = {
+  lang: localStorage.getItem("tandem.lang") || "en",
+  arabicDigits: localStorage.getItem("tandem.digits") === "ar",
+};
+
+export function setLang(lang) {
+  prefs.lang = lang === "ar" ? "ar" : "en";
+  localStorage.setItem("tandem.lang", prefs.lang);
+  applyDir();
+}
+export function setArabicDigits(on) {
+  prefs.arabicDigits = !!on;
+  localStorage.setItem("tandem.digits", on ? "ar" : "en");
+}
+
+export function applyDir() {
+  document.documentElement.lang = prefs.lang;
+  document.documentElement.dir = prefs.lang === "ar" ? "rtl" : "ltr";
+}
+
+/** A translated string, with `{name}` placeholders filled (numbers through `num`). */
+export function t(key, vars = {}) {
+  const s = STRINGS[prefs.lang][key] ?? STRINGS.en[key] ?? key;
+  if (typeof s !== "string") return s;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (typeof vars[k] === "number" ? num(vars[k]) : vars[k] ?? ""));
+}
+
+const DIGITS = "٠١٢٣٤٥٦٧٨٩";
+/** Digits in the user's numerals; accepts numbers or strings (dates). */
+export function num(v) {
+  if (v === null || v === undefined) return "";
+  const s = typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: 1 }) : String(v);
+  const out = prefs.arabicDigits ? s.replace(/[0-9]/g, (d) => DIGITS[d]).replace(/,/g, "٬").replace(/\./g, "٫") : s;
+  // Dates and times keep their left-to-right order inside Arabic text (an isolate, not a mark).
+  return typeof v === "string" && /\d[-:T]\d/.test(s) ? `\u2066${out}\u2069` : out;
+}
+
+export function eventName(ev) {
+  return prefs.lang === "ar" ? EVENT_AR[ev] || ev : ev;
+}
+
+export function precisionName(p) {
+  const names = t("place_precision");
+  return names[p] ?? String(p);
+}

@@ -1,0 +1,504 @@
+// The web UI's browser tests: real `tandem` nodes, Debian's chromium driven by playwright-core.
+//
+//   node tests/browser/run.mjs            (TANDEM_BIN: the tandem binary, default target/debug/tandem)
+//
+// It starts the demo coalition (`tandem demo`, a small synthetic history) and, for the performance
+// figures, one node holding 30,000 imported synthetic incidents; then runs the scenario of issue 13
+// step by step. Each step is one test; a step that fails makes the steps that need it fail too.
+// Screenshots of every main page go to target/screenshots/. The last line is
+// `browser: N passed, N failed`. Timing figures are printed, never asserted.
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = process.env.TANDEM_BIN || path.join(ROOT, "target/debug/tandem");
+const SHOTS = path.join(ROOT, "target/screenshots");
+const PASSWORD = "demo-password";
+const EVENTUALLY_MS = 60_000;
+fs.mkdirSync(SHOTS, { recursive: true });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tandem-browser-"));
+const children = [];
+let passed = 0, failed = 0;
+const failures = [];
+const openPages = [];
+
+function log(...a) { console.log(...a); }
+
+async function freeRun(count) {
+  // `count` consecutive free loopback ports, from a random base (the demo takes consecutive ones).
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+  throw new Error("no free port range");
+}
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer().once("error", () => resolve(false))
+      .once("listening", () => s.close(() => resolve(true))).listen(port, "127.0.0.1");
+  });
+}
+
+function start(args, cwd, name) {
+  const out = fs.openSync(path.join(tmp, `${name}.log`), "a");
+  const child = spawn(BIN, args, { cwd, stdio: ["ignore", "pipe", out], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" } });
+  children.push(child);
+  let text = "";
+  child.stdout.on("data", (d) => { text += d; fs.appendFileSync(path.join(tmp, `${name}.log`), d); });
+  child.output = () => text;
+  return child;
+}
+
+async function eventually(what, fn, ms = EVENTUALLY_MS) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not within ${ms / 1000} s: ${what}${last ? ` (${last.message})` : ""}`);
+}
+
+async function httpOk(url) {
+  try { const r = await fetch(url); return r.status < 500; } catch { return false; }
+}
+
+/** One test: counted, named, its failure printed; returns whether it passed. */
+async function test(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    log(`ok   ${name} (${Date.now() - t0} ms)`);
+    return true;
+  } catch (e) {
+    failed++;
+    failures.push(name);
+    // What each open page showed when the step failed, for whoever reads the log.
+    for (const [k, pg] of openPages.entries()) {
+      if (!pg.isClosed()) await pg.screenshot({ path: path.join(SHOTS, `failed-${failed}-${k}.png`) }).catch(() => {});
+    }
+    log(`FAIL ${name}: ${e && e.stack ? e.stack.split("\n").slice(0, 4).join("\n     ") : e}`);
+    return false;
+  }
+}
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+async function shot(page, name, fullPage = false) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+}
+
+async function login(page, base, user, password = PASSWORD) {
+  await page.goto(`${base}/ui/#/login`);
+  await page.fill("#username", user);
+  await page.fill("#password", password);
+  await page.click("#login-submit");
+  await page.waitForSelector("body[data-map-ready='1']", { timeout: EVENTUALLY_MS });
+}
+
+async function main() {
+  // ---- the demo coalition
+  const base = await freeRun(8);
+  const demoDir = path.join(tmp, "demo");
+  const demo = start(["demo", "--dir", demoDir, "--listen", `127.0.0.1:${base}`, "--synthetic", process.env.TANDEM_BROWSER_SYNTHETIC || "600"], tmp, "demo");
+  const nodes = {};
+  await eventually("the demo prints where to look", async () => {
+    if (demo.exitCode !== null) throw new Error(`tandem demo exited ${demo.exitCode}`);
+    for (const m of demo.output().matchAll(/^\s+([A-Z]{3,4})\s+node\s+http:\/\/([\d.:]+)\/taxii2\//gm)) nodes[m[1]] = `http://${m[2]}`;
+    return nodes.USA && nodes.IRQ && nodes.GBR && /where to look/.test(demo.output());
+  }, 300_000);
+  log(`demo nodes: ${Object.entries(nodes).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+
+  // ---- the performance node: 30,000 synthetic incidents through `tandem import`
+  const perfPort = await freeRun(1);
+  const perfDir = path.join(tmp, "perf");
+  fs.mkdirSync(perfDir);
+  fs.writeFileSync(path.join(perfDir, "node.toml"), `[node]\nmember = "USA"\nlisten = "127.0.0.1:${perfPort}"\ndata_dir = "./data"\n\n` +
+    `[[members]]\ncode = "USA"\nname = "United States"\n\n[[users]]\nname = "perf-analyst"\nmember = "USA"\npassword = "${PASSWORD}"\nclearance = "SECRET"\n`);
+  const perfN = Number(process.env.TANDEM_BROWSER_PERF_INCIDENTS || 30000);
+  execFileSync("node", [path.join(ROOT, "tests/browser/bundle.mjs"), String(perfN), path.join(perfDir, "bundle.json")]);
+  const imp0 = Date.now();
+  execFileSync(BIN, ["import", "--config", "node.toml", "--quiet", "bundle.json"], { cwd: perfDir, stdio: ["ignore", "ignore", "inherit"] });
+  log(`imported ${perfN} incidents into the performance node in ${((Date.now() - imp0) / 1000).toFixed(1)} s`);
+  fs.rmSync(path.join(perfDir, "bundle.json"));
+  start(["serve", "--config", "node.toml"], perfDir, "perf");
+  const perfBase = `http://127.0.0.1:${perfPort}`;
+  await eventually("the performance node serves", () => httpOk(`${perfBase}/ui/`));
+
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || execFileSync("sh", ["-c", "command -v chromium"]).toString().trim(),
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  try {
+    await scenario(browser, nodes);
+    await performance(browser, perfBase, perfN);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function scenario(browser, nodes) {
+  const usaCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const usa = await usaCtx.newPage();
+  openPages.push(usa);
+  const errors = [];
+  // Script errors count; a refused request (the CSRF check, a hidden incident) is logged by the
+  // browser as a failed resource and is what some steps expect.
+  usa.on("pageerror", (e) => errors.push(`${usa.url()}: ${e.stack || e.message}`));
+
+  await test("a wrong password is refused on the log-in page", async () => {
+    await usa.goto(`${nodes.USA}/ui/#/login`);
+    await usa.fill("#username", "usa-analyst");
+    await usa.fill("#password", "not-the-password");
+    await usa.click("#login-submit");
+    await usa.waitForFunction(() => document.querySelector("#login-error")?.textContent.length > 0);
+    check(await usa.isVisible("#username"), "still on the log-in page");
+    await shot(usa, "login");
+  });
+
+  const loggedIn = await test("log in: the map draws the incidents the user may see", async () => {
+    await login(usa, nodes.USA, "usa-analyst");
+    const shown = Number(await usa.getAttribute("body", "data-shown"));
+    check(shown > 0, `no incidents shown (${shown})`);
+    const cookies = await usaCtx.cookies();
+    const c = cookies.find((c) => c.name === "tandem_session");
+    check(c && c.httpOnly && c.sameSite === "Strict", `session cookie HttpOnly + SameSite=Strict: ${JSON.stringify(c)}`);
+    await shot(usa, "map");
+  });
+
+  let total = 0;
+  await test("filter the map by event type", async () => {
+    check(loggedIn, "needs the log-in");
+    total = Number(await usa.getAttribute("body", "data-shown"));
+    await usa.uncheck('input[data-type="Battles"]');
+    const after = Number(await usa.getAttribute("body", "data-shown"));
+    check(after < total, `unchecking Battles leaves ${after} of ${total}`);
+    await usa.check('input[data-type="Battles"]');
+    check(Number(await usa.getAttribute("body", "data-shown")) === total, "checking it again restores all");
+  });
+
+  await test("filter the map by time (slider and timeline brush)", async () => {
+    check(loggedIn, "needs the log-in");
+    const max = Number(await usa.getAttribute("#f-from", "max"));
+    await usa.locator("#f-from").fill(String(Math.floor(max * 0.8)));
+    const after = Number(await usa.getAttribute("body", "data-shown"));
+    check(after < total, `moving the start leaves ${after} of ${total}`);
+    await shot(usa, "map-filtered");
+    const box = await usa.locator("#timeline").boundingBox();
+    await usa.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+    await usa.mouse.down();
+    await usa.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 });
+    await usa.mouse.up();
+    const brushed = Number(await usa.getAttribute("body", "data-shown"));
+    check(brushed < total && brushed >= 0, `brushing leaves ${brushed} of ${total}`);
+    await usa.locator("#f-from").fill("0");
+    await usa.locator("#f-to").fill(String(max));
+    check(Number(await usa.getAttribute("body", "data-shown")) === total, "the whole window shows all again");
+  });
+
+  await test("spike and hot-spot overlays load from the analytics", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.check("#o-hot");
+    await usa.waitForFunction(() => document.body.dataset.hotspots !== undefined, null, { timeout: EVENTUALLY_MS });
+    check(Number(await usa.getAttribute("body", "data-hotspots")) > 0, "significant hot spots drawn");
+    await usa.check("#o-spikes");
+    await usa.waitForFunction(() => document.body.dataset.spikes !== undefined, null, { timeout: EVENTUALLY_MS });
+    await shot(usa, "map-overlays");
+    await usa.uncheck("#o-hot");
+    await usa.uncheck("#o-spikes");
+  });
+
+  await test("a polygon watch zone is drawn, listed and deleted", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.fill("#zone-name", "Badia polygon");
+    await usa.click("#zone-polygon-btn");
+    const b = await usa.locator("#map").boundingBox();
+    for (const [fx, fy] of [[0.4, 0.4], [0.6, 0.4], [0.5, 0.6]]) await usa.mouse.click(b.x + b.width * fx, b.y + b.height * fy);
+    await usa.click("#zone-finish");
+    await usa.waitForFunction(() => /Badia polygon/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    const zones = await usa.evaluate(async () => (await fetch("/api/tandem/watch-zones/")).json());
+    const z = zones.zones.find((z) => z.name === "Badia polygon");
+    check(z && z.geometry.kind === "polygon" && z.geometry.ring.length >= 3, `stored as a polygon: ${JSON.stringify(z && z.geometry)}`);
+    await usa.click('#zone-list button[aria-label="Delete Badia polygon"]');
+    await usa.waitForFunction(() => !/Badia polygon/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+  });
+
+  await test("open an incident: fields, sources with grading, who can see it, versions", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.click("#incident-list li a >> nth=0");
+    await usa.waitForSelector("#who-can-see .chip", { timeout: EVENTUALLY_MS });
+    const text = await usa.textContent("main");
+    check(/Event type/.test(text) && /Sources/.test(text) && /Versions/.test(text), "incident page sections");
+    check(/[A-F][1-6]/.test(await usa.textContent(".grade")), "a source grading is shown");
+    await shot(usa, "incident", true);
+  });
+
+  // The report: place search, markings usa-irq (USA and Iraq), preview, submit.
+  const irqCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const irq = await irqCtx.newPage();
+  openPages.push(irq);
+  let zoneMade = false;
+  await test("Iraq's analyst draws a watch zone (radius) on its node's map", async () => {
+    await login(irq, nodes.IRQ, "irq-analyst");
+    await irq.fill("#zone-name", "Tadmur watch");
+    await irq.fill("#zone-radius", "60");
+    await irq.click("#zone-radius-btn");
+    // Tadmur (Palmyra) is at 34.56 N 38.27 E: click there on the map.
+    await irq.evaluate(() => window.__tandem.map.setView([34.56, 38.27], 8, { animate: false }));
+    const mapBox = await irq.locator("#map").boundingBox();
+    await irq.mouse.click(mapBox.x + mapBox.width / 2, mapBox.y + mapBox.height / 2);
+    await irq.waitForFunction(() => /Tadmur watch/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    zoneMade = true;
+    // A marker in the page's memory: gone if the page ever reloads.
+    await irq.evaluate(() => { window.__notReloaded = true; });
+    await shot(irq, "map-zone");
+  });
+
+  let reportId = null;
+  await test("create a report with releasability: errors beside their fields, the preview names exactly USA and Iraq", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/report`);
+    await usa.waitForSelector("#report-form");
+    await usa.fill("#r-name", "Browser test: IED near Tadmur");
+    await usa.selectOption("#r-event_type", "Explosions/Remote violence");
+    await usa.selectOption("#r-sub_event_type", "Remote explosive/landmine/IED");
+    await usa.fill("#r-end", new Date().toISOString().slice(0, 10));
+    await usa.fill("#r-place", "تدمر");
+    await usa.waitForSelector("#r-place-opt-0", { timeout: EVENTUALLY_MS });
+    await usa.click("#r-place-opt-0");
+    await usa.fill("#r-fat_best", "3");
+    await usa.fill('#r-sources input[data-role="source-name"]', "Browser test desk");
+    // Submitting without a marking: the error sits next to the releasability field.
+    await usa.click("#r-submit");
+    check((await usa.textContent("#r-markings-err")).length > 0, "a missing releasability is reported beside its field");
+    const rel = usa.locator("#r-rel input[type=checkbox]");
+    const n = await rel.count();
+    let chosen = false;
+    for (let k = 0; k < n && !chosen; k++) {
+      const label = await rel.nth(k).locator("xpath=..").textContent();
+      if (/USA, IRQ$/.test(label.trim())) { await rel.nth(k).check(); chosen = true; }
+    }
+    check(chosen, "a USA+IRQ releasability marking is offered");
+    await usa.waitForFunction(() => {
+      const codes = [...document.querySelectorAll("#r-preview .member")].map((e) => e.dataset.code).sort().join(",");
+      return codes === "IRQ,USA";
+    }, null, { timeout: EVENTUALLY_MS });
+    // A server-side validation error (a materiel quantity of 0) is shown beside its field.
+    await usa.fill("#r-materiel input >> nth=0", "IED");
+    await usa.fill("#r-materiel input >> nth=1", "0");
+    await usa.click("#r-submit");
+    await usa.waitForFunction(() => (document.querySelector("#r-materiel-err")?.textContent || "").length > 0, null, { timeout: EVENTUALLY_MS });
+    check(/at least 1/.test(await usa.textContent("#r-materiel-err")), "the node's message names the problem");
+    await shot(usa, "report", true);
+    await usa.fill("#r-materiel input >> nth=1", "1");
+    await usa.click("#r-submit");
+    await usa.waitForFunction(() => document.querySelector("#r-status")?.dataset.id, null, { timeout: EVENTUALLY_MS });
+    reportId = await usa.getAttribute("#r-status", "data-id");
+  });
+
+  await test("paste a text: the extraction fills a draft, or says plainly that the node has none", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/report`);
+    await usa.waitForSelector("#report-form h1");
+    await usa.click("details.paste summary");
+    await usa.fill("#r-paste", "DEIR EZ-ZOR, 3 March 2025 - An IED killed two soldiers near al-Mayadin, local sources said.");
+    await usa.click("#r-extract");
+    await usa.waitForFunction(() => (document.querySelector("#r-paste-msg")?.textContent || "").length > 0, null, { timeout: EVENTUALLY_MS });
+    const msg = await usa.textContent("#r-paste-msg");
+    const name = await usa.inputValue("#r-name");
+    check(/not available/.test(msg) || (msg.startsWith("✓") && name.length > 0), `extraction outcome: ${msg} / ${name}`);
+    log(`     paste a text: ${msg}`);
+  });
+
+  await test("edit the report: a new version, shown with its diff", async () => {
+    check(reportId, "needs the report");
+    await usa.goto(`${nodes.USA}/ui/#/report/${encodeURIComponent(reportId)}`);
+    await usa.waitForSelector("#report-form h1:has-text('Edit')");
+    check((await usa.inputValue("#r-name")) === "Browser test: IED near Tadmur", "the form holds the stored report");
+    await usa.fill("#r-fat_best", "5");
+    await usa.click("#r-submit");
+    await usa.waitForFunction(() => document.querySelector("#r-status")?.dataset.id, null, { timeout: EVENTUALLY_MS });
+    await usa.goto(`${nodes.USA}/ui/#/incident/${encodeURIComponent(reportId)}`);
+    await usa.waitForSelector("#versions li");
+    const listed = await usa.locator("#versions > ol > li").count();
+    check(listed === 2, `two versions listed, not ${listed}`);
+    const diff = await usa.textContent("#versions");
+    check(/fatalities\.best/.test(diff), `the diff names the changed field: ${diff}`);
+    check(!/materiel|sources\.0\.name/.test(diff), `an edit changes only what was edited: ${diff}`);
+    await shot(usa, "incident-versions", true);
+  });
+
+  await test("a live alert arrives on Iraq's page without a reload", async () => {
+    check(reportId && zoneMade, "needs the report and the zone");
+    await irq.waitForSelector("#alert-badge", { timeout: EVENTUALLY_MS });
+    check(await irq.evaluate(() => window.__notReloaded === true), "the page did not reload");
+    await shot(irq, "map-alert");
+    await irq.goto(`${nodes.IRQ}/ui/#/alerts`);
+    await irq.waitForSelector("#live-feed li", { timeout: EVENTUALLY_MS });
+    await shot(irq, "alerts");
+  });
+
+  await test("another member's user (Iraq) sees the report after replication", async () => {
+    check(reportId, "needs the report");
+    await eventually("Iraq's node serves the report", async () => {
+      await irq.goto(`${nodes.IRQ}/ui/#/incident/${encodeURIComponent(reportId)}`);
+      await irq.waitForSelector("main h1, main .error", { timeout: 5000 });
+      return /Browser test: IED near Tadmur/.test(await irq.textContent("main"));
+    });
+  });
+
+  await test("a third member's user (United Kingdom) does not", async () => {
+    check(reportId, "needs the report");
+    const gbrCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const gbr = await gbrCtx.newPage();
+    await login(gbr, nodes.GBR, "gbr-analyst");
+    // Iraq has it, so replication had its chance; GBR's node pulls from USA as Iraq's does.
+    await gbr.goto(`${nodes.GBR}/ui/#/incident/${encodeURIComponent(reportId)}`);
+    await gbr.waitForSelector("main .error", { timeout: EVENTUALLY_MS });
+    const res = await gbr.evaluate(async (id) => (await fetch(`/ui/api/incidents/${encodeURIComponent(id)}`)).status, reportId);
+    check(res === 404, `GBR gets ${res}, not 404`);
+    await gbrCtx.close();
+  });
+
+  await test("a state change without the CSRF header is refused", async () => {
+    check(loggedIn, "needs the log-in");
+    const status = await usa.evaluate(async () => (await fetch("/api/tandem/watch-zones/", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "x", point: [35, 40], radius_km: 5 }) })).status);
+    check(status === 403, `POST without X-Tandem-CSRF answered ${status}`);
+  });
+
+  await test("the coalition page lists the roster, the peers and the node", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/coalition`);
+    await usa.waitForSelector("#roster tbody tr");
+    check(await usa.locator("#peers tbody tr").count() > 0, "peers listed");
+    await shot(usa, "coalition");
+  });
+
+  await test("the cell page draws a track", async () => {
+    check(loggedIn, "needs the log-in");
+    const cells = await usa.evaluate(async () => (await fetch("/ui/api/cells")).json());
+    check(Array.isArray(cells) && cells.length > 0, "cells listed");
+    const best = cells.sort((a, b) => b.incidents - a.incidents)[0];
+    await usa.goto(`${nodes.USA}/ui/#/cell/${encodeURIComponent(best.id)}`);
+    await usa.waitForSelector("#cell-steps li", { timeout: EVENTUALLY_MS });
+    await shot(usa, "cell");
+  });
+
+  await test("switch to Arabic: right-to-left, Arabic labels and numerals", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/map`);
+    await usa.waitForSelector("body[data-map-ready='1']");
+    await usa.selectOption("#lang", "ar");
+    await usa.waitForSelector("body[data-map-ready='1']");
+    await usa.check("#digits");
+    await usa.waitForFunction(() => /[٠-٩]/.test(document.querySelector("#count")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    check(await usa.getAttribute("html", "dir") === "rtl", "dir=rtl");
+    check(/الخريطة/.test(await usa.textContent("#nav")), "Arabic navigation");
+    await shot(usa, "map-ar");
+    await usa.goto(`${nodes.USA}/ui/#/report`);
+    await usa.waitForSelector("#report-form");
+    await shot(usa, "report-ar");
+    await usa.selectOption("#lang", "en");
+    await usa.uncheck("#digits");
+  });
+
+  await test("tablet width (768 px): the map page stays usable", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.setViewportSize({ width: 768, height: 1024 });
+    await usa.goto(`${nodes.USA}/ui/#/map`);
+    await usa.waitForSelector("body[data-map-ready='1']");
+    const w = await usa.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= 770, `no horizontal scrolling (${w} px)`);
+    await shot(usa, "map-768");
+    await usa.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await test("keyboard: the log-in form and the navigation are reachable by Tab", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await ctx.newPage();
+    await p.goto(`${nodes.USA}/ui/#/login`);
+    await p.waitForSelector("#username");
+    await p.keyboard.type("usa-analyst");
+    await p.keyboard.press("Tab");
+    await p.keyboard.type(PASSWORD);
+    await p.keyboard.press("Enter");
+    await p.waitForSelector("body[data-map-ready='1']", { timeout: EVENTUALLY_MS });
+    // A new page puts focus at its start: the next Tab reaches the first filter, visibly.
+    await p.keyboard.press("Tab");
+    const f = await p.evaluate(() => {
+      const el = document.activeElement;
+      const st = getComputedStyle(el);
+      return { id: el.id, outline: st.outlineStyle, width: st.outlineWidth };
+    });
+    check(f.id === "f-from", `Tab after the log-in focuses the first filter (${f.id})`);
+    check(f.outline !== "none" && f.width !== "0px", `the focus is visible (${f.outline} ${f.width})`);
+    await p.keyboard.press("Shift+Tab");
+    await p.keyboard.press("Shift+Tab");
+    const nav = await p.evaluate(() => document.activeElement?.closest("header") !== null);
+    check(nav, "Shift+Tab goes back into the top bar");
+    await ctx.close();
+  });
+
+  await test("log out ends the session on the server", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.click("#logout");
+    await usa.waitForSelector("#username");
+    const s = await usa.evaluate(async () => (await fetch("/ui/api/session")).status);
+    check(s === 401, `session after logout answers ${s}`);
+  });
+
+  await test("no script errors on the pages", async () => {
+    check(errors.length === 0, errors.join("; "));
+  });
+  await usaCtx.close();
+  await irqCtx.close();
+}
+
+async function performance(browser, base, n) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await test(`performance: the map of ${n} incidents, and a filter change`, async () => {
+    await login(page, base, "perf-analyst");
+    const perf = await page.evaluate(() => window.__tandem.perf);
+    check(perf.count === n, `the map holds ${perf.count} incidents, expected ${n}`);
+    const times = [];
+    for (const type of ["Battles", "Protests", "Battles", "Protests"]) {
+      await page.uncheck(`input[data-type="${type}"]`);
+      times.push(await page.evaluate(() => window.__tandem.perf.last_redraw_ms));
+      await page.check(`input[data-type="${type}"]`);
+      times.push(await page.evaluate(() => window.__tandem.perf.last_redraw_ms));
+    }
+    times.sort((a, b) => a - b);
+    log(`perf: first map with ${n} incidents drawn in ${Math.round(perf.first_map_ms)} ms (target < 2000 ms): ` +
+      `${Math.round(perf.fetched_ms)} ms to fetch the list from the node (${process.env.TANDEM_BIN ? path.basename(path.dirname(BIN)) : "debug"} build), ` +
+      `${Math.round(perf.first_map_ms - perf.fetched_ms)} ms to index and draw it` +
+      (perf.list_response_ms ? `; of the fetch, ${Math.round(perf.list_response_ms)} ms until the node's last byte (${(perf.list_bytes / 1e6).toFixed(1)} MB on the wire), the rest parsing` : ""));
+    log(`perf: filter change redrawn in ${Math.round(times[Math.floor(times.length / 2)])} ms median, ${Math.round(times[times.length - 1])} ms max (target < 200 ms)`);
+    await shot(page, "map-30k");
+  });
+  await ctx.close();
+}
+
+try {
+  await main();
+} catch (e) {
+  failed++;
+  log(`FAIL setup: ${e.stack || e}`);
+} finally {
+  for (const c of children) { try { c.kill("SIGTERM"); } catch { /* already gone */ } }
+  await new Promise((r) => setTimeout(r, 500));
+  if (!failed) fs.rmSync(tmp, { recursive: true, force: true });
+  else log(`logs kept in ${tmp}`);
+  if (failures.length) log(`failed: ${failures.join("; ")}`);
+  log(`browser: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
