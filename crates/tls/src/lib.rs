@@ -1,0 +1,87 @@
+//! Transport security of a node, with the roster as the PKI.
+//!
+//! A node's TLS certificate is self-signed with the node's own Ed25519 key (`node.key`, whose
+//! public half is the member's `public_key` in the signed roster), so no certificate authority
+//! is involved: a peer is who the roster says holds that key. This crate makes the certificate
+//! ([`cert`]), reads the key a certificate carries ([`spki`]), and builds the two rustls
+//! configurations a node needs ([`verify`]): a server that accepts an optional client
+//! certificate (analysts log in with passwords; peer nodes present their node certificate), and
+//! a client that accepts a server only when its certificate carries the key the roster names.
+//!
+//! One crypto provider, ring, passed explicitly to every builder (no process default needed).
+//! TLS 1.3 only: every client we serve speaks it, and its handshake signature is checked
+//! against the very key we extract ([`rustls::crypto::verify_tls13_signature_with_raw_key`]).
+
+pub mod cert;
+pub mod spki;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+pub use verify::{client_config, server_config};
+
+/// What can go wrong loading or using a node's TLS material.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("reading {path}: {reason}")]
+    Pem { path: PathBuf, reason: String },
+    #[error("{path}: no certificate in the file")]
+    NoCertificate { path: PathBuf },
+    #[error("the certificate does not carry an Ed25519 key")]
+    NotEd25519,
+    #[error("the certificate's key is not the key of tls_key")]
+    KeyMismatch,
+    #[error("generating the certificate: {0}")]
+    Generate(String),
+    #[error("tls configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// The one crypto provider every configuration is built with.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A node's certificate chain and private key: served by its listener and presented to peers.
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    /// The Ed25519 public key the leaf certificate carries.
+    pub public_key: [u8; 32],
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Identity { chain: self.chain.clone(), key: self.key.clone_key(), public_key: self.public_key }
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the private key.
+        f.debug_struct("Identity").field("public_key", &self.public_key).finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// Loads `cert` (PEM, leaf first) and `key` (PEM, PKCS#8). The leaf must carry an Ed25519
+    /// key (our peers verify nodes by their roster key, which is Ed25519).
+    pub fn load(cert: &Path, key: &Path) -> Result<Identity, TlsError> {
+        let pem = |path: &Path, e: rustls::pki_types::pem::Error| TlsError::Pem {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let chain = CertificateDer::pem_file_iter(cert)
+            .map_err(|e| pem(cert, e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| pem(cert, e))?;
+        let leaf = chain.first().ok_or_else(|| TlsError::NoCertificate { path: cert.to_path_buf() })?;
+        let public_key = spki::ed25519_key(leaf).ok_or(TlsError::NotEd25519)?;
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| pem(key, e))?;
+        Ok(Identity { chain, key, public_key })
+    }
+}

@@ -1,0 +1,164 @@
+//! The two TLS configurations of a node, with the roster as the PKI.
+//!
+//! - [`server_config`]: serves the node's certificate and asks for a client certificate
+//!   without requiring one (analysts log in with passwords). A client certificate is accepted
+//!   whatever it names, if it carries an Ed25519 key and the handshake is signed with that key;
+//!   *who* it is, is decided per request against the roster (`tandem_taxii::transport`).
+//! - [`client_config`]: accepts a server only when its certificate carries the key the roster
+//!   names for the member it was asked to reach (read at each handshake, so a roster change
+//!   takes effect on the next connection), and presents the node's certificate.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
+
+use crate::{Identity, TlsError, provider, spki};
+
+/// Where a client reads the key a server must hold (the peer member's roster key, or `None`
+/// when the roster names none: then no server is accepted).
+pub type ExpectedKey = Arc<dyn Fn() -> Option<[u8; 32]> + Send + Sync>;
+
+/// The listener's configuration: the node's certificate, client certificates optional.
+pub fn server_config(identity: &Identity) -> Result<rustls::ServerConfig, TlsError> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(Arc::new(AnyEd25519Client))
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A client's configuration towards one peer: the server must carry `expected`'s key; the
+/// node's own certificate is presented when `identity` is given.
+pub fn client_config(identity: Option<&Identity>, expected: ExpectedKey) -> Result<rustls::ClientConfig, TlsError> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(RosterServer { expected }));
+    Ok(match identity {
+        Some(id) => builder.with_client_auth_cert(id.chain.clone(), id.key.clone_key())?,
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// The handshake signature, checked against the key we read from the certificate ourselves, so
+/// the key a request is attributed to is exactly the key that signed.
+fn verify_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, Error> {
+    let spki = spki::spki_der(cert).ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    rustls::crypto::verify_tls13_signature_with_raw_key(
+        message,
+        &SubjectPublicKeyInfoDer::from(spki),
+        dss,
+        &provider().signature_verification_algorithms,
+    )
+}
+
+fn tls12_refused() -> Result<HandshakeSignatureValid, Error> {
+    Err(Error::General("TLS 1.2 is not offered".into()))
+}
+
+#[derive(Debug)]
+struct AnyEd25519Client;
+
+impl ClientCertVerifier for AnyEd25519Client {
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
+        match spki::ed25519_key(end_entity) {
+            Some(_) => Ok(ClientCertVerified::assertion()),
+            None => Err(Error::InvalidCertificate(CertificateError::BadEncoding)),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        tls12_refused()
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}
+
+struct RosterServer {
+    expected: ExpectedKey,
+}
+
+impl std::fmt::Debug for RosterServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RosterServer")
+    }
+}
+
+impl ServerCertVerifier for RosterServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        // The roster is the PKI: the name and the validity dates say nothing the key does not.
+        let presented =
+            spki::ed25519_key(end_entity).ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        match (self.expected)() {
+            Some(k) if k == presented => Ok(ServerCertVerified::assertion()),
+            Some(_) => Err(Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure)),
+            None => Err(Error::General("the roster names no key for this peer".into())),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        tls12_refused()
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}
