@@ -56,6 +56,33 @@ pub struct NodeConfig {
     /// default `http://<listen>/`. Required when `listen` is an unspecified address (`0.0.0.0`).
     #[serde(default)]
     pub public_url: Option<String>,
+    /// The node's TLS certificate (PEM, from `tandem cert`); with `tls_key`, every listener
+    /// serves TLS. Relative paths are relative to the config file.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM PKCS#8; `tandem cert` writes the node key).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback. Off by default: outside loopback a
+    /// node without TLS refuses to start, since passwords and intelligence would cross the
+    /// network in clear.
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// Seconds a client has to send a request's headers (and finish the TLS handshake).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds of grace before a request body must keep up `body_min_rate`.
+    #[serde(default = "default_body_grace")]
+    pub body_timeout_secs: u64,
+    /// Bytes per second a request body must average after the grace (slow bodies are cut).
+    #[serde(default = "default_body_min_rate")]
+    pub body_min_rate: u64,
+    /// Open connections one client address may hold; more are refused at accept.
+    #[serde(default = "default_per_address")]
+    pub max_connections_per_address: usize,
+    /// Open connections in all; more are refused at accept.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl NodeConfig {
@@ -73,8 +100,32 @@ impl NodeConfig {
             peer_connect_timeout_secs: default_peer_connect_timeout(),
             peer_request_timeout_secs: default_peer_request_timeout(),
             public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            header_timeout_secs: default_header_timeout(),
+            body_timeout_secs: default_body_grace(),
+            body_min_rate: default_body_min_rate(),
+            max_connections_per_address: default_per_address(),
+            max_connections: default_max_connections(),
         }
     }
+}
+
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_grace() -> u64 {
+    10
+}
+fn default_body_min_rate() -> u64 {
+    1024
+}
+fn default_per_address() -> usize {
+    64
+}
+fn default_max_connections() -> usize {
+    1024
 }
 
 fn default_title() -> String {
@@ -169,7 +220,32 @@ impl Config {
                 self.node.listen
             );
         }
-        Ok(format!("http://{bound}/"))
+        let scheme = if self.node.tls_cert.is_some() { "https" } else { "http" };
+        Ok(format!("{scheme}://{bound}/"))
+    }
+
+    /// The node's TLS identity, or `None` for plain HTTP, which only a loopback listener (or an
+    /// explicit `allow_plain_http = true`) may serve.
+    pub fn tls_identity(&self) -> anyhow::Result<Option<tandem_tls::Identity>> {
+        match (&self.node.tls_cert, &self.node.tls_key) {
+            (Some(cert), Some(key)) => {
+                let id = tandem_tls::Identity::load(cert, key).context("node.tls_cert / node.tls_key")?;
+                Ok(Some(id))
+            }
+            (None, None) if self.node.listen.ip().is_loopback() => Ok(None),
+            (None, None) if self.node.allow_plain_http => {
+                tracing::warn!(
+                    listen = %self.node.listen,
+                    "serving plain HTTP outside loopback (allow_plain_http = true): passwords and intelligence cross the network in clear"
+                );
+                Ok(None)
+            }
+            (None, None) => bail!(
+                "node.listen {} is not loopback: set node.tls_cert and node.tls_key (`tandem cert --config FILE`), or allow_plain_http = true to serve in clear",
+                self.node.listen
+            ),
+            _ => bail!("node.tls_cert and node.tls_key: set both or neither"),
+        }
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -183,6 +259,12 @@ impl Config {
         if config.node.data_dir.is_relative() {
             let base = path.parent().unwrap_or(Path::new("."));
             config.node.data_dir = base.join(&config.node.data_dir);
+        }
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        for p in [&mut config.node.tls_cert, &mut config.node.tls_key].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
         Ok(config)
     }
@@ -250,6 +332,12 @@ impl Config {
         self.authority().context("coalition.authority")?;
         if self.node.peer_connect_timeout_secs == 0 || self.node.peer_request_timeout_secs == 0 {
             bail!("node.peer_connect_timeout_secs and node.peer_request_timeout_secs must be at least 1");
+        }
+        if self.node.header_timeout_secs == 0 || self.node.body_timeout_secs == 0 || self.node.body_min_rate == 0 {
+            bail!("node.header_timeout_secs, node.body_timeout_secs and node.body_min_rate must be at least 1");
+        }
+        if self.node.max_connections_per_address == 0 || self.node.max_connections == 0 {
+            bail!("node.max_connections_per_address and node.max_connections must be at least 1");
         }
         if self.node.page_size_max == 0 {
             bail!("node.page_size_max must be at least 1");

@@ -512,6 +512,14 @@ impl FromRequestParts<AppState> for Caller {
             crate::audit::failed(Some(principal.user), "member not in the roster");
             return Err(TaxiiError::Unauthorized);
         }
+        if principal.is_peer() {
+            let transport = crate::transport::Transport::of(&parts.extensions);
+            if let Some(reason) = crate::transport::peer_refusal(transport, &state.roster(), &principal.member) {
+                tracing::warn!(user = %principal.user, member = %principal.member, reason, "peer refused");
+                crate::audit::failed(Some(principal.user), reason);
+                return Err(TaxiiError::Forbidden(reason.into()));
+            }
+        }
         crate::audit::authenticated(&principal.user, &principal.member);
         Ok(Caller(principal))
     }

@@ -39,6 +39,7 @@ mod media;
 pub use media::TAXII_CONTENT_TYPE;
 mod query;
 mod responses;
+pub mod transport;
 
 use std::sync::{Arc, RwLock};
 
