@@ -9,6 +9,7 @@
 //! the wiring users run.
 
 pub mod audit;
+pub mod cert;
 pub mod config;
 pub mod federation;
 pub mod feed;

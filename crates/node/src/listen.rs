@@ -106,8 +106,12 @@ pub async fn serve(
                         Ok(Err(e)) => return tracing::debug!(addr = %conn.addr, error = %e, "tls handshake failed"),
                         Err(_) => return tracing::debug!(addr = %conn.addr, "tls handshake timed out"),
                     };
-                    let client_key =
-                        tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(tandem_tls::spki::ed25519_key);
+                    let client_key = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(tandem_tls::spki::ed25519_key);
                     conn.serve(tls, Transport { tls: true, client_key }).await
                 }
             }

@@ -104,12 +104,16 @@ impl PeerTls {
     fn expected(&self, member: &str) -> tandem_tls::verify::ExpectedKey {
         let roster = Arc::clone(&self.roster);
         let member = member.to_string();
-        Arc::new(move || {
+        Arc::new(move |presented| {
             let roster = match roster.read() {
                 Ok(r) => Arc::clone(&r),
                 Err(p) => Arc::clone(&p.into_inner()),
             };
-            roster.member(&member)?.public_key.as_deref().and_then(tandem_taxii::transport::roster_key)
+            let expected = roster
+                .member(&member)
+                .and_then(|m| m.public_key.as_deref())
+                .and_then(tandem_taxii::transport::roster_key);
+            expected.as_ref() == Some(presented)
         })
     }
 }

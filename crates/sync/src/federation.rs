@@ -314,7 +314,13 @@ impl Federation {
                     Arc::clone(&handle.status),
                     stop.subscribe(),
                 )),
-                tokio::spawn(notify::sender(Arc::clone(&handle.spec), pending, self.ctx.timeouts, self.ctx.tls.clone(), stop.subscribe())),
+                tokio::spawn(notify::sender(
+                    Arc::clone(&handle.spec),
+                    pending,
+                    self.ctx.timeouts,
+                    self.ctx.tls.clone(),
+                    stop.subscribe(),
+                )),
             ];
             entries.push(Entry { handle, stop, tasks });
         }
