@@ -291,9 +291,35 @@ impl Sandbox {
         Ok(reqwest::Client::builder().use_preconfigured_tls(tls).build()?)
     }
 
+    /// What `member`'s node's clients reach peers with: its certificate (when it serves TLS)
+    /// and the sandbox roster pinning the peers' keys.
+    pub fn peer_tls(&self, member: &str) -> anyhow::Result<tandem_sync::client::PeerTls> {
+        let node = self.node(member)?;
+        let identity = if self.tls {
+            let dir = node.dir.path();
+            Some(Arc::new(tandem_tls::Identity::load(&dir.join("tls.crt"), &dir.join("tls.key"))?))
+        } else {
+            None
+        };
+        Ok(tandem_sync::client::PeerTls {
+            identity,
+            roster: Arc::new(std::sync::RwLock::new(Arc::new(self.roster.clone()))),
+        })
+    }
+
     /// `member`'s node's data directory.
     pub fn data_dir(&self, member: &str) -> anyhow::Result<std::path::PathBuf> {
         Ok(self.node(member)?.dir.path().to_path_buf())
+    }
+
+    /// A client for a sandbox user: a peer account `sync-<member>` presents its member's node
+    /// certificate, as that node's puller does (over TLS a peer account without it is refused);
+    /// every other user gets [`Sandbox::http`].
+    pub fn client_for(&self, user: &str) -> anyhow::Result<reqwest::Client> {
+        match user.strip_prefix("sync-") {
+            Some(member) if self.tls => self.client_as(member),
+            _ => Ok(self.http.clone()),
+        }
     }
 
     /// `http` or `https`, as the nodes serve.
@@ -546,7 +572,7 @@ impl Sandbox {
     /// `GET <member's node><path>` as `user` (every sandbox user has [`PASSWORD`]).
     pub async fn get(&self, member: &str, user: &str, path: &str) -> anyhow::Result<reqwest::Response> {
         let url = self.url(member, path)?;
-        Ok(self.http.get(url).basic_auth(user, Some(PASSWORD)).send().await?)
+        Ok(self.client_for(user)?.get(url).basic_auth(user, Some(PASSWORD)).send().await?)
     }
 
     /// Deletes every version of `id` on `member`'s node, as its analyst.

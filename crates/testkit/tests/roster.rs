@@ -36,7 +36,8 @@ async fn submit(sb: &Sandbox, node: &str, c: &SignedChange) -> (u16, Value) {
 
 async fn submit_as(sb: &Sandbox, node: &str, user: &str, c: &SignedChange) -> (u16, Value) {
     let resp = sb
-        .http()
+        .client_for(user)
+        .unwrap()
         .post(sb.url(node, "/api/tandem/roster/changes/").unwrap())
         .basic_auth(user, Some(PASSWORD))
         .header("Content-Type", "application/json")
@@ -51,7 +52,8 @@ async fn submit_as(sb: &Sandbox, node: &str, user: &str, c: &SignedChange) -> (u
 /// The ids `node` serves to `user` over TAXII.
 async fn served_to(sb: &Sandbox, node: &str, user: &str) -> Vec<String> {
     let resp = sb
-        .http()
+        .client_for(user)
+        .unwrap()
         .get(sb.url(node, "/api/collections/intel/objects/?limit=1000").unwrap())
         .basic_auth(user, Some(PASSWORD))
         .header("Accept", TAXII)
