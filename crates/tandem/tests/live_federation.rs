@@ -146,8 +146,8 @@ fn an_incident_two_hops_away_raises_an_alert_on_the_far_node() {
         wait_up(p);
     }
     // SYR's analyst follows its node's stream.
-    let client = client_builder().timeout(WAIT).build().expect("client");
-    let stream = client
+    let streaming = client_builder().timeout(WAIT).build().expect("client");
+    let stream = streaming
         .get(format!("https://127.0.0.1:{}/api/tandem/stream/?type=incident", ports[2]))
         .basic_auth("analyst", Some(PASSWORD))
         .send()
