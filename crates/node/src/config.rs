@@ -467,6 +467,24 @@ password = "dev-only"
     }
 
     #[test]
+    fn plain_http_outside_loopback_needs_an_explicit_choice() {
+        let c: Config = toml::from_str(GOOD).unwrap();
+        assert!(c.tls_identity().unwrap().is_none(), "loopback may serve plain HTTP");
+        let outside = GOOD.replace("127.0.0.1:8480", "10.1.2.3:8480");
+        let c: Config = toml::from_str(&outside).unwrap();
+        let err = format!("{:#}", c.tls_identity().unwrap_err());
+        assert!(err.contains("tls_cert") && err.contains("allow_plain_http"), "{err}");
+        let allowed = outside.replace("data_dir =", "allow_plain_http = true\ndata_dir =");
+        let c: Config = toml::from_str(&allowed).unwrap();
+        assert!(c.tls_identity().unwrap().is_none());
+        let half = GOOD.replace("data_dir =", "tls_cert = \"x.crt\"\ndata_dir =");
+        let c: Config = toml::from_str(&half).unwrap();
+        assert!(format!("{:#}", c.tls_identity().unwrap_err()).contains("both or neither"));
+        // With TLS, the default public URL is https.
+        assert_eq!(c.public_url("127.0.0.1:8480".parse().unwrap()).unwrap(), "https://127.0.0.1:8480/");
+    }
+
+    #[test]
     fn references_must_resolve() {
         let bad = GOOD.replace("members = [\"IRQ\"]", "members = [\"SYR\"]");
         let c: Config = toml::from_str(&bad).unwrap();

@@ -138,8 +138,8 @@ impl NodeBuilder {
                 .with_context(|| format!("binding {}", config.node.listen))?,
         };
         let addr = listener.local_addr()?;
-        let tls = config.tls_identity()?.map(Arc::new);
         let public_url = config.public_url(addr)?;
+        let tls = config.tls_identity()?.map(Arc::new);
         let (mut state, directory) = crate::wiring::app_state(&config, Arc::clone(&store))?;
         let mut taxii = (*state.config).clone();
         taxii.public_url = if advertise_request_host { None } else { Some(public_url) };
