@@ -210,3 +210,27 @@ async fn one_address_cannot_take_every_connection() {
     }
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_node_accepts_a_peer_server_only_with_that_members_roster_key() {
+    use tandem_sync::client::{PeerClient, PeerSpec, Timeouts};
+    let sb = SandboxBuilder::new().node("USA").node("IRQ").node("SYR").build().await.unwrap();
+    // IRQ's node's client, as its puller builds it: its certificate, the roster's keys.
+    let tls = sb.peer_tls("IRQ").unwrap();
+    let spec = |member: &str| PeerSpec {
+        member: member.into(),
+        url: sb.peer_url("USA").unwrap(),
+        username: Some("sync-IRQ".into()),
+        password: Some(PASSWORD.into()),
+        token: None,
+    };
+    // USA's node reached as USA: its certificate carries USA's roster key.
+    let usa = PeerClient::with_tls(spec("USA"), Timeouts::default(), &tls).unwrap();
+    assert!(usa.api_root().await.is_ok());
+    // The same server taken for SYR's (a redirected DNS name, a man in the middle): refused in
+    // the handshake, before any credential is sent.
+    let syr = PeerClient::with_tls(spec("SYR"), Timeouts::default(), &tls).unwrap();
+    let err = format!("{:?}", syr.api_root().await.unwrap_err());
+    assert!(err.contains("ApplicationVerificationFailure"), "{err}");
+    sb.shutdown().await;
+}

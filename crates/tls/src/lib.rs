@@ -67,6 +67,14 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+/// The Ed25519 key of the (first) certificate in a PEM file: how a tool trusts one node by its
+/// certificate file (`tandem tail --node-cert`).
+pub fn certificate_key(path: &Path) -> Result<[u8; 32], TlsError> {
+    let der = CertificateDer::from_pem_file(path)
+        .map_err(|e| TlsError::Pem { path: path.to_path_buf(), reason: e.to_string() })?;
+    spki::ed25519_key(&der).ok_or(TlsError::NotEd25519)
+}
+
 impl Identity {
     /// Loads `cert` (PEM, leaf first) and `key` (PEM, PKCS#8). The leaf must carry an Ed25519
     /// key (our peers verify nodes by their roster key, which is Ed25519).
