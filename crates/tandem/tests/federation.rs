@@ -92,6 +92,15 @@ fn two_processes_replicate_a_signed_object() {
     let client = client();
 
     wait_until("the object reaches IRQ", WAIT, || holds(irq_port, &id));
+    // `tandem tail --config` reaches its own TLS node, trusting the node's certificate key.
+    let out = Command::new(bin())
+        .args(["tail", "--config", irq.to_str().unwrap(), "--user", "analyst", "--password", PASSWORD])
+        .args(["--after", "1970-01-01T00:00:00.000000Z", "--type", "indicator", "--json", "--count", "1"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id), "{}", String::from_utf8_lossy(&out.stdout));
 
     // `tandem import` writes to USA's store from another process while USA serves: the node
     // notices the write and notifies IRQ (IRQ's 15 s poll would bring it too; no clock here
