@@ -48,3 +48,30 @@ pub fn peer_refusal(transport: Transport, roster: &Roster, member: &str) -> Opti
 pub fn roster_key(s: &str) -> Option<[u8; 32]> {
     STANDARD.decode(s.trim().strip_prefix("ed25519:")?).ok()?.try_into().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_policy::{Member, MemberStatus};
+
+    fn roster(key: Option<[u8; 32]>) -> Roster {
+        let public_key = key.map(|k| format!("ed25519:{}", STANDARD.encode(k)));
+        let irq =
+            Member { code: "IRQ".into(), name: "Iraq".into(), joined: None, status: MemberStatus::Active, public_key };
+        Roster::new([irq], [])
+    }
+
+    #[test]
+    fn a_peer_over_tls_needs_its_members_roster_key() {
+        let r = roster(Some([1; 32]));
+        let tls = |client_key| Transport { tls: true, client_key };
+        assert_eq!(peer_refusal(tls(Some([1; 32])), &r, "IRQ"), None);
+        assert!(peer_refusal(tls(Some([2; 32])), &r, "IRQ").is_some(), "another member's key");
+        assert!(peer_refusal(tls(None), &r, "IRQ").is_some(), "no certificate");
+        assert!(peer_refusal(tls(Some([1; 32])), &roster(None), "IRQ").is_some(), "no roster key");
+        assert!(peer_refusal(tls(Some([1; 32])), &r, "SYR").is_some(), "not on the roster");
+        // A plain listener has no certificates to check.
+        assert_eq!(peer_refusal(Transport::default(), &r, "IRQ"), None);
+        assert_eq!(roster_key("ed25519:AAAA"), None);
+    }
+}
