@@ -142,7 +142,9 @@ impl PeerClient {
             .use_preconfigured_tls(config)
             .timeout(timeouts.request)
             .connect_timeout(timeouts.connect.min(timeouts.request))
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below a node's idle-connection bound (`header_timeout_secs`, 10 s by default), so
+            // the client drops an idle connection before the peer closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .context("building the HTTP client")?;
         Ok(PeerClient { http, spec })
