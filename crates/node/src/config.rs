@@ -56,6 +56,41 @@ pub struct NodeConfig {
     /// default `http://<listen>/`. Required when `listen` is an unspecified address (`0.0.0.0`).
     #[serde(default)]
     pub public_url: Option<String>,
+    /// The node's TLS certificate (PEM, from `tandem cert`); with `tls_key`, every listener
+    /// serves TLS. Relative paths are relative to the config file.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM PKCS#8; `tandem cert` writes the node key).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// The certificate served to browsers and other clients that are not Tandem nodes
+    /// (browsers cannot verify the Ed25519 node certificate): an ECDSA one from `tandem cert`,
+    /// or one a CA issued. Default `tls-web.crt` / `tls-web.key` beside `tls_cert`, used when
+    /// they exist.
+    #[serde(default)]
+    pub web_tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub web_tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback. Off by default: outside loopback a
+    /// node without TLS refuses to start, since passwords and intelligence would cross the
+    /// network in clear.
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// Seconds a client has to send a request's headers (and finish the TLS handshake).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds of grace before a request body must keep up `body_min_rate`.
+    #[serde(default = "default_body_grace")]
+    pub body_timeout_secs: u64,
+    /// Bytes per second a request body must average after the grace (slow bodies are cut).
+    #[serde(default = "default_body_min_rate")]
+    pub body_min_rate: u64,
+    /// Open connections one client address may hold; more are refused at accept.
+    #[serde(default = "default_per_address")]
+    pub max_connections_per_address: usize,
+    /// Open connections in all; more are refused at accept.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl NodeConfig {
@@ -73,8 +108,34 @@ impl NodeConfig {
             peer_connect_timeout_secs: default_peer_connect_timeout(),
             peer_request_timeout_secs: default_peer_request_timeout(),
             public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            web_tls_cert: None,
+            web_tls_key: None,
+            allow_plain_http: false,
+            header_timeout_secs: default_header_timeout(),
+            body_timeout_secs: default_body_grace(),
+            body_min_rate: default_body_min_rate(),
+            max_connections_per_address: default_per_address(),
+            max_connections: default_max_connections(),
         }
     }
+}
+
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_grace() -> u64 {
+    10
+}
+fn default_body_min_rate() -> u64 {
+    1024
+}
+fn default_per_address() -> usize {
+    64
+}
+fn default_max_connections() -> usize {
+    1024
 }
 
 fn default_title() -> String {
@@ -169,7 +230,59 @@ impl Config {
                 self.node.listen
             );
         }
-        Ok(format!("http://{bound}/"))
+        let scheme = if self.node.tls_cert.is_some() { "https" } else { "http" };
+        Ok(format!("{scheme}://{bound}/"))
+    }
+
+    /// The node's TLS identity, or `None` for plain HTTP, which only a loopback listener (or an
+    /// explicit `allow_plain_http = true`) may serve.
+    pub fn tls_identity(&self) -> anyhow::Result<Option<tandem_tls::Identity>> {
+        match (&self.node.tls_cert, &self.node.tls_key) {
+            (Some(cert), Some(key)) => {
+                let id = tandem_tls::Identity::load(cert, key).context("node.tls_cert / node.tls_key")?;
+                Ok(Some(id))
+            }
+            (None, None) if self.node.listen.ip().is_loopback() => Ok(None),
+            (None, None) if self.node.allow_plain_http => {
+                tracing::warn!(
+                    listen = %self.node.listen,
+                    "serving plain HTTP outside loopback (allow_plain_http = true): passwords and intelligence cross the network in clear"
+                );
+                Ok(None)
+            }
+            (None, None) => bail!(
+                "node.listen {} is not loopback: set node.tls_cert and node.tls_key (`tandem cert --config FILE`), or allow_plain_http = true to serve in clear",
+                self.node.listen
+            ),
+            _ => bail!("node.tls_cert and node.tls_key: set both or neither"),
+        }
+    }
+
+    /// Where the web certificate and key are: `web_tls_cert`/`web_tls_key`, else `tls-web.crt`
+    /// and `tls-web.key` beside the node certificate (or in the data directory).
+    pub fn web_tls_paths(&self) -> (PathBuf, PathBuf) {
+        let dir = self
+            .node
+            .tls_cert
+            .as_ref()
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| self.node.data_dir.clone());
+        (
+            self.node.web_tls_cert.clone().unwrap_or_else(|| dir.join("tls-web.crt")),
+            self.node.web_tls_key.clone().unwrap_or_else(|| dir.join("tls-web.key")),
+        )
+    }
+
+    /// The certificate browsers are served, when TLS is on and one is configured or present at
+    /// the default paths (a configured one that does not load is an error).
+    pub fn web_tls_identity(&self) -> anyhow::Result<Option<tandem_tls::WebIdentity>> {
+        let (cert, key) = self.web_tls_paths();
+        let configured = self.node.web_tls_cert.is_some() || self.node.web_tls_key.is_some();
+        let present = cert.exists() && key.exists();
+        if self.node.tls_cert.is_none() || !(configured || present) {
+            return Ok(None);
+        }
+        Ok(Some(tandem_tls::WebIdentity::load(&cert, &key).context("node.web_tls_cert / node.web_tls_key")?))
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -183,6 +296,18 @@ impl Config {
         if config.node.data_dir.is_relative() {
             let base = path.parent().unwrap_or(Path::new("."));
             config.node.data_dir = base.join(&config.node.data_dir);
+        }
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let paths = [
+            &mut config.node.tls_cert,
+            &mut config.node.tls_key,
+            &mut config.node.web_tls_cert,
+            &mut config.node.web_tls_key,
+        ];
+        for p in paths.into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
         Ok(config)
     }
@@ -250,6 +375,12 @@ impl Config {
         self.authority().context("coalition.authority")?;
         if self.node.peer_connect_timeout_secs == 0 || self.node.peer_request_timeout_secs == 0 {
             bail!("node.peer_connect_timeout_secs and node.peer_request_timeout_secs must be at least 1");
+        }
+        if self.node.header_timeout_secs == 0 || self.node.body_timeout_secs == 0 || self.node.body_min_rate == 0 {
+            bail!("node.header_timeout_secs, node.body_timeout_secs and node.body_min_rate must be at least 1");
+        }
+        if self.node.max_connections_per_address == 0 || self.node.max_connections == 0 {
+            bail!("node.max_connections_per_address and node.max_connections must be at least 1");
         }
         if self.node.page_size_max == 0 {
             bail!("node.page_size_max must be at least 1");
@@ -376,6 +507,24 @@ password = "dev-only"
         assert_eq!(c.public_url("0.0.0.0:8480".parse().unwrap()).unwrap(), "https://usa.example.org/");
         let bad: Config = toml::from_str(&set.replace("https://usa.example.org/", "usa.example.org")).unwrap();
         assert!(bad.validate().unwrap_err().to_string().contains("node.public_url"));
+    }
+
+    #[test]
+    fn plain_http_outside_loopback_needs_an_explicit_choice() {
+        let c: Config = toml::from_str(GOOD).unwrap();
+        assert!(c.tls_identity().unwrap().is_none(), "loopback may serve plain HTTP");
+        let outside = GOOD.replace("127.0.0.1:8480", "10.1.2.3:8480");
+        let c: Config = toml::from_str(&outside).unwrap();
+        let err = format!("{:#}", c.tls_identity().unwrap_err());
+        assert!(err.contains("tls_cert") && err.contains("allow_plain_http"), "{err}");
+        let allowed = outside.replace("data_dir =", "allow_plain_http = true\ndata_dir =");
+        let c: Config = toml::from_str(&allowed).unwrap();
+        assert!(c.tls_identity().unwrap().is_none());
+        let half = GOOD.replace("data_dir =", "tls_cert = \"x.crt\"\ndata_dir =");
+        let c: Config = toml::from_str(&half).unwrap();
+        assert!(format!("{:#}", c.tls_identity().unwrap_err()).contains("both or neither"));
+        // With TLS, the default public URL is https.
+        assert_eq!(c.public_url("127.0.0.1:8480".parse().unwrap()).unwrap(), "https://127.0.0.1:8480/");
     }
 
     #[test]

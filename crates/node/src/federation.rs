@@ -45,6 +45,8 @@ pub struct Tuning {
     pub poll_interval: Duration,
     pub peer_refresh: Duration,
     pub max_backoff: Duration,
+    /// The node's TLS certificate, presented to https peers.
+    pub tls: Option<Arc<tandem_tls::Identity>>,
 }
 
 /// Builds the node's federation with production's tuning and the node key of the data
@@ -56,6 +58,7 @@ pub fn attach(config: &Config, store: Arc<dyn Store>, state: &mut AppState) -> a
         poll_interval: POLL_INTERVAL,
         peer_refresh: Duration::from_secs(1),
         max_backoff: tandem_sync::puller::MAX_BACKOFF,
+        tls: config.tls_identity()?.map(Arc::new),
     };
     build(config, store, state, tuning)
 }
@@ -84,6 +87,7 @@ pub fn build(
         peer_refresh: tuning.peer_refresh,
         inner_hooks: Arc::clone(&state.hooks),
         authority: config.authority()?,
+        tls_identity: tuning.tls,
     });
     state.hooks = fed.hooks();
     state.signer = Some(fed.signer());

@@ -9,6 +9,7 @@
 //! the wiring users run.
 
 pub mod audit;
+pub mod cert;
 pub mod config;
 pub mod federation;
 pub mod feed;
@@ -16,6 +17,7 @@ pub mod feeds;
 pub mod gazetteer;
 pub mod http;
 pub mod interop;
+pub mod listen;
 mod node;
 pub mod wiring;
 

@@ -139,6 +139,7 @@ impl NodeBuilder {
         };
         let addr = listener.local_addr()?;
         let public_url = config.public_url(addr)?;
+        let tls = config.tls_identity()?.map(Arc::new);
         let (mut state, directory) = crate::wiring::app_state(&config, Arc::clone(&store))?;
         let mut taxii = (*state.config).clone();
         taxii.public_url = if advertise_request_host { None } else { Some(public_url) };
@@ -158,11 +159,31 @@ impl NodeBuilder {
             Some(k) => k,
             None => crate::federation::node_key(&config)?,
         };
+        if let Some(id) = &tls
+            && id.public_key != key.verifying_key().to_bytes()
+        {
+            tracing::warn!(
+                "node.tls_key is not the node key: peers verify this node's certificate against its roster key and will refuse it (make it with `tandem cert`)"
+            );
+        }
+        let server_tls = match &tls {
+            Some(id) => {
+                let web = config.web_tls_identity()?;
+                if web.is_none() {
+                    tracing::warn!(
+                        "no web certificate (node.web_tls_cert, or tls-web.crt beside the node certificate): browsers cannot verify the Ed25519 node certificate and will not connect (`tandem cert` makes both)"
+                    );
+                }
+                Some(Arc::new(tandem_tls::server_config(id, web.as_ref()).context("node.tls_cert / node.tls_key")?))
+            }
+            None => None,
+        };
+        let bounds = crate::listen::Bounds::of(&config.node);
         let fed = crate::federation::build(
             &config,
             Arc::clone(&store),
             &mut state,
-            crate::federation::Tuning { key, poll_interval, peer_refresh, max_backoff },
+            crate::federation::Tuning { key, poll_interval, peer_refresh, max_backoff, tls },
         )?;
         let roster = Arc::clone(&state.roster);
         let alerter_state = state.clone();
@@ -170,7 +191,7 @@ impl NodeBuilder {
         let feed_ingest = state.ingest();
         let app = crate::http::app(state, &fed, feed_rx.clone());
         fed.start();
-        tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
+        tracing::info!(member = %config.node.member, %addr, tls = server_tls.is_some(), collection = %config.intel_collection_id(), "tandem node listening");
         spawn_roster_reload(&config, fed.roster_log());
         let (stop_accounts, stopped) = watch::channel(false);
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
@@ -201,9 +222,9 @@ impl NodeBuilder {
         ));
         let task_fed = Arc::clone(&fed);
         let server = tokio::spawn(async move {
-            // With each connection's address, so that failed logins are throttled per address too.
-            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving");
+            // Each request carries its connection's address (failed logins are throttled per
+            // address too) and transport (TLS, the client certificate's key).
+            let served = crate::listen::serve(listener, app, server_tls, bounds, shutdown).await.context("serving");
             let _ = stop_accounts.send(true);
             let _ = accounts.await;
             let _ = alerter.await;

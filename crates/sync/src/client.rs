@@ -1,12 +1,14 @@
 //! The TAXII client a node pulls with: discovery, object pages with provenance, tombstone pages,
 //! and the notification call.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tandem_model::Timestamp;
+use tandem_policy::Roster;
 use tandem_store::Tombstone;
 
 const ACCEPT: &str = tandem_taxii::TAXII_CONTENT_TYPE;
@@ -88,6 +90,34 @@ impl Default for Timeouts {
     }
 }
 
+/// How a node's clients reach peers over https: the node's certificate to present (mutual
+/// TLS: the peer checks it against this node's roster key) and the live roster, whose key for
+/// the peer's member is the only server certificate accepted (no CA: the roster is the PKI).
+#[derive(Clone)]
+pub struct PeerTls {
+    pub identity: Option<Arc<tandem_tls::Identity>>,
+    pub roster: Arc<RwLock<Arc<Roster>>>,
+}
+
+impl PeerTls {
+    /// The key the roster names for `member` now, read at every handshake.
+    fn expected(&self, member: &str) -> tandem_tls::verify::ExpectedKey {
+        let roster = Arc::clone(&self.roster);
+        let member = member.to_string();
+        Arc::new(move |presented| {
+            let roster = match roster.read() {
+                Ok(r) => Arc::clone(&r),
+                Err(p) => Arc::clone(&p.into_inner()),
+            };
+            let expected = roster
+                .member(&member)
+                .and_then(|m| m.public_key.as_deref())
+                .and_then(tandem_taxii::transport::roster_key);
+            expected.as_ref() == Some(presented)
+        })
+    }
+}
+
 /// A client for one peer. Cheap to clone.
 #[derive(Clone)]
 pub struct PeerClient {
@@ -96,11 +126,25 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
+    /// A client without TLS identity or roster: plain http peers only (an https peer is
+    /// refused, having no roster key to be checked against).
     pub fn new(spec: PeerSpec, timeouts: Timeouts) -> anyhow::Result<Self> {
+        let none = PeerTls { identity: None, roster: Arc::new(RwLock::new(Arc::new(Roster::default()))) };
+        Self::with_tls(spec, timeouts, &none)
+    }
+
+    /// A client whose https connections present `tls.identity` and accept only the server
+    /// certificate carrying the roster key of `spec.member`.
+    pub fn with_tls(spec: PeerSpec, timeouts: Timeouts, tls: &PeerTls) -> anyhow::Result<Self> {
+        let config = tandem_tls::client_config(tls.identity.as_deref(), tls.expected(&spec.member))
+            .context("building the TLS client configuration")?;
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
             .timeout(timeouts.request)
             .connect_timeout(timeouts.connect.min(timeouts.request))
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below a node's idle-connection bound (`header_timeout_secs`, 10 s by default), so
+            // the client drops an idle connection before the peer closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .context("building the HTTP client")?;
         Ok(PeerClient { http, spec })

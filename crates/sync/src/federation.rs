@@ -54,6 +54,8 @@ pub struct Settings {
     /// The coalition's roster authority (`[coalition] authority`); without one the node accepts
     /// and replicates no roster change.
     pub authority: Option<ed25519_dalek::VerifyingKey>,
+    /// The node's TLS certificate, presented to https peers (`None`: the node has none).
+    pub tls_identity: Option<Arc<tandem_tls::Identity>>,
 }
 
 /// One running peer: its loop state, its notification flag and its two tasks.
@@ -106,6 +108,7 @@ impl Federation {
             hooks: hooks.clone(),
             poll_interval: s.poll_interval,
             timeouts: s.timeouts,
+            tls: crate::client::PeerTls { identity: s.tls_identity, roster: Arc::clone(&s.roster) },
             max_backoff: s.max_backoff,
             verify_parallelism: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             roster_log: Arc::clone(&roster_log),
@@ -311,7 +314,13 @@ impl Federation {
                     Arc::clone(&handle.status),
                     stop.subscribe(),
                 )),
-                tokio::spawn(notify::sender(Arc::clone(&handle.spec), pending, self.ctx.timeouts, stop.subscribe())),
+                tokio::spawn(notify::sender(
+                    Arc::clone(&handle.spec),
+                    pending,
+                    self.ctx.timeouts,
+                    self.ctx.tls.clone(),
+                    stop.subscribe(),
+                )),
             ];
             entries.push(Entry { handle, stop, tasks });
         }

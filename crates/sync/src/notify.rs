@@ -143,6 +143,7 @@ pub async fn sender(
     spec: Arc<RwLock<PeerSpec>>,
     pending: Arc<Notify>,
     timeouts: Timeouts,
+    tls: crate::client::PeerTls,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut cached: Option<(PeerSpec, PeerClient, Option<String>)> = None;
@@ -156,7 +157,7 @@ pub async fn sender(
             Err(_) => return,
         };
         if cached.as_ref().is_none_or(|(s, _, _)| *s != current) {
-            match PeerClient::new(current.clone(), timeouts) {
+            match PeerClient::with_tls(current.clone(), timeouts, &tls) {
                 Ok(c) => cached = Some((current, c, None)),
                 Err(e) => {
                     tracing::warn!(peer = %current.member, error = %e, "cannot build a client");

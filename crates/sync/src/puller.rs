@@ -81,6 +81,8 @@ pub struct Context {
     pub hooks: Arc<dyn WriteHooks>,
     pub poll_interval: Duration,
     pub timeouts: Timeouts,
+    /// The node's certificate and the roster pinning peers' certificates (https peers).
+    pub tls: crate::client::PeerTls,
     /// The longest wait after failed passes.
     pub max_backoff: Duration,
     /// Blocking threads verifying one page at once.
@@ -133,7 +135,7 @@ pub async fn run(
             Err(_) => return,
         };
         if conn.as_ref().is_none_or(|(s, _, _)| *s != current) {
-            match PeerClient::new(current.clone(), ctx.timeouts) {
+            match PeerClient::with_tls(current.clone(), ctx.timeouts, &ctx.tls) {
                 Ok(c) => conn = Some((current.clone(), c, None)),
                 Err(e) => tracing::warn!(peer = %current.member, error = %e, "cannot build a client"),
             }

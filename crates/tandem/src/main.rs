@@ -91,6 +91,17 @@ enum Command {
         #[command(subcommand)]
         command: cli::peer::KeyCommand,
     },
+    /// Make the node's TLS certificate with its node key (bound to the member's roster
+    /// `public_key`), written to node.tls_cert / node.tls_key or tls.crt / tls.key in the data
+    /// directory.
+    Cert {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Names and addresses the certificate is for (default: localhost, 127.0.0.1, the
+        /// listen address and the host of public_url).
+        #[arg(long, num_args = 1..)]
+        hosts: Vec<String>,
+    },
     /// Counts of incidents, fatalities, arrests and seizures per group and interval, over what
     /// the node's member may see.
     Trends(cli::analytics::TrendsArgs),
@@ -141,6 +152,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit { command } => cli::audit::run(&command),
         Command::Peer { command } => cli::peer::run(&command),
         Command::Key { command } => cli::peer::run_key(&command),
+        Command::Cert { config, hosts } => cli::peer::run_cert(&config, &hosts),
         Command::Watch { command } => cli::watch::run(&command),
         Command::Tail(args) => cli::tail::run(&args),
         Command::Roster { command } => cli::roster::run(&command),

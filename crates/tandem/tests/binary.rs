@@ -283,6 +283,6 @@ fn demo_replays_syria_joining_across_nodes() {
         .expect("count");
     assert!(held > 100, "{after}");
     for member in ["USA", "IRQ", "SYR"] {
-        assert!(text.contains(&format!("{member}  node  http://127.0.0.1:")), "{text}");
+        assert!(text.contains(&format!("{member}  node  https://127.0.0.1:")), "{text}");
     }
 }

@@ -84,14 +84,25 @@ fn demo_shows_only_its_narrative_and_its_commands_work() {
     // The web UI's addresses come first, Syria's node first among them, and each serves the UI.
     assert!(narrative[0].starts_with("web UI"), "{text}");
     assert!(narrative[1].trim_start().starts_with("SYR ") && narrative[1].contains("/ui/"), "{text}");
-    let uis: Vec<&str> = narrative
+    let uis: Vec<(&str, &str)> = narrative
         .iter()
         .take_while(|l| !l.starts_with("logs of every demo node"))
-        .filter_map(|l| l.split_whitespace().find(|w| w.ends_with("/ui/")))
+        .filter_map(|l| {
+            let member = l.split_whitespace().next()?;
+            Some((member, l.split_whitespace().find(|w| w.ends_with("/ui/"))?))
+        })
         .collect();
     assert!(uis.len() >= 2, "{text}");
-    for ui in &uis {
-        let r = reqwest::blocking::get(*ui).expect("the UI answers");
+    for (member, ui) in &uis {
+        assert!(ui.starts_with("https://"), "the demo serves TLS: {ui}");
+        // Each node's web certificate is self-signed: trusted here by its file.
+        let pem = std::fs::read(dir.path().join(member.to_lowercase()).join("tls-web.crt"))
+            .expect("the node's web certificate");
+        let client = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("a PEM certificate"))
+            .build()
+            .expect("a client");
+        let r = client.get(*ui).send().expect("the UI answers");
         assert_eq!(r.status(), 200, "{ui}");
         assert!(r.headers()["content-type"].to_str().unwrap_or("").starts_with("text/html"), "{ui}");
     }

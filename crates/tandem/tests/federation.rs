@@ -24,7 +24,7 @@ fn write_config(path: &Path, member: &str, port: u16, peer: &str, peer_port: u16
 /// A node of `member` on `port` pulling from `peers`; every other member of `keys` has a sync
 /// account `sync-<member>` here, and every node uses `sync-<its member>` on its peers.
 fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)], keys: &[(&str, String)]) {
-    let mut toml = NodeToml::new(member, port);
+    let mut toml = NodeToml::new(member, port).node_key(TLS_LINES.trim_end());
     for (code, key) in keys {
         // Named by their codes here (the roster's display names play no part).
         let public_key = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
@@ -35,23 +35,25 @@ fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)]
         toml = toml.user_with(&format!("sync-{code}"), code, PASSWORD, r#"roles = ["peer"]"#);
     }
     for (peer, peer_port) in peers {
-        toml = toml.peer(peer, &format!("http://127.0.0.1:{peer_port}/taxii2/"), &format!("sync-{member}"), PASSWORD);
+        toml = toml.peer(peer, &format!("https://127.0.0.1:{peer_port}/taxii2/"), &format!("sync-{member}"), PASSWORD);
     }
     toml.write(path).unwrap();
 }
 
+/// The node's key (`tandem key show`), and its certificate made from it (`tandem cert`).
 fn key_show(config: &Path) -> String {
+    make_cert(config);
     let out = Command::new(bin()).args(["key", "show", "--config"]).arg(config).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 fn wait_up(port: u16) {
-    let client = reqwest::blocking::Client::new();
+    let client = client();
     let start = Instant::now();
     while start.elapsed() < WAIT {
         let r = client
-            .get(format!("http://127.0.0.1:{port}/taxii2/"))
+            .get(format!("https://127.0.0.1:{port}/taxii2/"))
             .basic_auth("analyst", Some(PASSWORD))
             .header("Accept", TAXII)
             .send();
@@ -87,9 +89,18 @@ fn two_processes_replicate_a_signed_object() {
     let obj = indicator(GREEN);
     let id = obj["id"].as_str().unwrap().to_string();
     post(usa_port, vec![obj.clone()]);
-    let client = reqwest::blocking::Client::new();
+    let client = client();
 
     wait_until("the object reaches IRQ", WAIT, || holds(irq_port, &id));
+    // `tandem tail --config` reaches its own TLS node, trusting the node's certificate key.
+    let out = Command::new(bin())
+        .args(["tail", "--config", irq.to_str().unwrap(), "--user", "analyst", "--password", PASSWORD])
+        .args(["--after", "1970-01-01T00:00:00.000000Z", "--type", "indicator", "--json", "--count", "1"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id), "{}", String::from_utf8_lossy(&out.stdout));
 
     // `tandem import` writes to USA's store from another process while USA serves: the node
     // notices the write and notifies IRQ (IRQ's 15 s poll would bring it too; no clock here
@@ -109,7 +120,7 @@ fn two_processes_replicate_a_signed_object() {
 
     // Status over HTTP for IRQ's own users, and persisted for the CLI.
     let peers: Value = client
-        .get(format!("http://127.0.0.1:{irq_port}/api/tandem/peers/"))
+        .get(format!("https://127.0.0.1:{irq_port}/api/tandem/peers/"))
         .basic_auth("analyst", Some(PASSWORD))
         .send()
         .unwrap()
@@ -182,7 +193,7 @@ fn serve(config: &Path) -> Proc {
 /// Every `(id, version)` a node's analyst can list (all versions). Panics when the node does not
 /// answer with a listing: read as "holds nothing", an error would pass every negative assertion.
 fn held(port: u16) -> Vec<(String, String)> {
-    let client = reqwest::blocking::Client::new();
+    let client = client();
     let mut out = Vec::new();
     let mut next: Option<String> = None;
     loop {
@@ -191,7 +202,7 @@ fn held(port: u16) -> Vec<(String, String)> {
             q.push(("next".into(), n.clone()));
         }
         let resp = client
-            .get(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+            .get(format!("https://127.0.0.1:{port}/api/collections/intel/objects/"))
             .basic_auth("analyst", Some(PASSWORD))
             .header("Accept", TAXII)
             .query(&q)
@@ -226,8 +237,8 @@ fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
 }
 
 fn post(port: u16, objects: Vec<Value>) {
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+    let resp = client()
+        .post(format!("https://127.0.0.1:{port}/api/collections/intel/objects/"))
         .basic_auth("analyst", Some(PASSWORD))
         .header("Accept", TAXII)
         .header("Content-Type", TAXII)
@@ -292,7 +303,7 @@ fn three_processes_chain_then_mesh_with_a_restart() {
     // The mesh: USA and SYR peer directly (picked up by the running nodes).
     for (me, peer, port) in [(0usize, "SYR", ports[2]), (2, "USA", ports[0])] {
         let out = Command::new(bin())
-            .args(["peer", "add", peer, "--url", &format!("http://127.0.0.1:{port}/taxii2/")])
+            .args(["peer", "add", peer, "--url", &format!("https://127.0.0.1:{port}/taxii2/")])
             .args(["--username", &format!("sync-{}", names[me]), "--password", PASSWORD, "--config"])
             .arg(&configs[me])
             .output()

@@ -18,7 +18,8 @@ const WAIT: Duration = Duration::from_secs(60);
 /// A node of `member` on `port` pulling from `peers`; every other member has a sync account
 /// `sync-<member>` here.
 fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)], keys: &[(&str, String)]) {
-    let mut text = format!("[node]\nmember = \"{member}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"./data\"\n\n");
+    let mut text =
+        format!("[node]\nmember = \"{member}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"./data\"\n{TLS_LINES}\n");
     for (code, key) in keys {
         text.push_str(&format!("[[members]]\ncode = \"{code}\"\nname = \"{code}\"\n"));
         if !key.is_empty() {
@@ -33,13 +34,15 @@ fn write_node_config(path: &Path, member: &str, port: u16, peers: &[(&str, u16)]
     }
     for (peer, peer_port) in peers {
         text.push_str(&format!(
-            "\n[[peers]]\nmember = \"{peer}\"\nurl = \"http://127.0.0.1:{peer_port}/taxii2/\"\nusername = \"sync-{member}\"\npassword = \"{PASSWORD}\"\n"
+            "\n[[peers]]\nmember = \"{peer}\"\nurl = \"https://127.0.0.1:{peer_port}/taxii2/\"\nusername = \"sync-{member}\"\npassword = \"{PASSWORD}\"\n"
         ));
     }
     std::fs::write(path, text).expect("config");
 }
 
+/// The node's key (`tandem key show`), and its certificate made from it (`tandem cert`).
 fn key_show(config: &Path) -> String {
+    make_cert(config);
     let out = Command::new(bin()).args(["key", "show", "--config"]).arg(config).output().expect("key show");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -100,8 +103,8 @@ fn incident() -> Value {
 }
 
 fn alerts(port: u16) -> Vec<Value> {
-    let r = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.1:{port}/api/tandem/alerts/"))
+    let r = client()
+        .get(format!("https://127.0.0.1:{port}/api/tandem/alerts/"))
         .basic_auth("analyst", Some(PASSWORD))
         .send()
         .expect("alerts");
@@ -143,17 +146,17 @@ fn an_incident_two_hops_away_raises_an_alert_on_the_far_node() {
         wait_up(p);
     }
     // SYR's analyst follows its node's stream.
-    let client = reqwest::blocking::Client::builder().timeout(WAIT).build().expect("client");
-    let stream = client
-        .get(format!("http://127.0.0.1:{}/api/tandem/stream/?type=incident", ports[2]))
+    let streaming = client_builder().timeout(WAIT).build().expect("client");
+    let stream = streaming
+        .get(format!("https://127.0.0.1:{}/api/tandem/stream/?type=incident", ports[2]))
         .basic_auth("analyst", Some(PASSWORD))
         .send()
         .expect("stream");
     assert_eq!(stream.status().as_u16(), 200);
     let obj = incident();
     let id = obj["id"].as_str().unwrap_or_default().to_string();
-    let r = reqwest::blocking::Client::new()
-        .post(format!("http://127.0.0.1:{}/api/collections/intel/objects/", ports[0]))
+    let r = client()
+        .post(format!("https://127.0.0.1:{}/api/collections/intel/objects/", ports[0]))
         .basic_auth("analyst", Some(PASSWORD))
         .header("Accept", TAXII)
         .header("Content-Type", TAXII)

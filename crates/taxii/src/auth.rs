@@ -514,7 +514,7 @@ impl FromRequestParts<AppState> for Caller {
             && let Some(id) = crate::session::cookie_id(&parts.headers)
         {
             let principal = crate::session::authenticate(state, parts, id).await?;
-            return admit(state, principal);
+            return admit(state, parts, principal);
         }
         let auth = state.auth.clone();
         let presented = presented_name(header.as_deref());
@@ -528,16 +528,24 @@ impl FromRequestParts<AppState> for Caller {
                 _ => TaxiiError::Unauthorized,
             }
         })?;
-        admit(state, principal)
+        admit(state, parts, principal)
     }
 }
 
 /// The roster check every authenticated caller passes, however it authenticated.
-fn admit(state: &AppState, principal: Principal) -> Result<Caller, TaxiiError> {
+fn admit(state: &AppState, parts: &Parts, principal: Principal) -> Result<Caller, TaxiiError> {
     if state.roster().member(&principal.member).is_none() {
         tracing::warn!(user = %principal.user, member = %principal.member, "account's member is not in the roster");
         crate::audit::failed(Some(principal.user), "member not in the roster");
         return Err(TaxiiError::Unauthorized);
+    }
+    if principal.is_peer() {
+        let transport = crate::transport::Transport::of(&parts.extensions);
+        if let Some(reason) = crate::transport::peer_refusal(transport, &state.roster(), &principal.member) {
+            tracing::warn!(user = %principal.user, member = %principal.member, reason, "peer refused");
+            crate::audit::failed(Some(principal.user), reason);
+            return Err(TaxiiError::Forbidden(reason.into()));
+        }
     }
     crate::audit::authenticated(&principal.user, &principal.member);
     Ok(Caller(principal))

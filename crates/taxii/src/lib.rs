@@ -40,6 +40,7 @@ pub use media::TAXII_CONTENT_TYPE;
 mod query;
 mod responses;
 pub mod session;
+pub mod transport;
 
 use std::sync::{Arc, RwLock};
 

@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         sb.store(NEW)?.as_ref(),
         &PeerSpec {
             member: SRC.into(),
-            url: format!("http://{}/taxii2/", proxy.addr()),
+            url: format!("{}://{}/taxii2/", sb.scheme(), proxy.addr()),
             username: Some(format!("sync-{NEW}")),
             password: Some(PASSWORD.into()),
             token: None,

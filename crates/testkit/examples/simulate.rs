@@ -360,7 +360,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // The oracle: who may see each (combination, originator), and whom it reaches.
-    let mut builder = SandboxBuilder::new().store_cache_kib(cache_kib);
+    // Plain HTTP: the benchmark counts and compares bytes on the links, its own client posts.
+    let mut builder = SandboxBuilder::new().store_cache_kib(cache_kib).plain_http();
     for m in &co.members {
         builder = builder.node(m);
     }

@@ -130,24 +130,38 @@ impl LinkProxy {
     }
 
     /// Starts a plain proxy to `target`: it forwards bytes both ways as they come and counts
-    /// them ([`Stats::traffic`]); faults set on it have no effect.
+    /// them ([`Stats::traffic`]). Only [`cut`](Self::cut) acts on it (at the TCP level, so it
+    /// works on TLS links too); the other faults need the framing proxy.
     pub async fn plain(target: SocketAddr) -> io::Result<LinkProxy> {
         let (listener, addr, shared) = Self::bind(target).await?;
         let s2 = Arc::clone(&shared);
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else { continue };
+                if lock(&s2.faults).cut {
+                    reset(&s2, client);
+                    continue;
+                }
                 let shared = Arc::clone(&s2);
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(shared.target).await else { return };
+                    let mut cut = shared.generation.subscribe();
+                    let Ok(server) = TcpStream::connect(shared.target).await else {
+                        reset(&shared, client);
+                        return;
+                    };
                     let _ = client.set_nodelay(true);
                     let _ = server.set_nodelay(true);
                     shared.stats.connections.fetch_add(1, Ordering::Relaxed);
                     // Either side closing ends the connection (HTTP/1.1 keep-alive: the client
                     // closes idle connections; a half-close is never needed here).
-                    tokio::select! {
-                        _ = pump(&client, &server, &shared.stats.bytes_up) => {}
-                        _ = pump(&server, &client, &shared.stats.bytes_down) => {}
+                    let was_cut = tokio::select! {
+                        _ = pump(&client, &server, &shared.stats.bytes_up) => false,
+                        _ = pump(&server, &client, &shared.stats.bytes_down) => false,
+                        _ = cut.changed() => true,
+                    };
+                    if was_cut {
+                        let _ = server.set_zero_linger();
+                        reset(&shared, client);
                     }
                 });
             }

@@ -6,6 +6,12 @@
 //! Every directed link goes through a [`LinkProxy`] (the puller's peer URL points at it), so
 //! tests can cut, slow, break and replay links at run time ([`Sandbox::link`]).
 //!
+//! Nodes serve TLS by default, each with the certificate `tandem cert` makes from its node key
+//! (`tandem_node::cert`), and pull from each other with mutual TLS pinned to the roster keys;
+//! links then use the plain byte-forwarding proxy (TLS passes through it; `cut` still works).
+//! The faults that need to see HTTP messages (delays per response, drops mid-body, replays,
+//! stale responses) need [`SandboxBuilder::plain_http`].
+//!
 //! Every node has users `analyst` and `auditor` (role `auditor`) of its own member and, for
 //! every other member, a user `sync-<member>` of that member with role `peer` (the account that
 //! member's node pulls and notifies with); all share one password so Argon2 hashes once.
@@ -53,7 +59,12 @@ pub struct SandboxBuilder {
     sync_page_size_max: Option<usize>,
     max_backoff: Option<Duration>,
     cache_kib: Option<u32>,
+    plain_http: bool,
+    tune: Option<Tune>,
 }
+
+/// Changes every node's `[node]` settings before it starts (bounds, timeouts).
+pub type Tune = Arc<dyn Fn(&mut NodeConfig) + Send + Sync>;
 
 impl SandboxBuilder {
     pub fn new() -> Self {
@@ -125,6 +136,19 @@ impl SandboxBuilder {
         self
     }
 
+    /// Plain HTTP on every node and HTTP-framing link proxies: for the tests of faults that
+    /// need to see HTTP messages on the link (TLS hides them).
+    pub fn plain_http(mut self) -> Self {
+        self.plain_http = true;
+        self
+    }
+
+    /// Applies `tune` to every node's `[node]` settings before it starts.
+    pub fn tune(mut self, tune: impl Fn(&mut NodeConfig) + Send + Sync + 'static) -> Self {
+        self.tune = Some(Arc::new(tune));
+        self
+    }
+
     pub async fn build(self) -> anyhow::Result<Sandbox> {
         // Each node's key is its data directory's `node.key`, as for `tandem serve`: the audit
         // log's checkpoints and the provenance signatures come from the same key.
@@ -172,8 +196,10 @@ impl SandboxBuilder {
         for (a, b) in &self.links {
             for (from, to) in [(a, b), (b, a)] {
                 let target = nodes.get(to).context("link to an unknown node")?.addr;
-                let proxy = LinkProxy::start(target).await?;
-                let url = format!("http://{}/taxii2/", proxy.addr());
+                let proxy =
+                    if self.plain_http { LinkProxy::start(target).await? } else { LinkProxy::plain(target).await? };
+                let scheme = if self.plain_http { "http" } else { "https" };
+                let url = format!("{scheme}://{}/taxii2/", proxy.addr());
                 proxies.insert((from.clone(), to.clone()), proxy);
                 let spec = PeerSpec {
                     member: to.clone(),
@@ -194,8 +220,10 @@ impl SandboxBuilder {
             sync_page_size_max: self.sync_page_size_max.or(self.page_size_max),
             max_backoff: self.max_backoff.unwrap_or(tandem_sync::puller::MAX_BACKOFF),
             cache_kib: self.cache_kib.unwrap_or(tandem_store::sqlite::DEFAULT_CACHE_KIB),
-            http: reqwest::Client::new(),
+            http: test_client(keys.values().map(|k| k.verifying_key().to_bytes()).collect())?,
             authority: self.authority,
+            tls: !self.plain_http,
+            tune: self.tune,
         };
         for m in self.members {
             sandbox.start(&m).await?;
@@ -216,6 +244,14 @@ pub struct Sandbox {
     cache_kib: u32,
     http: reqwest::Client,
     authority: Option<ed25519_dalek::VerifyingKey>,
+    tls: bool,
+    tune: Option<Tune>,
+}
+
+/// A client that accepts the sandbox's nodes, by their keys (no certificate authority).
+fn test_client(keys: Vec<[u8; 32]>) -> anyhow::Result<reqwest::Client> {
+    let tls = tandem_tls::client_config(None, tandem_tls::verify::accept_keys(keys))?;
+    Ok(reqwest::Client::builder().use_preconfigured_tls(tls).build()?)
 }
 
 struct Node {
@@ -238,6 +274,62 @@ struct Started {
 impl Sandbox {
     fn node(&self, member: &str) -> anyhow::Result<&Node> {
         self.nodes.get(member).with_context(|| format!("no node {member}"))
+    }
+
+    /// An HTTP client that trusts every node of the sandbox (plain or TLS).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A client presenting `member`'s node certificate (as its node's puller does), trusting
+    /// every node of the sandbox.
+    pub fn client_as(&self, member: &str) -> anyhow::Result<reqwest::Client> {
+        let node = self.node(member)?;
+        let identity = tandem_tls::Identity::load(&node.dir.path().join("tls.crt"), &node.dir.path().join("tls.key"))?;
+        let keys = self.nodes.values().map(|n| n.key.verifying_key().to_bytes()).collect();
+        let tls = tandem_tls::client_config(Some(&identity), tandem_tls::verify::accept_keys(keys))?;
+        Ok(reqwest::Client::builder().use_preconfigured_tls(tls).build()?)
+    }
+
+    /// What `member`'s node's clients reach peers with: its certificate (when it serves TLS)
+    /// and the sandbox roster pinning the peers' keys.
+    pub fn peer_tls(&self, member: &str) -> anyhow::Result<tandem_sync::client::PeerTls> {
+        let node = self.node(member)?;
+        let identity = if self.tls {
+            let dir = node.dir.path();
+            Some(Arc::new(tandem_tls::Identity::load(&dir.join("tls.crt"), &dir.join("tls.key"))?))
+        } else {
+            None
+        };
+        Ok(tandem_sync::client::PeerTls {
+            identity,
+            roster: Arc::new(std::sync::RwLock::new(Arc::new(self.roster.clone()))),
+        })
+    }
+
+    /// `member`'s node's data directory.
+    pub fn data_dir(&self, member: &str) -> anyhow::Result<std::path::PathBuf> {
+        Ok(self.node(member)?.dir.path().to_path_buf())
+    }
+
+    /// A client for a sandbox user: a peer account `sync-<member>` presents its member's node
+    /// certificate, as that node's puller does (over TLS a peer account without it is refused);
+    /// every other user gets [`Sandbox::http`].
+    pub fn client_for(&self, user: &str) -> anyhow::Result<reqwest::Client> {
+        match user.strip_prefix("sync-") {
+            Some(member) if self.tls => self.client_as(member),
+            _ => Ok(self.http.clone()),
+        }
+    }
+
+    /// `http` or `https`, as the nodes serve.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// The URL of `path` (starting with `/`) on `member`'s node.
+    pub fn url(&self, member: &str, path: &str) -> anyhow::Result<String> {
+        Ok(format!("{}://{}{path}", self.scheme(), self.node(member)?.addr))
     }
 
     pub fn members(&self) -> Vec<String> {
@@ -339,7 +431,19 @@ impl Sandbox {
         if node.running.is_some() {
             return Ok(());
         }
-        let config = self.config(member, node);
+        let mut config = self.config(member, node);
+        if let Some(tune) = &self.tune {
+            tune(&mut config.node);
+        }
+        if self.tls {
+            // Made once per data directory, with the code `tandem cert` runs.
+            let (cert, key) = tandem_node::cert::paths(&config);
+            if !cert.exists() {
+                tandem_node::cert::write(&config, &["127.0.0.1".into(), "localhost".into()])?;
+            }
+            config.node.tls_cert = Some(cert);
+            config.node.tls_key = Some(key);
+        }
         let store = Arc::new(SqliteStore::open_with(node.dir.path(), self.cache_kib)?);
         let (poll, max_backoff, sync_page_size_max) = (self.poll, self.max_backoff, self.sync_page_size_max);
         let node = self.nodes.get_mut(member).context("no such node")?;
@@ -439,11 +543,11 @@ impl Sandbox {
     }
 
     pub fn peer_url(&self, member: &str) -> anyhow::Result<String> {
-        Ok(format!("http://{}/taxii2/", self.node(member)?.addr))
+        self.url(member, "/taxii2/")
     }
 
     fn objects_url(&self, member: &str) -> anyhow::Result<String> {
-        Ok(format!("http://{}/api/collections/intel/objects/", self.node(member)?.addr))
+        self.url(member, "/api/collections/intel/objects/")
     }
 
     /// Posts objects to `member`'s node as its analyst; returns the TAXII status.
@@ -465,10 +569,10 @@ impl Sandbox {
         Ok(body)
     }
 
-    /// `GET http://<member's node><path>` as `user` (every sandbox user has [`PASSWORD`]).
+    /// `GET <member's node><path>` as `user` (every sandbox user has [`PASSWORD`]).
     pub async fn get(&self, member: &str, user: &str, path: &str) -> anyhow::Result<reqwest::Response> {
-        let url = format!("http://{}{path}", self.node(member)?.addr);
-        Ok(self.http.get(url).basic_auth(user, Some(PASSWORD)).send().await?)
+        let url = self.url(member, path)?;
+        Ok(self.client_for(user)?.get(url).basic_auth(user, Some(PASSWORD)).send().await?)
     }
 
     /// Deletes every version of `id` on `member`'s node, as its analyst.

@@ -510,7 +510,7 @@ async fn manifest_first_fetches_only_what_is_missing() {
         password: Some(tandem_testkit::sandbox::PASSWORD.into()),
         token: None,
     };
-    let client = PeerClient::new(spec, Timeouts::default()).unwrap();
+    let client = PeerClient::with_tls(spec, Timeouts::default(), &sb.peer_tls("SYR").unwrap()).unwrap();
     let root = client.api_root().await.unwrap();
     let fetcher = Fetcher { client, root, store: local.clone(), collection: "intel".into() };
     let (whole, none) = fetcher.page(Mode::Whole, None, None, 1000).await.unwrap();

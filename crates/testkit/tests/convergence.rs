@@ -123,7 +123,8 @@ async fn run(seed: u64, faults: bool) {
     for (a, b) in LINKS {
         builder = builder.link(a, b);
     }
-    let mut sb = builder.build().await.unwrap();
+    // Plain HTTP: the faults (drops mid-body, replays, stale responses) must see HTTP messages.
+    let mut sb = builder.plain_http().build().await.unwrap();
     // The schedule may cut a link before the REL TO definitions have crossed it, so a node may
     // hold (and withhold) a version before its definition arrives: the release epoch then makes
     // its peers re-read (ARCHITECTURE.md, Federation), which this test checks too.

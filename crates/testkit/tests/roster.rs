@@ -35,8 +35,10 @@ async fn submit(sb: &Sandbox, node: &str, c: &SignedChange) -> (u16, Value) {
 }
 
 async fn submit_as(sb: &Sandbox, node: &str, user: &str, c: &SignedChange) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("http://{}/api/tandem/roster/changes/", sb.addr(node).unwrap()))
+    let resp = sb
+        .client_for(user)
+        .unwrap()
+        .post(sb.url(node, "/api/tandem/roster/changes/").unwrap())
         .basic_auth(user, Some(PASSWORD))
         .header("Content-Type", "application/json")
         .body(c.to_value().to_string())
@@ -49,8 +51,10 @@ async fn submit_as(sb: &Sandbox, node: &str, user: &str, c: &SignedChange) -> (u
 
 /// The ids `node` serves to `user` over TAXII.
 async fn served_to(sb: &Sandbox, node: &str, user: &str) -> Vec<String> {
-    let resp = reqwest::Client::new()
-        .get(format!("http://{}/api/collections/intel/objects/?limit=1000", sb.addr(node).unwrap()))
+    let resp = sb
+        .client_for(user)
+        .unwrap()
+        .get(sb.url(node, "/api/collections/intel/objects/?limit=1000").unwrap())
         .basic_auth(user, Some(PASSWORD))
         .header("Accept", TAXII)
         .send()
@@ -238,8 +242,9 @@ async fn a_node_without_an_authority_refuses_every_change() {
     assert!(body["description"].as_str().unwrap().contains("no roster authority configured"), "{body}");
     assert_eq!(status_of(&sb, "USA", "SYR"), None);
     let (status, body) = {
-        let resp = reqwest::Client::new()
-            .post(format!("http://{}/api/tandem/roster/changes/", sb.addr("USA").unwrap()))
+        let resp = sb
+            .http()
+            .post(sb.url("USA", "/api/tandem/roster/changes/").unwrap())
             .basic_auth("analyst", Some(PASSWORD))
             .body("{not json")
             .send()

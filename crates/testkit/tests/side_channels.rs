@@ -27,11 +27,11 @@ async fn sync_mode_only_for_peer_accounts() {
     sb.store("USA").unwrap().put_meta(tandem_sync::signer::EPOCH_KEY, Some(&Value::String("epoch-1".into()))).unwrap();
     sb.stop("USA").await.unwrap();
     sb.start("USA").await.unwrap();
-    let http = reqwest::Client::new();
     let addr = sb.addr("USA").unwrap();
+    let scheme = sb.scheme();
     let get = |user: &'static str, endpoint: &'static str| {
-        let http = http.clone();
-        let url = format!("http://{addr}/api/collections/intel/{endpoint}/?limit=100");
+        let http = sb.client_for(user).unwrap();
+        let url = format!("{scheme}://{addr}/api/collections/intel/{endpoint}/?limit=100");
         async move {
             let r = http
                 .get(url)
@@ -72,8 +72,9 @@ async fn a_notification_flood_costs_a_bounded_number_of_pulls() {
     let (id, version) = (a["id"].as_str().unwrap(), a["modified"].as_str().unwrap());
     assert!(sb.wait_for(WAIT, |sb| sb.holds("IRQ", id, version)).await, "the first write never reached IRQ");
 
-    let http = reqwest::Client::new();
-    let url = format!("http://{}/api/tandem/notify/", sb.addr("IRQ").unwrap());
+    let http = sb.http().clone();
+    let url = sb.url("IRQ", "/api/tandem/notify/").unwrap();
+    let peer = sb.client_for("sync-USA").unwrap();
     // A user who is not a peer account may not notify at all.
     let r = http.post(&url).basic_auth("analyst", Some(PASSWORD)).send().await.unwrap();
     assert_eq!(r.status(), 403);
@@ -82,7 +83,7 @@ async fn a_notification_flood_costs_a_bounded_number_of_pulls() {
     let start = Instant::now();
     let (mut accepted, mut limited) = (0u64, 0u64);
     for _ in 0..2000 {
-        let r = http.post(&url).basic_auth("sync-USA", Some(PASSWORD)).send().await.unwrap();
+        let r = peer.post(&url).basic_auth("sync-USA", Some(PASSWORD)).send().await.unwrap();
         match r.status().as_u16() {
             202 => accepted += 1,
             429 => {
@@ -141,9 +142,10 @@ async fn peer_error_details_only_for_auditors() {
     };
     assert!(sb.wait_for(WAIT, failing).await);
     let peers = |user: &'static str| {
-        let url = format!("http://{}/api/tandem/peers/", sb.addr("USA").unwrap());
+        let url = sb.url("USA", "/api/tandem/peers/").unwrap();
+        let http = sb.http().clone();
         async move {
-            let r = reqwest::Client::new().get(url).basic_auth(user, Some(PASSWORD)).send().await.unwrap();
+            let r = http.get(url).basic_auth(user, Some(PASSWORD)).send().await.unwrap();
             assert_eq!(r.status(), 200);
             let body: Value = r.json().await.unwrap();
             body["peers"].as_array().unwrap().iter().find(|p| p["member"] == "IRQ").unwrap().clone()

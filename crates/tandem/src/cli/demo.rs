@@ -120,7 +120,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let path = args.dir.join(format!("{}.toml", p.member.to_lowercase()));
         std::fs::write(&path, config_text(p, &plans, &keys, &authority_public))
             .with_context(|| format!("writing {}", path.display()))?;
-        configs.push(Config::load(&path)?);
+        let config = Config::load(&path)?;
+        // Every demo node serves TLS, its certificate made as `tandem cert` makes it (once).
+        if config.node.tls_cert.as_ref().is_some_and(|c| !c.exists()) {
+            tandem_node::cert::write(&config, &tandem_node::cert::default_hosts(&config))?;
+        }
+        configs.push(config);
     }
 
     let mut by_originator: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
@@ -286,14 +291,14 @@ fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>, author
     let _ = writeln!(t, "# Written by `tandem demo`: the {} node of the demo coalition.\n", p.member);
     let _ = writeln!(
         t,
-        "[node]\nmember = \"{m}\"\nlisten = \"{l}\"\ndata_dir = \"./{d}\"\ntitle = \"Tandem demo ({m} node)\"\n",
+        "[node]\nmember = \"{m}\"\nlisten = \"{l}\"\ndata_dir = \"./{d}\"\ntitle = \"Tandem demo ({m} node)\"\ntls_cert = \"./{d}/tls.crt\"\ntls_key = \"./{d}/tls.key\"\n",
         m = p.member,
         l = p.listen,
         d = p.member.to_lowercase()
     );
     if p.listen.ip().is_unspecified() {
         // Listening on every interface: discovery still needs a URL clients can use.
-        let _ = writeln!(t, "public_url = \"http://127.0.0.1:{}/\"\n", p.listen.port());
+        let _ = writeln!(t, "public_url = \"https://127.0.0.1:{}/\"\n", p.listen.port());
     }
     let _ = writeln!(t, "[coalition]\nauthority = \"{authority}\"\n");
     for m in tandem_demo::coalition_members() {
@@ -340,7 +345,7 @@ fn config_text(p: &Plan, plans: &[Plan], keys: &BTreeMap<String, String>, author
         if let Some(addr) = base(peer) {
             let _ = writeln!(
                 t,
-                "[[peers]]\nmember = \"{peer}\"\nurl = \"http://{addr}/taxii2/\"\nusername = \"{me}-sync\"\npassword = \"{PASSWORD}\"\n"
+                "[[peers]]\nmember = \"{peer}\"\nurl = \"https://{addr}/taxii2/\"\nusername = \"{me}-sync\"\npassword = \"{PASSWORD}\"\n"
             );
         }
     }
@@ -384,7 +389,7 @@ fn print_ui_addresses(plans: &[Plan]) {
     for p in order {
         let m = p.member.to_lowercase();
         let note = if p.member == "SYR" { "  <- Syria's analyst after the join" } else { "" };
-        println!("  {:<4} http://{}/ui/   user {m}-analyst{note}", p.member, p.listen);
+        println!("  {:<4} https://{}/ui/   user {m}-analyst{note}", p.member, p.listen);
     }
 }
 
@@ -395,17 +400,23 @@ fn print_where_to_look(nodes: &[Launched], log: &std::path::Path) {
     for n in nodes {
         let m = n.config.node.member.to_lowercase();
         println!(
-            "  {:<4} node  http://{}/taxii2/   web UI /ui/   users {m}-analyst, {m}-auditor",
+            "  {:<4} node  https://{}/taxii2/   web UI /ui/   users {m}-analyst, {m}-auditor",
             n.config.node.member, n.config.node.listen
         );
     }
     if let Some(syr) = nodes.iter().find(|n| n.config.node.member == "SYR") {
-        let base = format!("http://{}", syr.config.node.listen);
+        let base = format!("https://{}", syr.config.node.listen);
+        // Each node's web certificate (what curl and browsers are served) is self-signed: curl
+        // trusts it by file.
+        let ca = match syr.config.node.tls_cert {
+            Some(_) => format!("--cacert '{}' ", syr.config.web_tls_paths().0.display()),
+            None => String::new(),
+        };
         println!(
-            "  try: curl -g -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
+            "  try: curl {ca}-g -u syr-analyst:{PASSWORD} -H 'Accept: application/taxii+json;version=2.1' '{base}/api/collections/intel/objects/?match[type]=incident&limit=5'"
         );
-        println!("  places: curl -u syr-analyst:{PASSWORD} '{base}/api/tandem/places/?q=Deir%20ez-Zor'");
-        println!("  peers:  curl -u syr-analyst:{PASSWORD} '{base}/api/tandem/peers/'");
+        println!("  places: curl {ca}-u syr-analyst:{PASSWORD} '{base}/api/tandem/places/?q=Deir%20ez-Zor'");
+        println!("  peers:  curl {ca}-u syr-analyst:{PASSWORD} '{base}/api/tandem/peers/'");
     }
     println!("  configs and data: one <member>.toml and <member>/ directory per node in the demo directory");
     println!("  logs: {}", log.display());

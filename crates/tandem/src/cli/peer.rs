@@ -63,6 +63,23 @@ pub fn run_key(command: &KeyCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tandem cert`: the node's certificate, made with its node key.
+pub fn run_cert(config: &std::path::Path, hosts: &[String]) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config)?;
+    let hosts = if hosts.is_empty() { tandem_node::cert::default_hosts(&config) } else { hosts.to_vec() };
+    let (cert, key) = tandem_node::cert::write(&config, &hosts)?;
+    println!("certificate {} for {}", cert.display(), hosts.join(", "));
+    println!("key {} (the node key, owner-only)", key.display());
+    if config.node.tls_cert.is_none() {
+        println!(
+            "serve it with, under [node]:\ntls_cert = {:?}\ntls_key = {:?}",
+            cert.display().to_string(),
+            key.display().to_string()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(command: &PeerCommand) -> anyhow::Result<ExitCode> {
     match command {
         PeerCommand::Add { config, member, url, username, password, token } => {

@@ -29,8 +29,9 @@ pub async fn launch(
 ) -> anyhow::Result<Node> {
     let store: Arc<dyn tandem_store::Store> = node::open_store(&config)?;
     let member = config.node.member.clone();
+    let scheme = if config.node.tls_cert.is_some() { "https" } else { "http" };
     let node = Node::builder(config, store).start(shutdown).await?;
-    println!("tandem node {member} listening on http://{}/taxii2/", node.addr);
+    println!("tandem node {member} listening on {scheme}://{}/taxii2/", node.addr);
     Ok(node)
 }
 

@@ -17,9 +17,13 @@ pub struct TailArgs {
     /// The node's config (its listen address is the URL), or give --url.
     #[arg(long, short)]
     config: Option<PathBuf>,
-    /// The node's base URL, e.g. http://127.0.0.1:8480/.
+    /// The node's base URL, e.g. https://127.0.0.1:8480/.
     #[arg(long)]
     url: Option<String>,
+    /// With an https --url: the node's certificate file (trusted by the node key it carries;
+    /// with --config, the node's own `tls_cert` is used).
+    #[arg(long)]
+    node_cert: Option<PathBuf>,
     #[arg(long)]
     user: String,
     /// Read from TANDEM_PASSWORD when omitted.
@@ -66,11 +70,23 @@ fn line(event: &str, id: &str, data: &Value) -> String {
 }
 
 pub fn run(args: &TailArgs) -> anyhow::Result<ExitCode> {
-    let base = match (&args.url, &args.config) {
-        (Some(u), _) => u.trim_end_matches('/').to_string(),
-        (None, Some(c)) => format!("http://{}", Config::load(c)?.node.listen),
+    // A node's certificate is self-signed with its node key: trust that key, no CA.
+    let (base, cert) = match (&args.url, &args.config) {
+        (Some(u), _) => (u.trim_end_matches('/').to_string(), args.node_cert.clone()),
+        (None, Some(c)) => {
+            let config = Config::load(c)?;
+            let scheme = if config.node.tls_cert.is_some() { "https" } else { "http" };
+            (format!("{scheme}://{}", config.node.listen), config.node.tls_cert.clone())
+        }
         (None, None) => anyhow::bail!("give --config or --url"),
     };
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+    if let Some(path) = cert {
+        let key = tandem_tls::certificate_key(&path)?;
+        builder =
+            builder.use_preconfigured_tls(tandem_tls::client_config(None, tandem_tls::verify::accept_keys(vec![key]))?);
+    }
+    let client = builder.build()?;
     let password = args
         .password
         .clone()
@@ -87,11 +103,16 @@ pub fn run(args: &TailArgs) -> anyhow::Result<ExitCode> {
         query.extend(vs.iter().map(|v| (k, v.clone())));
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(follow(args, &base, &password, &query))
+    runtime.block_on(follow(args, &client, &base, &password, &query))
 }
 
-async fn follow(args: &TailArgs, base: &str, password: &str, query: &[(&str, String)]) -> anyhow::Result<ExitCode> {
-    let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
+async fn follow(
+    args: &TailArgs,
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+    query: &[(&str, String)],
+) -> anyhow::Result<ExitCode> {
     let mut last = args.after.clone();
     let mut printed = 0usize;
     loop {

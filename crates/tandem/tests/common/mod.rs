@@ -65,3 +65,25 @@ pub fn text(out: &std::process::Output) -> String {
 pub fn p(path: &std::path::Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
+
+/// `tandem cert --config <config>`: the node's certificate from its node key.
+pub fn make_cert(config: &std::path::Path) {
+    let out = tandem(&["cert", "--config", p(config)]);
+    assert!(out.status.success(), "tandem cert: {}", text(&out));
+}
+
+/// The `[node]` lines serving TLS with the certificate `tandem cert` writes into `./data`.
+pub const TLS_LINES: &str = "tls_cert = \"./data/tls.crt\"\ntls_key = \"./data/tls.key\"\n";
+
+/// A client for the test's own nodes over https. It accepts any node key: what a node's
+/// certificate must carry is checked between the nodes themselves (peers pin roster keys),
+/// which is what these tests exercise; the test's client only reads and writes.
+pub fn client_builder() -> reqwest::blocking::ClientBuilder {
+    let any = std::sync::Arc::new(|_: &[u8; 32]| true);
+    let tls = tandem_tls::client_config(None, any).expect("tls client configuration");
+    reqwest::blocking::Client::builder().use_preconfigured_tls(tls)
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    client_builder().build().expect("client")
+}

@@ -159,10 +159,15 @@ export async function render(main, [editId]) {
       const res = await api(`/api/tandem/extract?published=${new Date().toISOString().slice(0, 10)}`, { method: "POST", body: pasteText.value,
         // JSON or TAXII: an /api/ path the node does not have then answers 404, not 406.
         headers: { "Content-Type": "text/plain; charset=utf-8", Accept: "application/json, application/taxii+json;version=2.1" } });
-      const drafts = (res && (res.drafts || res.incidents)) || (Array.isArray(res) ? res : []);
+      // The node answers the drafts as a STIX bundle (incidents with the extension, their
+      // locations) beside the extraction with its text spans.
+      const objects = (res && res.bundle && Array.isArray(res.bundle.objects)) ? res.bundle.objects : [];
+      const drafts = objects.filter((o) => o.type === "incident");
       const d = drafts[0];
       if (!d) { pasteMsg.textContent = t("no_results"); return; }
-      prefill(d.object || d);
+      const x = (d.extensions && d.extensions[INCIDENT_EXT]) || {};
+      const locId = x.place && Array.isArray(x.place.location_refs) ? x.place.location_refs[0] : null;
+      prefill({ ...d, location: objects.find((o) => o.id === locId) });
       pasteMsg.textContent = `✓ ${drafts.length}`;
     } catch (e) {
       pasteMsg.textContent = e.status === 404 ? t("extract_missing") : e.message;
