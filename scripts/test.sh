@@ -26,6 +26,11 @@ echo "== tools"
 command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 
+echo "== postgresql (a throw-away server for the PostgreSQL backend's tests; see tandem_store_postgres::testdb)"
+if [ -z "${TANDEM_PG_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
+
 echo "== python virtualenv (.venv) for the interop tests"
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import taxii2client, stix2, stix2validator, pytest' 2>/dev/null; then
   python3 -m venv .venv
