@@ -367,7 +367,13 @@ fn genuine_object(n: usize, o: &Obj) -> Value {
 /// Opens a store on a fresh data directory: one entry per backend.
 type Open = fn(&std::path::Path) -> Box<dyn Store>;
 
-const BACKENDS: [(&str, Open); 1] = [("sqlite", |dir| Box::new(SqliteStore::open(dir).expect("open")))];
+const BACKENDS: [(&str, Open); 2] = [
+    ("sqlite", |dir| Box::new(SqliteStore::open(dir).expect("open"))),
+    // A fresh schema on the test process's PostgreSQL server (the directory is unused).
+    ("postgres", |_| {
+        Box::new(tandem_store_postgres::PgStore::open(&tandem_store_postgres::testdb::fresh_url()).expect("open"))
+    }),
+];
 
 fn build(w: &World, open: Open) -> (tempfile::TempDir, Box<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
