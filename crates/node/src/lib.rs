@@ -13,6 +13,7 @@ pub mod config;
 pub mod federation;
 pub mod feed;
 pub mod http;
+pub mod lease;
 mod node;
 pub mod wiring;
 

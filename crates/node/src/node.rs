@@ -175,20 +175,39 @@ impl NodeBuilder {
         // Watch-zone alerts for every zone, in its owner's view, persisted once each: woken by
         // the feed signal (every local, replicated or other-process write), with a slow poll as
         // a fallback, so an idle node does no alert work.
-        let alerter = tokio::spawn(tandem_live::alerts::run_alerter(
-            alerter_state,
-            feed_rx.clone(),
-            ALERT_FALLBACK_POLL,
-            stop_accounts.subscribe(),
-        ));
+        let start_alerter = {
+            let (state, feed) = (alerter_state, feed_rx.clone());
+            move |stop: watch::Receiver<bool>| {
+                tokio::spawn(tandem_live::alerts::run_alerter(state.clone(), feed.clone(), ALERT_FALLBACK_POLL, stop))
+            }
+        };
         // Webhook deliveries from the durable outbox (retries and dead letters there).
-        let webhooks = tokio::spawn(tandem_live::webhooks::run_worker(
-            Arc::clone(&store),
-            Arc::clone(&roster),
-            tandem_live::webhooks::Retry::default(),
-            WEBHOOK_TICK,
-            stop_accounts.subscribe(),
-        ));
+        let start_webhooks = {
+            let (store, roster) = (Arc::clone(&store), Arc::clone(&roster));
+            move |stop: watch::Receiver<bool>| {
+                tokio::spawn(tandem_live::webhooks::run_worker(
+                    Arc::clone(&store),
+                    Arc::clone(&roster),
+                    tandem_live::webhooks::Retry::default(),
+                    WEBHOOK_TICK,
+                    stop,
+                ))
+            }
+        };
+        // On a database several processes share, that work runs in the one holding the lease
+        // (see `crate::lease`); the embedded store has one serving process.
+        let (alerter, webhooks, lease) = match config.storage.backend {
+            crate::config::StorageBackend::Postgres => {
+                let lease = crate::lease::Lease::new(Arc::clone(&store), "background", crate::lease::LEASE_TTL);
+                let (held, lease) = lease.run(stop_accounts.subscribe());
+                let alerter = crate::lease::gated(held.clone(), stop_accounts.subscribe(), start_alerter);
+                let webhooks = crate::lease::gated(held, stop_accounts.subscribe(), start_webhooks);
+                (alerter, webhooks, Some(lease))
+            }
+            crate::config::StorageBackend::Sqlite => {
+                (start_alerter(stop_accounts.subscribe()), start_webhooks(stop_accounts.subscribe()), None)
+            }
+        };
         let task_fed = Arc::clone(&fed);
         let server = tokio::spawn(async move {
             // With each connection's address, so that failed logins are throttled per address too.
@@ -198,6 +217,9 @@ impl NodeBuilder {
             let _ = accounts.await;
             let _ = alerter.await;
             let _ = webhooks.await;
+            if let Some(lease) = lease {
+                let _ = lease.await;
+            }
             task_fed.stop().await;
             if let Err(e) = audit.close() {
                 tracing::error!(error = %e, "closing the audit log");
