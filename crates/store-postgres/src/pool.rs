@@ -12,13 +12,16 @@ use crate::{pg, poisoned};
 /// How many connections a store keeps.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolConfig {
-    /// Idle connections kept for reuse; more are opened while calls run concurrently.
+    /// Idle connections kept for reuse.
     pub max_idle: usize,
+    /// Connections open at once; a call beyond waits for one (so many processes stay within the
+    /// server's `max_connections`).
+    pub max_size: usize,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        PoolConfig { max_idle: 8 }
+        PoolConfig { max_idle: 8, max_size: 16 }
     }
 }
 
@@ -26,6 +29,8 @@ pub(crate) struct Pool {
     config: tokio_postgres::Config,
     limits: PoolConfig,
     idle: Mutex<Vec<Client>>,
+    /// One permit per connection in use.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// The store's runtime, which drives every connection.
     handle: tokio::runtime::Handle,
 }
@@ -34,6 +39,8 @@ pub(crate) struct Pool {
 pub(crate) struct Conn<'a> {
     pool: &'a Pool,
     client: Option<Client>,
+    /// Released after the client went back (declared after it: dropped last).
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Conn<'_> {
@@ -67,15 +74,20 @@ impl Drop for Conn<'_> {
 
 impl Pool {
     pub fn new(config: tokio_postgres::Config, limits: PoolConfig, handle: tokio::runtime::Handle) -> Self {
-        Pool { config, limits, idle: Mutex::new(Vec::new()), handle }
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_size.max(1)));
+        Pool { config, limits, idle: Mutex::new(Vec::new()), permits, handle }
     }
 
     pub async fn get(&self) -> Result<Conn<'_>> {
+        let permit = std::sync::Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| tandem_store::StoreError::backend("the connection pool is closed"))?;
         loop {
             let client = self.idle.lock().map_err(|_| poisoned())?.pop();
             match client {
                 Some(c) if c.is_closed() => continue,
-                Some(c) => return Ok(Conn { pool: self, client: Some(c) }),
+                Some(c) => return Ok(Conn { pool: self, client: Some(c), _permit: permit }),
                 None => break,
             }
         }
@@ -89,6 +101,6 @@ impl Pool {
             .batch_execute("SET synchronous_commit = on; SET default_transaction_isolation = 'read committed'")
             .await
             .map_err(pg)?;
-        Ok(Conn { pool: self, client: Some(client) })
+        Ok(Conn { pool: self, client: Some(client), _permit: permit })
     }
 }

@@ -37,6 +37,22 @@ impl PgStore {
         let coll = labels::collection_id(&tx, &self.labels, &mut pending, collection).await?;
         let has_tombstones: bool =
             tx.query_one("SELECT EXISTS (SELECT 1 FROM tombstones)", &[]).await.map_err(pg)?.get(0);
+        // Prepared once per call: a statement given as text is prepared again at every use (one
+        // more round trip per object).
+        let select_existing = tx
+            .prepare(
+                "SELECT version, date_added, content_hash, revoked, originator = $3 FROM objects
+                 WHERE collection = $1 AND stix_id = $2",
+            )
+            .await
+            .map_err(pg)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .await
+            .map_err(pg)?;
         for Incoming { object, provenance } in objects {
             let id = object.id().to_string();
             let version = object.version();
@@ -61,15 +77,7 @@ impl PgStore {
             }
             let mut existing = Vec::new();
             let mut others = false;
-            for row in tx
-                .query(
-                    "SELECT version, date_added, content_hash, revoked, originator = $3 FROM objects
-                     WHERE collection = $1 AND stix_id = $2",
-                    &[&coll, &id, &originator],
-                )
-                .await
-                .map_err(pg)?
-            {
+            for row in tx.query(&select_existing, &[&coll, &id, &originator]).await.map_err(pg)? {
                 if row.try_get::<_, bool>(4).map_err(pg)? {
                     existing.push(Existing {
                         version: row.try_get(0).map_err(pg)?,
@@ -141,8 +149,7 @@ impl PgStore {
             let body = serde_json::to_string(object.as_map()).map_err(StoreError::backend)?;
             let provenance = provenance.as_ref().map(|p| p.to_string());
             tx.execute(
-                "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                &insert,
                 &[
                     &last_added,
                     &coll,
