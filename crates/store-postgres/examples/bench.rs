@@ -17,7 +17,7 @@ const COLL: &str = "0b1e5c55-0000-4000-8000-00000000beef";
 const BATCH: usize = 100;
 
 fn object(n: usize) -> Incoming {
-    let kind = if n % 2 == 0 { "indicator" } else { "report" };
+    let kind = if n.is_multiple_of(2) { "indicator" } else { "report" };
     let v = json!({
         "type": kind, "spec_version": "2.1", "id": format!("{kind}--00000000-0000-4000-8000-{n:012}"),
         "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
@@ -86,7 +86,7 @@ fn run(name: &str, handles: Vec<Arc<dyn Store>>, n: usize) {
     each(&handles, |store, part| {
         for i in (0..lookups).filter(|i| i % k == part) {
             let id = (i * 7919) % n;
-            let kind = if id % 2 == 0 { "indicator" } else { "report" };
+            let kind = if id.is_multiple_of(2) { "indicator" } else { "report" };
             let q = ObjectQuery {
                 limit: 10,
                 ids: vec![format!("{kind}--00000000-0000-4000-8000-{id:012}")],
