@@ -167,10 +167,22 @@ impl NodeBuilder {
         let roster = Arc::clone(&state.roster);
         let alerter_state = state.clone();
         let app = crate::http::app(state, &fed, feed_rx.clone());
+        let (stop_accounts, stopped) = watch::channel(false);
+        // On a database several processes share, background work (pulling from peers, the
+        // alerter, the webhook worker) runs in the one holding the node's lease (see
+        // `crate::lease`); the embedded store has one serving process.
+        let (held, lease) = match config.storage.backend {
+            crate::config::StorageBackend::Postgres => {
+                let lease = crate::lease::Lease::new(Arc::clone(&store), "background", crate::lease::LEASE_TTL);
+                let (held, task) = lease.run(stop_accounts.subscribe());
+                fed.gate_pulls(held.clone());
+                (Some(held), Some(task))
+            }
+            crate::config::StorageBackend::Sqlite => (None, None),
+        };
         fed.start();
         tracing::info!(member = %config.node.member, %addr, collection = %config.intel_collection_id(), "tandem node listening");
         spawn_roster_reload(&config, fed.roster_log());
-        let (stop_accounts, stopped) = watch::channel(false);
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
         // Watch-zone alerts for every zone, in its owner's view, persisted once each: woken by
         // the feed signal (every local, replicated or other-process write), with a slow poll as
@@ -194,19 +206,12 @@ impl NodeBuilder {
                 ))
             }
         };
-        // On a database several processes share, that work runs in the one holding the lease
-        // (see `crate::lease`); the embedded store has one serving process.
-        let (alerter, webhooks, lease) = match config.storage.backend {
-            crate::config::StorageBackend::Postgres => {
-                let lease = crate::lease::Lease::new(Arc::clone(&store), "background", crate::lease::LEASE_TTL);
-                let (held, lease) = lease.run(stop_accounts.subscribe());
-                let alerter = crate::lease::gated(held.clone(), stop_accounts.subscribe(), start_alerter);
-                let webhooks = crate::lease::gated(held, stop_accounts.subscribe(), start_webhooks);
-                (alerter, webhooks, Some(lease))
-            }
-            crate::config::StorageBackend::Sqlite => {
-                (start_alerter(stop_accounts.subscribe()), start_webhooks(stop_accounts.subscribe()), None)
-            }
+        let (alerter, webhooks) = match held {
+            Some(held) => (
+                crate::lease::gated(held.clone(), stop_accounts.subscribe(), start_alerter),
+                crate::lease::gated(held, stop_accounts.subscribe(), start_webhooks),
+            ),
+            None => (start_alerter(stop_accounts.subscribe()), start_webhooks(stop_accounts.subscribe())),
         };
         let task_fed = Arc::clone(&fed);
         let server = tokio::spawn(async move {

@@ -173,3 +173,110 @@ fn two_processes_on_one_database_behave_as_one_node() {
     let (code, status) = get(pb, "usa", &format!("/api/status/{}/", statuses[0]));
     assert_eq!((code, status["success_count"].as_u64()), (200, Some(5)), "written by the dead process");
 }
+
+/// `tandem key show`: the node key of `config`'s data directory (created on first use).
+fn key_show(config: &std::path::Path) -> String {
+    let out = tandem(&["key", "show", "--config", p(config)]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A federation member served by two processes on one database pulls from its peer once, in
+/// the process holding the node's lease; when that process dies, the other takes the pulls over.
+#[test]
+fn two_processes_pull_from_a_peer_with_failover() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb, pi) = (free_port(), free_port(), free_port());
+    let write = |name: &str, port: u16, keys: &[(&str, &str)]| -> PathBuf {
+        let data = dir.path().join(name);
+        std::fs::create_dir_all(&data).expect("dir");
+        let path = data.join("node.toml");
+        let member = if name == "irq" { "IRQ" } else { "USA" };
+        let mut toml = NodeToml::new(member, port);
+        if member == "USA" {
+            toml = toml.postgres(&db);
+        }
+        for (code, key) in keys {
+            let line = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
+            toml = toml.member_with(code, &line);
+        }
+        toml = toml.user("analyst", member, "dev-only");
+        toml = if member == "IRQ" {
+            toml.user_with("sync-USA", "USA", "dev-only", r#"roles = ["peer"]"#)
+        } else {
+            toml.peer("IRQ", &format!("http://127.0.0.1:{pi}/taxii2/"), "sync-USA", "dev-only")
+        };
+        toml.write(&path).expect("config");
+        path
+    };
+    let none = [("USA", ""), ("IRQ", "")];
+    let (a, irq) = (write("a", pa, &none), write("irq", pi, &none));
+    let (usa_key, irq_key) = (key_show(&a), key_show(&irq));
+    let keys = [("USA", usa_key.as_str()), ("IRQ", irq_key.as_str())];
+    let (a, b, irq) = (write("a", pa, &keys), write("b", pb, &keys), write("irq", pi, &keys));
+    // One node, one key: both processes sign as USA.
+    std::fs::create_dir_all(dir.path().join("b/data")).expect("dir");
+    std::fs::copy(dir.path().join("a/data/node.key"), dir.path().join("b/data/node.key")).expect("key");
+    let _irq = Proc(serve_on(&irq, pi));
+    let mut proc_a = Some(Proc(serve_on(&a, pa)));
+    let proc_b = Proc(serve_on(&b, pb));
+
+    let holds = |port: u16, id: &str| {
+        let (code, _) = get(port, "analyst", &format!("/api/collections/intel/objects/{id}/"));
+        code == 200
+    };
+    let eventually = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let first = incident(100, &[GREEN]);
+    let first_id = first["id"].as_str().expect("id").to_string();
+    let r = client()
+        .post(format!("http://127.0.0.1:{pi}/api/collections/intel/objects/"))
+        .basic_auth("analyst", Some("dev-only"))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": [first] }).to_string())
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 202);
+    eventually("IRQ's object reaches USA", &|| holds(pa, &first_id) && holds(pb, &first_id));
+
+    // Exactly one process pulls (its peer list is the configured one; the other's is empty).
+    let pulling = |port: u16| {
+        let r = client()
+            .get(format!("http://127.0.0.1:{port}/api/tandem/peers/"))
+            .basic_auth("analyst", Some("dev-only"))
+            .send()
+            .expect("peers");
+        let v: Value = r.json().unwrap_or(Value::Null);
+        v["peers"].as_array().is_some_and(|a| !a.is_empty())
+    };
+    eventually("one process pulls", &|| pulling(pa) != pulling(pb));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(pulling(pa), pulling(pb), "never both, never neither");
+    // The holder dies; the other takes the pulls over and receives what IRQ writes next.
+    let (mut proc_b, survivor) = (Some(proc_b), if pulling(pa) { pb } else { pa });
+    if survivor == pb {
+        proc_a.take();
+    } else {
+        proc_b.take();
+    }
+    eventually("the survivor pulls", &|| pulling(survivor));
+    let second = incident(101, &[GREEN]);
+    let second_id = second["id"].as_str().expect("id").to_string();
+    let r = client()
+        .post(format!("http://127.0.0.1:{pi}/api/collections/intel/objects/"))
+        .basic_auth("analyst", Some("dev-only"))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": [second] }).to_string())
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 202);
+    eventually("the next object reaches USA after the failover", &|| holds(survivor, &second_id));
+}
