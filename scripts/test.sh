@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 # About 90% of the tests that passed in a full run on 2026-12-01 (measured figures in brackets):
 # raise them when you add tests, so that losing many tests at once fails the run.
-MIN_RUST_PASSED=270 # (measured 300)
+MIN_RUST_PASSED=299 # (measured 300 on 2026-12-01, plus 33 tests of the PostgreSQL backend since)
 MIN_PYTEST_PASSED=70 # (measured 78)
 
 # Colour codes would hide the lines we sum.
