@@ -24,6 +24,8 @@ pub struct Config {
     pub peers: Vec<PeerConfig>,
     #[serde(default)]
     pub coalition: CoalitionConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
     /// The file this configuration was loaded from (for reloading the roster on SIGHUP).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -152,6 +154,28 @@ fn default_peer_connect_timeout() -> u64 {
 }
 fn default_peer_request_timeout() -> u64 {
     tandem_sync::client::Timeouts::default().request.as_secs()
+}
+
+/// Where the node's objects, accounts and state live (`[storage]`). The audit log and the node
+/// key stay in `node.data_dir` whichever backend holds the rest.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    #[serde(default)]
+    pub backend: StorageBackend,
+    /// `postgres://user:password@host:port/database` (backend `postgres` only). Several
+    /// `tandem serve` processes on one database serve one node.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// The embedded store in `node.data_dir` (the default).
+    #[default]
+    Sqlite,
+    Postgres,
 }
 
 /// What the whole coalition shares.
@@ -313,6 +337,20 @@ impl Config {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        match (self.storage.backend, &self.storage.url) {
+            (StorageBackend::Postgres, None) => {
+                bail!("storage.url: required with backend = \"postgres\" (postgres://user@host:port/database)")
+            }
+            (StorageBackend::Postgres, Some(u))
+                if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) =>
+            {
+                bail!("storage.url: must start with postgres:// (got {:?})", u.split('@').next_back().unwrap_or(""))
+            }
+            (StorageBackend::Sqlite, Some(_)) => {
+                bail!("storage.url: only for backend = \"postgres\" (the SQLite store lives in node.data_dir)")
+            }
+            _ => {}
+        }
         let mut codes = BTreeSet::new();
         for m in &self.members {
             if !is_member_code(&m.code) {
@@ -525,6 +563,27 @@ password = "dev-only"
         assert!(format!("{:#}", c.tls_identity().unwrap_err()).contains("both or neither"));
         // With TLS, the default public URL is https.
         assert_eq!(c.public_url("127.0.0.1:8480".parse().unwrap()).unwrap(), "https://127.0.0.1:8480/");
+    }
+
+    #[test]
+    fn storage_backend_and_url() {
+        let c: Config = toml::from_str(GOOD).unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Sqlite, "SQLite is the default");
+        let with = |table: &str| GOOD.replacen("[[members]]", &format!("[storage]\n{table}\n\n[[members]]"), 1);
+        let c: Config =
+            toml::from_str(&with("backend = \"postgres\"\nurl = \"postgres://tandem@db:5432/usa\"")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Postgres);
+        let no_url: Config = toml::from_str(&with("backend = \"postgres\"")).unwrap();
+        assert!(no_url.validate().unwrap_err().to_string().contains("storage.url"));
+        let secret = "postgres://tandem:hunter2@db/usa";
+        let not_postgres: Config =
+            toml::from_str(&with("backend = \"postgres\"\nurl = \"mysql://tandem:hunter2@db/usa\"")).unwrap();
+        let err = not_postgres.validate().unwrap_err().to_string();
+        assert!(err.contains("storage.url") && !err.contains("hunter2"), "the password is never echoed: {err}");
+        let sqlite_url: Config = toml::from_str(&with(&format!("url = \"{secret}\""))).unwrap();
+        assert!(sqlite_url.validate().unwrap_err().to_string().contains("storage.url"));
+        assert!(toml::from_str::<Config>(&with("backend = \"oracle\"")).is_err());
     }
 
     #[test]

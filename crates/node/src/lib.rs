@@ -17,6 +17,7 @@ pub mod feeds;
 pub mod gazetteer;
 pub mod http;
 pub mod interop;
+pub mod lease;
 pub mod listen;
 mod node;
 pub mod wiring;

@@ -190,36 +190,71 @@ impl NodeBuilder {
         // Federation installed the signer and hooks: feeds store as the node's member, signed.
         let feed_ingest = state.ingest();
         let app = crate::http::app(state, &fed, feed_rx.clone());
+        let (stop_accounts, stopped) = watch::channel(false);
+        // On a database several processes share, background work (pulling from peers, the
+        // alerter, the webhook worker, external feeds) runs in the one holding the node's lease (see
+        // `crate::lease`); the embedded store has one serving process.
+        let (held, lease) = match config.storage.backend {
+            crate::config::StorageBackend::Postgres => {
+                let lease = crate::lease::Lease::new(Arc::clone(&store), "background", crate::lease::LEASE_TTL);
+                let (held, task) = lease.run(stop_accounts.subscribe());
+                fed.gate_pulls(held.clone());
+                (Some(held), Some(task))
+            }
+            crate::config::StorageBackend::Sqlite => (None, None),
+        };
         fed.start();
         tracing::info!(member = %config.node.member, %addr, tls = server_tls.is_some(), collection = %config.intel_collection_id(), "tandem node listening");
         spawn_roster_reload(&config, fed.roster_log());
-        let (stop_accounts, stopped) = watch::channel(false);
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
         // Watch-zone alerts for every zone, in its owner's view, persisted once each: woken by
         // the feed signal (every local, replicated or other-process write), with a slow poll as
         // a fallback, so an idle node does no alert work.
-        let alerter = tokio::spawn(tandem_live::alerts::run_alerter(
-            alerter_state,
-            feed_rx.clone(),
-            ALERT_FALLBACK_POLL,
-            stop_accounts.subscribe(),
-        ));
+        let start_alerter = {
+            let (state, feed) = (alerter_state, feed_rx.clone());
+            move |stop: watch::Receiver<bool>| {
+                tokio::spawn(tandem_live::alerts::run_alerter(state.clone(), feed.clone(), ALERT_FALLBACK_POLL, stop))
+            }
+        };
         // Webhook deliveries from the durable outbox (retries and dead letters there).
-        let webhooks = tokio::spawn(tandem_live::webhooks::run_worker(
-            Arc::clone(&store),
-            Arc::clone(&roster),
-            tandem_live::webhooks::Retry::default(),
-            WEBHOOK_TICK,
-            stop_accounts.subscribe(),
-        ));
+        let start_webhooks = {
+            let (store, roster) = (Arc::clone(&store), Arc::clone(&roster));
+            move |stop: watch::Receiver<bool>| {
+                tokio::spawn(tandem_live::webhooks::run_worker(
+                    Arc::clone(&store),
+                    Arc::clone(&roster),
+                    tandem_live::webhooks::Retry::default(),
+                    WEBHOOK_TICK,
+                    stop,
+                ))
+            }
+        };
         // External TAXII feeds (`tandem feed add`), each polled at its own interval.
-        let feeds = tokio::spawn(crate::feeds::run(
-            Arc::clone(&store),
-            feed_ingest,
-            config.intel_collection_id(),
-            config.node.member.clone(),
-            stop_accounts.subscribe(),
-        ));
+        let start_feeds = {
+            let (store, collection, member) =
+                (Arc::clone(&store), config.intel_collection_id(), config.node.member.clone());
+            move |stop: watch::Receiver<bool>| {
+                tokio::spawn(crate::feeds::run(
+                    Arc::clone(&store),
+                    feed_ingest.clone(),
+                    collection.clone(),
+                    member.clone(),
+                    stop,
+                ))
+            }
+        };
+        let (alerter, webhooks, feeds) = match held {
+            Some(held) => (
+                crate::lease::gated(held.clone(), stop_accounts.subscribe(), start_alerter),
+                crate::lease::gated(held.clone(), stop_accounts.subscribe(), start_webhooks),
+                crate::lease::gated(held, stop_accounts.subscribe(), start_feeds),
+            ),
+            None => (
+                start_alerter(stop_accounts.subscribe()),
+                start_webhooks(stop_accounts.subscribe()),
+                start_feeds(stop_accounts.subscribe()),
+            ),
+        };
         let task_fed = Arc::clone(&fed);
         let server = tokio::spawn(async move {
             // Each request carries its connection's address (failed logins are throttled per
@@ -230,6 +265,9 @@ impl NodeBuilder {
             let _ = alerter.await;
             let _ = webhooks.await;
             let _ = feeds.await;
+            if let Some(lease) = lease {
+                let _ = lease.await;
+            }
             task_fed.stop().await;
             if let Err(e) = audit.close() {
                 tracing::error!(error = %e, "closing the audit log");

@@ -10,14 +10,36 @@ use tandem_taxii::auth::{Account, ApiToken};
 use tandem_taxii::ingest::{Outcome, Stage};
 use tandem_taxii::{AppState, CollectionConfig, Ingest, NoHooks, TaxiiConfig, UserDirectory};
 
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 
 /// The node's store. Callers hold it as `Arc<dyn Store>`, so nothing above this line depends on
 /// the backend.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(&config.node.data_dir)
-        .with_context(|| format!("opening the store in {}", config.node.data_dir.display()))?;
-    Ok(Arc::new(store))
+    match (config.storage.backend, &config.storage.url) {
+        (StorageBackend::Postgres, Some(url)) => {
+            let store = tandem_store_postgres::PgStore::open(url)
+                .with_context(|| format!("opening the PostgreSQL store at {}", redact_url(url)))?;
+            Ok(Arc::new(store))
+        }
+        (StorageBackend::Postgres, None) => anyhow::bail!("storage.url: required with backend = \"postgres\""),
+        (StorageBackend::Sqlite, _) => {
+            let store = SqliteStore::open(&config.node.data_dir)
+                .with_context(|| format!("opening the store in {}", config.node.data_dir.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A database url without its password, for messages and logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// The config's users as accounts (plain passwords hashed here, with a warning: once per start).

@@ -367,7 +367,13 @@ fn genuine_object(n: usize, o: &Obj) -> Value {
 /// Opens a store on a fresh data directory: one entry per backend.
 type Open = fn(&std::path::Path) -> Box<dyn Store>;
 
-const BACKENDS: [(&str, Open); 1] = [("sqlite", |dir| Box::new(SqliteStore::open(dir).expect("open")))];
+const BACKENDS: [(&str, Open); 2] = [
+    ("sqlite", |dir| Box::new(SqliteStore::open(dir).expect("open"))),
+    // A fresh schema on the test process's PostgreSQL server (the directory is unused).
+    ("postgres", |_| {
+        Box::new(tandem_store_postgres::PgStore::open(&tandem_store_postgres::testdb::fresh_url()).expect("open"))
+    }),
+];
 
 fn build(w: &World, open: Open) -> (tempfile::TempDir, Box<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -499,7 +505,7 @@ proptest! {
 
     #[test]
     fn every_read_path_delivers_exactly_what_is_released(w in world()) {
-        for (_, open) in BACKENDS {
+        for (backend, open) in BACKENDS {
         let (_dir, store) = build(&w, open);
         let store = store.as_ref();
         let ctx = ViewContext {
@@ -514,21 +520,21 @@ proptest! {
             ObjectQuery { limit: 7, versions: VersionFilter::First, spec_versions: vec!["2.1".into()], ..Default::default() },
         ];
         for q in paths {
-            prop_assert_eq!(&received(store, &ctx, MEMBERS[w.hostile], q), &want);
+            prop_assert_eq!(&received(store, &ctx, MEMBERS[w.hostile], q), &want, "{}", backend);
         }
         // Single-object reads: released ones found, others indistinguishable from missing.
         for n in 0..w.objects.len() + 1 {
             let q = ObjectQuery { limit: 10, ids: vec![object_id(n)], ..Default::default() };
             let got = received(store, &ctx, MEMBERS[w.hostile], q);
             let want_n: BTreeMap<_, _> = want.iter().filter(|(k, _)| k.0 == n).map(|(k, v)| (k.clone(), *v)).collect();
-            prop_assert_eq!(got, want_n);
+            prop_assert_eq!(got, want_n, "{}", backend);
         }
         }
     }
 
     #[test]
     fn roster_changes_apply_immediately(w in world(), joiner in 0..MEMBERS.len(), group in 0..GROUPS.len()) {
-        for (_, open) in BACKENDS {
+        for (backend, open) in BACKENDS {
         let (_dir, store) = build(&w, open);
         let store = store.as_ref();
         // A member joins a group and becomes active: it sees what the group was released to,
@@ -541,19 +547,19 @@ proptest! {
             viewer: Viewer { member: MEMBERS[joiner].into(), clearance: LEVELS[w2.clearance] },
             roster: Arc::new(roster(&w2)),
         };
-        prop_assert_eq!(received(store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() }), expected(&w2));
+        prop_assert_eq!(received(store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() }), expected(&w2), "{}", backend);
         // Suspended: nothing at all.
         let mut w3 = w2.clone();
         w3.statuses[joiner] = MemberStatus::Suspended;
         let ctx = ViewContext { viewer: ctx.viewer.clone(), roster: Arc::new(roster(&w3)) };
         let after_suspension = received(store, &ctx, MEMBERS[w.hostile], ObjectQuery { limit: 1000, ..Default::default() });
-        prop_assert!(after_suspension.is_empty());
+        prop_assert!(after_suspension.is_empty(), "{}", backend);
         }
     }
 
     #[test]
     fn aggregates_count_exactly_what_list_releases(w in world(), types in 0..3usize, from in 0..40usize, to in 0..40usize) {
-        for (_, open) in BACKENDS {
+        for (backend, open) in BACKENDS {
         let (_dir, store) = build(&w, open);
         let store = store.as_ref();
         let ctx = ViewContext {
@@ -577,7 +583,7 @@ proptest! {
             group_by: vec![PropertyPath::parse("description")],
             ..Default::default()
         };
-        prop_assert_eq!(store.aggregate(&ctx, COLL, &by_description).expect("aggregate"), oracle);
+        prop_assert_eq!(store.aggregate(&ctx, COLL, &by_description).expect("aggregate"), oracle, "{}", backend);
         // Against `list`: any filter, window and grouping gives the counts of what it releases.
         let types: Vec<String> = match types {
             0 => vec![],
@@ -600,7 +606,7 @@ proptest! {
                 added_before: window.1,
                 group_by: paths.iter().map(|p| PropertyPath::parse(p)).collect(),
             };
-            prop_assert_eq!(store.aggregate(&ctx, COLL, &q).expect("aggregate"), counted(&records, &paths, window), "{:?}", paths);
+            prop_assert_eq!(store.aggregate(&ctx, COLL, &q).expect("aggregate"), counted(&records, &paths, window), "{} {:?}", backend, paths);
         }
         }
     }

@@ -79,6 +79,8 @@ pub struct Federation {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Notifications per peer account ([`crate::rate`]).
     notify_limit: crate::rate::RateLimiter,
+    /// When set, peers are pulled from only while it reads true (see [`Federation::gate_pulls`]).
+    pull_gate: Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -130,6 +132,7 @@ impl Federation {
             refresher: Mutex::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
             notify_limit: crate::rate::RateLimiter::default(),
+            pull_gate: Mutex::new(None),
         });
         // A change applied here (submitted or pulled) reaches the peers at once, and this node's
         // own pulls restart under the new roster.
@@ -159,8 +162,20 @@ impl Federation {
         self.hooks.clone()
     }
 
-    /// Config peers merged with the stored ones.
+    /// Pulls from peers (and notifies them) only while `held` reads true: several processes
+    /// serving one node from a shared database pull once, in the process holding the node's
+    /// lease; another takes over within a peer refresh of gaining it. Call before
+    /// [`Federation::start`]. Writes taken by the other processes still reach peers: this
+    /// process's refresher notices them through the feed position and notifies.
+    pub fn gate_pulls(&self, held: tokio::sync::watch::Receiver<bool>) {
+        *lock(&self.pull_gate) = Some(held);
+    }
+
+    /// Config peers merged with the stored ones (none while the pull gate is closed).
     fn wanted(&self) -> Vec<PeerSpec> {
+        if lock(&self.pull_gate).as_ref().is_some_and(|held| !*held.borrow()) {
+            return Vec::new();
+        }
         match crate::peers::stored(self.ctx.store.as_ref()) {
             Ok(stored) => crate::peers::merged(&self.config_peers, stored),
             Err(e) => {

@@ -40,6 +40,12 @@ impl NodeToml {
         self
     }
 
+    /// `[storage]` on PostgreSQL at `url`.
+    pub fn postgres(mut self, url: &str) -> Self {
+        let _ = write!(self.text, "\n[storage]\nbackend = \"postgres\"\nurl = \"{url}\"\n");
+        self
+    }
+
     /// A roster member named as in [`MEMBERS`].
     pub fn member(self, code: &str) -> Self {
         self.member_with(code, "")

@@ -1,0 +1,181 @@
+//! Reads: every listing is filtered by releasability in SQL (released label ids, `= ANY`) and
+//! finished by [`tandem_store::access`] (redaction, and which claim of a contested id the viewer
+//! receives), as the SQLite backend does: a page holds only versions the viewer receives, and its
+//! `next` token is the position of the last of them.
+
+use std::collections::HashMap;
+
+use tandem_model::Timestamp;
+use tandem_store::access::{Released, StoredRow, release};
+use tandem_store::cursor::Cursor;
+use tandem_store::{ObjectQuery, Page, Record, Result, VersionFilter, ViewContext};
+use tokio_postgres::types::ToSql;
+
+use crate::{PgStore, claims, pg};
+
+const NEWER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.originator = o.originator AND n.version > o.version AND n.label = ANY($3))";
+const OLDER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.originator = o.originator AND n.version < o.version AND n.label = ANY($3))";
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+impl PgStore {
+    pub(crate) async fn list_impl(
+        &self,
+        ctx: &ViewContext,
+        collection: &str,
+        query: &ObjectQuery,
+    ) -> Result<Page<Record>> {
+        let conn = self.pool.get().await?;
+        self.labels.refresh(&*conn).await?;
+        let Some(coll) = self.labels.collection_id(collection)? else {
+            return Ok(Page::default());
+        };
+        let released = self.labels.released(ctx)?;
+        if released.ids.is_empty() || query.limit == 0 {
+            return Ok(Page::default());
+        }
+        let mut after = match (query.added_after, query.cursor) {
+            (Some(a), Some(Cursor { after: c })) => a.max(c),
+            (Some(a), None) => a,
+            (None, Some(Cursor { after: c })) => c,
+            (None, None) => Timestamp::from_micros(i64::MIN / 2),
+        }
+        .as_micros();
+        // Most stores hold no contested id: then no row needs the per-row look-up.
+        let any_contested = !query.every_claim
+            && conn
+                .query_one("SELECT EXISTS (SELECT 1 FROM contested WHERE collection = $1)", &[&coll])
+                .await
+                .map_err(pg)?
+                .try_get::<_, bool>(0)
+                .map_err(pg)?;
+        let Some((sql, mut params)) = listing_sql(query, &released, any_contested) else {
+            return Ok(Page::default());
+        };
+        params[0] = Box::new(coll);
+        let stmt = conn.prepare(&sql).await.map_err(pg)?;
+        let limit = query.limit.min(i64::MAX as usize - 1);
+        // One more than a page tells whether more follow.
+        let wanted = limit + 1;
+        let mut settled: HashMap<String, Option<String>> = HashMap::new();
+        let mut items: Vec<Record> = Vec::with_capacity(wanted.min(10_000));
+        loop {
+            let batch = (wanted - items.len()).clamp(1, 10_000);
+            params[1] = Box::new(after);
+            let last = params.len() - 1;
+            params[last] = Box::new(batch as i64);
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+            let rows = conn.query(&stmt, &refs).await.map_err(pg)?;
+            let exhausted = rows.len() < batch;
+            for r in rows {
+                let row = StoredRow {
+                    date_added: r.try_get(0).map_err(pg)?,
+                    id: r.try_get(1).map_err(pg)?,
+                    object_type: r.try_get(2).map_err(pg)?,
+                    spec_version: r.try_get(3).map_err(pg)?,
+                    version: r.try_get(4).map_err(pg)?,
+                    label: r.try_get(5).map_err(pg)?,
+                    body: r.try_get(6).map_err(pg)?,
+                    provenance: r.try_get(7).map_err(pg)?,
+                    originator: r.try_get(8).map_err(pg)?,
+                };
+                let contested: bool = r.try_get(9).map_err(pg)?;
+                after = row.date_added;
+                if contested && !query.every_claim {
+                    let chosen = match settled.get(&row.id) {
+                        Some(c) => c.clone(),
+                        None => {
+                            let c =
+                                claims::settle(&*conn, coll, &row.id, &row.object_type, &ctx.viewer.member, &released)
+                                    .await?;
+                            settled.insert(row.id.clone(), c.clone());
+                            c
+                        }
+                    };
+                    if chosen.as_deref() != Some(row.originator.as_str()) {
+                        continue;
+                    }
+                }
+                if let Some(record) = release(row, &released)? {
+                    items.push(record);
+                    if items.len() == wanted {
+                        break;
+                    }
+                }
+            }
+            if items.len() == wanted || exhausted {
+                break;
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more { items.last().map(|r| Cursor { after: r.date_added }) } else { None };
+        debug_assert!(items.windows(2).all(|w| w[0].date_added < w[1].date_added), "date_added strictly increases");
+        Ok(Page { items, next })
+    }
+}
+
+/// The listing query for `query` (parameters: $1 collection, $2 position, $3 released labels,
+/// then the filters, the batch size last); `None` when it can match nothing.
+fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) -> Option<(String, Vec<Param>)> {
+    let provenance = if query.with_provenance { "o.provenance" } else { "NULL::text" };
+    let contested = if any_contested {
+        "EXISTS (SELECT 1 FROM contested c WHERE c.collection = o.collection AND c.stix_id = o.stix_id)"
+    } else {
+        "FALSE"
+    };
+    let mut sql = format!(
+        "SELECT o.date_added, o.stix_id, o.type, o.spec_version, o.version, o.label, o.body, {provenance}, o.originator,
+                {contested}
+         FROM objects o WHERE o.collection = $1 AND o.date_added > $2 AND o.label = ANY($3)",
+    );
+    let mut params: Vec<Param> = vec![
+        Box::new(0i64), // the collection, set by the caller
+        Box::new(0i64), // the position, set per batch
+        Box::new(released.ids.clone()),
+    ];
+    let mut push_in = |sql: &mut String, column: &str, values: &[String]| {
+        params.push(Box::new(values.to_vec()));
+        sql.push_str(&format!(" AND {column} = ANY(${})", params.len()));
+    };
+    if !query.ids.is_empty() {
+        push_in(&mut sql, "o.stix_id", &query.ids);
+    }
+    if !query.types.is_empty() {
+        push_in(&mut sql, "o.type", &query.types);
+    }
+    if !query.spec_versions.is_empty() {
+        push_in(&mut sql, "o.spec_version", &query.spec_versions);
+    }
+    if query.signed_only {
+        sql.push_str(" AND o.provenance IS NOT NULL");
+    }
+    let last = format!("(o.latest OR NOT {NEWER_VISIBLE})");
+    let first = format!("(NOT {OLDER_VISIBLE})");
+    match &query.versions {
+        VersionFilter::All => {}
+        VersionFilter::Last => sql.push_str(&format!(" AND {last}")),
+        VersionFilter::First => sql.push_str(&format!(" AND {first}")),
+        VersionFilter::Some { exact, last: want_last, first: want_first } => {
+            let mut alternatives = Vec::new();
+            if !exact.is_empty() {
+                let keys: Vec<String> = exact.iter().map(Timestamp::sort_key).collect();
+                params.push(Box::new(keys));
+                alternatives.push(format!("o.version = ANY(${})", params.len()));
+            }
+            if *want_last {
+                alternatives.push(last.clone());
+            }
+            if *want_first {
+                alternatives.push(first.clone());
+            }
+            if alternatives.is_empty() {
+                return None;
+            }
+            sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
+        }
+    }
+    params.push(Box::new(0i64));
+    sql.push_str(&format!(" ORDER BY o.date_added LIMIT ${}", params.len()));
+    Some((sql, params))
+}

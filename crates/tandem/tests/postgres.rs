@@ -1,0 +1,282 @@
+//! The real `tandem` binary on PostgreSQL (`[storage] backend = "postgres"`): one `serve`
+//! process serving TAXII (writes, reads by id, paging with `next`, releasability for two
+//! members, a CLI command on the same database), and two `serve` processes on one database
+//! behaving as one node with requests alternating between them and one killed mid-run.
+//! The server is the test process's throw-away cluster (`tandem_store_postgres::testdb`).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+}
+
+/// A node configuration on `db` in `dir` (its own data_dir for the audit log and node key).
+fn config(dir: &std::path::Path, name: &str, port: u16, db: &str) -> PathBuf {
+    let data = dir.join(name);
+    std::fs::create_dir_all(&data).expect("dir");
+    let path = data.join("node.toml");
+    NodeToml::new("USA", port)
+        .postgres(db)
+        .member("USA")
+        .member("IRQ")
+        .member("SYR")
+        .user_with("usa", "USA", "dev-only", r#"clearance = "SECRET""#)
+        .user_with("irq", "IRQ", "dev-only", r#"clearance = "SECRET""#)
+        .user("syr", "SYR", "dev-only")
+        .write(&path)
+        .expect("config");
+    path
+}
+
+fn get(port: u16, user: &str, path: &str) -> (u16, Value) {
+    let r = client()
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .basic_auth(user, Some("dev-only"))
+        .header("Accept", TAXII)
+        .send()
+        .expect("get");
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+fn post(port: u16, user: &str, objects: Vec<Value>) -> Value {
+    let r = client()
+        .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+        .basic_auth(user, Some("dev-only"))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": objects }).to_string())
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 202, "post");
+    r.json().expect("status body")
+}
+
+fn incident(n: u32, markings: &[&str]) -> Value {
+    json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--5b2e0d4c-7c1a-4f0e-9a55-{n:012}"),
+           "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
+           "name": format!("incident {n}"), "object_marking_refs": markings})
+}
+
+/// Every page of `path` (which has `?limit=`), following `next`, each page from the next port in
+/// `ports` in turn: (object ids in order, pages read).
+fn pages(ports: &[u16], user: &str, path: &str, key: &str) -> (Vec<Value>, usize) {
+    pages_from(ports, user, path, key, None)
+}
+
+/// [`pages`] starting after the token `next`.
+fn pages_from(ports: &[u16], user: &str, path: &str, key: &str, mut next: Option<String>) -> (Vec<Value>, usize) {
+    let mut out = Vec::new();
+    let mut n = 0;
+    loop {
+        let port = ports[n % ports.len()];
+        let url = match &next {
+            Some(t) => format!("{path}&next={t}"),
+            None => path.to_string(),
+        };
+        let (status, page) = get(port, user, &url);
+        assert_eq!(status, 200, "{url} on {port}: {page}");
+        n += 1;
+        out.extend(page[key].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(t) if page["more"].as_bool() == Some(true) => next = Some(t.to_string()),
+            _ => return (out, n),
+        }
+    }
+}
+
+fn ids(objects: &[Value]) -> Vec<String> {
+    objects.iter().filter_map(|o| o["id"].as_str().map(String::from)).collect()
+}
+
+#[test]
+fn a_node_on_postgres_serves_taxii() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = config(dir.path(), "a", port, &db);
+    let _node = Proc(serve_on(&config, port));
+    // A CLI command on the same database while the node serves.
+    let rel = tandem(&["marking", "create", "--config", p(&config), "--rel-to", "IRQ"]);
+    assert!(rel.status.success(), "{}", text(&rel));
+    let rel_id = String::from_utf8_lossy(&rel.stdout).trim().to_string();
+
+    let mut objects: Vec<Value> = (0..25).map(|n| incident(n, &[GREEN])).collect();
+    objects.extend((25..28).map(|n| incident(n, &[AMBER, &rel_id])));
+    let status = post(port, "usa", objects);
+    assert_eq!(status["success_count"].as_u64(), Some(28), "{status}");
+
+    let listing = "/api/collections/intel/objects/?match[type]=incident&limit=4";
+    let (usa, read) = pages(&[port], "usa", listing, "objects");
+    assert_eq!(ids(&usa).len(), 28);
+    assert_eq!(read, 7, "pages of 4 with next");
+    let (irq, _) = pages(&[port], "irq", listing, "objects");
+    assert_eq!(ids(&irq), ids(&usa), "REL TO IRQ releases the AMBER ones to IRQ");
+    let (syr, _) = pages(&[port], "syr", listing, "objects");
+    assert_eq!(ids(&syr), ids(&usa)[..25].to_vec(), "SYR receives the GREEN ones only");
+
+    let hidden = "/api/collections/intel/objects/incident--5b2e0d4c-7c1a-4f0e-9a55-000000000026/";
+    assert_eq!(get(port, "irq", hidden).0, 200);
+    assert_eq!(get(port, "syr", hidden).0, 404, "a withheld object is missing");
+    assert!(!dir.path().join("a/data/tandem.sqlite").exists(), "nothing went to SQLite");
+}
+
+#[test]
+fn two_processes_on_one_database_behave_as_one_node() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = Some(Proc(serve_on(&config(dir.path(), "a", pa, &db), pa)));
+    let _b = Proc(serve_on(&config(dir.path(), "b", pb, &db), pb));
+
+    // Writes from both, alternating; each status resource is readable from the other process.
+    let mut statuses = Vec::new();
+    for batch in 0..8u32 {
+        let (here, there) = if batch % 2 == 0 { (pa, pb) } else { (pb, pa) };
+        let status = post(here, "usa", (batch * 5..batch * 5 + 5).map(|n| incident(n, &[GREEN])).collect());
+        let id = status["id"].as_str().expect("status id").to_string();
+        let (code, seen) = get(there, "usa", &format!("/api/status/{id}/"));
+        assert_eq!(code, 200, "status {id} from the other process: {seen}");
+        assert_eq!(seen["success_count"].as_u64(), Some(5));
+        statuses.push(id);
+    }
+    // Another member's user may not read them, whichever process it asks.
+    assert_ne!(get(pb, "irq", &format!("/api/status/{}/", statuses[0])).0, 200);
+
+    // Paging alternates between the processes: one token works on both.
+    let manifest = "/api/collections/intel/manifest/?limit=3";
+    let (entries, read) = pages(&[pa, pb], "irq", manifest, "objects");
+    assert!(read > 10, "{read} pages");
+    let added: Vec<String> = entries.iter().filter_map(|e| e["date_added"].as_str().map(String::from)).collect();
+    assert_eq!(added.len(), 40);
+    assert!(added.windows(2).all(|w| w[0] < w[1]), "date_added strictly increasing: {added:?}");
+    let unique: BTreeSet<String> = ids(&entries).into_iter().collect();
+    assert_eq!(unique.len(), 40);
+
+    // Half way through a paging run, one process dies; the other carries on with its token, and
+    // takes writes meanwhile.
+    let first = get(pa, "irq", "/api/collections/intel/objects/?limit=15");
+    let token = first.1["next"].as_str().expect("next").to_string();
+    a.take();
+    post(pb, "usa", (40..45).map(|n| incident(n, &[GREEN])).collect());
+    let (rest, _) = pages_from(&[pb], "irq", "/api/collections/intel/objects/?limit=15", "objects", Some(token));
+    let mut all = ids(first.1["objects"].as_array().map(Vec::as_slice).unwrap_or_default());
+    all.extend(ids(&rest));
+    assert_eq!(all.len(), 45, "nothing skipped or repeated across the failover");
+    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 45);
+    let (code, status) = get(pb, "usa", &format!("/api/status/{}/", statuses[0]));
+    assert_eq!((code, status["success_count"].as_u64()), (200, Some(5)), "written by the dead process");
+}
+
+/// `tandem key show`: the node key of `config`'s data directory (created on first use).
+fn key_show(config: &std::path::Path) -> String {
+    let out = tandem(&["key", "show", "--config", p(config)]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A federation member served by two processes on one database pulls from its peer once, in
+/// the process holding the node's lease; when that process dies, the other takes the pulls over.
+#[test]
+fn two_processes_pull_from_a_peer_with_failover() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb, pi) = (free_port(), free_port(), free_port());
+    let write = |name: &str, port: u16, keys: &[(&str, &str)]| -> PathBuf {
+        let data = dir.path().join(name);
+        std::fs::create_dir_all(&data).expect("dir");
+        let path = data.join("node.toml");
+        let member = if name == "irq" { "IRQ" } else { "USA" };
+        let mut toml = NodeToml::new(member, port);
+        if member == "USA" {
+            toml = toml.postgres(&db);
+        }
+        for (code, key) in keys {
+            let line = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
+            toml = toml.member_with(code, &line);
+        }
+        toml = toml.user("analyst", member, "dev-only");
+        toml = if member == "IRQ" {
+            toml.user_with("sync-USA", "USA", "dev-only", r#"roles = ["peer"]"#)
+        } else {
+            toml.peer("IRQ", &format!("http://127.0.0.1:{pi}/taxii2/"), "sync-USA", "dev-only")
+        };
+        toml.write(&path).expect("config");
+        path
+    };
+    let none = [("USA", ""), ("IRQ", "")];
+    let (a, irq) = (write("a", pa, &none), write("irq", pi, &none));
+    let (usa_key, irq_key) = (key_show(&a), key_show(&irq));
+    let keys = [("USA", usa_key.as_str()), ("IRQ", irq_key.as_str())];
+    let (a, b, irq) = (write("a", pa, &keys), write("b", pb, &keys), write("irq", pi, &keys));
+    // One node, one key: both processes sign as USA.
+    std::fs::create_dir_all(dir.path().join("b/data")).expect("dir");
+    std::fs::copy(dir.path().join("a/data/node.key"), dir.path().join("b/data/node.key")).expect("key");
+    let _irq = Proc(serve_on(&irq, pi));
+    let mut proc_a = Some(Proc(serve_on(&a, pa)));
+    let proc_b = Proc(serve_on(&b, pb));
+
+    let holds = |port: u16, id: &str| {
+        let (code, _) = get(port, "analyst", &format!("/api/collections/intel/objects/{id}/"));
+        code == 200
+    };
+    let eventually = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let first = incident(100, &[GREEN]);
+    let first_id = first["id"].as_str().expect("id").to_string();
+    let r = client()
+        .post(format!("http://127.0.0.1:{pi}/api/collections/intel/objects/"))
+        .basic_auth("analyst", Some("dev-only"))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": [first] }).to_string())
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 202);
+    eventually("IRQ's object reaches USA", &|| holds(pa, &first_id) && holds(pb, &first_id));
+
+    // Exactly one process pulls (its peer list is the configured one; the other's is empty).
+    let pulling = |port: u16| {
+        let r = client()
+            .get(format!("http://127.0.0.1:{port}/api/tandem/peers/"))
+            .basic_auth("analyst", Some("dev-only"))
+            .send()
+            .expect("peers");
+        let v: Value = r.json().unwrap_or(Value::Null);
+        v["peers"].as_array().is_some_and(|a| !a.is_empty())
+    };
+    eventually("one process pulls", &|| pulling(pa) != pulling(pb));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(pulling(pa), pulling(pb), "never both, never neither");
+    // The holder dies; the other takes the pulls over and receives what IRQ writes next.
+    let (mut proc_b, survivor) = (Some(proc_b), if pulling(pa) { pb } else { pa });
+    if survivor == pb {
+        proc_a.take();
+    } else {
+        proc_b.take();
+    }
+    eventually("the survivor pulls", &|| pulling(survivor));
+    let second = incident(101, &[GREEN]);
+    let second_id = second["id"].as_str().expect("id").to_string();
+    let r = client()
+        .post(format!("http://127.0.0.1:{pi}/api/collections/intel/objects/"))
+        .basic_auth("analyst", Some("dev-only"))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": [second] }).to_string())
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 202);
+    eventually("the next object reaches USA after the failover", &|| holds(survivor, &second_id));
+}
