@@ -302,7 +302,7 @@ fn ingest_survives_sigkill_at_random_moments() {
 
     let started = Instant::now();
     let mut kill_points = Vec::new();
-    let mut child = serve_on(&node.config, node.port);
+    let mut child = Proc(serve_on(&node.config, node.port));
     let mut checked = 0;
     for cycle in 0..CYCLES {
         // Let ingest run a random while, take a paging cursor, let it run on, then kill.
@@ -314,10 +314,10 @@ fn ingest_survives_sigkill_at_random_moments() {
         let kill_at = rng.below(400);
         kill_points.push(kill_at);
         std::thread::sleep(Duration::from_millis(kill_at));
-        kill(&mut child);
+        kill(&mut child.0);
         let acked_now: Vec<Acked> = acked.lock().expect("acked").clone();
 
-        child = serve_on(&node.config, node.port);
+        child = Proc(serve_on(&node.config, node.port));
         let context = format!("cycle {cycle} (seed {seed})");
         let stored = list_all(&node, "usa");
         checked = check_acked(&stored, &acked_now, &context);
@@ -344,7 +344,7 @@ fn ingest_survives_sigkill_at_random_moments() {
     for c in clients {
         c.join().expect("client thread");
     }
-    kill(&mut child);
+    kill(&mut child.0);
     integrity(&node.data());
     audit_verifies(&node);
     println!(
@@ -421,7 +421,7 @@ fn a_puller_killed_mid_page_converges_exactly() {
     let mut total = source;
     for cycle in 0..8 {
         let before = stored_versions(&irq);
-        let mut child = serve_on(&irq.config, irq.port);
+        let mut child = Proc(serve_on(&irq.config, irq.port));
         if cycle % 2 == 0 {
             // Kill once the puller has stored some, not all, of what is waiting for it (just
             // after a page's transaction committed)...
@@ -439,7 +439,7 @@ fn a_puller_killed_mid_page_converges_exactly() {
             }
             std::thread::sleep(Duration::from_millis(rng.below(300)));
         }
-        kill(&mut child);
+        kill(&mut child.0);
         let at = stored_versions(&irq);
         kills.push(format!("{at}/{total}"));
         assert!(at <= total, "cycle {cycle} (seed {seed}): the puller holds more than its source");
@@ -564,7 +564,7 @@ fn the_webhook_outbox_killed_mid_delivery_loses_nothing() {
     assert!(out.status.success(), "watch add: {}", text(&out));
 
     let mut posted = HashSet::new();
-    let mut child = serve_on(&node.config, node.port);
+    let mut child = Proc(serve_on(&node.config, node.port));
     let http = client();
     const CYCLES: usize = 8;
     for cycle in 0..CYCLES {
@@ -586,14 +586,14 @@ fn the_webhook_outbox_killed_mid_delivery_loses_nothing() {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(rng.below(400)));
-        kill(&mut child);
-        child = serve_on(&node.config, node.port);
+        kill(&mut child.0);
+        child = Proc(serve_on(&node.config, node.port));
     }
     wait_until("every alert is delivered", || {
         let d = deliveries(&node);
         d.len() == posted.len() && d.iter().all(|e| e["status"] == "delivered")
     });
-    kill(&mut child);
+    kill(&mut child.0);
     let got: HashSet<String> = received.lock().expect("received").iter().cloned().collect();
     assert_eq!(got, posted, "seed {seed}: every alert reaches the webhook");
     let log = deliveries(&node);
@@ -612,5 +612,186 @@ fn the_webhook_outbox_killed_mid_delivery_loses_nothing() {
          kill), {attempts} attempts logged",
         posted.len(),
         total - posted.len()
+    );
+}
+
+/// Starts `tandem serve` with every file it writes limited to `bytes` (the soft `RLIMIT_FSIZE`,
+/// set with `prlimit`; the hard limit stays unlimited so that it can be raised again without
+/// privileges) and `SIGXFSZ` ignored (an ignored disposition survives `exec`), so a write past the
+/// limit fails with `EFBIG` as on a full disk, instead of killing the process. Returns the child,
+/// whose pid is the node's (`sh` and `prlimit` both `exec`).
+fn serve_with_file_limit(node: &Node, bytes: u64) -> Proc {
+    let script = format!("trap '' XFSZ; exec prlimit --fsize={bytes}:unlimited \"$0\" serve --config \"$1\"");
+    let child = std::process::Command::new("sh")
+        .args(["-c", &script, bin(), p(&node.config)])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sh (prlimit is util-linux: apt-get install util-linux)");
+    let mut child = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", node.port)).is_err() {
+        assert!(Instant::now() < deadline, "node under a file-size limit did not start");
+        assert!(child.0.try_wait().ok().flatten().is_none(), "node under a file-size limit exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Sets the running process's file-size limit (`prlimit --pid`), as freeing disk space would.
+fn set_file_limit(pid: u32, limit: &str) {
+    let out = std::process::Command::new("prlimit")
+        .args([format!("--pid={pid}"), format!("--fsize={limit}")])
+        .output()
+        .expect("run prlimit");
+    assert!(out.status.success(), "prlimit --pid: {}", text(&out));
+}
+
+fn post_envelope(node: &Node, objects: &[Value]) -> (u16, Value) {
+    let r = client()
+        .post(node.url("/api/collections/intel/objects/"))
+        .basic_auth("usa", Some("dev-only"))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(json!({ "objects": objects }).to_string())
+        .send()
+        .expect("post (the node must answer, not die)");
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let body: Value = r.json().unwrap_or(Value::Null);
+    assert!(ct.starts_with("application/taxii+json"), "status {status}: content type {ct:?}");
+    (status, body)
+}
+
+/// A disk that fills up: the node runs with a file-size limit, and ingest continues until a
+/// write is refused. The refusal is a 507 with a TAXII error body (nothing of that envelope
+/// stored), reads are still served, the process lives on, and once the limit is lifted (space
+/// returns) the next write succeeds; afterwards every acknowledged object is intact and the
+/// databases pass their integrity check.
+#[test]
+fn a_full_disk_refuses_writes_cleanly_and_recovers() {
+    let seed = seed();
+    let _report = SeedReport(seed);
+    let mut rng = Rng(seed);
+    let node = Node::new("USA");
+    // Initialise the data directory, then measure it: the limit leaves room for a little more.
+    let mut child = Proc(serve_on(&node.config, node.port));
+    let warm = envelope(&mut rng, "warm-up");
+    assert_eq!(post_envelope(&node, &warm).0, 202);
+    let mut acked = vec![Acked { tag: "warm-up".into(), objects: warm.iter().map(|o| (id_of(o), hash(o))).collect() }];
+    kill(&mut child.0);
+    let biggest = std::fs::read_dir(node.data())
+        .expect("data dir")
+        .flatten()
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+        .max()
+        .unwrap_or(0);
+    let mut child = serve_with_file_limit(&node, biggest + 512 * 1024);
+    let mut refused = None;
+    for n in 0..2000 {
+        let objects: Vec<Value> = (0..20).flat_map(|k| envelope(&mut rng, &format!("fill-{n}-{k}"))).collect();
+        let (status, body) = post_envelope(&node, &objects);
+        if status == 202 && body["success_count"].as_u64() == Some(objects.len() as u64) {
+            acked.push(Acked {
+                tag: format!("fill-{n}"),
+                objects: objects.iter().map(|o| (id_of(o), hash(o))).collect(),
+            });
+        } else {
+            refused = Some((status, body, objects));
+            break;
+        }
+    }
+    let (status, body, lost) = refused.expect("the file-size limit was never reached");
+    assert_eq!(status, 507, "a full disk is 507 Insufficient Storage: {body}");
+    assert_eq!(body["http_status"], "507", "{body}");
+    assert!(body["description"].as_str().is_some_and(|d| d.contains("full")), "{body}");
+    assert!(child.0.try_wait().ok().flatten().is_none(), "the node died on a full disk");
+
+    // Reads are still served, with everything acknowledged and nothing of the refused envelope.
+    let stored = list_all(&node, "usa");
+    let objects = check_acked(&stored, &acked, "full disk");
+    let held: HashSet<String> = ids(&stored).into_iter().collect();
+    assert!(lost.iter().all(|o| !held.contains(&id_of(o))), "part of a refused envelope is visible");
+
+    // Space returns: the same process takes writes again.
+    set_file_limit(child.0.id(), "unlimited");
+    let after = envelope(&mut rng, "after");
+    let (status, body) = post_envelope(&node, &after);
+    assert_eq!(status, 202, "writes resume when space returns: {body}");
+    acked.push(Acked { tag: "after".into(), objects: after.iter().map(|o| (id_of(o), hash(o))).collect() });
+    kill(&mut child.0);
+
+    let mut child = Proc(serve_on(&node.config, node.port));
+    check_acked(&list_all(&node, "usa"), &acked, "after the full disk");
+    kill(&mut child.0);
+    integrity(&node.data());
+    audit_verifies(&node);
+    println!("full disk: refused with 507 after {objects} acknowledged objects, reads served, writes resumed");
+}
+
+fn id_of(o: &Value) -> String {
+    o["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// `tandem backup` of a node under ingest, then `tandem restore` into a new data directory: the
+/// restored node serves every object acknowledged before the backup began, intact; a damaged
+/// snapshot and a restore over an existing store are refused.
+#[test]
+fn a_backup_under_ingest_restores_everything_acknowledged_before_it() {
+    let seed = seed();
+    let _report = SeedReport(seed);
+    let node = Node::new("USA");
+    let mut child = Proc(serve_on(&node.config, node.port));
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (url, stop, acked) = (node.url("/api/collections/intel/objects/"), stop.clone(), acked.clone());
+            std::thread::spawn(move || ingest(url, "usa".into(), seed, c, stop, acked))
+        })
+        .collect();
+    wait_until("some envelopes are acknowledged", || acked.lock().map(|a| a.len() >= 20).unwrap_or(false));
+    let before: Vec<Acked> = acked.lock().expect("acked").clone();
+    let snap = node.dir.path().join("snapshot");
+    let out = tandem(&["backup", "--config", p(&node.config), p(&snap)]);
+    let during = acked.lock().expect("acked").len() - before.len();
+    assert!(out.status.success(), "backup: {}", text(&out));
+    assert!(text(&out).contains("NOT in the snapshot"), "the backup says the key is not in it: {}", text(&out));
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().expect("client thread");
+    }
+    kill(&mut child.0);
+    let public_key = node.key();
+
+    // Restored onto a new machine: the key is not there yet, so the audit chain is checked
+    // against the published key.
+    let fresh = Node::new("USA");
+    let out = tandem(&["restore", p(&snap), "--config", p(&fresh.config), "--public-key", &public_key]);
+    assert!(out.status.success(), "restore: {}", text(&out));
+    assert!(text(&out).contains("audit chain verified"), "{}", text(&out));
+    let mut restored = Proc(serve_on(&fresh.config, fresh.port));
+    let checked = check_acked(&list_all(&fresh, "usa"), &before, "restored snapshot");
+    kill(&mut restored.0);
+    integrity(&fresh.data());
+
+    // A second restore over it is refused without --replace.
+    let out = tandem(&["restore", p(&snap), "--config", p(&fresh.config), "--public-key", &public_key]);
+    assert!(!out.status.success() && text(&out).contains("--replace"), "{}", text(&out));
+
+    // A damaged snapshot (one byte of the store changed) is refused, and nothing is replaced.
+    let store = snap.join("tandem.sqlite");
+    let mut bytes = std::fs::read(&store).expect("read snapshot");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    std::fs::write(&store, &bytes).expect("damage snapshot");
+    let damaged = Node::new("USA");
+    let out = tandem(&["restore", p(&snap), "--config", p(&damaged.config), "--public-key", &public_key]);
+    assert!(!out.status.success() && text(&out).contains("refusing"), "{}", text(&out));
+    assert!(!damaged.data().join("tandem.sqlite").exists(), "a refused snapshot is not put in place");
+    println!(
+        "backup: snapshot under ingest ({during} envelopes acknowledged while it ran), {checked} objects \
+         acknowledged before it all restored intact; damaged snapshot refused"
     );
 }
