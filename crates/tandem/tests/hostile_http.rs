@@ -166,6 +166,15 @@ fn another_members_hidden_ids_are_indistinguishable_from_missing_ones() {
     ] {
         assert_eq!(seen(&node, path, &id), seen(&node, path, missing), "{path} tells a hidden id from a missing one");
     }
+    // The live stream replays everything IRQ may see: a released object, never the hidden one.
+    let released = reported_indicator(&[GREEN], "[ipv4-addr:value = '10.8.8.8']");
+    let released_id = released["id"].as_str().expect("id").to_string();
+    let r = send(&node, "POST", OBJECTS, "usa", Some(json!({ "objects": [released] }).to_string().into_bytes()));
+    assert_eq!(r.2["success_count"].as_u64(), Some(1), "{r:?}");
+    let events = stream_text(&node, "irq", &released_id);
+    assert!(events.contains(&released_id), "the stream replays what IRQ may see: {events}");
+    assert!(!events.contains(&id), "the stream shows IRQ a hidden object");
+
     // Analytics count what the reader may see: the hidden incident changes nothing for IRQ.
     let trends = "/api/tandem/analytics/trends?by=member&interval=month";
     let before = send(&node, "GET", trends, "irq", None);
@@ -201,4 +210,25 @@ fn another_members_hidden_ids_are_indistinguishable_from_missing_ones() {
     assert_eq!((before.0, &before.2), (after.0, &after.2), "IRQ's trends moved with a hidden incident");
     let usa = send(&node, "GET", trends, "usa", None);
     assert_ne!(usa.2, after.2, "the originator's trends count it (the check can fail)");
+}
+
+/// The stream replayed from the start for `user`, read until `until` appears (or 60 s pass).
+fn stream_text(node: &Node, user: &str, until: &str) -> String {
+    let mut r = client()
+        .get(node.url("/api/tandem/stream/?after=1970-01-01T00:00:00.000000Z"))
+        .basic_auth(user, Some("dev-only"))
+        .header("Accept", "text/event-stream")
+        .send()
+        .expect("stream");
+    assert_eq!(r.status().as_u16(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut text = String::new();
+    let mut buf = [0u8; 8192];
+    while !text.contains(until) && std::time::Instant::now() < deadline {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    text
 }
