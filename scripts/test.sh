@@ -66,6 +66,26 @@ if [ "$rust_passed" -lt "$MIN_RUST_PASSED" ]; then
   exit 1
 fi
 
+echo "== fuzz targets (each briefly, from its committed corpus; long runs: README)"
+# cargo-fuzz on the stable toolchain with --sanitizer none; new inputs go to target/, never
+# into the committed corpus. FUZZ_SECONDS=0 skips the step.
+fuzz_seconds=${FUZZ_SECONDS:-10}
+if [ "$fuzz_seconds" -gt 0 ]; then
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+  fuzz_start=$SECONDS
+  for t in $(cd fuzz && cargo fuzz list); do
+    mkdir -p "target/fuzz-corpus/$t"
+    if ! (cd fuzz && cargo fuzz run "$t" --sanitizer none "../target/fuzz-corpus/$t" "corpus/$t" \
+          -- -max_total_time="$fuzz_seconds" -rss_limit_mb=2048) >"target/fuzz-$t.log" 2>&1; then
+      tail -40 "target/fuzz-$t.log"
+      echo "fuzz target $t failed (log in target/fuzz-$t.log, input in fuzz/artifacts/$t/)"
+      rust_failed=$((rust_failed + 1))
+      exit 1
+    fi
+  done
+  echo "fuzz: every target ran ${fuzz_seconds} s without a crash ($((SECONDS - fuzz_start)) s with the build)"
+fi
+
 echo "== interop tests (taxii2-client, stix2, stix2-validator against a real node)"
 py_status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/interop --junitxml=target/pytest.xml \

@@ -27,6 +27,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("invalid paging token")]
     BadCursor,
+    /// The storage cannot grow: the disk is full (`SQLITE_FULL`, `ENOSPC`) or the operating
+    /// system refused a write (`SQLITE_IOERR_WRITE`: `EFBIG` past a file-size limit, a quota).
+    /// The transaction was rolled back, nothing was stored; reads still work, and the same
+    /// write succeeds once space returns.
+    #[error("storage full: {source}")]
+    Full {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Any other failure of the backend (I/O, a schema newer than this binary, ...).
     #[error("storage failure: {source}")]
     Backend {
@@ -60,6 +69,10 @@ impl From<rusqlite::Error> for StoreError {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::retryable(e),
                 ErrorCode::ConstraintViolation => StoreError::Conflict(e.to_string()),
                 ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(e.to_string()),
+                ErrorCode::DiskFull => StoreError::Full { source: e.into() },
+                ErrorCode::SystemIoFailure if f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE => {
+                    StoreError::Full { source: e.into() }
+                }
                 _ => StoreError::backend(e),
             },
             // A stored value of the wrong type or shape: the data, not the backend, is at fault.

@@ -23,7 +23,13 @@ impl Cursor {
     pub fn decode(token: &str) -> Result<Self, StoreError> {
         let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| StoreError::BadCursor)?;
         let text = std::str::from_utf8(&bytes).map_err(|_| StoreError::BadCursor)?;
-        let micros = text.strip_prefix("v1:").and_then(|m| m.parse::<i64>().ok()).ok_or(StoreError::BadCursor)?;
+        // Positions are microseconds since the epoch, never negative: a forged one at the far
+        // end of i64 would overflow converting back (found by the `paging_token` fuzz target).
+        let micros = text
+            .strip_prefix("v1:")
+            .and_then(|m| m.parse::<i64>().ok())
+            .filter(|m| *m >= 0)
+            .ok_or(StoreError::BadCursor)?;
         Ok(Cursor { after: Timestamp::from_micros(micros) })
     }
 }
@@ -39,5 +45,16 @@ mod tests {
         for bad in ["", "!!", "djE6", "eDox", "djE6YWJj"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Regression (fuzz `paging_token`): `v1:-9223372036854775808` decoded, then overflowed
+    /// when encoded again.
+    #[test]
+    fn a_forged_position_at_the_end_of_the_clock_is_refused_not_overflowed() {
+        for text in ["v1:-9223372036854775808", "v1:-1"] {
+            assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode(text)).is_err(), "{text}");
+        }
+        let last = Cursor::decode(&URL_SAFE_NO_PAD.encode("v1:9223372036854775807")).expect("largest position");
+        assert_eq!(Cursor::decode(&last.encode()).ok(), Some(last));
     }
 }

@@ -111,6 +111,12 @@ enum Command {
     Hotspots(cli::analytics::HotspotsArgs),
     /// A cell's incidents in time order, its area of operation and links to other cells.
     Track(cli::analytics::TrackArgs),
+    /// Take a consistent snapshot of a node's store and audit log into a new directory, while
+    /// it serves (the node key is not included).
+    Backup(cli::backup::BackupArgs),
+    /// Put a snapshot in place after verifying it (manifest, integrity check, content hashes,
+    /// audit chain); a damaged snapshot is refused.
+    Restore(cli::backup::RestoreArgs),
     /// Check the node's data: unresolvable markings and other problems.
     Doctor {
         #[arg(long, short)]
@@ -157,6 +163,8 @@ fn main() -> std::process::ExitCode {
         Command::Tail(args) => cli::tail::run(&args),
         Command::Roster { command } => cli::roster::run(&command),
         Command::Doctor { config } => cli::doctor::run(&config),
+        Command::Backup(args) => cli::backup::backup(&args),
+        Command::Restore(args) => cli::backup::restore(&args),
         Command::Trends(args) => cli::analytics::run_trends(&args),
         Command::Spikes(args) => cli::analytics::run_spikes(&args),
         Command::Hotspots(args) => cli::analytics::run_hotspots(&args),

@@ -42,6 +42,9 @@ pub enum TaxiiError {
     /// The storage is busy: 503 with `Retry-After`, the client may try again.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The node's storage is full: 507, nothing was stored, reads still work.
+    #[error("insufficient storage")]
+    InsufficientStorage,
     /// Any other status (used to wrap responses produced outside the handlers).
     #[error("http status {0}")]
     Other(StatusCode),
@@ -61,6 +64,7 @@ impl TaxiiError {
             TaxiiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             TaxiiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             TaxiiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            TaxiiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             TaxiiError::Other(s) => *s,
         }
     }
@@ -78,6 +82,9 @@ impl TaxiiError {
             TaxiiError::TooManyRequests { .. } => "too many requests: try again after Retry-After seconds".into(),
             TaxiiError::Internal(_) => "the server could not complete the request".into(),
             TaxiiError::Unavailable(_) => "the server is busy: try again shortly".into(),
+            TaxiiError::InsufficientStorage => {
+                "the node's storage is full: nothing of this request was stored; try again later".into()
+            }
             TaxiiError::Other(s) => s.canonical_reason().unwrap_or("error").to_string(),
         }
     }
@@ -97,6 +104,11 @@ impl From<tandem_store::StoreError> for TaxiiError {
             e @ tandem_store::StoreError::Retryable { .. } => {
                 tracing::warn!(error = %e, "storage busy: answering 503");
                 TaxiiError::Unavailable("storage busy".into())
+            }
+            // A full disk refuses the write cleanly (rolled back); the operator is told.
+            e @ tandem_store::StoreError::Full { .. } => {
+                tracing::error!(error = %e, "storage full: refusing the write with 507");
+                TaxiiError::InsufficientStorage
             }
             // Corrupt stored data on an access-control path denies the request and is logged.
             other => TaxiiError::internal("storage failure", other),

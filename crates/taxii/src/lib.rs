@@ -37,7 +37,8 @@ pub mod ingest;
 mod media;
 /// The TAXII 2.1 media type this server answers with (clients and tests send it too).
 pub use media::TAXII_CONTENT_TYPE;
-mod query;
+/// The TAXII filter parameters, public for the fuzz targets (`fuzz/`).
+pub mod query;
 mod responses;
 pub mod session;
 pub mod transport;

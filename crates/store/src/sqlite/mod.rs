@@ -9,6 +9,7 @@ mod federation;
 mod labels;
 mod migrate;
 mod read;
+pub mod snapshot;
 mod write;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod backup;
 pub mod convert;
 pub mod demo;
 pub mod doctor;
