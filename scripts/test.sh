@@ -67,7 +67,9 @@ if [ "$rust_passed" -lt "$MIN_RUST_PASSED" ]; then
 fi
 
 echo "== fuzz targets (each briefly, from its committed corpus; long runs: README)"
-# cargo-fuzz on the stable toolchain with --sanitizer none; new inputs go to target/, never
+# cargo-fuzz on the stable toolchain with --sanitizer none, built unoptimized (--dev: a smoke run
+# from the corpus needs coverage, not speed, and a release build of the node costs minutes more on
+# CI); new inputs go to target/, never
 # into the committed corpus. FUZZ_SECONDS=0 skips the step.
 fuzz_seconds=${FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" -gt 0 ]; then
@@ -75,7 +77,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   fuzz_start=$SECONDS
   for t in $(cd fuzz && cargo fuzz list); do
     mkdir -p "target/fuzz-corpus/$t"
-    if ! (cd fuzz && cargo fuzz run "$t" --sanitizer none "../target/fuzz-corpus/$t" "corpus/$t" \
+    if ! (cd fuzz && cargo fuzz run "$t" --dev --sanitizer none "../target/fuzz-corpus/$t" "corpus/$t" \
           -- -max_total_time="$fuzz_seconds" -rss_limit_mb=2048) >"target/fuzz-$t.log" 2>&1; then
       tail -40 "target/fuzz-$t.log"
       echo "fuzz target $t failed (log in target/fuzz-$t.log, input in fuzz/artifacts/$t/)"
