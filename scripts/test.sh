@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 
 # About 90% of the tests that passed in a full run on 2026-12-01 (measured figures in brackets):
 # raise them when you add tests, so that losing many tests at once fails the run.
-MIN_RUST_PASSED=299 # (measured 300 on 2026-12-01, plus 33 tests of the PostgreSQL backend since)
-MIN_PYTEST_PASSED=70 # (measured 78)
+MIN_RUST_PASSED=365 # (measured 405 on 2026-12-01, stop 9)
+MIN_PYTEST_PASSED=75 # (measured 83)
 MIN_BROWSER_PASSED=21 # (measured 23)
 
 # Colour codes would hide the lines we sum.
