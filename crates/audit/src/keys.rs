@@ -48,14 +48,33 @@ pub fn load_key_file(path: &Path) -> Result<SigningKey, KeyError> {
 pub fn create_key_file(path: &Path) -> Result<SigningKey, KeyError> {
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    write_new(path, &key).map_err(io)?;
+    Ok(key)
+}
+
+/// Writes `key` to `path` only if no file is there, all at once: the key goes to a private
+/// temporary file first, which is then hard-linked into place (a link never replaces an
+/// existing file). A reader therefore sees no key file or a whole one, never a half-written
+/// one, even while another process creates it.
+fn write_new(path: &Path, key: &SigningKey) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
+        rand::random::<u64>()
+    ));
     let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io)?;
-    let text = format!("{}\n", STANDARD.encode(key.to_bytes()));
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
-    Ok(key)
+    let written = options.open(&tmp).and_then(|mut file| {
+        let text = format!("{}\n", STANDARD.encode(key.to_bytes()));
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    linked
 }
 
 /// Reads the node key, creating it (and the data directory) on first use.
@@ -67,14 +86,8 @@ pub fn load_or_create_node_key(data_dir: &Path) -> Result<SigningKey, KeyError> 
     let io = |source| KeyError::Io { path: path.clone(), source };
     fs::create_dir_all(data_dir).map_err(io)?;
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            let text = format!("{}\n", STANDARD.encode(key.to_bytes()));
-            file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
+    match write_new(&path, &key) {
+        Ok(()) => {
             tracing::info!(path = %path.display(), public_key = %public_key_string(&key.verifying_key()), "created the node key");
             Ok(key)
         }
@@ -141,6 +154,22 @@ mod tests {
         assert_eq!(parse_public_key(&s).unwrap(), a.verifying_key());
         assert!(parse_public_key("ed25519:AAAA").is_err());
         assert!(parse_public_key("rsa:abc").is_err());
+    }
+
+    #[test]
+    fn creators_racing_readers_never_see_half_a_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let data = dir.path().join("data");
+            let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    (0..8).map(|_| s.spawn(|| load_or_create_node_key(&data).map(|k| k.to_bytes()))).collect();
+                handles.into_iter().map(|h| h.join().unwrap().expect("a whole key, never a half-written one")).collect()
+            });
+            assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key for everyone");
+            let leftovers = fs::read_dir(&data).unwrap().count();
+            assert_eq!(leftovers, 1, "only the key file remains");
+        }
     }
 
     #[test]
