@@ -462,33 +462,7 @@ fn a_puller_killed_mid_page_converges_exactly() {
 
 /// An incident in governorate `admin1`, TLP:GREEN.
 fn incident_in(rng: &mut Rng, admin1: &str) -> Value {
-    use tandem_model::incident::*;
-    let ext = IncidentExt {
-        event_type: "Battles".into(),
-        sub_event_type: "Armed clash".into(),
-        time: TimeWindow::day(Date::parse("2025-06-22").expect("date")),
-        place: Place {
-            location_refs: vec![],
-            precision: GeoPrecision::Admin,
-            admin1: admin1.into(),
-            description: None,
-        },
-        actors: vec![],
-        fatalities: Some(Count::exact(1)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
-    };
-    let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--{}", rng.uuid()),
-        "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
-        "name": "clash", "object_marking_refs": [GREEN]});
-    ext.attach(&mut obj);
-    obj
+    tandem_testkit::fixtures::incident_in(&format!("incident--{}", rng.uuid()), "clash", admin1, 1)
 }
 
 /// A webhook receiver on a loopback port: records the incident id of every delivery it

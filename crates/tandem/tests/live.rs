@@ -187,34 +187,8 @@ fn the_stream_resumes_exactly_after_a_disconnect_and_a_restart() {
 }
 
 fn incident_in(n: u32, admin1: &str) -> Value {
-    use tandem_model::incident::*;
-    let ext = IncidentExt {
-        event_type: "Battles".into(),
-        sub_event_type: "Armed clash".into(),
-        time: TimeWindow::day(Date::parse("2025-06-22").expect("date")),
-        place: Place {
-            location_refs: vec![],
-            precision: GeoPrecision::Admin,
-            admin1: admin1.into(),
-            description: None,
-        },
-        actors: vec![],
-        fatalities: Some(Count::exact(3)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
-    };
-    let mut obj = json!({"type": "incident", "spec_version": "2.1",
-        "id": format!("incident--7a1c9a2e-1d3b-4c55-8e6f-{n:012}"),
-        "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",
-        "name": format!("incident {n}"), "object_marking_refs": [GREEN]});
-    ext.attach(&mut obj);
-    obj
+    let id = format!("incident--7a1c9a2e-1d3b-4c55-8e6f-{n:012}");
+    tandem_testkit::fixtures::incident_in(&id, &format!("incident {n}"), admin1, 3)
 }
 
 impl Node {
