@@ -20,6 +20,12 @@ MIN_BROWSER_PASSED=21 # (measured 23)
 
 # Colour codes would hide the lines we sum.
 export CARGO_TERM_COLOR=never
+# A run from a clean clone gains nothing from incremental caches and they cost gigabytes of disk
+# (CI once ran out of space); set CARGO_INCREMENTAL=1 to keep them while developing.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+
+# What the build has taken so far, in the log (the disk is the resource CI ran out of).
+disk() { echo "disk: target $(du -sh target 2>/dev/null | cut -f1), fuzz/target $(du -sh fuzz/target 2>/dev/null | cut -f1), free $(df -h . | awk 'NR==2 {print $4}')"; }
 
 rust_passed=0 rust_failed=0 py_passed=0 py_failed=0 br_passed=0 br_failed=0
 # The closing line, however the script ends (a failed lint or build leaves every count at 0).
@@ -46,7 +52,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== rust tests"
-cargo build --workspace --quiet
 mkdir -p target
 rust_status=0
 cargo test --workspace --no-fail-fast >target/rust-tests.log 2>&1 || rust_status=$?
@@ -65,6 +70,7 @@ if [ "$rust_passed" -lt "$MIN_RUST_PASSED" ]; then
   echo "only $rust_passed rust tests passed, at least $MIN_RUST_PASSED expected"
   exit 1
 fi
+disk
 
 echo "== fuzz targets (each briefly, from its committed corpus; long runs: README)"
 # cargo-fuzz on the stable toolchain with --sanitizer none, built unoptimized (--dev: a smoke run
@@ -88,7 +94,11 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   echo "fuzz: every target ran ${fuzz_seconds} s without a crash ($((SECONDS - fuzz_start)) s with the build)"
 fi
 
+disk
 echo "== interop tests (taxii2-client, stix2, stix2-validator against a real node)"
+# The binaries `cargo test` just built: building them again with `cargo build -p tandem` would
+# resolve other features and compile half the workspace a second time.
+export TANDEM_BIN="$PWD/target/debug/tandem" TANDEM_DEMO_BIN="$PWD/target/debug/examples/export"
 py_status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/interop --junitxml=target/pytest.xml \
   || py_status=$? # any non-zero is a failure, 5 (no tests collected) included
@@ -126,7 +136,7 @@ fi
 scripts/vendor-web.sh --check
 (cd tests/browser && npm ci --no-audit --no-fund --silent)
 browser_status=0
-TANDEM_BIN="$PWD/target/debug/tandem" node tests/browser/run.mjs 2>&1 | tee target/browser-tests.log \
+node tests/browser/run.mjs 2>&1 | tee target/browser-tests.log \
   || browser_status=$?
 read -r br_passed br_failed < <(awk '/^browser: [0-9]+ passed, [0-9]+ failed$/ { p = $2; f = $4 } END { print p + 0, f + 0 }' \
   target/browser-tests.log)
@@ -140,3 +150,4 @@ if [ "$br_passed" -lt "$MIN_BROWSER_PASSED" ]; then
   echo "only $br_passed browser tests passed, at least $MIN_BROWSER_PASSED expected"
   exit 1
 fi
+disk
