@@ -29,7 +29,13 @@ disk() { echo "disk: target $(du -sh target 2>/dev/null | cut -f1), fuzz/target 
 
 rust_passed=0 rust_failed=0 py_passed=0 py_failed=0 br_passed=0 br_failed=0
 # The closing line, however the script ends (a failed lint or build leaves every count at 0).
-trap 'echo "$((rust_passed + py_passed + br_passed)) passed, $((rust_failed + py_failed + br_failed)) failed"' EXIT
+# A step that fails outside any suite (an install, a lint) counts as one failure.
+closing() {
+  local status=$? failed=$((rust_failed + py_failed + br_failed))
+  [ "$status" -eq 0 ] || [ "$failed" -ne 0 ] || failed=1
+  echo "$((rust_passed + py_passed + br_passed)) passed, $failed failed"
+}
+trap closing EXIT
 
 echo "== tools"
 command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
@@ -129,8 +135,14 @@ fi
 
 echo "== browser tests (playwright-core driving Debian's chromium against real nodes)"
 # fonts-noto-core: Arabic glyphs in the screenshots of the Arabic pages.
-if ! command -v chromium >/dev/null || ! command -v npm >/dev/null || ! dpkg -s fonts-noto-core >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq chromium nodejs npm fonts-noto-core >/dev/null
+# Only what is missing: a machine may have Node.js from elsewhere (nodesource's nodejs carries
+# npm and conflicts with Debian's npm package).
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v npm >/dev/null || missing="$missing nodejs npm"
+dpkg -s fonts-noto-core >/dev/null 2>&1 || missing="$missing fonts-noto-core"
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 # The vendored browser libraries must be exactly what crates/web/package-lock.json installs.
 scripts/vendor-web.sh --check
