@@ -2,9 +2,9 @@
 //! transaction that holds the node's clock (see the crate doc).
 
 use serde_json::Value;
-use tandem_model::{Timestamp, canonical::map_hash, object::Family};
-use tandem_policy::{AccessLabel, classify_marking};
-use tandem_store::{DeleteOutcome, Incoming, ObjectQuery, PutOutcome, Result, StoreError, VersionFilter, ViewContext};
+use tandem_model::{Timestamp, object::Family};
+use tandem_policy::classify_marking;
+use tandem_store::{DeleteOutcome, Incoming, NewVersion, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
 use tokio_postgres::GenericClient;
 
 use crate::labels::{self, Pending};
@@ -27,6 +27,8 @@ impl PgStore {
         originator: &str,
         objects: Vec<Incoming>,
     ) -> Result<Vec<PutOutcome>> {
+        // Hashes, bodies and labels before the clock row is locked (see `tandem_store::prepare`).
+        let objects = NewVersion::prepare_all(originator, objects)?;
         let mut conn = self.pool.get().await?;
         let tx = conn.transaction().await.map_err(pg)?;
         let floor = crate::lock_clock(&tx).await?;
@@ -53,11 +55,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        for Incoming { object, provenance } in objects {
-            let id = object.id().to_string();
-            let version = object.version();
-            let version_key = version.map(|v| v.sort_key()).unwrap_or_default();
-            let hash = map_hash(object.as_map());
+        for NewVersion { object, id, version, version_key, hash, body, provenance, label } in objects {
             let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
             if has_tombstones {
@@ -117,7 +115,6 @@ impl PgStore {
                 }
             }
             let latest = existing.iter().all(|e| e.version < version_key);
-            let label = AccessLabel::of(originator, &object);
             // Checked once per new label, not per object: a bulk import must not flood the log.
             if self.labels.label_id(&tandem_store::access::label_key(&label)?)?.is_none() {
                 let state = self.labels.read()?;
@@ -146,8 +143,6 @@ impl PgStore {
                 .await
                 .map_err(pg)?;
             }
-            let body = serde_json::to_string(object.as_map()).map_err(StoreError::backend)?;
-            let provenance = provenance.as_ref().map(|p| p.to_string());
             tx.execute(
                 &insert,
                 &[

@@ -13,8 +13,10 @@ pub mod api;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod cursor;
+pub mod prepare;
 pub mod sqlite;
 
 pub use aggregate::{AggregateQuery, Counts, GroupKey, KeyPart, PropertyPath};
 pub use api::*;
+pub use prepare::NewVersion;
 pub use sqlite::SqliteStore;

@@ -2,12 +2,12 @@
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
-use tandem_model::{Timestamp, canonical::map_hash, object::Family};
-use tandem_policy::{AccessLabel, classify_marking};
+use tandem_model::{Timestamp, object::Family};
+use tandem_policy::classify_marking;
 
 use super::SqliteStore;
 use super::labels::{self, Pending};
-use crate::{DeleteOutcome, Incoming, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
+use crate::{DeleteOutcome, Incoming, NewVersion, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
 
 /// One version of the id being written that the same originator already stored.
 struct Existing {
@@ -27,6 +27,8 @@ impl SqliteStore {
         originator: &str,
         objects: Vec<Incoming>,
     ) -> Result<Vec<PutOutcome>> {
+        // Hashes, bodies and labels on this thread, before the lock (see `crate::prepare`).
+        let objects = NewVersion::prepare_all(originator, objects)?;
         let mut writer = self.writer()?;
         let mut last_added = writer.last_added;
         let mut pending = Pending::default();
@@ -40,11 +42,7 @@ impl SqliteStore {
             last_added = last_added.max(pending.floor_before);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
-            for Incoming { object, provenance } in objects {
-                let id = object.id().to_string();
-                let version = object.version();
-                let version_key = version.map(|v| v.sort_key()).unwrap_or_default();
-                let hash = map_hash(object.as_map());
+            for NewVersion { object, id, version, version_key, hash, body, provenance, label } in objects {
                 let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
                 if has_tombstones {
@@ -112,7 +110,6 @@ impl SqliteStore {
                     }
                 }
                 let latest = existing.iter().all(|e| e.version < version_key);
-                let label = AccessLabel::of(originator, &object);
                 // Checked once per new label, not per object: a bulk import must not flood the log.
                 if state.cache.label_id(&crate::access::label_key(&label)?).is_none() {
                     for marking in label.marking_refs() {
@@ -138,8 +135,6 @@ impl SqliteStore {
                     )?
                     .execute(params![coll, id, originator])?;
                 }
-                let body = serde_json::to_string(object.as_map()).map_err(crate::StoreError::backend)?;
-                let provenance = provenance.as_ref().map(|p| p.to_string());
                 tx.prepare_cached(
                     "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",

@@ -1,0 +1,53 @@
+//! A version made ready to store before the writer's lock is taken.
+//!
+//! Everything about one incoming version that does not depend on what is stored (its content
+//! hash over the RFC 8785 canonical form, the body text, its access label, its version key) is
+//! computed here, on the caller's thread, before a backend takes its writer lock or opens its
+//! transaction. Several writers (four TAXII connections, a feed, an import) then spend their CPU
+//! in parallel and hold the lock only for the SQL: the commit is the one serialised step. Both
+//! backends store exactly these values, so they cannot compute them differently.
+
+use tandem_model::{StixObject, Timestamp, canonical::map_hash};
+use tandem_policy::AccessLabel;
+
+use crate::{Incoming, Result, StoreError};
+
+/// One incoming version with what storing it needs, computed once.
+pub struct NewVersion {
+    pub object: StixObject,
+    pub id: String,
+    /// `modified`, else `created`; `None` for an unversioned cyber-observable.
+    pub version: Option<Timestamp>,
+    /// The version's sort key (empty when unversioned), the stored `version` column.
+    pub version_key: String,
+    /// SHA-256 of the canonical form (`tandem_model::canonical::map_hash`).
+    pub hash: [u8; 32],
+    /// The object as stored: its JSON text, exactly as received.
+    pub body: String,
+    pub provenance: Option<String>,
+    /// The access label (originator and markings) the version is filed under.
+    pub label: AccessLabel,
+}
+
+impl NewVersion {
+    /// Prepares `incoming` for storing as originated by `originator`.
+    pub fn prepare(originator: &str, incoming: Incoming) -> Result<NewVersion> {
+        let Incoming { object, provenance } = incoming;
+        let version = object.version();
+        Ok(NewVersion {
+            id: object.id().to_string(),
+            version,
+            version_key: version.map(|v| v.sort_key()).unwrap_or_default(),
+            hash: map_hash(object.as_map()),
+            body: serde_json::to_string(object.as_map()).map_err(StoreError::backend)?,
+            provenance: provenance.as_ref().map(|p| p.to_string()),
+            label: AccessLabel::of(originator, &object),
+            object,
+        })
+    }
+
+    /// Prepares a whole batch, in order.
+    pub fn prepare_all(originator: &str, objects: Vec<Incoming>) -> Result<Vec<NewVersion>> {
+        objects.into_iter().map(|i| NewVersion::prepare(originator, i)).collect()
+    }
+}
