@@ -14,6 +14,7 @@ pub mod api;
 pub mod conformance;
 pub mod cursor;
 pub mod sqlite;
+pub mod transfer;
 
 pub use aggregate::{AggregateQuery, Counts, GroupKey, KeyPart, PropertyPath};
 pub use api::*;
