@@ -47,9 +47,8 @@ impl Location {
     pub fn identity(&self) -> String {
         match self {
             Location::Sqlite(dir) => {
-                let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| {
-                    std::env::current_dir().map(|d| d.join(dir)).unwrap_or_else(|_| dir.clone())
-                });
+                let abs = std::fs::canonicalize(dir)
+                    .unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(dir)).unwrap_or_else(|_| dir.clone()));
                 format!("sqlite:{}", abs.display())
             }
             Location::Postgres(url) => crate::wiring::redact_url(url),

@@ -106,19 +106,16 @@ fn position_column(table: &Table) -> Option<usize> {
 impl RowStore for PgStore {
     fn read_rows(&self, table: &Table, after: Option<&[Cell]>, limit: usize) -> Result<Vec<Row>> {
         let sql = select_sql(table, after.is_some(), limit, ph);
-        let params: Vec<Param> = after
-            .unwrap_or_default()
-            .iter()
-            .zip(table.key)
-            .map(|(cell, col)| bind(cell, col.kind))
-            .collect();
+        let params: Vec<Param> =
+            after.unwrap_or_default().iter().zip(table.key).map(|(cell, col)| bind(cell, col.kind)).collect();
         self.run(async {
             let conn = self.pool.get().await?;
             let rows = conn.query(&sql, &refs(&params)).await.map_err(pg)?;
             let nkey = table.key.len();
             rows.iter()
                 .map(|r| {
-                    let key = table.key.iter().enumerate().map(|(i, c)| read_cell(r, i, c.kind)).collect::<Result<_>>()?;
+                    let key =
+                        table.key.iter().enumerate().map(|(i, c)| read_cell(r, i, c.kind)).collect::<Result<_>>()?;
                     let cells = table
                         .columns
                         .iter()
@@ -167,7 +164,8 @@ impl RowStore for PgStore {
                 .map_err(pg)?;
             row.map(|r| r.try_get(0).map_err(pg)).transpose()
         })?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{MARKER_KEY}: {e}")))).transpose()
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{MARKER_KEY}: {e}"))))
+            .transpose()
     }
 
     fn write_rows(&self, table: &Table, rows: &[Row], marker: &Value) -> Result<()> {

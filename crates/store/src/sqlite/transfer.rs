@@ -26,7 +26,8 @@ pub fn open(dir: &Path, access: Access) -> Result<SqliteRows> {
             if !path.is_file() {
                 return Err(StoreError::backend(format!("no store in {} (no tandem.sqlite)", dir.display())));
             }
-            let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            let conn =
+                Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
             conn.busy_timeout(std::time::Duration::from_secs(30))?;
             let (newest, latest) = (super::migrate::applied_max(&conn)?, super::migrate::latest());
             if newest != Some(latest) {
@@ -88,7 +89,12 @@ impl RowStore for SqliteRows {
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let key = table.key.iter().enumerate().map(|(i, c)| read_cell(row, i, c.kind)).collect::<rusqlite::Result<_>>()?;
+            let key = table
+                .key
+                .iter()
+                .enumerate()
+                .map(|(i, c)| read_cell(row, i, c.kind))
+                .collect::<rusqlite::Result<_>>()?;
             let cells = table
                 .columns
                 .iter()
@@ -108,7 +114,8 @@ impl RowStore for SqliteRows {
     fn per_collection(&self) -> Result<Vec<(String, u64, u64)>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(crate::transfer::PER_COLLECTION_SQL)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get::<_, i64>(2)?.max(0) as u64)))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get::<_, i64>(2)?.max(0) as u64)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -121,7 +128,8 @@ impl RowStore for SqliteRows {
             .conn()?
             .query_row("SELECT value FROM sync_meta WHERE key = ?1", [MARKER_KEY], |r| r.get(0))
             .optional()?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{MARKER_KEY}: {e}")))).transpose()
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{MARKER_KEY}: {e}"))))
+            .transpose()
     }
 
     fn write_rows(&self, table: &Table, rows: &[Row], marker: &Value) -> Result<()> {
@@ -144,5 +152,47 @@ impl RowStore for SqliteRows {
     fn continue_clock(&self, _position: i64) -> Result<i64> {
         // The clock is the largest stored position: the copied rows carry it.
         self.clock()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transfer::TABLES;
+
+    /// Every table and column of the SQLite schema is copied (but the source's own ids and the
+    /// migration bookkeeping): a migration that adds a column must add it to `TABLES`, or
+    /// `tandem migrate` would drop it without noticing.
+    #[test]
+    fn the_copy_covers_every_column_of_the_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rows = super::open(dir.path(), crate::transfer::Access::Write).expect("open");
+        let conn = rows.conn().expect("conn");
+        let mut tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("names");
+        tables.retain(|t| t != "schema_migrations");
+        let mut copied: Vec<String> = TABLES.iter().map(|t| t.name.to_string()).collect();
+        copied.sort();
+        assert_eq!(tables, copied);
+        for t in TABLES {
+            let mut columns: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{}') ORDER BY name", t.name))
+                .expect("prepare")
+                .query_map([], |r| r.get(0))
+                .expect("query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("columns");
+            // A collection's or label's own id is the source's numbering, not copied.
+            if matches!(t.name, "collections" | "access_labels") {
+                columns.retain(|c| c != "id");
+            }
+            let mut spec: Vec<String> = t.columns.iter().map(|c| c.name.to_string()).collect();
+            spec.sort();
+            assert_eq!(columns, spec, "{}", t.name);
+        }
     }
 }

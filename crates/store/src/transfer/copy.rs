@@ -88,9 +88,7 @@ pub fn copy(
         }
     };
 
-    let marker = |table: &str, after: &[Cell]| {
-        json!({"format": MARKER_FORMAT, "source": source_id, "table": table, "after": after, "complete": false})
-    };
+    let marker = |table: &str, after: &[Cell]| json!({"format": MARKER_FORMAT, "source": source_id, "table": table, "after": after, "complete": false});
     let (mut rows_copied, mut batches) = (0u64, 0u64);
     for table in &TABLES[start_table..] {
         let done = if after.is_some() { target.count_rows(table)? } else { 0 };

@@ -125,7 +125,12 @@ pub const MARKER_KEY: &str = "migrate/marker";
 /// Every copied table, in copy order (what a row references is copied before it).
 pub static TABLES: &[Table] = &[
     Table { name: "collections", key: &[col("id", Kind::Int)], columns: &[col("uuid", Kind::Text)], filter: "1 = 1" },
-    Table { name: "access_labels", key: &[col("id", Kind::Int)], columns: &[col("label", Kind::Text)], filter: "1 = 1" },
+    Table {
+        name: "access_labels",
+        key: &[col("id", Kind::Int)],
+        columns: &[col("label", Kind::Text)],
+        filter: "1 = 1",
+    },
     Table {
         name: "objects",
         key: &[col("date_added", Kind::Int)],
@@ -251,7 +256,8 @@ pub fn insert_expr(column: &Column, placeholder: &str) -> String {
 pub fn select_sql(table: &Table, after: bool, limit: usize, ph: impl Fn(usize) -> String) -> String {
     let keys: Vec<String> = table.key.iter().map(|k| format!("t.\"{}\"", k.name)).collect();
     let cols: Vec<String> = table.columns.iter().map(select_expr).collect();
-    let mut sql = format!("SELECT {}, {} FROM \"{}\" t WHERE {}", keys.join(", "), cols.join(", "), table.name, table.filter);
+    let mut sql =
+        format!("SELECT {}, {} FROM \"{}\" t WHERE {}", keys.join(", "), cols.join(", "), table.name, table.filter);
     if after {
         let params: Vec<String> = (1..=table.key.len()).map(&ph).collect();
         sql.push_str(&format!(" AND ({}) > ({})", keys.join(", "), params.join(", ")));
@@ -264,8 +270,7 @@ pub fn select_sql(table: &Table, after: bool, limit: usize, ph: impl Fn(usize) -
 /// expressions of the backend's own (PostgreSQL's account revisions).
 pub fn insert_sql(table: &Table, extra: &[(&str, &str)], ph: impl Fn(usize) -> String) -> String {
     let mut names: Vec<String> = table.columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
-    let mut values: Vec<String> =
-        table.columns.iter().enumerate().map(|(i, c)| insert_expr(c, &ph(i + 1))).collect();
+    let mut values: Vec<String> = table.columns.iter().enumerate().map(|(i, c)| insert_expr(c, &ph(i + 1))).collect();
     for (name, expr) in extra {
         names.push(format!("\"{name}\""));
         values.push((*expr).to_string());

@@ -113,7 +113,9 @@ pub fn verify(
         let (so, sd) = find(&s).unwrap_or_default();
         let (to, td) = find(&t).unwrap_or_default();
         if (so, sd) != (to, td) {
-            v.problem(format!("collection {name}: {so} versions and {sd} tombstones in the source, {to} and {td} in the target"));
+            v.problem(format!(
+                "collection {name}: {so} versions and {sd} tombstones in the source, {to} and {td} in the target"
+            ));
         }
         v.collections.push((name.clone(), so, to, sd, td));
     }
