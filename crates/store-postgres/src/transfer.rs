@@ -41,7 +41,7 @@ pub fn open(url: &str, access: Access) -> Result<PgStore> {
                     return Err(StoreError::backend(format!(
                         "the database has schema version {}, this binary's is {latest}: run this tandem on it \
                          once (tandem doctor) to bring it up to date, or use the binary that wrote it",
-                        newest.map_or("none".to_string(), |v| v.to_string())
+                        newest.map_or("none (not a Tandem store)".to_string(), |v| v.to_string())
                     )));
                 }
                 Ok(())

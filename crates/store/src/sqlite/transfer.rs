@@ -35,7 +35,7 @@ pub fn open(dir: &Path, access: Access) -> Result<SqliteRows> {
                     "the store in {} has schema version {}, this binary's is {latest}: run this tandem on it \
                      once (tandem doctor) to bring it up to date, or use the binary that wrote it",
                     dir.display(),
-                    newest.map_or("none".to_string(), |v| v.to_string())
+                    newest.map_or("none (not a Tandem store)".to_string(), |v| v.to_string())
                 )));
             }
             conn

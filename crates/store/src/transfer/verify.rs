@@ -2,14 +2,14 @@
 //!
 //! Per table, the row counts and an order-free digest of every row (the sum of each row's
 //! SHA-256, so the two backends' own key orders do not matter); object versions, the bulk of a
-//! store, are also compared row by row in `date_added` order (the same on both sides) and each
+//! store, are instead compared row by row in `date_added` order (the same on both sides) and each
 //! one's content hash is recomputed from its stored body with `tandem_model`'s canonical form and
 //! compared with the stored hash, on both sides, so a damaged version is named. Then the object
 //! and tombstone counts per collection, and the clocks (the target's must not be behind).
 
 use tandem_model::canonical::{content_hash, map_hash};
 
-use super::{Cell, RowStore, TABLES, Table, table};
+use super::{Cell, RowStore, TABLES, Table};
 use crate::Result;
 
 /// Problems listed by name at most (the count is always exact).
@@ -93,16 +93,20 @@ pub fn verify(
     let mut v = Verification::default();
     for t in TABLES {
         let (source_rows, target_rows) = (source.count_rows(t)?, target.count_rows(t)?);
-        let same_rows = digest(source, t, batch)? == digest(target, t, batch)?;
+        let same_rows = if t.name == "objects" {
+            // Compared row by row below (the same rows in the same order on both sides).
+            let before = v.problem_count;
+            compare_versions(source, target, t, batch, &mut v, progress)?;
+            v.problem_count == before
+        } else {
+            digest(source, t, batch)? == digest(target, t, batch)?
+        };
         if source_rows != target_rows {
             v.problem(format!("{}: {source_rows} rows in the source, {target_rows} in the target", t.name));
-        } else if !same_rows {
+        } else if !same_rows && t.name != "objects" {
             v.problem(format!("{}: the same number of rows but not the same rows", t.name));
         }
         v.tables.push(TableCheck { name: t.name, source_rows, target_rows, same_rows });
-    }
-    if let Some(objects) = table("objects") {
-        compare_versions(source, target, objects, batch, &mut v, progress)?;
     }
     let (s, t) = (source.per_collection()?, target.per_collection()?);
     let mut names: Vec<&String> = s.iter().chain(t.iter()).map(|(c, ..)| c).collect();
