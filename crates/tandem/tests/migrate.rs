@@ -165,3 +165,39 @@ fn an_unreadable_source_or_a_bad_location_is_an_error() {
     assert!(out.contains("expected sqlite:DIR or postgres://URL"), "{out}");
     assert!(!dir.path().join("tandem.sqlite").exists(), "an empty source directory is not made a store");
 }
+
+/// On a terminal the copy draws a progress bar per table (run under `script`, which gives the
+/// child a pseudo-terminal); SQLite to SQLite works as well (a node moved to another disk).
+#[test]
+fn migrate_draws_a_progress_bar_on_a_terminal() {
+    use tandem_store::ObjectStore;
+    let (from, to) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let store = tandem_store::SqliteStore::open(from.path()).expect("open");
+    let objects = (0..40)
+        .map(|n| {
+            let map = incident(n, &[GREEN]).as_object().cloned().expect("an object");
+            tandem_store::Incoming::new(tandem_model::StixObject::from_map_unchecked(map))
+        })
+        .collect();
+    store.put("a2e983c8-a193-5637-9d6e-73a1eac79b36", "USA", objects).expect("put");
+    drop(store);
+    let target = to.path().join("moved");
+    let command = format!(
+        "{} migrate --batch-size 10 --from sqlite:{} --to sqlite:{}",
+        bin(),
+        from.path().display(),
+        target.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run script");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(tty.contains("verified: the target is an identical copy"), "{tty}");
+    let bar = tty.lines().find(|l| l.contains("objects [") && l.contains("40/40")).unwrap_or_default();
+    assert!(!bar.is_empty(), "no progress bar for the objects: {tty:?}");
+    assert!(target.join("tandem.sqlite").is_file());
+}
