@@ -201,3 +201,67 @@ fn migrate_draws_a_progress_bar_on_a_terminal() {
     assert!(!bar.is_empty(), "no progress bar for the objects: {tty:?}");
     assert!(target.join("tandem.sqlite").is_file());
 }
+
+/// Killed (SIGKILL) in the middle of the copy and started again, `tandem migrate` goes on from
+/// its marker and ends with a verified, identical copy.
+#[test]
+fn a_migration_killed_mid_run_resumes_from_its_marker() {
+    use tandem_store::ObjectStore;
+    use tandem_store::transfer::{Access, RowStore};
+    let from = tempfile::tempdir().expect("tempdir");
+    let store = tandem_store::SqliteStore::open(from.path()).expect("open");
+    for chunk in (0..600).collect::<Vec<u32>>().chunks(100) {
+        let objects = chunk
+            .iter()
+            .map(|n| {
+                let map = incident(*n, &[GREEN]).as_object().cloned().expect("an object");
+                tandem_store::Incoming::new(tandem_model::StixObject::from_map_unchecked(map))
+            })
+            .collect();
+        store.put("a2e983c8-a193-5637-9d6e-73a1eac79b36", "USA", objects).expect("put");
+    }
+    drop(store);
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let source = format!("sqlite:{}", from.path().display());
+    let mut child = Proc(
+        std::process::Command::new(bin())
+            .args(["migrate", "--quiet", "--batch-size", "1", "--from", &source, "--to", &db])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn migrate"),
+    );
+    // Wait for the copy to be inside the objects table, then kill it.
+    let watcher = loop {
+        if let Ok(w) = tandem_store_postgres::transfer::open(&db, Access::Read) {
+            break w;
+        }
+        assert!(child.0.try_wait().expect("wait").is_none(), "migrate ended before its target had a schema");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let marker = watcher.marker().expect("marker");
+        if marker.as_ref().is_some_and(|m| m["table"] == "objects") {
+            break;
+        }
+        assert!(child.0.try_wait().expect("wait").is_none(), "migrate ended before it was killed: {marker:?}");
+        assert!(std::time::Instant::now() < deadline, "no progress into the objects table");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().expect("reap");
+    let marker = watcher.marker().expect("marker").expect("a marker");
+    assert_eq!(marker["complete"], false, "killed before the end: {marker}");
+    let objects = tandem_store::transfer::table("objects").expect("objects");
+    let copied = watcher.count_rows(objects).expect("count");
+    assert!(copied < 600, "{copied} of 600 copied when killed");
+    eprintln!("killed with {copied} of 600 versions copied");
+
+    let (code, out) = migrate(&["--from", &source, "--to", &db, "--batch-size", "50"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("copy resumed and completed"), "{out}");
+    assert!(out.contains("verified: the target is an identical copy"), "{out}");
+    assert_eq!(watcher.count_rows(objects).expect("count"), 600);
+}
