@@ -265,3 +265,43 @@ fn a_migration_killed_mid_run_resumes_from_its_marker() {
     assert!(out.contains("verified: the target is an identical copy"), "{out}");
     assert_eq!(watcher.count_rows(objects).expect("count"), 600);
 }
+
+/// The row copy takes no `ViewContext`, so it must stay operator machinery: outside the two
+/// backends that implement it, only `tandem_node::migrate` and the `tandem migrate` command may
+/// use it (no route, no node process, no other command reaches it). A source scan of every
+/// crate's `src/`.
+#[test]
+fn the_row_copy_is_reachable_only_from_tandem_migrate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let allowed = |path: &Path| {
+        let p = path.to_string_lossy().replace('\\', "/");
+        p.contains("/crates/store/src/")
+            || p.contains("/crates/store-postgres/src/")
+            || p.ends_with("/crates/node/src/migrate.rs")
+            || p.ends_with("/crates/tandem/src/cli/migrate.rs")
+    };
+    let mut stack = vec![root.join("crates")];
+    let (mut scanned, mut users) = (0, Vec::new());
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if path.is_dir() {
+                // Only sources: tests, examples and build output may use anything.
+                let parent_is_crate = dir.parent().is_some_and(|d| d.ends_with("crates"));
+                if !(parent_is_crate && name != "src") && name != "target" && name != "node_modules" {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".rs") {
+                scanned += 1;
+                let text = std::fs::read_to_string(&path).expect("read source");
+                let uses = ["transfer::", "RowStore", "node::migrate"].iter().any(|p| text.contains(p));
+                if uses && !allowed(&path) {
+                    users.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(scanned > 100, "the scan found the sources ({scanned} files)");
+    assert_eq!(users, Vec::<String>::new(), "the row copy used outside tandem migrate");
+}

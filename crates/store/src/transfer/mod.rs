@@ -107,7 +107,7 @@ pub struct Table {
     pub key: &'static [Column],
     /// The copied columns.
     pub columns: &'static [Column],
-    /// An SQL condition (the same text in both dialects) on the rows to copy, `"TRUE"`-like when all.
+    /// An SQL condition (the same text in both dialects) on the rows to copy (`1 = 1`: all).
     pub filter: &'static str,
 }
 
