@@ -53,6 +53,9 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     };
     drop(progress);
     println!("migration from {} to {}", from.identity(), to.identity());
+    println!(
+        "the source was only read (opened read-only); stop its node while migrating, or rows it writes meanwhile show as mismatches"
+    );
     match outcome.copy {
         CopyEnd::Stopped { rows, batches } => {
             println!("stopped after {batches} batches ({rows} rows); run the same command again to resume");
