@@ -19,6 +19,7 @@ pub mod http;
 pub mod interop;
 pub mod lease;
 pub mod listen;
+pub mod migrate;
 mod node;
 pub mod wiring;
 

@@ -31,7 +31,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// A database url without its password, for messages and logs.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];

@@ -37,6 +37,7 @@ mod labels;
 mod migrate;
 mod pool;
 mod read;
+pub mod transfer;
 mod write;
 
 #[cfg(feature = "testdb")]

@@ -12,6 +12,21 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.s
 /// The advisory lock key migrations take (any constant of this crate's own).
 const MIGRATION_LOCK: i64 = 0x7461_6e64_656d_0001;
 
+/// The newest schema version this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+}
+
+/// The newest schema version recorded in the database (`None`: no Tandem schema there).
+pub(crate) async fn applied_max(conn: &Client) -> Result<Option<i64>> {
+    let exists: bool =
+        conn.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await.map_err(pg)?.get(0);
+    if !exists {
+        return Ok(None);
+    }
+    conn.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await.map_err(pg)?.try_get(0).map_err(pg)
+}
+
 pub(crate) async fn apply(conn: &mut Client) -> Result<()> {
     let latest = MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0);
     for (version, sql) in MIGRATIONS {

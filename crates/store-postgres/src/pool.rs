@@ -33,6 +33,8 @@ pub(crate) struct Pool {
     permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// The store's runtime, which drives every connection.
     handle: tokio::runtime::Handle,
+    /// Sessions refuse writes (`default_transaction_read_only`): a migration's source.
+    pub read_only: bool,
 }
 
 /// A client borrowed from the pool, returned to it when dropped.
@@ -75,7 +77,7 @@ impl Drop for Conn<'_> {
 impl Pool {
     pub fn new(config: tokio_postgres::Config, limits: PoolConfig, handle: tokio::runtime::Handle) -> Self {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_size.max(1)));
-        Pool { config, limits, idle: Mutex::new(Vec::new()), permits, handle }
+        Pool { config, limits, idle: Mutex::new(Vec::new()), permits, handle, read_only: false }
     }
 
     pub async fn get(&self) -> Result<Conn<'_>> {
@@ -101,6 +103,9 @@ impl Pool {
             .batch_execute("SET synchronous_commit = on; SET default_transaction_isolation = 'read committed'")
             .await
             .map_err(pg)?;
+        if self.read_only {
+            client.batch_execute("SET default_transaction_read_only = on").await.map_err(pg)?;
+        }
         Ok(Conn { pool: self, client: Some(client), _permit: permit })
     }
 }

@@ -5,7 +5,9 @@
 //! take a [`ViewContext`]; they ask `tandem-policy` for a decision per access label through the
 //! backend-neutral [`access`] module and return only what it releases (redacted where it says
 //! so). Aggregates ([`aggregate`]) are computed over exactly that. Nothing else in the workspace
-//! reads object rows.
+//! reads object rows, but [`transfer`]: the operator's copy of a whole store into another
+//! backend for `tandem migrate`, which moves rows as stored, from one store of a node to another
+//! store of the same node, and never answers a request.
 
 pub mod access;
 pub mod aggregate;
@@ -15,6 +17,7 @@ pub mod conformance;
 pub mod cursor;
 pub mod prepare;
 pub mod sqlite;
+pub mod transfer;
 
 pub use aggregate::{AggregateQuery, Counts, GroupKey, KeyPart, PropertyPath};
 pub use api::*;

@@ -123,6 +123,9 @@ enum Command {
     /// Put a snapshot in place after verifying it (manifest, integrity check, content hashes,
     /// audit chain); a damaged snapshot is refused.
     Restore(cli::backup::RestoreArgs),
+    /// Copy a node's store between SQLite and PostgreSQL (`--from sqlite:DIR --to postgres://...`
+    /// or back), in resumable batches, then verify counts and every content hash.
+    Migrate(cli::migrate::MigrateArgs),
     /// Check the node's data: unresolvable markings and other problems.
     Doctor {
         #[arg(long, short)]
@@ -171,6 +174,7 @@ fn main() -> std::process::ExitCode {
         Command::Doctor { config } => cli::doctor::run(&config),
         Command::Backup(args) => cli::backup::backup(&args),
         Command::Restore(args) => cli::backup::restore(&args),
+        Command::Migrate(args) => cli::migrate::run(&args),
         Command::Trends(args) => cli::analytics::run_trends(&args),
         Command::Spikes(args) => cli::analytics::run_spikes(&args),
         Command::Hotspots(args) => cli::analytics::run_hotspots(&args),

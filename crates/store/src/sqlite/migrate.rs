@@ -38,6 +38,24 @@ fn steps() -> Vec<(i64, Step)> {
     all
 }
 
+/// The newest schema version this binary knows.
+pub(super) fn latest() -> i64 {
+    steps().last().map(|(v, _)| *v).unwrap_or(0)
+}
+
+/// The newest schema version recorded in a database (`None`: not a Tandem store, or empty).
+pub(super) fn applied_max(conn: &Connection) -> Result<Option<i64>> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(None);
+    }
+    Ok(conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?)
+}
+
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",

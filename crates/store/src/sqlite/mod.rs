@@ -10,6 +10,7 @@ mod labels;
 mod migrate;
 mod read;
 pub mod snapshot;
+pub mod transfer;
 mod write;
 
 #[cfg(test)]

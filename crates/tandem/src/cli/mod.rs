@@ -12,6 +12,7 @@ pub mod extract;
 pub mod feed;
 pub mod import;
 pub mod marking;
+pub mod migrate;
 pub mod peer;
 pub mod place;
 pub mod roster;
