@@ -4,8 +4,9 @@
 //! Architecture invariant: the only way to read objects is through [`ObjectStore`] methods that
 //! take a [`ViewContext`]; they ask `tandem-policy` for a decision per access label through the
 //! backend-neutral [`access`] module and return only what it releases (redacted where it says
-//! so). Aggregates ([`aggregate`]) are computed over exactly that. Nothing else in the workspace
-//! reads object rows.
+//! so). Aggregates ([`aggregate`]) are computed over exactly that, and full-text search
+//! ([`text`]) is a filter of the same listing, re-checked on the reader's copy. Nothing else in
+//! the workspace reads object rows.
 
 pub mod access;
 pub mod aggregate;
@@ -14,7 +15,9 @@ pub mod api;
 pub mod conformance;
 pub mod cursor;
 pub mod sqlite;
+pub mod text;
 
 pub use aggregate::{AggregateQuery, Counts, GroupKey, KeyPart, PropertyPath};
 pub use api::*;
 pub use sqlite::SqliteStore;
+pub use text::{TextQuery, TextQueryError};

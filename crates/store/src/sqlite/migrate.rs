@@ -21,7 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 type RustMigration = fn(&Transaction) -> Result<()>;
 
 /// Migrations written in Rust, numbered in the same sequence as the SQL ones.
-const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785)];
+const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785), (6, text_search)];
 
 enum Step {
     Sql(&'static str),
@@ -99,6 +99,33 @@ fn rehash_rfc8785(tx: &Transaction) -> Result<()> {
     }
     if !changed.is_empty() {
         tracing::info!(rehashed = changed.len(), "content hashes recomputed with RFC 8785 canonical JSON");
+    }
+    Ok(())
+}
+
+/// Version 6: the full-text index (`migrations/0006_text_search.sql`), filled for every version
+/// already stored of a searched type (the keys are folded in Rust, with the gazetteer's rules,
+/// so SQL alone cannot fill it).
+fn text_search(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(include_str!("../../migrations/0006_text_search.sql"))?;
+    let placeholders = vec!["?"; crate::text::INDEXED_TYPES.len()].join(", ");
+    let mut stmt = tx.prepare(&format!("SELECT date_added, body FROM objects WHERE type IN ({placeholders})"))?;
+    let mut insert = tx.prepare("INSERT INTO object_text (rowid, keys) VALUES (?1, ?2)")?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(crate::text::INDEXED_TYPES))?;
+    let mut indexed = 0u64;
+    while let Some(row) = rows.next()? {
+        let date_added: i64 = row.get(0)?;
+        let body: String = row.get(1)?;
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&body).map_err(|e| {
+            StoreError::Corrupt(format!("object at date_added {date_added} has a body that is not a JSON object: {e}"))
+        })?;
+        if let Some(keys) = crate::text::index_text(&object) {
+            insert.execute(params![date_added, keys])?;
+            indexed += 1;
+        }
+    }
+    if indexed > 0 {
+        tracing::info!(indexed, "full-text index built for the stored incidents and reports");
     }
     Ok(())
 }
