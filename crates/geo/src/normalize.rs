@@ -259,7 +259,9 @@ fn words(s: &str) -> Vec<(&str, Script)> {
     for (i, c) in s.char_indices() {
         let class = if c.is_numeric() {
             Some(Script::Digits)
-        } else if has_arabic(c.encode_utf8(&mut [0; 4])) || matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}') {
+        } else if has_arabic(c.encode_utf8(&mut [0; 4]))
+            || matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}')
+        {
             Some(Script::Arabic)
         } else if c.is_alphabetic() {
             Some(Script::Other)
@@ -354,7 +356,10 @@ mod tests {
         // Digits are kept, in either script; a change of script separates words.
         assert_eq!(keys("2011"), vec!["2011"]);
         assert_eq!(keys("٢٠١١"), vec!["2011"]);
-        assert_eq!(keys("الرقة/Raqqa 12km"), vec![arabic_key("الرقة"), normalize_name("Raqqa"), "12".into(), "km".into()]);
+        assert_eq!(
+            keys("الرقة/Raqqa 12km"),
+            vec![arabic_key("الرقة"), normalize_name("Raqqa"), "12".into(), "km".into()]
+        );
         // Nothing searchable.
         assert!(keys(" -- al ال ... ").is_empty());
         // A word's key is the name's key.

@@ -73,7 +73,9 @@ async fn backfill_text(tx: &tokio_postgres::Transaction<'_>) -> Result<()> {
             let body: String = row.try_get(1).map_err(pg)?;
             after = date_added;
             let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&body).map_err(|e| {
-                StoreError::Corrupt(format!("object at date_added {date_added} has a body that is not a JSON object: {e}"))
+                StoreError::Corrupt(format!(
+                    "object at date_added {date_added} has a body that is not a JSON object: {e}"
+                ))
             })?;
             if let Some(keys) = tandem_store::text::index_text(&object) {
                 tx.execute(&update, &[&date_added, &keys]).await.map_err(pg)?;

@@ -391,7 +391,8 @@ fn found(store: &dyn Store, text: &str) -> Vec<String> {
     for r in got.iter_mut() {
         // Just the id's number: `incident--...-000000000003@...` -> `incident 3`.
         let (ty, rest) = r.split_once("--").unwrap_or_default();
-        let n: u32 = rest.split('@').next().and_then(|i| i.rsplit('-').next()).and_then(|d| d.parse().ok()).unwrap_or(0);
+        let n: u32 =
+            rest.split('@').next().and_then(|i| i.rsplit('-').next()).and_then(|d| d.parse().ok()).unwrap_or(0);
         *r = format!("{ty} {n}");
     }
     got

@@ -188,6 +188,50 @@ mod tests {
         assert_eq!(store.list(&ctx("USA"), COLL, &q).expect("list").items.len(), 1);
     }
 
+    fn incident(n: u32, name: &str) -> Incoming {
+        location(&format!(
+            r#"{{"type": "incident", "spec_version": "2.1", "id": "incident--00000000-0000-4000-8000-{n:012}",
+                "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z", "name": "{name}",
+                "object_marking_refs": ["{}"]}}"#,
+            tandem_model::tlp::TLP2_GREEN
+        ))
+    }
+
+    fn search(store: &SqliteStore, text: &str) -> usize {
+        let q =
+            ObjectQuery { text: Some(crate::TextQuery::parse(text).expect("query")), limit: 10, ..Default::default() };
+        store.list(&ctx("IRQ"), COLL, &q).expect("list").items.len()
+    }
+
+    /// A data directory from before full-text search (schema without version 6): at open the
+    /// index is built for what is stored; and it is the index that proposes rows (a version
+    /// without its entry is not found, whatever its text).
+    #[test]
+    fn the_text_index_is_backfilled_at_open_and_proposes_the_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        store.put(COLL, "USA", vec![incident(1, "Raid in Raqqa"), incident(2, "Raid in al-Raqqah")]).expect("put");
+        store.put(COLL, "USA", vec![location(WITH_FLOAT)]).expect("put");
+        let path = store.path().to_path_buf();
+        drop(store);
+        rusqlite::Connection::open(&path)
+            .expect("sqlite")
+            .execute_batch(
+                "DROP TRIGGER objects_text_delete; DROP TABLE object_text;
+                 DELETE FROM schema_migrations WHERE version = 6",
+            )
+            .expect("back to version 5");
+
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        assert_eq!(search(&store, "raqqa"), 2);
+        let conn = rusqlite::Connection::open(&path).expect("sqlite");
+        let entries: i64 = conn.query_row("SELECT COUNT(*) FROM object_text", [], |r| r.get(0)).expect("count");
+        assert_eq!(entries, 2, "one entry per incident, none for the location");
+        conn.execute("DELETE FROM object_text WHERE rowid = (SELECT MIN(date_added) FROM objects)", [])
+            .expect("drop one entry");
+        assert_eq!(search(&store, "raqqa"), 1);
+    }
+
     #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
