@@ -213,8 +213,8 @@ pub fn normalize_name(s: &str) -> String {
 /// variants, diacritics and the article ال folded); other words the folding of
 /// [`normalize_latin`], with a Latin article ("al", "ad", "el", ...) dropped as a word of its
 /// own; digits become ASCII and are kept as written (a year is not a name: 2011 stays 2011).
-/// Arabic script and its transliterations are not matched with each other: the gazetteer
-/// relates them only through the names a place lists.
+/// Arabic script and its transliterations are not matched with each other here: the gazetteer
+/// relates them only through the names a place lists (which the node's search adds to a query).
 pub fn text_keys(s: &str) -> Vec<String> {
     let mut keys = Vec::new();
     for (word, script) in words(s) {

@@ -58,12 +58,20 @@ pub enum TextQueryError {
 }
 
 /// One word or phrase of a search: folded keys that must occur in this order, next to each
-/// other, in one searchable property; with `prefix`, the last one only needs to start so.
+/// other, in one searchable property; with `prefix`, the last one only needs to start so. A
+/// term also matches by any of `also` (other spellings of the same place, from
+/// [`TextQuery::expand`]), each a key sequence matched the same way, never as a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
     pub keys: Vec<String>,
     pub prefix: bool,
+    pub also: Vec<Vec<String>>,
+    /// The term as the user typed it (a word or a phrase's text, without quotes or star).
+    pub text: String,
 }
+
+/// The most other spellings [`TextQuery::expand`] adds to one term.
+pub const MAX_ALSO: usize = 16;
 
 /// A parsed search: every term must match (AND).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,9 +130,8 @@ impl TextQuery {
             if prefix && keys.last().is_some_and(|k| k.chars().count() < MIN_PREFIX_CHARS) {
                 return Err(TextQueryError::ShortPrefix);
             }
-            let term = Term { keys, prefix };
-            if !terms.contains(&term) {
-                terms.push(term);
+            if !terms.iter().any(|t| t.keys == keys && t.prefix == prefix) {
+                terms.push(Term { keys, prefix, also: Vec::new(), text: raw.trim().to_string() });
             }
         }
         if terms.is_empty() {
@@ -140,6 +147,24 @@ impl TextQuery {
         &self.terms
     }
 
+    /// Lets each whole-word term (not a prefix) also match other spellings: `spellings` gives,
+    /// for a term's text, the names it is also known by (the node asks its gazetteer for the
+    /// place of that exact name, so "Raqqa" also finds "الرقة", which folding alone cannot
+    /// relate). At most [`MAX_ALSO`] per term. Matching stays the same check on the reader's copy.
+    pub fn expand(&mut self, spellings: impl Fn(&str) -> Vec<String>) {
+        for term in self.terms.iter_mut().filter(|t| !t.prefix) {
+            for name in spellings(&term.text) {
+                if term.also.len() == MAX_ALSO {
+                    break;
+                }
+                let keys = tandem_geo::text_keys(&name);
+                if !keys.is_empty() && keys != term.keys && !term.also.contains(&keys) {
+                    term.also.push(keys);
+                }
+            }
+        }
+    }
+
     /// Whether `object` (a reader's copy) matches: an indexed type, and every term found in one
     /// of its searchable properties ([`searchable`]).
     pub fn matches(&self, object: &Value) -> bool {
@@ -148,15 +173,25 @@ impl TextQuery {
         if fields.is_empty() {
             return false;
         }
-        self.terms.iter().all(|t| fields.iter().any(|keys| term_in(t, keys)))
+        self.terms.iter().all(|t| {
+            fields
+                .iter()
+                .any(|keys| term_in(&t.keys, t.prefix, keys) || t.also.iter().any(|also| term_in(also, false, keys)))
+        })
     }
 
     /// The FTS5 `MATCH` expression: each term a quoted string (a phrase of its keys), a prefix
     /// marked after the closing quote, terms joined by `AND`.
     pub fn fts5(&self) -> String {
+        let phrase = |keys: &[String]| format!("\"{}\"", keys.join(" ").replace('"', "\"\""));
         let quoted = |t: &Term| {
-            let phrase = t.keys.join(" ").replace('"', "\"\"");
-            if t.prefix { format!("\"{phrase}\" *") } else { format!("\"{phrase}\"") }
+            let first = if t.prefix { format!("{} *", phrase(&t.keys)) } else { phrase(&t.keys) };
+            if t.also.is_empty() {
+                return first;
+            }
+            let alternatives: Vec<String> =
+                std::iter::once(first).chain(t.also.iter().map(|keys| phrase(keys))).collect();
+            format!("({})", alternatives.join(" OR "))
         };
         self.terms.iter().map(quoted).collect::<Vec<_>>().join(" AND ")
     }
@@ -165,29 +200,38 @@ impl TextQuery {
     /// a phrase's keys joined by `<->`, a prefix marked `:*`, terms joined by `&`.
     pub fn tsquery(&self) -> String {
         let lexeme = |k: &str| format!("'{}'", k.replace('\\', "\\\\").replace('\'', "''"));
-        let term = |t: &Term| {
-            let mut parts: Vec<String> = t.keys.iter().map(|k| lexeme(k)).collect();
-            if t.prefix
-                && let Some(last) = parts.last_mut()
-            {
+        let phrase = |keys: &[String], prefix: bool| {
+            let mut parts: Vec<String> = keys.iter().map(|k| lexeme(k)).collect();
+            if prefix && let Some(last) = parts.last_mut() {
                 last.push_str(":*");
             }
             format!("({})", parts.join(" <-> "))
+        };
+        let term = |t: &Term| {
+            if t.also.is_empty() {
+                return phrase(&t.keys, t.prefix);
+            }
+            let alternatives: Vec<String> = std::iter::once(phrase(&t.keys, t.prefix))
+                .chain(t.also.iter().map(|keys| phrase(keys, false)))
+                .collect();
+            format!("({})", alternatives.join(" | "))
         };
         self.terms.iter().map(term).collect::<Vec<_>>().join(" & ")
     }
 }
 
-/// Whether the term's keys occur next to each other in `keys`.
-fn term_in(term: &Term, keys: &[String]) -> bool {
-    let n = term.keys.len();
+/// Whether `wanted` occurs in `keys`, next to each other and in order (the last one as a prefix
+/// when `prefix`).
+fn term_in(wanted: &[String], prefix: bool, keys: &[String]) -> bool {
+    let n = wanted.len();
     if n == 0 || keys.len() < n {
         return false;
     }
     keys.windows(n).any(|w| {
-        w.iter().zip(&term.keys).enumerate().all(|(i, (have, want))| {
-            if term.prefix && i == n - 1 { have.starts_with(want.as_str()) } else { have == want }
-        })
+        w.iter()
+            .zip(wanted)
+            .enumerate()
+            .all(|(i, (have, want))| if prefix && i == n - 1 { have.starts_with(want.as_str()) } else { have == want })
     })
 }
 
@@ -284,12 +328,40 @@ mod tests {
 
     #[test]
     fn backend_queries_quote_every_key() {
-        let q = TextQuery { terms: vec![Term { keys: vec!["a\"b".into(), "c'd\\".into()], prefix: true }] };
+        let q = TextQuery {
+            terms: vec![Term {
+                keys: vec!["a\"b".into(), "c'd\\".into()],
+                prefix: true,
+                also: Vec::new(),
+                text: String::new(),
+            }],
+        };
         assert_eq!(q.fts5(), "\"a\"\"b c'd\\\" *");
         assert_eq!(q.tsquery(), "('a\"b' <-> 'c''d\\\\':*)");
         let q = TextQuery::parse("\"Deir ez-Zor\" raq*").unwrap();
         assert_eq!(q.fts5(), "\"dir zur\" AND \"rak\" *");
         assert_eq!(q.tsquery(), "('dir' <-> 'zur') & ('rak':*)");
+        // Other spellings of a place: alternatives of the term, never of a prefix.
+        let mut q = TextQuery::parse("\"Deir ez-Zor\" raq*").unwrap();
+        q.expand(|t| {
+            if t == "Deir ez-Zor" { vec!["دير الزور".into(), "Dayr az Zawr".into()] } else { vec!["x".into()] }
+        });
+        assert_eq!(
+            q.terms()[0].also,
+            vec![vec!["دير".to_string(), "زور".to_string()]],
+            "Dayr az Zawr folds to the term"
+        );
+        assert!(q.terms()[1].also.is_empty());
+        assert_eq!(q.fts5(), "(\"dir zur\" OR \"دير زور\") AND \"rak\" *");
+        assert_eq!(q.tsquery(), "(('dir' <-> 'zur') | ('دير' <-> 'زور')) & ('rak':*)");
+        let arabic = json!({"type": "report", "name": "قصف في دير الزور"});
+        assert!(q.terms().len() == 2 && !q.matches(&arabic), "every term must still match");
+        let q = {
+            let mut q = TextQuery::parse("\"Deir ez-Zor\"").unwrap();
+            q.expand(|_| vec!["دير الزور".into()]);
+            q
+        };
+        assert!(q.matches(&arabic));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Full-text search: `GET /api/tandem/search?q=TEXT[&type=incident,report][&limit=N][&next=TOKEN]
 //! [&collection=ID]`, the latest version of each incident and report whose copy, as the caller
 //! may see it, matches `q` (words ANDed, `"quoted phrases"`, `word*`; spellings folded as the
-//! gazetteer folds them, see `tandem_store::text`).
+//! gazetteer folds them, see `tandem_store::text`; a word or phrase that is exactly a place's
+//! name in the node's gazetteer also matches the place's other names, in the other script too).
 //!
 //! Why a list filter: the search is `ObjectQuery::text` of `Store::list` with the caller's
 //! `ViewContext`, so it releases exactly what a TAXII listing would, and the match is checked on
@@ -21,6 +22,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
+use tandem_geo::Gazetteer;
 use tandem_policy::Viewer;
 use tandem_store::cursor::Cursor;
 use tandem_store::text::INDEXED_TYPES;
@@ -42,7 +44,7 @@ async fn search(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
-    let text = TextQuery::parse(q.get("q").map_or("", String::as_str))
+    let mut text = TextQuery::parse(q.get("q").map_or("", String::as_str))
         .map_err(|e| TaxiiError::BadRequest(format!("q: {e}")))?;
     let types = match q.get("type") {
         None => Vec::new(),
@@ -61,6 +63,8 @@ async fn search(
     };
     let cursor = q.get("next").map(|t| Cursor::decode(t)).transpose()?;
     let collection = super::analytics::collection(&state, &q)?.id.clone();
+    let gazetteer = super::places::gazetteer(&state).await?;
+    text.expand(|term| spellings(&gazetteer, term));
     let roster = match state.roster.read() {
         Ok(r) => Arc::clone(&r),
         Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -76,4 +80,32 @@ async fn search(
         body["next"] = json!(next.encode());
     }
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+}
+
+/// Every name of the place the gazetteer knows by exactly this name (its Arabic names for a
+/// transliteration and the other way round: what folding cannot relate), or none.
+fn spellings(gazetteer: &Gazetteer, term: &str) -> Vec<String> {
+    gazetteer.exact_place(term, None).map(|p| p.all_names().map(str::to_string).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in gazetteer joins the scripts of a place's names, so a search for one finds
+    /// the other.
+    #[test]
+    fn a_place_name_also_matches_its_other_script() {
+        let g = Gazetteer::embedded();
+        for (typed, other) in [("Raqqa", "الرقة"), ("الرقه", "Raqqah"), ("Deir ez-Zor", "دير الزور")]
+        {
+            let mut q = TextQuery::parse(&format!("\"{typed}\"")).unwrap();
+            q.expand(|t| spellings(g, t));
+            let report = serde_json::json!({"type": "report", "name": format!("clashes in {other}")});
+            assert!(q.matches(&report), "{typed} should find {other}: {q:?}");
+        }
+        let mut q = TextQuery::parse("patrol").unwrap();
+        q.expand(|t| spellings(g, t));
+        assert!(q.terms()[0].also.is_empty(), "not a place: no other spellings");
+    }
 }
