@@ -10,8 +10,8 @@
 //! or snippet: nothing in it is computed from what the caller may not see. `more`/`next` page as
 //! TAXII does (a token is the position of the last object returned). A bad query is a 400 with
 //! a TAXII error body; authenticated as an active member's user (`ActiveCaller`), audited as
-//! `search.read` with the number returned (never the text searched: it can say what a reader
-//! suspects).
+//! `search.read` like every request (its path, so the text searched: what a reader looks for
+//! is the node's own business to know, as with place look-ups) with the number returned.
 
 use std::collections::HashMap;
 use std::sync::Arc;
