@@ -176,6 +176,8 @@ fn scenario(postgres: Option<&str>) {
         "q=*",
         "q=r*",
         "q=al",
+        "q=%FF%FE",
+        "q=raqqa&type=",
         "q=raqqa&limit=0",
         "q=raqqa&limit=many",
         "q=raqqa&type=indicator",
