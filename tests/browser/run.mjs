@@ -401,6 +401,31 @@ async function scenario(browser, nodes) {
     await shot(usa, "cell");
   });
 
+  await test("search: results as the API gives them to this user, more on request, errors shown", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/search`);
+    await usa.waitForSelector("#search-form");
+    await usa.fill("#search-q", "synthetic");
+    await usa.click("#search-submit");
+    await usa.waitForFunction(() => document.body.dataset.searchResults !== undefined, null, { timeout: EVENTUALLY_MS });
+    const first = Number(await usa.getAttribute("body", "data-search-results"));
+    const api = await usa.evaluate(async () => (await fetch("/api/tandem/search?q=synthetic&limit=50")).json());
+    check(first === api.objects.length && first > 0, `the page shows the API's first page (${first} of ${api.objects.length})`);
+    check(/#\/search\/synthetic$/.test(usa.url()), `the search is in the address: ${usa.url()}`);
+    if (api.next) {
+      await usa.click("#search-more");
+      await usa.waitForFunction((n) => Number(document.body.dataset.searchResults) > n, first, { timeout: EVENTUALLY_MS });
+    }
+    await shot(usa, "search");
+    await usa.fill("#search-q", "zzqqxxnothing");
+    await usa.click("#search-submit");
+    await usa.waitForFunction(() => document.body.dataset.searchResults === "0", null, { timeout: EVENTUALLY_MS });
+    await usa.fill("#search-q", "\"unclosed");
+    await usa.click("#search-submit");
+    await usa.waitForSelector("#search-error", { timeout: EVENTUALLY_MS });
+    check(/phrase/.test(await usa.textContent("#search-error")), "the server's explanation is shown");
+  });
+
   await test("switch to Arabic: right-to-left, Arabic labels and numerals", async () => {
     check(loggedIn, "needs the log-in");
     await usa.goto(`${nodes.USA}/ui/#/map`);

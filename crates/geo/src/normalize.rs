@@ -76,6 +76,16 @@ const ARTICLES: &[&str] = &[
 /// letters and digits separated by single spaces; articles dropped unless the name is
 /// nothing but an article.
 pub fn normalize_latin(s: &str) -> String {
+    let tokens = normalize_latin_tokens(s);
+    let kept: Vec<&str> = tokens.iter().map(String::as_str).filter(|t| !ARTICLES.contains(t)).collect();
+    let kept = if kept.is_empty() { tokens.iter().map(String::as_str).collect() } else { kept };
+    let folded: Vec<String> = kept.iter().map(|t| fold_token(t)).collect();
+    folded.join(" ")
+}
+
+/// The lowercase tokens of a Latin-script name before folding: marks and ayn/hamza signs
+/// dropped, a few letters spelt out, anything else a separator.
+fn normalize_latin_tokens(s: &str) -> Vec<String> {
     let mut clean = String::with_capacity(s.len());
     for c in s.nfkd() {
         if is_combining_mark(c) {
@@ -96,11 +106,7 @@ pub fn normalize_latin(s: &str) -> String {
             _ => clean.push(' '),
         }
     }
-    let tokens: Vec<&str> = clean.split_whitespace().collect();
-    let kept: Vec<&str> = tokens.iter().copied().filter(|t| !ARTICLES.contains(t)).collect();
-    let kept = if kept.is_empty() { tokens } else { kept };
-    let folded: Vec<String> = kept.iter().map(|t| fold_token(t)).collect();
-    folded.join(" ")
+    clean.split_whitespace().map(str::to_string).collect()
 }
 
 /// Folds one lowercase token. Order matters: word endings first (they look at the
@@ -198,6 +204,97 @@ pub fn normalize_name(s: &str) -> String {
     if has_arabic(s) { arabic_key(s) } else { normalize_latin(s) }
 }
 
+/// Search keys of free text (Tandem's full-text search over incidents and reports), in order:
+/// the text cut into words, each word folded by the rules of place names, so a query finds
+/// "الرقة" and "الرقه" alike, and "Raqqa", "Raqqah" and "ar-Raqqa" alike, as the gazetteer
+/// matches them. A word is a run of letters (with their combining marks, and the ayn and hamza
+/// marks inside Latin words) of one script, Arabic or not, or a run of digits; anything else
+/// separates words, as does a change of script. Arabic words get [`arabic_key`] (letter
+/// variants, diacritics and the article ال folded); other words the folding of
+/// [`normalize_latin`], with a Latin article ("al", "ad", "el", ...) dropped as a word of its
+/// own; digits become ASCII and are kept as written (a year is not a name: 2011 stays 2011).
+/// Arabic script and its transliterations are not matched with each other here: the gazetteer
+/// relates them only through the names a place lists (which the node's search adds to a query).
+pub fn text_keys(s: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (word, script) in words(s) {
+        match script {
+            Script::Digits => keys.push(normalize_arabic(word)),
+            Script::Arabic => {
+                let key = arabic_key(word);
+                keys.extend(key.split(' ').filter(|k| !k.is_empty()).map(str::to_string));
+            }
+            Script::Other => {
+                let lower = normalize_latin_tokens(word);
+                keys.extend(lower.iter().filter(|t| !ARTICLES.contains(&t.as_str())).map(|t| fold_token(t)));
+            }
+        }
+    }
+    keys.retain(|k| !k.is_empty());
+    keys
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Arabic,
+    Digits,
+    Other,
+}
+
+/// Ayn and hamza marks as Latin transliterations write them inside a word (dropped by
+/// [`normalize_latin`], never a word break: Ma‘arrat = Maarrat).
+fn is_latin_mark(c: char) -> bool {
+    matches!(c, 'ʿ' | 'ʾ' | 'ʻ' | 'ʼ' | '‘' | '’' | '`' | '\'' | '´' | '′' | 'ʹ')
+}
+
+/// Characters folded away inside a word of either script: zero-width and bidi controls.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}')
+}
+
+/// The words of `s` with their script (see [`text_keys`]).
+fn words(s: &str) -> Vec<(&str, Script)> {
+    let mut out = Vec::new();
+    let mut start: Option<(usize, Script)> = None;
+    for (i, c) in s.char_indices() {
+        let class = if c.is_numeric() {
+            Some(Script::Digits)
+        } else if has_arabic(c.encode_utf8(&mut [0; 4]))
+            || matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}')
+        {
+            Some(Script::Arabic)
+        } else if c.is_alphabetic() {
+            Some(Script::Other)
+        } else {
+            None
+        };
+        let joins = |script: Script| {
+            is_invisible(c)
+                || (is_combining_mark(c) && script != Script::Digits)
+                || (is_latin_mark(c) && script == Script::Other)
+        };
+        match (start, class) {
+            (Some((_, open)), Some(class)) if open == class => {}
+            (Some((_, open)), None) if joins(open) => {}
+            (Some((from, open)), class) => {
+                out.push((&s[from..i], open));
+                start = class.map(|k| (i, k));
+                if class.is_none() && is_latin_mark(c) {
+                    // A leading ayn ('Afrin): the mark opens the Latin word.
+                    start = Some((i, Script::Other));
+                }
+            }
+            (None, Some(class)) => start = Some((i, class)),
+            (None, None) if is_latin_mark(c) => start = Some((i, Script::Other)),
+            (None, None) => {}
+        }
+    }
+    if let Some((from, open)) = start {
+        out.push((&s[from..], open));
+    }
+    out
+}
+
 fn collapse_spaces(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -242,6 +339,33 @@ mod tests {
         same("Ar Raqqah", "Raqqa");
         same("Latakieh", "Latakia");
         same("Ma‘arrat Mişrīn", "Maarrat Misrin");
+    }
+
+    #[test]
+    fn text_keys_fold_words_as_names_fold() {
+        let keys = |s: &str| text_keys(s);
+        // Arabic letter variants and the article, in running text with punctuation.
+        assert_eq!(keys("قصف في الرقة، (الرقه) الرَّقَّة."), keys("قصف في رقه رقه رقه"));
+        assert_eq!(keys("الرقة")[0], keys("الرقه")[0]);
+        // Transliterations, the article as a word of its own, hyphens, ayn marks.
+        assert_eq!(keys("Raqqa"), keys("Raqqah"));
+        assert_eq!(keys("in ar-Raqqa"), vec!["in".to_string(), normalize_name("Raqqa")]);
+        assert_eq!(keys("Deir ez-Zor"), keys("Dayr az Zawr"));
+        assert_eq!(keys("Ma‘arrat Mişrīn"), keys("Maarrat Misrin"));
+        assert_eq!(keys("'Afrin"), keys("Afrin"));
+        // Digits are kept, in either script; a change of script separates words.
+        assert_eq!(keys("2011"), vec!["2011"]);
+        assert_eq!(keys("٢٠١١"), vec!["2011"]);
+        assert_eq!(
+            keys("الرقة/Raqqa 12km"),
+            vec![arabic_key("الرقة"), normalize_name("Raqqa"), "12".into(), "km".into()]
+        );
+        // Nothing searchable.
+        assert!(keys(" -- al ال ... ").is_empty());
+        // A word's key is the name's key.
+        for name in ["Raqqa", "Hasakah", "إدلب", "دير"] {
+            assert_eq!(keys(name), vec![normalize_name(name)], "{name}");
+        }
     }
 
     #[test]

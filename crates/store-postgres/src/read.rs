@@ -1,12 +1,13 @@
 //! Reads: every listing is filtered by releasability in SQL (released label ids, `= ANY`) and
 //! finished by [`tandem_store::access`] (redaction, and which claim of a contested id the viewer
-//! receives), as the SQLite backend does: a page holds only versions the viewer receives, and its
+//! receives), as the SQLite backend does (a text search narrowed by the `search` column's GIN
+//! index, then checked again on each released copy): a page holds only versions the viewer receives, and its
 //! `next` token is the position of the last of them.
 
 use std::collections::HashMap;
 
 use tandem_model::Timestamp;
-use tandem_store::access::{Released, StoredRow, release};
+use tandem_store::access::{Released, StoredRow, release_matching};
 use tandem_store::cursor::Cursor;
 use tandem_store::{ObjectQuery, Page, Record, Result, VersionFilter, ViewContext};
 use tokio_postgres::types::ToSql;
@@ -96,7 +97,7 @@ impl PgStore {
                         continue;
                     }
                 }
-                if let Some(record) = release(row, &released)? {
+                if let Some(record) = release_matching(row, &released, query.text.as_ref())? {
                     items.push(record);
                     if items.len() == wanted {
                         break;
@@ -149,6 +150,11 @@ fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) ->
     }
     if query.signed_only {
         sql.push_str(" AND o.provenance IS NOT NULL");
+    }
+    if let Some(text) = &query.text {
+        // Candidates only: the match is checked again on the viewer's copy (`release_matching`).
+        params.push(Box::new(text.tsquery()));
+        sql.push_str(&format!(" AND o.search @@ to_tsquery('simple', ${})", params.len()));
     }
     let last = format!("(o.latest OR NOT {NEWER_VISIBLE})");
     let first = format!("(NOT {OLDER_VISIBLE})");

@@ -177,6 +177,8 @@ impl RowStore for PgStore {
         let last = position_column(table)
             .and_then(|i| rows.iter().filter_map(|r| r.cells.get(i).and_then(Cell::as_int)).max());
         let marker = marker.to_string();
+        let texts: Vec<(i64, String)> =
+            rows.iter().filter_map(|r| tandem_store::transfer::text_entry(table, r)).collect();
         self.run(async {
             let mut conn = self.pool.get().await?;
             let tx = conn.transaction().await.map_err(pg)?;
@@ -184,6 +186,16 @@ impl RowStore for PgStore {
                 let insert = tx.prepare(&sql).await.map_err(pg)?;
                 for params in &batch {
                     tx.execute(&insert, &refs(params)).await.map_err(pg)?;
+                }
+                // The full-text column is derived from the body: rebuilt, not copied.
+                if !texts.is_empty() {
+                    let index = tx
+                        .prepare("UPDATE objects SET search = to_tsvector('simple', $2) WHERE date_added = $1")
+                        .await
+                        .map_err(pg)?;
+                    for (date_added, keys) in &texts {
+                        tx.execute(&index, &[date_added, keys]).await.map_err(pg)?;
+                    }
                 }
             }
             if let Some(last) = last {

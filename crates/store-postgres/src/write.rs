@@ -50,8 +50,8 @@ impl PgStore {
             .map_err(pg)?;
         let insert = tx
             .prepare(
-                "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator, search)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_tsvector('simple', $14::text))",
             )
             .await
             .map_err(pg)?;
@@ -143,6 +143,8 @@ impl PgStore {
                 .await
                 .map_err(pg)?;
             }
+            // The version's full-text entry (NULL for a type not searched; see `tandem_store::text`).
+            let text = tandem_store::text::index_text(object.as_map());
             tx.execute(
                 &insert,
                 &[
@@ -159,6 +161,7 @@ impl PgStore {
                     &body,
                     &provenance,
                     &originator,
+                    &text,
                 ],
             )
             .await

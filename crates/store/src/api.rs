@@ -209,6 +209,11 @@ pub struct ObjectQuery {
     /// version against its originator's key, so an unsigned one (posted here by another
     /// member's user, which this node cannot sign for) is not offered to it at all.
     pub signed_only: bool,
+    /// Full-text search: only versions of the searched types ([`crate::text::INDEXED_TYPES`])
+    /// whose copy *as this viewer receives it* matches. A backend's index proposes candidates;
+    /// the match is checked again on the viewer's (possibly redacted) copy by
+    /// [`crate::access::release_matching`], so withheld text never finds an object.
+    pub text: Option<crate::text::TextQuery>,
 }
 
 /// One stored version as a viewer may receive it.

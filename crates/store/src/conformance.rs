@@ -367,6 +367,121 @@ pub fn delete_leaves_sticky_tombstones(store: &dyn Store) {
     ));
 }
 
+/// An incident or report (`n` names its id) with a name and a description, marked TLP:GREEN.
+fn text_object(ty: &str, n: u32, modified: &str, name: &str, description: &str) -> Value {
+    json!({
+        "type": ty, "spec_version": "2.1", "id": format!("{ty}--00000000-0000-4000-8000-{n:012}"),
+        "created": "2025-01-01T00:00:00.000Z", "modified": modified, "name": name, "description": description,
+        "object_marking_refs": [tlp::TLP2_GREEN]
+    })
+}
+
+fn search(store: &dyn Store, ctx: &ViewContext, text: &str, limit: usize, versions: VersionFilter) -> Vec<String> {
+    let q = ObjectQuery {
+        text: Some(crate::TextQuery::parse(text).expect("query")),
+        limit,
+        versions,
+        ..Default::default()
+    };
+    all(store, ctx, q).iter().map(|r| format!("{}@{}", r.id, r.object["modified"].as_str().unwrap_or(""))).collect()
+}
+
+fn found(store: &dyn Store, text: &str) -> Vec<String> {
+    let mut got = search(store, &ctx("USA"), text, 1000, VersionFilter::Last);
+    for r in got.iter_mut() {
+        // Just the id's number: `incident--...-000000000003@...` -> `incident 3`.
+        let (ty, rest) = r.split_once("--").unwrap_or_default();
+        let n: u32 =
+            rest.split('@').next().and_then(|i| i.rsplit('-').next()).and_then(|d| d.parse().ok()).unwrap_or(0);
+        *r = format!("{ty} {n}");
+    }
+    got
+}
+
+pub fn text_search_matches_words_phrases_and_spellings(store: &dyn Store) {
+    let m = "2025-01-01T00:00:00.000Z";
+    put(
+        store,
+        "USA",
+        vec![
+            text_object("incident", 1, m, "Shelling in ar-Raqqah", "Two killed near the clock tower"),
+            text_object("incident", 2, m, "قصف في الرقة", "قتيلان قرب برج الساعة"),
+            text_object("report", 3, m, "Weekly report", "Clashes in Raqqa and Deir ez-Zor"),
+            text_object("incident", 4, m, "Arrests in Mosul", "الرقه: no link"),
+            text_object("incident", 5, m, "Ambush near Dayr az Zawr", "Raqqa road"),
+            // Not a searched type: never found, whatever it says.
+            json!({"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-000000000009",
+                   "created": m, "modified": m, "name": "Raqqa", "pattern": "[ipv4-addr:value = '10.0.0.1']",
+                   "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z", "object_marking_refs": [tlp::TLP2_GREEN]}),
+        ],
+    );
+    // Latin transliterations fold together, Arabic letter variants fold together.
+    assert_eq!(found(store, "Raqqa"), ["incident 1", "report 3", "incident 5"]);
+    assert_eq!(found(store, "raqqah"), found(store, "ar-Raqqa"));
+    assert_eq!(found(store, "الرقة"), ["incident 2", "incident 4"]);
+    assert_eq!(found(store, "الرقه"), ["incident 2", "incident 4"]);
+    // Words are ANDed; a phrase needs its words in order; a prefix; a case that matches nothing.
+    assert_eq!(found(store, "raqqa road"), ["incident 5"]);
+    assert_eq!(found(store, "\"Deir ez-Zor\""), ["report 3", "incident 5"]);
+    assert_eq!(found(store, "\"Dayr az Zawr\""), ["report 3", "incident 5"]);
+    assert_eq!(found(store, "\"zor deir\""), Vec::<String>::new());
+    assert_eq!(found(store, "clash*"), ["report 3"]);
+    assert_eq!(found(store, "mosul killed"), Vec::<String>::new());
+    // FTS syntax in the user's text is only text: no error, no operator.
+    assert_eq!(found(store, "Raqqa OR Mosul"), Vec::<String>::new());
+    assert_eq!(found(store, "(Raqqa) -road: ^"), ["incident 5"]);
+}
+
+pub fn text_search_pages_and_follows_versions_and_deletions(store: &dyn Store) {
+    let (v1, v2) = ("2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z");
+    let batch: Vec<Value> =
+        (1..=9).map(|n| text_object("incident", n, v1, &format!("Raid {n} in Hasakah"), "no casualties")).collect();
+    put(store, "USA", batch);
+    put(store, "USA", vec![text_object("incident", 20, v1, "Nothing to see", "quiet day")]);
+    // Paging one at a time finds each once, in feed order.
+    let paged = search(store, &ctx("IRQ"), "al-Hasakah", 2, VersionFilter::Last);
+    let whole = search(store, &ctx("IRQ"), "hasaka", 1000, VersionFilter::Last);
+    assert_eq!(paged.len(), 9);
+    assert_eq!(paged, whole);
+    // A later version that no longer says it: the latest version is what is searched.
+    put(store, "USA", vec![text_object("incident", 1, v2, "Raid 1 near Qamishli", "no casualties")]);
+    assert_eq!(found(store, "hasakah").len(), 8);
+    assert_eq!(found(store, "qamishli"), ["incident 1"]);
+    let id1 = "incident--00000000-0000-4000-8000-000000000001";
+    assert_eq!(
+        search(store, &ctx("USA"), "hasakah", 1000, VersionFilter::All).iter().filter(|r| r.starts_with(id1)).count(),
+        1,
+        "every version is searched when asked"
+    );
+    // Deleting the later version: the earlier one is the latest again, and found again.
+    let later = VersionFilter::Some { exact: vec![Timestamp::parse(v2).unwrap()], last: false, first: false };
+    assert_eq!(store.delete(&ctx("USA"), COLL, id1, &later).unwrap(), DeleteOutcome::Deleted(1));
+    assert!(found(store, "qamishli").is_empty(), "a deleted version is not found");
+    assert_eq!(found(store, "hasakah").len(), 9);
+    // Deleting a whole object: not found by any of its words.
+    let id2 = "incident--00000000-0000-4000-8000-000000000002";
+    assert_eq!(store.delete(&ctx("USA"), COLL, id2, &VersionFilter::All).unwrap(), DeleteOutcome::Deleted(1));
+    assert!(!found(store, "raid").contains(&"incident 2".to_string()));
+    assert_eq!(found(store, "raid").len(), 8);
+}
+
+pub fn text_search_sees_only_the_viewers_copy(store: &dyn Store) {
+    put(store, "USA", vec![rel(REL_IRQ, &["IRQ"], None)]);
+    let m = "2025-01-01T00:00:00.000Z";
+    // The word occurs only in the description, which only IRQ may see.
+    let mut hidden = text_object("incident", 1, m, "Raid in Manbij", "informant in Tabqa");
+    hidden["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": REL_IRQ}]);
+    let mut rel_irq = text_object("incident", 2, m, "Tabqa dam", "on the Euphrates");
+    rel_irq["object_marking_refs"] = json!([REL_IRQ]);
+    put(store, "USA", vec![hidden, rel_irq]);
+    let hits = |member: &str, q: &str| search(store, &ctx(member), q, 1, VersionFilter::Last).len();
+    assert_eq!(hits("IRQ", "tabqa"), 2);
+    assert_eq!(hits("USA", "tabqa"), 2);
+    assert_eq!(hits("SYR", "tabqa"), 0, "withheld text finds nothing");
+    assert_eq!(hits("JOR", "informant"), 0);
+    assert_eq!(hits("SYR", "manbij"), 1, "the visible name still finds it");
+}
+
 pub fn accounts_version_moves_with_every_account_change(store: &dyn Store) {
     let v0 = store.accounts_version().unwrap();
     assert_eq!(store.accounts_version().unwrap(), v0, "nothing changed");
@@ -723,7 +838,10 @@ macro_rules! store_conformance_suite {
             replicated_tombstones_need_the_originator,
             provenance_and_meta_round_trip,
             aggregates_count_the_viewers_copies,
-            cas_meta_replaces_only_the_expected_value
+            cas_meta_replaces_only_the_expected_value,
+            text_search_matches_words_phrases_and_spellings,
+            text_search_pages_and_follows_versions_and_deletions,
+            text_search_sees_only_the_viewers_copy
         );
     };
     (@tests $make:expr; $($name:ident),*) => {

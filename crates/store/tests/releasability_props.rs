@@ -14,7 +14,11 @@
 //! version as if the hostile member had written nothing.
 //!
 //! Aggregates (`ObjectStore::aggregate`) are checked against the same oracle and against the
-//! same counts computed over exactly what `list` releases. Every property runs against every
+//! same counts computed over exactly what `list` releases. Full-text search (`ObjectQuery::text`)
+//! is checked against the same oracle: objects carry a place name in one of its spellings in
+//! their name or in their `description` (which a granular marking may withhold), the hostile
+//! member's forged copies name it too, and a search must find exactly the received copies whose
+//! *visible* properties name it in the searched script. Every property runs against every
 //! backend in [`BACKENDS`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,7 +30,7 @@ use tandem_model::{StixObject, tlp};
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
 use tandem_store::{
     AggregateQuery, Counts, GroupKey, Incoming, KeyPart, ObjectQuery, PropertyPath, PutOutcome, SqliteStore, Store,
-    VersionFilter, ViewContext,
+    TextQuery, VersionFilter, ViewContext,
 };
 
 const COLL: &str = "c0ffee00-0000-4000-8000-000000000001";
@@ -68,7 +72,35 @@ struct Obj {
     markings: Vec<Mark>,
     /// Granular marking on `description`.
     granular: Option<Mark>,
+    /// A spelling of the place (an index into [`SPELLINGS`]), in the name or, when `true`, in
+    /// the description.
+    place: Option<(usize, bool)>,
 }
+
+/// Raqqa as reports spell it, with the script the spelling is in: the gazetteer's rules make
+/// every spelling of one script the same word (and the two scripts different words).
+const SPELLINGS: [(&str, Script); 7] = [
+    ("Raqqa", Script::Latin),
+    ("Raqqah", Script::Latin),
+    ("ar-Raqqa", Script::Latin),
+    ("RAQQA", Script::Latin),
+    ("الرقة", Script::Arabic),
+    ("الرقه", Script::Arabic),
+    ("الرَّقَّة", Script::Arabic),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Arabic,
+}
+
+/// The searches, with the script whose spellings each must find.
+const SEARCHES: [(&str, Script); 4] =
+    [("raqqah", Script::Latin), ("Raqq*", Script::Latin), ("الرقه", Script::Arabic), ("رقة", Script::Arabic)];
+
+/// The name of the hostile member's forged copies: it names the place too.
+const FORGED: &str = "forged by the hostile member in Raqqa";
 
 #[derive(Debug, Clone)]
 struct World {
@@ -111,8 +143,18 @@ fn world() -> impl Strategy<Value = World> {
     )
         .prop_flat_map(|(statuses, groups, rels)| {
             let n = rels.len();
-            let obj = (0..MEMBERS.len(), proptest::collection::vec(mark(n), 0..3), proptest::option::of(mark(n)))
-                .prop_map(|(originator, markings, granular)| Obj { originator, markings, granular });
+            let obj = (
+                0..MEMBERS.len(),
+                proptest::collection::vec(mark(n), 0..3),
+                proptest::option::of(mark(n)),
+                proptest::option::of((0..SPELLINGS.len(), any::<bool>())),
+            )
+                .prop_map(|(originator, markings, granular, place)| Obj {
+                    originator,
+                    markings,
+                    granular,
+                    place,
+                });
             let squat =
                 prop_oneof![
                     (0..n).prop_map(Squat::Marking),
@@ -351,10 +393,24 @@ fn rel_def(i: usize, codes: &[String], classification: Option<usize>) -> Incomin
         "extensions": {tandem_policy::marking::RELEASABILITY_EXTENSION_ID: ext}}))
 }
 
+fn genuine_name(n: usize, o: &Obj) -> String {
+    match o.place {
+        Some((s, false)) => format!("incident {n} in {}", SPELLINGS[s].0),
+        _ => format!("incident {n}"),
+    }
+}
+
+fn genuine_description(o: &Obj) -> String {
+    match o.place {
+        Some((s, true)) => format!("who reported it from {}", SPELLINGS[s].0),
+        _ => "who reported it".to_string(),
+    }
+}
+
 fn genuine_object(n: usize, o: &Obj) -> Value {
     let mut v = json!({"type": "incident", "spec_version": "2.1", "id": object_id(n),
         "created": "2025-01-01T00:00:00.000Z", "modified": MODIFIED,
-        "name": format!("incident {n}"), "description": "who reported it"});
+        "name": genuine_name(n, o), "description": genuine_description(o)});
     if !o.markings.is_empty() {
         v["object_marking_refs"] = json!(o.markings.iter().map(mark_id).collect::<Vec<_>>());
     }
@@ -362,6 +418,23 @@ fn genuine_object(n: usize, o: &Obj) -> Value {
         v["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": mark_id(g)}]);
     }
     v
+}
+
+/// Whether the copy the viewer receives under `key` (with its `description` when `shown`) names
+/// the place in `script`, computed from the world: the copy's name (the forged name, or the
+/// genuine one) and its description as the genuine object has it.
+fn names_place(w: &World, key: &(usize, String, String), shown: bool, script: Script) -> bool {
+    let (n, originator, _) = key;
+    let o = &w.objects[*n];
+    let copy = *originator == MEMBERS[w.hostile] && o.originator != w.hostile;
+    let forged = copy && hostile_copy(w, *n).is_some_and(|(_, forged, _)| forged);
+    let in_name = match o.place {
+        _ if forged => script == Script::Latin,
+        Some((s, false)) => SPELLINGS[s].1 == script,
+        _ => false,
+    };
+    let in_description = shown && matches!(o.place, Some((s, true)) if SPELLINGS[s].1 == script);
+    in_name || in_description
 }
 
 /// Opens a store on a fresh data directory: one entry per backend.
@@ -397,7 +470,7 @@ fn build(w: &World, open: Open) -> (tempfile::TempDir, Box<dyn Store>) {
                 let mut v = genuine_object(*n, o);
                 v["modified"] = json!(copy_modified(*later));
                 if *forged {
-                    v["name"] = json!("forged by the hostile member");
+                    v["name"] = json!(FORGED);
                 }
                 v["object_marking_refs"] = json!([mark_id(mark)]);
                 v.as_object_mut().map(|m| m.remove("granular_markings"));
@@ -440,12 +513,23 @@ fn received(
     let mut out = BTreeMap::new();
     loop {
         let page = store.list(ctx, COLL, &q).expect("list");
+        // A token is the position of the last version delivered, never of a withheld one.
+        if let Some(next) = page.next {
+            assert_eq!(
+                page.items.last().map(|r| r.date_added),
+                Some(next.after),
+                "next points past what was delivered"
+            );
+        }
         for r in page.items {
+            if q.text.is_some() {
+                assert_eq!(r.object_type, "incident", "a search finds incidents and reports only");
+            }
             if let Some(n) =
                 r.id.strip_prefix("incident--cccccccc-0000-4000-8000-").and_then(|s| s.parse::<usize>().ok())
             {
                 let modified = r.object["modified"].as_str().unwrap_or_default().to_string();
-                let forged = r.object["name"] == json!("forged by the hostile member");
+                let forged = r.object["name"] == json!(FORGED);
                 // Whatever a reader receives under a member's name is that member's content.
                 assert!(!forged || r.originator == hostile, "forged content served as {}'s", r.originator);
                 let key = (n, r.originator, modified);
@@ -533,6 +617,28 @@ proptest! {
     }
 
     #[test]
+    fn search_finds_exactly_the_copies_whose_visible_text_matches(w in world(), search in 0..SEARCHES.len(), limit in 1..5usize) {
+        for (backend, open) in BACKENDS {
+        let (_dir, store) = build(&w, open);
+        let store = store.as_ref();
+        let ctx = ViewContext {
+            viewer: Viewer { member: MEMBERS[w.viewer].into(), clearance: LEVELS[w.clearance] },
+            roster: Arc::new(roster(&w)),
+        };
+        let (text, script) = SEARCHES[search];
+        let want: BTreeMap<_, _> =
+            expected(&w).into_iter().filter(|(k, shown)| names_place(&w, k, *shown, script)).collect();
+        let text = TextQuery::parse(text).expect("query");
+        for q in [
+            ObjectQuery { limit, text: Some(text.clone()), ..Default::default() },
+            ObjectQuery { limit: 1000, types: vec!["incident".into()], text: Some(text.clone()), ..Default::default() },
+        ] {
+            prop_assert_eq!(&received(store, &ctx, MEMBERS[w.hostile], q), &want, "{} {:?}", backend, SEARCHES[search]);
+        }
+        }
+    }
+
+    #[test]
     fn roster_changes_apply_immediately(w in world(), joiner in 0..MEMBERS.len(), group in 0..GROUPS.len()) {
         for (backend, open) in BACKENDS {
         let (_dir, store) = build(&w, open);
@@ -569,15 +675,18 @@ proptest! {
         // Against the oracle: incidents by `description`, which a granular marking may redact for
         // the viewer; a redacted one counts as missing, never under its value.
         let want = expected(&w);
-        let shown = want.values().filter(|d| **d).count() as u64;
-        let hidden = want.len() as u64 - shown;
-        let mut oracle = Vec::new();
-        if hidden > 0 {
-            oracle.push((GroupKey(vec![KeyPart::Missing]), Counts { objects: hidden, redacted: hidden }));
+        let mut groups: BTreeMap<GroupKey, Counts> = BTreeMap::new();
+        for ((n, _, _), shown) in &want {
+            let (key, redacted) = if *shown {
+                (KeyPart::Str(genuine_description(&w.objects[*n])), 0)
+            } else {
+                (KeyPart::Missing, 1)
+            };
+            let c = groups.entry(GroupKey(vec![key])).or_default();
+            c.objects += 1;
+            c.redacted += redacted;
         }
-        if shown > 0 {
-            oracle.push((GroupKey(vec![KeyPart::Str("who reported it".into())]), Counts { objects: shown, redacted: 0 }));
-        }
+        let oracle: Vec<(GroupKey, Counts)> = groups.into_iter().collect();
         let by_description = AggregateQuery {
             types: vec!["incident".into()],
             group_by: vec![PropertyPath::parse("description")],

@@ -76,7 +76,10 @@ fn flag(q: &Params, key: &str) -> Result<bool, TaxiiError> {
     }
 }
 
-fn collection<'a>(state: &'a AppState, q: &Params) -> Result<&'a tandem_taxii::CollectionConfig, TaxiiError> {
+pub(crate) fn collection<'a>(
+    state: &'a AppState,
+    q: &Params,
+) -> Result<&'a tandem_taxii::CollectionConfig, TaxiiError> {
     let key = q.get("collection").map_or("intel", String::as_str);
     let c = state
         .config

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod interop;
 pub mod metrics;
 pub mod places;
+pub mod search;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +29,7 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
         .merge(analytics::routes(&state.config.api_root))
+        .merge(search::routes(&state.config.api_root))
         .merge(extract::routes(&state.config.api_root))
         .merge(interop::routes(&state.config.api_root))
         .merge(metrics::routes(Arc::clone(federation)))

@@ -48,7 +48,7 @@ fn reply(status: StatusCode, body: Value) -> Response {
 }
 
 /// The node's gazetteer (built-in plus imported places), read off the async threads.
-async fn gazetteer(state: &AppState) -> Result<std::sync::Arc<Gazetteer>, TaxiiError> {
+pub(crate) async fn gazetteer(state: &AppState) -> Result<std::sync::Arc<Gazetteer>, TaxiiError> {
     let store = std::sync::Arc::clone(&state.store);
     tokio::task::spawn_blocking(move || crate::gazetteer::current(store.as_ref()))
         .await

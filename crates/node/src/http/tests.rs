@@ -277,6 +277,7 @@ fn table(status_id: &str) -> Vec<Row> {
         row(Method::POST, "/api/tandem/notify/", "peer.notify", "sync-IRQ", StatusCode::ACCEPTED, Refused),
         row(Method::GET, "/api/tandem/peers/", "peers.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/places/?q=Mosul", "places.search", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/search?q=Mosul", "search.read", "analyst", StatusCode::OK, Refused),
         row(
             Method::GET,
             "/api/tandem/places/resolve/?text=Mosul",

@@ -7,7 +7,8 @@
 //!    the released label ids (in SQL, or however it can);
 //! 2. [`Claims`]: for an id several members claim, which claim (if any) this reader receives;
 //! 3. [`release`]: each surviving row is turned into the reader's copy (whole or redacted; a
-//!    redacted copy that would not be valid STIX is withheld).
+//!    redacted copy that would not be valid STIX is withheld); with a text search,
+//!    [`release_matching`] then checks the match on that copy.
 //!
 //! The backend only fetches rows and keeps the cache loaded; it never decides.
 
@@ -17,4 +18,4 @@ mod release;
 
 pub use claims::Claims;
 pub use labels::{LabelCache, Released, label_key, marking_of};
-pub use release::{StoredRow, apply, release};
+pub use release::{StoredRow, apply, release, release_matching};

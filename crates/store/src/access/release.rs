@@ -5,6 +5,7 @@ use tandem_model::Timestamp;
 use tandem_policy::{Decision, redact};
 
 use super::Released;
+use crate::text::TextQuery;
 use crate::{Record, Result, StoreError};
 
 /// One stored version as a backend reads it, before any decision is applied.
@@ -72,4 +73,17 @@ pub fn release(row: StoredRow, released: &Released) -> Result<Option<Record>> {
         redacted,
         provenance,
     }))
+}
+
+/// [`release`], then the query's text filter checked on the copy the viewer receives: the
+/// backend's index saw the stored version whole, so a row it proposed because of a property
+/// withheld from this viewer is dropped here, as any withheld row is (the listing reads on).
+pub fn release_matching(row: StoredRow, released: &Released, text: Option<&TextQuery>) -> Result<Option<Record>> {
+    let Some(record) = release(row, released)? else {
+        return Ok(None);
+    };
+    Ok(match text {
+        Some(t) if !t.matches(&record.object) => None,
+        _ => Some(record),
+    })
 }

@@ -21,7 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 type RustMigration = fn(&Transaction) -> Result<()>;
 
 /// Migrations written in Rust, numbered in the same sequence as the SQL ones.
-const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785)];
+const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785), (6, text_search)];
 
 enum Step {
     Sql(&'static str),
@@ -121,6 +121,33 @@ fn rehash_rfc8785(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
+/// Version 6: the full-text index (`migrations/0006_text_search.sql`), filled for every version
+/// already stored of a searched type (the keys are folded in Rust, with the gazetteer's rules,
+/// so SQL alone cannot fill it).
+fn text_search(tx: &Transaction) -> Result<()> {
+    tx.execute_batch(include_str!("../../migrations/0006_text_search.sql"))?;
+    let placeholders = vec!["?"; crate::text::INDEXED_TYPES.len()].join(", ");
+    let mut stmt = tx.prepare(&format!("SELECT date_added, body FROM objects WHERE type IN ({placeholders})"))?;
+    let mut insert = tx.prepare("INSERT INTO object_text (rowid, keys) VALUES (?1, ?2)")?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(crate::text::INDEXED_TYPES))?;
+    let mut indexed = 0u64;
+    while let Some(row) = rows.next()? {
+        let date_added: i64 = row.get(0)?;
+        let body: String = row.get(1)?;
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&body).map_err(|e| {
+            StoreError::Corrupt(format!("object at date_added {date_added} has a body that is not a JSON object: {e}"))
+        })?;
+        if let Some(keys) = crate::text::index_text(&object) {
+            insert.execute(params![date_added, keys])?;
+            indexed += 1;
+        }
+    }
+    if indexed > 0 {
+        tracing::info!(indexed, "full-text index built for the stored incidents and reports");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use sha2::Digest;
@@ -177,6 +204,50 @@ mod tests {
         }
         let q = ObjectQuery { limit: 10, ..Default::default() };
         assert_eq!(store.list(&ctx("USA"), COLL, &q).expect("list").items.len(), 1);
+    }
+
+    fn incident(n: u32, name: &str) -> Incoming {
+        location(&format!(
+            r#"{{"type": "incident", "spec_version": "2.1", "id": "incident--00000000-0000-4000-8000-{n:012}",
+                "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z", "name": "{name}",
+                "object_marking_refs": ["{}"]}}"#,
+            tandem_model::tlp::TLP2_GREEN
+        ))
+    }
+
+    fn search(store: &SqliteStore, text: &str) -> usize {
+        let q =
+            ObjectQuery { text: Some(crate::TextQuery::parse(text).expect("query")), limit: 10, ..Default::default() };
+        store.list(&ctx("IRQ"), COLL, &q).expect("list").items.len()
+    }
+
+    /// A data directory from before full-text search (schema without version 6): at open the
+    /// index is built for what is stored; and it is the index that proposes rows (a version
+    /// without its entry is not found, whatever its text).
+    #[test]
+    fn the_text_index_is_backfilled_at_open_and_proposes_the_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        store.put(COLL, "USA", vec![incident(1, "Raid in Raqqa"), incident(2, "Raid in al-Raqqah")]).expect("put");
+        store.put(COLL, "USA", vec![location(WITH_FLOAT)]).expect("put");
+        let path = store.path().to_path_buf();
+        drop(store);
+        rusqlite::Connection::open(&path)
+            .expect("sqlite")
+            .execute_batch(
+                "DROP TRIGGER objects_text_delete; DROP TABLE object_text;
+                 DELETE FROM schema_migrations WHERE version = 6",
+            )
+            .expect("back to version 5");
+
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        assert_eq!(search(&store, "raqqa"), 2);
+        let conn = rusqlite::Connection::open(&path).expect("sqlite");
+        let entries: i64 = conn.query_row("SELECT COUNT(*) FROM object_text", [], |r| r.get(0)).expect("count");
+        assert_eq!(entries, 2, "one entry per incident, none for the location");
+        conn.execute("DELETE FROM object_text WHERE rowid = (SELECT MIN(date_added) FROM objects)", [])
+            .expect("drop one entry");
+        assert_eq!(search(&store, "raqqa"), 1);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! [`crate::access`] (redaction, and which claim of a contested id the viewer receives), so
 //! nothing unreleased leaves this module.
 //!
-//! A page holds only versions the viewer receives, and its `next` token is the position of the
+//! A text search narrows the rows by the full-text index (`object_text`) and is checked again on
+//! each copy released (see [`crate::text`]). A page holds only versions the viewer receives, and its `next` token is the position of the
 //! last of them: rows withheld after the SQL pre-filter (a copy that would not be valid STIX once
 //! redacted, a claim the viewer is not served) are skipped by reading on, never by ending a page
 //! on them, so a token never reveals where a withheld version sits in the feed.
@@ -15,7 +16,7 @@ use tandem_model::Timestamp;
 
 use super::SqliteStore;
 use super::claims;
-use crate::access::{Released, StoredRow, release};
+use crate::access::{Released, StoredRow, release_matching};
 use crate::cursor::Cursor;
 use crate::{ObjectQuery, Page, Record, Result, StoreError, VersionFilter, ViewContext};
 
@@ -109,7 +110,7 @@ impl SqliteStore {
                         continue;
                     }
                 }
-                if let Some(record) = release(row, &released)? {
+                if let Some(record) = release_matching(row, &released, query.text.as_ref())? {
                     items.push(record);
                     if items.len() == wanted {
                         break;
@@ -174,6 +175,14 @@ fn listing_sql(
     }
     if query.signed_only {
         sql.push_str(" AND o.provenance IS NOT NULL");
+    }
+    if let Some(text) = &query.text {
+        // Candidates only: the match is checked again on the viewer's copy (`release_matching`).
+        params.push(Box::new(text.fts5()));
+        sql.push_str(&format!(
+            " AND o.date_added IN (SELECT rowid FROM object_text WHERE object_text MATCH ?{})",
+            params.len()
+        ));
     }
     let last = format!("(o.latest = 1 OR NOT {NEWER_VISIBLE})");
     let first = format!("(NOT {OLDER_VISIBLE})");

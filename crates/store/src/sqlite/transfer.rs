@@ -137,8 +137,12 @@ impl RowStore for SqliteRows {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(&insert_sql(table, &[], ph))?;
+            let mut index = tx.prepare_cached("INSERT INTO object_text (rowid, keys) VALUES (?1, ?2)")?;
             for row in rows {
                 insert.execute(rusqlite::params_from_iter(row.cells.iter().map(bind)))?;
+                if let Some((date_added, keys)) = crate::transfer::text_entry(table, row) {
+                    index.execute(rusqlite::params![date_added, keys])?;
+                }
             }
         }
         tx.execute(
@@ -174,7 +178,9 @@ mod tests {
             .expect("query")
             .collect::<rusqlite::Result<_>>()
             .expect("names");
-        tables.retain(|t| t != "schema_migrations");
+        // The full-text index (FTS5's table and its shadow tables) is rebuilt from the copied
+        // bodies, not copied (`transfer::text_entry`).
+        tables.retain(|t| t != "schema_migrations" && !t.starts_with("object_text"));
         let mut copied: Vec<String> = TABLES.iter().map(|t| t.name.to_string()).collect();
         copied.sort();
         assert_eq!(tables, copied);

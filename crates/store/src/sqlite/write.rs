@@ -154,6 +154,11 @@ impl SqliteStore {
                     provenance,
                     originator
                 ])?;
+                // The version's full-text entry, in the same transaction (see `crate::text`).
+                if let Some(keys) = crate::text::index_text(object.as_map()) {
+                    tx.prepare_cached("INSERT INTO object_text (rowid, keys) VALUES (?1, ?2)")?
+                        .execute(params![last_added, keys])?;
+                }
                 // The first claim of this originator on an id another member already claimed makes
                 // it contested; a write to a contested id may make its claims conflict.
                 let claimed = others || (has_tombstones && tombstoned_by_another(&tx, coll, &id, originator)?);

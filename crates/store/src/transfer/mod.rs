@@ -233,6 +233,20 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
+/// The full-text entry (`date_added`, folded keys) a copied `objects` row needs in the target:
+/// the index is derived from the body (`crate::text`), so it is not copied but rebuilt by the
+/// target's `write_rows` in the batch's own transaction. `None` for other tables and for types
+/// that are not searched.
+pub fn text_entry(table: &Table, row: &Row) -> Option<(i64, String)> {
+    if table.name != "objects" {
+        return None;
+    }
+    let at = |name: &str| table.columns.iter().position(|c| c.name == name).and_then(|i| row.cells.get(i));
+    let date_added = at("date_added")?.as_int()?;
+    let body: serde_json::Map<String, Value> = serde_json::from_str(at("body")?.as_text()?).ok()?;
+    crate::text::index_text(&body).map(|keys| (date_added, keys))
+}
+
 /// The SQL expression that reads `column` of table alias `t` in neutral form.
 pub fn select_expr(column: &Column) -> String {
     match column.kind {

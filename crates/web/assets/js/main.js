@@ -13,6 +13,7 @@ const PAGES = {
   cell: () => import("./cell.js"),
   coalition: () => import("./coalition.js"),
   alerts: () => import("./alerts.js"),
+  search: () => import("./search.js"),
 };
 
 let cleanup = null;
@@ -30,7 +31,7 @@ function renderTop() {
   const link = (route, key, extra) =>
     h("a", { href: `#/${route}`, "aria-current": page === route ? "page" : null }, t(key), extra || null);
   mount(document.getElementById("nav"), link("map", "map"), link("report", "report"),
-    link("coalition", "coalition"), link("alerts", "alerts", live.badge()));
+    link("coalition", "coalition"), link("alerts", "alerts", live.badge()), link("search", "search"));
   const lang = h("select#lang", { "aria-label": t("language"), onchange: (e) => { setLang(e.target.value); route(); } },
     h("option", { value: "en", selected: prefs.lang === "en" }, "English"),
     h("option", { value: "ar", selected: prefs.lang === "ar" }, "العربية"));
