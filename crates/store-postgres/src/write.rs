@@ -55,7 +55,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        for NewVersion { object, id, version, version_key, hash, body, provenance, label } in objects {
+        for NewVersion { object, id, version, version_key, hash, body, provenance, label, text } in objects {
             let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
             if has_tombstones {
@@ -143,8 +143,8 @@ impl PgStore {
                 .await
                 .map_err(pg)?;
             }
-            // The version's full-text entry (NULL for a type not searched; see `tandem_store::text`).
-            let text = tandem_store::text::index_text(object.as_map());
+            // `text`: the version's full-text entry (NULL for a type not searched; see
+            // `tandem_store::text`), folded before the clock was locked.
             tx.execute(
                 &insert,
                 &[

@@ -1,9 +1,9 @@
 //! A version made ready to store before the writer's lock is taken.
 //!
 //! Everything about one incoming version that does not depend on what is stored (its content
-//! hash over the RFC 8785 canonical form, the body text, its access label, its version key) is
-//! computed here, on the caller's thread, before a backend takes its writer lock or opens its
-//! transaction. Several writers (four TAXII connections, a feed, an import) then spend their CPU
+//! hash over the RFC 8785 canonical form, the body text, its access label, its version key, its
+//! full-text keys) is computed here, on the caller's thread, before a backend takes its writer
+//! lock or opens its transaction. Several writers (four TAXII connections, a feed, an import) then spend their CPU
 //! in parallel and hold the lock only for the SQL: the commit is the one serialised step. Both
 //! backends store exactly these values, so they cannot compute them differently.
 
@@ -27,6 +27,9 @@ pub struct NewVersion {
     pub provenance: Option<String>,
     /// The access label (originator and markings) the version is filed under.
     pub label: AccessLabel,
+    /// Its full-text entry, the folded keys (`crate::text::index_text`); `None` for a type that
+    /// is not searched.
+    pub text: Option<String>,
 }
 
 impl NewVersion {
@@ -42,6 +45,7 @@ impl NewVersion {
             body: serde_json::to_string(object.as_map()).map_err(StoreError::backend)?,
             provenance: provenance.as_ref().map(|p| p.to_string()),
             label: AccessLabel::of(originator, &object),
+            text: crate::text::index_text(object.as_map()),
             object,
         })
     }

@@ -42,7 +42,7 @@ impl SqliteStore {
             last_added = last_added.max(pending.floor_before);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
-            for NewVersion { object, id, version, version_key, hash, body, provenance, label } in objects {
+            for NewVersion { object, id, version, version_key, hash, body, provenance, label, text } in objects {
                 let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
                 if has_tombstones {
@@ -155,7 +155,7 @@ impl SqliteStore {
                     originator
                 ])?;
                 // The version's full-text entry, in the same transaction (see `crate::text`).
-                if let Some(keys) = crate::text::index_text(object.as_map()) {
+                if let Some(keys) = text {
                     tx.prepare_cached("INSERT INTO object_text (rowid, keys) VALUES (?1, ?2)")?
                         .execute(params![last_added, keys])?;
                 }
