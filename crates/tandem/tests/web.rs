@@ -499,6 +499,26 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
             assert_eq!(i["cells"], cells, "{m} {id}");
         }
 
+        // The same entries by id (what the open map fetches when the live stream names an
+        // incident): exactly the listed ones among the ids asked, hidden and absent ids alike
+        // left out, whatever else the chunk holds.
+        let asked: Vec<String> = all_ids.iter().cloned().chain([uuid_n("incident", 999_999)]).collect();
+        for chunk in asked.chunks(37) {
+            let (status, got) = get(&node, &s, &format!("/ui/api/incidents?ids={}", chunk.join(",")));
+            assert_eq!(status, 200, "{m}: by ids");
+            let got: BTreeMap<String, Value> = got["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["id"].as_str().unwrap().to_string(), i.clone()))
+                .collect();
+            let expected: BTreeMap<String, Value> =
+                listed.iter().filter(|(id, _)| chunk.contains(id)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            assert_eq!(got, expected, "{m}: by ids equals the list's entries");
+        }
+        let (status, _) = get(&node, &s, "/ui/api/incidents?ids=location--00000000-0000-4000-8000-000000000001");
+        assert_eq!(status, 400, "{m}: only incident ids");
+
         // The pages: the viewer's copy; hidden is missing (same answer as absent).
         let (absent_status, absent) =
             get(&node, &s, &uuid_n("incident", 999_999).replace("incident--", "/ui/api/incidents/incident--"));

@@ -64,7 +64,7 @@ function addLabels(map, places) {
       const name = prefs.lang === "ar" ? p.name_ar || p.name_en : p.name_en || p.name_ar;
       L.marker([p.lat, p.lon], { interactive: false, keyboard: false,
         icon: L.divIcon({ className: "place-label", html: "", iconSize: null }) })
-        .addTo(layer).getElement()?.replaceChildren(document.createTextNode(name));
+        .addTo(layer).getElement()?.replaceChildren(Object.assign(document.createElement("span"), { textContent: name, translate: false }));
       n++;
     }
   };
