@@ -714,6 +714,19 @@ async function liveNode(browser, base) {
     await page.waitForSelector("#merge-undone", { timeout: EVENTUALLY_MS });
     const undone = await object(rel);
     check(undone && undone.revoked === true, `undo revokes it: ${JSON.stringify(undone)}`);
+    // Merged again, and undone later from the page as it is after a reload: the merge is listed.
+    await page.click(`#correlated li[data-id="${theirs.id}"] button.merge`);
+    await page.waitForSelector("#merge-done", { timeout: EVENTUALLY_MS });
+    const again = await page.getAttribute("#merge-done", "data-relationship");
+    check(again && again !== rel, `a second merge, a new relationship: ${again}`);
+    await page.goto(`${base}/ui/#/map`);
+    await page.waitForSelector("#incident-list");
+    await page.goto(`${base}/ui/#/incident/${encodeURIComponent(theirs.id)}`);
+    await page.waitForSelector(`#merges li[data-id="${again}"] button.undo`, { timeout: EVENTUALLY_MS });
+    check(await page.locator(`#merges li[data-id="${rel}"]`).count() === 0, "the undone merge is not listed");
+    await page.click(`#merges li[data-id="${again}"] button.undo`);
+    await page.waitForSelector(`#merges li[data-id="${again}"] .undone`, { timeout: EVENTUALLY_MS });
+    check((await object(again))?.revoked === true, "undone from the list after a reload");
   });
 
   await test("no script errors on the live node's pages", async () => {

@@ -1,8 +1,8 @@
 //! `GET /ui/api/incidents` (the compact list the map and timeline draw),
 //! `GET /ui/api/incidents?ids=a,b` (the same compact entries for a few ids: what the open map
 //! fetches when the live stream says an incident changed) and `GET /ui/api/incidents/{id}` (one
-//! incident page: the caller's copy, its versions, what is withheld, who can see it, its cells
-//! and correlated reports).
+//! incident page: the caller's copy, its versions, what is withheld, who can see it, its cells,
+//! correlated reports and the confirmed merges that name it).
 //!
 //! Both read only the caller's copies through `ObjectStore::list`: a withheld property is `null`
 //! (or absent from the copy), a hidden incident is missing, and one the caller may not see
@@ -231,6 +231,7 @@ pub async fn one(
             .collect()
     };
     let correlated = correlated(&state, &p, &id).await?;
+    let merges = merges(&state, &p, &id).await?;
     json(&json!({
         "object": latest.object,
         "member": latest.originator,
@@ -239,7 +240,26 @@ pub async fn one(
         "who_can_see": who,
         "cells": cells,
         "correlated": correlated,
+        "merges": merges,
     }))
+}
+
+/// The confirmed merges (`duplicate-of` relationships, not revoked) the caller sees that name
+/// this incident on either side: what the page offers to undo (the member that confirmed one
+/// may undo it).
+async fn merges(state: &AppState, p: &tandem_taxii::Principal, id: &str) -> Result<Vec<Value>, TaxiiError> {
+    let read = Read { types: vec!["relationship".into()], ..Default::default() };
+    let records = view::records(state, p, read).await?;
+    let side = |r: &Record, k: &str| r.object.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(records
+        .iter()
+        .filter(|r| r.object.get("relationship_type").and_then(Value::as_str) == Some("duplicate-of") && !revoked(r))
+        .filter(|r| side(r, "source_ref").as_deref() == Some(id) || side(r, "target_ref").as_deref() == Some(id))
+        .map(|r| {
+            json!({"id": r.id, "duplicate": side(r, "source_ref"), "of": side(r, "target_ref"),
+                "member": r.originator, "mine": r.originator == p.member})
+        })
+        .collect())
 }
 
 /// Other members' reports scored against this one, over the caller's own dataset.

@@ -78,7 +78,8 @@ export async function render(main, [id]) {
       h("a", { href: `#/incident/${encodeURIComponent(c.id)}`, translate: "no" }, c.id), " · ", data(c.member),
       ` · ${t("score")} ${num(Number(c.score).toFixed(2))} · `, reasons(c), " ",
       session.roles.includes("analyst") || !session.roles.includes("auditor") ? h("button.small.merge", { type: "button", onclick: () => merge(o.id, c.id, mergeBox) }, t("merge")) : null)))
-      : h("p.muted", "—"), mergeBox),
+      : h("p.muted", "—"), mergeBox,
+      (d.merges || []).length ? [h("h3", t("merges")), h("ul#merges", d.merges.map((m) => mergeItem(m)))] : null),
     h("section#versions", h("h2", t("versions")), h("ol", versions.map((v, k) => h("li",
       h("details", { open: k === versions.length - 1 && k > 0 ? true : null }, h("summary", num(v.modified || "")),
         k === 0 ? h("p.muted", t("first_version")) : diffTable(versions[k - 1], v))))))));
@@ -101,6 +102,19 @@ function reasons(c) {
   if (c.overlap_days != null) out.push(t("reason_overlap", { n: c.overlap_days }));
   if ((c.shared_actors || []).length) out.push(t("reason_actors", { a: c.shared_actors.join(", ") }));
   return out.join(prefs.lang === "ar" ? "، " : ", ");
+}
+
+/** A confirmed merge naming this incident; its member's users may undo it. */
+function mergeItem(m) {
+  const link = (id) => h("a", { href: `#/incident/${encodeURIComponent(id)}`, translate: "no" }, id);
+  const li = h("li", { "data-id": m.id }, link(m.duplicate), ` ${t("duplicate_of")} `, link(m.of), " · ", h("span", { translate: "no" }, m.member), " ",
+    m.mine && !session.roles.includes("auditor") ? h("button.small.undo", { type: "button", onclick: async () => {
+      try {
+        await api(`/api/tandem/analytics/correlations/${encodeURIComponent(m.id)}`, { method: "DELETE" });
+        mount(li, h("span.undone", t("undo"), " ✓"));
+      } catch (e) { toast(e.message, "error"); }
+    } }, t("undo")) : null);
+  return li;
 }
 
 async function merge(dup, of, box) {
