@@ -112,6 +112,27 @@ async function login(page, base, user, password = PASSWORD) {
   await page.waitForSelector("body[data-map-ready='1']", { timeout: EVENTUALLY_MS });
 }
 
+/** The visible text of `page` (and every option of a select, shown or not) outside what is
+ * marked as data (translate="no": titles, names, places, ids as the reports give them) that holds
+ * a word of the UI's English tables. */
+async function englishLeftovers(page) {
+  return page.evaluate(async () => {
+    const words = new Set((await import("/ui/js/i18n.js")).englishWords());
+    const out = [];
+    let n = 0;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!el || el.closest("[translate=no], script, style")) continue;
+      if (!el.closest("option") && !el.checkVisibility({ visibilityProperty: true })) continue;
+      n++;
+      const hits = (node.textContent.match(/[A-Za-z]{3,}/g) || []).filter((w) => words.has(w.toLowerCase()));
+      if (hits.length) out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}: "${node.textContent.trim().slice(0, 60)}"`);
+    }
+    return { out, n, words: words.size };
+  });
+}
+
 async function main() {
   // ---- the demo coalition
   const base = await freeRun(8);
@@ -451,30 +472,25 @@ async function scenario(browser, nodes) {
       await usa.goto(`${nodes.USA}/ui/${hash}`);
       await usa.waitForSelector(ready, { timeout: EVENTUALLY_MS });
       await usa.waitForTimeout(300);
-      // Every visible text node (and every option of a select, shown or not) outside what is
-      // marked as data (translate="no": titles, names, places, ids as the reports give them).
-      const found = await usa.evaluate(async () => {
-        const words = new Set((await import("/ui/js/i18n.js")).englishWords());
-        const out = [];
-        let n = 0;
-        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-          const el = node.parentElement;
-          if (!el || el.closest("[translate=no], script, style")) continue;
-          if (!el.closest("option") && !el.checkVisibility({ visibilityProperty: true })) continue;
-          n++;
-          const hits = (node.textContent.match(/[A-Za-z]{3,}/g) || []).filter((w) => words.has(w.toLowerCase()));
-          if (hits.length) out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}: "${node.textContent.trim().slice(0, 60)}"`);
-        }
-        return { out, n, words: words.size };
-      });
+      const found = await englishLeftovers(usa);
       check(found.words > 100, `the English word list is not trivial (${found.words})`);
       checked += found.n;
       offenders.push(...found.out.map((o) => `${name}: ${o}`));
       await shot(usa, `ar-${name}`, true);
     }
-    log(`     Arabic: ${checked} text nodes checked on ${pages.length} pages`);
     await usa.selectOption("#lang", "en");
+    // The log-in page, switched to Arabic with its own button.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: DEMO_CERTS_ARE_SELF_SIGNED });
+    const p = await ctx.newPage();
+    await p.goto(`${nodes.USA}/ui/#/login`);
+    await p.click(".langs button");
+    await p.waitForFunction(() => document.documentElement.dir === "rtl");
+    const login = await englishLeftovers(p);
+    checked += login.n;
+    offenders.push(...login.out.map((o) => `login: ${o}`));
+    await shot(p, "ar-login");
+    await ctx.close();
+    log(`     Arabic: ${checked} text nodes checked on ${pages.length + 1} pages`);
     check(offenders.length === 0, `English left in Arabic pages: ${offenders.slice(0, 15).join(" | ")}`);
   });
 
@@ -524,6 +540,7 @@ async function scenario(browser, nodes) {
   });
 
   await test("no script errors on the pages", async () => {
+    if (errors.length) log(`     script errors, whole:\n${errors.join("\n")}`);
     check(errors.length === 0, errors.join("; "));
   });
   await usaCtx.close();
@@ -730,6 +747,7 @@ async function liveNode(browser, base) {
   });
 
   await test("no script errors on the live node's pages", async () => {
+    if (errors.length) log(`     script errors, whole:\n${errors.join("\n")}`);
     check(errors.length === 0, errors.join("; "));
   });
   await ctx.close();

@@ -72,4 +72,14 @@ function addLabels(map, places) {
   draw();
 }
 
+/** Removes a map for good: its listeners first, so that a `moveend` Leaflet still has queued (a
+ * window resize debounces one by 200 ms: `_sizeTimer`) finds nothing to call on a map whose
+ * panes are gone. */
+export function removeMap(map) {
+  clearTimeout(map._sizeTimer);
+  map.stop();
+  map.off();
+  map.remove();
+}
+
 export { L };

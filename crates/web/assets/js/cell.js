@@ -4,7 +4,7 @@
 import { h, mount } from "./dom.js";
 import { api, incidents } from "./api.js";
 import { t, num, subEventName } from "./i18n.js";
-import { baseMap, L } from "./basemap.js";
+import { baseMap, removeMap, L } from "./basemap.js";
 import { Timeline } from "./timeline.js";
 import { index, filter } from "./incidents.js";
 
@@ -37,5 +37,5 @@ export async function render(main, [id]) {
   const mine = filter(ix, { from: -1e9, to: 1e9, types: null, grade: "", member: "", cell: "" });
   const timeline = new Timeline(tl, ix, () => {});
   timeline.update(mine, [ix.minDay, ix.maxDay]);
-  return () => map.remove();
+  return () => removeMap(map);
 }

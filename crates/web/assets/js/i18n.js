@@ -14,7 +14,7 @@ const STRINGS = {
     zone_polygon: "Polygon zone", zone_name: "Zone name", zone_delete: "Delete",
     zone_hint: "Click on the map to place the zone; for a polygon click each corner, then Finish.",
     finish: "Finish", cancel: "Cancel", radius_km: "Radius (km)", approx_gov:
-      "Governorate areas are approximate (derived from the gazetteer's places).",
+      "Governorate areas are approximate (derived from the gazetteer's places, cut at the borders).",
     timeline: "Timeline (weekly counts; drag to select a window)", uncertain: "uncertain dates",
     legend: "Legend", fatalities: "Fatalities", title: "Title", date: "Date", place: "Place",
     precision: "Precision", sources: "Sources", who_can_see: "Who can see this",
@@ -50,7 +50,7 @@ const STRINGS = {
     who_none: "No member receives it.", who_all: "Every active member ({n}) receives it.",
     who_originator: "Only {name} (the originator) receives it.", who_some: "Received by {names}.",
     who_cleared: "Only their users cleared to {c} or above see it.",
-    reason_km: "{km} km apart", reason_overlap: "time windows overlap by {n} days", reason_actors: "shared actors: {a}",
+    reason_km: "{km} km apart", reason_overlap: "time windows overlap by {n} day(s)", reason_actors: "shared actors: {a}",
     merged: "Merged", merges: "Confirmed merges", duplicate_of: "is a duplicate of", store: "Storage", code: "Code", name: "Name", uptime_value: "{h} h {m} min", lag_value: "{o} objects / {s} s",
     km_days: "{km} km / {d} days", start_after_end: "The earliest date must not be after the latest date.",
     low_gt_best: "Low must not exceed best.", high_lt_best: "High must not be below best.", remove_row: "Remove this row",
@@ -75,7 +75,7 @@ const STRINGS = {
     zone_polygon: "منطقة مضلعة", zone_name: "اسم المنطقة", zone_delete: "حذف",
     zone_hint: "انقر على الخريطة لوضع المنطقة؛ للمضلع انقر كل زاوية ثم إنهاء.",
     finish: "إنهاء", cancel: "إلغاء", radius_km: "نصف القطر (كم)", approx_gov:
-      "حدود المحافظات تقريبية (مشتقة من أماكن المعجم الجغرافي).",
+      "حدود المحافظات تقريبية (مشتقة من أماكن المعجم الجغرافي ومقصوصة عند الحدود الدولية).",
     timeline: "الخط الزمني (أعداد أسبوعية؛ اسحب لاختيار فترة)", uncertain: "تواريخ غير مؤكدة",
     legend: "المفتاح", fatalities: "القتلى", title: "العنوان", date: "التاريخ", place: "المكان",
     precision: "الدقة", sources: "المصادر", who_can_see: "من يمكنه رؤية هذا",

@@ -7,7 +7,7 @@
 import { h, mount, field, toast } from "./dom.js";
 import { api, incidents, onIncidentsChanged } from "./api.js";
 import { t, num, eventName, prefs } from "./i18n.js";
-import { baseMap, L } from "./basemap.js";
+import { baseMap, removeMap, L } from "./basemap.js";
 import { IncidentLayer } from "./canvaslayer.js";
 import { editZone } from "./zoneedit.js";
 import { Timeline } from "./timeline.js";
@@ -296,7 +296,7 @@ export async function render(main) {
   window.__tandem.view = { ids: () => ix.list.map((r) => r.id), shown: () => [...current].map((i) => ix.list[i].id) };
   const onResize = () => timeline.draw();
   window.addEventListener("resize", onResize);
-  return () => { offFresh(); window.removeEventListener("resize", onResize); map.remove(); };
+  return () => { offFresh(); window.removeEventListener("resize", onResize); removeMap(map); };
 }
 
 /** Spike rows flagged by any detector, whatever nesting the endpoint uses. */
