@@ -112,6 +112,27 @@ async function login(page, base, user, password = PASSWORD) {
   await page.waitForSelector("body[data-map-ready='1']", { timeout: EVENTUALLY_MS });
 }
 
+/** The visible text of `page` (and every option of a select, shown or not) outside what is
+ * marked as data (translate="no": titles, names, places, ids as the reports give them) that holds
+ * a word of the UI's English tables. */
+async function englishLeftovers(page) {
+  return page.evaluate(async () => {
+    const words = new Set((await import("/ui/js/i18n.js")).englishWords());
+    const out = [];
+    let n = 0;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!el || el.closest("[translate=no], script, style")) continue;
+      if (!el.closest("option") && !el.checkVisibility({ visibilityProperty: true })) continue;
+      n++;
+      const hits = (node.textContent.match(/[A-Za-z]{3,}/g) || []).filter((w) => words.has(w.toLowerCase()));
+      if (hits.length) out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}: "${node.textContent.trim().slice(0, 60)}"`);
+    }
+    return { out, n, words: words.size };
+  });
+}
+
 async function main() {
   // ---- the demo coalition
   const base = await freeRun(8);
@@ -141,10 +162,24 @@ async function main() {
   const perfBase = `http://127.0.0.1:${perfPort}`;
   await eventually("the performance node serves", () => httpOk(`${perfBase}/ui/`));
 
+  // ---- the live node: two members on one node (plain HTTP on loopback), so that the store the
+  // map's stream reads really holds an incident its user may not see.
+  const livePort = await freeRun(1);
+  const liveDir = path.join(tmp, "live");
+  fs.mkdirSync(liveDir);
+  const user = (name, member) => `[[users]]\nname = "${name}"\nmember = "${member}"\npassword = "${PASSWORD}"\nclearance = "SECRET"\n\n`;
+  fs.writeFileSync(path.join(liveDir, "node.toml"), `[node]\nmember = "USA"\nlisten = "127.0.0.1:${livePort}"\ndata_dir = "./data"\n\n` +
+    `[[members]]\ncode = "USA"\nname = "United States"\n\n[[members]]\ncode = "IRQ"\nname = "Iraq"\n\n` +
+    user("usa-a", "USA") + user("usa-b", "USA") + user("irq-a", "IRQ"));
+  start(["serve", "--config", "node.toml"], liveDir, "live");
+  const liveBase = `http://127.0.0.1:${livePort}`;
+  await eventually("the live node serves", () => httpOk(`${liveBase}/ui/`));
+
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || execFileSync("sh", ["-c", "command -v chromium"]).toString().trim(),
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   try {
     await scenario(browser, nodes);
+    await liveNode(browser, liveBase);
     await performance(browser, perfBase, perfN);
   } finally {
     await browser.close();
@@ -444,6 +479,46 @@ async function scenario(browser, nodes) {
     await usa.uncheck("#digits");
   });
 
+  await test("Arabic: no word of the UI's English tables shows on the main pages, outside data", async () => {
+    check(loggedIn, "needs the log-in");
+    await usa.goto(`${nodes.USA}/ui/#/map`);
+    await usa.waitForSelector("body[data-map-ready='1']");
+    const firstIncident = await usa.getAttribute("#incident-list li a >> nth=0", "href");
+    const cells = await usa.evaluate(async () => (await fetch("/ui/api/cells")).json());
+    const cell = cells.sort((a, b) => b.incidents - a.incidents)[0];
+    await usa.selectOption("#lang", "ar");
+    await usa.waitForSelector("body[data-map-ready='1']");
+    const pages = [["map", "#/map", "body[data-map-ready='1']"], ["incident", firstIncident, "#who-can-see .chip"],
+      ["report", "#/report", "#report-form"], ["coalition", "#/coalition", "#roster tbody tr"], ["alerts", "#/alerts", "#stored-alerts li"],
+      ["cell", `#/cell/${encodeURIComponent(cell.id)}`, "#cell-steps li"]];
+    const offenders = [];
+    let checked = 0;
+    for (const [name, hash, ready] of pages) {
+      await usa.goto(`${nodes.USA}/ui/${hash}`);
+      await usa.waitForSelector(ready, { timeout: EVENTUALLY_MS });
+      await usa.waitForTimeout(300);
+      const found = await englishLeftovers(usa);
+      check(found.words > 100, `the English word list is not trivial (${found.words})`);
+      checked += found.n;
+      offenders.push(...found.out.map((o) => `${name}: ${o}`));
+      await shot(usa, `ar-${name}`, true);
+    }
+    await usa.selectOption("#lang", "en");
+    // The log-in page, switched to Arabic with its own button.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: DEMO_CERTS_ARE_SELF_SIGNED });
+    const p = await ctx.newPage();
+    await p.goto(`${nodes.USA}/ui/#/login`);
+    await p.click(".langs button");
+    await p.waitForFunction(() => document.documentElement.dir === "rtl");
+    const login = await englishLeftovers(p);
+    checked += login.n;
+    offenders.push(...login.out.map((o) => `login: ${o}`));
+    await shot(p, "ar-login");
+    await ctx.close();
+    log(`     Arabic: ${checked} text nodes checked on ${pages.length + 1} pages`);
+    check(offenders.length === 0, `English left in Arabic pages: ${offenders.slice(0, 15).join(" | ")}`);
+  });
+
   await test("tablet width (768 px): the map page stays usable", async () => {
     check(loggedIn, "needs the log-in");
     await usa.setViewportSize({ width: 768, height: 1024 });
@@ -490,10 +565,217 @@ async function scenario(browser, nodes) {
   });
 
   await test("no script errors on the pages", async () => {
+    if (errors.length) log(`     script errors, whole:\n${errors.join("\n")}`);
     check(errors.length === 0, errors.join("; "));
   });
   await usaCtx.close();
   await irqCtx.close();
+}
+
+
+const TAXII = "application/taxii+json;version=2.1";
+const INCIDENT_EXT = "extension-definition--447704c2-c7f8-4c08-993a-83a938df3ee7";
+const TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+
+/** An incident with its location (both with `markings`; none: only the originator sees them). */
+function report(name, { type = "Battles", sub = "Armed clash", lat = 35.336, lon = 40.141, admin1 = "SY-DY", day, markings = [] } = {}) {
+  const now = new Date().toISOString();
+  const marked = markings.length ? { object_marking_refs: markings } : {};
+  const loc = { type: "location", spec_version: "2.1", id: `location--${crypto.randomUUID()}`, created: now, modified: now,
+    name: "Live test place", latitude: lat, longitude: lon, country: admin1.slice(0, 2), administrative_area: admin1, ...marked };
+  const inc = { type: "incident", spec_version: "2.1", id: `incident--${crypto.randomUUID()}`, created: now, modified: now, name, ...marked,
+    extensions: { [INCIDENT_EXT]: { extension_type: "property-extension", event_type: type, sub_event_type: sub,
+      time: { end: day || now.slice(0, 10), precision: "day" }, place: { location_refs: [loc.id], precision: 1, admin1 },
+      fatalities: { best: 2 }, sources: [{ name: "Live desk", reliability: "B", credibility: 2 }] } } };
+  return { id: inc.id, objects: [loc, inc] };
+}
+
+/** A TAXII POST as `user` (HTTP Basic), every object accepted. */
+async function taxiiPost(base, user, objects) {
+  const r = await fetch(`${base}/api/collections/intel/objects/`, { method: "POST", body: JSON.stringify({ objects }),
+    headers: { Authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString("base64")}`, Accept: TAXII, "Content-Type": TAXII } });
+  const body = await r.json().catch(() => null);
+  check(r.status === 202 && body && body.failure_count === 0, `POST by ${user}: ${r.status} ${JSON.stringify(body)}`);
+}
+
+async function liveNode(browser, base) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Everything the page receives: each stream event's data, and the UI's incident answers.
+  await ctx.addInitScript(() => {
+    const seen = (window.__sse = []);
+    const Original = window.EventSource;
+    window.EventSource = class extends Original {
+      constructor(...args) {
+        super(...args);
+        for (const k of ["version", "revocation", "deletion", "alert", "reset"]) super.addEventListener(k, (e) => seen.push(e.data));
+      }
+    };
+  });
+  const page = await ctx.newPage();
+  openPages.push(page);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.stack || e.message));
+  const answers = [];
+  page.on("response", async (r) => {
+    if (r.url().includes("/ui/api/incidents")) answers.push(await r.text().catch(() => ""));
+  });
+  const seed = report("LIVE seed, a month ago", { day: new Date(Date.now() - 30 * 86400000).toISOString().slice(0, 10) });
+  await taxiiPost(base, "usa-b", seed.objects);
+
+  let mapOpen = false;
+  await test("live: new incidents join the open map, timeline and list within seconds, under the active filters; one not released to the user never arrives", async () => {
+    await login(page, base, "usa-a");
+    mapOpen = true;
+    await page.evaluate(() => { window.__notReloaded = true; });
+    const shownBefore = Number(await page.getAttribute("body", "data-shown"));
+    // An active filter: protests are not shown.
+    await page.uncheck('input[data-type="Protests"]');
+    // Iraq's user stores one on this very node, released to no one else (no marking: default
+    // deny), *before* the others: when they have arrived, it had every chance to.
+    const hidden = report("LIVE hidden: Iraq only");
+    await taxiiPost(base, "irq-a", hidden.objects);
+    const protest = report("LIVE protest", { type: "Protests", sub: "Peaceful protest" });
+    const fromIraq = report("LIVE from Iraq, released to all (TLP:GREEN)", { markings: [TLP_GREEN], lat: 35.4, lon: 40.2 });
+    const battle = report("LIVE battle", { lat: 35.3, lon: 40.0 });
+    const posted = Date.now();
+    await taxiiPost(base, "usa-b", protest.objects);
+    await taxiiPost(base, "irq-a", fromIraq.objects);
+    await taxiiPost(base, "usa-b", battle.objects);
+    const want = [protest.id, fromIraq.id, battle.id];
+    await eventually("the three incidents are in the page's data", async () => {
+      const ids = await page.evaluate(() => window.__tandem.view.ids());
+      return want.every((id) => ids.includes(id));
+    }, 10_000);
+    log(`     live: on the map ${((Date.now() - posted) / 1000).toFixed(1)} s after the POSTs`);
+    const shown = await page.evaluate(() => window.__tandem.view.shown());
+    check(shown.includes(battle.id) && shown.includes(fromIraq.id), "the new incidents are drawn (the window followed today)");
+    check(!shown.includes(protest.id), "the protest is held back by the event-type filter");
+    check(Number(await page.getAttribute("body", "data-shown")) === shownBefore + 2, "the count shows the two new ones");
+    const listText = await page.textContent("#incident-list");
+    check(/LIVE battle/.test(listText) && /LIVE from Iraq/.test(listText), "the list shows them");
+    const tl = await page.getAttribute("#timeline", "aria-label");
+    check(/\d/.test(tl), `the timeline counts: ${tl}`);
+    // The hidden incident: nowhere in what the page holds or ever received.
+    const ids = await page.evaluate(() => window.__tandem.view.ids());
+    check(!ids.includes(hidden.id), "not in the page's incident list");
+    const sse = await page.evaluate(() => window.__sse.join("\n"));
+    check(sse.includes(battle.id) && !sse.includes(hidden.id), "the stream carried the new ones and not the hidden one");
+    check(!answers.join("\n").includes(hidden.id), "no incident answer named it");
+    check(!(await page.textContent("body")).includes("LIVE hidden"), "not on the page");
+    await page.check('input[data-type="Protests"]');
+    check((await page.evaluate(() => window.__tandem.view.shown())).includes(protest.id), "the protest shows once protests are");
+    // A revocation takes an incident off the map.
+    const revoked = { ...battle.objects[1], modified: new Date(Date.now() + 1000).toISOString(), revoked: true };
+    await taxiiPost(base, "usa-b", [revoked]);
+    await eventually("the revoked incident leaves the map", async () =>
+      !(await page.evaluate(() => window.__tandem.view.ids())).includes(battle.id), 10_000);
+    check(await page.evaluate(() => window.__notReloaded === true), "the page did not reload");
+    await shot(page, "map-live");
+  });
+
+  await test("watch zones edited on the map: a radius zone moved (mouse), resized and renamed; a polygon corner moved (keyboard)", async () => {
+    check(mapOpen, "needs the map");
+    const zones = async () => (await page.evaluate(async () => (await fetch("/api/tandem/watch-zones/")).json())).zones;
+    // A radius zone around Tadmur, drawn as analysts draw it.
+    await page.fill("#zone-name", "Tadmur edit");
+    await page.fill("#zone-radius", "30");
+    await page.click("#zone-radius-btn");
+    await page.evaluate(() => window.__tandem.map.setView([34.56, 38.27], 8, { animate: false }));
+    const mb = await page.locator("#map").boundingBox();
+    await page.mouse.click(mb.x + mb.width / 2, mb.y + mb.height / 2);
+    await page.waitForFunction(() => /Tadmur edit/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    const before = (await zones()).find((z) => z.name === "Tadmur edit");
+    await page.click('#zone-list button[aria-label="Edit Tadmur edit"]');
+    await page.waitForSelector(".zone-handle.centre");
+    const hb = await page.locator(".zone-handle.centre").boundingBox();
+    await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(hb.x + hb.width / 2 + 90, hb.y + hb.height / 2 + 40, { steps: 8 });
+    await page.mouse.up();
+    const lonField = Number(await page.inputValue("#zone-edit-lon"));
+    check(lonField > before.geometry.lon + 0.05, `the centre's field follows the drag (${lonField})`);
+    await page.fill("#zone-edit-radius", "42");
+    await page.fill("#zone-edit-name", "Tadmur moved");
+    await shot(page, "map-zone-edit");
+    await page.click("#zone-edit-save");
+    await page.waitForFunction(() => /Tadmur moved/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    const after = (await zones()).find((z) => z.id === before.id);
+    check(after && after.name === "Tadmur moved", `renamed: ${JSON.stringify(after)}`);
+    const g = after.geometry;
+    check(g.kind === "radius" && g.radius_km === 42, `resized: ${JSON.stringify(g)}`);
+    check(g.lon > before.geometry.lon + 0.05 && g.lat < before.geometry.lat - 0.01, `moved east and south: ${JSON.stringify(before.geometry)} -> ${JSON.stringify(g)}`);
+    check(Math.abs(g.lon - lonField) < 1e-4, "stored where the form said");
+
+    // A polygon; its first corner moved north with the keyboard (Tab-reachable handle, arrows).
+    await page.fill("#zone-name", "Badia edit");
+    await page.click("#zone-polygon-btn");
+    for (const [fx, fy] of [[0.4, 0.4], [0.6, 0.4], [0.5, 0.6]]) await page.mouse.click(mb.x + mb.width * fx, mb.y + mb.height * fy);
+    await page.click("#zone-finish");
+    await page.waitForFunction(() => /Badia edit/.test(document.querySelector("#zone-list")?.textContent || ""), null, { timeout: EVENTUALLY_MS });
+    const poly = (await zones()).find((z) => z.name === "Badia edit");
+    await page.click('#zone-list button[aria-label="Edit Badia edit"]');
+    await page.waitForSelector(".zone-handle.corner");
+    check(await page.getAttribute(".zone-handle.corner >> nth=0", "tabindex") === "0", "the corner handle is in the tab order");
+    await page.focus(".zone-handle.corner >> nth=0");
+    for (let k = 0; k < 5; k++) await page.keyboard.press("ArrowUp");
+    const latField = Number(await page.inputValue("#zone-edit-c0-lat"));
+    check(latField > poly.geometry.ring[0][1] + 0.05, `the corner's field follows the keys (${latField})`);
+    await page.click("#zone-edit-save");
+    await eventually("the polygon is stored with the moved corner", async () => {
+      const z = (await zones()).find((z) => z.id === poly.id);
+      return z && Math.abs(z.geometry.ring[0][1] - latField) < 1e-4 && z.geometry.ring.length === poly.geometry.ring.length;
+    }, 10_000);
+    const z = (await zones()).find((z) => z.id === poly.id);
+    check(JSON.stringify(z.geometry.ring.slice(1)) === JSON.stringify(poly.geometry.ring.slice(1)), "the other corners stay");
+    for (const name of ["Tadmur moved", "Badia edit"]) await page.click(`#zone-list button[aria-label="Delete ${name}"]`);
+    await eventually("the zones are deleted", async () => (await zones()).length === 0, 10_000);
+  });
+
+  await test("merge two correlated reports of two members in the browser, then undo", async () => {
+    check(mapOpen, "needs the log-in");
+    const day = new Date(Date.now() - 3 * 86400000).toISOString().slice(0, 10);
+    const mine = report("MERGE: clash near Raqqa (USA)", { day, lat: 35.95, lon: 39.009, admin1: "SY-RA" });
+    const theirs = report("MERGE: clash near Raqqa (Iraq)", { day, lat: 35.951, lon: 39.01, admin1: "SY-RA", markings: [TLP_GREEN] });
+    await taxiiPost(base, "usa-b", mine.objects);
+    await taxiiPost(base, "irq-a", theirs.objects);
+    const object = (id) => page.evaluate(async (id) => {
+      const r = await fetch(`/api/collections/intel/objects/${id}/`, { headers: { Accept: "application/taxii+json;version=2.1" } });
+      return r.ok ? (await r.json()).objects[0] : null;
+    }, id);
+    await page.goto(`${base}/ui/#/incident/${encodeURIComponent(mine.id)}`);
+    await page.waitForSelector(`#correlated li[data-id="${theirs.id}"] button.merge`, { timeout: EVENTUALLY_MS });
+    await page.click(`#correlated li[data-id="${theirs.id}"] button.merge`);
+    await page.waitForSelector("#merge-done", { timeout: EVENTUALLY_MS });
+    const rel = await page.getAttribute("#merge-done", "data-relationship");
+    check(/^relationship--/.test(rel), `the merge names its relationship: ${rel}`);
+    const r = await object(rel);
+    check(r && r.relationship_type === "duplicate-of" && r.source_ref === mine.id && r.target_ref === theirs.id && !r.revoked,
+      `a duplicate-of relationship stored: ${JSON.stringify(r)}`);
+    await shot(page, "incident-merged", true);
+    await page.click("#merge-undo");
+    await page.waitForSelector("#merge-undone", { timeout: EVENTUALLY_MS });
+    const undone = await object(rel);
+    check(undone && undone.revoked === true, `undo revokes it: ${JSON.stringify(undone)}`);
+    // Merged again, and undone later from the page as it is after a reload: the merge is listed.
+    await page.click(`#correlated li[data-id="${theirs.id}"] button.merge`);
+    await page.waitForSelector("#merge-done", { timeout: EVENTUALLY_MS });
+    const again = await page.getAttribute("#merge-done", "data-relationship");
+    check(again && again !== rel, `a second merge, a new relationship: ${again}`);
+    await page.goto(`${base}/ui/#/map`);
+    await page.waitForSelector("#incident-list");
+    await page.goto(`${base}/ui/#/incident/${encodeURIComponent(theirs.id)}`);
+    await page.waitForSelector(`#merges li[data-id="${again}"] button.undo`, { timeout: EVENTUALLY_MS });
+    check(await page.locator(`#merges li[data-id="${rel}"]`).count() === 0, "the undone merge is not listed");
+    await page.click(`#merges li[data-id="${again}"] button.undo`);
+    await page.waitForSelector(`#merges li[data-id="${again}"] .undone`, { timeout: EVENTUALLY_MS });
+    check((await object(again))?.revoked === true, "undone from the list after a reload");
+  });
+
+  await test("no script errors on the live node's pages", async () => {
+    if (errors.length) log(`     script errors, whole:\n${errors.join("\n")}`);
+    check(errors.length === 0, errors.join("; "));
+  });
+  await ctx.close();
 }
 
 async function performance(browser, base, n) {

@@ -1,5 +1,6 @@
-//! `GET|POST /api/tandem/watch-zones/`, `DELETE /api/tandem/watch-zones/{id}/` (the caller's
-//! own zones only: another user's zone answers as a missing one) and `GET /api/tandem/alerts/`.
+//! `GET|POST /api/tandem/watch-zones/`, `PATCH|DELETE /api/tandem/watch-zones/{id}/` (the
+//! caller's own zones only: another user's zone answers as a missing one) and
+//! `GET /api/tandem/alerts/`.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -11,7 +12,7 @@ use tandem_store::ViewContext;
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, TaxiiError};
 
-use crate::zones::{self, Zone, ZoneSpec};
+use crate::zones::{self, UpdateError, Zone, ZonePatch, ZoneSpec};
 
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
@@ -43,6 +44,31 @@ pub async fn create_zone(
     }
     tandem_taxii::audit::detail("zone", zone.id.clone());
     Ok(reply(StatusCode::CREATED, serde_json::to_value(zone.public()).unwrap_or(Value::Null)))
+}
+
+/// Renames, moves, resizes or re-shapes one of the caller's zones ([`ZonePatch`]); 200 with the
+/// zone as it is now.
+pub async fn update_zone(
+    ActiveCaller(p): ActiveCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ZonePatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, TaxiiError> {
+    let Json(patch) =
+        body.map_err(|e| TaxiiError::BadRequest(format!("the change does not parse: {}", e.body_text())))?;
+    let store = state.store.clone();
+    let (user, zid) = (p.user.clone(), id.clone());
+    let updated =
+        tokio::task::spawn_blocking(move || zones::update(&*store, &user, &zid, &patch)).await.map_err(blocking_err)?;
+    match updated {
+        Ok(z) => {
+            tandem_taxii::audit::detail("zone", id);
+            Ok(reply(StatusCode::OK, serde_json::to_value(z.public()).unwrap_or(Value::Null)))
+        }
+        Err(UpdateError::Missing) => Err(TaxiiError::NotFound),
+        Err(UpdateError::Invalid(why)) => Err(TaxiiError::BadRequest(why)),
+        Err(UpdateError::Store(e)) => Err(e.into()),
+    }
 }
 
 pub async fn delete_zone(

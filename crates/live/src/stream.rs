@@ -68,8 +68,14 @@ pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
         .route(&format!("{base}/"), get(stream))
         .route(&zones, get(crate::http::list_zones).post(crate::http::create_zone))
         .route(&format!("{zones}/"), get(crate::http::list_zones).post(crate::http::create_zone))
-        .route(&format!("{zones}/{{id}}"), axum::routing::delete(crate::http::delete_zone))
-        .route(&format!("{zones}/{{id}}/"), axum::routing::delete(crate::http::delete_zone))
+        .route(
+            &format!("{zones}/{{id}}"),
+            axum::routing::delete(crate::http::delete_zone).patch(crate::http::update_zone),
+        )
+        .route(
+            &format!("{zones}/{{id}}/"),
+            axum::routing::delete(crate::http::delete_zone).patch(crate::http::update_zone),
+        )
         .route(&format!("{root}/webhooks/deliveries"), get(crate::http::list_deliveries))
         .route(&format!("{root}/webhooks/deliveries/"), get(crate::http::list_deliveries))
         .route(&alerts, get(crate::http::list_alerts))

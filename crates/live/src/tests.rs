@@ -577,6 +577,83 @@ async fn watch_zones_belong_to_their_creator() {
 }
 
 #[tokio::test]
+async fn watch_zones_are_changed_by_their_owner_only_and_alert_where_they_now_are() {
+    let f = fixture(LiveConfig::default());
+    let zones = "/api/tandem/watch-zones/";
+    let (s, z) =
+        call(&f, "USA", "POST", zones, Some(json!({"name": "Tadmur", "point": [34.56, 38.27], "radius_km": 30}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{z}");
+    let id = z["id"].as_str().unwrap().to_string();
+    let one = format!("{zones}{id}/");
+    let epoch = || tandem_store::MetaStore::get_meta(&*f.state.store, crate::zones::EPOCH_KEY).unwrap();
+    let before = epoch();
+
+    // Renamed and resized (radius alone), then moved: the answer is the zone as stored.
+    let (s, z) = call(&f, "USA", "PATCH", &one, Some(json!({"name": " Palmyra ", "radius_km": 45}))).await;
+    assert_eq!(s, StatusCode::OK, "{z}");
+    assert_eq!((z["name"].as_str(), z["id"].as_str()), (Some("Palmyra"), Some(id.as_str())));
+    assert_eq!(z["geometry"], json!({"kind": "radius", "lat": 34.56, "lon": 38.27, "radius_km": 45.0}));
+    assert_ne!(epoch(), before, "readers that cache zones see the change");
+    let (s, z) = call(&f, "USA", "PATCH", &one, Some(json!({"point": [35.3, 40.1], "radius_km": 20}))).await;
+    assert_eq!(s, StatusCode::OK, "{z}");
+    let (_, mine) = call(&f, "USA", "GET", zones, None).await;
+    assert_eq!(mine["zones"].as_array().unwrap().len(), 1);
+    let stored = &mine["zones"][0];
+    assert_eq!(stored["geometry"], json!({"kind": "radius", "lat": 35.3, "lon": 40.1, "radius_km": 20.0}));
+    assert_eq!((stored["name"].as_str(), &stored["created"]), (Some("Palmyra"), &z["created"]));
+
+    // Refused, and the zone left as it was: another user's change (answered as a missing zone),
+    // a missing zone, an empty name, an unknown field, a bad radius, two geometries at once.
+    let (s, _) = call(&f, "IRQ", "PATCH", &one, Some(json!({"name": "mine now"}))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(&f, "USA", "PATCH", &format!("{zones}zone--missing/"), Some(json!({"name": "x"}))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for bad in [
+        json!({"name": "  "}),
+        json!({"colour": "red"}),
+        json!({"radius_km": 0}),
+        json!({"radius_km": 5000}),
+        json!({"point": [35.0, 40.0], "governorate": "SY-DY", "radius_km": 5}),
+        json!({"geometry": {"type": "Polygon", "coordinates": [[[40.0, 35.0], [41.0, 35.0]]]}}),
+    ] {
+        let (s, _) = call(&f, "USA", "PATCH", &one, Some(bad.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (_, after) = call(&f, "USA", "GET", zones, None).await;
+    assert_eq!(&after["zones"][0], stored, "a refused change leaves the zone as it was");
+
+    // A polygon's corners moved; radius alone does not apply to it.
+    let ring = json!({"type": "Polygon", "coordinates": [[[38.0, 34.0], [39.0, 34.0], [38.5, 35.0], [38.0, 34.0]]]});
+    let (s, z) = call(&f, "USA", "POST", zones, Some(json!({"name": "Badia", "geometry": ring}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let poly = format!("{zones}{}/", z["id"].as_str().unwrap());
+    let moved = json!({"type": "Polygon", "coordinates": [[[38.0, 34.0], [39.5, 34.2], [38.5, 35.0]]]});
+    let (s, z) = call(&f, "USA", "PATCH", &poly, Some(json!({"geometry": moved}))).await;
+    assert_eq!(s, StatusCode::OK, "{z}");
+    assert_eq!(z["geometry"]["ring"], json!([[38.0, 34.0], [39.5, 34.2], [38.5, 35.0]]));
+    let (s, _) = call(&f, "USA", "PATCH", &poly, Some(json!({"radius_km": 5}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Alerts follow the zone: a governorate zone moved from Homs to Deir ez-Zor alerts on an
+    // incident in Deir ez-Zor, not on one in Homs.
+    let (s, z) = call(&f, "IRQ", "POST", zones, Some(json!({"name": "gov", "governorate": "SY-HM"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let gov = z["id"].as_str().unwrap().to_string();
+    let cols = [COLL.to_string()];
+    let roster = || Arc::clone(&f.state.roster.read().unwrap());
+    assert!(crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap().is_empty());
+    let (s, _) = call(&f, "IRQ", "PATCH", &format!("{zones}{gov}/"), Some(json!({"governorate": "SY-DY"}))).await;
+    assert_eq!(s, StatusCode::OK);
+    f.submit("USA", vec![incident("in-homs", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-HM", false)]);
+    f.submit("USA", vec![incident("in-dy", "2025-06-22T12:00:00.000Z", &[GREEN.to_string()], None, "SY-DY", false)]);
+    let raised = crate::alerts::alert_pass(&*f.state.store, roster(), &cols).unwrap();
+    let (_, a) = call(&f, "IRQ", "GET", "/api/tandem/alerts/", None).await;
+    let names: Vec<&str> =
+        a["alerts"].as_array().unwrap().iter().filter_map(|x| x["incident_object"]["name"].as_str()).collect();
+    assert_eq!(names, ["in-dy"], "{raised:?}");
+}
+
+#[tokio::test]
 async fn alerts_are_raised_once_in_the_owners_view_and_on_its_stream() {
     let f = fixture(LiveConfig::default());
     for m in ["USA", "IRQ"] {

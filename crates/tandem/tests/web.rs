@@ -441,6 +441,32 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
         node.post_objects(&user_of(writer), &objects);
     }
 
+    // Confirmed merges (`duplicate-of`): the writers' with random markings, some revoked since,
+    // and the hostile member's, released to everyone, naming the others' incidents.
+    let merge = |n: u64, dup: u64, of: u64, modified: &str, markings: &[String], revoked: bool| {
+        let mut r = json!({"type": "relationship", "spec_version": "2.1", "id": uuid_n("relationship", n),
+            "created": "2025-04-01T00:00:00.000Z", "modified": modified, "relationship_type": "duplicate-of",
+            "source_ref": uuid_n("incident", dup), "target_ref": uuid_n("incident", of), "object_marking_refs": markings});
+        if revoked {
+            r["revoked"] = json!(true);
+        }
+        r
+    };
+    for (w, writer) in WRITERS.iter().enumerate() {
+        let mut objects = Vec::new();
+        for k in 0..8 {
+            let n = w as u64 * 100 + k;
+            let m = &choices[rng.below(choices.len() as u64) as usize];
+            let (dup, of) = (rng.below(30), rng.below(30));
+            objects.push(merge(n, dup, of, "2025-04-01T00:00:00.000Z", m, false));
+            if k % 4 == 3 {
+                objects.push(merge(n, dup, of, "2025-04-02T00:00:00.000Z", m, true));
+            }
+        }
+        node.post_objects(&user_of(writer), &objects);
+    }
+    node.post_objects("syr", &[merge(900, 0, 15, "2025-04-01T00:00:00.000Z", &[GREEN.to_string()], false)]);
+
     // The oracle: every viewer's TAXII copies.
     let oracle: BTreeMap<&str, BTreeMap<String, Value>> =
         MEMBERS.iter().map(|m| (*m, node.taxii_incidents(&user_of(m)))).collect();
@@ -467,10 +493,12 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
         .chain([("usa-low".to_string(), "USA", &low)])
         .collect();
     let mut correlations = 0;
+    let mut merges = 0;
     for (user, m, mine) in viewers {
         let m = &m;
         let s = node.session(&user);
         let locations = node.taxii_copies(&user, "location");
+        let relationships = node.taxii_copies(&user, "relationship");
 
         // The list: exactly the viewer's incidents, at their latest versions, withheld
         // fields null.
@@ -499,6 +527,26 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
             assert_eq!(i["cells"], cells, "{m} {id}");
         }
 
+        // The same entries by id (what the open map fetches when the live stream names an
+        // incident): exactly the listed ones among the ids asked, hidden and absent ids alike
+        // left out, whatever else the chunk holds.
+        let asked: Vec<String> = all_ids.iter().cloned().chain([uuid_n("incident", 999_999)]).collect();
+        for chunk in asked.chunks(37) {
+            let (status, got) = get(&node, &s, &format!("/ui/api/incidents?ids={}", chunk.join(",")));
+            assert_eq!(status, 200, "{m}: by ids");
+            let got: BTreeMap<String, Value> = got["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["id"].as_str().unwrap().to_string(), i.clone()))
+                .collect();
+            let expected: BTreeMap<String, Value> =
+                listed.iter().filter(|(id, _)| chunk.contains(id)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            assert_eq!(got, expected, "{m}: by ids equals the list's entries");
+        }
+        let (status, _) = get(&node, &s, "/ui/api/incidents?ids=location--00000000-0000-4000-8000-000000000001");
+        assert_eq!(status, 400, "{m}: only incident ids");
+
         // The pages: the viewer's copy; hidden is missing (same answer as absent).
         let (absent_status, absent) =
             get(&node, &s, &uuid_n("incident", 999_999).replace("incident--", "/ui/api/incidents/incident--"));
@@ -525,6 +573,21 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
                         assert!(mine.contains_key(other) && other != id, "{m} {id}: correlated {c}");
                         correlations += 1;
                     }
+                    // Merges: exactly the viewer's unrevoked duplicate-of copies naming it.
+                    let names = |r: &Value| r["source_ref"] == json!(id) || r["target_ref"] == json!(id);
+                    let expected: BTreeSet<(String, String, String)> = relationships
+                        .values()
+                        .filter(|r| r["relationship_type"] == "duplicate-of" && r["revoked"] != true && names(r))
+                        .map(|r| (r["id"].to_string(), r["source_ref"].to_string(), r["target_ref"].to_string()))
+                        .collect();
+                    let got: BTreeSet<(String, String, String)> = page["merges"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| (r["id"].to_string(), r["duplicate"].to_string(), r["of"].to_string()))
+                        .collect();
+                    assert_eq!(got, expected, "{m} {id}: merges");
+                    merges += got.len();
                     for c in page["cells"].as_array().unwrap() {
                         assert!(c["name"].as_str().unwrap().starts_with("cell "), "{m} {id}");
                     }
@@ -567,6 +630,7 @@ fn every_ui_endpoint_releases_exactly_what_list_releases() {
     }
 
     assert!(correlations > 0, "some reports correlate");
+    assert!(merges > 0, "some pages list merges");
 
     // The preview: exactly the members that then receive a report with those markings.
     let s = node.session("usa");

@@ -174,7 +174,13 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
                 "zones.read"
             }
         }
-        [r, "tandem", "watch-zones", _] if *r == root => "zones.delete",
+        [r, "tandem", "watch-zones", _] if *r == root => {
+            if method == Method::PATCH {
+                "zones.update"
+            } else {
+                "zones.delete"
+            }
+        }
         [r, "tandem", "alerts"] if *r == root => "alerts.read",
         [r, "tandem", "webhooks", "deliveries"] if *r == root => "webhooks.read",
         ["metrics"] => "metrics.read",

@@ -4,10 +4,13 @@
 //! No package ships governorate polygons under a free licence, so they are derived: the convex
 //! hull of each governorate's gazetteer places, each place first widened to a small circle
 //! ([`BUFFER_KM`]) so that the hull has some body, or a circle around the governorate's centre
-//! when it has fewer than three places. They are **approximate** (every feature says so); they
-//! are not clipped to the country outline, so hulls of neighbouring governorates may overlap a
-//! little and a border governorate's hull stays inside the convex span of its own places.
-//! Computed once per process (pure, over the embedded gazetteer).
+//! when it has fewer than three places, then clipped to the country outline (Natural Earth
+//! 1:50m via world-atlas, the same `assets/data/countries.json` the map draws): the country's
+//! ring clipped by the convex hull ([`crate::clip`]) is exactly country ∩ hull, so no outline
+//! reaches over a border into the sea or a neighbour. They are **approximate** (every feature
+//! says so): hulls of neighbouring governorates still overlap a little, and a governorate's
+//! outline stays inside the convex span of its own places. Computed once per process (pure, over
+//! the embedded gazetteer and the embedded outlines).
 
 use std::sync::OnceLock;
 
@@ -83,8 +86,58 @@ fn area_km2(ring: &[(f64, f64)]) -> f64 {
 
 struct Outline {
     iso: String,
+    /// The buffered convex hull of its places, counter-clockwise (kept for the tests, which
+    /// compare the clipped outline with it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    hull: Vec<(f64, f64)>,
+    /// The hull clipped to the country outline; the hull itself when the country has no
+    /// outline in the data (then the feature says it is not clipped).
     ring: Vec<(f64, f64)>,
+    clipped: bool,
     radius_km: f64,
+}
+
+/// The outer ring of each country's polygons in `assets/data/countries.json` (holes are none in
+/// this region's data), by ISO 3166-1 alpha-2 code.
+type Rings = Vec<Vec<(f64, f64)>>;
+
+fn countries() -> &'static std::collections::HashMap<String, Rings> {
+    static COUNTRIES: OnceLock<std::collections::HashMap<String, Rings>> = OnceLock::new();
+    COUNTRIES.get_or_init(|| {
+        let fc: Value = serde_json::from_str(include_str!("../assets/data/countries.json")).unwrap_or(Value::Null);
+        let ring = |r: &Value| -> Vec<(f64, f64)> {
+            let mut pts: Vec<(f64, f64)> = r
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+                .collect();
+            if pts.len() > 1 && pts.first() == pts.last() {
+                pts.pop();
+            }
+            pts
+        };
+        let mut out = std::collections::HashMap::new();
+        for f in fc.get("features").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(code), Some(g)) = (f.get("id").and_then(Value::as_str), f.get("geometry")) else { continue };
+            let coords = g.get("coordinates").cloned().unwrap_or(Value::Null);
+            let polygons: Vec<Value> = match g.get("type").and_then(Value::as_str) {
+                Some("Polygon") => vec![coords],
+                Some("MultiPolygon") => coords.as_array().cloned().unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let rings: Rings = polygons.iter().filter_map(|p| p.get(0)).map(ring).filter(|r| r.len() >= 3).collect();
+            out.insert(code.to_string(), rings);
+        }
+        out
+    })
+}
+
+/// The country outline (largest piece of it) clipped by `hull`, or `None` without an outline.
+fn clip_to_country(country: &str, hull: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+    let rings = countries().get(country).filter(|r| !r.is_empty())?;
+    let pieces = rings.iter().map(|r| crate::clip::clip_by_convex(r, hull));
+    Some(pieces.max_by(|a, b| area_km2(a).total_cmp(&area_km2(b))).unwrap_or_default())
 }
 
 fn outlines() -> &'static [Outline] {
@@ -100,9 +153,14 @@ fn outlines() -> &'static [Outline] {
                 } else {
                     circle(gov.lat, gov.lon, SMALL_KM).collect()
                 };
-                let ring = convex_hull(pts);
+                let hull = convex_hull(pts);
+                let (ring, clipped) = match clip_to_country(&gov.country, &hull) {
+                    Some(r) if r.len() >= 3 => (r, true),
+                    // No outline, or a hull wholly outside it (data disagreeing): the hull.
+                    _ => (hull.clone(), false),
+                };
                 let radius_km = (area_km2(&ring) / std::f64::consts::PI).sqrt();
-                Outline { iso: gov.iso.clone(), ring, radius_km }
+                Outline { iso: gov.iso.clone(), hull, ring, clipped, radius_km }
             })
             .collect()
     })
@@ -131,7 +189,8 @@ pub fn governorates() -> Value {
                 "type": "Feature",
                 "properties": {
                     "code": gov.iso, "name_en": gov.name, "name_ar": gov.name_ar, "country": gov.country,
-                    "approximate": true, "radius_km": (o.radius_km * 10.0).round() / 10.0,
+                    "approximate": true, "clipped_to_country": o.clipped,
+                    "radius_km": (o.radius_km * 10.0).round() / 10.0,
                 },
                 "geometry": {"type": "Polygon", "coordinates": [ring]},
             }))
@@ -140,7 +199,7 @@ pub fn governorates() -> Value {
     json!({
         "type": "FeatureCollection",
         "approximate": true,
-        "note": "Approximate outlines derived from the gazetteer's places (convex hulls), not official boundaries",
+        "note": "Approximate outlines derived from the gazetteer's places (convex hulls clipped to the country outline), not official boundaries",
         "attribution": g.attribution(),
         "features": features,
     })
@@ -190,8 +249,8 @@ mod tests {
         // Every place lies inside its governorate's hull (it was buffered around them).
         for o in outlines() {
             let inside = |(x, y): (f64, f64)| {
-                (0..o.ring.len()).all(|i| {
-                    let (a, b) = (o.ring[i], o.ring[(i + 1) % o.ring.len()]);
+                (0..o.hull.len()).all(|i| {
+                    let (a, b) = (o.hull[i], o.hull[(i + 1) % o.hull.len()]);
                     (b.0 - a.0) * (y - a.1) - (b.1 - a.1) * (x - a.0) >= -1e-9
                 })
             };
@@ -200,6 +259,44 @@ mod tests {
             }
             assert!(o.radius_km > 10.0 && o.radius_km < 500.0, "{}: {}", o.iso, o.radius_km);
         }
+    }
+
+    #[test]
+    fn governorates_are_clipped_to_their_country_outline() {
+        let g = Gazetteer::embedded();
+        let mut cut = 0;
+        for o in outlines() {
+            let gov = g.governorate(&o.iso).unwrap();
+            assert!(o.clipped, "{}: {} has an outline", o.iso, gov.country);
+            let country = &countries()[&gov.country];
+            // Every vertex inside the country (on its border where the hull was cut), within
+            // a metre or so.
+            for &p in &o.ring {
+                assert!(
+                    country.iter().any(|r| crate::clip::inside_or_on(r, p, 1e-5)),
+                    "{}: vertex {p:?} outside {}",
+                    o.iso,
+                    gov.country
+                );
+            }
+            let (clipped, hull) = (area_km2(&o.ring), area_km2(&o.hull));
+            assert!(clipped <= hull * (1.0 + 1e-9) && clipped > 0.0, "{}: {clipped} of {hull}", o.iso);
+            if clipped < hull * 0.99 {
+                cut += 1;
+            }
+        }
+        // The border governorates: Deir ez-Zor's hull reaches into Iraq, Anbar's into Syria,
+        // Jordan and Saudi Arabia, Latakia's into the sea; each is cut there.
+        for iso in ["SY-DY", "IQ-AN", "SY-LA"] {
+            let o = outlines().iter().find(|o| o.iso == iso).unwrap();
+            let hull_out = o
+                .hull
+                .iter()
+                .filter(|&&p| !countries()[&iso[..2]].iter().any(|r| crate::clip::inside_or_on(r, p, 1e-5)));
+            assert!(hull_out.count() > 0, "{iso}: the hull reaches over the border");
+            assert!(area_km2(&o.ring) < area_km2(&o.hull), "{iso}: clipped is smaller");
+        }
+        assert!(cut >= 10, "many governorates lie on a border or the coast: {cut} cut");
     }
 
     #[test]

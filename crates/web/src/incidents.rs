@@ -1,6 +1,8 @@
-//! `GET /ui/api/incidents` (the compact list the map and timeline draw) and
-//! `GET /ui/api/incidents/{id}` (one incident page: the caller's copy, its versions, what is
-//! withheld, who can see it, its cells and correlated reports).
+//! `GET /ui/api/incidents` (the compact list the map and timeline draw),
+//! `GET /ui/api/incidents?ids=a,b` (the same compact entries for a few ids: what the open map
+//! fetches when the live stream says an incident changed) and `GET /ui/api/incidents/{id}` (one
+//! incident page: the caller's copy, its versions, what is withheld, who can see it, its cells,
+//! correlated reports and the confirmed merges that name it).
 //!
 //! Both read only the caller's copies through `ObjectStore::list`: a withheld property is `null`
 //! (or absent from the copy), a hidden incident is missing, and one the caller may not see
@@ -8,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tandem_model::incident::{INCIDENT_EXTENSION_ID, REDACTION_EXTENSION_ID};
@@ -130,14 +132,56 @@ fn revoked(r: &Record) -> bool {
     r.object.get("revoked").and_then(Value::as_bool) == Some(true)
 }
 
+/// At most this many ids in one `?ids=` request (the live stream's changes come in small batches).
+pub const MAX_IDS: usize = 200;
+
+/// The `ids` of `?ids=a,b,c`, or `None` for the whole list.
+fn ids_of(q: &HashMap<String, String>) -> Result<Option<Vec<String>>, TaxiiError> {
+    let Some(text) = q.get("ids") else { return Ok(None) };
+    let ids: Vec<String> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    if ids.len() > MAX_IDS {
+        return Err(TaxiiError::BadRequest(format!("ids: at most {MAX_IDS} ids per request")));
+    }
+    if let Some(bad) = ids.iter().find(|i| !i.starts_with("incident--") || i.len() > 128) {
+        return Err(TaxiiError::BadRequest(format!("ids: {bad:?} is not an incident id")));
+    }
+    Ok(Some(ids))
+}
+
 pub async fn list(
     ActiveCaller(p): ActiveCaller,
     State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, TaxiiError> {
-    let records =
-        view::records(&state, &p, Read { types: vec!["incident".into(), "location".into()], ..Default::default() })
-            .await?;
+    let records = match ids_of(&q)? {
+        None => {
+            view::records(&state, &p, Read { types: vec!["incident".into(), "location".into()], ..Default::default() })
+                .await?
+        }
+        Some(ids) if ids.is_empty() => Vec::new(),
+        Some(ids) => {
+            // The incidents the caller sees among these ids, then the locations they reference
+            // that it sees: both reads through `list` as the caller, like the whole list.
+            let mut incidents =
+                view::records(&state, &p, Read { types: vec!["incident".into()], ids, ..Default::default() }).await?;
+            let mut refs: Vec<String> = incidents
+                .iter()
+                .flat_map(|r| {
+                    ext(&r.object).get("place").and_then(|p| p.get("location_refs")).and_then(Value::as_array).cloned()
+                })
+                .flatten()
+                .filter_map(|v| v.as_str().filter(|s| s.starts_with("location--")).map(str::to_string))
+                .collect();
+            refs.sort();
+            refs.dedup();
+            if !refs.is_empty() {
+                let read = Read { types: vec!["location".into()], ids: refs, ..Default::default() };
+                incidents.extend(view::records(&state, &p, read).await?);
+            }
+            incidents
+        }
+    };
     let locations: HashMap<&str, &Value> =
         records.iter().filter(|r| r.object_type == "location").map(|r| (r.id.as_str(), &r.object)).collect();
     let incidents: Vec<Value> =
@@ -187,6 +231,7 @@ pub async fn one(
             .collect()
     };
     let correlated = correlated(&state, &p, &id).await?;
+    let merges = merges(&state, &p, &id).await?;
     json(&json!({
         "object": latest.object,
         "member": latest.originator,
@@ -195,7 +240,26 @@ pub async fn one(
         "who_can_see": who,
         "cells": cells,
         "correlated": correlated,
+        "merges": merges,
     }))
+}
+
+/// The confirmed merges (`duplicate-of` relationships, not revoked) the caller sees that name
+/// this incident on either side: what the page offers to undo (the member that confirmed one
+/// may undo it).
+async fn merges(state: &AppState, p: &tandem_taxii::Principal, id: &str) -> Result<Vec<Value>, TaxiiError> {
+    let read = Read { types: vec!["relationship".into()], ..Default::default() };
+    let records = view::records(state, p, read).await?;
+    let side = |r: &Record, k: &str| r.object.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(records
+        .iter()
+        .filter(|r| r.object.get("relationship_type").and_then(Value::as_str) == Some("duplicate-of") && !revoked(r))
+        .filter(|r| side(r, "source_ref").as_deref() == Some(id) || side(r, "target_ref").as_deref() == Some(id))
+        .map(|r| {
+            json!({"id": r.id, "duplicate": side(r, "source_ref"), "of": side(r, "target_ref"),
+                "member": r.originator, "mine": r.originator == p.member})
+        })
+        .collect())
 }
 
 /// Other members' reports scored against this one, over the caller's own dataset.
@@ -225,7 +289,9 @@ async fn correlated(state: &AppState, p: &tandem_taxii::Principal, id: &str) -> 
                 if !c.shared_actors.is_empty() {
                     reasons.push(format!("shared actors: {}", c.shared_actors.join(", ")));
                 }
-                json!({"id": c.b, "member": member, "score": c.score, "reasons": reasons})
+                // The reasons also as data, for the UI to word in the reader's language.
+                json!({"id": c.b, "member": member, "score": c.score, "reasons": reasons,
+                    "km": c.km, "overlap_days": c.overlap_days, "shared_actors": c.shared_actors})
             })
             .collect()
     })

@@ -10,6 +10,7 @@
 //! before the node's audit layer (`tandem_node::http::app`).
 
 pub mod assets;
+pub mod clip;
 pub mod coalition;
 pub mod geodata;
 pub mod incidents;

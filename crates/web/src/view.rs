@@ -114,19 +114,28 @@ pub fn who_can_see(roster: &Roster, label: &AccessLabel, meanings: &Meanings) ->
         })
         .max();
     let active = roster.members().filter(|m| roster.is_active(&m.code)).count();
-    let mut summary = match members.len() {
-        0 => "No member receives it.".to_string(),
-        n if n == active && n > 1 => format!("Every active member ({n}) receives it."),
-        1 if members[0] == label.originator => format!("Only {} (the originator) receives it.", name(&members[0])),
+    // What the summary says, also as data: the UI words it in the reader's language.
+    let kind = match members.len() {
+        0 => "none",
+        n if n == active && n > 1 => "all",
+        1 if members[0] == label.originator => "originator",
+        _ => "some",
+    };
+    let mut summary = match kind {
+        "none" => "No member receives it.".to_string(),
+        "all" => format!("Every active member ({}) receives it.", members.len()),
+        "originator" => format!("Only {} (the originator) receives it.", name(&members[0])),
         _ => format!("Received by {}.", members.iter().map(|c| name(c)).collect::<Vec<_>>().join(", ")),
     };
-    if let Some(c) = classification {
-        let banner = format!("{c:?}").to_uppercase();
-        summary.push_str(&format!(" Only their users cleared to {banner} or above see it."));
+    let banner = classification.map(|c| format!("{c:?}").to_uppercase());
+    if let Some(b) = &banner {
+        summary.push_str(&format!(" Only their users cleared to {b} or above see it."));
     }
     json!({
         "members": members.iter().map(|c| json!({"code": c, "name": name(c)})).collect::<Vec<_>>(),
         "groups": groups,
         "summary": summary,
+        "kind": kind,
+        "classification": banner,
     })
 }

@@ -1,7 +1,8 @@
 //! Watch zones: what an analyst watches (a drawn polygon, a radius around a point or a
 //! gazetteer place, a governorate, a named area) with filters, owned by the user who created it
 //! and kept in the store's meta keys (`live/zone/<id>`), so every process on the data directory
-//! (`tandem watch`, the node) sees the same zones.
+//! (`tandem watch`, the node) sees the same zones. Its owner may change a zone (rename, move,
+//! resize, new corners: [`ZonePatch`], [`update`]) by compare-and-set of the stored record.
 
 pub mod geometry;
 pub mod index;
@@ -172,6 +173,114 @@ impl ZoneSpec {
     }
 }
 
+/// What a client sends to change its zone: every field optional. A geometry in any of the forms
+/// of [`ZoneSpec`] replaces the zone's (a radius zone moved: `point` + `radius_km`; a polygon's
+/// corners moved: `geometry`); `radius_km` alone resizes a radius zone; `name` renames it;
+/// `filters` replaces its filters. Webhook and near-repeat rule stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub geometry: Option<Value>,
+    #[serde(default)]
+    pub point: Option<[f64; 2]>,
+    #[serde(default)]
+    pub place: Option<String>,
+    #[serde(default)]
+    pub radius_km: Option<f64>,
+    #[serde(default)]
+    pub governorate: Option<String>,
+    #[serde(default)]
+    pub area: Option<String>,
+    #[serde(default)]
+    pub filters: Option<ZoneFilters>,
+}
+
+impl ZonePatch {
+    /// `zone` with the patch applied (id, owner, member, clearance and creation time kept), or
+    /// what is wrong with the patch.
+    pub fn apply(&self, zone: &Zone) -> Result<Zone, String> {
+        let mut z = zone.clone();
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() {
+                return Err("name must not be empty".into());
+            }
+            z.name = name.trim().to_string();
+        }
+        let forms = [
+            self.geometry.is_some(),
+            self.point.is_some(),
+            self.place.is_some(),
+            self.governorate.is_some(),
+            self.area.is_some(),
+        ];
+        if forms.iter().any(|b| *b) {
+            let spec = ZoneSpec {
+                name: z.name.clone(),
+                geometry: self.geometry.clone(),
+                point: self.point,
+                place: self.place.clone(),
+                radius_km: self.radius_km,
+                governorate: self.governorate.clone(),
+                area: self.area.clone(),
+                ..ZoneSpec::default()
+            };
+            let (geometry, place) = spec.resolve()?;
+            z.geometry = geometry;
+            z.place = place;
+        } else if let Some(r) = self.radius_km {
+            let Geometry::Radius { radius_km, .. } = &mut z.geometry else {
+                return Err("radius_km alone resizes a radius zone only".into());
+            };
+            if !(r.is_finite() && r > 0.0 && r <= 1000.0) {
+                return Err("radius_km must be a number in (0, 1000]".into());
+            }
+            *radius_km = r;
+        }
+        if let Some(f) = &self.filters {
+            z.filters = f.clone();
+        }
+        Ok(z)
+    }
+}
+
+/// Why a zone was not updated.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// No zone of this owner under the id (another user's zone counts as none).
+    #[error("no such zone")]
+    Missing,
+    /// The patch does not apply.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Applies `patch` to `owner`'s zone `id`, by compare-and-set of the stored record (a change by
+/// another process meanwhile is read again and the patch applied to it). Returns the new zone.
+pub fn update(store: &dyn MetaStore, owner: &str, id: &str, patch: &ZonePatch) -> Result<Zone, UpdateError> {
+    let key = format!("{PREFIX}{id}");
+    // Bounded: each retry means another writer changed this very zone in between.
+    for _ in 0..16 {
+        let Some(current) = store.get_meta(&key)? else { return Err(UpdateError::Missing) };
+        let zone: Zone =
+            serde_json::from_value(current.clone()).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+        if zone.owner != owner {
+            return Err(UpdateError::Missing);
+        }
+        let next = patch.apply(&zone).map_err(UpdateError::Invalid)?;
+        let v = serde_json::to_value(&next).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if store.cas_meta(&key, Some(&current), Some(&v))? {
+            bump_epoch(store)?;
+            return Ok(next);
+        }
+    }
+    Err(StoreError::Conflict(format!("{key} kept changing while it was updated")).into())
+}
+
 /// A new zone from `spec`, owned by `owner` (of `member`, decided at `clearance`).
 pub fn new_zone(
     spec: ZoneSpec,
@@ -228,7 +337,7 @@ pub fn governorate_box(iso: &str) -> Option<BBox> {
     boxes.get(&iso.to_ascii_uppercase()).copied()
 }
 
-/// Moves on whenever a zone is created or removed (by any process): readers that cache zones
+/// Moves on whenever a zone is created, changed or removed (by any process): readers that cache zones
 /// reload when it changed.
 pub const EPOCH_KEY: &str = "live/zones-epoch";
 

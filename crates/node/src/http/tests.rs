@@ -314,6 +314,17 @@ fn table(status_id: &str) -> Vec<Row> {
             StatusCode::NOT_FOUND,
             Refused,
         ),
+        Row {
+            body: Some(json!({"name": "renamed"})),
+            ..row(
+                Method::PATCH,
+                "/api/tandem/watch-zones/zone--missing/",
+                "zones.update",
+                "analyst",
+                StatusCode::NOT_FOUND,
+                Refused,
+            )
+        },
         row(Method::GET, "/api/tandem/alerts/", "alerts.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/webhooks/deliveries/", "webhooks.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),

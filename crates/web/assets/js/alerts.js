@@ -3,7 +3,7 @@
 
 import { h, mount } from "./dom.js";
 import { api } from "./api.js";
-import { t, num } from "./i18n.js";
+import { t, num, vocab } from "./i18n.js";
 import * as live from "./live.js";
 
 export async function render(main) {
@@ -12,9 +12,9 @@ export async function render(main) {
   const stored = h("ul.feed#stored-alerts");
   const item = (kind, d) => h(`li.${kind}`,
     h("span.tag", kind === "alert" ? t("zone_alert") : t("new_incident")), " ",
-    h("a", { href: `#/incident/${encodeURIComponent(d.incident || d.id)}` }, d.name || d.object?.name || d.incident || d.id),
-    kind === "alert" ? h("span.muted", ` · ${d.zone_name || d.zone} · ${d.match}`) : null,
-    h("span.muted", ` · ${d.originator || ""}`));
+    h("a", { href: `#/incident/${encodeURIComponent(d.incident || d.id)}`, translate: "no" }, d.name || d.object?.name || d.incident || d.id),
+    kind === "alert" ? h("span.muted", " · ", h("span", { translate: "no" }, d.zone_name || d.zone), ` · ${vocab("match", d.match)}`) : null,
+    h("span.muted", { translate: "no" }, ` · ${d.originator || ""}`));
   for (const r of live.received) liveList.append(item(r.kind, r.data));
   const off = live.on((kind, d) => { liveList.prepend(item(kind, d)); live.seen(); });
   mount(main, h("section.page",
@@ -30,9 +30,10 @@ export async function render(main) {
     for (const a of alerts) {
       const inc = a.incident_object || (a.incident && typeof a.incident === "object" ? a.incident : null);
       const id = typeof a.incident === "string" ? a.incident : inc && inc.id;
-      stored.append(h("li", h("span.tag", a.match || ""), " ",
-        h("a", { href: `#/incident/${encodeURIComponent(id)}` }, (inc && inc.name) || a.name || id),
-        h("span.muted", ` · ${a.zone_name || zoneName.get(a.zone) || a.zone || ""} · ${a.originator || ""} · ${num(a.raised || a.position || "")}`)));
+      stored.append(h("li", h("span.tag", vocab("match", a.match || "")), " ",
+        h("a", { href: `#/incident/${encodeURIComponent(id)}`, translate: "no" }, (inc && inc.name) || a.name || id),
+        h("span.muted", " · ", h("span", { translate: "no" }, `${a.zone_name || zoneName.get(a.zone) || a.zone || ""} · ${a.originator || ""}`),
+          ` · ${num(a.raised || a.position || "")}`)));
     }
   } catch (e) {
     stored.append(h("li.error", String(e.message)));

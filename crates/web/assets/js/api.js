@@ -61,7 +61,8 @@ export async function logout() {
   }
 }
 
-/** The incident list, fetched once per session and shared by map, timeline and cell pages. */
+/** The incident list, fetched once per session and shared by map, timeline and cell pages; kept
+ * current from the live stream (see `freshen`). */
 let incidentsPromise = null;
 export function incidents(reload = false) {
   if (reload || !incidentsPromise) {
@@ -77,6 +78,66 @@ export function cachedIncidents() {
 }
 export function forgetIncidents() {
   incidentsPromise = null;
+}
+
+// ---- keeping the list current: the live stream names incidents that changed (a new version,
+// a revocation, a deletion); their compact entries are fetched again through the UI's own
+// endpoint, as the user (the stream's copy is not what the map draws: the point comes from a
+// location the user must also see), and replace, join or leave the cached list.
+const pendingIds = new Set();
+const freshListeners = new Set();
+let freshTimer = null;
+/** `fn(list, changedIds)` after the cached list changed in place. */
+export function onIncidentsChanged(fn) { freshListeners.add(fn); return () => freshListeners.delete(fn); }
+/** Marks an incident id as changed; the entries are fetched in one request shortly after. */
+export function freshen(id) {
+  if (!incidentsPromise || typeof id !== "string" || !id.startsWith("incident--")) return;
+  pendingIds.add(id);
+  if (!freshTimer) freshTimer = setTimeout(flushFresh, 300);
+}
+async function flushFresh() {
+  freshTimer = null;
+  const promise = incidentsPromise;
+  if (!promise || !pendingIds.size) { pendingIds.clear(); return; }
+  const ids = [...pendingIds].slice(0, 200);
+  ids.forEach((i) => pendingIds.delete(i));
+  if (pendingIds.size) freshTimer = setTimeout(flushFresh, 0);
+  let fresh;
+  try {
+    fresh = (await api(`/ui/api/incidents?ids=${ids.map(encodeURIComponent).join(",")}`)).incidents || [];
+  } catch {
+    // The next visit of the map reads the whole list again.
+    forgetIncidents();
+    return;
+  }
+  if (promise !== incidentsPromise) return; // the list was dropped or reloaded meanwhile
+  const list = await promise;
+  const byId = new Map(fresh.map((r) => [r.id, r]));
+  const asked = new Set(ids);
+  // In place: the map's index and every holder of the list see the same array.
+  let w = 0;
+  for (let r = 0; r < list.length; r++) {
+    const rec = list[r];
+    if (!asked.has(rec.id)) { list[w++] = rec; continue; }
+    const now = byId.get(rec.id);
+    if (now) { list[w++] = now; byId.delete(rec.id); }
+  }
+  list.length = w;
+  for (const rec of byId.values()) list.push(rec);
+  for (const f of freshListeners) f(list, ids);
+}
+/** After a `reset` of the stream (the roster changed: what the user may see changed): the whole
+ * list again, in place. */
+export async function refreshAll() {
+  const promise = incidentsPromise;
+  if (!promise) return;
+  let all;
+  try { all = (await api("/ui/api/incidents")).incidents || []; } catch { forgetIncidents(); return; }
+  if (promise !== incidentsPromise) return;
+  const list = await promise;
+  list.length = 0;
+  for (const r of all) list.push(r);
+  for (const f of freshListeners) f(list, null);
 }
 
 let collectionPromise = null;

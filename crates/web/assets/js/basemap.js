@@ -64,12 +64,22 @@ function addLabels(map, places) {
       const name = prefs.lang === "ar" ? p.name_ar || p.name_en : p.name_en || p.name_ar;
       L.marker([p.lat, p.lon], { interactive: false, keyboard: false,
         icon: L.divIcon({ className: "place-label", html: "", iconSize: null }) })
-        .addTo(layer).getElement()?.replaceChildren(document.createTextNode(name));
+        .addTo(layer).getElement()?.replaceChildren(Object.assign(document.createElement("span"), { textContent: name, translate: false }));
       n++;
     }
   };
   map.on("moveend zoomend", draw);
   draw();
+}
+
+/** Removes a map for good: its listeners first, so that a `moveend` Leaflet still has queued (a
+ * window resize debounces one by 200 ms: `_sizeTimer`) finds nothing to call on a map whose
+ * panes are gone. */
+export function removeMap(map) {
+  clearTimeout(map._sizeTimer);
+  map.stop();
+  map.off();
+  map.remove();
 }
 
 export { L };

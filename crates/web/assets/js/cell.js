@@ -3,8 +3,8 @@
 
 import { h, mount } from "./dom.js";
 import { api, incidents } from "./api.js";
-import { t, num } from "./i18n.js";
-import { baseMap, L } from "./basemap.js";
+import { t, num, subEventName } from "./i18n.js";
+import { baseMap, removeMap, L } from "./basemap.js";
 import { Timeline } from "./timeline.js";
 import { index, filter } from "./incidents.js";
 
@@ -12,7 +12,7 @@ export async function render(main, [id]) {
   const mapEl = h("div.map.cell-map#cell-map");
   const tl = h("canvas.timeline#cell-timeline");
   const steps = h("ol.steps#cell-steps");
-  const head = h("h1", id);
+  const head = h("h1", { translate: "no" }, id);
   mount(main, h("section.page.cell", head, h("div.cell-grid", mapEl, h("div", h("h2", t("steps")), steps)), h("h2", t("timeline")), tl));
   const [map, track, list, cells] = await Promise.all([baseMap(mapEl), api(`/api/tandem/analytics/tracks/${encodeURIComponent(id)}`),
     incidents(), api("/ui/api/cells").catch(() => [])]);
@@ -24,9 +24,10 @@ export async function render(main, [id]) {
     const ll = [s.point[0], s.point[1]];
     pts.push(ll);
     L.circleMarker(ll, { radius: 5, color: "#222", weight: 1, fillColor: "#d55e00", fillOpacity: 0.9 })
-      .bindTooltip(`${s.date} ${s.sub_event_type || ""}`).on("click", () => (location.hash = `#/incident/${encodeURIComponent(s.incident)}`)).addTo(map);
-    steps.append(h("li", h("a", { href: `#/incident/${encodeURIComponent(s.incident)}` }, num(s.date)), ` ${s.sub_event_type || ""} · ${s.admin1 || ""}`,
-      s.km_from_previous != null ? h("span.muted", ` · ${num(Math.round(s.km_from_previous))} km / ${num(s.days_from_previous)} d`) : null));
+      .bindTooltip(`${num(s.date)} ${subEventName(s.sub_event_type || "")}`).on("click", () => (location.hash = `#/incident/${encodeURIComponent(s.incident)}`)).addTo(map);
+    steps.append(h("li", h("a", { href: `#/incident/${encodeURIComponent(s.incident)}` }, num(s.date)), ` ${subEventName(s.sub_event_type || "")} · `,
+      h("span", { translate: "no" }, s.admin1 || ""),
+      s.km_from_previous != null ? h("span.muted", ` · ${t("km_days", { km: Math.round(s.km_from_previous), d: s.days_from_previous })}`) : null));
   }
   if (pts.length > 1) L.polyline(pts, { color: "#333", weight: 1.5, dashArray: "4 3" }).addTo(map);
   if ((track.hull || []).length > 2) L.polygon(track.hull.map((p) => [p[0], p[1]]), { color: "#6a3d9a", weight: 1, fillOpacity: 0.08 }).addTo(map);
@@ -36,5 +37,5 @@ export async function render(main, [id]) {
   const mine = filter(ix, { from: -1e9, to: 1e9, types: null, grade: "", member: "", cell: "" });
   const timeline = new Timeline(tl, ix, () => {});
   timeline.update(mine, [ix.minDay, ix.maxDay]);
-  return () => map.remove();
+  return () => removeMap(map);
 }

@@ -14,7 +14,7 @@ const STRINGS = {
     zone_polygon: "Polygon zone", zone_name: "Zone name", zone_delete: "Delete",
     zone_hint: "Click on the map to place the zone; for a polygon click each corner, then Finish.",
     finish: "Finish", cancel: "Cancel", radius_km: "Radius (km)", approx_gov:
-      "Governorate areas are approximate (derived from the gazetteer's places).",
+      "Governorate areas are approximate (derived from the gazetteer's places, cut at the borders).",
     timeline: "Timeline (weekly counts; drag to select a window)", uncertain: "uncertain dates",
     legend: "Legend", fatalities: "Fatalities", title: "Title", date: "Date", place: "Place",
     precision: "Precision", sources: "Sources", who_can_see: "Who can see this",
@@ -41,6 +41,28 @@ const STRINGS = {
     place_precision: { 1: "town", 2: "near a town", 3: "region", admin: "governorate only" },
     groups: "Groups", members: "Members", required: "required", open: "Open",
     at_least_one_rel: "Choose at least one releasability or TLP marking.",
+    zone_edit: "Edit", zone_saved: "Zone saved", zone_centre: "Zone centre", zone_edge: "Zone edge (radius)",
+    zone_corner: "Corner {n}", zone_handle_keys: "arrow keys move it, with Shift in larger steps",
+    zone_edit_hint: "Drag the handles on the map, move them with the arrow keys, or type the coordinates.",
+    latitude: "Latitude", longitude: "Longitude", save: "Save",
+    zone_kind_radius: "radius", zone_kind_polygon: "polygon", zone_kind_governorate: "governorate", zone_kind_area: "named area",
+    list: "Incident list", hot: "hot spot", cold: "cold spot",
+    injured: "Injured", arrested: "Arrested", flags: "Claimed only / confirmed / civilians targeted", yes: "yes", no: "no",
+    description: "Description", markings: "Markings", id_version: "Id / version", first_version: "first version", url: "Link",
+    who_none: "No member receives it.", who_all: "Every active member ({n}) receives it.",
+    who_originator: "Only {name} (the originator) receives it.", who_some: "Received by {names}.",
+    who_cleared: "Only their users cleared to {c} or above see it.",
+    reason_km: "{km} km apart", reason_overlap: "time windows overlap by {n} day(s)", reason_actors: "shared actors: {a}",
+    merged: "Merged", merges: "Confirmed merges", duplicate_of: "is a duplicate of", store: "Storage", code: "Code", name: "Name", uptime_value: "{h} h {m} min", lag_value: "{o} objects / {s} s",
+    km_days: "{km} km / {d} days", start_after_end: "The earliest date must not be after the latest date.",
+    low_gt_best: "Low must not exceed best.", high_lt_best: "High must not be below best.", remove_row: "Remove this row",
+    match: { inside: "inside the zone", may_be_inside: "may be inside the zone", outside: "outside the zone" },
+    date_precisions: { day: "day", days: "days", week: "week", month: "month", year: "year" },
+    roles: { perpetrator: "perpetrator", target: "target", responder: "responder", claimant: "claimant", other: "other" },
+    actions: { seized: "seized", destroyed: "destroyed" },
+    statuses: { active: "active", suspended: "suspended", removed: "removed", failing: "failing", connecting: "connecting",
+      syncing: "syncing", ok: "up to date" },
+    classifications: { UNCLASSIFIED: "UNCLASSIFIED", RESTRICTED: "RESTRICTED", CONFIDENTIAL: "CONFIDENTIAL", SECRET: "SECRET" },
     peer: "Member", overlays: "Overlays", cluster: "Cluster (count of incidents)", area: "Place uncertainty (area)",
   },
   ar: {
@@ -55,7 +77,7 @@ const STRINGS = {
     zone_polygon: "منطقة مضلعة", zone_name: "اسم المنطقة", zone_delete: "حذف",
     zone_hint: "انقر على الخريطة لوضع المنطقة؛ للمضلع انقر كل زاوية ثم إنهاء.",
     finish: "إنهاء", cancel: "إلغاء", radius_km: "نصف القطر (كم)", approx_gov:
-      "حدود المحافظات تقريبية (مشتقة من أماكن المعجم الجغرافي).",
+      "حدود المحافظات تقريبية (مشتقة من أماكن المعجم الجغرافي ومقصوصة عند الحدود الدولية).",
     timeline: "الخط الزمني (أعداد أسبوعية؛ اسحب لاختيار فترة)", uncertain: "تواريخ غير مؤكدة",
     legend: "المفتاح", fatalities: "القتلى", title: "العنوان", date: "التاريخ", place: "المكان",
     precision: "الدقة", sources: "المصادر", who_can_see: "من يمكنه رؤية هذا",
@@ -82,6 +104,28 @@ const STRINGS = {
     place_precision: { 1: "بلدة", 2: "قرب بلدة", 3: "منطقة", admin: "المحافظة فقط" },
     groups: "المجموعات", members: "الأعضاء", required: "مطلوب", open: "فتح",
     at_least_one_rel: "اختر علامة إفراج أو TLP واحدة على الأقل.",
+    zone_edit: "تعديل", zone_saved: "حُفظت المنطقة", zone_centre: "مركز المنطقة", zone_edge: "حافة المنطقة (نصف القطر)",
+    zone_corner: "الزاوية {n}", zone_handle_keys: "تحرّكه مفاتيح الأسهم، ومع مفتاح التبديل بخطوات أكبر",
+    zone_edit_hint: "اسحب المقابض على الخريطة أو حرّكها بمفاتيح الأسهم أو اكتب الإحداثيات.",
+    latitude: "خط العرض", longitude: "خط الطول", save: "حفظ",
+    zone_kind_radius: "نصف قطر", zone_kind_polygon: "مضلع", zone_kind_governorate: "محافظة", zone_kind_area: "منطقة مسماة",
+    list: "قائمة الحوادث", hot: "نقطة ساخنة", cold: "نقطة باردة",
+    injured: "الجرحى", arrested: "المعتقلون", flags: "ادعاء فقط / مؤكد / استهداف مدنيين", yes: "نعم", no: "لا",
+    description: "الوصف", markings: "العلامات", id_version: "المعرّف / الإصدار", first_version: "الإصدار الأول", url: "الرابط",
+    who_none: "لا يستلمه أي عضو.", who_all: "يستلمه كل الأعضاء النشطين ({n}).",
+    who_originator: "لا يستلمه إلا {name} (المُنشئ).", who_some: "يستلمه: {names}.",
+    who_cleared: "ولا يراه من مستخدميهم إلا المخوَّلون بمستوى {c} أو أعلى.",
+    reason_km: "على بعد {km} كم", reason_overlap: "تتداخل الفترتان الزمنيتان {n} يوماً", reason_actors: "فاعلون مشتركون: {a}",
+    merged: "دُمج", merges: "عمليات الدمج المؤكدة", duplicate_of: "مكرر لـ", store: "التخزين", code: "الرمز", name: "الاسم", uptime_value: "{h} س {m} د", lag_value: "{o} كائناً / {s} ث",
+    km_days: "{km} كم / {d} يوماً", start_after_end: "يجب ألا يكون أبكر تاريخ بعد آخر تاريخ.",
+    low_gt_best: "يجب ألا يتجاوز الأدنى الأرجح.", high_lt_best: "يجب ألا يقل الأعلى عن الأرجح.", remove_row: "إزالة هذا السطر",
+    match: { inside: "داخل المنطقة", may_be_inside: "ربما داخل المنطقة", outside: "خارج المنطقة" },
+    date_precisions: { day: "يوم", days: "أيام", week: "أسبوع", month: "شهر", year: "سنة" },
+    roles: { perpetrator: "مرتكب", target: "مستهدَف", responder: "مستجيب", claimant: "مُدَّعٍ", other: "آخر" },
+    actions: { seized: "مضبوط", destroyed: "مدمَّر" },
+    statuses: { active: "نشط", suspended: "معلَّق", removed: "مُزال", failing: "متعثر", connecting: "جارٍ الاتصال",
+      syncing: "جارٍ المزامنة", ok: "محدَّث" },
+    classifications: { UNCLASSIFIED: "غير مصنَّف", RESTRICTED: "مقيَّد", CONFIDENTIAL: "سري", SECRET: "سري للغاية" },
     peer: "العضو", overlays: "الطبقات", cluster: "عنقود (عدد الحوادث)", area: "عدم دقة المكان (مساحة)",
   },
 };
@@ -133,7 +177,44 @@ export function eventName(ev) {
   return prefs.lang === "ar" ? EVENT_AR[ev] || ev : ev;
 }
 
+// ACLED's sub-event types (the report form's options, the incident page).
+const SUB_EVENT_AR = {
+  "Armed clash": "اشتباك مسلح", "Government regains territory": "استعادة الحكومة لأراضٍ",
+  "Non-state actor overtakes territory": "سيطرة جهة غير حكومية على أراضٍ", "Chemical weapon": "سلاح كيميائي",
+  "Air/drone strike": "غارة جوية/بطائرة مسيّرة", "Suicide bomb": "تفجير انتحاري",
+  "Shelling/artillery/missile attack": "قصف مدفعي/صاروخي", "Remote explosive/landmine/IED": "عبوة ناسفة/لغم أرضي",
+  "Grenade": "قنبلة يدوية", "Sexual violence": "عنف جنسي", "Attack": "هجوم",
+  "Abduction/forced disappearance": "اختطاف/إخفاء قسري", "Peaceful protest": "احتجاج سلمي",
+  "Protest with intervention": "احتجاج مع تدخل", "Excessive force against protesters": "قوة مفرطة ضد المحتجين",
+  "Violent demonstration": "مظاهرة عنيفة", "Mob violence": "عنف جماعي", "Agreement": "اتفاق", "Arrests": "اعتقالات",
+  "Change to group/activity": "تغيير في جماعة/نشاط", "Disrupted weapons use": "إحباط استخدام أسلحة",
+  "Headquarters or base established": "إنشاء مقر أو قاعدة", "Looting/property destruction": "نهب/تدمير ممتلكات",
+  "Non-violent transfer of territory": "نقل سلمي للأراضي", "Other": "أخرى",
+};
+export function subEventName(s) {
+  return prefs.lang === "ar" ? SUB_EVENT_AR[s] || s : s;
+}
+
+/** A name from one of the vocabulary tables (`roles`, `actions`, ...), the value itself if unknown. */
+export function vocab(table, v) {
+  const names = t(table);
+  return (names && typeof names === "object" && names[v]) || String(v ?? "");
+}
+
 export function precisionName(p) {
   const names = t("place_precision");
   return names[p] ?? String(p);
+}
+
+/** Every English word (3 letters or more) the UI's English tables hold that no Arabic string
+ * also holds (a product name, an acronym): what an Arabic page must not show outside data. */
+export function englishWords() {
+  const words = (v, out) => {
+    if (typeof v === "string") for (const w of v.match(/[A-Za-z]{3,}/g) || []) out.add(w.toLowerCase());
+    else if (v && typeof v === "object") Object.values(v).forEach((x) => words(x, out));
+    return out;
+  };
+  const en = words([STRINGS.en, Object.keys(EVENT_AR), Object.keys(SUB_EVENT_AR)], new Set());
+  const ar = words([STRINGS.ar, Object.values(EVENT_AR), Object.values(SUB_EVENT_AR)], new Set());
+  return [...en].filter((w) => !ar.has(w));
 }

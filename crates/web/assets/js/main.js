@@ -17,6 +17,7 @@ const PAGES = {
 };
 
 let cleanup = null;
+let routeSeq = 0;
 const main = document.getElementById("main");
 
 function parseHash() {
@@ -32,17 +33,23 @@ function renderTop() {
     h("a", { href: `#/${route}`, "aria-current": page === route ? "page" : null }, t(key), extra || null);
   mount(document.getElementById("nav"), link("map", "map"), link("report", "report"),
     link("coalition", "coalition"), link("alerts", "alerts", live.badge()), link("search", "search"));
-  const lang = h("select#lang", { "aria-label": t("language"), onchange: (e) => { setLang(e.target.value); route(); } },
-    h("option", { value: "en", selected: prefs.lang === "en" }, "English"),
-    h("option", { value: "ar", selected: prefs.lang === "ar" }, "العربية"));
+  const lang = h("select#lang", { "aria-label": t("language"), onchange: (e) => {
+    // Toasts still up are in the old language.
+    document.getElementById("toasts").replaceChildren();
+    setLang(e.target.value); route();
+  } },
+    // Each language named in itself.
+    h("option", { value: "en", selected: prefs.lang === "en", translate: "no" }, "English"),
+    h("option", { value: "ar", selected: prefs.lang === "ar", translate: "no" }, "العربية"));
   const digits = h("label.inline", h("input#digits", { type: "checkbox", checked: prefs.arabicDigits,
     onchange: (e) => { setArabicDigits(e.target.checked); route(); } }), t("numerals"));
   mount(document.getElementById("who"), lang, digits,
-    h("span.user", `${session.user || ""} · ${session.member_name || session.member || ""}`),
+    h("span.user", { translate: "no" }, `${session.user || ""} · ${session.member_name || session.member || ""}`),
     h("button#logout", { type: "button", onclick: async () => { live.stop(); await logout(); location.hash = "#/login"; route(); } }, t("logout")));
 }
 
 async function route() {
+  const seq = ++routeSeq;
   applyDir();
   document.title = t("app");
   document.getElementById("skip-link").textContent = prefs.lang === "ar" ? "انتقل إلى المحتوى" : "Skip to content";
@@ -51,22 +58,36 @@ async function route() {
   if (!session.user && page !== "login") {
     if (!(await restore())) { location.hash = "#/login"; page = "login"; }
   }
+  if (seq !== routeSeq) return;
   if (session.user && page === "login") { location.hash = "#/map"; return; }
   renderTop();
   if (page === "login") { renderLogin(); return; }
   live.start();
   const loader = PAGES[page];
   if (!loader) { mount(main, h("p", t("not_found"))); return; }
+  // Each route renders into its own box: a route overtaken by a newer one (a quick second
+  // click, a language switch while the page still loads) finishes into a box no longer shown
+  // and is cleaned up, instead of drawing over the newer page.
+  const box = h("div.page-box", h("p.loading", { "aria-busy": "true" }, "…"));
   // The old page goes at once: nothing of it may be clicked while the new one loads.
-  mount(main, h("p.loading", { "aria-busy": "true" }, "…"));
+  mount(main, box);
   try {
     const mod = await loader();
+    if (seq !== routeSeq) return;
     const focusMain = !main.contains(document.activeElement) || document.activeElement === document.body;
     window.scrollTo(0, 0);
-    cleanup = (await mod.render(main, params)) || null;
+    const done = (await mod.render(box, params)) || null;
+    if (seq !== routeSeq) {
+      // Overtaken: cleaned up once the page has settled (a Leaflet map removed in the very
+      // frame it was set up in still has redraws queued).
+      if (done) setTimeout(() => { try { done(); } catch { /* overtaken anyway */ } }, 1000);
+      return;
+    }
+    cleanup = done;
     // A new page: keyboard users continue from its start, not from where the old page was.
     if (focusMain || !main.contains(document.activeElement)) main.focus({ preventScroll: true });
   } catch (e) {
+    if (seq !== routeSeq) return;
     console.error(e);
     mount(main, h("p.error", e instanceof ApiError && e.status === 404 ? t("not_found") : String(e.message || e)));
   }

@@ -1,16 +1,17 @@
 //! The map page: the offline base map, the incidents (clustered, coloured, sized, uncertainty as
 //! areas), filters (time window, event type, cell, grading, member), spike and hot-spot overlays,
 //! watch zones (drawn, listed, deleted), the timeline and the list. All filtering is in the
-//! browser over the one incident list; every change redraws map, timeline and list together.
+//! browser over the one incident list; every change redraws map, timeline and list together,
+//! and so does every incident the live stream brings (the cached list follows it in place).
 
 import { h, mount, field, toast } from "./dom.js";
-import { api, incidents } from "./api.js";
+import { api, incidents, onIncidentsChanged } from "./api.js";
 import { t, num, eventName, prefs } from "./i18n.js";
-import { baseMap, L } from "./basemap.js";
+import { baseMap, removeMap, L } from "./basemap.js";
 import { IncidentLayer } from "./canvaslayer.js";
+import { editZone } from "./zoneedit.js";
 import { Timeline } from "./timeline.js";
 import { index, filter, EVENT_TYPES, COLORS, GRADES, isoDay, dayNumber, weekOf } from "./incidents.js";
-import * as live from "./live.js";
 
 // Kept across visits of the page within the tab, so going to an incident and back keeps the view.
 const state = { filter: null, view: null };
@@ -27,18 +28,21 @@ export async function render(main) {
     h("section.tl", h("h2.sr", t("timeline")), h("p.tl-cap", t("timeline"), " · ",
       h("span.key.exact"), " ", t("date"), " ", h("span.key.spread"), " ", t("uncertain"), " ",
       h("span.key.spike"), " ", t("spikes")), tlCanvas)),
-  h("section.listcol", { "aria-label": "list" }, count, listEl)));
+  h("section.listcol", { "aria-label": t("list") }, count, listEl)));
 
   const [map, list] = await Promise.all([baseMap(mapEl), incidents()]);
   perf.fetched_ms = performance.now() - t0;
-  const ix = index(list);
+  let ix = index(list);
   window.__tandem.map = map; // for the browser tests and the console
   if (!state.filter) state.filter = { from: ix.minDay, to: ix.maxDay, types: null, grade: "", member: "", cell: "" };
   const f = state.filter;
   // A window that reached the end (or start) of the data keeps doing so when new incidents widen it.
-  if (state.span && f.to >= state.span[1]) f.to = ix.maxDay;
-  if (state.span && f.from <= state.span[0]) f.from = ix.minDay;
-  state.span = [ix.minDay, ix.maxDay];
+  const followSpan = () => {
+    if (state.span && f.to >= state.span[1]) f.to = ix.maxDay;
+    if (state.span && f.from <= state.span[0]) f.from = ix.minDay;
+    state.span = [ix.minDay, ix.maxDay];
+  };
+  followSpan();
   if (state.view) map.setView(state.view.center, state.view.zoom, { animate: false });
   map.on("moveend", () => (state.view = { center: map.getCenter(), zoom: map.getZoom() }));
 
@@ -47,11 +51,11 @@ export async function render(main) {
   const timeline = new Timeline(tlCanvas, ix, (a, b) => { f.from = a; f.to = b; syncSliders(); apply("brush"); });
 
   // ---- filters
-  const weeksSpan = Math.ceil((ix.maxDay - ix.minDay) / 7);
+  const weeksSpan = () => Math.ceil((ix.maxDay - ix.minDay) / 7);
   const toWeek = (d) => Math.round((d - ix.minDay) / 7);
   const fromWeek = (w) => Math.min(ix.maxDay, ix.minDay + w * 7);
-  const fromIn = h("input#f-from", { type: "range", min: 0, max: weeksSpan, step: 1, value: toWeek(f.from) });
-  const toIn = h("input#f-to", { type: "range", min: 0, max: weeksSpan, step: 1, value: toWeek(f.to) });
+  const fromIn = h("input#f-from", { type: "range", min: 0, max: weeksSpan(), step: 1, value: toWeek(f.from) });
+  const toIn = h("input#f-to", { type: "range", min: 0, max: weeksSpan(), step: 1, value: toWeek(f.to) });
   const fromOut = h("output#f-from-out", { for: "f-from" });
   const toOut = h("output#f-to-out", { for: "f-to" });
   const syncSliders = () => {
@@ -71,20 +75,22 @@ export async function render(main) {
         apply("type");
       } }),
     h("span.swatch", { style: `background:${COLORS[ty]}` }), eventName(ty)));
-  const sel = (id, opts, cur, on) => {
+  // `data`: the options are names from the data (cells, members), not words of the UI.
+  const sel = (id, opts, cur, on, data = false) => {
     const s = h(`select#${id}`, { onchange: () => on(s.value) }, h("option", { value: "" }, t("all")),
-      opts.map(([v, label]) => h("option", { value: v, selected: v === cur }, label)));
+      opts.map(([v, label]) => h("option", { value: v, selected: v === cur, translate: data ? "no" : null }, label)));
     return s;
   };
   const cells = [...ix.cells.entries()].sort((a, b) => b[1] - a[1]);
   let cellNames = new Map();
-  const cellSel = sel("f-cell", cells.map(([id, n]) => [id, `${id.slice(0, 22)}… (${num(n)})`]), f.cell, (v) => { f.cell = v; apply("cell"); });
+  const cellSel = sel("f-cell", cells.map(([id, n]) => [id, `${id.slice(0, 22)}… (${num(n)})`]), f.cell, (v) => { f.cell = v; apply("cell"); }, true);
   api("/ui/api/cells").then((cs) => {
     cellNames = new Map((cs || []).map((c) => [c.id, c.name]));
-    for (const o of cellSel.options) if (cellNames.has(o.value)) o.textContent = `${cellNames.get(o.value)} (${num(ix.cells.get(o.value) || 0)})`;
+    for (const o of cellSel.options) if (cellNames.has(o.value)) o.textContent = cellCount(o.value);
   }).catch(() => {});
   const gradeSel = sel("f-grade", GRADES.map((g) => [g, `≥ ${g}`]), f.grade, (v) => { f.grade = v; apply("grade"); });
-  const memberSel = sel("f-member", ix.members.map((m) => [m, m]), f.member, (v) => { f.member = v; apply("member"); });
+  const memberSel = sel("f-member", ix.members.map((m) => [m, m]), f.member, (v) => { f.member = v; apply("member"); }, true);
+  const cellCount = (id) => `${cellNames.get(id) || `${id.slice(0, 22)}…`} (${num(ix.cells.get(id) || 0)})`;
 
   // ---- overlays: in their own pane above the incidents, drawn as rings so clusters stay readable
   map.createPane("overlays").style.zIndex = 650;
@@ -120,7 +126,7 @@ export async function render(main) {
       const res = await api(`/api/tandem/analytics/hotspots?from=${isoDay(f.from)}&to=${isoDay(f.to)}`);
       for (const c of res.significant || []) {
         L.circle([c.lat, c.lon], { renderer: overRenderer, radius: 9000, color: c.kind === "hot" ? "#b30000" : "#0050b3", weight: 2, fillOpacity: 0.12 })
-          .bindTooltip(`${c.kind} z=${c.z.toFixed(1)} p=${c.p.toExponential(1)}`).addTo(hotLayer);
+          .bindTooltip(`${t(c.kind === "hot" ? "hot" : "cold")} z=${num(c.z.toFixed(1))} p=${c.p.toExponential(1)}`).addTo(hotLayer);
       }
       document.body.dataset.hotspots = String((res.significant || []).length);
     } catch (e) { toast(`${t("hotspots")}: ${e.message}`, "error"); }
@@ -153,14 +159,26 @@ export async function render(main) {
       const g = z.geometry || {};
       if (g.kind === "radius") L.circle([g.lat, g.lon], { renderer: overRenderer, radius: g.radius_km * 1000, color: "#6a3d9a", weight: 2.5, fill: false }).bindTooltip(z.name).addTo(zoneLayer);
       if (g.kind === "polygon") L.polygon(g.ring.map(([lon, lat]) => [lat, lon]), { renderer: overRenderer, color: "#6a3d9a", weight: 2.5, fill: false }).bindTooltip(z.name).addTo(zoneLayer);
-      zoneList.append(h("li", h("span", z.name), " ", h("span.muted", g.kind || ""), " ",
-        h("button.small", { type: "button", "aria-label": `${t("zone_delete")} ${z.name}`, onclick: async () => {
-          await api(`/api/tandem/watch-zones/${encodeURIComponent(z.id)}/`, { method: "DELETE" });
-          loadZones();
-        } }, t("zone_delete"))));
+      zoneList.append(h("li", h("span", { translate: "no" }, z.name), " ", h("span.muted", t(`zone_kind_${g.kind}`)), " ",
+        h("span.row", h("button.small", { type: "button", "aria-label": `${t("zone_edit")} ${z.name}`, onclick: () => startEditing(z) }, t("zone_edit")),
+          h("button.small", { type: "button", "aria-label": `${t("zone_delete")} ${z.name}`, onclick: async () => {
+            if (stopEditing) stopEditing();
+            await api(`/api/tandem/watch-zones/${encodeURIComponent(z.id)}/`, { method: "DELETE" });
+            loadZones();
+          } }, t("zone_delete")))));
     }
   };
   loadZones();
+  // Editing one zone at a time: its handles on the map, its form under the list.
+  const zoneEdit = h("div.zone-edit#zone-edit", { hidden: true });
+  let stopEditing = null;
+  const startEditing = (z) => {
+    stopDrawing();
+    if (stopEditing) stopEditing();
+    stopEditing = editZone({ map, zone: z, box: zoneEdit, renderer: overRenderer,
+      onSaved: (saved) => { stopEditing = null; toast([`${t("zone_saved")}: `, h("span", { translate: "no" }, saved.name)]); loadZones(); },
+      onClose: () => { stopEditing = null; } });
+  };
   const zoneName = h("input#zone-name", { placeholder: t("zone_name") });
   const zoneRadius = h("input#zone-radius", { type: "number", min: 1, max: 500, value: 25 });
   const zoneHint = h("p.hint#zone-hint", { hidden: true }, t("zone_hint"));
@@ -175,6 +193,7 @@ export async function render(main) {
   };
   const startDrawing = (kind) => {
     stopDrawing();
+    if (stopEditing) { stopEditing(); stopEditing = null; }
     const temp = L.layerGroup().addTo(map);
     const pts = [];
     const onClick = (e) => {
@@ -214,7 +233,7 @@ export async function render(main) {
     field(t("cell"), cellSel), field(t("grading"), gradeSel), field(t("member"), memberSel),
     h("fieldset", h("legend", t("overlays")), overlayBox("o-spikes", t("spikes"), spikeLayer, loadSpikes),
       overlayBox("o-hot", t("hotspots"), hotLayer, loadHot)),
-    h("fieldset", h("legend", t("zones")), zoneList, field(t("zone_name"), zoneName), field(t("radius_km"), zoneRadius),
+    h("fieldset", h("legend", t("zones")), zoneList, zoneEdit, field(t("zone_name"), zoneName), field(t("radius_km"), zoneRadius),
       h("div.row", h("button#zone-radius-btn", { type: "button", onclick: () => startDrawing("radius") }, t("zone_radius")),
         h("button#zone-polygon-btn", { type: "button", onclick: () => startDrawing("polygon") }, t("zone_polygon")),
         finishBtn, h("button", { type: "button", onclick: stopDrawing }, t("cancel"))), zoneHint),
@@ -242,8 +261,8 @@ export async function render(main) {
       const r = ix.list[i];
       const date = r.t0 && r.t1 && r.t0 !== r.t1 ? `${num(r.t0)} – ${num(r.t1)}` : num(r.t1 || r.t0 || "");
       return h("li", h("span.swatch", { style: `background:${COLORS[r.event_type] || "#777"}` }),
-        h("a", { href: `#/incident/${encodeURIComponent(r.id)}` }, r.title || r.id),
-        h("span.muted", ` ${date} · ${r.place || r.admin1 || ""} · ${r.member || ""}`));
+        h("a", { href: `#/incident/${encodeURIComponent(r.id)}`, translate: "no" }, r.title || r.id),
+        h("span.muted", ` ${date} · `, h("span", { translate: "no" }, `${r.place || r.admin1 || ""} · ${r.member || ""}`)));
     }));
   }
   apply("first");
@@ -254,12 +273,30 @@ export async function render(main) {
   perf.count = ix.n;
   document.body.dataset.mapReady = "1";
 
-  const off = live.on((kind, d) => {
-    if (kind === "version") incidents(true); // next visit of the map reads the new list
+  // Live: the cached list changed in place (an incident the user may see arrived, changed or
+  // went): index it again and redraw everything under the filters as they are.
+  const offFresh = onIncidentsChanged((fresh) => {
+    if (fresh !== list) return;
+    ix = index(list);
+    layer.ix = ix;
+    timeline.setIndex(ix);
+    followSpan();
+    fromIn.max = toIn.max = String(weeksSpan());
+    syncSliders();
+    for (const m of ix.members) if (![...memberSel.options].some((o) => o.value === m)) memberSel.append(h("option", { value: m, translate: "no" }, m));
+    for (const id of ix.cells.keys()) {
+      const o = [...cellSel.options].find((o) => o.value === id);
+      if (o) o.textContent = cellCount(id); else cellSel.append(h("option", { value: id, translate: "no" }, cellCount(id)));
+    }
+    perf.count = ix.n;
+    perf.live_updates = (perf.live_updates || 0) + 1;
+    apply("live");
   });
+  // What the page holds and shows, by id: for the browser tests and the console.
+  window.__tandem.view = { ids: () => ix.list.map((r) => r.id), shown: () => [...current].map((i) => ix.list[i].id) };
   const onResize = () => timeline.draw();
   window.addEventListener("resize", onResize);
-  return () => { off(); window.removeEventListener("resize", onResize); map.remove(); };
+  return () => { offFresh(); window.removeEventListener("resize", onResize); removeMap(map); };
 }
 
 /** Spike rows flagged by any detector, whatever nesting the endpoint uses. */

@@ -6,9 +6,9 @@
 
 import { h, mount, field, toast } from "./dom.js";
 import { api, intelCollection, forgetIncidents } from "./api.js";
-import { t, num, eventName, prefs } from "./i18n.js";
+import { t, num, eventName, subEventName, precisionName, vocab, prefs } from "./i18n.js";
 import { EVENT_TYPES } from "./incidents.js";
-import { INCIDENT_EXT } from "./incident.js";
+import { INCIDENT_EXT, whoSummary } from "./incident.js";
 
 const SUB_TYPES = {
   "Battles": ["Armed clash", "Government regains territory", "Non-state actor overtakes territory"],
@@ -19,7 +19,7 @@ const SUB_TYPES = {
   "Strategic developments": ["Agreement", "Arrests", "Change to group/activity", "Disrupted weapons use", "Headquarters or base established", "Looting/property destruction", "Non-violent transfer of territory", "Other"],
 };
 const PRECISIONS = ["day", "days", "week", "month", "year"];
-const PLACE_PRECISION = [["1", "town"], ["2", "near a town"], ["3", "region"], ["admin", "governorate only"]];
+const PLACE_PRECISION = ["1", "2", "3", "admin"];
 const ROLES = ["perpetrator", "target", "responder", "claimant", "other"];
 const ACTIONS = ["seized", "destroyed"];
 
@@ -35,19 +35,19 @@ export async function render(main, [editId]) {
   const evSel = (el.event_type = h("select#r-event_type", { name: "event_type", required: true },
     EVENT_TYPES.map((e) => h("option", { value: e, selected: ex.event_type === e }, eventName(e)))));
   const subSel = (el.sub_event_type = h("select#r-sub_event_type", { name: "sub_event_type" }));
-  const fillSub = () => mount(subSel, (SUB_TYPES[evSel.value] || []).map((s) => h("option", { value: s, selected: ex.sub_event_type === s }, s)));
+  const fillSub = () => mount(subSel, (SUB_TYPES[evSel.value] || []).map((s) => h("option", { value: s, selected: ex.sub_event_type === s }, subEventName(s))));
   evSel.addEventListener("change", fillSub);
   fillSub();
   const start = inp("start", { type: "date", value: ex.time?.start || "" });
   const end = inp("end", { type: "date", required: true, value: ex.time?.end || new Date().toISOString().slice(0, 10) });
-  const prec = (el.precision = h("select#r-precision", PRECISIONS.map((p) => h("option", { value: p, selected: (ex.time?.precision || "day") === p }, p))));
+  const prec = (el.precision = h("select#r-precision", PRECISIONS.map((p) => h("option", { value: p, selected: (ex.time?.precision || "day") === p }, vocab("date_precisions", p)))));
 
   // place search
   let place = null; // {name, lat, lon, admin1}
   const placeQ = inp("place", { type: "search", autocomplete: "off", placeholder: "Deir ez-Zor / دير الزور", role: "combobox", "aria-expanded": "false", "aria-controls": "r-place-results" });
   const placeResults = h("ul.results#r-place-results", { role: "listbox" });
-  const placeChosen = h("p.chosen#r-place-chosen");
-  const placePrec = (el.place_precision = h("select#r-place_precision", PLACE_PRECISION.map(([v, l]) => h("option", { value: v, selected: String(ex.place?.precision ?? "1") === v }, l))));
+  const placeChosen = h("p.chosen#r-place-chosen", { translate: "no" });
+  const placePrec = (el.place_precision = h("select#r-place_precision", PLACE_PRECISION.map((v) => h("option", { value: v, selected: String(ex.place?.precision ?? "1") === v }, precisionName(v)))));
   const admin1 = inp("admin1", { value: ex.place?.admin1 || "", placeholder: "SY-DY", pattern: "[A-Z]{2}-[A-Z0-9]{1,3}" });
   const choose = (p) => {
     place = p;
@@ -68,7 +68,7 @@ export async function render(main, [editId]) {
           const p = c.place || c;
           return { name: p.name, name_ar: (p.arabic_names || [])[0] || "", lat: p.lat, lon: p.lon, admin1: p.admin1 };
         });
-        mount(placeResults, hits.length ? hits.map((p, k) => h("li", { role: "option" },
+        mount(placeResults, hits.length ? hits.map((p, k) => h("li", { role: "option", translate: "no" },
           h("button.link", { type: "button", id: `r-place-opt-${k}`, onclick: () => choose(p) },
             `${prefs.lang === "ar" && p.name_ar ? p.name_ar : p.name} — ${prefs.lang === "ar" ? p.name : p.name_ar} (${p.admin1})`)))
           : h("li.muted", t("no_results")));
@@ -82,7 +82,7 @@ export async function render(main, [editId]) {
     const box = h(`div.rows#r-${kind}`);
     const add = (v) => {
       const r = make(v || {});
-      box.append(h("div.row-item", r.nodes, h("button.small", { type: "button", "aria-label": `${t("remove")}`, onclick: (e) => e.target.closest(".row-item").remove() }, "×")));
+      box.append(h("div.row-item", r.nodes, h("button.small", { type: "button", "aria-label": t("remove_row"), onclick: (e) => e.target.closest(".row-item").remove() }, "×")));
       box.lastChild.read = r.read;
     };
     (initial && initial.length ? initial : [null]).forEach(add);
@@ -91,7 +91,7 @@ export async function render(main, [editId]) {
   let uid = 0;
   const small = (label, control) => { control.id = `r-x${++uid}`; return h("span.mini", h("label", { for: control.id }, label), control); };
   const actors = rows("actors", (v) => {
-    const n = h("input", { value: v.name || "", placeholder: v.actor_ref || "" }), r = h("select", ROLES.map((x) => h("option", { value: x, selected: v.role === x }, x)));
+    const n = h("input", { value: v.name || "", placeholder: v.actor_ref || "" }), r = h("select", ROLES.map((x) => h("option", { value: x, selected: v.role === x }, vocab("roles", x))));
     // An edit keeps what the form does not show (an actor_ref, a note): rows start from the stored item.
     return { nodes: [small(t("actor_name"), n), small(t("role"), r)], read: () => {
       const name = n.value.trim();
@@ -104,7 +104,7 @@ export async function render(main, [editId]) {
   const materiel = rows("materiel", (v) => {
     const it = h("input", { value: v.item || "" });
     const q = h("input", { type: "number", min: 1, value: v.quantity ?? "", placeholder: v.quantity_min != null ? `≥ ${v.quantity_min}` : "" });
-    const a = h("select", ACTIONS.map((x) => h("option", { value: x, selected: v.action === x }, x)));
+    const a = h("select", ACTIONS.map((x) => h("option", { value: x, selected: v.action === x }, vocab("actions", x))));
     return { nodes: [small(t("item"), it), small(t("quantity"), q), small(t("action"), a)], read: () => {
       if (!it.value.trim()) return null;
       const out = { ...v, item: it.value.trim(), action: a.value };
@@ -116,7 +116,7 @@ export async function render(main, [editId]) {
     const n = h("input", { value: v.name || "", "data-role": "source-name", placeholder: v.identity_ref || "" }), u = h("input", { type: "url", value: v.url || "" });
     const rel = h("select", "ABCDEF".split("").map((x) => h("option", { value: x, selected: (v.reliability || "C") === x }, x)));
     const cred = h("select", [1, 2, 3, 4, 5, 6].map((x) => h("option", { value: x, selected: (v.credibility || 3) === x }, String(x))));
-    return { nodes: [small(t("source_name"), n), small(t("reliability"), rel), small(t("credibility"), cred), small("URL", u)],
+    return { nodes: [small(t("source_name"), n), small(t("reliability"), rel), small(t("credibility"), cred), small(t("url"), u)],
       read: () => {
         const name = n.value.trim();
         if (!name && !v.identity_ref) return null;
@@ -134,7 +134,8 @@ export async function render(main, [editId]) {
   // releasability
   const current = new Set(existing?.object_marking_refs || []);
   const relBoxes = (markings || []).map((m) => h("label.check", h("input", { type: "checkbox", value: m.id, "data-marking": m.name,
-    checked: current.has(m.id), onchange: () => preview() }), `${m.name}`, m.kind === "releasability" && m.rel_to ? h("span.muted", ` → ${m.rel_to.join(", ")}`) : null));
+    checked: current.has(m.id), onchange: () => preview() }), h("span", { translate: "no" }, m.name),
+    m.kind === "releasability" && m.rel_to ? h("span.muted", { translate: "no" }, ` → ${m.rel_to.join(", ")}`) : null));
   const previewBox = h("div.preview#r-preview", { "aria-live": "polite" });
   const chosenMarkings = () => relBoxes.map((l) => l.querySelector("input")).filter((c) => c.checked).map((c) => c.value);
   let previewSeq = 0;
@@ -144,8 +145,8 @@ export async function render(main, [editId]) {
     try {
       const p = await api("/ui/api/releasability/preview", { method: "POST", body: { object_marking_refs: refs } });
       if (seq !== previewSeq) return;
-      mount(previewBox, h("strong", `${t("preview")}: `), (p.members || []).map((m) => h("span.chip.member", { "data-code": m.code }, `${m.name} (${m.code})`)),
-        p.summary ? h("p.muted", p.summary) : null);
+      mount(previewBox, h("strong", `${t("preview")}: `), (p.members || []).map((m) => h("span.chip.member", { "data-code": m.code, translate: "no" }, `${m.name} (${m.code})`)),
+        p.summary ? h("p.muted", whoSummary(p)) : null);
     } catch (e) { mount(previewBox, h("span.error", e.message)); }
   }
   el.markings = h("div", relBoxes);
@@ -188,7 +189,7 @@ export async function render(main, [editId]) {
 
   const status = h("p#r-status", { role: "status" });
   const form = h("form.report#report-form", { novalidate: true, onsubmit: (e) => { e.preventDefault(); submit(); } },
-    h("h1", existing ? `${t("edit")}: ${existing.name}` : t("report")),
+    h("h1", existing ? [`${t("edit")}: `, h("span", { translate: "no" }, existing.name)] : t("report")),
     h("details.paste", h("summary", t("paste")), field(t("paste"), pasteText), h("button#r-extract", { type: "button", onclick: extract }, t("extract")), pasteMsg),
     field(t("title"), title, { name: "name" }),
     h("div.cols", field(t("event_type"), evSel, { name: "event_type" }), field(t("sub_event_type"), subSel, { name: "sub_event_type" })),
@@ -223,12 +224,12 @@ export async function render(main, [editId]) {
     const errs = [];
     if (!title.value.trim()) errs.push(["name", t("required")]);
     if (!end.value) errs.push(["end", t("required")]);
-    if (start.value && end.value && start.value > end.value) errs.push(["start", "must not be after the latest date"]);
+    if (start.value && end.value && start.value > end.value) errs.push(["start", t("start_after_end")]);
     if (!admin1.value.match(/^[A-Z]{2}-[A-Z0-9]{1,3}$/)) errs.push(["admin1", t("required")]);
     if (placePrec.value !== "admin" && !place && !existing) errs.push(["place", t("required")]);
     const fb = fat.best.value === "" ? null : +fat.best.value;
-    if (fb !== null && fat.low.value !== "" && +fat.low.value > fb) errs.push(["fat_low", "low must not exceed best"]);
-    if (fb !== null && fat.high.value !== "" && +fat.high.value < fb) errs.push(["fat_high", "high must not be below best"]);
+    if (fb !== null && fat.low.value !== "" && +fat.low.value > fb) errs.push(["fat_low", t("low_gt_best")]);
+    if (fb !== null && fat.high.value !== "" && +fat.high.value < fb) errs.push(["fat_high", t("high_lt_best")]);
     const srcs = sources.read();
     if (!srcs.length) errs.push(["sources", t("required")]);
     const refs = chosenMarkings();

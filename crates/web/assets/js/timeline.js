@@ -9,10 +9,8 @@ import { num, t } from "./i18n.js";
 export class Timeline {
   constructor(canvas, ix, onBrush) {
     this.c = canvas;
-    this.ix = ix;
     this.onBrush = onBrush;
-    this.first = weekOf(ix.minDay);
-    this.weeks = Math.max(1, Math.ceil((weekOf(ix.maxDay) - this.first) / 7) + 1);
+    this.setIndex(ix);
     this.spikes = new Set();
     this.window = [ix.minDay, ix.maxDay];
     let start = null;
@@ -36,6 +34,12 @@ export class Timeline {
       start = null;
       if (b - a >= 7) onBrush(a, b);
     });
+  }
+  /** A new index (the list changed): the weeks span it. */
+  setIndex(ix) {
+    this.ix = ix;
+    this.first = weekOf(ix.minDay);
+    this.weeks = Math.max(1, Math.ceil((weekOf(ix.maxDay) - this.first) / 7) + 1);
   }
   setSpikes(weeks) { this.spikes = new Set(weeks); this.draw(); }
   update(sel, window) {
