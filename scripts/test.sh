@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 
 # About 90% of the tests that passed in a full run on 2026-12-01 (measured figures in brackets):
 # raise them when you add tests, so that losing many tests at once fails the run.
-MIN_RUST_PASSED=365 # (measured 405 on 2026-12-01, stop 9)
+MIN_RUST_PASSED=396 # (expected 440 on 2026-12-01: 406 measured before migrate +11, search +18, ui +5)
 MIN_PYTEST_PASSED=75 # (measured 83)
-MIN_BROWSER_PASSED=21 # (measured 23)
+MIN_BROWSER_PASSED=26 # (expected 29: 23 + search 1 + ui 5)
 
 # Colour codes would hide the lines we sum.
 export CARGO_TERM_COLOR=never
