@@ -2,12 +2,6 @@
 
 mod cli;
 
-// glibc's allocator took about a fifth of the node's CPU under ingest (perf: malloc, free and
-// their consolidation, most of it for short-lived JSON values); mimalloc's thread-local heaps
-// take that cost off the two cores (bench/perf.sh shows the figures).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 // The node's configuration and wiring live in `tandem-node`; the commands reach them by the
 // paths they always used.
 use tandem_node::{config, federation, wiring as node};
