@@ -6,6 +6,16 @@ import * as L from "../vendor/leaflet/leaflet-src.esm.js";
 import { api } from "./api.js";
 import { prefs, t } from "./i18n.js";
 
+// Leaflet 1.9's canvas renderer can run a redraw that was queued for it just before its map was
+// removed (a live update or a late data load touching a layer of a page the user already left):
+// the redraw then reads the drawing context the removal deleted and throws. Such a redraw has
+// nothing to draw, so every canvas of the UI is one that skips it.
+const SafeCanvas = L.Canvas.extend({
+  _redraw() { if (this._ctx) L.Canvas.prototype._redraw.call(this); },
+});
+/** A canvas renderer (as `L.canvas`) that ignores redraws once its map is gone. */
+export const canvas = (options) => new SafeCanvas(options);
+
 const cache = {};
 function once(path) {
   if (!cache[path]) {
@@ -16,12 +26,12 @@ function once(path) {
 
 /** A Leaflet map over `el` with the offline base layers; resolves once the outlines are drawn. */
 export async function baseMap(el, { zoomControl = true } = {}) {
-  const map = L.map(el, { zoomControl: false, preferCanvas: true, zoomSnap: 0.5, attributionControl: true,
+  const map = L.map(el, { zoomControl: false, preferCanvas: true, renderer: canvas(), zoomSnap: 0.5, attributionControl: true,
     minZoom: 4, maxZoom: 13, maxBounds: [[22, 20], [46, 66]], worldCopyJump: false });
   if (zoomControl) L.control.zoom({ position: prefs.lang === "ar" ? "topright" : "topleft" }).addTo(map);
   map.attributionControl.setPrefix(false);
   map.setView([34.8, 40.5], 6);
-  const renderer = L.canvas({ padding: 0.3 });
+  const renderer = canvas({ padding: 0.3 });
   const [countries, governorates, places] = await Promise.all([
     once("/ui/data/countries.json"), once("/ui/data/governorates.json"), once("/ui/data/places.json")]);
   if (countries) {

@@ -7,7 +7,7 @@
 import { h, mount, field, toast } from "./dom.js";
 import { api, incidents, onIncidentsChanged } from "./api.js";
 import { t, num, eventName, prefs } from "./i18n.js";
-import { baseMap, removeMap, L } from "./basemap.js";
+import { baseMap, canvas, removeMap, L } from "./basemap.js";
 import { IncidentLayer } from "./canvaslayer.js";
 import { editZone } from "./zoneedit.js";
 import { Timeline } from "./timeline.js";
@@ -94,7 +94,7 @@ export async function render(main) {
 
   // ---- overlays: in their own pane above the incidents, drawn as rings so clusters stay readable
   map.createPane("overlays").style.zIndex = 650;
-  const overRenderer = L.canvas({ pane: "overlays", padding: 0.3 });
+  const overRenderer = canvas({ pane: "overlays", padding: 0.3 });
   const spikeLayer = L.layerGroup(), hotLayer = L.layerGroup();
   const overlayBox = (id, label, lyr, load) => h("label.check", h("input#" + id, { type: "checkbox", onchange: async (e) => {
     if (e.target.checked) { await load(); lyr.addTo(map); } else lyr.remove();
