@@ -118,8 +118,9 @@ fn more_zones(store: &dyn tandem_store::Store, member: &str, n: usize) -> anyhow
 
 /// `n` stream clients on `member`'s node, reading and discarding; they stop with the process.
 async fn stream_clients(sb: &tandem_testkit::sandbox::Sandbox, member: &str, n: usize) -> anyhow::Result<()> {
-    let url = format!("http://{}/api/tandem/stream/", sb.addr(member)?);
-    let http = reqwest::Client::new();
+    // Over TLS when the sandbox serves it (it does by default), as an analyst's browser would.
+    let url = sb.url(member, "/api/tandem/stream/")?;
+    let http = sb.http().clone();
     for _ in 0..n {
         let mut resp = http
             .get(&url)
@@ -174,8 +175,18 @@ async fn alert_latency(
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let Args { n, alerts, zones, clients } = clap::Parser::parse();
-    let sb =
-        SandboxBuilder::new().node("USA").node("IRQ").node("SYR").link("USA", "IRQ").link("IRQ", "SYR").build().await?;
+    let sb = SandboxBuilder::new()
+        .node("USA")
+        .node("IRQ")
+        .node("SYR")
+        .link("USA", "IRQ")
+        .link("IRQ", "SYR")
+        // The stream clients stand for analysts at separate machines, all on loopback here:
+        // the per-address cap (64, a defence against one host taking every slot) would
+        // refuse most of them.
+        .tune(|node| node.max_connections_per_address = node.max_connections)
+        .build()
+        .await?;
     if alerts {
         alert_latency(&sb, n, zones, clients).await?;
         sb.shutdown().await;
