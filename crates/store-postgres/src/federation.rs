@@ -132,7 +132,8 @@ impl PgStore {
                         object_markings: markings,
                         granular: Vec::new(),
                     };
-                    labels::label_id(&tx, &self.labels, &mut pending, &label).await?
+                    labels::label_id(&tx, &self.labels, &mut pending, &label, &tandem_store::access::label_key(&label)?)
+                        .await?
                 }
             };
             last_added = now.max(last_added + 1);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use tandem_policy::{AccessLabel, MarkingKind};
-use tandem_store::access::{LabelCache, Released, label_key};
+use tandem_store::access::{LabelCache, Released};
 use tandem_store::{Result, StoreError, ViewContext};
 use tokio_postgres::GenericClient;
 
@@ -156,15 +156,16 @@ impl Labels {
     }
 }
 
-/// Finds or creates the id of a label within a write transaction.
+/// Finds or creates the id of a label within a write transaction; `text` is its
+/// [`tandem_store::access::label_key`].
 pub(crate) async fn label_id(
     tx: &impl GenericClient,
     labels: &Labels,
     pending: &mut Pending,
     label: &AccessLabel,
+    text: &str,
 ) -> Result<i64> {
-    let text = label_key(label)?;
-    if let Some(id) = labels.label_id(&text)? {
+    if let Some(id) = labels.label_id(text)? {
         return Ok(id);
     }
     if let Some((id, _, _)) = pending.labels.iter().find(|(_, t, _)| *t == text) {
@@ -180,7 +181,7 @@ pub(crate) async fn label_id(
             .try_get(0)
             .map_err(pg)?,
     };
-    pending.labels.push((id, text, label.clone()));
+    pending.labels.push((id, text.to_string(), label.clone()));
     Ok(id)
 }
 

@@ -55,7 +55,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        for NewVersion { object, id, version, version_key, hash, body, provenance, label, text } in objects {
+        for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text } in objects {
             let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
             if has_tombstones {
@@ -116,7 +116,7 @@ impl PgStore {
             }
             let latest = existing.iter().all(|e| e.version < version_key);
             // Checked once per new label, not per object: a bulk import must not flood the log.
-            if self.labels.label_id(&tandem_store::access::label_key(&label)?)?.is_none() {
+            if self.labels.label_id(&label_key)?.is_none() {
                 let state = self.labels.read()?;
                 for marking in label.marking_refs() {
                     let known = tandem_policy::decide::builtin(marking).is_some()
@@ -131,7 +131,7 @@ impl PgStore {
                     }
                 }
             }
-            let label_id = labels::label_id(&tx, &self.labels, &mut pending, &label).await?;
+            let label_id = labels::label_id(&tx, &self.labels, &mut pending, &label, &label_key).await?;
             let now = Timestamp::now().as_micros();
             last_added = now.max(last_added + 1);
             if latest && !existing.is_empty() {

@@ -1,8 +1,8 @@
 //! A version made ready to store before the writer's lock is taken.
 //!
 //! Everything about one incoming version that does not depend on what is stored (its content
-//! hash over the RFC 8785 canonical form, the body text, its access label, its version key, its
-//! full-text keys) is computed here, on the caller's thread, before a backend takes its writer
+//! hash over the RFC 8785 canonical form, the body text, its access label and that label's key,
+//! its version key, its full-text keys) is computed here, on the caller's thread, before a backend takes its writer
 //! lock or opens its transaction. Several writers (four TAXII connections, a feed, an import) then spend their CPU
 //! in parallel and hold the lock only for the SQL: the commit is the one serialised step. Both
 //! backends store exactly these values, so they cannot compute them differently.
@@ -27,6 +27,8 @@ pub struct NewVersion {
     pub provenance: Option<String>,
     /// The access label (originator and markings) the version is filed under.
     pub label: AccessLabel,
+    /// The label's stored text and cache key (`crate::access::label_key`).
+    pub label_key: String,
     /// Its full-text entry, the folded keys (`crate::text::index_text`); `None` for a type that
     /// is not searched.
     pub text: Option<String>,
@@ -37,6 +39,7 @@ impl NewVersion {
     pub fn prepare(originator: &str, incoming: Incoming) -> Result<NewVersion> {
         let Incoming { object, provenance } = incoming;
         let version = object.version();
+        let label = AccessLabel::of(originator, &object);
         Ok(NewVersion {
             id: object.id().to_string(),
             version,
@@ -44,7 +47,8 @@ impl NewVersion {
             hash: map_hash(object.as_map()),
             body: serde_json::to_string(object.as_map()).map_err(StoreError::backend)?,
             provenance: provenance.as_ref().map(|p| p.to_string()),
-            label: AccessLabel::of(originator, &object),
+            label_key: crate::access::label_key(&label)?,
+            label,
             text: crate::text::index_text(object.as_map()),
             object,
         })

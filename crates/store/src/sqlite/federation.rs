@@ -132,7 +132,7 @@ impl SqliteStore {
                             object_markings: markings,
                             granular: Vec::new(),
                         };
-                        labels::label_id(&tx, &state, &mut pending, &label)?
+                        labels::label_id(&tx, &state, &mut pending, &label, &crate::access::label_key(&label)?)?
                     }
                 };
                 last_added = now.max(last_added + 1);

@@ -10,7 +10,7 @@ use std::sync::RwLock;
 use rusqlite::{Connection, OptionalExtension};
 use tandem_policy::{AccessLabel, MarkingKind};
 
-use crate::access::{LabelCache, Released, label_key};
+use crate::access::{LabelCache, Released};
 use crate::{Result, StoreError, ViewContext};
 
 #[derive(Default)]
@@ -145,25 +145,31 @@ impl Labels {
     }
 }
 
-/// Finds or creates the id of a label within a write transaction.
-pub(super) fn label_id(tx: &Connection, state: &LabelState, pending: &mut Pending, label: &AccessLabel) -> Result<i64> {
-    let text = label_key(label)?;
-    if let Some(id) = state.cache.label_id(&text) {
+/// Finds or creates the id of a label within a write transaction; `text` is its
+/// [`crate::access::label_key`].
+pub(super) fn label_id(
+    tx: &Connection,
+    state: &LabelState,
+    pending: &mut Pending,
+    label: &AccessLabel,
+    text: &str,
+) -> Result<i64> {
+    if let Some(id) = state.cache.label_id(text) {
         return Ok(id);
     }
     if let Some((id, _, _)) = pending.labels.iter().find(|(_, t, _)| *t == text) {
         return Ok(*id);
     }
     let existing: Option<i64> =
-        tx.query_row("SELECT id FROM access_labels WHERE label = ?1", [&text], |r| r.get(0)).optional()?;
+        tx.query_row("SELECT id FROM access_labels WHERE label = ?1", [text], |r| r.get(0)).optional()?;
     let id = match existing {
         Some(id) => id,
         None => {
-            tx.execute("INSERT INTO access_labels (label) VALUES (?1)", [&text])?;
+            tx.execute("INSERT INTO access_labels (label) VALUES (?1)", [text])?;
             tx.last_insert_rowid()
         }
     };
-    pending.labels.push((id, text, label.clone()));
+    pending.labels.push((id, text.to_string(), label.clone()));
     Ok(id)
 }
 

@@ -42,7 +42,9 @@ impl SqliteStore {
             last_added = last_added.max(pending.floor_before);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
-            for NewVersion { object, id, version, version_key, hash, body, provenance, label, text } in objects {
+            for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text } in
+                objects
+            {
                 let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
                 if has_tombstones {
@@ -111,7 +113,7 @@ impl SqliteStore {
                 }
                 let latest = existing.iter().all(|e| e.version < version_key);
                 // Checked once per new label, not per object: a bulk import must not flood the log.
-                if state.cache.label_id(&crate::access::label_key(&label)?).is_none() {
+                if state.cache.label_id(&label_key).is_none() {
                     for marking in label.marking_refs() {
                         let known = tandem_policy::decide::builtin(marking).is_some()
                             || state.cache.marking(originator, marking).is_some()
@@ -125,7 +127,7 @@ impl SqliteStore {
                         }
                     }
                 }
-                let label_id = labels::label_id(&tx, &state, &mut pending, &label)?;
+                let label_id = labels::label_id(&tx, &state, &mut pending, &label, &label_key)?;
                 let now = Timestamp::now().as_micros();
                 last_added = now.max(last_added + 1);
                 if latest && !existing.is_empty() {
