@@ -7,8 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tandem_policy::Viewer;
-use tandem_store::ViewContext;
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, TaxiiError};
 
@@ -97,11 +95,7 @@ pub async fn list_alerts(
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
         _ => return Err(TaxiiError::BadRequest("limit must be an integer from 1 to 1000".into())),
     };
-    let roster = match state.roster.read() {
-        Ok(r) => std::sync::Arc::clone(&r),
-        Err(poisoned) => std::sync::Arc::clone(&poisoned.into_inner()),
-    };
-    let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
+    let ctx = state.view(&p);
     let store = state.store.clone();
     let user = p.user.clone();
     let alerts = tokio::task::spawn_blocking(move || crate::alerts::alerts_for(&*store, &ctx, &user, limit))

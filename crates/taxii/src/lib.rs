@@ -236,10 +236,20 @@ pub struct AppState {
 
 impl AppState {
     /// The current roster snapshot (a poisoned lock still holds a consistent snapshot).
-    pub(crate) fn roster(&self) -> Arc<Roster> {
+    pub fn roster(&self) -> Arc<Roster> {
         match self.roster.read() {
             Ok(r) => Arc::clone(&r),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// What `p` reads as: its member and clearance against the current roster. Every route
+    /// that reads for a request (TAXII, search, analytics, exports, the UI, alerts) takes its
+    /// `ViewContext` from here.
+    pub fn view(&self, p: &Principal) -> tandem_store::ViewContext {
+        tandem_store::ViewContext {
+            viewer: tandem_policy::Viewer { member: p.member.clone(), clearance: p.clearance },
+            roster: self.roster(),
         }
     }
 

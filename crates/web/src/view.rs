@@ -6,21 +6,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tandem_policy::{AccessLabel, Classification, MarkingKind, Roster, Viewer};
+use tandem_policy::{AccessLabel, Classification, MarkingKind, Roster};
 use tandem_store::{ObjectQuery, Record, Store, VersionFilter, ViewContext};
 use tandem_taxii::{AppState, Principal, TaxiiError};
 
 /// The current roster snapshot.
 pub fn roster(state: &AppState) -> Arc<Roster> {
-    match state.roster.read() {
-        Ok(r) => Arc::clone(&r),
-        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-    }
+    state.roster()
 }
 
 /// The caller's view.
 pub fn ctx(state: &AppState, p: &Principal) -> ViewContext {
-    ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster: roster(state) }
+    state.view(p)
 }
 
 /// The id of the collection the UI reads: the one aliased `intel`, else the first readable one.

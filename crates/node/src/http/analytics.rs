@@ -31,8 +31,7 @@ use tandem_analytics::spikes::{SpikeQuery, spikes};
 use tandem_analytics::trends::{By, TrendQuery, to_csv, trends};
 use tandem_analytics::{Dataset, service};
 use tandem_model::incident::Date;
-use tandem_policy::Viewer;
-use tandem_store::{Record, Store, ViewContext};
+use tandem_store::{Record, Store};
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::ingest::Outcome;
 use tandem_taxii::{AppState, Principal, TaxiiError};
@@ -96,11 +95,7 @@ pub(crate) fn collection<'a>(
 /// The caller's own copies of what analytics read, through `Store::list` with its view.
 async fn records(state: &AppState, p: &Principal, q: &Params) -> Result<Vec<Record>, TaxiiError> {
     let c = collection(state, q)?;
-    let roster = match state.roster.read() {
-        Ok(r) => Arc::clone(&r),
-        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-    };
-    let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
+    let ctx = state.view(p);
     let (store, id): (Arc<dyn Store>, String) = (Arc::clone(&state.store), c.id.clone());
     Ok(tokio::task::spawn_blocking(move || service::viewer_records(store.as_ref(), &ctx, &id)).await??)
 }

@@ -18,7 +18,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
-use tandem_policy::Viewer;
 use tandem_store::{ObjectQuery, Store, VersionFilter, ViewContext};
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, Principal, TaxiiError};
@@ -76,11 +75,7 @@ fn collection(state: &AppState, q: &Params, write: bool) -> Result<String, Taxii
 }
 
 fn view(state: &AppState, p: &Principal) -> ViewContext {
-    let roster = match state.roster.read() {
-        Ok(r) => Arc::clone(&r),
-        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-    };
-    ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster }
+    state.view(p)
 }
 
 fn misp_options(p: &Principal) -> tandem_interop::misp::import::Options {

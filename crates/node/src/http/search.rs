@@ -23,10 +23,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tandem_geo::Gazetteer;
-use tandem_policy::Viewer;
 use tandem_store::cursor::Cursor;
 use tandem_store::text::INDEXED_TYPES;
-use tandem_store::{ObjectQuery, Store, TextQuery, ViewContext};
+use tandem_store::{ObjectQuery, Store, TextQuery};
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, TaxiiError};
 
@@ -65,11 +64,7 @@ async fn search(
     let collection = super::analytics::collection(&state, &q)?.id.clone();
     let gazetteer = super::places::gazetteer(&state).await?;
     text.expand(|term| spellings(&gazetteer, term));
-    let roster = match state.roster.read() {
-        Ok(r) => Arc::clone(&r),
-        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-    };
-    let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
+    let ctx = state.view(&p);
     let query = ObjectQuery { types, limit, cursor, text: Some(text), ..Default::default() };
     let store: Arc<dyn Store> = Arc::clone(&state.store);
     let page = tokio::task::spawn_blocking(move || store.list(&ctx, &collection, &query)).await??;

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use tandem_policy::Viewer;
 use tandem_store::{Store, ViewContext};
 
 use crate::{AppState, CollectionConfig, Principal, TaxiiError};
@@ -43,7 +42,7 @@ pub fn can_write(c: &CollectionConfig, p: &Principal) -> bool {
 }
 
 pub fn view(state: &AppState, p: &Principal) -> ViewContext {
-    ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster: state.roster() }
+    state.view(p)
 }
 
 /// Runs a synchronous store call off the async workers.
