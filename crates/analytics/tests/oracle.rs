@@ -12,7 +12,7 @@ use tandem_analytics::trends::{By, TrendQuery};
 use tandem_analytics::{Dataset, correlate, hotspots, service, spikes, tracks, trends};
 use tandem_model::StixObject;
 use tandem_model::incident::INCIDENT_EXTENSION_ID;
-use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_policy::{Classification, Group, Member, Roster, Viewer};
 use tandem_store::{
     AggregateQuery, Incoming, KeyPart, ObjectQuery, ObjectStore, PropertyPath, Record, SqliteStore, VersionFilter,
     ViewContext,
@@ -35,17 +35,7 @@ const TYPES: [(&str, &str); 4] = [
 ];
 
 fn roster() -> Roster {
-    let m = |code: &str| Member {
-        code: code.into(),
-        name: code.into(),
-        joined: None,
-        status: MemberStatus::Active,
-        public_key: None,
-    };
-    Roster::new(
-        MEMBERS.map(m),
-        [Group { code: "LVNT".into(), name: "Levant".into(), members: ["IRQ", "JOR"].map(String::from).into() }],
-    )
+    Roster::new(MEMBERS.map(Member::active), [Group::new("LVNT", "Levant", &["IRQ", "JOR"])])
 }
 
 fn rel(id: &str, rel_to: &[&str], classification: Option<&str>) -> Value {

@@ -25,11 +25,25 @@ pub struct Member {
     pub public_key: Option<String>,
 }
 
+impl Member {
+    /// An active member named by its code, with no join date and no key (test rosters, and a
+    /// roster entry before the authority has set anything else).
+    pub fn active(code: &str) -> Self {
+        Member { code: code.into(), name: code.into(), joined: None, status: MemberStatus::Active, public_key: None }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     pub code: String,
     pub name: String,
     pub members: BTreeSet<String>,
+}
+
+impl Group {
+    pub fn new(code: &str, name: &str, members: &[&str]) -> Self {
+        Group { code: code.into(), name: name.into(), members: members.iter().map(|m| m.to_string()).collect() }
+    }
 }
 
 /// A snapshot of the roster. Readers hold an `Arc<Roster>`; changes build a new snapshot, so a

@@ -21,17 +21,7 @@ const REL_LVNT: &str = "marking-definition--0b7c1f65-4a3c-4e58-9d3d-222222222222
 const REL_SECRET: &str = "marking-definition--0b7c1f65-4a3c-4e58-9d3d-333333333333";
 
 pub fn roster() -> Roster {
-    let m = |code: &str| Member {
-        code: code.into(),
-        name: code.into(),
-        joined: None,
-        status: MemberStatus::Active,
-        public_key: None,
-    };
-    Roster::new(
-        [m("USA"), m("IRQ"), m("SYR"), m("JOR")],
-        [Group { code: "LVNT".into(), name: "Levant".into(), members: ["IRQ", "JOR"].map(String::from).into() }],
-    )
+    Roster::new(["USA", "IRQ", "SYR", "JOR"].map(Member::active), [Group::new("LVNT", "Levant", &["IRQ", "JOR"])])
 }
 
 pub fn ctx_with(member: &str, roster: &Roster) -> ViewContext {

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use proptest::prelude::*;
 use serde_json::json;
 use tandem_model::{StixObject, tlp};
-use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_policy::{Classification, Group, Member, Roster, Viewer};
 use tandem_store::{Incoming, ObjectQuery, SqliteStore, Store, TextQuery, ViewContext};
 
 const COLL: &str = "c0ffee00-0000-4000-8000-000000000002";
@@ -50,16 +50,9 @@ fn stores() -> &'static Vec<(&'static str, Box<dyn Store>)> {
 }
 
 fn ctx() -> ViewContext {
-    let m = |code: &str| Member {
-        code: code.into(),
-        name: code.into(),
-        joined: None,
-        status: MemberStatus::Active,
-        public_key: None,
-    };
     ViewContext {
         viewer: Viewer { member: "IRQ".into(), clearance: Classification::Secret },
-        roster: Arc::new(Roster::new([m("USA"), m("IRQ")], Vec::<Group>::new())),
+        roster: Arc::new(Roster::new(["USA", "IRQ"].map(Member::active), Vec::<Group>::new())),
     }
 }
 

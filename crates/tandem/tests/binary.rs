@@ -6,24 +6,17 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
 
-struct Node {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
+type Node = ServedNode;
 
-impl Node {
-    fn new() -> Node {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let config = dir.path().join("node.toml");
+/// USA's node with IRQ, SYR (joined 2025-11-13) and the LVNT group (IRQ, SYR) in its roster.
+fn levant_node() -> Node {
+    ServedNode::new(|port| {
         NodeToml::new("USA", port)
             .member("USA")
             .member("IRQ")
@@ -32,35 +25,7 @@ impl Node {
             .user_with("usa", "USA", "dev-only", r#"clearance = "SECRET""#)
             .user_with("irq", "IRQ", "dev-only", r#"clearance = "SECRET""#)
             .user("syr", "SYR", "dev-only")
-            .write(&config)
-            .expect("config");
-        Node { dir, config, port, child: None }
-    }
-
-    fn tandem(&self, args: &[&str]) -> std::process::Output {
-        Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tandem")
-    }
-
-    fn start(&mut self) {
-        self.child = Some(serve_on(&self.config, self.port));
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop();
-    }
+    })
 }
 
 fn client() -> reqwest::blocking::Client {
@@ -113,10 +78,9 @@ fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
 
 #[test]
 fn serves_each_member_what_is_released_to_it() {
-    let mut node = Node::new();
+    let mut node = levant_node();
     node.start();
-    let rel =
-        node.tandem(&["marking", "create", "--config", node.config.to_str().unwrap_or_default(), "--rel-to", "LVNT"]);
+    let rel = tandem(&["marking", "create", "--config", node.config.to_str().unwrap_or_default(), "--rel-to", "LVNT"]);
     // The node is running; marking create writes through the same store (SQLite WAL allows it).
     assert!(rel.status.success(), "{}", String::from_utf8_lossy(&rel.stderr));
     let rel_id = String::from_utf8_lossy(&rel.stdout).trim().to_string();
@@ -172,35 +136,35 @@ fn serves_each_member_what_is_released_to_it() {
 
 #[test]
 fn import_export_validate_and_accounts() {
-    let node = Node::new();
+    let node = levant_node();
     let config = node.config.to_str().unwrap_or_default().to_string();
     let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
         "objects": [incident(1, &[GREEN]), incident(2, &[]), {"type": "incident", "id": "incident--bad"}]});
     let file = write(node.dir.path(), "bundle.json", &bundle);
     let file = file.to_str().unwrap_or_default();
 
-    let v = node.tandem(&["validate", file]);
+    let v = tandem(&["validate", file]);
     assert_eq!(v.status.code(), Some(1));
     let report = String::from_utf8_lossy(&v.stdout);
     assert!(report.contains("INVALID incident--bad"), "{report}");
     assert!(report.contains("3 objects: 2 valid, 1 invalid"), "{report}");
 
-    let i = node.tandem(&["import", "--config", &config, "--quiet", file]);
+    let i = tandem(&["import", "--config", &config, "--quiet", file]);
     let summary = String::from_utf8_lossy(&i.stdout);
     assert!(summary.contains("accepted: 2  duplicate: 0  rejected: 1"), "{summary}");
-    let again = node.tandem(&["import", "--config", &config, "--quiet", file]);
+    let again = tandem(&["import", "--config", &config, "--quiet", file]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("accepted: 0  duplicate: 2  rejected: 1"));
 
     let out = node.dir.path().join("export.json");
-    let e = node.tandem(&["export", "--config", &config, "--type", "incident", "-o", out.to_str().unwrap_or_default()]);
+    let e = tandem(&["export", "--config", &config, "--type", "incident", "-o", out.to_str().unwrap_or_default()]);
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
     let exported: Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("read export")).expect("json");
     assert_eq!(exported["type"], "bundle");
     assert_eq!(exported["objects"].as_array().map(Vec::len), Some(2));
-    let check = node.tandem(&["validate", out.to_str().unwrap_or_default()]);
+    let check = tandem(&["validate", out.to_str().unwrap_or_default()]);
     assert!(check.status.success());
 
-    let u = node.tandem(&[
+    let u = tandem(&[
         "user",
         "add",
         "--config",
@@ -214,13 +178,12 @@ fn import_export_validate_and_accounts() {
         "auditor",
     ]);
     assert!(u.status.success(), "{}", String::from_utf8_lossy(&u.stderr));
-    let t = node.tandem(&["token", "create", "--config", &config, "--user", "auditor1"]);
+    let t = tandem(&["token", "create", "--config", &config, "--user", "auditor1"]);
     assert!(t.status.success());
     let token = String::from_utf8_lossy(&t.stdout).trim().to_string();
     assert!(token.starts_with("tdm_"));
     assert!(
-        !node
-            .tandem(&["user", "add", "--config", &config, "x", "--member", "ZZZ", "--password", "long-enough-pw"])
+        !tandem(&["user", "add", "--config", &config, "x", "--member", "ZZZ", "--password", "long-enough-pw"])
             .status
             .success()
     );
@@ -230,16 +193,16 @@ fn import_export_validate_and_accounts() {
     node.start();
     let r = client().get(node.url("/taxii2/")).bearer_auth(&token).header("Accept", TAXII).send().expect("get");
     assert_eq!(r.status().as_u16(), 200);
-    let doctor = node.tandem(&["doctor", "--config", &config]);
+    let doctor = tandem(&["doctor", "--config", &config]);
     assert!(doctor.status.success(), "{}", String::from_utf8_lossy(&doctor.stdout));
 }
 
 #[test]
 fn bad_config_names_the_key() {
-    let node = Node::new();
+    let node = levant_node();
     let text = std::fs::read_to_string(&node.config).expect("read").replace("listen =", "lisen = \"x\"\nlisten =");
     std::fs::write(&node.config, text).expect("write");
-    let out = node.tandem(&["serve", "--config", node.config.to_str().unwrap_or_default()]);
+    let out = tandem(&["serve", "--config", node.config.to_str().unwrap_or_default()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
 }

@@ -15,23 +15,6 @@ use serde_json::{Value, json};
 /// How long an eventually-true condition may take (generous: the machine may be loaded).
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A directory with a minimal USA node configuration (never served here).
-fn node_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[node]\nmember = \"USA\"\nlisten = \"127.0.0.1:{}\"\ndata_dir = \"./data\"\n\n\
-             [[members]]\ncode = \"USA\"\nname = \"United States\"\n\n\
-             [[users]]\nname = \"usa\"\nmember = \"USA\"\npassword = \"dev-only-password\"\n",
-            free_port()
-        ),
-    )
-    .expect("write config");
-    (dir, config)
-}
-
 fn indicator(markings: &[&str]) -> Value {
     reported_indicator(markings, "[ipv4-addr:value = '10.0.0.1']")
 }
@@ -63,7 +46,7 @@ fn rows_after(conn: &Connection, after: i64) -> Vec<(String, i64)> {
 #[test]
 fn two_importing_processes_hand_out_increasing_date_added() {
     const PER_FILE: usize = 600;
-    let (dir, config) = node_dir();
+    let (dir, config) = usa_node_dir();
     // Create the store (and its schema) before the writers race for it.
     let first = bundle(dir.path(), "first.json", &[indicator(&[GREEN])]);
     let out = tandem(&["import", "--quiet", first.to_str().expect("path")], &config);
@@ -134,7 +117,7 @@ fn two_importing_processes_hand_out_increasing_date_added() {
 /// marking with its count and exits non-zero; a store whose markings all resolve passes.
 #[test]
 fn doctor_lists_an_unresolvable_marking_and_fails() {
-    let (dir, config) = node_dir();
+    let (dir, config) = usa_node_dir();
     let missing = format!("marking-definition--{}", uuid::Uuid::new_v4());
     let file = bundle(dir.path(), "b.json", &[indicator(&[&missing]), indicator(&[&missing]), indicator(&[GREEN])]);
     let out = tandem(&["import", "--quiet", file.to_str().expect("path")], &config);
@@ -153,7 +136,7 @@ fn doctor_lists_an_unresolvable_marking_and_fails() {
     );
 
     // A store whose every marking resolves passes.
-    let clean = node_dir();
+    let clean = usa_node_dir();
     let out = tandem(&["doctor"], &clean.1);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
@@ -166,7 +149,7 @@ fn doctor_lists_an_unresolvable_marking_and_fails() {
 /// the summary. Run under `script`, which gives the child a pseudo-terminal.
 #[test]
 fn import_draws_a_progress_bar_on_a_terminal() {
-    let (dir, config) = node_dir();
+    let (dir, config) = usa_node_dir();
     let objects: Vec<Value> = (0..300).map(|_| indicator(&[GREEN])).collect();
     let file = bundle(dir.path(), "progress.json", &objects);
     let size = std::fs::metadata(&file).expect("size").len();

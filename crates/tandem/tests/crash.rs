@@ -386,17 +386,6 @@ fn held(node: &Node) -> Vec<(String, String)> {
     all
 }
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting until {what}");
-}
-
 /// A puller killed while it stores pages: IRQ pulls a growing backlog from USA and is killed
 /// with SIGKILL each time it has stored part of it; after the last restart it holds exactly
 /// what USA holds (nothing lost, nothing twice, every content hash equal).

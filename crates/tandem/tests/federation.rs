@@ -14,8 +14,6 @@ use common::*;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "federation-test";
-/// How long an eventually-true condition may take (generous: the machine may be loaded).
-const WAIT: Duration = Duration::from_secs(60);
 
 fn write_config(path: &Path, member: &str, port: u16, peer: &str, peer_port: u16, keys: &[(&str, String)]) {
     write_node_config(path, member, port, &[(peer, peer_port)], keys);
@@ -91,7 +89,7 @@ fn two_processes_replicate_a_signed_object() {
     post(usa_port, vec![obj.clone()]);
     let client = client();
 
-    wait_until("the object reaches IRQ", WAIT, || holds(irq_port, &id));
+    wait_until("the object reaches IRQ", || holds(irq_port, &id));
     // `tandem tail --config` reaches its own TLS node, trusting the node's certificate key.
     let out = Command::new(bin())
         .args(["tail", "--config", irq.to_str().unwrap(), "--user", "analyst", "--password", PASSWORD])
@@ -116,7 +114,7 @@ fn two_processes_replicate_a_signed_object() {
     .unwrap();
     let out = Command::new(bin()).args(["import", "--quiet", "--config"]).arg(&usa).arg(&bundle).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_until("an imported object reaches IRQ", WAIT, || holds(irq_port, &imported));
+    wait_until("an imported object reaches IRQ", || holds(irq_port, &imported));
 
     // Status over HTTP for IRQ's own users, and persisted for the CLI.
     let peers: Value = client
@@ -225,17 +223,6 @@ fn holds(port: u16, id: &str) -> bool {
     held(port).iter().any(|(i, _)| i == id)
 }
 
-fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting until {what}");
-}
-
 fn post(port: u16, objects: Vec<Value>) {
     let resp = client()
         .post(format!("https://127.0.0.1:{port}/api/collections/intel/objects/"))
@@ -297,8 +284,8 @@ fn three_processes_chain_then_mesh_with_a_restart() {
     let (restricted, open) = (indicator(&rel_irq), indicator(GREEN));
     post(ports[0], vec![restricted.clone(), open.clone()]);
     let (rid, oid) = (restricted["id"].as_str().unwrap(), open["id"].as_str().unwrap());
-    wait_until("the open version crosses two hops", WAIT, || holds(ports[2], oid));
-    wait_until("IRQ holds what was released to it", WAIT, || holds(ports[1], rid));
+    wait_until("the open version crosses two hops", || holds(ports[2], oid));
+    wait_until("IRQ holds what was released to it", || holds(ports[1], rid));
 
     // The mesh: USA and SYR peer directly (picked up by the running nodes).
     for (me, peer, port) in [(0usize, "SYR", ports[2]), (2, "USA", ports[0])] {
@@ -315,15 +302,15 @@ fn three_processes_chain_then_mesh_with_a_restart() {
     let during = indicator(GREEN);
     post(ports[0], vec![during.clone()]);
     let did = during["id"].as_str().unwrap();
-    wait_until("SYR receives over the direct link while IRQ is down", WAIT, || holds(ports[2], did));
+    wait_until("SYR receives over the direct link while IRQ is down", || holds(ports[2], did));
     irq = serve(&configs[1]);
     wait_up(ports[1]);
-    wait_until("IRQ catches up after its restart", WAIT, || holds(ports[1], did));
+    wait_until("IRQ catches up after its restart", || holds(ports[1], did));
 
     let marker = indicator(GREEN);
     post(ports[2], vec![marker.clone()]);
     let mid = marker["id"].as_str().unwrap();
-    wait_until("SYR's own version reaches both others", WAIT, || holds(ports[0], mid) && holds(ports[1], mid));
+    wait_until("SYR's own version reaches both others", || holds(ports[0], mid) && holds(ports[1], mid));
     for (i, port) in ports.iter().enumerate() {
         let all = held(*port);
         let mut unique = all.clone();

@@ -181,26 +181,17 @@ fn another_members_hidden_ids_are_indistinguishable_from_missing_ones() {
     let mut incident = json!({"type": "incident", "spec_version": "2.1",
         "id": "incident--5e0b7a7d-3c2e-4b8a-9a51-0d6f1d2c3b4a", "created": "2025-06-22T00:00:00.000Z",
         "modified": "2025-06-22T00:00:00.000Z", "name": "hidden clash", "object_marking_refs": [AMBER]});
-    tandem_model::incident::IncidentExt {
-        event_type: "Battles".into(),
-        sub_event_type: "Armed clash".into(),
-        time: tandem_model::incident::TimeWindow::day(tandem_model::incident::Date::parse("2025-06-22").expect("date")),
-        place: tandem_model::incident::Place {
-            location_refs: vec![],
-            precision: tandem_model::incident::GeoPrecision::Admin,
-            admin1: "SY-DY".into(),
-            description: None,
-        },
-        actors: vec![],
-        fatalities: Some(tandem_model::incident::Count::exact(4)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
+    {
+        use tandem_model::incident::*;
+        IncidentExt {
+            fatalities: Some(Count::exact(4)),
+            ..IncidentExt::new(
+                "Battles",
+                "Armed clash",
+                TimeWindow::day(Date::new(2025, 6, 22).expect("a date")),
+                Place::admin("SY-DY"),
+            )
+        }
     }
     .attach(&mut incident);
     let r = send(&node, "POST", OBJECTS, "usa", Some(json!({ "objects": [incident] }).to_string().into_bytes()));

@@ -18,22 +18,6 @@ const ROWS: &[&str] = &[
 ];
 const BAD: &str = "SYR1003,2025-11-12,1,Battles,Suicide bomb,,,,,,Idlib,,,,,,,,,,0,,1763000000";
 
-fn node_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[node]\nmember = \"USA\"\nlisten = \"127.0.0.1:{}\"\ndata_dir = \"./data\"\n\n\
-             [[members]]\ncode = \"USA\"\nname = \"United States\"\n\n\
-             [[users]]\nname = \"usa\"\nmember = \"USA\"\npassword = \"dev-only-password\"\n",
-            free_port()
-        ),
-    )
-    .expect("write config");
-    (dir, config)
-}
-
 fn run(args: &[&str], config: &Path) -> Output {
     Command::new(bin()).args(args).arg("--config").arg(config).env("RUST_LOG", "warn").output().expect("run tandem")
 }
@@ -65,7 +49,7 @@ fn parse(csv: &str) -> Vec<Vec<(String, String)>> {
 
 #[test]
 fn csv_dry_run_import_export_update_and_delete() {
-    let (dir, config) = node_dir();
+    let (dir, config) = usa_node_dir();
     let mut lines = vec![HEADER];
     lines.extend(ROWS);
     lines.push(BAD);

@@ -5,8 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -14,60 +13,20 @@ use serde_json::{Value, json};
 
 const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
 
-struct Node {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    port: u16,
-    child: Option<Child>,
+type Node = ServedNode;
+
+/// USA's node with IRQ in its roster, a user of each.
+fn usa_irq_node() -> Node {
+    ServedNode::new(|port| {
+        NodeToml::new("USA", port)
+            .member("USA")
+            .member("IRQ")
+            .user("usa", "USA", "dev-only")
+            .user("irq", "IRQ", "dev-only")
+    })
 }
 
 impl Node {
-    fn new() -> Node {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let config = dir.path().join("node.toml");
-        let text = format!(
-            r#"[node]
-member = "USA"
-listen = "127.0.0.1:{port}"
-data_dir = "./data"
-
-[[members]]
-code = "USA"
-name = "United States"
-[[members]]
-code = "IRQ"
-name = "Iraq"
-
-[[users]]
-name = "usa"
-member = "USA"
-password = "dev-only"
-[[users]]
-name = "irq"
-member = "IRQ"
-password = "dev-only"
-"#
-        );
-        std::fs::write(&config, text).expect("config");
-        Node { _dir: dir, config, port, child: None }
-    }
-
-    fn start(&mut self) {
-        self.child = Some(serve_on(&self.config, self.port));
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
     fn post(&self, n: u32, markings: &[&str]) {
         let obj = json!({"type": "incident", "spec_version": "2.1",
             "id": format!("incident--7a1c9a2e-1d3b-4c55-8e6f-{n:012}"),
@@ -95,12 +54,6 @@ password = "dev-only"
             .expect("stream");
         assert_eq!(r.status().as_u16(), 200);
         Events(BufReader::new(r))
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
@@ -144,7 +97,7 @@ impl Events {
 
 #[test]
 fn the_stream_resumes_exactly_after_a_disconnect_and_a_restart() {
-    let mut node = Node::new();
+    let mut node = usa_irq_node();
     node.start();
     for n in 1..=3 {
         node.post(n, &[GREEN]);
@@ -228,7 +181,7 @@ impl Node {
 
 #[test]
 fn a_zone_added_by_the_cli_alerts_once_across_a_restart_and_tail_shows_it() {
-    let mut node = Node::new();
+    let mut node = usa_irq_node();
     node.start();
     let cfg = node.config.to_str().unwrap_or_default().to_string();
     let out = Command::new(bin())

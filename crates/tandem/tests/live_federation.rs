@@ -75,25 +75,13 @@ fn wait_up(port: u16) {
 fn incident() -> Value {
     use tandem_model::incident::*;
     let ext = IncidentExt {
-        event_type: "Explosions/Remote violence".into(),
-        sub_event_type: "Remote explosive/landmine/IED".into(),
-        time: TimeWindow::day(Date::parse("2025-11-20").expect("date")),
-        place: Place {
-            location_refs: vec![],
-            precision: GeoPrecision::Admin,
-            admin1: "SY-DY".into(),
-            description: None,
-        },
-        actors: vec![],
         fatalities: Some(Count::exact(4)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
+        ..IncidentExt::new(
+            "Explosions/Remote violence",
+            "Remote explosive/landmine/IED",
+            TimeWindow::day(Date::parse("2025-11-20").expect("date")),
+            Place::admin("SY-DY"),
+        )
     };
     let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--{}", uuid::Uuid::new_v4()),
         "created": "2025-11-20T10:00:00.000Z", "modified": "2025-11-20T10:00:00.000Z",

@@ -9,7 +9,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::*;
@@ -18,7 +17,6 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "ownership-test";
 const MEMBERS: [&str; 5] = ["USA", "IRQ", "SYR", "JOR", "GBR"];
 const REL_EXT: &str = "extension-definition--7d672761-f8ff-4c5e-9337-dc547165f993";
-const WAIT: Duration = Duration::from_secs(60);
 
 /// One node: its member, port, config and (once started) process.
 struct Node {
@@ -178,17 +176,6 @@ fn coalition(nodes: &mut [Node], peers: &[&[usize]]) {
     for n in nodes.iter_mut() {
         n.start();
     }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < WAIT {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting until {what}");
 }
 
 fn uuid() -> String {

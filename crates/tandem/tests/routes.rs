@@ -6,20 +6,11 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
 const PASSWORD: &str = "routes-test";
-const WAIT: Duration = Duration::from_secs(60);
-
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < WAIT, "{what}: not within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn config(port: u16, authority: &str) -> String {
     NodeToml::new("USA", port)
@@ -51,7 +42,7 @@ fn own_routes_are_audited_and_cli_accounts_apply_live() {
             .spawn()
             .unwrap(),
     );
-    eventually("the node listens", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    wait_until("the node listens", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
@@ -82,7 +73,7 @@ fn own_routes_are_audited_and_cli_accounts_apply_live() {
     assert_eq!(r.status(), 200, "{}", r.text().unwrap_or_default());
 
     // `tandem audit show` lists them, with who and the status.
-    eventually("audit show lists the roster change, the notification and the look-ups", || {
+    wait_until("audit show lists the roster change, the notification and the look-ups", || {
         let out = tandem(&["audit", "show", "--config", p(&cfg), "--limit", "1000"]);
         let lines: Vec<serde_json::Value> =
             String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
@@ -106,11 +97,11 @@ fn own_routes_are_audited_and_cli_accounts_apply_live() {
     let out =
         tandem(&["user", "add", "--config", p(&cfg), "newbie", "--member", "USA", "--password", "long-enough-pw"]);
     assert!(out.status.success(), "{}", text(&out));
-    eventually("the new user authenticates", || discovery(&|b| b.basic_auth("newbie", Some("long-enough-pw"))) == 200);
+    wait_until("the new user authenticates", || discovery(&|b| b.basic_auth("newbie", Some("long-enough-pw"))) == 200);
     let out = tandem(&["token", "create", "--config", p(&cfg), "--user", "newbie"]);
     assert!(out.status.success(), "{}", text(&out));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    eventually("the new token authenticates", || discovery(&|b| b.bearer_auth(&token)) == 200);
+    wait_until("the new token authenticates", || discovery(&|b| b.bearer_auth(&token)) == 200);
 }
 
 #[test]

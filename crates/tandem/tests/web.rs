@@ -18,7 +18,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -27,15 +27,6 @@ use tandem_model::incident::INCIDENT_EXTENSION_ID;
 use tandem_policy::marking::RELEASABILITY_EXTENSION_ID;
 
 const PASSWORD: &str = "web-test-password";
-const WAIT: Duration = Duration::from_secs(60);
-
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < WAIT, "{what}: not within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 struct Node {
     _proc: Proc,
@@ -56,7 +47,7 @@ impl Node {
             .spawn()
             .unwrap();
         let proc = Proc(child);
-        eventually("the node listens", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        wait_until("the node listens", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
         // No cookie store: each test holds its cookies itself.
         let http = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
         Node { _proc: proc, port, config, http }
@@ -263,7 +254,7 @@ fn sessions_cookies_csrf_lockout_and_suspension() {
     }
 
     // Audited: the login, the failures (with the name presented), the logout and the refusals.
-    eventually("the audit log has the session's story", || {
+    wait_until("the audit log has the session's story", || {
         let lines = audit_lines(&node);
         let has = |action: &str, user: &str, status: u64| {
             lines.iter().any(|e| e["action"] == action && e["actor_user"] == user && e["status"] == status)

@@ -35,25 +35,13 @@ struct Args {
 fn incident(i: usize) -> serde_json::Value {
     use tandem_model::incident::*;
     let ext = IncidentExt {
-        event_type: "Explosions/Remote violence".into(),
-        sub_event_type: "Remote explosive/landmine/IED".into(),
-        time: TimeWindow::day(Date::new(2025, 11, 20).expect("a date")),
-        place: Place {
-            location_refs: vec![],
-            precision: GeoPrecision::Admin,
-            admin1: "SY-DY".into(),
-            description: None,
-        },
-        actors: vec![],
         fatalities: Some(Count::exact(1)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
+        ..IncidentExt::new(
+            "Explosions/Remote violence",
+            "Remote explosive/landmine/IED",
+            TimeWindow::day(Date::new(2025, 11, 20).expect("a date")),
+            Place::admin("SY-DY"),
+        )
     };
     let t = tandem_model::Timestamp::now().to_taxii();
     let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--{}", uuid::Uuid::new_v4()),

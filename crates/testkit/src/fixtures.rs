@@ -83,25 +83,13 @@ pub fn green(id: &str) -> Value {
 pub fn incident_in(id: &str, name: &str, admin1: &str, fatalities: u32) -> Value {
     use tandem_model::incident::*;
     let ext = IncidentExt {
-        event_type: "Battles".into(),
-        sub_event_type: "Armed clash".into(),
-        time: TimeWindow::day(Date::new(2025, 6, 22).expect("a date")),
-        place: Place {
-            location_refs: vec![],
-            precision: GeoPrecision::Admin,
-            admin1: admin1.into(),
-            description: None,
-        },
-        actors: vec![],
         fatalities: Some(Count::exact(fatalities)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
+        ..IncidentExt::new(
+            "Battles",
+            "Armed clash",
+            TimeWindow::day(Date::new(2025, 6, 22).expect("a date")),
+            Place::admin(admin1),
+        )
     };
     let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": id,
         "created": "2025-11-24T00:00:00.000Z", "modified": "2025-11-24T00:00:00.000Z",

@@ -26,7 +26,7 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use tandem_node::Node as Running;
 use tandem_node::config::{CoalitionConfig, Config, GroupConfig, MemberConfig, NodeConfig, PeerConfig, UserConfig};
-use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_policy::{Classification, Group, Member, Roster, Viewer};
 use tandem_store::{ObjectQuery, ObjectStore, Record, SqliteStore, Store, VersionFilter, ViewContext};
 use tandem_sync::client::PeerSpec;
 use tandem_sync::federation::Federation;
@@ -160,13 +160,10 @@ impl SandboxBuilder {
             dirs.insert(m.clone(), dir);
         }
         let roster = Roster::new(
-            self.members.iter().filter(|m| !self.joining.contains(m)).map(|m| Member {
-                code: m.clone(),
-                name: m.clone(),
-                joined: None,
-                status: MemberStatus::Active,
-                public_key: Some(public_key_string(&keys[m].verifying_key())),
-            }),
+            self.members
+                .iter()
+                .filter(|m| !self.joining.contains(m))
+                .map(|m| Member { public_key: Some(public_key_string(&keys[m].verifying_key())), ..Member::active(m) }),
             self.groups.iter().map(|(c, ms)| Group {
                 code: c.clone(),
                 name: c.clone(),

@@ -48,6 +48,28 @@ pub struct IncidentExt {
 }
 
 impl IncidentExt {
+    /// An incident of `event_type`/`sub_event_type` at `time` and `place`, with nothing else
+    /// known yet (no actors, counts, materiel, sources or notes; neither claimed nor confirmed):
+    /// producers set what they know on top, `IncidentExt { fatalities, ..IncidentExt::new(..) }`.
+    pub fn new(event_type: &str, sub_event_type: &str, time: TimeWindow, place: Place) -> Self {
+        IncidentExt {
+            event_type: event_type.into(),
+            sub_event_type: sub_event_type.into(),
+            time,
+            place,
+            actors: Vec::new(),
+            fatalities: None,
+            injured: None,
+            arrested: None,
+            materiel: Vec::new(),
+            claimed_only: false,
+            confirmed: false,
+            civilian_targeting: false,
+            sources: Vec::new(),
+            notes: None,
+        }
+    }
+
     /// The extension as it appears under `extensions[INCIDENT_EXTENSION_ID]`.
     pub fn to_value(&self) -> Value {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
@@ -123,6 +145,13 @@ pub struct Place {
     /// The place as the source described it ("western Idlib countryside").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl Place {
+    /// Somewhere in admin-1 area `admin1`, known to that precision only (no location object).
+    pub fn admin(admin1: &str) -> Self {
+        Place { location_refs: Vec::new(), precision: GeoPrecision::Admin, admin1: admin1.into(), description: None }
+    }
 }
 
 /// The part an actor played.

@@ -13,6 +13,23 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tandem")
 }
 
+/// How long an eventually-true condition may take: generous, since the machine may be loaded.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `cond` every 100 ms until it holds; fails the test naming `what` after [`WAIT`].
+pub fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    wait_until_within(what, WAIT, cond)
+}
+
+/// [`wait_until`] with a bound of its own.
+pub fn wait_until_within(what: &str, within: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < within, "timed out waiting until {what} ({within:?})");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// A port that was free a moment ago (bound to port 0, then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
@@ -49,6 +66,67 @@ pub fn serve_on(config: &std::path::Path, port: u16) -> Child {
     let _ = child.kill();
     let _ = child.wait();
     panic!("node on port {port} did not start");
+}
+
+/// A node served by `tandem serve` from a temporary directory: its configuration file, port and
+/// process. Stopping kills the process; starting again serves the same data. Dropped, it stops.
+pub struct ServedNode {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl ServedNode {
+    /// Writes the configuration `toml` builds for a free port; the node is not started yet.
+    pub fn new(toml: impl FnOnce(u16) -> NodeToml) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let config = dir.path().join("node.toml");
+        toml(port).write(&config).expect("write config");
+        ServedNode { dir, config, port, child: None }
+    }
+
+    /// Starts the node and waits until it accepts connections.
+    pub fn start(&mut self) {
+        self.child = Some(serve_on(&self.config, self.port));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// `path` on the node, over plain HTTP on loopback.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The configuration file's path as text, for `--config`.
+    pub fn config_arg(&self) -> &str {
+        self.config.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for ServedNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A temporary directory holding `node.toml`: a USA node with user `usa` (password
+/// `dev-only-password`) on a free port, for commands that open the store without serving.
+pub fn usa_node_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("node.toml");
+    NodeToml::new("USA", free_port())
+        .member("USA")
+        .user("usa", "USA", "dev-only-password")
+        .write(&config)
+        .expect("config");
+    (dir, config)
 }
 
 /// Runs `tandem ARGS` (logs at `warn`) to completion.

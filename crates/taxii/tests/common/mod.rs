@@ -1,6 +1,8 @@
-//! Test fixture: a router over a real `SqliteStore` in a temporary directory, a roster, users.
+//! Test fixture: a router over a real `SqliteStore` in a temporary directory, a roster, users
+//! (the TAXII router alone, without the node around it); objects and constants come from
+//! `tandem-testkit`.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test crate uses its own subset
 
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -19,9 +21,7 @@ use tower::ServiceExt;
 pub const COLL: &str = "365fed99-08fa-4fdc-a1b3-fb247eb41d01";
 pub const COLL_RO: &str = "52892447-4d7e-4f70-b94d-d7f22742ff63";
 pub const COLL_WO: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
-pub const TAXII: &str = tandem_taxii::TAXII_CONTENT_TYPE;
-pub const GREEN: &str = tandem_model::tlp::TLP2_GREEN;
-pub const AMBER: &str = tandem_model::tlp::TLP2_AMBER;
+pub use tandem_testkit::fixtures::{AMBER, GREEN, TAXII};
 pub const PASSWORD: &str = "correct horse";
 
 /// Records what the write hooks saw.
@@ -70,14 +70,8 @@ fn directory_parts() -> &'static (Vec<Account>, Vec<ApiToken>, String) {
 }
 
 pub fn roster() -> Roster {
-    let m = |code: &str, status: MemberStatus| Member {
-        code: code.into(),
-        name: code.into(),
-        joined: None,
-        status,
-        public_key: None,
-    };
-    Roster::new([m("USA", MemberStatus::Active), m("IRQ", MemberStatus::Active), m("SYR", MemberStatus::Suspended)], [])
+    let syr = Member { status: MemberStatus::Suspended, ..Member::active("SYR") };
+    Roster::new([Member::active("USA"), Member::active("IRQ"), syr], [])
 }
 
 pub fn config() -> TaxiiConfig {
@@ -195,14 +189,9 @@ pub fn indicator_id(n: u32) -> String {
     format!("indicator--00000000-0000-4000-8000-{n:012}")
 }
 
+/// Indicator `n` (its id from [`indicator_id`]), created 2025-01-01, with one object marking.
 pub fn indicator(n: u32, modified: &str, marking: &str) -> Value {
-    json!({
-        "type": "indicator", "spec_version": "2.1", "id": indicator_id(n),
-        "created": "2025-01-01T00:00:00.000Z", "modified": modified,
-        "name": format!("indicator {n}"), "pattern": "[ipv4-addr:value = '10.0.0.1']",
-        "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z",
-        "object_marking_refs": [marking]
-    })
+    tandem_testkit::fixtures::indicator(&indicator_id(n), modified, "2025-01-01T00:00:00.000Z", &[marking])
 }
 
 pub fn malware(n: u32) -> Value {
