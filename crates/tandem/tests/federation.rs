@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -176,16 +176,7 @@ fn peer_add_list_remove() {
 }
 
 fn serve(config: &Path) -> Proc {
-    Proc(
-        Command::new(bin())
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    Proc(spawn_serve(config))
 }
 
 /// Every `(id, version)` a node's analyst can list (all versions). Panics when the node does not

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -49,27 +49,11 @@ fn key_show(config: &Path) -> String {
 }
 
 fn serve(config: &Path) -> Proc {
-    Proc(
-        Command::new(bin())
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve"),
-    )
+    Proc(spawn_serve(config))
 }
 
 fn wait_up(port: u16) {
-    let start = Instant::now();
-    while start.elapsed() < WAIT {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("node on {port} never came up");
+    assert!(wait_listening(port), "node on {port} never came up");
 }
 
 fn incident() -> Value {

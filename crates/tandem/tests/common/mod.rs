@@ -45,23 +45,35 @@ impl Drop for Proc {
     }
 }
 
-/// Starts `tandem serve --config <config>` (logs at `warn`, output discarded) and waits, up to a
-/// minute, until it accepts connections on `port`.
-pub fn serve_on(config: &std::path::Path, port: u16) -> Child {
-    let mut child = std::process::Command::new(bin())
+/// Starts `tandem serve --config <config>` (logs at `warn`, output discarded), not waiting.
+pub fn spawn_serve(config: &std::path::Path) -> Child {
+    std::process::Command::new(bin())
         .args(["serve", "--config"])
         .arg(config)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("spawn serve");
+        .expect("spawn serve")
+}
+
+/// Waits, up to a minute, until something accepts connections on `port` of loopback.
+pub fn wait_listening(port: u16) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
+            return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// [`spawn_serve`], then waits until the node accepts connections on `port`.
+pub fn serve_on(config: &std::path::Path, port: u16) -> Child {
+    let mut child = spawn_serve(config);
+    if wait_listening(port) {
+        return child;
     }
     let _ = child.kill();
     let _ = child.wait();
