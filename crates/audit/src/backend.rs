@@ -46,7 +46,7 @@ pub fn extend(head_seq: u64, head_hash: &str, entries: &[Entry], checkpoint_ever
         let seq = head_seq + 1 + i as u64;
         let record = Record::chain(seq, entry, &prev);
         prev.clone_from(&record.hash);
-        out.push((record, seq % every == 0));
+        out.push((record, seq.is_multiple_of(every)));
     }
     out
 }
