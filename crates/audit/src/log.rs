@@ -78,13 +78,26 @@ impl AuditLog {
 
     /// Opens (creating if needed, mode 0600) the audit database at `path`.
     pub fn open(path: &Path, key: SigningKey, options: AuditOptions) -> Result<AuditLog, AuditError> {
-        AuditLog::on(Arc::new(SqliteChain::create(path)?), key, options)
+        let writer = Arc::new(SqliteChain::create(path)?);
+        // Readers open the file on their own: the writer's connection closes with its thread
+        // (at `close`), which folds the WAL into the file.
+        AuditLog::split(writer, Arc::new(SqliteChain::read_only(path)?), key, options)
     }
 
     /// A log appending to `chain` (which other writers, in other processes, may share).
     pub fn on(chain: Arc<dyn ChainStore>, key: SigningKey, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        AuditLog::split(Arc::clone(&chain), chain, key, options)
+    }
+
+    /// A log appending through `writer`, held by the writer thread only, and reading `chain`.
+    fn split(
+        writer: Arc<dyn ChainStore>,
+        chain: Arc<dyn ChainStore>,
+        key: SigningKey,
+        options: AuditOptions,
+    ) -> Result<AuditLog, AuditError> {
         let (tx, rx) = mpsc::channel();
-        let writer = Writer::new(Arc::clone(&chain), Signer::new(key), options);
+        let writer = Writer::new(writer, Signer::new(key), options);
         let worker = std::thread::Builder::new()
             .name("tandem-audit".into())
             .spawn(move || writer.run(rx))

@@ -31,6 +31,7 @@
 //!   deadlocks and lost connections are `Retryable`, constraint violations `Conflict`.
 
 mod accounts;
+pub mod audit;
 mod claims;
 mod federation;
 mod labels;
@@ -50,6 +51,7 @@ use tandem_store::{Result, StoreError};
 use labels::Labels;
 use pool::Pool;
 
+pub use audit::PgAudit;
 pub use pool::PoolConfig;
 
 /// A store on one PostgreSQL database (its `search_path` schema), shared by any number of
