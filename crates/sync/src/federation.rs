@@ -162,6 +162,13 @@ impl Federation {
         self.hooks.clone()
     }
 
+    /// A write to the store at `position` that may have come through another process (heard
+    /// over the database's notifications): peers are notified and the node's feed signal moves,
+    /// unless this process wrote it or already rang for it.
+    pub fn written_elsewhere(&self, position: tandem_model::Timestamp) {
+        self.hooks.ring_if_written_elsewhere(Some(position));
+    }
+
     /// Pulls from peers (and notifies them) only while `held` reads true: several processes
     /// serving one node from a shared database pull once, in the process holding the node's
     /// lease; another takes over within a peer refresh of gaining it. Call before

@@ -338,3 +338,46 @@ fn two_processes_write_one_audit_chain() {
     assert!(!broken.status.success(), "{}", text(&broken));
     assert!(text(&broken).contains(&format!("first broken at seq {tampered}")), "{}", text(&broken));
 }
+
+/// A write through one process reaches a live stream connected to the other at once: the
+/// database's notification wakes it, not the once-a-second look at the feed position. The
+/// delay is printed, not asserted (a loaded machine stretches it); the event must arrive.
+#[test]
+fn a_write_on_one_process_reaches_a_stream_on_the_other() {
+    use std::io::BufRead;
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb) = (free_port(), free_port());
+    let _a = Proc(serve_on(&config(dir.path(), "a", pa, &db), pa));
+    let _b = Proc(serve_on(&config(dir.path(), "b", pb, &db), pb));
+    let stream = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+        .get(format!("http://127.0.0.1:{pb}/api/tandem/stream/"))
+        .basic_auth("irq", Some("dev-only"))
+        .header("Last-Event-ID", "1970-01-01T00:00:00.000000Z")
+        .send()
+        .expect("stream");
+    assert_eq!(stream.status().as_u16(), 200);
+    let mut lines = std::io::BufReader::new(stream);
+    // Connected (the server sends its headers once it subscribed); give the stream a moment to
+    // wait on the signal, then write through the other process.
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    post(pa, "usa", vec![incident(7, &[GREEN])]);
+    let posted = started.elapsed();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = lines.read_line(&mut line).expect("read the stream");
+        assert!(n > 0, "the stream ended");
+        if line.starts_with("data:") && line.contains("incident 7") {
+            break;
+        }
+    }
+    println!(
+        "a write on process A reached a stream on process B {:?} after the POST returned ({posted:?} for the POST)",
+        started.elapsed().saturating_sub(posted)
+    );
+}
