@@ -246,19 +246,34 @@ fn two_processes_pull_from_a_peer_with_failover() {
     assert_eq!(r.status().as_u16(), 202);
     eventually("IRQ's object reaches USA", &|| holds(pa, &first_id) && holds(pb, &first_id));
 
-    // Exactly one process pulls (its peer list is the configured one; the other's is empty).
+    // Exactly one process pulls (its metrics carry its pullers' series; the other's none).
     let pulling = |port: u16| {
+        let r = client()
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .basic_auth("analyst", Some("dev-only"))
+            .send()
+            .expect("metrics");
+        r.text().unwrap_or_default().contains("tandem_peer_errors{peer=\"IRQ\"}")
+    };
+    eventually("one process pulls", &|| pulling(pa) != pulling(pb));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(pulling(pa), pulling(pb), "never both, never neither");
+    // Either process shows the node's peer status: the puller's own, the other's as persisted.
+    let peers = |port: u16| -> Vec<Value> {
         let r = client()
             .get(format!("http://127.0.0.1:{port}/api/tandem/peers/"))
             .basic_auth("analyst", Some("dev-only"))
             .send()
             .expect("peers");
         let v: Value = r.json().unwrap_or(Value::Null);
-        v["peers"].as_array().is_some_and(|a| !a.is_empty())
+        let keys = ["member", "url", "received", "last_success", "errors"];
+        v["peers"].as_array().cloned().unwrap_or_default().iter().map(|p| json!(keys.map(|k| &p[k]))).collect()
     };
-    eventually("one process pulls", &|| pulling(pa) != pulling(pb));
-    std::thread::sleep(Duration::from_secs(3));
-    assert_ne!(pulling(pa), pulling(pb), "never both, never neither");
+    eventually("both processes show the same peer status", &|| {
+        let (sa, sb) = (peers(pa), peers(pb));
+        sa.len() == 1 && sa == sb && sa[0][2].as_u64().is_some_and(|n| n >= 1)
+    });
+    println!("peer status on both processes: {:?}", peers(pa));
     // The holder dies; the other takes the pulls over and receives what IRQ writes next.
     let (mut proc_b, survivor) = (Some(proc_b), if pulling(pa) { pb } else { pa });
     if survivor == pb {
