@@ -6,8 +6,12 @@
 //! or TAXII; the binary adapts [`AuditLog`] to the TAXII server's `AuditSink`.
 //!
 //! # Storage
-//! A separate SQLite file, `audit.sqlite` in the data directory (WAL, `synchronous = FULL`,
-//! created with mode 0600; schema in `schema.sql`, format version in its `meta` table):
+//! Behind [`ChainStore`] (see [`backend`]): a node on the embedded store keeps a separate SQLite
+//! file, `audit.sqlite` in the data directory ([`SqliteChain`]); processes sharing a PostgreSQL
+//! store keep one chain in that database (`tandem-store-postgres`'s `PgAudit`, tables
+//! `audit_entries` and `audit_checkpoints` of the same columns), whichever process writes. The
+//! SQLite file (WAL, `synchronous = FULL`, created with mode 0600; schema in `schema.sql`,
+//! format version in its `meta` table) holds:
 //! - `entries(seq, ts, actor_user, actor_member, action, method, path, status, detail,
 //!   prev_hash, hash)`: `seq` counts from 1 without gaps; `hash = SHA-256(prev_hash ||
 //!   canonical bytes)` where the canonical bytes are every other column exactly as stored,
@@ -39,16 +43,20 @@
 //! (a database administrator, a restored backup, a bug). Access over HTTP is restricted to
 //! users with role `auditor` of the node's member, and each such read is itself audited.
 
+pub mod backend;
 pub mod chain;
 pub mod keys;
 mod log;
+mod sqlite;
 mod verify;
 
 use std::path::PathBuf;
 
+pub use backend::{ChainStore, Signer};
 pub use chain::{Checkpoint, Entry, Record};
-pub use log::{AUDIT_FILE, AuditLog, AuditOptions, audit_path, read};
-pub use verify::{Problem, Report, verify};
+pub use log::{AUDIT_FILE, AuditLog, AuditOptions, audit_path};
+pub use sqlite::{SqliteChain, read};
+pub use verify::{Problem, Report, verify, verify_chain};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -66,6 +74,9 @@ pub enum AuditError {
     Closed,
     #[error("audit log write failed: {0}")]
     Writer(String),
+    /// The database of another keeper (PostgreSQL) failed.
+    #[error("audit database: {0}")]
+    Backend(String),
 }
 
 #[cfg(test)]

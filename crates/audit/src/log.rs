@@ -1,33 +1,29 @@
-//! The writer: an [`AuditLog`] handle whose `record` never waits for the disk.
+//! The audit log's writer: a handle whose `record` never waits for the disk.
 //!
 //! It exists because auditing every request must not slow requests down. `record` sends the
-//! entry over a channel to one background thread, which appends batches in one SQLite
-//! transaction each (at most `flush_interval` after the first pending entry), signs a
-//! checkpoint every `checkpoint_every` entries and, when entries arrived since the last one,
-//! at least every `checkpoint_interval`. Each batch re-reads the chain head inside an
-//! `IMMEDIATE` transaction, so two writers on one file serialise instead of forking the chain.
-//! A batch that fails to commit is kept and retried; nothing is dropped silently.
+//! entry over a channel to one background thread, which appends batches through the chain's
+//! keeper ([`ChainStore::append`]: one transaction each, at most `flush_interval` after the first
+//! pending entry), signs a checkpoint every `checkpoint_every` entries and, when entries arrived
+//! since the last one, at least every `checkpoint_interval`. The keeper serialises appends from
+//! every writer of the chain, so several writers (threads, processes) never fork it. A batch that
+//! fails to commit is kept and retried; nothing is dropped silently.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signer, SigningKey};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use tandem_model::Timestamp;
+use ed25519_dalek::SigningKey;
 
-use crate::chain::{Checkpoint, Entry, GENESIS, Record};
+use crate::backend::{ChainStore, Signer};
+use crate::chain::{Entry, Record};
+use crate::sqlite::SqliteChain;
 use crate::{AuditError, keys};
 
 /// The audit database's file name inside the data directory.
 pub const AUDIT_FILE: &str = "audit.sqlite";
 
-const SCHEMA: &str = include_str!("schema.sql");
-const FORMAT: &str = "1";
 /// The most entries one transaction appends.
 const MAX_BATCH: usize = 1000;
 
@@ -68,7 +64,7 @@ enum Msg {
 
 /// A handle on the node's audit log. Share it behind an `Arc`.
 pub struct AuditLog {
-    path: PathBuf,
+    chain: Arc<dyn ChainStore>,
     tx: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -82,23 +78,41 @@ impl AuditLog {
 
     /// Opens (creating if needed, mode 0600) the audit database at `path`.
     pub fn open(path: &Path, key: SigningKey, options: AuditOptions) -> Result<AuditLog, AuditError> {
-        create_private(path)?;
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        check_format(&conn)?;
-        let (tx, rx) = mpsc::channel();
-        let worker = std::thread::Builder::new()
-            .name("tandem-audit".into())
-            .spawn(move || Writer::new(conn, key, options).run(rx))
-            .map_err(|source| AuditError::Io { path: path.to_path_buf(), source })?;
-        Ok(AuditLog { path: path.to_path_buf(), tx: Mutex::new(Some(tx)), worker: Mutex::new(Some(worker)) })
+        let writer = Arc::new(SqliteChain::create(path)?);
+        // Readers open the file on their own: the writer's connection closes with its thread
+        // (at `close`), which folds the WAL into the file.
+        AuditLog::split(writer, Arc::new(SqliteChain::read_only(path)?), key, options)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// A log appending to `chain` (which other writers, in other processes, may share).
+    pub fn on(chain: Arc<dyn ChainStore>, key: SigningKey, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        AuditLog::split(Arc::clone(&chain), chain, key, options)
+    }
+
+    /// A log appending through `writer`, held by the writer thread only, and reading `chain`.
+    fn split(
+        writer: Arc<dyn ChainStore>,
+        chain: Arc<dyn ChainStore>,
+        key: SigningKey,
+        options: AuditOptions,
+    ) -> Result<AuditLog, AuditError> {
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer::new(writer, Signer::new(key), options);
+        let worker = std::thread::Builder::new()
+            .name("tandem-audit".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| AuditError::Writer(format!("starting the audit writer: {e}")))?;
+        Ok(AuditLog { chain, tx: Mutex::new(Some(tx)), worker: Mutex::new(Some(worker)) })
+    }
+
+    /// Where the chain is kept (a file, a database).
+    pub fn location(&self) -> String {
+        self.chain.location()
+    }
+
+    /// The chain's keeper, for readers and the verifier.
+    pub fn chain(&self) -> &Arc<dyn ChainStore> {
+        &self.chain
     }
 
     /// Queues an entry; returns at once.
@@ -135,7 +149,7 @@ impl AuditLog {
 
     /// Entries after `after`, oldest first, at most `limit`.
     pub fn read(&self, after: u64, limit: usize) -> Result<Vec<Record>, AuditError> {
-        read(&self.path, after, limit)
+        self.chain.read(after, limit)
     }
 
     fn ask(&self, msg: impl FnOnce(Ack) -> Msg) -> Result<(), AuditError> {
@@ -157,79 +171,10 @@ impl Drop for AuditLog {
     }
 }
 
-/// Opens an existing audit database read-only.
-pub fn open_read_only(path: &Path) -> Result<Connection, AuditError> {
-    if !path.exists() {
-        return Err(AuditError::Missing(path.to_path_buf()));
-    }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    check_format(&conn)?;
-    Ok(conn)
-}
-
-/// Entries of the log at `path` after `after`, oldest first, at most `limit`.
-pub fn read(path: &Path, after: u64, limit: usize) -> Result<Vec<Record>, AuditError> {
-    let conn = open_read_only(path)?;
-    let mut stmt = conn.prepare(
-        "SELECT seq, ts, actor_user, actor_member, action, method, path, status, detail, \
-         prev_hash, hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let after = i64::try_from(after).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![after, limit], record_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-pub(crate) const SELECT_ENTRIES: &str = "SELECT seq, ts, actor_user, actor_member, action, method, \
-     path, status, detail, prev_hash, hash FROM entries ORDER BY seq";
-
-pub(crate) fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
-    Ok(Record {
-        seq: row.get::<_, i64>(0)?.max(0) as u64,
-        ts: row.get(1)?,
-        actor_user: row.get(2)?,
-        actor_member: row.get(3)?,
-        action: row.get(4)?,
-        method: row.get(5)?,
-        path: row.get(6)?,
-        status: row.get::<_, i64>(7)?.clamp(0, i64::from(u16::MAX)) as u16,
-        detail: row.get(8)?,
-        prev_hash: row.get(9)?,
-        hash: row.get(10)?,
-    })
-}
-
-fn check_format(conn: &Connection) -> Result<(), AuditError> {
-    let format: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0)).optional()?;
-    match format.as_deref() {
-        Some(FORMAT) => Ok(()),
-        other => Err(AuditError::Format(format!("unsupported audit log format {other:?} (this build reads {FORMAT})"))),
-    }
-}
-
-/// Creates the file with mode 0600 so that the log is private from its first byte (SQLite
-/// gives its -wal and -shm files the same mode).
-fn create_private(path: &Path) -> Result<(), AuditError> {
-    if path.exists() {
-        return Ok(());
-    }
-    let io = |source| AuditError::Io { path: path.to_path_buf(), source };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map(drop).map_err(io)
-}
-
 /// The background thread's state.
 struct Writer {
-    conn: Connection,
-    key: SigningKey,
+    chain: Arc<dyn ChainStore>,
+    signer: Signer,
     options: AuditOptions,
     pending: Vec<Entry>,
     /// When the oldest pending entry arrived.
@@ -240,10 +185,10 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(conn: Connection, key: SigningKey, options: AuditOptions) -> Writer {
+    fn new(chain: Arc<dyn ChainStore>, signer: Signer, options: AuditOptions) -> Writer {
         Writer {
-            conn,
-            key,
+            chain,
+            signer,
             options,
             pending: Vec::new(),
             pending_since: None,
@@ -316,53 +261,13 @@ impl Writer {
     }
 
     /// Returns whether the batch ended on a checkpoint.
-    fn append(&mut self) -> rusqlite::Result<bool> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (mut seq, mut prev) = head(&tx)?;
-        let mut signed = false;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO entries (seq, ts, actor_user, actor_member, action, method, path, \
-                 status, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
-            for entry in &self.pending {
-                seq += 1;
-                let r = Record::chain(seq, entry, &prev);
-                insert.execute(params![
-                    seq as i64,
-                    r.ts,
-                    r.actor_user,
-                    r.actor_member,
-                    r.action,
-                    r.method,
-                    r.path,
-                    r.status,
-                    r.detail,
-                    r.prev_hash,
-                    r.hash
-                ])?;
-                signed = seq % self.options.checkpoint_every.max(1) == 0;
-                if signed {
-                    insert_checkpoint(&tx, &self.key, seq, &r.hash)?;
-                }
-                prev = r.hash;
-            }
-        }
-        tx.commit()?;
-        Ok(signed)
+    fn append(&mut self) -> Result<bool, AuditError> {
+        self.chain.append(&self.pending, &self.signer, self.options.checkpoint_every)
     }
 
     /// Signs the chain head if it is not signed yet.
     fn sign_head(&mut self) -> Result<(), String> {
-        let result = (|| -> rusqlite::Result<()> {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (seq, hash) = head(&tx)?;
-            let last: Option<i64> = tx.query_row("SELECT max(seq) FROM checkpoints", [], |r| r.get(0))?;
-            if seq > 0 && last.is_none_or(|l| (l as u64) < seq) {
-                insert_checkpoint(&tx, &self.key, seq, &hash)?;
-            }
-            tx.commit()
-        })();
+        let result = self.chain.sign_head(&self.signer);
         self.last_checkpoint = Instant::now();
         match result {
             Ok(()) => {
@@ -375,24 +280,4 @@ impl Writer {
             }
         }
     }
-}
-
-/// The last entry's `(seq, hash)`, or `(0, GENESIS)`.
-fn head(conn: &Connection) -> rusqlite::Result<(u64, String)> {
-    Ok(conn
-        .query_row("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?))
-        })
-        .optional()?
-        .unwrap_or((0, GENESIS.to_string())))
-}
-
-fn insert_checkpoint(conn: &Connection, key: &SigningKey, seq: u64, hash: &str) -> rusqlite::Result<()> {
-    let ts = Timestamp::now().to_taxii();
-    let signature = STANDARD.encode(key.sign(&Checkpoint::message(seq, hash, &ts)).to_bytes());
-    conn.execute(
-        "INSERT OR REPLACE INTO checkpoints (seq, hash, ts, signature) VALUES (?1, ?2, ?3, ?4)",
-        params![seq as i64, hash, ts, signature],
-    )?;
-    Ok(())
 }

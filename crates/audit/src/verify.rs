@@ -1,7 +1,8 @@
 //! The verifier behind `tandem audit verify`: recomputes the chain and checks the signatures.
 //!
 //! It exists because a hash chain proves nothing until someone recomputes it. It reads the log
-//! read-only and reports, by sequence number, every entry whose content no longer matches its
+//! through its keeper ([`ChainStore`]: the SQLite file or the PostgreSQL tables, page by page)
+//! and reports, by sequence number, every entry whose content no longer matches its
 //! hash (edited), every gap (dropped), every entry not chained to its predecessor (dropped or
 //! reordered), every checkpoint whose signature fails or whose entry is gone or different
 //! (re-chained or truncated), and how many entries after the last checkpoint no signature
@@ -9,15 +10,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::AuditError;
+use crate::backend::ChainStore;
 use crate::chain::{Checkpoint, GENESIS};
-use crate::log::{SELECT_ENTRIES, open_read_only, record_from_row};
+use crate::sqlite::SqliteChain;
+
+/// Entries read per page while verifying.
+const PAGE: usize = 10_000;
 
 /// More problems than this are counted, not listed.
 const MAX_LISTED: usize = 1000;
@@ -79,7 +84,8 @@ impl fmt::Display for Problem {
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
-    pub path: PathBuf,
+    /// Where the chain is (its keeper's [`ChainStore::location`]).
+    pub location: String,
     pub entries: u64,
     pub last_seq: Option<u64>,
     pub checkpoints: u64,
@@ -107,7 +113,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "audit log {}: {} entries", self.path.display(), self.entries)?;
+        write!(f, "audit log {}: {} entries", self.location, self.entries)?;
         if let Some(last) = self.last_seq {
             write!(f, " (last seq {last})")?;
         }
@@ -154,37 +160,29 @@ impl Problems {
     }
 }
 
-/// Recomputes the chain of the log at `path` and checks its checkpoints against `key`.
+/// Recomputes the chain of the SQLite log at `path` and checks its checkpoints against `key`.
 pub fn verify(path: &Path, key: &VerifyingKey) -> Result<Report, AuditError> {
-    let conn = open_read_only(path)?;
+    verify_chain(&SqliteChain::read_only(path)?, key)
+}
+
+/// Recomputes the chain `chain` keeps and checks its checkpoints against `key`.
+pub fn verify_chain(chain: &dyn ChainStore, key: &VerifyingKey) -> Result<Report, AuditError> {
     let mut problems = Problems { listed: Vec::new(), more: 0 };
 
     // seq -> signed hash, for the checkpoints whose signature verifies.
     let mut signed: BTreeMap<u64, String> = BTreeMap::new();
     let mut checkpoints = 0u64;
-    {
-        let mut stmt = conn.prepare("SELECT seq, hash, ts, signature FROM checkpoints ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Checkpoint {
-                seq: r.get::<_, i64>(0)?.max(0) as u64,
-                hash: r.get(1)?,
-                ts: r.get(2)?,
-                signature: r.get(3)?,
-            })
-        })?;
-        for c in rows {
-            let c = c?;
-            checkpoints += 1;
-            let ok = STANDARD
-                .decode(&c.signature)
-                .ok()
-                .and_then(|b| Signature::from_slice(&b).ok())
-                .is_some_and(|sig| key.verify(&Checkpoint::message(c.seq, &c.hash, &c.ts), &sig).is_ok());
-            if ok {
-                signed.insert(c.seq, c.hash);
-            } else {
-                problems.push(Problem::BadSignature { seq: c.seq });
-            }
+    for c in chain.checkpoints()? {
+        checkpoints += 1;
+        let ok = STANDARD
+            .decode(&c.signature)
+            .ok()
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .is_some_and(|sig| key.verify(&Checkpoint::message(c.seq, &c.hash, &c.ts), &sig).is_ok());
+        if ok {
+            signed.insert(c.seq, c.hash);
+        } else {
+            problems.push(Problem::BadSignature { seq: c.seq });
         }
     }
 
@@ -194,30 +192,33 @@ pub fn verify(path: &Path, key: &VerifyingKey) -> Result<Report, AuditError> {
     let mut last_seq = None;
     let mut last_checkpoint = None;
     let mut visited = BTreeSet::new();
-    let mut stmt = conn.prepare(SELECT_ENTRIES)?;
-    let rows = stmt.query_map([], record_from_row)?;
-    for r in rows {
-        let r = r?;
-        entries += 1;
-        if r.seq != expected {
-            problems.push(Problem::Gap { from: expected, to: r.seq.saturating_sub(1).max(expected) });
-        } else if r.prev_hash != prev {
-            problems.push(Problem::ChainBroken { seq: r.seq });
-        }
-        if r.compute_hash() != r.hash {
-            problems.push(Problem::Edited { seq: r.seq });
-        }
-        if let Some(h) = signed.get(&r.seq) {
-            visited.insert(r.seq);
-            if *h == r.hash {
-                last_checkpoint = Some(r.seq);
-            } else {
-                problems.push(Problem::CheckpointMismatch { seq: r.seq });
+    let mut after = 0u64;
+    loop {
+        let page = chain.read(after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for r in page {
+            entries += 1;
+            if r.seq != expected {
+                problems.push(Problem::Gap { from: expected, to: r.seq.saturating_sub(1).max(expected) });
+            } else if r.prev_hash != prev {
+                problems.push(Problem::ChainBroken { seq: r.seq });
             }
+            if r.compute_hash() != r.hash {
+                problems.push(Problem::Edited { seq: r.seq });
+            }
+            if let Some(h) = signed.get(&r.seq) {
+                visited.insert(r.seq);
+                if *h == r.hash {
+                    last_checkpoint = Some(r.seq);
+                } else {
+                    problems.push(Problem::CheckpointMismatch { seq: r.seq });
+                }
+            }
+            prev = r.hash;
+            expected = r.seq + 1;
+            last_seq = Some(r.seq);
         }
-        prev = r.hash;
-        expected = r.seq + 1;
-        last_seq = Some(r.seq);
     }
     // Checkpoints whose entry never came up: inside a gap or past the end.
     for seq in signed.keys().copied().filter(|s| !visited.contains(s)) {
@@ -231,7 +232,7 @@ pub fn verify(path: &Path, key: &VerifyingKey) -> Result<Report, AuditError> {
         (None, _) => 0,
     };
     Ok(Report {
-        path: path.to_path_buf(),
+        location: chain.location(),
         entries,
         last_seq,
         checkpoints,

@@ -1,21 +1,58 @@
-//! The node's audit log as the TAXII server sees it: opened in the data directory, written
-//! by the one audit layer of the assembled app ([`crate::http::app`]).
+//! The node's audit log as the TAXII server sees it: opened where the node's store is (its own
+//! `audit.sqlite` in the data directory on the embedded store; the PostgreSQL database, one chain
+//! for every process, with `backend = "postgres"`), written by the one audit layer of the
+//! assembled app ([`crate::http::app`]).
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::Value;
-use tandem_audit::{AuditLog, Entry};
+use tandem_audit::{AuditLog, AuditOptions, ChainStore, Entry, SqliteChain};
 use tandem_model::Timestamp;
 use tandem_taxii::{AuditEvent, AuditSink};
 
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 
-/// Opens the node's audit log (creating it and the node key on first use).
+/// Opens the node's audit log (creating it and the node key on first use). On PostgreSQL every
+/// process appends to the one chain in the database, signing checkpoints with its node key: the
+/// processes of one node must share `node.key`.
 pub fn open_log(config: &Config) -> anyhow::Result<Arc<AuditLog>> {
-    let log = AuditLog::open_in(&config.node.data_dir)
-        .with_context(|| format!("opening the audit log in {}", config.node.data_dir.display()))?;
+    let data_dir = &config.node.data_dir;
+    let log = match config.storage.backend {
+        StorageBackend::Sqlite => AuditLog::open_in(data_dir),
+        StorageBackend::Postgres => {
+            let key = crate::federation::node_key(config)?;
+            AuditLog::on(pg_chain(config)?, key, AuditOptions::default())
+        }
+    };
+    let log = log.with_context(|| format!("opening the audit log in {}", location(config)))?;
     Ok(Arc::new(log))
+}
+
+/// The node's audit chain, to read and verify (`tandem audit show|verify`): nothing is created.
+pub fn open_chain(config: &Config) -> anyhow::Result<Arc<dyn ChainStore>> {
+    match config.storage.backend {
+        StorageBackend::Sqlite => {
+            let path = tandem_audit::audit_path(&config.node.data_dir);
+            Ok(Arc::new(SqliteChain::read_only(&path)?))
+        }
+        StorageBackend::Postgres => pg_chain(config),
+    }
+}
+
+fn pg_chain(config: &Config) -> anyhow::Result<Arc<dyn ChainStore>> {
+    let url = config.storage.url.as_deref().context("storage.url: required with backend = \"postgres\"")?;
+    let location = crate::wiring::redact_url(url);
+    let chain = tandem_store_postgres::PgAudit::open(url, &location)
+        .with_context(|| format!("opening the audit log in the PostgreSQL database {location}"))?;
+    Ok(Arc::new(chain))
+}
+
+fn location(config: &Config) -> String {
+    match (config.storage.backend, &config.storage.url) {
+        (StorageBackend::Postgres, Some(url)) => crate::wiring::redact_url(url),
+        _ => config.node.data_dir.display().to_string(),
+    }
 }
 
 /// The TAXII server's view of the audit log.

@@ -204,6 +204,21 @@ impl NodeBuilder {
             crate::config::StorageBackend::Sqlite => (None, None),
         };
         fed.start();
+        // On a shared database, other processes' writes are heard at once (`LISTEN`); the
+        // federation's once-a-second look at the feed position stays as the fallback.
+        let feed_listener = match (config.storage.backend, &config.storage.url) {
+            (crate::config::StorageBackend::Postgres, Some(url)) => {
+                let fed = Arc::clone(&fed);
+                let on_position: tandem_store_postgres::feed::OnPosition =
+                    Arc::new(move |at| fed.written_elsewhere(at));
+                Some(tokio::spawn(tandem_store_postgres::feed::follow(
+                    url.clone(),
+                    on_position,
+                    stop_accounts.subscribe(),
+                )))
+            }
+            _ => None,
+        };
         tracing::info!(member = %config.node.member, %addr, tls = server_tls.is_some(), collection = %config.intel_collection_id(), "tandem node listening");
         spawn_roster_reload(&config, fed.roster_log());
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
@@ -267,6 +282,9 @@ impl NodeBuilder {
             let _ = feeds.await;
             if let Some(lease) = lease {
                 let _ = lease.await;
+            }
+            if let Some(listener) = feed_listener {
+                let _ = listener.await;
             }
             task_fed.stop().await;
             if let Err(e) = audit.close() {

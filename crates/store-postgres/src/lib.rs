@@ -25,14 +25,19 @@
 //!   out positions above its value. The lock is held to `COMMIT`, so writers, in any number of
 //!   processes, commit in position order: a reader never sees a later position committed before
 //!   an earlier one, and paging by position never skips a version.
+//! - **The feed signal crosses processes**: the transaction that moves the clock also sends a
+//!   `NOTIFY` on the schema's channel (delivered at `COMMIT`); [`feed::follow`] listens, so a
+//!   write through one process wakes the others' streams and peer notifications at once.
 //! - `cas_meta` is one `SELECT ... FOR UPDATE` (or an insert that conflicts) and a write in one
 //!   transaction.
 //! - Errors map to the same [`StoreError`] kinds as SQLite's: serialization failures,
 //!   deadlocks and lost connections are `Retryable`, constraint violations `Conflict`.
 
 mod accounts;
+pub mod audit;
 mod claims;
 mod federation;
+pub mod feed;
 mod labels;
 mod migrate;
 mod pool;
@@ -50,6 +55,7 @@ use tandem_store::{Result, StoreError};
 use labels::Labels;
 use pool::Pool;
 
+pub use audit::PgAudit;
 pub use pool::PoolConfig;
 
 /// A store on one PostgreSQL database (its `search_path` schema), shared by any number of
@@ -174,10 +180,12 @@ pub(crate) async fn lock_clock(tx: &tokio_postgres::Transaction<'_>) -> Result<i
     row.try_get(0).map_err(pg)
 }
 
-/// Records the last position a transaction handed out (still under its lock).
+/// Records the last position a transaction handed out (still under its lock), and queues the
+/// feed notification that every process listening on this schema's channel receives when the
+/// transaction commits ([`feed`]); one statement, so a write pays no extra round trip.
 pub(crate) async fn advance_clock(tx: &tokio_postgres::Transaction<'_>, floor: i64, last: i64) -> Result<()> {
     if last > floor {
-        tx.execute("UPDATE clock SET last = $1 WHERE id = 1", &[&last]).await.map_err(pg)?;
+        tx.query_one(feed::ADVANCE_AND_NOTIFY, &[&last]).await.map_err(pg)?;
     }
     Ok(())
 }

@@ -9,8 +9,11 @@ use tokio_postgres::Client;
 
 use crate::pg;
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_text_search.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_text_search.sql")),
+    (3, include_str!("../migrations/0003_audit.sql")),
+];
 
 /// The advisory lock key migrations take (any constant of this crate's own).
 const MIGRATION_LOCK: i64 = 0x7461_6e64_656d_0001;

@@ -10,14 +10,16 @@ use tandem_model::Timestamp;
 use tandem_store::access::{Released, StoredRow, release_matching};
 use tandem_store::cursor::Cursor;
 use tandem_store::{ObjectQuery, Page, Record, Result, VersionFilter, ViewContext};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::{PgStore, claims, pg};
 
 const NEWER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.originator = o.originator AND n.version > o.version AND n.label = ANY($3))";
 const OLDER_VISIBLE: &str = "EXISTS (SELECT 1 FROM objects n WHERE n.collection = o.collection AND n.stix_id = o.stix_id AND n.originator = o.originator AND n.version < o.version AND n.label = ANY($3))";
 
-type Param = Box<dyn ToSql + Sync + Send>;
+/// A parameter with its PostgreSQL type: the listing runs as one typed query per batch (parse,
+/// bind and execute in one round trip, no statement to prepare first and close after).
+type Param = (Box<dyn ToSql + Sync + Send>, Type);
 
 impl PgStore {
     pub(crate) async fn list_impl(
@@ -42,19 +44,20 @@ impl PgStore {
             (None, None) => Timestamp::from_micros(i64::MIN / 2),
         }
         .as_micros();
-        // Most stores hold no contested id: then no row needs the per-row look-up.
+        // Most stores hold no contested id: then no row of a long listing needs the per-row
+        // look-up. A look-up by id reads a few rows: the per-row check costs less than asking.
         let any_contested = !query.every_claim
-            && conn
-                .query_one("SELECT EXISTS (SELECT 1 FROM contested WHERE collection = $1)", &[&coll])
-                .await
-                .map_err(pg)?
-                .try_get::<_, bool>(0)
-                .map_err(pg)?;
+            && (!query.ids.is_empty()
+                || conn
+                    .query_one("SELECT EXISTS (SELECT 1 FROM contested WHERE collection = $1)", &[&coll])
+                    .await
+                    .map_err(pg)?
+                    .try_get::<_, bool>(0)
+                    .map_err(pg)?);
         let Some((sql, mut params)) = listing_sql(query, &released, any_contested) else {
             return Ok(Page::default());
         };
-        params[0] = Box::new(coll);
-        let stmt = conn.prepare(&sql).await.map_err(pg)?;
+        params[0].0 = Box::new(coll);
         let limit = query.limit.min(i64::MAX as usize - 1);
         // One more than a page tells whether more follow.
         let wanted = limit + 1;
@@ -62,11 +65,12 @@ impl PgStore {
         let mut items: Vec<Record> = Vec::with_capacity(wanted.min(10_000));
         loop {
             let batch = (wanted - items.len()).clamp(1, 10_000);
-            params[1] = Box::new(after);
+            params[1].0 = Box::new(after);
             let last = params.len() - 1;
-            params[last] = Box::new(batch as i64);
-            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-            let rows = conn.query(&stmt, &refs).await.map_err(pg)?;
+            params[last].0 = Box::new(batch as i64);
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+                params.iter().map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone())).collect();
+            let rows = conn.query_typed(&sql, &typed).await.map_err(pg)?;
             let exhausted = rows.len() < batch;
             for r in rows {
                 let row = StoredRow {
@@ -131,12 +135,12 @@ fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) ->
          FROM objects o WHERE o.collection = $1 AND o.date_added > $2 AND o.label = ANY($3)",
     );
     let mut params: Vec<Param> = vec![
-        Box::new(0i64), // the collection, set by the caller
-        Box::new(0i64), // the position, set per batch
-        Box::new(released.ids.clone()),
+        (Box::new(0i64), Type::INT8), // the collection, set by the caller
+        (Box::new(0i64), Type::INT8), // the position, set per batch
+        (Box::new(released.ids.clone()), Type::INT8_ARRAY),
     ];
     let mut push_in = |sql: &mut String, column: &str, values: &[String]| {
-        params.push(Box::new(values.to_vec()));
+        params.push((Box::new(values.to_vec()), Type::TEXT_ARRAY));
         sql.push_str(&format!(" AND {column} = ANY(${})", params.len()));
     };
     if !query.ids.is_empty() {
@@ -153,7 +157,7 @@ fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) ->
     }
     if let Some(text) = &query.text {
         // Candidates only: the match is checked again on the viewer's copy (`release_matching`).
-        params.push(Box::new(text.tsquery()));
+        params.push((Box::new(text.tsquery()), Type::TEXT));
         sql.push_str(&format!(" AND o.search @@ to_tsquery('simple', ${})", params.len()));
     }
     let last = format!("(o.latest OR NOT {NEWER_VISIBLE})");
@@ -166,7 +170,7 @@ fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) ->
             let mut alternatives = Vec::new();
             if !exact.is_empty() {
                 let keys: Vec<String> = exact.iter().map(Timestamp::sort_key).collect();
-                params.push(Box::new(keys));
+                params.push((Box::new(keys), Type::TEXT_ARRAY));
                 alternatives.push(format!("o.version = ANY(${})", params.len()));
             }
             if *want_last {
@@ -181,7 +185,7 @@ fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) ->
             sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
         }
     }
-    params.push(Box::new(0i64));
+    params.push((Box::new(0i64), Type::INT8));
     sql.push_str(&format!(" ORDER BY o.date_added LIMIT ${}", params.len()));
     Some((sql, params))
 }

@@ -82,6 +82,31 @@ fn ph(i: usize) -> String {
     format!("${i}")
 }
 
+/// The most parameters one statement may carry (the protocol counts them in 16 bits).
+const MAX_PARAMS: usize = 65_535;
+
+/// Rows of `table` per `INSERT` statement: within [`MAX_PARAMS`], at most 500.
+fn rows_per_insert(table: &Table) -> usize {
+    (MAX_PARAMS / table.columns.len().max(1)).clamp(1, 500)
+}
+
+/// `INSERT INTO table (...) VALUES (...), (...)` for `rows` rows: row `r`'s cells are
+/// parameters `r * columns + 1 ..= (r + 1) * columns`, the row's values as [`insert_sql`] writes
+/// them.
+fn multi_row_insert(table: &Table, rows: usize) -> String {
+    const VALUES: &str = " VALUES ";
+    let columns = table.columns.len();
+    let mut sql = insert_sql(table, extra(table), ph);
+    // The part before VALUES (table and column names) is the same for every row.
+    let Some(at) = sql.find(VALUES).map(|i| i + VALUES.len()) else { return sql };
+    for r in 1..rows {
+        let row = insert_sql(table, extra(table), |i| ph(r * columns + i));
+        sql.push_str(", ");
+        sql.push_str(&row[at..]);
+    }
+    sql
+}
+
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
@@ -169,7 +194,7 @@ impl RowStore for PgStore {
     }
 
     fn write_rows(&self, table: &Table, rows: &[Row], marker: &Value) -> Result<()> {
-        let sql = insert_sql(table, extra(table), ph);
+        let per_statement = rows_per_insert(table);
         let batch: Vec<Vec<Param>> = rows
             .iter()
             .map(|r| r.cells.iter().zip(table.columns).map(|(cell, col)| bind(cell, col.kind)).collect())
@@ -183,19 +208,21 @@ impl RowStore for PgStore {
             let mut conn = self.pool.get().await?;
             let tx = conn.transaction().await.map_err(pg)?;
             if !batch.is_empty() {
-                let insert = tx.prepare(&sql).await.map_err(pg)?;
-                for params in &batch {
-                    tx.execute(&insert, &refs(params)).await.map_err(pg)?;
+                // Many rows per statement: a round trip per row was the copy's cost.
+                for chunk in batch.chunks(per_statement) {
+                    let params: Vec<&(dyn ToSql + Sync)> = chunk.iter().flat_map(|p| refs(p)).collect();
+                    tx.execute(multi_row_insert(table, chunk.len()).as_str(), &params).await.map_err(pg)?;
                 }
                 // The full-text column is derived from the body: rebuilt, not copied.
                 if !texts.is_empty() {
-                    let index = tx
-                        .prepare("UPDATE objects SET search = to_tsvector('simple', $2) WHERE date_added = $1")
-                        .await
-                        .map_err(pg)?;
-                    for (date_added, keys) in &texts {
-                        tx.execute(&index, &[date_added, keys]).await.map_err(pg)?;
-                    }
+                    let (positions, keys): (Vec<i64>, Vec<String>) = texts.iter().cloned().unzip();
+                    tx.execute(
+                        "UPDATE objects o SET search = to_tsvector('simple', t.keys) \
+                         FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS t(date_added, keys) WHERE o.date_added = t.date_added",
+                        &[&positions, &keys],
+                    )
+                    .await
+                    .map_err(pg)?;
                 }
             }
             if let Some(last) = last {

@@ -162,6 +162,13 @@ impl Federation {
         self.hooks.clone()
     }
 
+    /// A write to the store at `position` that may have come through another process (heard
+    /// over the database's notifications): peers are notified and the node's feed signal moves,
+    /// unless this process wrote it or already rang for it.
+    pub fn written_elsewhere(&self, position: tandem_model::Timestamp) {
+        self.hooks.ring_if_written_elsewhere(Some(position));
+    }
+
     /// Pulls from peers (and notifies them) only while `held` reads true: several processes
     /// serving one node from a shared database pull once, in the process holding the node's
     /// lease; another takes over within a peer refresh of gaining it. Call before
@@ -386,6 +393,31 @@ impl Federation {
         Some(s.received + s.deletions)
     }
 
+    /// The node's peer status, whichever of its processes is asked: this process's pullers'
+    /// when it pulls; when another process of the node holds the pulls (the gate is closed),
+    /// the status that process persists in the store ([`crate::status::save`]), for the same
+    /// peer list (a peer not reported yet shows as new).
+    pub fn node_statuses(&self) -> anyhow::Result<Vec<PeerStatus>> {
+        if lock(&self.pull_gate).as_ref().is_none_or(|held| *held.borrow()) {
+            return Ok(self.statuses());
+        }
+        let store = self.ctx.store.as_ref();
+        let peers = crate::peers::merged(&self.config_peers, crate::peers::stored(store)?);
+        let mut saved = crate::status::load_all(store)?;
+        Ok(peers
+            .iter()
+            .map(|p| {
+                let mut s = match saved.iter().position(|s| s.member == p.member) {
+                    Some(i) => saved.swap_remove(i),
+                    None => PeerStatus::new(&p.member, &p.url),
+                };
+                s.refresh_lag();
+                s
+            })
+            .collect())
+    }
+
+    /// This process's pullers' status (none while another process holds the pulls).
     pub fn statuses(&self) -> Vec<PeerStatus> {
         lock(&self.entries)
             .iter()
@@ -469,8 +501,10 @@ impl Federation {
             return Err(TaxiiError::Forbidden("peer status is for the node's own member".into()));
         }
         let details = PEER_DETAIL_ROLES.iter().any(|r| caller.has_role(r));
-        Ok(self
-            .statuses()
+        let statuses = self
+            .node_statuses()
+            .map_err(|e| TaxiiError::Internal(format!("reading the persisted peer status: {e:#}")))?;
+        Ok(statuses
             .into_iter()
             .map(|s| {
                 let mut v = serde_json::to_value(&s).unwrap_or_default();

@@ -18,12 +18,16 @@ use tokio::sync::Notify;
 
 use crate::client::{PeerClient, PeerSpec, Timeouts};
 
+/// `accounted` before the first look at the store's feed position.
+const UNNOTED: i64 = i64::MIN;
+
 /// The [`WriteHooks`] that notify peers, chained before the node's other hooks.
 pub struct NotifyHooks {
     targets: RwLock<Vec<(String, Arc<Notify>)>>,
     inner: Arc<dyn WriteHooks>,
     /// The feed position (µs) this process has accounted for: its own writes, which rang at
-    /// once, and external writes already rung for by [`NotifyHooks::ring_if_written_elsewhere`].
+    /// once, and external writes already rung for by [`NotifyHooks::ring_if_written_elsewhere`];
+    /// [`UNNOTED`] until the first look (0 once an empty store was seen).
     accounted: AtomicI64,
     /// Marking-definitions added since the federation last looked, with their `date_added`
     /// (a definition that arrives after what it marks may make earlier versions servable).
@@ -35,24 +39,22 @@ impl NotifyHooks {
         NotifyHooks {
             targets: RwLock::new(Vec::new()),
             inner,
-            accounted: AtomicI64::new(0),
+            accounted: AtomicI64::new(UNNOTED),
             new_markings: Default::default(),
         }
     }
 
     /// Rings when the store's feed position moved past everything this process wrote or
     /// already rang for: another process (`tandem import`, `tandem marking create`) wrote to
-    /// the store. The first call only takes note of the position.
+    /// the store. The first call only takes note of the position (`None`: the store is empty,
+    /// so the first write elsewhere rings).
     pub fn ring_if_written_elsewhere(&self, position: Option<Timestamp>) {
-        let Some(at) = position else {
-            return;
-        };
-        let position = at.as_micros();
+        let position = position.map_or(0, |at| at.as_micros());
         let before = self.accounted.fetch_max(position, Ordering::SeqCst);
-        if before != 0 && position > before {
+        if before != UNNOTED && position > before {
             tracing::debug!("writes by another process: notifying peers");
             self.ring();
-            self.inner.after_external_write(at);
+            self.inner.after_external_write(Timestamp::from_micros(position));
         }
     }
 

@@ -129,6 +129,9 @@ pub async fn run(
     let mut backoff = Duration::ZERO;
     let mut mode = Mode::default();
     let mut last_saved: Option<std::time::Instant> = None;
+    // A status not persisted yet (throttled): saved at the end of its interval even when no
+    // pass follows, so what the node's other processes serve catches up within a second.
+    let mut unsaved: Option<PeerStatus> = None;
     loop {
         let current = match spec.read() {
             Ok(s) => s.clone(),
@@ -174,17 +177,34 @@ pub async fn run(
             // would cost a sync to disk for every notification); failures always.
             if result.is_err() || last_saved.is_none_or(|t| t.elapsed() >= STATUS_SAVE_INTERVAL) {
                 last_saved = Some(std::time::Instant::now());
-                let store = Arc::clone(&ctx.store);
-                let _ = tokio::task::spawn_blocking(move || status::save(store.as_ref(), &snapshot)).await;
+                unsaved = None;
+                save_status(&ctx, snapshot).await;
+            } else {
+                unsaved = Some(snapshot);
             }
         }
         let wait = if backoff.is_zero() { ctx.poll_interval } else { backoff };
-        tokio::select! {
-            _ = trigger.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => return,
+        let woken = tokio::time::Instant::now() + wait;
+        loop {
+            let save_at = last_saved.map_or_else(std::time::Instant::now, |t| t + STATUS_SAVE_INTERVAL);
+            tokio::select! {
+                _ = trigger.notified() => break,
+                _ = tokio::time::sleep_until(woken) => break,
+                _ = tokio::time::sleep_until(save_at.into()), if unsaved.is_some() => {
+                    last_saved = Some(std::time::Instant::now());
+                    if let Some(snapshot) = unsaved.take() {
+                        save_status(&ctx, snapshot).await;
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
         }
     }
+}
+
+async fn save_status(ctx: &Arc<Context>, snapshot: PeerStatus) {
+    let store = Arc::clone(&ctx.store);
+    let _ = tokio::task::spawn_blocking(move || status::save(store.as_ref(), &snapshot)).await;
 }
 
 /// One pass: every new version, then every new deletion.

@@ -48,16 +48,16 @@ pub fn run(command: &AuditCommand) -> anyhow::Result<ExitCode> {
                     .context("reading the node key (or pass --public-key)")?
                     .verifying_key(),
             };
-            let path = tandem_audit::audit_path(&config.node.data_dir);
-            let report = tandem_audit::verify(&path, &key)?;
+            let chain = tandem_node::audit::open_chain(&config)?;
+            let report = tandem_audit::verify_chain(chain.as_ref(), &key)?;
             print!("{report}");
             println!("key: {}", keys::public_key_string(&key));
             Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         AuditCommand::Show { config, after, limit } => {
             let config = Config::load(config)?;
-            let path = tandem_audit::audit_path(&config.node.data_dir);
-            for r in tandem_audit::read(&path, *after, *limit)? {
+            let chain = tandem_node::audit::open_chain(&config)?;
+            for r in chain.read(*after, *limit)? {
                 println!("{}", r.to_json());
             }
             Ok(ExitCode::SUCCESS)

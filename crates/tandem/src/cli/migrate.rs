@@ -43,6 +43,7 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     } else {
         Box::new(Lines::default())
     };
+    let started = std::time::Instant::now();
     let outcome = match migrate(&from, &to, &options, &mut *progress) {
         Ok(o) => o,
         Err(e) => {
@@ -63,7 +64,11 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         }
         CopyEnd::Complete { rows, batches, resumed } => {
             let how = if resumed { "resumed and completed" } else { "completed" };
-            println!("copy {how}: {rows} rows in {batches} batches");
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "copy {how}: {rows} rows in {batches} batches, {secs:.1} s with the verification ({:.0} rows/s)",
+                rows as f64 / secs.max(1e-6)
+            );
         }
         CopyEnd::AlreadyComplete => println!("the copy was already complete; verifying it again"),
     }
