@@ -69,7 +69,9 @@ def test_every_operation_conforms(node):
         @hypothesis.settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None,
                              database=None, suppress_health_check=list(hypothesis.HealthCheck),
                              phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])
-        @hypothesis.given(case=operation.as_strategy())
+        @hypothesis.given(case=hypothesis.strategies.one_of(
+            operation.as_strategy(schemathesis.GenerationMode.POSITIVE),
+            operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)))
         def run(case):
             calls.append(operation.label)
             case.call_and_validate(auth=AUTH, timeout=30, checks=CHECKS)

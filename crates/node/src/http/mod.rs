@@ -38,7 +38,10 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
         .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()))
-        .merge(tandem_web::routes(state.clone(), web(federation)));
+        .merge(tandem_web::routes(state.clone(), web(federation)))
+        // An extractor's rejection (a body that is not UTF-8, a path that does not decode) is a
+        // TAXII error body like the handlers' own, as `openapi.json` promises.
+        .layer(axum::middleware::map_response(tandem_taxii::error_envelope));
     tandem_taxii::assemble(state, own)
 }
 

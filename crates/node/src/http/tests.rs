@@ -793,3 +793,35 @@ async fn the_openapi_description_names_every_route_the_app_mounts() {
     assert!(missing.is_empty() && extra.is_empty(), "not described: {missing:?}; described, not served: {extra:?}");
     f.fed.stop().await;
 }
+
+/// What Schemathesis found: a body that is not UTF-8 on the routes that read JSON from a text
+/// body, and a path segment that does not decode, were axum's plain-text rejections. They are
+/// TAXII error bodies like every other error of Tandem's routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_outside_handlers_are_taxii_error_bodies() {
+    let f = fixture().await;
+    let not_utf8 = vec![0xff, 0xfe, b'{', 0x80];
+    for (method, path) in [
+        (Method::POST, "/ui/api/releasability/preview"),
+        (Method::POST, "/api/tandem/analytics/correlations"),
+        (Method::GET, "/ui/api/incidents/incident--%FF"),
+        (Method::GET, "/api/tandem/analytics/tracks/%FF%FE"),
+        (Method::PUT, "/api/tandem/places/"),
+    ] {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::AUTHORIZATION, basic("analyst"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(not_utf8.clone()))
+            .unwrap();
+        let resp = f.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        assert!(status.is_client_error(), "{method} {path}: {status}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], TAXII, "{method} {path}");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(body["http_status"], status.as_u16().to_string(), "{method} {path}: {body}");
+    }
+    f.fed.stop().await;
+}
