@@ -47,7 +47,7 @@ if [ -z "${TANDEM_PG_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/nu
 fi
 
 echo "== python virtualenv (.venv) for the interop tests"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import taxii2client, stix2, stix2validator, pytest, pymisp, medallion' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import taxii2client, stix2, stix2validator, pytest, pymisp, medallion, schemathesis' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r tests/interop/requirements.txt
 fi

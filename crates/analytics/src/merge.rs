@@ -59,11 +59,11 @@ pub fn representatives(ds: &Dataset) -> Vec<&Incident> {
     };
     // The best incident of each group, by the group's root slot.
     let mut best: HashMap<usize, usize> = HashMap::new();
-    for k in 0..members.len() {
+    for (k, &m) in members.iter().enumerate() {
         let root = find(&mut parent, k);
-        let e = best.entry(root).or_insert(members[k]);
-        if better(&ds.incidents[members[k]], &ds.incidents[*e]) {
-            *e = members[k];
+        let e = best.entry(root).or_insert(m);
+        if better(&ds.incidents[m], &ds.incidents[*e]) {
+            *e = m;
         }
     }
     let chosen: HashSet<usize> = best.into_values().collect();

@@ -1,7 +1,7 @@
 //! The assembled app through the real binary: Tandem's own routes are authenticated like TAXII
 //! (401 with `WWW-Authenticate`) and audited, so `tandem audit show` lists roster changes,
-//! notifications and place look-ups; users and tokens the CLI creates work on the running node
-//! without a restart. (Every route, one by one, is `http::tests` in the binary crate.)
+//! notifications and place look-ups; their OpenAPI description is served; users and tokens the
+//! CLI creates work on the running node without a restart. (Every route, one by one, is `http::tests` in the binary crate.)
 
 mod common;
 
@@ -53,6 +53,14 @@ fn own_routes_are_audited_and_cli_accounts_apply_live() {
     assert_eq!(r.headers()["content-type"], TAXII);
     let r = http.get(url("/api/tandem/places/?q=Mosul")).basic_auth("analyst", Some(PASSWORD)).send().unwrap();
     assert_eq!(r.status(), 200);
+
+    // The OpenAPI description of these routes: authenticated like them, under the node's API root.
+    let r = http.get(url("/api/tandem/openapi.json")).send().unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http.get(url("/api/tandem/openapi.json")).basic_auth("analyst", Some(PASSWORD)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: serde_json::Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+    assert!(doc["paths"]["/api/tandem/places/"]["get"].is_object(), "{doc}");
 
     // A notification from IRQ's node account; a normal user may not notify.
     let r = http.post(url("/api/tandem/notify/")).basic_auth("sync-IRQ", Some(PASSWORD)).send().unwrap();

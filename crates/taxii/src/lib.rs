@@ -40,6 +40,7 @@ pub use media::TAXII_CONTENT_TYPE;
 /// The TAXII filter parameters, public for the fuzz targets (`fuzz/`).
 pub mod query;
 mod responses;
+pub use responses::error_envelope;
 pub mod session;
 pub mod transport;
 

@@ -42,24 +42,37 @@ pub async fn taxii_envelope(resp: Response) -> Response {
     if is_taxii {
         return resp;
     }
-    let status = resp.status();
-    if status.is_client_error() || status.is_server_error() {
-        let (mut parts, _) = resp.into_parts();
-        let err = match status {
-            StatusCode::METHOD_NOT_ALLOWED => TaxiiError::MethodNotAllowed,
-            StatusCode::PAYLOAD_TOO_LARGE => TaxiiError::PayloadTooLarge,
-            StatusCode::NOT_FOUND => TaxiiError::NotFound,
-            s => TaxiiError::Other(s),
-        };
-        let fresh = err.into_response();
-        let (fresh_parts, body) = fresh.into_parts();
-        for (name, value) in fresh_parts.headers.iter() {
-            parts.headers.insert(name.clone(), value.clone());
-        }
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, body);
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        return error_envelope(resp).await;
     }
     let (mut parts, body) = resp.into_parts();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_CONTENT_TYPE));
     Response::from_parts(parts, Body::new(body))
+}
+
+/// Middleware for routes outside TAXII negotiation (Tandem's own JSON endpoints): an error
+/// produced outside a handler (an extractor's rejection, such as a body that is not UTF-8 or a
+/// path segment that does not decode, or a 405 from routing) gets a TAXII error body like the
+/// handlers' own errors, instead of axum's plain text. Successes and TAXII error bodies pass
+/// unchanged; headers such as `Allow` and `WWW-Authenticate` are kept.
+pub async fn error_envelope(resp: Response) -> Response {
+    let status = resp.status();
+    let is_taxii =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == TAXII_CONTENT_TYPE.as_bytes());
+    if is_taxii || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, _) = resp.into_parts();
+    let err = match status {
+        StatusCode::METHOD_NOT_ALLOWED => TaxiiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => TaxiiError::PayloadTooLarge,
+        StatusCode::NOT_FOUND => TaxiiError::NotFound,
+        s => TaxiiError::Other(s),
+    };
+    let (fresh_parts, body) = err.into_response().into_parts();
+    for (name, value) in fresh_parts.headers.iter() {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
 }

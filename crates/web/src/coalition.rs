@@ -134,10 +134,11 @@ const MAX_PREVIEW_REFS: usize = 64;
 pub async fn preview(
     ActiveCaller(p): ActiveCaller,
     State(state): State<AppState>,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Result<Response, TaxiiError> {
     let bad = || TaxiiError::BadRequest("the body must be JSON {\"object_marking_refs\": [marking ids]}".into());
-    let v: Value = serde_json::from_str(&body).map_err(|_| bad())?;
+    // Bytes, not a String: a body that is not UTF-8 is refused as not JSON, like any other.
+    let v: Value = serde_json::from_slice(&body).map_err(|_| bad())?;
     let refs = v.get("object_marking_refs").and_then(Value::as_array).ok_or_else(bad)?;
     if refs.len() > MAX_PREVIEW_REFS {
         return Err(bad());

@@ -221,10 +221,10 @@ async fn post_merge(
     ActiveCaller(p): ActiveCaller,
     State(state): State<AppState>,
     Query(q): Query<Params>,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Result<Response, TaxiiError> {
     let body: Value =
-        serde_json::from_str(&body).map_err(|_| TaxiiError::BadRequest("the body must be JSON".into()))?;
+        serde_json::from_slice(&body).map_err(|_| TaxiiError::BadRequest("the body must be JSON".into()))?;
     let (Some(dup), Some(of)) = (body.get("duplicate").and_then(Value::as_str), body.get("of").and_then(Value::as_str))
     else {
         return Err(TaxiiError::BadRequest("duplicate and of (incident ids) are required".into()));

@@ -1,5 +1,5 @@
 //! The node's HTTP app: TAXII, Tandem's own endpoints beside it (for the analyst UI, under
-//! `/api/tandem/`), federation, metrics and the web UI (`/ui/`, `tandem_web`), assembled once
+//! `/api/tandem/`, described by `openapi.json`), federation, metrics and the web UI (`/ui/`, `tandem_web`), assembled once
 //! by [`app`].
 //!
 //! Every route authenticates through the one TAXII extractor (`tandem_taxii::auth::Caller`,
@@ -11,6 +11,7 @@ pub mod analytics;
 pub mod extract;
 pub mod interop;
 pub mod metrics;
+pub mod openapi;
 pub mod places;
 pub mod search;
 #[cfg(test)]
@@ -33,10 +34,14 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
         .merge(extract::routes(&state.config.api_root))
         .merge(interop::routes(&state.config.api_root))
         .merge(metrics::routes(Arc::clone(federation)))
+        .merge(openapi::routes(&state.config.api_root))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
         .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()))
-        .merge(tandem_web::routes(state.clone(), web(federation)));
+        .merge(tandem_web::routes(state.clone(), web(federation)))
+        // An extractor's rejection (a body that is not UTF-8, a path that does not decode) is a
+        // TAXII error body like the handlers' own, as `openapi.json` promises.
+        .layer(axum::middleware::map_response(tandem_taxii::error_envelope));
     tandem_taxii::assemble(state, own)
 }
 

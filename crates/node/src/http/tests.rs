@@ -328,6 +328,7 @@ fn table(status_id: &str) -> Vec<Row> {
         row(Method::GET, "/api/tandem/alerts/", "alerts.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/webhooks/deliveries/", "webhooks.read", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/metrics", "metrics.read", "analyst", StatusCode::OK, Refused),
+        row(Method::GET, "/api/tandem/openapi.json", "openapi.read", "analyst", StatusCode::OK, Refused),
         row(
             Method::GET,
             "/api/tandem/analytics/trends?by=member",
@@ -730,3 +731,97 @@ async fn extract_answers_drafts_and_caps_the_text() {
     f.fed.stop().await;
 }
 mod interop;
+
+/// Every path the app mounts, read from the router itself: axum's `Debug` of a `Router` lists
+/// its route table (`Node { paths: {RouteId(..): "/path", ..} }`). If a new axum printed it
+/// otherwise, this finds no paths and the test below fails rather than passing on nothing.
+fn mounted_paths(app: &Router) -> std::collections::BTreeSet<String> {
+    let debug = format!("{app:?}");
+    debug.split('"').skip(1).step_by(2).filter(|s| s.starts_with('/')).map(str::to_string).collect()
+}
+
+/// TAXII 2.1's own routes (its specification describes them), the UI's static assets and the
+/// fallback (`/` and `/{*__private__axum_fallback}`: axum's names for what matches no route).
+fn taxii_or_static(path: &str) -> bool {
+    path == "/"
+        || path.contains("__private__axum")
+        || path == "/taxii2"
+        || path == "/api"
+        || path.starts_with("/api/collections")
+        || path.starts_with("/api/status/")
+        || matches!(path, "/ui" | "/ui/" | "/ui/{*path}")
+}
+
+/// `openapi.json` describes exactly the operations the app serves beside TAXII: every path the
+/// router mounts (each served with and without its trailing slash, described once) with every
+/// method it answers (anything but 405), and nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_description_names_every_route_the_app_mounts() {
+    use std::collections::BTreeSet;
+    let f = fixture().await;
+    let trim = |p: &str| if p.len() > 1 { p.trim_end_matches('/').to_string() } else { p.to_string() };
+    let mounted: BTreeSet<String> = mounted_paths(&f.app).iter().map(|p| trim(p)).collect();
+    assert!(mounted.contains("/api/tandem/places") && mounted.contains("/metrics"), "{mounted:?}");
+    let methods = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+    let mut served = BTreeSet::new();
+    for path in mounted.iter().filter(|p| !taxii_or_static(p)) {
+        // A path parameter takes any value: the route matches before the handler looks.
+        let concrete = path.replace("{cell}", "x").replace("{relationship}", "x").replace("{id}", "x");
+        for m in &methods {
+            let req = Request::builder()
+                .method(m.clone())
+                .uri(&concrete)
+                .header(header::AUTHORIZATION, basic("analyst"))
+                .body(Body::empty())
+                .unwrap();
+            // The status only: the stream's body never ends.
+            let status = f.app.clone().oneshot(req).await.unwrap().status();
+            if status != StatusCode::METHOD_NOT_ALLOWED {
+                served.insert(format!("{m} {path}"));
+            }
+        }
+    }
+    let doc: Value = serde_json::from_str(super::openapi::DESCRIPTION).unwrap();
+    let mut described = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            described.insert(format!("{} {}", method.to_uppercase(), trim(path)));
+        }
+    }
+    let missing: Vec<_> = served.difference(&described).collect();
+    let extra: Vec<_> = described.difference(&served).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "not described: {missing:?}; described, not served: {extra:?}");
+    f.fed.stop().await;
+}
+
+/// What Schemathesis found: a body that is not UTF-8 on the routes that read JSON from a text
+/// body, and a path segment that does not decode, were axum's plain-text rejections. They are
+/// TAXII error bodies like every other error of Tandem's routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_outside_handlers_are_taxii_error_bodies() {
+    let f = fixture().await;
+    let not_utf8 = vec![0xff, 0xfe, b'{', 0x80];
+    for (method, path) in [
+        (Method::POST, "/ui/api/releasability/preview"),
+        (Method::POST, "/api/tandem/analytics/correlations"),
+        (Method::GET, "/ui/api/incidents/incident--%FF"),
+        (Method::GET, "/api/tandem/analytics/tracks/%FF%FE"),
+        (Method::PUT, "/api/tandem/places/"),
+    ] {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::AUTHORIZATION, basic("analyst"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(not_utf8.clone()))
+            .unwrap();
+        let resp = f.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        assert!(status.is_client_error(), "{method} {path}: {status}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], TAXII, "{method} {path}");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(body["http_status"], status.as_u16().to_string(), "{method} {path}: {body}");
+    }
+    f.fed.stop().await;
+}
