@@ -15,7 +15,8 @@
 //! the importer reads it from the spool a record at a time; the spool file is deleted when the
 //! request ends, and leftovers of a crash when the node starts. An export is written by the
 //! blocking exporter into a bounded channel the response body drains, so a download's memory
-//! is a few chunks whatever its size.
+//! is a few chunks whatever its size. The audit entry is written when the answer starts, so it
+//! carries the `returned` count only for an export that fits in its first chunk.
 
 use std::collections::HashMap;
 use std::io::Write;
