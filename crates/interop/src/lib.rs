@@ -1,5 +1,6 @@
 //! Conversions between Tandem's STIX model and the formats members already use: ACLED-style CSV
-//! ([`acled`]) and MISP event JSON ([`misp`]).
+//! ([`acled`]) and MISP event JSON ([`misp`]), and the streaming readers of the JSON documents
+//! imports take ([`stream`]).
 //!
 //! Everything here is a function over values (a row, an event, a STIX object) returning values
 //! and a [`Report`] of what could not be carried. Nothing here stores or reads the store: the CLI
@@ -11,5 +12,6 @@ pub mod acled;
 pub mod feed;
 pub mod misp;
 pub mod report;
+pub mod stream;
 
 pub use report::{Planned, Report};

@@ -26,9 +26,31 @@ pub struct Config {
     pub coalition: CoalitionConfig,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub interop: InteropConfig,
     /// The file this configuration was loaded from (for reloading the roster on SIGHUP).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// `[interop]`: the web UI's imports and exports (`/api/tandem/import`, `/api/tandem/export`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteropConfig {
+    /// Largest upload, in MiB. An upload is spooled to `<data_dir>/spool/` and imported from
+    /// there a record at a time, so this bounds disk, not memory.
+    #[serde(default = "default_max_upload_mib")]
+    pub max_upload_mib: u64,
+}
+
+impl Default for InteropConfig {
+    fn default() -> Self {
+        InteropConfig { max_upload_mib: default_max_upload_mib() }
+    }
+}
+
+fn default_max_upload_mib() -> u64 {
+    1024
 }
 
 #[derive(Debug, Clone, Deserialize)]

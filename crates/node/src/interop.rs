@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use serde_json::Value;
+use tandem_interop::stream::{StreamError, for_each_misp_event, for_each_stix_object};
 use tandem_interop::{Planned, Report, acled};
 use tandem_store::{ObjectQuery, Store, VersionFilter, ViewContext};
 use tandem_taxii::Ingest;
@@ -232,37 +233,70 @@ pub fn export_csv(
     Ok(report)
 }
 
-/// Imports a MISP JSON document (one event, a list, or restSearch's `response`). A refused
-/// event or attribute is reported with the event's index and its uuid; the rest goes on.
-///
-/// The document is parsed whole: MISP events are exported one document per event or search,
-/// not as one stream of objects.
+/// Why a JSON import stopped: the caller's input (a 4xx) or the store (a 5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("not {format} JSON: {detail}")]
+    Malformed { format: &'static str, detail: String },
+    #[error(transparent)]
+    Store(#[from] tandem_store::StoreError),
+}
+
+impl ImportError {
+    fn of(format: &'static str, e: StreamError<tandem_store::StoreError>) -> ImportError {
+        match e {
+            StreamError::Stopped(e) => ImportError::Store(e),
+            malformed @ StreamError::Malformed { .. } => {
+                ImportError::Malformed { format, detail: malformed.to_string() }
+            }
+        }
+    }
+}
+
+/// Imports a MISP JSON document (restSearch's `{"response": [...]}`, a list of events, or one
+/// `{"Event": …}`), read one event at a time (`tandem_interop::stream`): memory is bounded by
+/// the largest event, not the file. A refused event or attribute is reported with the event's
+/// index and its uuid; the rest goes on. Malformed JSON stops the read there (the events before
+/// it are stored) and is the error.
 pub fn import_misp(
-    mut reader: impl Read,
+    reader: impl Read,
     opts: &tandem_interop::misp::import::Options,
     sink: &mut Sink,
-) -> anyhow::Result<()> {
-    let mut text = Vec::new();
-    reader.read_to_end(&mut text)?;
-    let doc: Value = serde_json::from_slice(&text).map_err(|e| anyhow::anyhow!("not MISP JSON: {e}"))?;
-    drop(text);
-    for (index, event) in tandem_interop::misp::import::events(doc).into_iter().enumerate() {
+) -> Result<(), ImportError> {
+    let read = for_each_misp_event(reader, |index, event| {
         sink.report.count("events", 1);
         let key = event.get("uuid").and_then(Value::as_str).unwrap_or_default().to_string();
         let mut report = std::mem::take(&mut sink.report);
-        let converted = tandem_interop::misp::import::event_to_stix(&event, index as u64, opts, &mut report);
+        let converted = tandem_interop::misp::import::event_to_stix(&event, index, opts, &mut report);
         sink.report = report;
         match converted {
             Ok(objects) => {
                 for o in objects {
-                    sink.push(index as u64, &key, o)?;
+                    sink.push(index, &key, o)?;
                 }
+                Ok(())
             }
-            Err(reason) => sink.report.reject(index as u64, &key, reason),
+            Err(reason) => {
+                sink.report.reject(index, &key, reason);
+                Ok(())
+            }
         }
-    }
+    });
     sink.flush()?;
-    Ok(())
+    read.map(drop).map_err(|e| ImportError::of("MISP", e))
+}
+
+/// Imports a STIX bundle, TAXII envelope, list of objects or single object, read one object at
+/// a time. Malformed JSON stops the read there (the objects before it are stored) and is the
+/// error.
+pub fn import_stix(reader: impl Read, sink: &mut Sink) -> Result<(), ImportError> {
+    let read = for_each_stix_object(reader, |index, object| {
+        sink.report.count("objects", 1);
+        let key = object.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        sink.push(index, &key, object)
+    });
+    sink.flush()?;
+    read.map(drop).map_err(|e| ImportError::of("STIX", e))
 }
 
 /// Every object of `types` that `ctx` may see (latest versions).

@@ -189,7 +189,8 @@ impl NodeBuilder {
         let alerter_state = state.clone();
         // Federation installed the signer and hooks: feeds store as the node's member, signed.
         let feed_ingest = state.ingest();
-        let app = crate::http::app(state, &fed, feed_rx.clone());
+        let uploads = crate::http::interop::Uploads::of(&config);
+        let app = crate::http::app(state, &fed, feed_rx.clone(), uploads);
         let (stop_accounts, stopped) = watch::channel(false);
         // On a database several processes share, background work (pulling from peers, the
         // alerter, the webhook worker, external feeds) runs in the one holding the node's lease (see

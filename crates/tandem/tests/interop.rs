@@ -111,3 +111,65 @@ fn csv_dry_run_import_export_update_and_delete() {
     let left: Vec<String> = export(&config, dir.path()).iter().map(|r| r[0].1.clone()).collect();
     assert_eq!(left, ["IRQ2001", "SYR1001"]);
 }
+
+/// A MISP restSearch answer of `events` events, each an incident with one indicator and an
+/// organisation description of `pad` bytes (which the import drops: a large file, a small store).
+fn misp_search(path: &Path, events: u32, pad: usize) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let padding = "x".repeat(pad);
+    write!(f, "{{\"response\": [").expect("write");
+    for i in 0..events {
+        let event = serde_json::json!({"Event": {
+            "uuid": format!("5f0c7d52-3a1e-4b8f-9c2d-{i:012}"), "info": format!("event {i}"),
+            "date": "2025-11-12", "timestamp": (1763000000 + i).to_string(), "distribution": "0",
+            "Orgc": {"name": "Synthetic", "description": padding},
+            "Attribute": [{"uuid": format!("a1b2c3d4-0001-4a5b-8c6d-{i:012}"), "type": "domain",
+                           "category": "Network activity", "value": format!("host{i}.example.org"),
+                           "to_ids": true, "timestamp": (1763000000 + i).to_string(), "distribution": "5"}]}});
+        if i > 0 {
+            f.write_all(b",\n").expect("write");
+        }
+        serde_json::to_writer(&mut f, &event).expect("write");
+    }
+    f.write_all(b"]}\n").expect("write");
+    f.flush().expect("flush");
+}
+
+/// Thousands of MISP events in one file import in memory bounded by one event: the importer's
+/// peak resident set (GNU time, as `bench/misp_import.sh` measures it) stays below the file's
+/// size, which reading the document whole could not (its bytes alone are that size).
+#[test]
+fn a_large_misp_file_imports_every_event_in_bounded_memory() {
+    let (dir, config) = node_dir();
+    let input = dir.path().join("events.json");
+    let events = 2500;
+    misp_search(&input, events, 40_000);
+    let size = std::fs::metadata(&input).expect("size").len();
+    let time = dir.path().join("time.txt");
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&time)
+        .arg(bin())
+        .args(["import", "--quiet", "--format", "misp", "--batch", "2000", "--config", p(&config), p(&input)])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run tandem under /usr/bin/time (Debian package `time`)");
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains(&format!("events: {events}")), "{said}");
+    // Each event: its incident, its indicator and the indicates relationship; the TLP-less
+    // distribution-0 releasability marking once.
+    assert!(said.contains(&format!("stored: {}", 3 * events + 1)), "{said}");
+    let peak_kib: u64 = std::fs::read_to_string(&time)
+        .expect("time output")
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("max RSS in KiB");
+    let peak = peak_kib * 1024;
+    eprintln!("{events} events, {} MiB file, importer peak {} MiB", size >> 20, peak >> 20);
+    assert!(peak < size, "peak {peak} bytes for a file of {size}: the document was held whole");
+}

@@ -347,37 +347,59 @@ impl UserDirectory {
 
     /// Checks the credential and returns the user name it authenticates.
     fn verify(&self, authorization: &str) -> Result<String, AuthError> {
-        let (scheme, rest) = authorization.trim().split_once(' ').ok_or(AuthError::Malformed)?;
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = STANDARD.decode(rest).map_err(|_| AuthError::Malformed)?;
-            let text = String::from_utf8(decoded).map_err(|_| AuthError::Malformed)?;
-            let (user, password) = text.split_once(':').ok_or(AuthError::Malformed)?;
-            // Cloned out so that Argon2 runs without holding the lock a reload waits for.
-            let account = self.entries().accounts.get(user).cloned();
-            match account {
-                Some(a) if self.slots.verify(password, &a.password_hash) => Ok(a.name.clone()),
-                Some(_) => Err(AuthError::Invalid),
-                None => {
-                    // Same cost as a wrong password: do not reveal which names exist.
-                    let _ = self.slots.verify(password, dummy_hash());
-                    Err(AuthError::Invalid)
+        match parse_authorization(authorization).ok_or(AuthError::Malformed)? {
+            Credential::Basic { user, password } => {
+                // Cloned out so that Argon2 runs without holding the lock a reload waits for.
+                let account = self.entries().accounts.get(&user).cloned();
+                match account {
+                    Some(a) if self.slots.verify(&password, &a.password_hash) => Ok(a.name.clone()),
+                    Some(_) => Err(AuthError::Invalid),
+                    None => {
+                        // Same cost as a wrong password: do not reveal which names exist.
+                        let _ = self.slots.verify(&password, dummy_hash());
+                        Err(AuthError::Invalid)
+                    }
                 }
             }
-        } else if scheme.eq_ignore_ascii_case("bearer") {
-            let (token_id, secret) = parse_token(rest).ok_or(AuthError::Malformed)?;
-            let token = self.entries().tokens.get(token_id).cloned();
-            match token {
-                Some(t) if self.slots.verify(secret, &t.secret_hash) => Ok(t.user.clone()),
-                Some(_) => Err(AuthError::Invalid),
-                None => {
-                    let _ = self.slots.verify(secret, dummy_hash());
-                    Err(AuthError::Invalid)
+            Credential::Bearer { token_id, secret } => {
+                let token = self.entries().tokens.get(token_id).cloned();
+                match token {
+                    Some(t) if self.slots.verify(secret, &t.secret_hash) => Ok(t.user.clone()),
+                    Some(_) => Err(AuthError::Invalid),
+                    None => {
+                        let _ = self.slots.verify(secret, dummy_hash());
+                        Err(AuthError::Invalid)
+                    }
                 }
             }
-        } else {
-            Err(AuthError::Malformed)
         }
+    }
+}
+
+/// A credential as an `Authorization` header presents it, before any verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// `Basic base64(user:password)`: the password may contain `:`, the user may not.
+    Basic { user: String, password: String },
+    /// `Bearer tdm_<token_id>_<secret>`.
+    Bearer { token_id: &'a str, secret: &'a str },
+}
+
+/// Parses an `Authorization` header value (scheme case-insensitive, whitespace around the
+/// value tolerated); `None` for anything malformed. The one parser of the header: verification
+/// and the audit's presented name both read it here (and the `taxii_headers` fuzz target).
+pub fn parse_authorization(authorization: &str) -> Option<Credential<'_>> {
+    let (scheme, rest) = authorization.trim().split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let text = String::from_utf8(STANDARD.decode(rest).ok()?).ok()?;
+        let (user, password) = text.split_once(':')?;
+        Some(Credential::Basic { user: user.to_string(), password: password.to_string() })
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        let (token_id, secret) = parse_token(rest)?;
+        Some(Credential::Bearer { token_id, secret })
+    } else {
+        None
     }
 }
 
@@ -480,14 +502,9 @@ pub fn new_token() -> (String, String, String) {
 /// The user name a credential claims, for auditing failures: the Basic user name, or
 /// `token:<id>` for an API token. Never the secret; capped at 128 characters.
 fn presented_name(authorization: Option<&str>) -> Option<String> {
-    let (scheme, rest) = authorization?.trim().split_once(' ')?;
-    let name = if scheme.eq_ignore_ascii_case("basic") {
-        let text = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
-        text.split_once(':')?.0.to_string()
-    } else if scheme.eq_ignore_ascii_case("bearer") {
-        format!("token:{}", parse_token(rest.trim())?.0)
-    } else {
-        return None;
+    let name = match parse_authorization(authorization?)? {
+        Credential::Basic { user, .. } => user,
+        Credential::Bearer { token_id, .. } => format!("token:{token_id}"),
     };
     Some(name.chars().take(128).collect())
 }
@@ -615,6 +632,24 @@ mod tests {
         let forged = format!("{}x", token);
         assert_eq!(dir.authenticate(Some(&format!("Bearer {forged}"))), Err(AuthError::Invalid));
         assert_eq!(dir.authenticate(Some("Bearer tdm_nope")), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn authorization_headers_parse_without_verifying() {
+        let basic_of = |user: &str, password: &str| Credential::Basic { user: user.into(), password: password.into() };
+        assert_eq!(parse_authorization(&basic("alice", "s3:cret")), Some(basic_of("alice", "s3:cret")));
+        assert_eq!(parse_authorization("  bAsIc   YWxpY2U6  "), Some(basic_of("alice", "")));
+        assert_eq!(
+            parse_authorization("Bearer tdm_0a1b_se_cret"),
+            Some(Credential::Bearer { token_id: "0a1b", secret: "se_cret" })
+        );
+        for bad in
+            ["", "Basic", "Basic ", "Basic !!!", "Basic YWxpY2U=", "Basic /w==", "Bearer tdm__x", "Bearer tdm_a-b_x"]
+        {
+            assert_eq!(parse_authorization(bad), None, "{bad:?}");
+        }
+        assert_eq!(presented_name(Some("Bearer tdm_0a1b_x")).as_deref(), Some("token:0a1b"));
+        assert_eq!(presented_name(Some(&basic(&"n".repeat(300), "p"))).map(|n| n.len()), Some(128));
     }
 
     #[test]

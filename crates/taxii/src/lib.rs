@@ -34,7 +34,7 @@ pub mod auth;
 mod error;
 mod handlers;
 pub mod ingest;
-mod media;
+pub mod media;
 /// The TAXII 2.1 media type this server answers with (clients and tests send it too).
 pub use media::TAXII_CONTENT_TYPE;
 /// The TAXII filter parameters, public for the fuzz targets (`fuzz/`).

@@ -413,6 +413,7 @@ impl Sandbox {
                 .collect(),
             coalition: CoalitionConfig { authority: self.authority.as_ref().map(public_key_string) },
             storage: Default::default(),
+            interop: Default::default(),
             source: None,
         }
     }

@@ -40,6 +40,15 @@ pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
         .map_err(|e| RowError { line: 1, reason: format!("unreadable header: {e}") });
     let mut done = false;
     let mut record = csv::StringRecord::new();
+    // The csv crate counts `\n` only, so in a file of lone-`\r` line ends every record is
+    // "line 1". A record starts at least one line after the one before it (each ends with a
+    // line terminator): the line reported is the crate's, or one past the previous when the
+    // crate's is not, which is exact for `\n` and `\r\n` files and never goes backwards.
+    let mut last_line: u64 = 1;
+    let mut next_line = move |reported: u64| {
+        last_line = reported.max(last_line + 1);
+        last_line
+    };
     std::iter::from_fn(move || {
         if done {
             return None;
@@ -55,7 +64,7 @@ pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
             match csv.read_record(&mut record) {
                 Ok(false) => return None,
                 Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
+                    let line = next_line(record.position().map(|p| p.line()).unwrap_or(0));
                     if record.iter().all(str::is_empty) {
                         continue;
                     }
@@ -63,7 +72,7 @@ pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
                     return Some(Ok(Row { line, fields }));
                 }
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = next_line(e.position().map(|p| p.line()).unwrap_or(0));
                     let reason = match e.kind() {
                         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                             format!("{len} fields where the header has {expected_len}")

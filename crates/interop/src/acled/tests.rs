@@ -131,3 +131,16 @@ fn export_reports_what_it_cannot_carry() {
         assert!(report.not_carried.contains_key(field), "{field} missing from {:?}", report.not_carried);
     }
 }
+
+/// Found by the `acled_csv` fuzz target: with lone-`\r` line ends the csv crate reports every
+/// record on line 1, so rejected rows were all "at 1". Lines now never go backwards and count
+/// one per record there; `\n` and `\r\n` files keep the crate's exact lines.
+#[test]
+fn lines_count_in_files_with_lone_carriage_returns() {
+    let lines = |text: &str| -> Vec<u64> {
+        rows(text.as_bytes()).map(|r| r.map(|row| row.line).unwrap_or_else(|e| e.line)).collect()
+    };
+    assert_eq!(lines("event_id_cnty,notes\rA,1\rB,2,extra\rC,3\r"), [2, 3, 4]);
+    assert_eq!(lines("event_id_cnty,notes\nA,1\nB,\"two\nlines\"\nC,3\n"), [2, 3, 5]);
+    assert_eq!(lines("event_id_cnty,notes\r\nA,1\r\nB,2\r\n"), [2, 3]);
+}

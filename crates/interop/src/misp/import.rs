@@ -17,23 +17,6 @@ pub struct Options {
     pub mapping: Mapping,
 }
 
-/// The events in a MISP JSON document: `{"Event": …}`, a list of those, or restSearch's
-/// `{"response": [...]}`.
-pub fn events(doc: Value) -> Vec<Value> {
-    let list = match doc {
-        Value::Object(mut m) if m.contains_key("response") => m.remove("response").unwrap_or(Value::Null),
-        other => other,
-    };
-    let items = match list {
-        Value::Array(a) => a,
-        single => vec![single],
-    };
-    items
-        .into_iter()
-        .map(|e| if let Value::Object(mut m) = e { m.remove("Event").unwrap_or(Value::Object(m)) } else { e })
-        .collect()
-}
-
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
 }

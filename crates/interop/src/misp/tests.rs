@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::export::{Related, incident_to_event};
-use super::import::{Options, event_to_stix, events, rel_marking};
+use super::import::{Options, event_to_stix, rel_marking};
 use super::*;
 use crate::Report;
 
@@ -22,6 +22,17 @@ fn options() -> Options {
             ..Mapping::default()
         },
     }
+}
+
+/// The events of a MISP document, read by the streaming reader imports use.
+fn events(doc: Value) -> Vec<Value> {
+    let mut events = Vec::new();
+    crate::stream::for_each_misp_event(doc.to_string().as_bytes(), |_, e| {
+        events.push(e);
+        Ok::<(), ()>(())
+    })
+    .expect("a MISP document");
+    events
 }
 
 fn event() -> Value {

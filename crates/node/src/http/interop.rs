@@ -8,36 +8,162 @@
 //! a TAXII POST), an export through `Store::list` with the caller's `ViewContext`. Audited as
 //! `interop.import` and `interop.export`. Over HTTP, MISP distributions map with the default
 //! mapping (only distribution 0, the caller's own member); other levels are refused.
+//!
+//! Neither holds a file in memory. An upload is spooled to `<data_dir>/spool/` as it arrives
+//! (refused with 413 once it passes `[interop] max_upload_mib`), a JSON upload's syntax is
+//! checked there before anything is stored (malformed JSON is a 400 with nothing written), and
+//! the importer reads it from the spool a record at a time; the spool file is deleted when the
+//! request ends, and leftovers of a crash when the node starts. An export is written by the
+//! blocking exporter into a bounded channel the response body drains, so a download's memory
+//! is a few chunks whatever its size. The audit entry is written when the answer starts, so it
+//! carries the `returned` count only for an export that fits in its first chunk.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::Value;
+use http_body_util::BodyExt;
 use tandem_store::{ObjectQuery, Store, VersionFilter, ViewContext};
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, Principal, TaxiiError};
 
+use crate::config::Config;
 use crate::interop::{self as glue, Sink};
 
-pub fn routes(api_root: &str) -> Router<AppState> {
+pub fn routes(api_root: &str, uploads: Uploads) -> Router<AppState> {
     let base = format!("/{}/tandem", api_root.trim_matches('/'));
+    let uploads = Arc::new(uploads);
     let mut r = Router::new();
     for suffix in ["", "/"] {
+        let uploads = Arc::clone(&uploads);
         r = r
-            .route(&format!("{base}/import{suffix}"), post(import).layer(DefaultBodyLimit::max(MAX_UPLOAD)))
+            .route(
+                &format!("{base}/import{suffix}"),
+                // The cap is enforced while spooling; axum's 2 MB default would cut a CSV short.
+                post(move |caller: ActiveCaller, state: State<AppState>, query: Query<Params>, body: Body| {
+                    import(caller, state, query, body, Arc::clone(&uploads))
+                })
+                .layer(DefaultBodyLimit::disable()),
+            )
             .route(&format!("{base}/export{suffix}"), get(export));
     }
     r
 }
 
-/// The largest upload the web UI may send (axum's default of 2 MB is too small for a CSV);
-/// the body is held in memory, so larger files go through `tandem import`, which streams.
-pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+/// Where the web UI's uploads are spooled and how large one may be.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    pub spool_dir: PathBuf,
+    pub max_bytes: u64,
+}
+
+impl Uploads {
+    /// The node's: `<data_dir>/spool/`, `[interop] max_upload_mib`. Removes the spool files a
+    /// crashed node left behind (an upload in progress belongs to a request of this process).
+    pub fn of(config: &Config) -> Uploads {
+        let spool_dir = config.node.data_dir.join("spool");
+        if let Ok(entries) = std::fs::read_dir(&spool_dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(SPOOL_PREFIX)
+                    && let Err(error) = std::fs::remove_file(e.path())
+                {
+                    tracing::warn!(path = %e.path().display(), %error, "cannot remove a stale upload spool file");
+                }
+            }
+        }
+        Uploads { spool_dir, max_bytes: config.interop.max_upload_mib.saturating_mul(1024 * 1024) }
+    }
+}
+
+const SPOOL_PREFIX: &str = "upload-";
+
+/// A spooled upload, deleted when dropped (the request ended, however it ended).
+struct Spooled {
+    path: PathBuf,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_file(&self.path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), %error, "cannot remove an upload spool file");
+        }
+    }
+}
+
+/// Writes the request body to a new spool file as it arrives; 413 past `max_bytes` (or when
+/// `Content-Length` already says so), with the partial file deleted.
+async fn spool(body: Body, uploads: &Uploads) -> Result<Spooled, TaxiiError> {
+    if http_body::Body::size_hint(&body).lower() > uploads.max_bytes {
+        return Err(TaxiiError::PayloadTooLarge);
+    }
+    std::fs::create_dir_all(&uploads.spool_dir).map_err(|e| TaxiiError::Internal(format!("spool directory: {e}")))?;
+    let spooled = Spooled { path: uploads.spool_dir.join(format!("{SPOOL_PREFIX}{}", uuid::Uuid::new_v4())) };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let path = spooled.path.clone();
+    // Disk writes off the async threads; the channel bounds what waits for the disk.
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        while let Some(chunk) = rx.blocking_recv() {
+            file.write_all(&chunk)?;
+        }
+        file.flush()
+    });
+    let mut body = body;
+    let mut received: u64 = 0;
+    let mut over = false;
+    let mut read_error = None;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        };
+        let Ok(chunk) = frame.into_data() else { continue };
+        received += chunk.len() as u64;
+        if received > uploads.max_bytes {
+            over = true;
+            break;
+        }
+        if tx.send(chunk).await.is_err() {
+            break; // the writer failed: its error is reported below
+        }
+    }
+    drop(tx);
+    let written = writer.await?;
+    if over {
+        return Err(TaxiiError::PayloadTooLarge);
+    }
+    if let Some(e) = read_error {
+        return Err(TaxiiError::BadRequest(format!("the upload was cut short: {e}")));
+    }
+    written.map_err(|e| match e.raw_os_error() {
+        Some(28) => TaxiiError::InsufficientStorage, // ENOSPC
+        _ => TaxiiError::Internal(format!("spooling the upload: {e}")),
+    })?;
+    Ok(spooled)
+}
+
+/// Malformed JSON is refused before anything is stored: one pass over the spooled file with
+/// `IgnoredAny` (constant memory), then the import's own pass.
+fn check_json_syntax(path: &std::path::Path, format: &str) -> Result<(), TaxiiError> {
+    use serde::Deserialize;
+    let file = std::fs::File::open(path).map_err(|e| TaxiiError::Internal(format!("reading the spool: {e}")))?;
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
+    serde::de::IgnoredAny::deserialize(&mut de)
+        .and_then(|_| de.end())
+        .map_err(|e| TaxiiError::BadRequest(format!("the body must be {format} JSON: {e}")))
+}
 
 type Params = HashMap<String, String>;
 
@@ -86,7 +212,8 @@ async fn import(
     ActiveCaller(p): ActiveCaller,
     State(state): State<AppState>,
     Query(q): Query<Params>,
-    body: axum::body::Bytes,
+    body: Body,
+    uploads: Arc<Uploads>,
 ) -> Result<Response, TaxiiError> {
     let fmt = format(&q)?;
     let dry_run = match q.get("dry_run").map(String::as_str) {
@@ -107,32 +234,26 @@ async fn import(
             .map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
             .unwrap_or_default(),
     };
+    let spooled = spool(body, &uploads).await?;
     let report = tokio::task::spawn_blocking(move || -> Result<tandem_interop::Report, TaxiiError> {
+        let open = || {
+            std::fs::File::open(&spooled.path)
+                .map(std::io::BufReader::new)
+                .map_err(|e| TaxiiError::Internal(format!("reading the spool: {e}")))
+        };
         let mut sink = Sink::new(ingest, &coll, &member, dry_run, 500);
         match fmt {
-            Format::Csv => glue::import_csv(&body[..], &csv_opts, &mut sink)?,
+            Format::Csv => glue::import_csv(open()?, &csv_opts, &mut sink)?,
             Format::Misp => {
-                glue::import_misp(&body[..], &opts, &mut sink).map_err(|e| TaxiiError::BadRequest(e.to_string()))?
+                check_json_syntax(&spooled.path, "MISP")?;
+                glue::import_misp(open()?, &opts, &mut sink).map_err(import_error)?
             }
             Format::Stix => {
-                let doc: Value = serde_json::from_slice(&body)
-                    .map_err(|_| TaxiiError::BadRequest("the body must be STIX JSON".into()))?;
-                let objects = match doc {
-                    Value::Object(mut m) if m.contains_key("objects") => m.remove("objects").unwrap_or_default(),
-                    other => other,
-                };
-                let objects = match objects {
-                    Value::Array(a) => a,
-                    one => vec![one],
-                };
-                for (i, o) in objects.into_iter().enumerate() {
-                    sink.report.count("objects", 1);
-                    let key = o.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                    sink.push(i as u64, &key, o)?;
-                }
-                sink.flush()?;
+                check_json_syntax(&spooled.path, "STIX")?;
+                glue::import_stix(open()?, &mut sink).map_err(import_error)?
             }
         }
+        drop(spooled);
         Ok(sink.report)
     })
     .await??;
@@ -140,6 +261,15 @@ async fn import(
     tandem_taxii::audit::detail("rejected", report.rejected.len());
     let text = serde_json::to_string(&report).map_err(|e| TaxiiError::Internal(e.to_string()))?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text).into_response())
+}
+
+/// A document of the wrong shape (syntax was checked first) is the caller's 400; the store's
+/// failure keeps its own status.
+fn import_error(e: glue::ImportError) -> TaxiiError {
+    match e {
+        malformed @ glue::ImportError::Malformed { .. } => TaxiiError::BadRequest(malformed.to_string()),
+        glue::ImportError::Store(e) => e.into(),
+    }
 }
 
 async fn export(
@@ -152,36 +282,118 @@ async fn export(
     let ctx = view(&state, &p);
     let store: Arc<dyn Store> = Arc::clone(&state.store);
     let opts = misp_options(&p);
-    let (bytes, rows) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, u64), TaxiiError> {
-        let mut out = Vec::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(EXPORT_CHUNKS_IN_FLIGHT);
+    let exporter = tokio::task::spawn_blocking(move || -> Result<u64, TaxiiError> {
+        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let channel = ChannelWriter { tx: tx.clone(), sent: Arc::clone(&sent) };
+        let mut out = std::io::BufWriter::with_capacity(EXPORT_CHUNK, channel);
         let internal = |e: anyhow::Error| TaxiiError::Internal(e.to_string());
-        let count = match fmt {
-            Format::Csv => glue::export_csv(&store, &ctx, &coll, &mut out).map_err(internal)?.get("rows"),
-            Format::Misp => glue::export_misp(&store, &ctx, &coll, &opts, &mut out).map_err(internal)?.get("events"),
-            Format::Stix => {
-                let mut objects = Vec::new();
-                let mut query = ObjectQuery { versions: VersionFilter::Last, limit: 1000, ..Default::default() };
-                loop {
-                    let page = store.list(&ctx, &coll, &query)?;
-                    objects.extend(page.items.into_iter().map(|r| r.object));
-                    match page.next {
-                        Some(c) => query.cursor = Some(c),
-                        None => break,
-                    }
-                }
-                let n = objects.len() as u64;
-                let bundle = serde_json::json!({"type": "bundle", "id": format!("bundle--{}", uuid::Uuid::new_v4()), "objects": objects});
-                out = bundle.to_string().into_bytes();
-                n
+        let result = match fmt {
+            Format::Csv => glue::export_csv(&store, &ctx, &coll, &mut out).map(|r| r.get("rows")).map_err(internal),
+            Format::Misp => {
+                glue::export_misp(&store, &ctx, &coll, &opts, &mut out).map(|r| r.get("events")).map_err(internal)
             }
-        };
-        Ok((out, count))
-    })
-    .await??;
-    tandem_taxii::audit::detail("returned", rows);
+            Format::Stix => export_bundle(&store, &ctx, &coll, &mut out),
+        }
+        .and_then(|count| out.flush().map(|()| count).map_err(|e| TaxiiError::Internal(e.to_string())));
+        if let Err(e) = &result
+            && sent.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            // Bytes are out: the failure can only cut the download short. The body ends with
+            // an error, so the client sees a broken transfer rather than a short file.
+            tracing::warn!(error = %e, "export failed after its first bytes were sent");
+            let _ = tx.blocking_send(Err(std::io::Error::other("the export failed")));
+        }
+        result
+    });
+    // Nothing is answered before the first chunk or the exporter's end: a failure before any
+    // byte is out (most are: the first page read) is still a proper error answer.
+    let first = rx.recv().await;
+    if first.is_none() {
+        tandem_taxii::audit::detail("returned", exporter.await??);
+    }
     let content_type = match fmt {
         Format::Csv => "text/csv; charset=utf-8",
         Format::Misp | Format::Stix => "application/json",
     };
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    let body = Body::new(ChannelBody { first, rest: rx });
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// Bytes per chunk of a streamed export, and chunks waiting for the client at most.
+const EXPORT_CHUNK: usize = 64 * 1024;
+const EXPORT_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// A STIX bundle of everything `ctx` may see in `collection` (latest versions), written one
+/// page at a time. Returns how many objects.
+fn export_bundle(
+    store: &Arc<dyn Store>,
+    ctx: &ViewContext,
+    collection: &str,
+    out: &mut impl Write,
+) -> Result<u64, TaxiiError> {
+    let io = |e: std::io::Error| TaxiiError::Internal(e.to_string());
+    let mut n = 0u64;
+    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4()).map_err(io)?;
+    let mut query = ObjectQuery { versions: VersionFilter::Last, limit: 1000, ..Default::default() };
+    loop {
+        let page = store.list(ctx, collection, &query)?;
+        for r in page.items {
+            if n > 0 {
+                out.write_all(b",").map_err(io)?;
+            }
+            serde_json::to_writer(&mut *out, &r.object).map_err(|e| TaxiiError::Internal(e.to_string()))?;
+            n += 1;
+        }
+        match page.next {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    out.write_all(b"]}").map_err(io)?;
+    Ok(n)
+}
+
+/// The exporter's side of the download channel: each write is one chunk (a `BufWriter` in
+/// front makes them `EXPORT_CHUNK` bytes). A client that went away is a broken pipe, which
+/// stops the export.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    /// Whether any chunk went out (after which an error can no longer be an error answer).
+    sent: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sent.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.tx
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The response side: the chunk already received, then the channel until the exporter ends.
+struct ChannelBody {
+    first: Option<std::io::Result<Bytes>>,
+    rest: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        if let Some(first) = self.first.take() {
+            return std::task::Poll::Ready(Some(first.map(http_body::Frame::data)));
+        }
+        self.rest.poll_recv(cx).map(|chunk| chunk.map(|r| r.map(http_body::Frame::data)))
+    }
 }

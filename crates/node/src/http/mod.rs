@@ -25,14 +25,20 @@ use tandem_taxii::AppState;
 
 /// The whole app of a node: every route merged first, then the audit layer once, last
 /// (`tandem_taxii::assemble`). `tandem serve` and `tandem demo` serve exactly this. `feed` is
-/// the store's feed signal (see `tandem_live::FeedHooks`): it wakes the live stream.
-pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::FeedSignal) -> Router {
+/// the store's feed signal (see `tandem_live::FeedHooks`): it wakes the live stream; `uploads`
+/// where and how much the web UI's import may spool.
+pub fn app(
+    state: AppState,
+    federation: &Arc<Federation>,
+    feed: tandem_live::FeedSignal,
+    uploads: interop::Uploads,
+) -> Router {
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
         .merge(analytics::routes(&state.config.api_root))
         .merge(search::routes(&state.config.api_root))
         .merge(extract::routes(&state.config.api_root))
-        .merge(interop::routes(&state.config.api_root))
+        .merge(interop::routes(&state.config.api_root, uploads))
         .merge(metrics::routes(Arc::clone(federation)))
         .merge(openapi::routes(&state.config.api_root))
         .with_state(state.clone())

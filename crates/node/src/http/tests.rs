@@ -129,7 +129,7 @@ async fn fixture_with(extra: &str) -> Fixture {
     state.audit = audit.clone();
     // Started so that IRQ's peer entry exists (its URL answers nothing: pulls just fail).
     fed.start();
-    Fixture { app: super::app(state, &fed, feed), audit, fed, _dir: dir }
+    Fixture { app: super::app(state, &fed, feed, super::interop::Uploads::of(&config)), audit, fed, _dir: dir }
 }
 
 fn basic(user: &str) -> String {
@@ -824,4 +824,99 @@ async fn rejections_outside_handlers_are_taxii_error_bodies() {
         assert_eq!(body["http_status"], status.as_u16().to_string(), "{method} {path}: {body}");
     }
     f.fed.stop().await;
+
+/// A request with a raw body; the status and the body's bytes.
+async fn raw(app: &Router, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, basic("analyst"))
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn spool_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("data/spool")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+}
+
+fn misp_event(n: u32) -> Value {
+    json!({"Event": {"uuid": format!("5f0c7d52-3a1e-4b8f-9c2d-6e4a1b3c{n:04}"), "info": format!("event {n}"),
+                     "date": "2025-11-12", "timestamp": "1763000000", "distribution": "0",
+                     "Attribute": [{"uuid": format!("a1b2c3d4-0001-4a5b-8c6d-7e8f9a0b{n:04}"), "type": "ip-dst",
+                                    "category": "Network activity", "value": "203.0.113.7", "to_ids": true,
+                                    "timestamp": "1763000000", "distribution": "5"}]}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_spooled_capped_and_checked_before_anything_is_stored() {
+    let fx = fixture_with("\n[interop]\nmax_upload_mib = 1\n").await;
+    let dir = fx._dir.path();
+    let import = |format: &str| format!("/api/tandem/import?format={format}");
+
+    // Over the cap: 413 with a TAXII error body, and the partial spool file is gone.
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let (status, body) = raw(&fx.app, Method::POST, &import("csv"), big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let error: Value = serde_json::from_slice(&body).expect("a TAXII error body");
+    assert_eq!(error["http_status"], "413");
+    assert!(spool_files(dir).is_empty(), "{:?}", spool_files(dir));
+
+    // Malformed JSON after a valid object: 400, and not even the valid object is stored.
+    let cut = format!(r#"{{"type":"bundle","id":"bundle--1","objects":[{},"#, indicator());
+    let (status, body) = raw(&fx.app, Method::POST, &import("stix"), cut.into_bytes()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+    let (status, bundle) = raw(&fx.app, Method::GET, "/api/tandem/export?format=stix", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let bundle: Value = serde_json::from_slice(&bundle).expect("a bundle");
+    assert_eq!(bundle["objects"], json!([]), "nothing of the malformed upload was stored");
+    let (status, _) = raw(&fx.app, Method::POST, &import("misp"), b"{\"response\": [".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A MISP restSearch answer: every event read, the bad one reported by its index.
+    let mut bad = misp_event(2);
+    bad["Event"]["uuid"] = json!("not-a-uuid");
+    let doc = json!({"response": [misp_event(1), bad, misp_event(3)]});
+    let (status, body) = raw(&fx.app, Method::POST, &import("misp"), doc.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let report: Value = serde_json::from_slice(&body).expect("a report");
+    assert_eq!(report["counts"]["events"], 3, "{report}");
+    let rejected = report["rejected"].as_array().expect("rejected");
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert_eq!(rejected[0]["at"], 1, "{report}");
+
+    // A STIX bundle under the cap is stored and streamed back in the export.
+    let doc = json!({"type": "bundle", "id": "bundle--2", "objects": [indicator()]});
+    let (status, body) = raw(&fx.app, Method::POST, &import("stix"), doc.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (_, bundle) = raw(&fx.app, Method::GET, "/api/tandem/export?format=stix", vec![]).await;
+    let bundle: Value = serde_json::from_slice(&bundle).expect("a bundle");
+    let ids: Vec<&str> = bundle["objects"].as_array().unwrap().iter().filter_map(|o| o["id"].as_str()).collect();
+    assert!(ids.contains(&indicator()["id"].as_str().unwrap()), "{ids:?}");
+    let incidents = ids.iter().filter(|i| i.starts_with("incident--")).count();
+    assert_eq!(incidents, 2, "the two good MISP events: {ids:?}");
+    let (status, misp) = raw(&fx.app, Method::GET, "/api/tandem/export?format=misp", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let misp: Value = serde_json::from_slice(&misp).expect("MISP JSON");
+    assert_eq!(misp["response"].as_array().map(Vec::len), Some(2));
+    assert!(spool_files(dir).is_empty(), "every spool file is deleted: {:?}", spool_files(dir));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_larger_than_its_chunks_streams_whole() {
+    let fx = fixture().await;
+    // Enough incidents that the CSV passes several 64 KiB chunks of the download channel.
+    let events: Vec<Value> = (0..600).map(misp_event).collect();
+    let (status, body) =
+        raw(&fx.app, Method::POST, "/api/tandem/import?format=misp", Value::Array(events).to_string().into_bytes())
+            .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (status, bundle) = raw(&fx.app, Method::GET, "/api/tandem/export?format=stix", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bundle.len() > 4 * 64 * 1024, "{} bytes", bundle.len());
+    let bundle: Value = serde_json::from_slice(&bundle).expect("the streamed bundle parses whole");
+    let incidents = bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "incident").count();
+    assert_eq!(incidents, 600);
 }

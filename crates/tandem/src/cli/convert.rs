@@ -26,17 +26,11 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         match args.format {
             Format::Csv => interop::import_csv(reader, &opts, &mut sink)?,
             Format::Misp => {
-                interop::import_misp(reader, &misp_options(&config, args.misp_mapping.as_deref())?, &mut sink)?
+                interop::import_misp(reader, &misp_options(&config, args.misp_mapping.as_deref())?, &mut sink)
+                    .with_context(|| format!("reading {}", file.display()))?
             }
             Format::Stix => {
-                super::stream::for_each_object(reader, &mut |value| {
-                    let key = value.get("id").and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
-                    sink.report.count("objects", 1);
-                    let at = sink.report.get("objects") - 1;
-                    Ok(sink.push(at, &key, value)?)
-                })
-                .with_context(|| format!("reading {}", file.display()))?;
-                sink.flush()?;
+                interop::import_stix(reader, &mut sink).with_context(|| format!("reading {}", file.display()))?
             }
         }
     }

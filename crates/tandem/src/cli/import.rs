@@ -152,7 +152,7 @@ fn import_file(
         }
         Ok(())
     };
-    let result = super::stream::for_each_object(reader, &mut |value| {
+    let result = tandem_interop::stream::for_each_stix_object(reader, |_, value| -> anyhow::Result<()> {
         batch.push(value);
         if batch.len() >= args.batch.max(1) {
             flush(&mut batch, summary)?;

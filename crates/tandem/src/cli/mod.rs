@@ -17,7 +17,6 @@ pub mod peer;
 pub mod place;
 pub mod roster;
 pub mod serve;
-pub mod stream;
 pub mod tail;
 pub mod validate;
 pub mod watch;

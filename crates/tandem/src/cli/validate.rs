@@ -18,7 +18,7 @@ pub struct ValidateArgs {
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let (mut valid, mut invalid) = (0u64, 0u64);
-    let seen = super::stream::for_each_object(file, &mut |value| {
+    let seen = tandem_interop::stream::for_each_stix_object(file, |_, value| -> anyhow::Result<()> {
         let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("(no id)").to_string();
         match tandem_model::check_object(&value) {
             Ok(_) => {
