@@ -141,7 +141,7 @@ fn misp_search(path: &Path, events: u32, pad: usize) {
 /// size, which reading the document whole could not (its bytes alone are that size).
 #[test]
 fn a_large_misp_file_imports_every_event_in_bounded_memory() {
-    let (dir, config) = node_dir();
+    let (dir, config) = usa_node_dir();
     let input = dir.path().join("events.json");
     let events = 2500;
     misp_search(&input, events, 40_000);

@@ -824,6 +824,7 @@ async fn rejections_outside_handlers_are_taxii_error_bodies() {
         assert_eq!(body["http_status"], status.as_u16().to_string(), "{method} {path}: {body}");
     }
     f.fed.stop().await;
+}
 
 /// A request with a raw body; the status and the body's bytes.
 async fn raw(app: &Router, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
