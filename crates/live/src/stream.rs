@@ -39,7 +39,15 @@ struct ReadShare {
 }
 
 type ReadKey = (String, Classification, usize, Option<Timestamp>, Vec<String>);
-type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<crate::Batch>, String>>>;
+type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<ReadBatch>, String>>>;
+
+/// A batch with each item's event data serialised once, for every connection sharing it (a
+/// thousand connections woken by one write would otherwise serialise each object a thousand
+/// times).
+struct ReadBatch {
+    batch: crate::Batch,
+    data: Vec<String>,
+}
 
 impl ReadShare {
     fn cell(&self, key: ReadKey) -> SharedRead {
@@ -226,7 +234,13 @@ async fn run(
             (Arc::clone(&state.store), ctx.clone(), collections.clone(), types.clone(), cfg.page);
         let batch = cell
             .get_or_init(|| async move {
-                match tokio::task::spawn_blocking(move || read_batch(&*store, &c2, &cols, cursor, &tys, page)).await {
+                let read = move || {
+                    read_batch(&*store, &c2, &cols, cursor, &tys, page).map(|batch| {
+                        let data = batch.items.iter().map(|i| i.to_json().to_string()).collect();
+                        ReadBatch { batch, data }
+                    })
+                };
+                match tokio::task::spawn_blocking(read).await {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(e) => Err(e.to_string()),
@@ -235,7 +249,7 @@ async fn run(
             .await
             .clone();
         shared.reads.forget(&key, &cell);
-        let batch = match batch {
+        let ready = match batch {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "stream read failed");
@@ -245,15 +259,15 @@ async fn run(
         let store = Arc::clone(&state.store);
         let user = p.user.clone();
         let shared_zones = Arc::clone(shared);
-        let b2 = Arc::clone(&batch);
+        let b2 = Arc::clone(&ready);
         let collections = collections.clone();
         // The caller's own zones, evaluated in the caller's own view (nothing to do for a
         // user without zones).
         let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
             let set = shared_zones.zones.for_owner(&*store, &user)?;
-            let mut alerts = Vec::with_capacity(b2.items.len());
+            let mut alerts = Vec::with_capacity(b2.batch.items.len());
             let mut history = crate::near_repeat::History::default();
-            for item in &b2.items {
+            for item in &b2.batch.items {
                 let hits = match item {
                     crate::Item::Version { collection, record } => {
                         crate::alerts::evaluate(&*store, &ctx, &collections, collection, record, &set, &mut history)?
@@ -278,7 +292,8 @@ async fn run(
                 return Stop::Failed;
             }
         };
-        for (item, hits) in batch.items.iter().zip(&alerts) {
+        let batch = &ready.batch;
+        for ((item, data), hits) in batch.items.iter().zip(&ready.data).zip(&alerts) {
             let zone_ids: Vec<String> = hits.iter().filter_map(|h| h["zone"].as_str().map(String::from)).collect();
             if !filter.passes(item, &zone_ids) {
                 continue;
@@ -292,8 +307,7 @@ async fn run(
                     return s;
                 }
             }
-            let event =
-                Event::default().event(item.kind()).id(item.position().to_string()).data(item.to_json().to_string());
+            let event = Event::default().event(item.kind()).id(item.position().to_string()).data(data);
             if let Err(s) = send(tx, event, cfg.slow_grace).await {
                 return s;
             }

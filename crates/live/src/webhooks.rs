@@ -1,6 +1,6 @@
 //! Webhooks per zone: every alert of a zone with a webhook is put in a durable outbox (meta keys
-//! `live/outbox/<alert>`, written before the alert itself, both by compare-and-set of an absent
-//! key, so a crash between the two neither loses nor doubles a delivery) and POSTed by the
+//! `live/outbox/<alert>`, inserted if absent in the same transaction as the alert itself, so
+//! a crash neither loses nor doubles a delivery) and POSTed by the
 //! delivery worker, signed with HMAC-SHA256 over `<timestamp>.<body>` in
 //! `X-Tandem-Signature: sha256=<hex>` (the timestamp, Unix seconds, in `X-Tandem-Timestamp`),
 //! retried with exponential backoff, and dead-lettered after the last attempt. Each entry keeps
@@ -69,17 +69,18 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-/// Puts an alert's delivery in the outbox (idempotent: keyed by the alert).
-pub fn enqueue(store: &dyn Store, alert_key: &str, alert: &Value, zone: &crate::zones::Zone) -> Result<(), StoreError> {
-    let Some(hook) = &zone.webhook else { return Ok(()) };
+/// An alert's delivery as an outbox entry (key, value), keyed by the alert, or `None` when
+/// the zone has no webhook. The alerter inserts it if absent in the same transaction as the
+/// alert itself, so the entry is durable as soon as the alert is visible, and once.
+pub fn outbox_entry(alert_key: &str, alert: &Value, zone: &crate::zones::Zone) -> Option<(String, Value)> {
+    let hook = zone.webhook.as_ref()?;
     let suffix = alert_key.trim_start_matches(crate::alerts::PREFIX);
     let entry = json!({
         "alert": alert, "zone": zone.id, "owner": zone.owner, "member": zone.member, "clearance": zone.clearance,
         "url": hook.url, "status": "pending", "attempts": 0, "next_at": Timestamp::now(),
         "last_status": null, "last_error": null, "log": [],
     });
-    store.cas_meta(&format!("{PREFIX}{suffix}"), None, Some(&entry))?;
-    Ok(())
+    Some((format!("{PREFIX}{suffix}"), entry))
 }
 
 /// One delivery attempt's body, or `None` when the owner may no longer see the incident.

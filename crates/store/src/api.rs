@@ -402,6 +402,13 @@ pub trait MetaStore: Send + Sync {
     /// data: of several writers that expect one value, exactly one succeeds. Returns whether it
     /// replaced the value.
     fn cas_meta(&self, key: &str, expected: Option<&Value>, new: Option<&Value>) -> Result<bool>;
+
+    /// Stores each `(key, value)` whose key is absent now, all in ONE transaction (one commit,
+    /// one fsync, however many entries), atomically also against other handles and processes:
+    /// of several writers inserting one key, exactly one gets `true` for it. Present keys keep
+    /// their value. Returns, per entry in order, whether it was inserted (a key repeated in
+    /// `entries` is inserted by its first occurrence). Either every insert commits or none.
+    fn insert_meta_absent(&self, entries: &[(String, Value)]) -> Result<Vec<bool>>;
 }
 
 /// A whole store: what callers hold (`Arc<dyn Store>`). Implemented for every type that
