@@ -47,6 +47,9 @@ type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<ReadBatch>, String>>>;
 struct ReadBatch {
     batch: crate::Batch,
     data: Vec<String>,
+    /// The release epoch ([`tandem_store::RELEASE_EPOCH_KEY`]) read just before the batch: the
+    /// batch reflects at least what that epoch releases.
+    release_epoch: Option<serde_json::Value>,
 }
 
 impl ReadShare {
@@ -125,7 +128,12 @@ async fn stream(
         .transpose()
         .map_err(|_| TaxiiError::BadRequest("the cursor (Last-Event-ID or after) must be an event id".into()))?;
     let store = Arc::clone(&state.store);
-    let head = tokio::task::spawn_blocking(move || store.feed_position()).await?.map_err(TaxiiError::from)?;
+    // The release epoch first: a change after it is a `reset` (the head may already show it).
+    let (release_epoch, head) = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
+        Ok((store.get_meta(tandem_store::RELEASE_EPOCH_KEY)?, store.feed_position()?))
+    })
+    .await?
+    .map_err(TaxiiError::from)?;
     let head_or_epoch = head.unwrap_or_else(epoch);
     let (start, reset) = match given {
         Some(c) if c > head_or_epoch => (head_or_epoch, true),
@@ -140,7 +148,8 @@ async fn stream(
     }
     // The roster the connection was opened under: a change from it is a `reset`.
     let opened_under = snapshot(&state.roster);
-    tokio::spawn(produce(state.clone(), Arc::clone(&shared), p.clone(), filter, (start, opened_under), tx));
+    let opened = Opened { start, roster: opened_under, release_epoch };
+    tokio::spawn(produce(state.clone(), Arc::clone(&shared), p.clone(), filter, opened, tx));
     let roster = Arc::clone(&state.roster);
     let member = p.member;
     // Checked as each event leaves: a member suspended after an event was buffered still
@@ -158,6 +167,14 @@ async fn stream(
     });
     let keep_alive = KeepAlive::new().interval(shared.config.heartbeat).text("heartbeat");
     Ok(Sse::new(body).keep_alive(keep_alive).into_response())
+}
+
+/// Where a connection starts, and the roster and release epoch it was opened under (a change
+/// from either is a `reset`).
+struct Opened {
+    start: Timestamp,
+    roster: Arc<Roster>,
+    release_epoch: Option<serde_json::Value>,
 }
 
 /// Why the producer stopped (logged only).
@@ -181,10 +198,10 @@ async fn produce(
     shared: Arc<Shared>,
     p: Principal,
     filter: StreamFilter,
-    start: (Timestamp, Arc<Roster>),
+    opened: Opened,
     tx: mpsc::Sender<Event>,
 ) {
-    let stop = run(&state, &shared, &p, &filter, start, &tx).await;
+    let stop = run(&state, &shared, &p, &filter, opened, &tx).await;
     let why = match stop {
         Stop::Gone => "consumer gone",
         Stop::Slow => "slow consumer dropped (it resumes from its last event id)",
@@ -199,9 +216,10 @@ async fn run(
     shared: &Arc<Shared>,
     p: &Principal,
     filter: &StreamFilter,
-    (start, opened_under): (Timestamp, Arc<Roster>),
+    opened: Opened,
     tx: &mpsc::Sender<Event>,
 ) -> Stop {
+    let Opened { start, roster: opened_under, release_epoch: mut last_epoch } = opened;
     let cfg = &shared.config;
     let mut feed = shared.feed.clone();
     let collections: Vec<String> =
@@ -235,9 +253,10 @@ async fn run(
         let batch = cell
             .get_or_init(|| async move {
                 let read = move || {
+                    let release_epoch = store.get_meta(tandem_store::RELEASE_EPOCH_KEY)?;
                     read_batch(&*store, &c2, &cols, cursor, &tys, page).map(|batch| {
                         let data = batch.items.iter().map(|i| i.to_json().to_string()).collect();
-                        ReadBatch { batch, data }
+                        ReadBatch { batch, data, release_epoch }
                     })
                 };
                 match tokio::task::spawn_blocking(read).await {
@@ -292,6 +311,19 @@ async fn run(
                 return Stop::Failed;
             }
         };
+        if ready.release_epoch != last_epoch {
+            // A marking arrived late (or another release change without a new version): older
+            // versions may now be released to this caller, as after a roster change.
+            last_epoch = ready.release_epoch.clone();
+            let at = cursor.unwrap_or_else(epoch);
+            let data = json!({"reason": "release-changed", "cursor": at});
+            if let Err(s) =
+                send(tx, Event::default().event("reset").id(at.to_string()).data(data.to_string()), cfg.slow_grace)
+                    .await
+            {
+                return s;
+            }
+        }
         let batch = &ready.batch;
         for ((item, data), hits) in batch.items.iter().zip(&ready.data).zip(&alerts) {
             let zone_ids: Vec<String> = hits.iter().filter_map(|h| h["zone"].as_str().map(String::from)).collect();

@@ -467,6 +467,56 @@ async fn joining_a_group_while_connected_says_reset_and_a_replay_delivers_the_re
     assert!(got.iter().any(|e| e.data["object"]["name"] == "fvey-only"), "{got:?}");
 }
 
+/// A marking-definition that arrives after a version referencing it (federation then moves the
+/// release epoch, as `Federation::release_late_markings` does): every connected client gets a
+/// `reset`, a replay delivers the version to the member the marking releases it to, and a
+/// member it does not name receives nothing new but the marking-definition itself.
+#[tokio::test]
+async fn a_marking_arriving_late_says_reset_and_a_replay_delivers_only_what_it_releases() {
+    let f = fixture(LiveConfig { poll: Duration::from_millis(50), ..LiveConfig::default() });
+    let late = rel_marking("USA", 5, &["GBR"]);
+    let late_id = late["id"].as_str().unwrap().to_string();
+    f.submit(
+        "USA",
+        vec![incident("late-marked", "2025-06-22T12:00:00.000Z", std::slice::from_ref(&late_id), None, "SY-DY", false)],
+    );
+    let replay_ids =
+        |got: &[Ev]| -> Vec<String> { got.iter().map(|e| e.data["id"].as_str().unwrap_or("").to_string()).collect() };
+    let names = |got: &[Ev]| -> Vec<Value> { got.iter().map(|e| e.data["object"]["name"].clone()).collect() };
+    for m in ["GBR", "IRQ"] {
+        assert!(f.oracle(m, None).iter().all(|(_, _, d)| d["object"]["name"] != "late-marked"), "withheld from {m}");
+    }
+    let irq_before: Vec<String> =
+        f.oracle("IRQ", None).iter().map(|(_, _, d)| d["id"].as_str().unwrap().to_string()).collect();
+    let mut gbr = f.connect("GBR", "", None).await;
+    let mut irq = f.connect("IRQ", "", None).await;
+    f.submit("USA", vec![late]);
+    let head = f.state.store.feed_position().unwrap().unwrap().to_string();
+    f.state.store.put_meta(tandem_store::RELEASE_EPOCH_KEY, Some(&json!("epoch-after-late-marking"))).unwrap();
+    for (m, s) in [("GBR", &mut gbr), ("IRQ", &mut irq)] {
+        let mut seen = Vec::new();
+        let reset = loop {
+            match s.next(Duration::from_secs(60)).await {
+                Next::Event(e) if e.event == "reset" => break e,
+                Next::Event(e) => seen.push(e),
+                _ => panic!("{m}: no reset after a late marking: {seen:?}"),
+            }
+        };
+        assert_eq!(reset.data["reason"], "release-changed", "{m}");
+        // Live, the only new event is the marking-definition: the version is older than the cursor.
+        assert!(replay_ids(&seen).iter().all(|id| *id == late_id), "{m}: {seen:?}");
+    }
+    let gbr_replay = f.connect("GBR", &format!("?after={EPOCH}"), None).await.until(&head).await;
+    assert!(names(&gbr_replay).contains(&json!("late-marked")), "released to GBR now: {gbr_replay:?}");
+    assert_eq!(triples(&gbr_replay), f.oracle("GBR", None));
+    // Leak check: IRQ, whom the marking does not name, replays what it had plus the marking.
+    let irq_replay = f.connect("IRQ", &format!("?after={EPOCH}"), None).await.until(&head).await;
+    assert_eq!(triples(&irq_replay), f.oracle("IRQ", None));
+    assert!(!names(&irq_replay).contains(&json!("late-marked")), "{irq_replay:?}");
+    let new: Vec<String> = replay_ids(&irq_replay).into_iter().filter(|id| !irq_before.contains(id)).collect();
+    assert_eq!(new, vec![late_id], "IRQ received nothing new but the marking-definition");
+}
+
 #[tokio::test]
 async fn a_cursor_ahead_of_the_feed_gets_an_explicit_reset() {
     let f = fixture(LiveConfig::default());

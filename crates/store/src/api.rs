@@ -389,6 +389,12 @@ pub trait AccountStore: Send + Sync {
 }
 
 /// Small named JSON values: federation state (peers, cursors, status), the roster log.
+/// Meta key of the release epoch: a value federation replaces (with a random one) when what
+/// stored versions release changed without a new version, as when a marking-definition arrives
+/// after versions that reference it. Peers then re-read this node's feed, and live streams send
+/// their clients a `reset`.
+pub const RELEASE_EPOCH_KEY: &str = "sync/epoch";
+
 pub trait MetaStore: Send + Sync {
     /// The value under `key`, if any.
     fn get_meta(&self, key: &str) -> Result<Option<Value>>;
