@@ -22,11 +22,13 @@ use tokio::sync::mpsc::error::SendTimeoutError;
 use crate::feed::read_batch;
 use crate::{FeedSignal, LiveConfig, StreamFilter};
 
-struct Shared {
+pub(crate) struct Shared {
     feed: FeedSignal,
     config: LiveConfig,
     zones: crate::alerts::ZoneCache,
     reads: ReadShare,
+    /// Seals webhook secrets before a zone is stored.
+    pub(crate) secrets: Arc<tandem_store::sealed::SealKey>,
 }
 
 /// Connections that would make the same read at the same time (same member, clearance,
@@ -69,7 +71,13 @@ impl ReadShare {
 }
 
 /// The stream's routes (with and without the trailing slash), to merge before the audit layer.
-pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
+/// `secrets` is the node's secrets key (webhook secrets are stored sealed with it).
+pub fn router(
+    state: AppState,
+    feed: FeedSignal,
+    config: LiveConfig,
+    secrets: Arc<tandem_store::sealed::SealKey>,
+) -> Router {
     let root = format!("/{}/tandem", state.config.api_root.trim_matches('/'));
     let base = format!("{root}/stream");
     let zones = format!("{root}/watch-zones");
@@ -91,7 +99,13 @@ pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
         .route(&format!("{root}/webhooks/deliveries/"), get(crate::http::list_deliveries))
         .route(&alerts, get(crate::http::list_alerts))
         .route(&format!("{alerts}/"), get(crate::http::list_alerts))
-        .layer(Extension(Arc::new(Shared { feed, config, zones: Default::default(), reads: Default::default() })))
+        .layer(Extension(Arc::new(Shared {
+            feed,
+            config,
+            zones: Default::default(),
+            reads: Default::default(),
+            secrets,
+        })))
         .with_state(state)
 }
 

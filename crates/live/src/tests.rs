@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tandem_model::Timestamp;
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_store::sealed::SealKey;
 use tandem_store::{ObjectQuery, SqliteStore, Store, VersionFilter, ViewContext};
 use tandem_taxii::auth::{Account, hash_secret};
 use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory, WriteHooks};
@@ -90,7 +91,8 @@ fn fixture(config: LiveConfig) -> Fixture {
         audit: Arc::new(tandem_taxii::NoAudit),
         signer: None,
     };
-    let app = crate::router(state.clone(), feed, config);
+    let secrets = Arc::new(SealKey::load_or_create(dir.path()).unwrap());
+    let app = crate::router(state.clone(), feed, config, secrets);
     Fixture { app, state, hooks, _dir: dir }
 }
 
@@ -842,9 +844,13 @@ async fn deliver_until_settled(store: Arc<dyn Store>, f: &Fixture) -> Vec<Value>
     let retry =
         crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let key = SealKey::load(f._dir.path()).unwrap();
     loop {
         let zones = crate::zones::list(&*store).unwrap();
-        let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+        let secrets = |id: &str| match zones.iter().find(|z| z.id == id) {
+            Some(z) => crate::webhooks::secret(z, &key).map_err(|e| e.to_string()),
+            None => Ok(None),
+        };
         crate::webhooks::deliver_due(Arc::clone(&store), Arc::clone(&f.state.roster), &secrets, &client, &retry)
             .await
             .unwrap();
@@ -916,12 +922,65 @@ async fn webhooks_are_signed_retried_dead_lettered_and_survive_a_restart() {
     let client = reqwest::Client::new();
     let retry =
         crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
+    // The restarted node reads its secrets key from the data directory again.
+    let key = SealKey::load(f._dir.path()).unwrap();
     let zones = crate::zones::list(&*restarted).unwrap();
-    let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+    let secrets = |id: &str| match zones.iter().find(|z| z.id == id) {
+        Some(z) => crate::webhooks::secret(z, &key).map_err(|e| e.to_string()),
+        None => Ok(None),
+    };
     crate::webhooks::deliver_due(Arc::clone(&restarted), Arc::clone(&f.state.roster), &secrets, &client, &retry)
         .await
         .unwrap();
     let d = crate::webhooks::deliveries(&*restarted, None).unwrap();
     assert_eq!(d.iter().filter(|e| e["status"] == "delivered").count(), 2, "{d:?}");
-    assert_eq!(flaky.got.lock().unwrap().len(), before + 1, "delivered once");
+    let got = flaky.got.lock().unwrap().clone();
+    assert_eq!(got.len(), before + 1, "delivered once");
+    let (headers, body) = got.last().unwrap();
+    let ts: i64 = headers["x-tandem-timestamp"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        headers["x-tandem-signature"].to_str().unwrap(),
+        crate::webhooks::signature(secret, ts, body),
+        "signed with the clear secret after a restart"
+    );
+    // Secrets at rest: nothing in the data directory but the key file holds the secret.
+    for entry in std::fs::read_dir(f._dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name() == Some(std::ffi::OsStr::new(tandem_store::sealed::FILE)) || !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the secret", path.display());
+    }
+}
+
+/// A webhook secret stored in clear by an older version is sealed at start and still signs; a
+/// wrong key file is an error naming it, not a panic.
+#[tokio::test]
+async fn clear_webhook_secrets_are_sealed_at_start_and_a_wrong_key_is_named() {
+    let f = fixture(LiveConfig::default());
+    let secret = "clear-from-an-older-version";
+    let spec = crate::zones::ZoneSpec {
+        name: "DY".into(),
+        governorate: Some("SY-DY".into()),
+        webhook: Some(crate::webhooks::Webhook { url: "http://127.0.0.1:9/hook".into(), secret: secret.into() }),
+        ..Default::default()
+    };
+    let zone = crate::zones::new_zone(spec, &user("USA"), "USA", Classification::Secret).unwrap();
+    assert!(crate::zones::create(&*f.state.store, &zone).unwrap());
+    let key = SealKey::load(f._dir.path()).unwrap();
+    assert_eq!(crate::webhooks::seal_stored(&*f.state.store, &key).unwrap(), 1);
+    assert_eq!(crate::webhooks::seal_stored(&*f.state.store, &key).unwrap(), 0, "once");
+    let stored = crate::zones::list(&*f.state.store).unwrap().remove(0);
+    let sealed = &stored.webhook.as_ref().unwrap().secret;
+    assert!(tandem_store::sealed::is_sealed(sealed) && !sealed.contains(secret), "{sealed}");
+    assert_eq!(crate::webhooks::secret(&stored, &key).unwrap().as_deref(), Some(secret));
+    // Listings never show it.
+    let (_, listed) = call(&f, "USA", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(listed["zones"][0]["webhook"]["secret"], "***");
+    // Another key (the file lost and made anew): a clear error naming the file.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = SealKey::load_or_create(other.path()).unwrap();
+    let err = crate::webhooks::seal_stored(&*f.state.store, &wrong).unwrap_err().to_string();
+    assert!(err.contains(tandem_store::sealed::FILE) && err.contains("restore"), "{err}");
 }

@@ -24,8 +24,14 @@ use tandem_taxii::AppState;
 
 /// The whole app of a node: every route merged first, then the audit layer once, last
 /// (`tandem_taxii::assemble`). `tandem serve` and `tandem demo` serve exactly this. `feed` is
-/// the store's feed signal (see `tandem_live::FeedHooks`): it wakes the live stream.
-pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::FeedSignal) -> Router {
+/// the store's feed signal (see `tandem_live::FeedHooks`): it wakes the live stream; `secrets`
+/// seals webhook secrets before a zone is stored.
+pub fn app(
+    state: AppState,
+    federation: &Arc<Federation>,
+    feed: tandem_live::FeedSignal,
+    secrets: Arc<tandem_store::sealed::SealKey>,
+) -> Router {
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
         .merge(analytics::routes(&state.config.api_root))
@@ -35,7 +41,7 @@ pub fn app(state: AppState, federation: &Arc<Federation>, feed: tandem_live::Fee
         .merge(metrics::routes(Arc::clone(federation)))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
-        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()))
+        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default(), secrets))
         .merge(tandem_web::routes(state.clone(), web(federation)));
     tandem_taxii::assemble(state, own)
 }
