@@ -94,6 +94,12 @@ impl ZoneCache {
         Ok(self.current(store)?.by_owner.get(owner).cloned().unwrap_or_default())
     }
 
+    /// `owner`'s zones as of the last read (no store access; empty before the first).
+    pub fn cached_for_owner(&self, owner: &str) -> Arc<ZoneSet> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(|(_, c)| c.by_owner.get(owner).cloned()).unwrap_or_default()
+    }
+
     /// Reloads the zones if one was created or removed since the last read.
     pub fn refresh(&self, store: &dyn Store) -> Result<(), StoreError> {
         self.current(store).map(|_| ())

@@ -40,7 +40,10 @@ struct ReadShare {
     inflight: std::sync::Mutex<std::collections::HashMap<ReadKey, SharedRead>>,
 }
 
-type ReadKey = (String, Classification, usize, Option<Timestamp>, Vec<String>);
+/// (member, clearance, roster snapshot, cursor, types, the feed signal the reader saw): a
+/// connection woken by a write never joins a read that started before it (it would miss the
+/// write and then sleep until the next poll).
+type ReadKey = (String, Classification, usize, Option<Timestamp>, Vec<String>, Option<Timestamp>);
 type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<ReadBatch>, String>>>;
 
 /// A batch with each item's event data serialised once, for every connection sharing it (a
@@ -243,7 +246,7 @@ async fn run(
     let mut last_roster = opened_under;
     loop {
         // Marked seen before reading: a write landing during the read wakes the next round.
-        feed.borrow_and_update();
+        let seen = *feed.borrow_and_update();
         let roster = snapshot(&state.roster);
         if !roster.is_active(&p.member) {
             return Stop::Inactive;
@@ -260,13 +263,17 @@ async fn run(
         }
         last_roster = Arc::clone(&roster);
         let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
-        let key: ReadKey = (p.member.clone(), p.clearance, Arc::as_ptr(&ctx.roster) as usize, cursor, types.clone());
+        let key: ReadKey =
+            (p.member.clone(), p.clearance, Arc::as_ptr(&ctx.roster) as usize, cursor, types.clone(), seen);
         let cell = shared.reads.cell(key.clone());
         let (store, c2, cols, tys, page) =
             (Arc::clone(&state.store), ctx.clone(), collections.clone(), types.clone(), cfg.page);
+        let zones_of = Arc::clone(shared);
         let batch = cell
             .get_or_init(|| async move {
                 let read = move || {
+                    // Zones reloaded (if one changed) once per shared read, not per connection.
+                    zones_of.zones.refresh(&*store)?;
                     let release_epoch = store.get_meta(tandem_store::RELEASE_EPOCH_KEY)?;
                     read_batch(&*store, &c2, &cols, cursor, &tys, page).map(|batch| {
                         let data = batch.items.iter().map(|i| i.to_json().to_string()).collect();
@@ -289,31 +296,41 @@ async fn run(
                 return Stop::Failed;
             }
         };
+        // The caller's own zones as the shared read refreshed them, evaluated in the caller's
+        // own view: no store access and no blocking task for a user without zones.
+        let set = shared.zones.cached_for_owner(&p.user);
         let store = Arc::clone(&state.store);
-        let user = p.user.clone();
-        let shared_zones = Arc::clone(shared);
         let b2 = Arc::clone(&ready);
         let collections = collections.clone();
-        // The caller's own zones, evaluated in the caller's own view (nothing to do for a
-        // user without zones).
-        let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
-            let set = shared_zones.zones.for_owner(&*store, &user)?;
-            let mut alerts = Vec::with_capacity(b2.batch.items.len());
-            let mut history = crate::near_repeat::History::default();
-            for item in &b2.batch.items {
-                let hits = match item {
-                    crate::Item::Version { collection, record } => {
-                        crate::alerts::evaluate(&*store, &ctx, &collections, collection, record, &set, &mut history)?
-                            .iter()
-                            .map(|h| crate::alerts::alert_json(&set.zones[h.zone], h, collection, record))
-                            .collect()
-                    }
-                    crate::Item::Deletion { .. } => Vec::new(),
-                };
-                alerts.push(hits);
+        let read = async move {
+            if set.is_empty() {
+                return Ok(Ok(vec![Vec::new(); b2.batch.items.len()]));
             }
-            Ok(alerts)
-        });
+            tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
+                let mut alerts = Vec::with_capacity(b2.batch.items.len());
+                let mut history = crate::near_repeat::History::default();
+                for item in &b2.batch.items {
+                    let hits = match item {
+                        crate::Item::Version { collection, record } => crate::alerts::evaluate(
+                            &*store,
+                            &ctx,
+                            &collections,
+                            collection,
+                            record,
+                            &set,
+                            &mut history,
+                        )?
+                        .iter()
+                        .map(|h| crate::alerts::alert_json(&set.zones[h.zone], h, collection, record))
+                        .collect(),
+                        crate::Item::Deletion { .. } => Vec::new(),
+                    };
+                    alerts.push(hits);
+                }
+                Ok(alerts)
+            })
+            .await
+        };
         let alerts: Vec<Vec<serde_json::Value>> = match read.await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
