@@ -198,7 +198,8 @@ async fn latency(clients: usize, n_zones: usize, incidents: usize, same_owner: b
         };
         zones::create(&*store, &z).unwrap();
     }
-    let app = tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default());
+    let secrets = std::sync::Arc::new(tandem_store::sealed::SealKey::load_or_create(dir.path()).unwrap());
+    let app = tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default(), secrets);
     // The timed client is the zones' owner; the others read the same stream as another user
     // (each connection evaluates its own user's zones only).
     let basic = |u: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:bench")));

@@ -3,8 +3,9 @@
 //! The stream raises `alert` events inline, right after the incident version they concern and
 //! under the same event id (so a resume neither loses nor repeats one), for the caller's own
 //! zones. The node's alerter ([`run_alerter`]) evaluates every zone against the feed in its
-//! owner's view and persists one alert per (zone, incident version) under a meta key taken by
-//! compare-and-set of an absent key, so an alert is raised once across restarts and processes,
+//! owner's view and persists one alert per (zone, incident version) under a meta key inserted
+//! if absent (one transaction per pass, with the webhook outbox entries), so an alert is raised
+//! once across restarts and processes,
 //! for local and replicated writes alike (it reads the feed, which both fill). A stored alert
 //! keeps only ids and the match; `GET /api/tandem/alerts/` re-reads the incident through
 //! `Store::list` for the caller, so an alert never shows what its reader may not see now.
@@ -23,7 +24,8 @@ use crate::zones::{self, Geometry, IncidentPlace, Match, Zone, ZoneFilters, Zone
 
 /// Meta-key prefix of persisted alerts: `live/alert/<position>/<zone>`.
 pub const PREFIX: &str = "live/alert/";
-const CURSOR_KEY: &str = "live/alerter/cursor";
+/// Meta key of the alerter's cursor: the feed position up to which alerts are stored.
+pub const CURSOR_KEY: &str = "live/alerter/cursor";
 
 /// Zones with their index.
 #[derive(Debug, Default)]
@@ -90,6 +92,12 @@ impl ZoneCache {
     /// `owner`'s zones (an empty set when it has none).
     pub fn for_owner(&self, store: &dyn Store, owner: &str) -> Result<Arc<ZoneSet>, StoreError> {
         Ok(self.current(store)?.by_owner.get(owner).cloned().unwrap_or_default())
+    }
+
+    /// `owner`'s zones as of the last read (no store access; empty before the first).
+    pub fn cached_for_owner(&self, owner: &str) -> Arc<ZoneSet> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(|(_, c)| c.by_owner.get(owner).cloned()).unwrap_or_default()
     }
 
     /// Reloads the zones if one was created or removed since the last read.
@@ -268,7 +276,9 @@ pub fn alert_pass_with(
     let after = cursor.as_ref().and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok());
     // One view per (member, clearance) of the zones' owners.
     let by_view = cache.by_view(store)?;
-    let mut stored = Vec::new();
+    // Every alert of the pass and its outbox entry, inserted if absent in one transaction.
+    let mut writes: Vec<(String, Value)> = Vec::new();
+    let mut is_alert: Vec<bool> = Vec::new();
     let mut next: Option<Timestamp> = None;
     let mut head = None;
     for ((member, clearance), set) in by_view {
@@ -287,11 +297,12 @@ pub fn alert_pass_with(
                     if let Some(near) = &hit.near {
                         v["near"] = json!(near);
                     }
-                    // The delivery first: a crash before the alert is stored redoes both, once.
-                    crate::webhooks::enqueue(store, &key, &v, zone)?;
-                    if store.cas_meta(&key, None, Some(&v))? {
-                        stored.push(key);
+                    if let Some(entry) = crate::webhooks::outbox_entry(&key, &v, zone) {
+                        writes.push(entry);
+                        is_alert.push(false);
                     }
+                    writes.push((key, v));
+                    is_alert.push(true);
                 }
             }
         }
@@ -301,6 +312,16 @@ pub fn alert_pass_with(
             (n, None) => n,
         };
     }
+    // One commit for the whole pass (an fsync per alert was what dominated with many zones);
+    // the cursor moves only after it, so a crash before redoes the pass and inserts nothing twice.
+    let inserted = store.insert_meta_absent(&writes)?;
+    let stored = writes
+        .into_iter()
+        .zip(inserted)
+        .zip(is_alert)
+        .filter(|((_, new), alert)| *new && *alert)
+        .map(|(((key, _), _), _)| key)
+        .collect();
     // With no zones, nothing can alert: move on to the head so zones created later alert on
     // what is new from then on.
     let next = next.or(if head.is_some() { head } else { store.feed_position()? });

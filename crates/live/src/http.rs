@@ -2,10 +2,12 @@
 //! caller's own zones only: another user's zone answers as a missing one) and
 //! `GET /api/tandem/alerts/`.
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 use tandem_taxii::auth::ActiveCaller;
 use tandem_taxii::{AppState, TaxiiError};
@@ -31,12 +33,15 @@ pub async fn list_zones(ActiveCaller(p): ActiveCaller, State(state): State<AppSt
 pub async fn create_zone(
     ActiveCaller(p): ActiveCaller,
     State(state): State<AppState>,
+    Extension(shared): Extension<Arc<crate::stream::Shared>>,
     body: Result<Json<ZoneSpec>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, TaxiiError> {
     let Json(spec) = body.map_err(|e| TaxiiError::BadRequest(format!("the zone does not parse: {}", e.body_text())))?;
     let zone = zones::new_zone(spec, &p.user, &p.member, p.clearance).map_err(TaxiiError::BadRequest)?;
     let store = state.store.clone();
-    let z = zone.clone();
+    let mut z = zone.clone();
+    // The secret is stored sealed (the node's secrets key is a file, never in the store).
+    crate::webhooks::seal(&mut z, &shared.secrets).map_err(|e| TaxiiError::Internal(e.to_string()))?;
     if !tokio::task::spawn_blocking(move || zones::create(&*store, &z)).await.map_err(blocking_err)?? {
         return Err(TaxiiError::Internal("zone id collision".into()));
     }

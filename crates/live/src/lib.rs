@@ -24,7 +24,10 @@
 //!   backup: the stream goes on from the node's current position); `roster-changed` when the
 //!   roster changed while connected, since a member that joined a group may now see *older*
 //!   objects, before the cursor: a client that wants them reconnects with an earlier cursor (or
-//!   re-reads over TAXII). The node never prunes its feed (deleted versions leave tombstones at
+//!   re-reads over TAXII); `release-changed` when the release epoch
+//!   ([`tandem_store::RELEASE_EPOCH_KEY`]) moved while connected, as federation moves it when a
+//!   marking-definition arrives after versions that reference it (they are older than the
+//!   cursor and now released to whom the marking names), with the same remedy. The node never prunes its feed (deleted versions leave tombstones at
 //!   a later position), so no cursor is too old to replay.
 //! - A replay shows the feed as it is at the read: a version deleted since then appears only as
 //!   its `deletion`.

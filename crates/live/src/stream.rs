@@ -22,11 +22,13 @@ use tokio::sync::mpsc::error::SendTimeoutError;
 use crate::feed::read_batch;
 use crate::{FeedSignal, LiveConfig, StreamFilter};
 
-struct Shared {
+pub(crate) struct Shared {
     feed: FeedSignal,
     config: LiveConfig,
     zones: crate::alerts::ZoneCache,
     reads: ReadShare,
+    /// Seals webhook secrets before a zone is stored.
+    pub(crate) secrets: Arc<tandem_store::sealed::SealKey>,
 }
 
 /// Connections that would make the same read at the same time (same member, clearance,
@@ -38,8 +40,22 @@ struct ReadShare {
     inflight: std::sync::Mutex<std::collections::HashMap<ReadKey, SharedRead>>,
 }
 
-type ReadKey = (String, Classification, usize, Option<Timestamp>, Vec<String>);
-type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<crate::Batch>, String>>>;
+/// (member, clearance, roster snapshot, cursor, types, the feed signal the reader saw): a
+/// connection woken by a write never joins a read that started before it (it would miss the
+/// write and then sleep until the next poll).
+type ReadKey = (String, Classification, usize, Option<Timestamp>, Vec<String>, Option<Timestamp>);
+type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<ReadBatch>, String>>>;
+
+/// A batch with each item's event data serialised once, for every connection sharing it (a
+/// thousand connections woken by one write would otherwise serialise each object a thousand
+/// times).
+struct ReadBatch {
+    batch: crate::Batch,
+    data: Vec<String>,
+    /// The release epoch ([`tandem_store::RELEASE_EPOCH_KEY`]) read just before the batch: the
+    /// batch reflects at least what that epoch releases.
+    release_epoch: Option<serde_json::Value>,
+}
 
 impl ReadShare {
     fn cell(&self, key: ReadKey) -> SharedRead {
@@ -58,7 +74,13 @@ impl ReadShare {
 }
 
 /// The stream's routes (with and without the trailing slash), to merge before the audit layer.
-pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
+/// `secrets` is the node's secrets key (webhook secrets are stored sealed with it).
+pub fn router(
+    state: AppState,
+    feed: FeedSignal,
+    config: LiveConfig,
+    secrets: Arc<tandem_store::sealed::SealKey>,
+) -> Router {
     let root = format!("/{}/tandem", state.config.api_root.trim_matches('/'));
     let base = format!("{root}/stream");
     let zones = format!("{root}/watch-zones");
@@ -80,7 +102,13 @@ pub fn router(state: AppState, feed: FeedSignal, config: LiveConfig) -> Router {
         .route(&format!("{root}/webhooks/deliveries/"), get(crate::http::list_deliveries))
         .route(&alerts, get(crate::http::list_alerts))
         .route(&format!("{alerts}/"), get(crate::http::list_alerts))
-        .layer(Extension(Arc::new(Shared { feed, config, zones: Default::default(), reads: Default::default() })))
+        .layer(Extension(Arc::new(Shared {
+            feed,
+            config,
+            zones: Default::default(),
+            reads: Default::default(),
+            secrets,
+        })))
         .with_state(state)
 }
 
@@ -117,7 +145,12 @@ async fn stream(
         .transpose()
         .map_err(|_| TaxiiError::BadRequest("the cursor (Last-Event-ID or after) must be an event id".into()))?;
     let store = Arc::clone(&state.store);
-    let head = tokio::task::spawn_blocking(move || store.feed_position()).await?.map_err(TaxiiError::from)?;
+    // The release epoch first: a change after it is a `reset` (the head may already show it).
+    let (release_epoch, head) = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
+        Ok((store.get_meta(tandem_store::RELEASE_EPOCH_KEY)?, store.feed_position()?))
+    })
+    .await?
+    .map_err(TaxiiError::from)?;
     let head_or_epoch = head.unwrap_or_else(epoch);
     let (start, reset) = match given {
         Some(c) if c > head_or_epoch => (head_or_epoch, true),
@@ -132,7 +165,8 @@ async fn stream(
     }
     // The roster the connection was opened under: a change from it is a `reset`.
     let opened_under = snapshot(&state.roster);
-    tokio::spawn(produce(state.clone(), Arc::clone(&shared), p.clone(), filter, (start, opened_under), tx));
+    let opened = Opened { start, roster: opened_under, release_epoch };
+    tokio::spawn(produce(state.clone(), Arc::clone(&shared), p.clone(), filter, opened, tx));
     let roster = Arc::clone(&state.roster);
     let member = p.member;
     // Checked as each event leaves: a member suspended after an event was buffered still
@@ -150,6 +184,14 @@ async fn stream(
     });
     let keep_alive = KeepAlive::new().interval(shared.config.heartbeat).text("heartbeat");
     Ok(Sse::new(body).keep_alive(keep_alive).into_response())
+}
+
+/// Where a connection starts, and the roster and release epoch it was opened under (a change
+/// from either is a `reset`).
+struct Opened {
+    start: Timestamp,
+    roster: Arc<Roster>,
+    release_epoch: Option<serde_json::Value>,
 }
 
 /// Why the producer stopped (logged only).
@@ -173,10 +215,10 @@ async fn produce(
     shared: Arc<Shared>,
     p: Principal,
     filter: StreamFilter,
-    start: (Timestamp, Arc<Roster>),
+    opened: Opened,
     tx: mpsc::Sender<Event>,
 ) {
-    let stop = run(&state, &shared, &p, &filter, start, &tx).await;
+    let stop = run(&state, &shared, &p, &filter, opened, &tx).await;
     let why = match stop {
         Stop::Gone => "consumer gone",
         Stop::Slow => "slow consumer dropped (it resumes from its last event id)",
@@ -191,9 +233,10 @@ async fn run(
     shared: &Arc<Shared>,
     p: &Principal,
     filter: &StreamFilter,
-    (start, opened_under): (Timestamp, Arc<Roster>),
+    opened: Opened,
     tx: &mpsc::Sender<Event>,
 ) -> Stop {
+    let Opened { start, roster: opened_under, release_epoch: mut last_epoch } = opened;
     let cfg = &shared.config;
     let mut feed = shared.feed.clone();
     let collections: Vec<String> =
@@ -203,7 +246,7 @@ async fn run(
     let mut last_roster = opened_under;
     loop {
         // Marked seen before reading: a write landing during the read wakes the next round.
-        feed.borrow_and_update();
+        let seen = *feed.borrow_and_update();
         let roster = snapshot(&state.roster);
         if !roster.is_active(&p.member) {
             return Stop::Inactive;
@@ -220,13 +263,24 @@ async fn run(
         }
         last_roster = Arc::clone(&roster);
         let ctx = ViewContext { viewer: Viewer { member: p.member.clone(), clearance: p.clearance }, roster };
-        let key: ReadKey = (p.member.clone(), p.clearance, Arc::as_ptr(&ctx.roster) as usize, cursor, types.clone());
+        let key: ReadKey =
+            (p.member.clone(), p.clearance, Arc::as_ptr(&ctx.roster) as usize, cursor, types.clone(), seen);
         let cell = shared.reads.cell(key.clone());
         let (store, c2, cols, tys, page) =
             (Arc::clone(&state.store), ctx.clone(), collections.clone(), types.clone(), cfg.page);
+        let zones_of = Arc::clone(shared);
         let batch = cell
             .get_or_init(|| async move {
-                match tokio::task::spawn_blocking(move || read_batch(&*store, &c2, &cols, cursor, &tys, page)).await {
+                let read = move || {
+                    // Zones reloaded (if one changed) once per shared read, not per connection.
+                    zones_of.zones.refresh(&*store)?;
+                    let release_epoch = store.get_meta(tandem_store::RELEASE_EPOCH_KEY)?;
+                    read_batch(&*store, &c2, &cols, cursor, &tys, page).map(|batch| {
+                        let data = batch.items.iter().map(|i| i.to_json().to_string()).collect();
+                        ReadBatch { batch, data, release_epoch }
+                    })
+                };
+                match tokio::task::spawn_blocking(read).await {
                     Ok(Ok(b)) => Ok(Arc::new(b)),
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(e) => Err(e.to_string()),
@@ -235,38 +289,48 @@ async fn run(
             .await
             .clone();
         shared.reads.forget(&key, &cell);
-        let batch = match batch {
+        let ready = match batch {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "stream read failed");
                 return Stop::Failed;
             }
         };
+        // The caller's own zones as the shared read refreshed them, evaluated in the caller's
+        // own view: no store access and no blocking task for a user without zones.
+        let set = shared.zones.cached_for_owner(&p.user);
         let store = Arc::clone(&state.store);
-        let user = p.user.clone();
-        let shared_zones = Arc::clone(shared);
-        let b2 = Arc::clone(&batch);
+        let b2 = Arc::clone(&ready);
         let collections = collections.clone();
-        // The caller's own zones, evaluated in the caller's own view (nothing to do for a
-        // user without zones).
-        let read = tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
-            let set = shared_zones.zones.for_owner(&*store, &user)?;
-            let mut alerts = Vec::with_capacity(b2.items.len());
-            let mut history = crate::near_repeat::History::default();
-            for item in &b2.items {
-                let hits = match item {
-                    crate::Item::Version { collection, record } => {
-                        crate::alerts::evaluate(&*store, &ctx, &collections, collection, record, &set, &mut history)?
-                            .iter()
-                            .map(|h| crate::alerts::alert_json(&set.zones[h.zone], h, collection, record))
-                            .collect()
-                    }
-                    crate::Item::Deletion { .. } => Vec::new(),
-                };
-                alerts.push(hits);
+        let read = async move {
+            if set.is_empty() {
+                return Ok(Ok(vec![Vec::new(); b2.batch.items.len()]));
             }
-            Ok(alerts)
-        });
+            tokio::task::spawn_blocking(move || -> Result<_, tandem_store::StoreError> {
+                let mut alerts = Vec::with_capacity(b2.batch.items.len());
+                let mut history = crate::near_repeat::History::default();
+                for item in &b2.batch.items {
+                    let hits = match item {
+                        crate::Item::Version { collection, record } => crate::alerts::evaluate(
+                            &*store,
+                            &ctx,
+                            &collections,
+                            collection,
+                            record,
+                            &set,
+                            &mut history,
+                        )?
+                        .iter()
+                        .map(|h| crate::alerts::alert_json(&set.zones[h.zone], h, collection, record))
+                        .collect(),
+                        crate::Item::Deletion { .. } => Vec::new(),
+                    };
+                    alerts.push(hits);
+                }
+                Ok(alerts)
+            })
+            .await
+        };
         let alerts: Vec<Vec<serde_json::Value>> = match read.await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
@@ -278,7 +342,21 @@ async fn run(
                 return Stop::Failed;
             }
         };
-        for (item, hits) in batch.items.iter().zip(&alerts) {
+        if ready.release_epoch != last_epoch {
+            // A marking arrived late (or another release change without a new version): older
+            // versions may now be released to this caller, as after a roster change.
+            last_epoch = ready.release_epoch.clone();
+            let at = cursor.unwrap_or_else(epoch);
+            let data = json!({"reason": "release-changed", "cursor": at});
+            if let Err(s) =
+                send(tx, Event::default().event("reset").id(at.to_string()).data(data.to_string()), cfg.slow_grace)
+                    .await
+            {
+                return s;
+            }
+        }
+        let batch = &ready.batch;
+        for ((item, data), hits) in batch.items.iter().zip(&ready.data).zip(&alerts) {
             let zone_ids: Vec<String> = hits.iter().filter_map(|h| h["zone"].as_str().map(String::from)).collect();
             if !filter.passes(item, &zone_ids) {
                 continue;
@@ -292,8 +370,7 @@ async fn run(
                     return s;
                 }
             }
-            let event =
-                Event::default().event(item.kind()).id(item.position().to_string()).data(item.to_json().to_string());
+            let event = Event::default().event(item.kind()).id(item.position().to_string()).data(data);
             if let Err(s) = send(tx, event, cfg.slow_grace).await {
                 return s;
             }

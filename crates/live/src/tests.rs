@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tandem_model::Timestamp;
 use tandem_policy::{Classification, Group, Member, MemberStatus, Roster, Viewer};
+use tandem_store::sealed::SealKey;
 use tandem_store::{ObjectQuery, SqliteStore, Store, VersionFilter, ViewContext};
 use tandem_taxii::auth::{Account, hash_secret};
 use tandem_taxii::{AppState, CollectionConfig, NoHooks, TaxiiConfig, UserDirectory, WriteHooks};
@@ -90,7 +91,8 @@ fn fixture(config: LiveConfig) -> Fixture {
         audit: Arc::new(tandem_taxii::NoAudit),
         signer: None,
     };
-    let app = crate::router(state.clone(), feed, config);
+    let secrets = Arc::new(SealKey::load_or_create(dir.path()).unwrap());
+    let app = crate::router(state.clone(), feed, config, secrets);
     Fixture { app, state, hooks, _dir: dir }
 }
 
@@ -467,6 +469,56 @@ async fn joining_a_group_while_connected_says_reset_and_a_replay_delivers_the_re
     assert!(got.iter().any(|e| e.data["object"]["name"] == "fvey-only"), "{got:?}");
 }
 
+/// A marking-definition that arrives after a version referencing it (federation then moves the
+/// release epoch, as `Federation::release_late_markings` does): every connected client gets a
+/// `reset`, a replay delivers the version to the member the marking releases it to, and a
+/// member it does not name receives nothing new but the marking-definition itself.
+#[tokio::test]
+async fn a_marking_arriving_late_says_reset_and_a_replay_delivers_only_what_it_releases() {
+    let f = fixture(LiveConfig { poll: Duration::from_millis(50), ..LiveConfig::default() });
+    let late = rel_marking("USA", 5, &["GBR"]);
+    let late_id = late["id"].as_str().unwrap().to_string();
+    f.submit(
+        "USA",
+        vec![incident("late-marked", "2025-06-22T12:00:00.000Z", std::slice::from_ref(&late_id), None, "SY-DY", false)],
+    );
+    let replay_ids =
+        |got: &[Ev]| -> Vec<String> { got.iter().map(|e| e.data["id"].as_str().unwrap_or("").to_string()).collect() };
+    let names = |got: &[Ev]| -> Vec<Value> { got.iter().map(|e| e.data["object"]["name"].clone()).collect() };
+    for m in ["GBR", "IRQ"] {
+        assert!(f.oracle(m, None).iter().all(|(_, _, d)| d["object"]["name"] != "late-marked"), "withheld from {m}");
+    }
+    let irq_before: Vec<String> =
+        f.oracle("IRQ", None).iter().map(|(_, _, d)| d["id"].as_str().unwrap().to_string()).collect();
+    let mut gbr = f.connect("GBR", "", None).await;
+    let mut irq = f.connect("IRQ", "", None).await;
+    f.submit("USA", vec![late]);
+    let head = f.state.store.feed_position().unwrap().unwrap().to_string();
+    f.state.store.put_meta(tandem_store::RELEASE_EPOCH_KEY, Some(&json!("epoch-after-late-marking"))).unwrap();
+    for (m, s) in [("GBR", &mut gbr), ("IRQ", &mut irq)] {
+        let mut seen = Vec::new();
+        let reset = loop {
+            match s.next(Duration::from_secs(60)).await {
+                Next::Event(e) if e.event == "reset" => break e,
+                Next::Event(e) => seen.push(e),
+                _ => panic!("{m}: no reset after a late marking: {seen:?}"),
+            }
+        };
+        assert_eq!(reset.data["reason"], "release-changed", "{m}");
+        // Live, the only new event is the marking-definition: the version is older than the cursor.
+        assert!(replay_ids(&seen).iter().all(|id| *id == late_id), "{m}: {seen:?}");
+    }
+    let gbr_replay = f.connect("GBR", &format!("?after={EPOCH}"), None).await.until(&head).await;
+    assert!(names(&gbr_replay).contains(&json!("late-marked")), "released to GBR now: {gbr_replay:?}");
+    assert_eq!(triples(&gbr_replay), f.oracle("GBR", None));
+    // Leak check: IRQ, whom the marking does not name, replays what it had plus the marking.
+    let irq_replay = f.connect("IRQ", &format!("?after={EPOCH}"), None).await.until(&head).await;
+    assert_eq!(triples(&irq_replay), f.oracle("IRQ", None));
+    assert!(!names(&irq_replay).contains(&json!("late-marked")), "{irq_replay:?}");
+    let new: Vec<String> = replay_ids(&irq_replay).into_iter().filter(|id| !irq_before.contains(id)).collect();
+    assert_eq!(new, vec![late_id], "IRQ received nothing new but the marking-definition");
+}
+
 #[tokio::test]
 async fn a_cursor_ahead_of_the_feed_gets_an_explicit_reset() {
     let f = fixture(LiveConfig::default());
@@ -792,9 +844,13 @@ async fn deliver_until_settled(store: Arc<dyn Store>, f: &Fixture) -> Vec<Value>
     let retry =
         crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let key = SealKey::load(f._dir.path()).unwrap();
     loop {
         let zones = crate::zones::list(&*store).unwrap();
-        let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+        let secrets = |id: &str| match zones.iter().find(|z| z.id == id) {
+            Some(z) => crate::webhooks::secret(z, &key).map_err(|e| e.to_string()),
+            None => Ok(None),
+        };
         crate::webhooks::deliver_due(Arc::clone(&store), Arc::clone(&f.state.roster), &secrets, &client, &retry)
             .await
             .unwrap();
@@ -866,12 +922,65 @@ async fn webhooks_are_signed_retried_dead_lettered_and_survive_a_restart() {
     let client = reqwest::Client::new();
     let retry =
         crate::webhooks::Retry { attempts: 3, base: Duration::from_millis(20), timeout: Duration::from_secs(10) };
+    // The restarted node reads its secrets key from the data directory again.
+    let key = SealKey::load(f._dir.path()).unwrap();
     let zones = crate::zones::list(&*restarted).unwrap();
-    let secrets = |id: &str| zones.iter().find(|z| z.id == id).and_then(|z| z.webhook.clone()).map(|w| w.secret);
+    let secrets = |id: &str| match zones.iter().find(|z| z.id == id) {
+        Some(z) => crate::webhooks::secret(z, &key).map_err(|e| e.to_string()),
+        None => Ok(None),
+    };
     crate::webhooks::deliver_due(Arc::clone(&restarted), Arc::clone(&f.state.roster), &secrets, &client, &retry)
         .await
         .unwrap();
     let d = crate::webhooks::deliveries(&*restarted, None).unwrap();
     assert_eq!(d.iter().filter(|e| e["status"] == "delivered").count(), 2, "{d:?}");
-    assert_eq!(flaky.got.lock().unwrap().len(), before + 1, "delivered once");
+    let got = flaky.got.lock().unwrap().clone();
+    assert_eq!(got.len(), before + 1, "delivered once");
+    let (headers, body) = got.last().unwrap();
+    let ts: i64 = headers["x-tandem-timestamp"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        headers["x-tandem-signature"].to_str().unwrap(),
+        crate::webhooks::signature(secret, ts, body),
+        "signed with the clear secret after a restart"
+    );
+    // Secrets at rest: nothing in the data directory but the key file holds the secret.
+    for entry in std::fs::read_dir(f._dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name() == Some(std::ffi::OsStr::new(tandem_store::sealed::FILE)) || !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the secret", path.display());
+    }
+}
+
+/// A webhook secret stored in clear by an older version is sealed at start and still signs; a
+/// wrong key file is an error naming it, not a panic.
+#[tokio::test]
+async fn clear_webhook_secrets_are_sealed_at_start_and_a_wrong_key_is_named() {
+    let f = fixture(LiveConfig::default());
+    let secret = "clear-from-an-older-version";
+    let spec = crate::zones::ZoneSpec {
+        name: "DY".into(),
+        governorate: Some("SY-DY".into()),
+        webhook: Some(crate::webhooks::Webhook { url: "http://127.0.0.1:9/hook".into(), secret: secret.into() }),
+        ..Default::default()
+    };
+    let zone = crate::zones::new_zone(spec, &user("USA"), "USA", Classification::Secret).unwrap();
+    assert!(crate::zones::create(&*f.state.store, &zone).unwrap());
+    let key = SealKey::load(f._dir.path()).unwrap();
+    assert_eq!(crate::webhooks::seal_stored(&*f.state.store, &key).unwrap(), 1);
+    assert_eq!(crate::webhooks::seal_stored(&*f.state.store, &key).unwrap(), 0, "once");
+    let stored = crate::zones::list(&*f.state.store).unwrap().remove(0);
+    let sealed = &stored.webhook.as_ref().unwrap().secret;
+    assert!(tandem_store::sealed::is_sealed(sealed) && !sealed.contains(secret), "{sealed}");
+    assert_eq!(crate::webhooks::secret(&stored, &key).unwrap().as_deref(), Some(secret));
+    // Listings never show it.
+    let (_, listed) = call(&f, "USA", "GET", "/api/tandem/watch-zones/", None).await;
+    assert_eq!(listed["zones"][0]["webhook"]["secret"], "***");
+    // Another key (the file lost and made anew): a clear error naming the file.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = SealKey::load_or_create(other.path()).unwrap();
+    let err = crate::webhooks::seal_stored(&*f.state.store, &wrong).unwrap_err().to_string();
+    assert!(err.contains(tandem_store::sealed::FILE) && err.contains("restore"), "{err}");
 }

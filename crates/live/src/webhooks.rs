@@ -1,6 +1,6 @@
 //! Webhooks per zone: every alert of a zone with a webhook is put in a durable outbox (meta keys
-//! `live/outbox/<alert>`, written before the alert itself, both by compare-and-set of an absent
-//! key, so a crash between the two neither loses nor doubles a delivery) and POSTed by the
+//! `live/outbox/<alert>`, inserted if absent in the same transaction as the alert itself, so
+//! a crash neither loses nor doubles a delivery) and POSTed by the
 //! delivery worker, signed with HMAC-SHA256 over `<timestamp>.<body>` in
 //! `X-Tandem-Signature: sha256=<hex>` (the timestamp, Unix seconds, in `X-Tandem-Timestamp`),
 //! retried with exponential backoff, and dead-lettered after the last attempt. Each entry keeps
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tandem_model::Timestamp;
 use tandem_policy::Viewer;
+use tandem_store::sealed::{self, SealError, SealKey};
 use tandem_store::{ObjectQuery, Store, StoreError, VersionFilter, ViewContext};
 
 /// Meta-key prefix of the outbox.
@@ -28,7 +29,8 @@ pub const PREFIX: &str = "live/outbox/";
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     pub url: String,
-    /// The shared secret of the signature (never served back: listings show `"***"`).
+    /// The shared secret of the signature, stored sealed ([`seal`]; never served back:
+    /// listings show `"***"`).
     pub secret: String,
 }
 
@@ -69,17 +71,77 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-/// Puts an alert's delivery in the outbox (idempotent: keyed by the alert).
-pub fn enqueue(store: &dyn Store, alert_key: &str, alert: &Value, zone: &crate::zones::Zone) -> Result<(), StoreError> {
-    let Some(hook) = &zone.webhook else { return Ok(()) };
+/// An alert's delivery as an outbox entry (key, value), keyed by the alert, or `None` when
+/// the zone has no webhook. The alerter inserts it if absent in the same transaction as the
+/// alert itself, so the entry is durable as soon as the alert is visible, and once.
+pub fn outbox_entry(alert_key: &str, alert: &Value, zone: &crate::zones::Zone) -> Option<(String, Value)> {
+    let hook = zone.webhook.as_ref()?;
     let suffix = alert_key.trim_start_matches(crate::alerts::PREFIX);
     let entry = json!({
         "alert": alert, "zone": zone.id, "owner": zone.owner, "member": zone.member, "clearance": zone.clearance,
         "url": hook.url, "status": "pending", "attempts": 0, "next_at": Timestamp::now(),
         "last_status": null, "last_error": null, "log": [],
     });
-    store.cas_meta(&format!("{PREFIX}{suffix}"), None, Some(&entry))?;
+    Some((format!("{PREFIX}{suffix}"), entry))
+}
+
+/// The associated data a zone's webhook secret is sealed with: a sealed secret opens only in
+/// the zone it was sealed for.
+fn seal_context(zone_id: &str) -> String {
+    format!("{}{zone_id}/webhook", crate::zones::PREFIX)
+}
+
+/// Seals the zone's webhook secret (if it is not sealed yet) before the zone is stored.
+pub fn seal(zone: &mut crate::zones::Zone, key: &SealKey) -> Result<(), SealError> {
+    if let Some(w) = &mut zone.webhook
+        && !sealed::is_sealed(&w.secret)
+    {
+        w.secret = key.seal(&seal_context(&zone.id), &w.secret)?;
+    }
     Ok(())
+}
+
+/// The zone's webhook secret in clear (`None`: no webhook).
+pub fn secret(zone: &crate::zones::Zone, key: &SealKey) -> Result<Option<String>, SealError> {
+    zone.webhook.as_ref().map(|w| key.open(&seal_context(&zone.id), &w.secret)).transpose()
+}
+
+/// Seals every webhook secret still stored in clear (by a version before sealing), each by
+/// compare-and-set of its zone; returns how many. A node runs it at start.
+/// Every secret sealed already is opened too, so a wrong key file is named at start (after
+/// the clear ones were sealed).
+pub fn seal_stored(store: &dyn Store, key: &SealKey) -> Result<usize, SealedStoreError> {
+    let mut sealed_now = 0;
+    let mut unopened = None;
+    for (k, v) in store.list_meta(crate::zones::PREFIX)? {
+        let mut zone: crate::zones::Zone =
+            serde_json::from_value(v.clone()).map_err(|e| StoreError::Corrupt(format!("{k}: {e}")))?;
+        if zone.webhook.as_ref().is_none_or(|w| sealed::is_sealed(&w.secret)) {
+            if let Err(e) = secret(&zone, key) {
+                unopened.get_or_insert(e);
+            }
+            continue;
+        }
+        seal(&mut zone, key)?;
+        let next = serde_json::to_value(&zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // A zone changed meanwhile is sealed at the next start (or was sealed by its writer).
+        if store.cas_meta(&k, Some(&v), Some(&next))? {
+            sealed_now += 1;
+        }
+    }
+    match unopened {
+        Some(e) => Err(e.into()),
+        None => Ok(sealed_now),
+    }
+}
+
+/// A store error or a secret that does not open.
+#[derive(Debug, thiserror::Error)]
+pub enum SealedStoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
 }
 
 /// One delivery attempt's body, or `None` when the owner may no longer see the incident.
@@ -120,7 +182,7 @@ fn body_for(
 pub async fn deliver_due(
     store: Arc<dyn Store>,
     roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
-    secrets: &(dyn Fn(&str) -> Option<String> + Sync),
+    secrets: &(dyn Fn(&str) -> Result<Option<String>, String> + Sync),
     client: &reqwest::Client,
     retry: &Retry,
 ) -> Result<usize, StoreError> {
@@ -155,11 +217,13 @@ pub async fn deliver_due(
                     next["status"] = json!("withheld");
                     (None, Some("the zone's owner may no longer see the incident".into()))
                 }
-                (_, None) => {
+                // The secret does not open (wrong or missing key file): retried, then dead.
+                (_, Err(why)) => (None, Some(why)),
+                (_, Ok(None)) => {
                     next["status"] = json!("dead");
                     (None, Some("the zone or its webhook was removed".into()))
                 }
-                (Some(body), Some(secret)) => {
+                (Some(body), Ok(Some(secret))) => {
                     let ts = now.as_micros() / 1_000_000;
                     let sent = client
                         .post(entry["url"].as_str().unwrap_or_default())
@@ -205,6 +269,7 @@ pub async fn deliver_due(
 pub async fn run_worker(
     store: Arc<dyn Store>,
     roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
+    key: Arc<SealKey>,
     retry: Retry,
     tick: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -220,7 +285,10 @@ pub async fn run_worker(
         }
         let secrets = |zone: &str| {
             // Served from the cache just refreshed: no store read on the async thread.
-            cache.cached_zone(zone).and_then(|z| z.webhook).map(|w| w.secret)
+            match cache.cached_zone(zone) {
+                Some(z) => secret(&z, &key).map_err(|e| e.to_string()),
+                None => Ok(None),
+            }
         };
         if let Err(e) = deliver_due(Arc::clone(&store), Arc::clone(&roster), &secrets, &client, &retry).await {
             tracing::error!(error = %e, "webhook delivery pass failed");

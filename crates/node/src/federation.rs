@@ -39,6 +39,12 @@ pub fn node_key(config: &Config) -> anyhow::Result<ed25519_dalek::SigningKey> {
         .with_context(|| format!("the node key in {}", config.node.data_dir.display()))
 }
 
+/// The node's secrets key (`secrets.key` beside `node.key`, made 0600 on first use): webhook
+/// secrets and feed credentials are stored sealed with it, so the store alone reveals none.
+pub fn secrets_key(config: &Config) -> anyhow::Result<tandem_store::sealed::SealKey> {
+    Ok(tandem_store::sealed::SealKey::load_or_create(&config.node.data_dir)?)
+}
+
 /// What a node's federation may be tuned on (the test sandbox shortens the intervals).
 pub struct Tuning {
     pub key: ed25519_dalek::SigningKey,

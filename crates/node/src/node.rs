@@ -189,8 +189,30 @@ impl NodeBuilder {
         let alerter_state = state.clone();
         // Federation installed the signer and hooks: feeds store as the node's member, signed.
         let feed_ingest = state.ingest();
+        // Secrets at rest: sealed with a key file beside the node key; what an older version
+        // stored in clear is sealed now (a key that does not open what is sealed is named).
+        let secrets = Arc::new(crate::federation::secrets_key(&config)?);
+        {
+            let (store, key) = (Arc::clone(&store), Arc::clone(&secrets));
+            let sealed = tokio::task::spawn_blocking(move || {
+                (tandem_live::webhooks::seal_stored(&*store, &key), crate::feeds::seal_stored(&*store, &key))
+            })
+            .await?;
+            match sealed.0 {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(zones = n, "webhook secrets stored in clear are now sealed"),
+                Err(e) => tracing::error!(error = %e, "webhook secrets: deliveries will fail until this is fixed"),
+            }
+            match sealed.1 {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(feeds = n, "feed credentials stored in clear are now sealed"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "feed credentials: polls will fail until this is fixed")
+                }
+            }
+        }
         let uploads = crate::http::interop::Uploads::of(&config);
-        let app = crate::http::app(state, &fed, feed_rx.clone(), uploads);
+        let app = crate::http::app(state, &fed, feed_rx.clone(), uploads, Arc::clone(&secrets));
         let (stop_accounts, stopped) = watch::channel(false);
         // On a database several processes share, background work (pulling from peers, the
         // alerter, the webhook worker, external feeds) runs in the one holding the node's lease (see
@@ -234,11 +256,12 @@ impl NodeBuilder {
         };
         // Webhook deliveries from the durable outbox (retries and dead letters there).
         let start_webhooks = {
-            let (store, roster) = (Arc::clone(&store), Arc::clone(&roster));
+            let (store, roster, secrets) = (Arc::clone(&store), Arc::clone(&roster), Arc::clone(&secrets));
             move |stop: watch::Receiver<bool>| {
                 tokio::spawn(tandem_live::webhooks::run_worker(
                     Arc::clone(&store),
                     Arc::clone(&roster),
+                    Arc::clone(&secrets),
                     tandem_live::webhooks::Retry::default(),
                     WEBHOOK_TICK,
                     stop,
@@ -255,6 +278,7 @@ impl NodeBuilder {
                     feed_ingest.clone(),
                     collection.clone(),
                     member.clone(),
+                    Arc::clone(&secrets),
                     stop,
                 ))
             }

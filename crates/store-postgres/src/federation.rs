@@ -233,6 +233,43 @@ impl PgStore {
         Ok(true)
     }
 
+    /// Inserts-if-absent in one statement and one transaction. Rows are inserted in key order,
+    /// so two batches with keys in common wait for each other instead of deadlocking; a writer
+    /// inserting a key another one holds uncommitted waits for it and then inserts nothing.
+    pub(crate) async fn insert_meta_absent_impl(&self, entries: &[(String, Value)]) -> Result<Vec<bool>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, (key, _)) in entries.iter().enumerate() {
+            first.entry(key.as_str()).or_insert(i);
+        }
+        let mut order: Vec<usize> = first.values().copied().collect();
+        order.sort_by(|a, b| entries[*a].0.cmp(&entries[*b].0));
+        let keys: Vec<&str> = order.iter().map(|i| entries[*i].0.as_str()).collect();
+        let values: Vec<String> = order.iter().map(|i| entries[*i].1.to_string()).collect();
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await.map_err(pg)?;
+        let rows = tx
+            .query(
+                "INSERT INTO sync_meta (key, value)
+                 SELECT k, v FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(k, v, n) ORDER BY n
+                 ON CONFLICT (key) DO NOTHING RETURNING key",
+                &[&keys, &values],
+            )
+            .await
+            .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        let mut inserted = vec![false; entries.len()];
+        for row in rows {
+            let key: String = row.try_get(0).map_err(pg)?;
+            if let Some(i) = first.get(key.as_str()) {
+                inserted[*i] = true;
+            }
+        }
+        Ok(inserted)
+    }
+
     pub(crate) async fn list_meta_impl(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
         let conn = self.pool.get().await?;
         let rows = conn

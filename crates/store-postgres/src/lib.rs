@@ -323,6 +323,10 @@ impl tandem_store::MetaStore for PgStore {
     ) -> Result<bool> {
         self.run(self.cas_meta_impl(key, expected, new))
     }
+
+    fn insert_meta_absent(&self, entries: &[(String, serde_json::Value)]) -> Result<Vec<bool>> {
+        self.run(self.insert_meta_absent_impl(entries))
+    }
 }
 
 #[cfg(all(test, feature = "testdb"))]

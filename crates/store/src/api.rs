@@ -389,6 +389,12 @@ pub trait AccountStore: Send + Sync {
 }
 
 /// Small named JSON values: federation state (peers, cursors, status), the roster log.
+/// Meta key of the release epoch: a value federation replaces (with a random one) when what
+/// stored versions release changed without a new version, as when a marking-definition arrives
+/// after versions that reference it. Peers then re-read this node's feed, and live streams send
+/// their clients a `reset`.
+pub const RELEASE_EPOCH_KEY: &str = "sync/epoch";
+
 pub trait MetaStore: Send + Sync {
     /// The value under `key`, if any.
     fn get_meta(&self, key: &str) -> Result<Option<Value>>;
@@ -402,6 +408,13 @@ pub trait MetaStore: Send + Sync {
     /// data: of several writers that expect one value, exactly one succeeds. Returns whether it
     /// replaced the value.
     fn cas_meta(&self, key: &str, expected: Option<&Value>, new: Option<&Value>) -> Result<bool>;
+
+    /// Stores each `(key, value)` whose key is absent now, all in ONE transaction (one commit,
+    /// one fsync, however many entries), atomically also against other handles and processes:
+    /// of several writers inserting one key, exactly one gets `true` for it. Present keys keep
+    /// their value. Returns, per entry in order, whether it was inserted (a key repeated in
+    /// `entries` is inserted by its first occurrence). Either every insert commits or none.
+    fn insert_meta_absent(&self, entries: &[(String, Value)]) -> Result<Vec<bool>>;
 }
 
 /// A whole store: what callers hold (`Arc<dyn Store>`). Implemented for every type that

@@ -687,6 +687,59 @@ pub fn cas_meta_replaces_only_the_expected_value(store: &dyn Store) {
     assert_eq!(store.get_meta("k").unwrap(), None);
 }
 
+pub fn insert_meta_absent_inserts_only_absent_keys(store: &dyn Store) {
+    assert_eq!(store.insert_meta_absent(&[]).unwrap(), Vec::<bool>::new());
+    store.put_meta("batch/a", Some(&json!(1))).unwrap();
+    let entries: Vec<(String, Value)> = [("batch/a", 2), ("batch/b", 3), ("batch/b", 4), ("batch/c", 5)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    assert_eq!(store.insert_meta_absent(&entries).unwrap(), vec![false, true, false, true]);
+    let stored = store.list_meta("batch/").unwrap();
+    assert_eq!(
+        stored,
+        vec![("batch/a".into(), json!(1)), ("batch/b".into(), json!(3)), ("batch/c".into(), json!(5))],
+        "a present key keeps its value; a repeated key is inserted by its first occurrence"
+    );
+    assert_eq!(store.insert_meta_absent(&entries).unwrap(), vec![false; 4], "nothing is new the second time");
+}
+
+/// Two handles insert overlapping batches, in opposite key orders, at once (as two processes'
+/// alerters raising the same alerts): each key is inserted by exactly one, with its value.
+pub fn insert_meta_absent_gives_each_key_to_one_of_two_handles(a: &dyn Store, b: &dyn Store) {
+    const KEYS: usize = 200;
+    const BATCH: usize = 25;
+    let run = |store: &dyn Store, who: &str, reverse: bool| -> Vec<String> {
+        let mut keys: Vec<String> = (0..KEYS).map(|i| format!("race/{i:04}")).collect();
+        if reverse {
+            keys.reverse();
+        }
+        let mut won = Vec::new();
+        for chunk in keys.chunks(BATCH) {
+            let entries: Vec<(String, Value)> = chunk.iter().map(|k| (k.clone(), json!(who))).collect();
+            for (k, new) in chunk.iter().zip(store.insert_meta_absent(&entries).unwrap()) {
+                if new {
+                    won.push(k.clone());
+                }
+            }
+        }
+        won
+    };
+    let (won_a, won_b) = std::thread::scope(|s| {
+        let ta = s.spawn(|| run(a, "a", false));
+        let tb = s.spawn(|| run(b, "b", true));
+        (ta.join().expect("a"), tb.join().expect("b"))
+    });
+    assert_eq!(won_a.len() + won_b.len(), KEYS, "every key inserted exactly once");
+    let stored = b.list_meta("race/").unwrap();
+    assert_eq!(stored.len(), KEYS);
+    for (key, who) in stored {
+        let winner = if won_a.contains(&key) { "a" } else { "b" };
+        assert!(won_a.contains(&key) != won_b.contains(&key), "{key} won by exactly one");
+        assert_eq!(who, json!(winner), "{key} holds its winner's value");
+    }
+}
+
 /// Two handles append to one log by compare-and-set, as two processes appending roster changes:
 /// every sequence number is taken exactly once, and every append that succeeded is there.
 pub fn cas_meta_lets_one_of_two_handles_take_each_key(a: &dyn Store, b: &dyn Store) {
@@ -805,6 +858,7 @@ macro_rules! store_conformance_suite {
     ($make:expr, twins: $twins:expr) => {
         $crate::store_conformance_suite!(@twins $twins;
             cas_meta_lets_one_of_two_handles_take_each_key,
+            insert_meta_absent_gives_each_key_to_one_of_two_handles,
             paging_while_another_handle_writes_never_skips_or_repeats,
             date_added_is_unique_across_two_handles_writing_at_once
         );
@@ -829,6 +883,7 @@ macro_rules! store_conformance_suite {
             provenance_and_meta_round_trip,
             aggregates_count_the_viewers_copies,
             cas_meta_replaces_only_the_expected_value,
+            insert_meta_absent_inserts_only_absent_keys,
             text_search_matches_words_phrases_and_spellings,
             text_search_pages_and_follows_versions_and_deletions,
             text_search_sees_only_the_viewers_copy

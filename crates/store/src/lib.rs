@@ -17,6 +17,7 @@ pub mod api;
 pub mod conformance;
 pub mod cursor;
 pub mod prepare;
+pub mod sealed;
 pub mod sqlite;
 pub mod text;
 pub mod transfer;

@@ -17,8 +17,9 @@ pub struct NodeSigner {
     epoch: RwLock<Option<String>>,
 }
 
-/// Where the release epoch is kept (see [`tandem_taxii::Signer::epoch`]).
-pub const EPOCH_KEY: &str = "sync/epoch";
+/// Where the release epoch is kept (see [`tandem_taxii::Signer::epoch`]); the live stream
+/// watches the same key ([`tandem_store::RELEASE_EPOCH_KEY`]).
+pub const EPOCH_KEY: &str = tandem_store::RELEASE_EPOCH_KEY;
 
 impl NodeSigner {
     pub fn new(member: &str, key: SigningKey) -> Self {

@@ -327,6 +327,19 @@ mod tests {
         fn cas_meta(&self, _: &str, _: Option<&Value>, _: Option<&Value>) -> tandem_store::Result<bool> {
             Ok(false)
         }
+        fn insert_meta_absent(&self, entries: &[(String, Value)]) -> tandem_store::Result<Vec<bool>> {
+            let mut m = self.0.lock().unwrap();
+            Ok(entries
+                .iter()
+                .map(|(k, v)| match m.entry(k.clone()) {
+                    std::collections::btree_map::Entry::Occupied(_) => false,
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(v.clone());
+                        true
+                    }
+                })
+                .collect())
+        }
     }
 
     #[test]

@@ -26,12 +26,14 @@ use tandem_taxii::AppState;
 /// The whole app of a node: every route merged first, then the audit layer once, last
 /// (`tandem_taxii::assemble`). `tandem serve` and `tandem demo` serve exactly this. `feed` is
 /// the store's feed signal (see `tandem_live::FeedHooks`): it wakes the live stream; `uploads`
-/// where and how much the web UI's import may spool.
+/// where and how much the web UI's import may spool; `secrets` seals webhook secrets before a
+/// zone is stored.
 pub fn app(
     state: AppState,
     federation: &Arc<Federation>,
     feed: tandem_live::FeedSignal,
     uploads: interop::Uploads,
+    secrets: Arc<tandem_store::sealed::SealKey>,
 ) -> Router {
     let own = Router::new()
         .merge(places::routes(&state.config.api_root))
@@ -43,7 +45,7 @@ pub fn app(
         .merge(openapi::routes(&state.config.api_root))
         .with_state(state.clone())
         .merge(federation.routes(state.clone()))
-        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default()))
+        .merge(tandem_live::router(state.clone(), feed, tandem_live::LiveConfig::default(), secrets))
         .merge(tandem_web::routes(state.clone(), web(federation)))
         // An extractor's rejection (a body that is not UTF-8, a path that does not decode) is a
         // TAXII error body like the handlers' own, as `openapi.json` promises.

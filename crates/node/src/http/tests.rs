@@ -129,7 +129,8 @@ async fn fixture_with(extra: &str) -> Fixture {
     state.audit = audit.clone();
     // Started so that IRQ's peer entry exists (its URL answers nothing: pulls just fail).
     fed.start();
-    Fixture { app: super::app(state, &fed, feed, super::interop::Uploads::of(&config)), audit, fed, _dir: dir }
+    let secrets = Arc::new(crate::federation::secrets_key(&config).unwrap());
+    Fixture { app: super::app(state, &fed, feed, super::interop::Uploads::of(&config), secrets), audit, fed, _dir: dir }
 }
 
 fn basic(user: &str) -> String {

@@ -212,6 +212,25 @@ impl SqliteStore {
         Ok(true)
     }
 
+    /// Inserts-if-absent in one IMMEDIATE transaction: one commit for the whole batch.
+    pub(super) fn insert_meta_absent_impl(&self, entries: &[(String, serde_json::Value)]) -> Result<Vec<bool>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut writer = self.writer()?;
+        let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut inserted = Vec::with_capacity(entries.len());
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING")?;
+            for (key, value) in entries {
+                inserted.push(stmt.execute(params![key, value.to_string()])? == 1);
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+
     pub(super) fn list_meta_impl(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
         let rows: Vec<(String, String)> = self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(

@@ -287,6 +287,10 @@ impl crate::MetaStore for SqliteStore {
     ) -> Result<bool> {
         self.cas_meta_impl(key, expected, new)
     }
+
+    fn insert_meta_absent(&self, entries: &[(String, serde_json::Value)]) -> Result<Vec<bool>> {
+        self.insert_meta_absent_impl(entries)
+    }
 }
 
 #[cfg(test)]

@@ -28,8 +28,10 @@ const MANIFEST: &str = "MANIFEST.json";
 /// The snapshot layout's version, in its manifest.
 const FORMAT: u64 = 1;
 
-const KEY_NOTE: &str = "the node key (node.key in the data directory) is NOT in the snapshot: back it up \
-                        separately and keep it as secret as the node itself";
+const KEY_NOTE: &str = "the node key (node.key in the data directory) is NOT in the snapshot, nor is the \
+                        secrets key (secrets.key beside it, without which the snapshot's webhook secrets and \
+                        feed credentials cannot be opened): back both up separately and keep them as secret \
+                        as the node itself";
 
 #[derive(Args)]
 pub struct BackupArgs {

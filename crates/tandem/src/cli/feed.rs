@@ -69,7 +69,9 @@ pub fn run(args: &FeedArgs) -> anyhow::Result<ExitCode> {
                 cursor: Default::default(),
                 last_round: None,
             };
-            feeds::save(store.as_ref(), &feed)?;
+            // Stored sealed with the node's secrets key (a file beside node.key).
+            let secrets = tandem_node::federation::secrets_key(&config)?;
+            feeds::save(store.as_ref(), &secrets, &feed)?;
             println!("feed {name} added: {url} every {}s", feed.interval_secs);
         }
         FeedCommand::List => {

@@ -166,7 +166,11 @@ pub fn run(command: &WatchCommand) -> anyhow::Result<ExitCode> {
                     }
                 }),
             };
-            let zone = zones::new_zone(spec, &a.user, &member, clearance).map_err(|e| anyhow::anyhow!(e))?;
+            let mut zone = zones::new_zone(spec, &a.user, &member, clearance).map_err(|e| anyhow::anyhow!(e))?;
+            // The webhook secret is stored sealed with the node's secrets key (beside node.key).
+            if zone.webhook.is_some() {
+                tandem_live::webhooks::seal(&mut zone, &tandem_node::federation::secrets_key(&config)?)?;
+            }
             if !zones::create(store.as_ref(), &zone)? {
                 anyhow::bail!("zone id collision, try again");
             }
