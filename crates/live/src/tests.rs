@@ -254,25 +254,14 @@ fn incident(
 ) -> Value {
     use tandem_model::incident::*;
     let ext = IncidentExt {
-        event_type: "Battles".into(),
-        sub_event_type: "Armed clash".into(),
-        time: TimeWindow::day(Date::parse("2025-06-22").unwrap()),
-        place: Place {
-            location_refs: vec![],
-            precision: GeoPrecision::Admin,
-            admin1: admin1.into(),
-            description: None,
-        },
         actors: vec![ActorRole::by_name("ISIS cell", Role::Perpetrator)],
         fatalities: Some(Count::exact(2)),
-        injured: None,
-        arrested: None,
-        materiel: vec![],
-        claimed_only: false,
-        confirmed: false,
-        civilian_targeting: false,
-        sources: vec![],
-        notes: None,
+        ..IncidentExt::new(
+            "Battles",
+            "Armed clash",
+            TimeWindow::day(Date::parse("2025-06-22").unwrap()),
+            Place::admin(admin1),
+        )
     };
     let mut obj = json!({"type": "incident", "spec_version": "2.1", "id": deterministic_id("incident", key),
         "created": "2025-06-22T12:00:00.000Z", "modified": modified, "name": key, "description": "secret details"});
