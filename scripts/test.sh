@@ -12,10 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# About 90% of the tests that passed in a full run on 2026-12-01 (measured figures in brackets):
+# About 90% of the tests that passed in a full run on 2026-12-02 (measured figures in brackets):
 # raise them when you add tests, so that losing many tests at once fails the run.
-MIN_RUST_PASSED=396 # (measured 440 on 2026-12-01, stop 10)
-MIN_PYTEST_PASSED=75 # (measured 83)
+MIN_RUST_PASSED=418 # (measured 465 on 2026-12-02, stop 11)
+MIN_PYTEST_PASSED=77 # (measured 85)
 MIN_BROWSER_PASSED=26 # (measured 29)
 
 # Colour codes would hide the lines we sum.
