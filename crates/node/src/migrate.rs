@@ -13,9 +13,11 @@ use anyhow::Context;
 use tandem_store::transfer::{self, Access, CopyEnd, CopyOptions, Progress, RowStore, Verification};
 
 /// What stays behind, for the command's output and the README.
-pub const FILES_NOTE: &str = "the audit log (audit.sqlite) and the node key (node.key) are files in the data \
-                              directory and are not part of the store: they stay where they are (copy them \
-                              yourself if the node moves to another data directory)";
+pub const FILES_NOTE: &str = "the audit log (audit.sqlite), the node key (node.key) and the secrets key \
+                              (secrets.key, which opens the sealed webhook secrets and feed credentials) are \
+                              files in the data directory and are not part of the store: they stay where they \
+                              are (copy the keys yourself if the node moves to another data directory; on \
+                              PostgreSQL the node starts a new audit chain in the database)";
 
 /// Where a store is.
 #[derive(Debug, Clone, PartialEq, Eq)]
