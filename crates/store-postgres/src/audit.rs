@@ -36,6 +36,13 @@ fn backend(e: StoreError) -> AuditError {
     AuditError::Backend(e.to_string())
 }
 
+/// Takes the chain's lock (the `audit_head` row, held until `tx` ends: one appender or signer at
+/// a time across every process of the node), then reads the head.
+async fn lock_head(tx: &tokio_postgres::Transaction<'_>) -> tandem_store::Result<(u64, String)> {
+    tx.query_one(LOCK_HEAD, &[]).await.map_err(pg)?;
+    head(tx).await
+}
+
 /// The last entry's `(seq, hash)`, or `(0, GENESIS)`.
 async fn head(conn: &impl GenericClient) -> tandem_store::Result<(u64, String)> {
     let row = conn.query_opt("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1", &[]).await.map_err(pg)?;
@@ -68,8 +75,7 @@ impl ChainStore for PgAudit {
             .run(async {
                 let mut conn = store.pool.get().await?;
                 let tx = conn.transaction().await.map_err(pg)?;
-                tx.query_one(LOCK_HEAD, &[]).await.map_err(pg)?;
-                let (seq, prev) = head(&tx).await?;
+                let (seq, prev) = lock_head(&tx).await?;
                 let records = extend(seq, &prev, entries, checkpoint_every);
                 let mut columns = Columns::default();
                 for (r, _) in &records {
@@ -115,8 +121,7 @@ impl ChainStore for PgAudit {
             .run(async {
                 let mut conn = store.pool.get().await?;
                 let tx = conn.transaction().await.map_err(pg)?;
-                tx.query_one(LOCK_HEAD, &[]).await.map_err(pg)?;
-                let (seq, hash) = head(&tx).await?;
+                let (seq, hash) = lock_head(&tx).await?;
                 let last: Option<i64> = tx
                     .query_one("SELECT MAX(seq) FROM audit_checkpoints", &[])
                     .await
