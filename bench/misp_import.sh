@@ -15,24 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${EVENTS:-20000}"
 PAD="${PAD:-2000}"
-target="${CARGO_TARGET_DIR:-target}"
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -p tandem
-  BIN="$target/release/tandem"
-fi
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cat > "$work/node.toml" <<TOML
-[node]
-member = "USA"
-listen = "127.0.0.1:1"
-data_dir = "./data"
-
-[[members]]
-code = "USA"
-name = "United States"
-TOML
+# $BIN, GNU time, and $work with a USA node.toml (removed on exit).
+source bench/import_setup.sh
 python3 - "$EVENTS" "$PAD" "$work/events.json" <<'PY'
 import json, sys, uuid
 events, pad, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
