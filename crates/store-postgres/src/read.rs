@@ -101,7 +101,7 @@ impl PgStore {
                         continue;
                     }
                 }
-                if let Some(record) = release_matching(row, &released, query.text.as_ref())? {
+                if let Some(record) = release_matching(row, &released, query)? {
                     items.push(record);
                     if items.len() == wanted {
                         break;

@@ -214,6 +214,11 @@ pub struct ObjectQuery {
     /// the match is checked again on the viewer's (possibly redacted) copy by
     /// [`crate::access::release_matching`], so withheld text never finds an object.
     pub text: Option<crate::text::TextQuery>,
+    /// Return a copy released whole as the stored JSON text ([`Record::stored_text`], with
+    /// `object` left `Value::Null`) instead of parsing it: for a reader that only writes copies
+    /// out (TAXII pages), which then neither builds nor re-serialises a value tree per object.
+    /// Redacted copies, and every copy of a text search, are values as always.
+    pub whole_as_stored: bool,
 }
 
 /// One stored version as a viewer may receive it.
@@ -225,8 +230,12 @@ pub struct Record {
     /// The version timestamp (`modified`, else `created`), or `date_added` for unversioned SCOs.
     pub version: Timestamp,
     pub date_added: Timestamp,
-    /// The object as this viewer may see it (redacted where policy says so).
+    /// The object as this viewer may see it (redacted where policy says so); `Value::Null` when
+    /// the copy is in `stored_text` instead.
     pub object: Value,
+    /// The stored JSON text of a copy released whole, set (and `object` left null) only when the
+    /// query asked for [`ObjectQuery::whole_as_stored`].
+    pub stored_text: Option<String>,
     pub originator: String,
     pub redacted: bool,
     /// The stored provenance of the version (as stored: adjust it for a redacted `object`).

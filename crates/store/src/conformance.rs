@@ -336,6 +336,57 @@ pub fn granular_markings_redact(store: &dyn Store) {
     assert_eq!(syr[0].object["name"], o["name"]);
 }
 
+/// A listing that asks for whole copies as stored text ([`ObjectQuery::whole_as_stored`], what
+/// TAXII pages use) releases exactly the same copies, in the same order, as one that parses them:
+/// text only for copies released whole, values for redacted ones and for every text search.
+pub fn whole_copies_as_stored_text_are_the_same_copies(store: &dyn Store) {
+    put(store, "USA", vec![rel(REL_IRQ, &["IRQ"], None)]);
+    let mut redacted = indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
+    redacted["description"] = json!("source: agent X");
+    redacted["granular_markings"] = json!([{"selectors": ["description"], "marking_ref": REL_IRQ}]);
+    let whole = indicator(2, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
+    let amber = indicator(3, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_AMBER]);
+    put(store, "USA", vec![redacted, whole, amber]);
+    for member in ["USA", "IRQ", "SYR", "JOR"] {
+        for query in [
+            ObjectQuery { types: vec!["indicator".into()], limit: 2, ..Default::default() },
+            ObjectQuery { limit: 1, versions: VersionFilter::All, ..Default::default() },
+        ] {
+            let parsed = all(store, &ctx(member), query.clone());
+            let as_text = all(store, &ctx(member), ObjectQuery { whole_as_stored: true, ..query });
+            assert_eq!(ids(&as_text), ids(&parsed), "{member}");
+            for (t, p) in as_text.iter().zip(&parsed) {
+                assert_eq!((t.date_added, t.redacted, &t.originator), (p.date_added, p.redacted, &p.originator));
+                match &t.stored_text {
+                    Some(text) => {
+                        assert!(!t.redacted && t.object.is_null(), "{member}: text only for a whole copy");
+                        assert_eq!(&serde_json::from_str::<Value>(text).expect("JSON"), &p.object, "{member}");
+                    }
+                    None => {
+                        assert!(t.redacted, "{member}: a whole copy {} asked as text came as a value", t.id);
+                        assert_eq!(t.object, p.object);
+                    }
+                }
+            }
+        }
+    }
+    put(store, "USA", vec![text_object("incident", 9, "2025-01-01T00:00:00.000Z", "Raqqa attack", "a car bomb")]);
+    let searched = all(
+        store,
+        &ctx("IRQ"),
+        ObjectQuery {
+            whole_as_stored: true,
+            text: Some(crate::text::TextQuery::parse("raqqa").expect("query")),
+            ..Default::default()
+        },
+    );
+    assert_eq!(searched.len(), 1);
+    assert!(
+        searched[0].stored_text.is_none() && searched[0].object["name"] == "Raqqa attack",
+        "a search reads the copy"
+    );
+}
+
 pub fn delete_leaves_sticky_tombstones(store: &dyn Store) {
     put(
         store,
@@ -875,6 +926,7 @@ macro_rules! store_conformance_suite {
             only_the_originator_versions_and_revocation_is_final,
             releasability_by_tlp_and_rel_to,
             granular_markings_redact,
+            whole_copies_as_stored_text_are_the_same_copies,
             delete_leaves_sticky_tombstones,
             statuses_belong_to_their_owner,
             accounts_version_moves_with_every_account_change,

@@ -5,8 +5,9 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tandem_model::Timestamp;
+use tandem_store::Record;
 
 use crate::TaxiiError;
 use crate::media::TAXII_CONTENT_TYPE;
@@ -23,7 +24,59 @@ pub fn taxii_json(status: StatusCode, body: &Value) -> Response {
 
 /// A 200 page with the date-added headers.
 pub fn page(body: &Value, first: Timestamp, last: Timestamp) -> Response {
-    let mut resp = taxii_json(StatusCode::OK, body);
+    with_bounds(taxii_json(StatusCode::OK, body), first, last)
+}
+
+/// A 200 page of objects, `{"more", "next"?, "objects"?, <extra>...}`, written straight from the
+/// records: a copy the store returned as its stored text ([`Record::stored_text`]) goes out as
+/// those bytes, never parsed and re-serialised; a redacted copy from its value. The `objects`
+/// list is omitted when empty (TAXII forbids empty lists).
+pub fn objects_page(
+    records: &[Record],
+    next: Option<&str>,
+    extra: &Map<String, Value>,
+    first: Timestamp,
+    last: Timestamp,
+) -> Response {
+    let size: usize = records.iter().map(|r| r.stored_text.as_ref().map_or(1024, String::len) + 1).sum();
+    let mut out = Vec::with_capacity(size + 128);
+    out.extend_from_slice(if next.is_some() { b"{\"more\":true" } else { b"{\"more\":false" });
+    if let Some(n) = next {
+        out.extend_from_slice(b",\"next\":");
+        json_into(&mut out, &Value::String(n.to_string()));
+    }
+    if !records.is_empty() {
+        out.extend_from_slice(b",\"objects\":[");
+        for (i, r) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match &r.stored_text {
+                Some(text) => out.extend_from_slice(text.as_bytes()),
+                None => json_into(&mut out, &r.object),
+            }
+        }
+        out.push(b']');
+    }
+    for (k, v) in extra {
+        out.push(b',');
+        json_into(&mut out, &Value::String(k.clone()));
+        out.push(b':');
+        json_into(&mut out, v);
+    }
+    out.push(b'}');
+    let mut resp = (StatusCode::OK, out).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_CONTENT_TYPE));
+    with_bounds(resp, first, last)
+}
+
+/// Appends `v`'s JSON text (writing a `Value` into a `Vec` cannot fail).
+fn json_into(out: &mut Vec<u8>, v: &Value) {
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// The `X-TAXII-Date-Added-First`/`-Last` headers.
+fn with_bounds(mut resp: Response, first: Timestamp, last: Timestamp) -> Response {
     let headers = resp.headers_mut();
     for (name, ts) in [(DATE_ADDED_FIRST, first), (DATE_ADDED_LAST, last)] {
         if let Ok(v) = HeaderValue::from_str(&ts.to_taxii()) {

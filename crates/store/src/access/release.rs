@@ -5,8 +5,7 @@ use tandem_model::Timestamp;
 use tandem_policy::{Decision, redact};
 
 use super::Released;
-use crate::text::TextQuery;
-use crate::{Record, Result, StoreError};
+use crate::{ObjectQuery, Record, Result, StoreError};
 
 /// One stored version as a backend reads it, before any decision is applied.
 #[derive(Debug, Clone)]
@@ -43,16 +42,33 @@ pub fn apply(decision: &Decision, id: &str, object: Value) -> Result<Option<(Val
 /// The viewer's copy of a row its backend's pre-filter let through, or `None` when the decision
 /// withholds it after all.
 pub fn release(row: StoredRow, released: &Released) -> Result<Option<Record>> {
+    release_as(row, released, false)
+}
+
+/// [`release`]; with `whole_as_stored`, a copy released whole keeps the stored JSON text in
+/// [`Record::stored_text`] instead of being parsed into [`Record::object`] (which stays
+/// `Value::Null`). The text is still checked to be one well-formed JSON object, so a damaged row
+/// is `Corrupt` on either path; only building the value tree is saved.
+fn release_as(row: StoredRow, released: &Released, whole_as_stored: bool) -> Result<Option<Record>> {
     let Some(decision) = released.decision(row.label) else {
         return Ok(None);
     };
     if row.originator.is_empty() {
         return Err(StoreError::Corrupt(format!("object {} has no originator", row.id)));
     }
-    let value: Value =
-        serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(format!("object {}: {e}", row.id)))?;
-    let Some((object, redacted)) = apply(decision, &row.id, value)? else {
-        return Ok(None);
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("object {}: {e}", row.id));
+    let (object, redacted, stored_text) = if whole_as_stored && matches!(decision, Decision::Full) {
+        serde_json::from_str::<serde::de::IgnoredAny>(&row.body).map_err(corrupt)?;
+        if !row.body.trim_start().starts_with('{') {
+            return Err(StoreError::Corrupt(format!("object {} is not a JSON object", row.id)));
+        }
+        (Value::Null, false, Some(row.body))
+    } else {
+        let value: Value = serde_json::from_str(&row.body).map_err(corrupt)?;
+        let Some((object, redacted)) = apply(decision, &row.id, value)? else {
+            return Ok(None);
+        };
+        (object, redacted, None)
     };
     let date_added = Timestamp::from_micros(row.date_added);
     let version = if row.version.is_empty() {
@@ -69,20 +85,23 @@ pub fn release(row: StoredRow, released: &Released) -> Result<Option<Record>> {
         version,
         date_added,
         object,
+        stored_text,
         originator: row.originator,
         redacted,
         provenance,
     }))
 }
 
-/// [`release`], then the query's text filter checked on the copy the viewer receives: the
-/// backend's index saw the stored version whole, so a row it proposed because of a property
-/// withheld from this viewer is dropped here, as any withheld row is (the listing reads on).
-pub fn release_matching(row: StoredRow, released: &Released, text: Option<&TextQuery>) -> Result<Option<Record>> {
-    let Some(record) = release(row, released)? else {
+/// [`release`] for a listing: the query's text filter checked on the copy the viewer receives
+/// (the backend's index saw the stored version whole, so a row it proposed because of a property
+/// withheld from this viewer is dropped here, as any withheld row is: the listing reads on), and
+/// whole copies kept as stored text when the query asks ([`ObjectQuery::whole_as_stored`]; never
+/// with a text filter, which reads the copy).
+pub fn release_matching(row: StoredRow, released: &Released, query: &ObjectQuery) -> Result<Option<Record>> {
+    let Some(record) = release_as(row, released, query.whole_as_stored && query.text.is_none())? else {
         return Ok(None);
     };
-    Ok(match text {
+    Ok(match &query.text {
         Some(t) if !t.matches(&record.object) => None,
         _ => Some(record),
     })

@@ -110,7 +110,7 @@ impl SqliteStore {
                         continue;
                     }
                 }
-                if let Some(record) = release_matching(row, &released, query.text.as_ref())? {
+                if let Some(record) = release_matching(row, &released, query)? {
                     items.push(record);
                     if items.len() == wanted {
                         break;

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::ingest::{Outcome, Stage, Summary, raw_version};
 use crate::media::{STIX_MEDIA_TYPE, is_taxii_content_type};
 use crate::query::{self, Endpoint};
-use crate::responses::{page, taxii_json};
+use crate::responses::{objects_page, page, taxii_json};
 use crate::{AppState, CollectionConfig, Principal, TaxiiError};
 
 /// Lists one page for a readable collection.
@@ -46,19 +46,36 @@ async fn list(
     // A syncing peer receives every member's claim on an id, each in its own namespace.
     query.every_claim = sync != Sync::No;
     query.signed_only = sync != Sync::No;
+    // Every endpoint here writes whole copies out as they are (or reads only their headers).
+    query.whole_as_stored = true;
     if let Some(id) = object_id {
         query.ids = vec![id];
     }
     let ctx = view(state, p);
     let cid = c.id.clone();
     let q2 = query.clone();
-    let page = blocking(state, move |s| s.list(&ctx, &cid, &q2)).await?;
+    let page = {
+        let _turn = pages_in_flight().acquire().await.map_err(|_| TaxiiError::Unavailable("listing closed".into()))?;
+        blocking(state, move |s| s.list(&ctx, &cid, &q2)).await?
+    };
     crate::audit::detail("collection", c.id.as_str());
     if let Some(id) = query.ids.first().filter(|_| query.ids.len() == 1) {
         crate::audit::detail("object", id.as_str());
     }
     crate::audit::detail("returned", page.items.len());
     Ok((query, page))
+}
+
+/// The listings being read and released at once, process-wide: a page of thousands of objects
+/// is megabytes while it is built, and 64 clients asking at once must not hold 64 of them (the
+/// peak under such a load was 1.2 GB). Past the cap a request waits its turn without holding
+/// anything; the CPUs are the limit either way, so throughput does not change.
+fn pages_in_flight() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new((2 * cores).max(4))
+    })
 }
 
 /// The date-added headers of a page; an empty page carries the query's lower bound (or the
@@ -121,7 +138,7 @@ pub async fn get_objects(
             let mut seen: std::collections::HashMap<String, usize> = Default::default();
             for r in &pg.items {
                 // Two members' claims on one version may share a page: the n-th takes `#n`.
-                let key = proof_key(&r.object);
+                let key = record_proof_key(r);
                 let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
                 if let Some(proof) = signer.proof_for(r) {
                     m.insert(nth_proof_key(key, *n), proof);
@@ -131,17 +148,17 @@ pub async fn get_objects(
         }
         _ => None,
     };
-    let objects = pg.items.into_iter().map(|r| r.object).collect();
-    let mut body = envelope("objects", objects, pg.next);
-    if let (Some(m), Value::Object(b)) = (proofs, &mut body) {
+    let mut extra = Map::new();
+    if let Some(m) = proofs {
         if !m.is_empty() {
-            b.insert("tandem_provenance".into(), Value::Object(m));
+            extra.insert("tandem_provenance".into(), Value::Object(m));
         }
         if let Some(epoch) = state.signer.as_ref().and_then(|s| s.epoch()) {
-            b.insert("tandem_epoch".into(), Value::String(epoch));
+            extra.insert("tandem_epoch".into(), Value::String(epoch));
         }
     }
-    Ok(answering(sync, &uri, page(&body, first, last)))
+    let next = pg.next.map(|n| n.encode());
+    Ok(answering(sync, &uri, objects_page(&pg.items, next.as_deref(), &extra, first, last)))
 }
 
 /// The header that names, for a syncing peer, the query a page answers: a page delivered for
@@ -162,6 +179,27 @@ fn answering(sync: bool, uri: &axum::http::Uri, mut resp: Response) -> Response 
 pub fn proof_key(object: &Value) -> String {
     let id = object.get("id").and_then(Value::as_str).unwrap_or_default();
     format!("{id}|{}", raw_version(object).unwrap_or_default())
+}
+
+/// [`proof_key`] of a listed copy, read from its stored text when it has one (only the id and
+/// the version fields are decoded; anything unusual falls back to the whole value).
+fn record_proof_key(r: &Record) -> String {
+    #[derive(serde::Deserialize)]
+    struct Spelled<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        modified: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        created: Option<std::borrow::Cow<'a, str>>,
+    }
+    let Some(text) = &r.stored_text else {
+        return proof_key(&r.object);
+    };
+    match serde_json::from_str::<Spelled>(text) {
+        Ok(s) => format!("{}|{}", s.id.unwrap_or_default(), s.modified.or(s.created).unwrap_or_default()),
+        Err(_) => serde_json::from_str::<Value>(text).map(|v| proof_key(&v)).unwrap_or_default(),
+    }
 }
 
 /// The key of the `n`-th (from 1) version on a page whose [`proof_key`] is `key`: several
@@ -235,8 +273,8 @@ pub async fn get_object(
         return Err(TaxiiError::NotFound);
     }
     let (first, last) = bounds(&query, &pg.items);
-    let objects = pg.items.into_iter().map(|r| r.object).collect();
-    Ok(page(&envelope("objects", objects, pg.next), first, last))
+    let next = pg.next.map(|n| n.encode());
+    Ok(objects_page(&pg.items, next.as_deref(), &Map::new(), first, last))
 }
 
 pub async fn versions(
