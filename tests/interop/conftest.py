@@ -144,7 +144,7 @@ class Node:
                                  auth=("usa", PASSWORD), timeout=2)
                 if r.status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
                 pass
             time.sleep(0.1)
         self.stop()
