@@ -95,6 +95,11 @@ pub struct NodeConfig {
     pub web_tls_cert: Option<PathBuf>,
     #[serde(default)]
     pub web_tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) trusted, besides the system's roots, for the node's outbound
+    /// HTTPS to servers that are not Tandem nodes: webhook receivers and external TAXII feeds
+    /// behind a private CA. Relative to the config file. Peers are never checked against it.
+    #[serde(default)]
+    pub outbound_ca_file: Option<PathBuf>,
     /// Serve plain HTTP on an address other than loopback. Off by default: outside loopback a
     /// node without TLS refuses to start, since passwords and intelligence would cross the
     /// network in clear.
@@ -136,6 +141,7 @@ impl NodeConfig {
             tls_key: None,
             web_tls_cert: None,
             web_tls_key: None,
+            outbound_ca_file: None,
             allow_plain_http: false,
             header_timeout_secs: default_header_timeout(),
             body_timeout_secs: default_body_grace(),
@@ -349,6 +355,7 @@ impl Config {
             &mut config.node.tls_key,
             &mut config.node.web_tls_cert,
             &mut config.node.web_tls_key,
+            &mut config.node.outbound_ca_file,
         ];
         for p in paths.into_iter().flatten() {
             if p.is_relative() {
