@@ -195,6 +195,11 @@ pub struct StorageConfig {
     /// `tandem serve` processes on one database serve one node.
     #[serde(default)]
     pub url: Option<String>,
+    /// SQLite's page cache per connection, in MiB (backend `sqlite`; default 64). A node holds
+    /// a writer and up to eight pooled readers, each filling its cache as the database grows, so
+    /// the caches' part of the node's memory is at most about nine times this.
+    #[serde(default)]
+    pub cache_mib: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -378,6 +383,13 @@ impl Config {
             (StorageBackend::Sqlite, Some(_)) => {
                 bail!("storage.url: only for backend = \"postgres\" (the SQLite store lives in node.data_dir)")
             }
+            _ => {}
+        }
+        match (self.storage.backend, self.storage.cache_mib) {
+            (StorageBackend::Postgres, Some(_)) => {
+                bail!("storage.cache_mib: only for backend = \"sqlite\" (PostgreSQL has its own shared_buffers)")
+            }
+            (_, Some(mib)) if mib > 1024 * 1024 => bail!("storage.cache_mib: {mib} MiB per connection is too large"),
             _ => {}
         }
         let mut codes = BTreeSet::new();
@@ -613,6 +625,14 @@ password = "dev-only"
         let sqlite_url: Config = toml::from_str(&with(&format!("url = \"{secret}\""))).unwrap();
         assert!(sqlite_url.validate().unwrap_err().to_string().contains("storage.url"));
         assert!(toml::from_str::<Config>(&with("backend = \"oracle\"")).is_err());
+        let cache: Config = toml::from_str(&with("cache_mib = 4")).unwrap();
+        cache.validate().unwrap();
+        assert_eq!(cache.storage.cache_mib, Some(4));
+        let pg_cache: Config =
+            toml::from_str(&with("backend = \"postgres\"\nurl = \"postgres://db/usa\"\ncache_mib = 4")).unwrap();
+        assert!(pg_cache.validate().unwrap_err().to_string().contains("storage.cache_mib"));
+        let huge: Config = toml::from_str(&with("cache_mib = 4000000")).unwrap();
+        assert!(huge.validate().unwrap_err().to_string().contains("storage.cache_mib"));
     }
 
     #[test]
