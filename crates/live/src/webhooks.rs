@@ -240,7 +240,7 @@ pub async fn deliver_due(
                             (Some(r.status().as_u16()), None)
                         }
                         Ok(r) => (Some(r.status().as_u16()), Some(format!("HTTP {}", r.status().as_u16()))),
-                        Err(e) => (None, Some(format!("{e}"))),
+                        Err(e) => (None, Some(error_chain(&e))),
                     }
                 }
             };
@@ -265,16 +265,34 @@ pub async fn deliver_due(
     Ok(attempted)
 }
 
-/// The delivery worker: delivers what is due every `tick` until `stop` is set.
+/// An error with its causes (`error sending request: ... invalid peer certificate: UnknownIssuer`):
+/// the delivery log must say why, and reqwest's own message names only the URL.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The delivery worker: delivers what is due every `tick` until `stop` is set, with `client`
+/// (the node's outbound client: its TLS roots decide which `https://` receivers are trusted).
+#[allow(clippy::too_many_arguments)] // each is one independent input of the worker
 pub async fn run_worker(
     store: Arc<dyn Store>,
     roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
     key: Arc<SealKey>,
+    client: reqwest::Client,
     retry: Retry,
     tick: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let client = reqwest::Client::new();
     // Zones are re-read only when one was created or removed (a node may hold many).
     let cache = Arc::new(crate::alerts::ZoneCache::default());
     loop {

@@ -95,6 +95,11 @@ pub struct NodeConfig {
     pub web_tls_cert: Option<PathBuf>,
     #[serde(default)]
     pub web_tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) trusted, besides the system's roots, for the node's outbound
+    /// HTTPS to servers that are not Tandem nodes: webhook receivers and external TAXII feeds
+    /// behind a private CA. Relative to the config file. Peers are never checked against it.
+    #[serde(default)]
+    pub outbound_ca_file: Option<PathBuf>,
     /// Serve plain HTTP on an address other than loopback. Off by default: outside loopback a
     /// node without TLS refuses to start, since passwords and intelligence would cross the
     /// network in clear.
@@ -136,6 +141,7 @@ impl NodeConfig {
             tls_key: None,
             web_tls_cert: None,
             web_tls_key: None,
+            outbound_ca_file: None,
             allow_plain_http: false,
             header_timeout_secs: default_header_timeout(),
             body_timeout_secs: default_body_grace(),
@@ -189,6 +195,11 @@ pub struct StorageConfig {
     /// `tandem serve` processes on one database serve one node.
     #[serde(default)]
     pub url: Option<String>,
+    /// SQLite's page cache per connection, in MiB (backend `sqlite`; default 64). A node holds
+    /// a writer and up to eight pooled readers, each filling its cache as the database grows, so
+    /// the caches' part of the node's memory is at most about nine times this.
+    #[serde(default)]
+    pub cache_mib: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -349,6 +360,7 @@ impl Config {
             &mut config.node.tls_key,
             &mut config.node.web_tls_cert,
             &mut config.node.web_tls_key,
+            &mut config.node.outbound_ca_file,
         ];
         for p in paths.into_iter().flatten() {
             if p.is_relative() {
@@ -371,6 +383,13 @@ impl Config {
             (StorageBackend::Sqlite, Some(_)) => {
                 bail!("storage.url: only for backend = \"postgres\" (the SQLite store lives in node.data_dir)")
             }
+            _ => {}
+        }
+        match (self.storage.backend, self.storage.cache_mib) {
+            (StorageBackend::Postgres, Some(_)) => {
+                bail!("storage.cache_mib: only for backend = \"sqlite\" (PostgreSQL has its own shared_buffers)")
+            }
+            (_, Some(mib)) if mib > 1024 * 1024 => bail!("storage.cache_mib: {mib} MiB per connection is too large"),
             _ => {}
         }
         let mut codes = BTreeSet::new();
@@ -606,6 +625,14 @@ password = "dev-only"
         let sqlite_url: Config = toml::from_str(&with(&format!("url = \"{secret}\""))).unwrap();
         assert!(sqlite_url.validate().unwrap_err().to_string().contains("storage.url"));
         assert!(toml::from_str::<Config>(&with("backend = \"oracle\"")).is_err());
+        let cache: Config = toml::from_str(&with("cache_mib = 4")).unwrap();
+        cache.validate().unwrap();
+        assert_eq!(cache.storage.cache_mib, Some(4));
+        let pg_cache: Config =
+            toml::from_str(&with("backend = \"postgres\"\nurl = \"postgres://db/usa\"\ncache_mib = 4")).unwrap();
+        assert!(pg_cache.validate().unwrap_err().to_string().contains("storage.cache_mib"));
+        let huge: Config = toml::from_str(&with("cache_mib = 4000000")).unwrap();
+        assert!(huge.validate().unwrap_err().to_string().contains("storage.cache_mib"));
     }
 
     #[test]

@@ -126,22 +126,17 @@ pub fn remove(store: &dyn Store, name: &str) -> anyhow::Result<bool> {
     Ok(existed)
 }
 
-/// Polls every feed whose interval has passed, forever (until `stop` turns true).
+/// Polls every feed whose interval has passed, forever (until `stop` turns true), with `client`
+/// (the node's outbound client, [`crate::outbound`]).
 pub async fn run(
     store: Arc<dyn Store>,
     ingest: Ingest,
     collection: String,
     member: String,
     secrets: Arc<SealKey>,
+    client: reqwest::Client,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(60)).build() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "feeds: no http client");
-            return;
-        }
-    };
     let mut due: std::collections::HashMap<String, tokio::time::Instant> = Default::default();
     loop {
         let feeds = {

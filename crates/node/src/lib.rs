@@ -21,6 +21,7 @@ pub mod lease;
 pub mod listen;
 pub mod migrate;
 mod node;
+pub mod outbound;
 pub mod wiring;
 
 pub use config::Config;

@@ -254,14 +254,19 @@ impl NodeBuilder {
                 tokio::spawn(tandem_live::alerts::run_alerter(state.clone(), feed.clone(), ALERT_FALLBACK_POLL, stop))
             }
         };
+        // Outbound HTTPS (webhook receivers, external feeds): the system's roots and the
+        // configured CA file, checked here so that a bad CA file stops the start.
+        let outbound = crate::outbound::Clients::of(&config)?;
         // Webhook deliveries from the durable outbox (retries and dead letters there).
         let start_webhooks = {
             let (store, roster, secrets) = (Arc::clone(&store), Arc::clone(&roster), Arc::clone(&secrets));
+            let client = outbound.webhooks.clone();
             move |stop: watch::Receiver<bool>| {
                 tokio::spawn(tandem_live::webhooks::run_worker(
                     Arc::clone(&store),
                     Arc::clone(&roster),
                     Arc::clone(&secrets),
+                    client.clone(),
                     tandem_live::webhooks::Retry::default(),
                     WEBHOOK_TICK,
                     stop,
@@ -279,6 +284,7 @@ impl NodeBuilder {
                     collection.clone(),
                     member.clone(),
                     Arc::clone(&secrets),
+                    outbound.feeds.clone(),
                     stop,
                 ))
             }

@@ -23,7 +23,11 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         }
         (StorageBackend::Postgres, None) => anyhow::bail!("storage.url: required with backend = \"postgres\""),
         (StorageBackend::Sqlite, _) => {
-            let store = SqliteStore::open(&config.node.data_dir)
+            let cache_kib = match config.storage.cache_mib {
+                Some(mib) => mib.checked_mul(1024).context("storage.cache_mib: too large")?,
+                None => tandem_store::sqlite::DEFAULT_CACHE_KIB,
+            };
+            let store = SqliteStore::open_with(&config.node.data_dir, cache_kib)
                 .with_context(|| format!("opening the store in {}", config.node.data_dir.display()))?;
             Ok(Arc::new(store))
         }

@@ -46,6 +46,12 @@ impl NodeToml {
         self
     }
 
+    /// `[storage]` on SQLite with a page cache of `mib` MiB per connection.
+    pub fn sqlite_cache_mib(mut self, mib: u32) -> Self {
+        let _ = write!(self.text, "\n[storage]\ncache_mib = {mib}\n");
+        self
+    }
+
     /// A roster member named as in [`MEMBERS`].
     pub fn member(self, code: &str) -> Self {
         self.member_with(code, "")

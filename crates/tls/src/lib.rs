@@ -16,11 +16,15 @@
 //! ([`verify::server_config`]). Nothing is decided by that choice: a peer still verifies the
 //! key it receives, and a peer account is still refused without its own client certificate.
 //!
+//! Servers that are not nodes (webhook receivers, external TAXII feeds) are checked the ordinary
+//! way, against the system's roots and an optional configured CA ([`outbound`]).
+//!
 //! One crypto provider, ring, passed explicitly to every builder (no process default needed).
 //! TLS 1.3 only: every client we serve speaks it, and its handshake signature is checked
 //! against the very key we extract ([`rustls::crypto::verify_tls13_signature_with_raw_key`]).
 
 pub mod cert;
+pub mod outbound;
 pub mod spki;
 pub mod verify;
 
