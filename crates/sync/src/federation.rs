@@ -366,6 +366,12 @@ impl Federation {
         }
     }
 
+    /// Permits of the node-wide cap on sync pages in flight that no page holds now (the cap at
+    /// rest: tests check that every page gives its permit back).
+    pub fn pages_in_flight_free(&self) -> usize {
+        self.ctx.pages_in_flight.available_permits()
+    }
+
     /// Triggers an immediate pull from `member`'s peer entry; false if there is none.
     pub fn pull_now(&self, member: &str) -> bool {
         let entries = lock(&self.entries);

@@ -304,3 +304,37 @@ async fn settle(sb: &Sandbox) {
         "every puller ran two more passes"
     );
 }
+
+/// The node-wide cap on pages in flight: with a single permit shared by a hub's three pullers
+/// and pages of five versions, every spoke's backlog still crosses the hub (no puller waits on
+/// a permit another holds forever), and every page gives its permit back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_page_in_flight_for_a_whole_node_still_converges() {
+    let sb = SandboxBuilder::new()
+        .node("USA")
+        .node("IRQ")
+        .node("JOR")
+        .node("EGY")
+        .link("USA", "IRQ")
+        .link("JOR", "IRQ")
+        .link("EGY", "IRQ")
+        .page_size_max(5)
+        .sync_page_size_max(5)
+        .poll_interval(Duration::from_millis(300))
+        .tune(|n| n.sync_pages_in_flight = 1)
+        .build()
+        .await
+        .expect("sandbox");
+    let mut all = BTreeSet::new();
+    for node in ["USA", "JOR", "EGY"] {
+        let posted = batch(40, &[GREEN]);
+        all.extend(id_set(&posted));
+        sb.post(node, posted).await.unwrap();
+    }
+    assert!(sb.wait_for(WAIT, |s| s.members().iter().all(|n| ids(s, n) == all)).await, "every node holds all 120");
+    settle(&sb).await;
+    for node in sb.members() {
+        assert_eq!(sb.federation(&node).unwrap().pages_in_flight_free(), 1, "{node}: the permit is back");
+    }
+    sb.shutdown().await;
+}
