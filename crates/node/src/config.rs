@@ -76,6 +76,10 @@ pub struct NodeConfig {
     /// Seconds one whole request to a peer may take, body included (a sync page is megabytes).
     #[serde(default = "default_peer_request_timeout")]
     pub peer_request_timeout_secs: u64,
+    /// Object pages fetched from peers and not stored yet, across all of the node's pullers
+    /// (bounds a hub's memory when many peers are far behind at once).
+    #[serde(default = "default_sync_pages_in_flight")]
+    pub sync_pages_in_flight: usize,
     /// The node's public base URL, which TAXII discovery advertises (`https://node.example.org/`);
     /// default `http://<listen>/`. Required when `listen` is an unspecified address (`0.0.0.0`).
     #[serde(default)]
@@ -136,6 +140,7 @@ impl NodeConfig {
             page_size_max: default_page_size(),
             peer_connect_timeout_secs: default_peer_connect_timeout(),
             peer_request_timeout_secs: default_peer_request_timeout(),
+            sync_pages_in_flight: default_sync_pages_in_flight(),
             public_url: None,
             tls_cert: None,
             tls_key: None,
@@ -182,6 +187,10 @@ fn default_peer_connect_timeout() -> u64 {
 }
 fn default_peer_request_timeout() -> u64 {
     tandem_sync::client::Timeouts::default().request.as_secs()
+}
+
+fn default_sync_pages_in_flight() -> usize {
+    tandem_sync::puller::DEFAULT_PAGES_IN_FLIGHT
 }
 
 /// Where the node's objects, accounts and state live (`[storage]`). The audit log and the node
@@ -454,6 +463,9 @@ impl Config {
         self.authority().context("coalition.authority")?;
         if self.node.peer_connect_timeout_secs == 0 || self.node.peer_request_timeout_secs == 0 {
             bail!("node.peer_connect_timeout_secs and node.peer_request_timeout_secs must be at least 1");
+        }
+        if self.node.sync_pages_in_flight == 0 {
+            bail!("node.sync_pages_in_flight must be at least 1");
         }
         if self.node.header_timeout_secs == 0 || self.node.body_timeout_secs == 0 || self.node.body_min_rate == 0 {
             bail!("node.header_timeout_secs, node.body_timeout_secs and node.body_min_rate must be at least 1");

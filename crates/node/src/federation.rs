@@ -90,6 +90,7 @@ pub fn build(
             request: Duration::from_secs(config.node.peer_request_timeout_secs),
         },
         max_backoff: tuning.max_backoff,
+        pages_in_flight: config.node.sync_pages_in_flight,
         peer_refresh: tuning.peer_refresh,
         inner_hooks: Arc::clone(&state.hooks),
         authority: config.authority()?,

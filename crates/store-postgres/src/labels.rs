@@ -150,6 +150,15 @@ impl Labels {
         Ok(self.read()?.cache.released(ctx))
     }
 
+    /// What `ctx` may see, or with `since` only what widened for it since that roster.
+    pub fn released_for(&self, ctx: &ViewContext, since: Option<&tandem_policy::Roster>) -> Result<Released> {
+        let cache = self.read()?;
+        Ok(match since {
+            Some(old) => cache.cache.released_widened(ctx, old),
+            None => cache.cache.released(ctx),
+        })
+    }
+
     /// The cached id of a label, if any (never holds the lock across an await).
     pub fn label_id(&self, key: &str) -> Result<Option<i64>> {
         Ok(self.read()?.cache.label_id(key))

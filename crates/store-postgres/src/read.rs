@@ -33,7 +33,7 @@ impl PgStore {
         let Some(coll) = self.labels.collection_id(collection)? else {
             return Ok(Page::default());
         };
-        let released = self.labels.released(ctx)?;
+        let released = self.labels.released_for(ctx, query.widened_since.as_deref())?;
         if released.ids.is_empty() || query.limit == 0 {
             return Ok(Page::default());
         }

@@ -219,6 +219,13 @@ pub struct ObjectQuery {
     /// out (TAXII pages), which then neither builds nor re-serialises a value tree per object.
     /// Redacted copies, and every copy of a text search, are values as always.
     pub whole_as_stored: bool,
+    /// Federation after a roster change: only versions whose release to the viewer *widened*
+    /// since this earlier roster (denied then and released now, or released now with fewer
+    /// properties withheld), or whose originator's key changed since (a receiver may have
+    /// refused them as unverifiable). The current roster in the `ViewContext` still decides
+    /// what is served; this only leaves out what the viewer was already released
+    /// ([`crate::access::LabelCache::released_widened`]).
+    pub widened_since: Option<std::sync::Arc<tandem_policy::Roster>>,
 }
 
 /// One stored version as a viewer may receive it.

@@ -40,6 +40,17 @@ pub struct ObjectPage {
     pub epoch: Option<String>,
 }
 
+/// One page of a peer's roster change feed.
+#[derive(Debug, Default)]
+pub struct ChangesPage {
+    pub changes: Vec<Value>,
+    pub more: bool,
+    /// The peer's latest applied seq and the digest of its effective roster there (older
+    /// peers say neither).
+    pub latest: Option<u64>,
+    pub roster: Option<String>,
+}
+
 /// What a peer answered to a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notified {
@@ -192,6 +203,11 @@ impl PeerClient {
             .send()
             .await
             .with_context(|| format!("GET {url}"))?;
+        Self::page_body(url, resp).await
+    }
+
+    /// A sync page's body and `X-TAXII-Date-Added-Last`, once it is known to answer the request.
+    async fn page_body(url: &str, resp: reqwest::Response) -> anyhow::Result<(Value, Option<Timestamp>)> {
         if !resp.status().is_success() {
             bail!("GET {url}: HTTP {}", resp.status());
         }
@@ -238,7 +254,12 @@ impl PeerClient {
         if let Some(n) = next {
             q.push(("next", n.to_string()));
         }
-        let (mut body, last) = self.get_page(&url, &q).await?;
+        let (body, last) = self.get_page(&url, &q).await?;
+        Self::object_page(body, last)
+    }
+
+    /// An object page from a sync page's body.
+    fn object_page(mut body: Value, last: Option<Timestamp>) -> anyhow::Result<ObjectPage> {
         // Moved out of the envelope, not cloned: a sync page is thousands of objects.
         let objects = match body.as_object_mut().and_then(|b| b.remove("objects")) {
             None => Vec::new(),
@@ -380,8 +401,8 @@ impl PeerClient {
     }
 
     /// The peer's applied roster changes after `after` (`GET {root}tandem/roster/changes/`),
-    /// as served, and whether there are more.
-    pub async fn roster_changes(&self, root: &str, after: u64) -> anyhow::Result<(Vec<Value>, bool)> {
+    /// as served, whether there are more, and the peer's latest seq and roster digest.
+    pub async fn roster_changes(&self, root: &str, after: u64) -> anyhow::Result<ChangesPage> {
         let url = format!("{root}tandem/roster/changes/");
         let resp = self
             .auth(self.http.get(&url))
@@ -397,6 +418,43 @@ impl PeerClient {
             Some(Value::Array(a)) => a.clone(),
             _ => bail!("GET {url}: changes is not a list"),
         };
-        Ok((changes, body.get("more").and_then(Value::as_bool).unwrap_or(false)))
+        Ok(ChangesPage {
+            changes,
+            more: body.get("more").and_then(Value::as_bool).unwrap_or(false),
+            latest: body.get("latest").and_then(Value::as_u64),
+            roster: body.get("roster").and_then(Value::as_str).map(str::to_string),
+        })
+    }
+
+    /// One page of the versions whose release to this node widened since the peer's roster
+    /// `since` (`GET {root}tandem/sync/widened/`), with provenance, in the peer's feed order;
+    /// `None` when the peer cannot rebuild that roster (409): then only reading the whole feed
+    /// again is safe.
+    pub async fn widened(
+        &self,
+        root: &str,
+        since: &crate::roster_log::PeerRoster,
+        next: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Option<ObjectPage>> {
+        let url = format!("{root}tandem/sync/widened/");
+        let mut q =
+            vec![("since", since.seq.to_string()), ("digest", since.digest.clone()), ("limit", limit.to_string())];
+        if let Some(n) = next {
+            q.push(("next", n.to_string()));
+        }
+        let resp = self
+            .auth(self.http.get(&url))
+            .header("Accept", ACCEPT)
+            .header(tandem_taxii::SYNC_HEADER, "1")
+            .query(&q)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        if resp.status() == reqwest::StatusCode::CONFLICT {
+            return Ok(None);
+        }
+        let (body, last) = Self::page_body(&url, resp).await?;
+        Self::object_page(body, last).map(Some)
     }
 }

@@ -47,6 +47,8 @@ pub struct Settings {
     /// The longest wait between failed pulls ([`puller::MAX_BACKOFF`] in production; tests of
     /// healed faults shorten it).
     pub max_backoff: Duration,
+    /// The node-wide cap on object pages fetched and not yet stored ([`Context::pages_in_flight`]).
+    pub pages_in_flight: usize,
     /// How often the stored peer list (`tandem peer add|remove`) is re-read.
     pub peer_refresh: Duration,
     /// The node's other write hooks, called after the notifications are queued.
@@ -114,6 +116,7 @@ impl Federation {
             max_backoff: s.max_backoff,
             verify_parallelism: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             roster_log: Arc::clone(&roster_log),
+            pages_in_flight: Arc::new(tokio::sync::Semaphore::new(s.pages_in_flight.max(1))),
         });
         let signer = Arc::new(NodeSigner::new(&s.member, s.key));
         match ctx.store.get_meta(EPOCH_KEY) {
@@ -363,6 +366,12 @@ impl Federation {
         }
     }
 
+    /// Permits of the node-wide cap on sync pages in flight that no page holds now (the cap at
+    /// rest: tests check that every page gives its permit back).
+    pub fn pages_in_flight_free(&self) -> usize {
+        self.ctx.pages_in_flight.available_permits()
+    }
+
     /// Triggers an immediate pull from `member`'s peer entry; false if there is none.
     pub fn pull_now(&self, member: &str) -> bool {
         let entries = lock(&self.entries);
@@ -429,8 +438,9 @@ impl Federation {
             .collect()
     }
 
-    /// `POST /{root}/tandem/notify/`, `GET /{root}/tandem/peers/` and
-    /// `GET|POST /{root}/tandem/roster/changes/`, authenticated like TAXII. Not audited by
+    /// `POST /{root}/tandem/notify/`, `GET /{root}/tandem/peers/`,
+    /// `GET|POST /{root}/tandem/roster/changes/` and `GET /{root}/tandem/sync/widened/`,
+    /// authenticated like TAXII. Not audited by
     /// themselves: merge them into the app before its audit layer ([`tandem_taxii::assemble`]).
     pub fn routes(self: &Arc<Self>, state: AppState) -> Router {
         let root = format!("/{}", state.config.api_root.trim_matches('/'));
@@ -442,7 +452,8 @@ impl Federation {
                 .route(
                     &format!("{root}/tandem/roster/changes{suffix}"),
                     get(roster_changes_handler).post(roster_submit_handler),
-                );
+                )
+                .route(&format!("{root}/tandem/sync/widened{suffix}"), get(widened_handler));
         }
         r.layer(Extension(Arc::clone(self))).with_state(state)
     }
@@ -564,4 +575,98 @@ async fn roster_submit_handler(
         Err(SubmitError::Refused(e)) => Err(TaxiiError::BadRequest(format!("roster change refused: {e}"))),
         Err(SubmitError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct WidenedQuery {
+    since: u64,
+    digest: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET {root}tandem/sync/widened/?since=<seq>&digest=<hex>[&next=..][&limit=..]`: for a peer
+/// node's account only, the versions whose release to its member widened between this node's
+/// roster after change `since` (whose digest must be `digest`) and the current one
+/// ([`tandem_store::ObjectQuery::widened_since`]), in feed order, as sync object pages (with
+/// provenance and the release epoch; `next` resumes). What is served is decided by
+/// `Store::list` with the caller's current view, like every read; the old roster only leaves out
+/// what was already released. 409 when this node cannot rebuild that roster exactly (the caller
+/// then reads the whole feed again).
+async fn widened_handler(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Extension(fed): Extension<Arc<Federation>>,
+    uri: axum::http::Uri,
+    query: Result<axum::extract::Query<WidenedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, TaxiiError> {
+    if !p.is_peer() {
+        return Err(TaxiiError::Forbidden("the widened feed is for peer node accounts (role peer)".into()));
+    }
+    let Some(signer) = state.signer.clone() else { return Err(TaxiiError::NotFound) };
+    let q = query.map_err(|_| TaxiiError::BadRequest("since (a change seq) and digest are required".into()))?.0;
+    let cursor = match q.next.as_deref() {
+        Some(n) => {
+            Some(tandem_store::cursor::Cursor::decode(n).map_err(|_| TaxiiError::BadRequest("invalid next".into()))?)
+        }
+        None => None,
+    };
+    let cap = state.config.page_size_max.max(state.config.sync_page_size_max);
+    let limit = q.limit.unwrap_or(state.config.page_size_max).clamp(1, cap);
+    let log = fed.roster_log();
+    let (since, digest) = (q.since, q.digest.clone());
+    let Some(old) = tokio::task::spawn_blocking(move || log.roster_at(since, &digest)).await?? else {
+        tandem_taxii::audit::detail("widened_since", "unknown");
+        return Err(TaxiiError::Other(StatusCode::CONFLICT));
+    };
+    let query = tandem_store::ObjectQuery {
+        versions: tandem_store::VersionFilter::All,
+        limit,
+        cursor,
+        with_provenance: true,
+        every_claim: true,
+        signed_only: true,
+        widened_since: Some(Arc::new(old)),
+        ..Default::default()
+    };
+    let ctx = state.view(&p);
+    let (store, coll) = (Arc::clone(&state.store), fed.ctx.collection.clone());
+    let floor = query.cursor.map(|c| c.after);
+    let page = tokio::task::spawn_blocking(move || store.list(&ctx, &coll, &query)).await??;
+    tandem_taxii::audit::detail("widened_since", q.since);
+    tandem_taxii::audit::detail("returned", page.items.len());
+    let floor = floor.unwrap_or(Timestamp::from_parts(0, 0));
+    let first = page.items.first().map_or(floor, |r| r.date_added);
+    let last = page.items.last().map_or(floor, |r| r.date_added);
+    let mut proofs = serde_json::Map::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for r in &page.items {
+        // As on the objects endpoint: several members' claims on one version each take `#n`.
+        let key = tandem_taxii::proof_key(&r.object);
+        let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
+        if let Some(proof) = signer.proof_for(r) {
+            proofs.insert(tandem_taxii::nth_proof_key(key, *n), proof);
+        }
+    }
+    let mut body = serde_json::Map::new();
+    body.insert("more".into(), json!(page.next.is_some()));
+    if let Some(n) = page.next {
+        body.insert("next".into(), json!(n.encode()));
+    }
+    if !page.items.is_empty() {
+        body.insert("objects".into(), serde_json::Value::Array(page.items.into_iter().map(|r| r.object).collect()));
+    }
+    if !proofs.is_empty() {
+        body.insert("tandem_provenance".into(), serde_json::Value::Object(proofs));
+    }
+    if let Some(epoch) = signer.epoch() {
+        body.insert("tandem_epoch".into(), serde_json::Value::String(epoch));
+    }
+    let mut resp = tandem_taxii::page_response(&serde_json::Value::Object(body), first, last);
+    if let Ok(v) = axum::http::HeaderValue::from_str(uri.query().unwrap_or_default()) {
+        resp.headers_mut().insert(tandem_taxii::ANSWERS_HEADER, v);
+    }
+    Ok(resp)
 }

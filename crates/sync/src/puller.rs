@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use crate::client::{ObjectPage, PeerClient, PeerSpec, Timeouts};
 use crate::fetch::{Fetcher, Held, Mode};
 use crate::ingest;
+use crate::roster_log::PeerRoster;
 use crate::signer::RosterKeys;
 use crate::status::{self, PeerStatus};
 
@@ -48,14 +49,37 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub struct Cursor {
     pub objects: Option<Timestamp>,
     pub tombstones: Option<Timestamp>,
-    /// The roster the cursors were reached under; a different roster restarts both feeds from
-    /// the beginning (storing is idempotent, so this re-reads but never duplicates).
+    /// This node's roster digest when the cursors were reached. Used only with a peer that does
+    /// not say which roster it serves under ([`Cursor::peer_roster`] unset): a different roster
+    /// then restarts both feeds from the beginning (storing is idempotent, so this re-reads but
+    /// never duplicates).
     #[serde(default)]
     pub roster: Option<String>,
     /// The peer's release epoch when the objects cursor was reached; a different epoch (the
     /// peer signed versions it had stored unsigned) restarts the objects feed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<String>,
+    /// The peer's roster position the cursors were reached under (read before each pass's
+    /// pages, so the pages were served under it or a later one). When the peer's moves, the
+    /// puller keeps its cursors and fetches only what the change newly released ([`Widening`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_roster: Option<PeerRoster>,
+    /// A catch-up on what a roster change newly released, until it is complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widening: Option<Widening>,
+}
+
+/// What is still to fetch after the peer's roster moved: the versions whose release to this
+/// node widened since the peer's roster `since` (`GET {root}tandem/sync/widened/`), up to the
+/// objects cursor as it was (`until`: later versions come with the ordinary feed, under the new
+/// roster), resumed at `next`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Widening {
+    pub since: PeerRoster,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 fn cursor_key(member: &str) -> String {
@@ -89,7 +113,17 @@ pub struct Context {
     pub verify_parallelism: usize,
     /// Signed roster changes, pulled from each peer before its objects.
     pub roster_log: Arc<crate::roster_log::RosterLog>,
+    /// Pages fetched and not yet stored, across all of this node's pullers: a page holds a
+    /// permit from before its request until its versions are stored, so a hub with many peers
+    /// far behind holds at most this many pages in memory ([`DEFAULT_PAGES_IN_FLIGHT`]).
+    pub pages_in_flight: Arc<tokio::sync::Semaphore>,
 }
+
+/// The default node-wide cap on object pages in flight (`[node] sync_pages_in_flight`): a sync
+/// page is up to 10,000 versions (tens of megabytes parsed), and each puller's pipeline keeps
+/// up to three (being fetched, verified, stored), so a hub with 90 peers behind would otherwise
+/// hold 270.
+pub const DEFAULT_PAGES_IN_FLIGHT: usize = 16;
 
 /// One peer's loop state, shared with the HTTP endpoints and tests.
 pub struct PeerHandle {
@@ -224,17 +258,24 @@ async fn pass(
         }
     };
     // Roster changes first: a member that just joined is served from this very pass.
-    crate::roster_log::pull_for_pass(ctx, client, &r, status).await;
+    let peer_roster = crate::roster_log::pull_for_pass(ctx, client, &r, status).await;
     let member = client.spec().member.clone();
     let store = Arc::clone(&ctx.store);
     let m2 = member.clone();
-    let mut cursor = tokio::task::spawn_blocking(move || load_cursor(store.as_ref(), &m2)).await??;
-    let digest = ctx.keys.roster_digest();
-    if cursor.roster.as_deref() != Some(digest.as_str()) {
-        if cursor.roster.is_some() {
-            tracing::info!(peer = %member, "the roster changed: pulling everything again");
-        }
-        cursor = Cursor { objects: None, tombstones: None, roster: Some(digest), epoch: None };
+    let loaded = tokio::task::spawn_blocking(move || load_cursor(store.as_ref(), &m2)).await??;
+    let mut cursor = after_roster(loaded.clone(), peer_roster, ctx.keys.roster_digest(), &member);
+    if cursor.objects.is_none()
+        && cursor.tombstones.is_none()
+        && (loaded.objects.is_some() || loaded.tombstones.is_some())
+    {
+        touch(status, |s| s.rereads += 1);
+    }
+    if cursor != loaded {
+        let (store, m2, c) = (Arc::clone(&ctx.store), member.clone(), cursor.clone());
+        tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
+    }
+    if cursor.widening.is_some() {
+        catch_up_widened(ctx, client, &r, &member, &mut cursor, status).await?;
     }
     pull_objects(ctx, client, &r, &member, &mut cursor, status, mode).await?;
     let mut next: Option<String> = None;
@@ -276,6 +317,99 @@ async fn pass(
     Ok(())
 }
 
+/// The cursor to pull with, given the roster position the peer reported for this pass
+/// (`None`: it said none, or the roster feed failed) and this node's own roster digest.
+///
+/// - Nothing pulled yet: the whole feed is read anyway; remember the peer's position.
+/// - The peer's position moved: keep the cursors and catch up on what the change newly
+///   released (a pending catch-up keeps its older `since`, which covers both changes, and
+///   starts over).
+/// - A cursor from a peer that never said (or from before peers said): the old rule, a
+///   different own roster restarts both feeds.
+/// - The peer said nothing this pass but did before: nothing changes (the next pass that hears
+///   its position catches up on whatever moved meanwhile).
+pub fn after_roster(mut cursor: Cursor, peer: Option<PeerRoster>, own_digest: String, member: &str) -> Cursor {
+    let started = cursor.objects.is_some() || cursor.tombstones.is_some() || cursor.widening.is_some();
+    match (peer, cursor.peer_roster.clone()) {
+        (Some(now), _) if !started => cursor.peer_roster = Some(now),
+        (Some(now), Some(was)) => {
+            if now != was {
+                tracing::info!(peer = %member, from = was.seq, to = now.seq, "the peer's roster moved: fetching what it newly released");
+                let until = cursor.widening.as_ref().map_or(cursor.objects, |w| w.until.max(cursor.objects));
+                let since = cursor.widening.take().map_or(was, |w| w.since);
+                cursor.widening = Some(Widening { since, until, next: None });
+                cursor.peer_roster = Some(now);
+            }
+        }
+        (peer, None) => {
+            if cursor.roster.as_deref() != Some(own_digest.as_str()) && started {
+                if cursor.roster.is_some() {
+                    tracing::info!(peer = %member, "the roster changed: pulling everything again");
+                }
+                cursor = Cursor { roster: cursor.roster, ..Cursor::default() };
+            }
+            cursor.peer_roster = peer;
+        }
+        (None, Some(_)) => {}
+    }
+    cursor.roster = Some(own_digest);
+    cursor
+}
+
+/// Fetches what the peer's roster change newly released to this node (the widened feed, up to
+/// `until`), page by page: each page verified and stored before the catch-up's position is
+/// saved, so an interrupted catch-up resumes. A peer that cannot rebuild the old roster (409)
+/// makes this a full re-read: both feeds start over.
+async fn catch_up_widened(
+    ctx: &Arc<Context>,
+    client: &PeerClient,
+    root: &str,
+    member: &str,
+    cursor: &mut Cursor,
+    status: &Arc<Mutex<PeerStatus>>,
+) -> anyhow::Result<()> {
+    while let Some(w) = cursor.widening.clone() {
+        let permit = Arc::clone(&ctx.pages_in_flight).acquire_owned().await?;
+        let Some(page) = client.widened(root, &w.since, w.next.as_deref(), PAGE_FAR_BEHIND).await? else {
+            tracing::info!(peer = %member, "the peer cannot rebuild the roster this node was served under: pulling everything again");
+            *cursor =
+                Cursor { roster: cursor.roster.take(), peer_roster: cursor.peer_roster.take(), ..Cursor::default() };
+            touch(status, |s| s.rereads += 1);
+            let (store, m2, c) = (Arc::clone(&ctx.store), member.to_string(), cursor.clone());
+            tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
+            return Ok(());
+        };
+        touch(status, |s| s.last_contact = Some(Timestamp::now()));
+        let past_until = match (page.resume_after, w.until) {
+            (Some(at), Some(until)) => at > until,
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        let done = !page.more || past_until;
+        let next = page.next.clone();
+        let fetched = page.objects.len() as u64;
+        let keys = Arc::new(ctx.keys.snapshot());
+        let items = ingest::pair(page.objects, page.proofs);
+        let (items, verified) = ingest::verify_page(keys, items, ctx.verify_parallelism).await?;
+        let c2 = Arc::clone(ctx);
+        let report = tokio::task::spawn_blocking(move || ingest::store(&c2, items)).await??;
+        drop(permit);
+        touch(status, |s| {
+            s.received += report.added;
+            s.fetched += fetched;
+            s.widened += fetched;
+            s.rejected += verified.rejected + report.rejected;
+            if let Some(why) = report.last_rejection.clone().or(verified.last_rejection.clone()) {
+                s.last_rejection = Some(why);
+            }
+        });
+        cursor.widening = if done { None } else { Some(Widening { next, ..w }) };
+        let (store, m2, c) = (Arc::clone(&ctx.store), member.to_string(), cursor.clone());
+        tokio::task::spawn_blocking(move || save_cursor(store.as_ref(), &m2, &c)).await??;
+    }
+    Ok(())
+}
+
 fn touch(status: &Arc<Mutex<PeerStatus>>, f: impl FnOnce(&mut PeerStatus)) {
     match status.lock() {
         Ok(mut s) => f(&mut s),
@@ -283,10 +417,12 @@ fn touch(status: &Arc<Mutex<PeerStatus>>, f: impl FnOnce(&mut PeerStatus)) {
     }
 }
 
-/// A page that passed verification, on its way to the store stage.
+/// A page that passed verification, on its way to the store stage (with its permit in
+/// [`Context::pages_in_flight`], released once it is stored).
 struct Verified {
     items: Vec<ingest::Verified>,
     resume_after: Option<Timestamp>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Pulls the object feed after `cursor`. When the peer's release epoch differs from the one the
@@ -308,6 +444,7 @@ async fn pull_objects(
             Some(epoch) => {
                 if cursor.objects.is_some() {
                     tracing::info!(peer = %member, "the peer's release epoch moved: pulling everything again");
+                    touch(status, |s| s.rereads += 1);
                 }
                 cursor.objects = None;
                 cursor.epoch = Some(epoch);
@@ -338,8 +475,12 @@ async fn pull_objects_once(
     };
     let pass_mode = *mode;
     let fetch = |next: Option<String>, limit: usize| {
-        let (fetcher, after) = (fetcher.clone(), cursor.objects);
-        Prefetch(tokio::spawn(async move { fetcher.page(pass_mode, after, next.as_deref(), limit).await }))
+        let (fetcher, after, slots) = (fetcher.clone(), cursor.objects, Arc::clone(&ctx.pages_in_flight));
+        Prefetch(tokio::spawn(async move {
+            let permit = slots.acquire_owned().await?;
+            let (page, held) = fetcher.page(pass_mode, after, next.as_deref(), limit).await?;
+            Ok((page, held, permit))
+        }))
     };
     let known_epoch = cursor.epoch.clone();
     // What this pass was offered and already held, to choose the next pass's mode.
@@ -378,7 +519,7 @@ async fn pull_objects_once(
     let verify_stage = async move {
         let mut in_flight = Some(fetch(None, PAGE));
         while let Some(mut task) = in_flight.take() {
-            let (page, page_held): (ObjectPage, Held) = (&mut task.0).await??;
+            let (page, page_held, permit) = (&mut task.0).await??;
             if page.epoch.is_some() && page.epoch != known_epoch {
                 // Dropping `tx` (this stage ends) lets the store stage finish what it has.
                 return anyhow::Ok(page.epoch);
@@ -391,6 +532,7 @@ async fn pull_objects_once(
             touch(status, |s| {
                 s.last_contact = Some(Timestamp::now());
                 s.lag_objects = page.objects.len() as u64;
+                s.fetched += page.objects.len() as u64;
             });
             let keys = Arc::new(ctx.keys.snapshot());
             let items = ingest::pair(page.objects, page.proofs);
@@ -401,7 +543,7 @@ async fn pull_objects_once(
                     s.last_rejection = report.last_rejection.clone();
                 }
             });
-            if tx.send(Verified { items, resume_after: page.resume_after }).await.is_err() {
+            if tx.send(Verified { items, resume_after: page.resume_after, _permit: permit }).await.is_err() {
                 // The store stage stopped: its error is the one to report.
                 break;
             }
@@ -417,7 +559,7 @@ async fn pull_objects_once(
 }
 
 /// A page being fetched; dropped (a failure, the puller stopped) means aborted.
-struct Prefetch(tokio::task::JoinHandle<anyhow::Result<(ObjectPage, Held)>>);
+struct Prefetch(tokio::task::JoinHandle<anyhow::Result<(ObjectPage, Held, tokio::sync::OwnedSemaphorePermit)>>);
 
 impl Drop for Prefetch {
     fn drop(&mut self) {

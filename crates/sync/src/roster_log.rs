@@ -265,6 +265,18 @@ pub struct Pulled {
     pub applied: u64,
     /// The first change refused, if any (later ones wait behind it).
     pub refused: Option<String>,
+    /// The roster the peer serves under, as it said before this pull's last page of changes
+    /// (`None` from a peer that does not say).
+    pub peer_roster: Option<PeerRoster>,
+}
+
+/// A position in a peer's roster log: its latest change's seq and the digest of its effective
+/// roster there. A puller keeps the one it read before a pass with its cursor: the peer's seq
+/// only grows, so the pages that follow were served under this roster or a later one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PeerRoster {
+    pub seq: u64,
+    pub digest: String,
 }
 
 /// Asks a peer for the changes after this node's latest and applies them in order. A change the
@@ -280,7 +292,11 @@ pub async fn pull(log: &Arc<RosterLog>, client: &PeerClient, root: &str) -> anyh
     loop {
         let l2 = Arc::clone(log);
         let latest = tokio::task::spawn_blocking(move || l2.latest()).await??;
-        let (changes, more) = client.roster_changes(root, latest).await?;
+        let page = client.roster_changes(root, latest).await?;
+        let (changes, more) = (page.changes, page.more);
+        if let (Some(seq), Some(digest)) = (page.latest, page.roster) {
+            pulled.peer_roster = Some(PeerRoster { seq, digest });
+        }
         let count = changes.len();
         for value in changes {
             let change = match SignedChange::from_value(&value) {
@@ -309,33 +325,56 @@ pub async fn pull(log: &Arc<RosterLog>, client: &PeerClient, root: &str) -> anyh
     }
 }
 
-/// The body of `GET {root}tandem/roster/changes/?after=N`.
+/// The body of `GET {root}tandem/roster/changes/?after=N`: the changes, the latest seq and the
+/// digest of the effective roster at that seq (`roster`), which a puller keeps with its cursor
+/// as the roster it was served under ([`RosterLog::roster_at`]).
 pub fn changes_body(log: &RosterLog, after: u64) -> Result<Value, StoreError> {
     let all = log.applied()?;
     let latest = all.last().map_or(0, SignedChange::seq);
+    let (roster, _) = roster_change::effective(&read::<Arc<Roster>>(&log.bootstrap), &all);
     let page: Vec<Value> = all.iter().filter(|c| c.seq() > after).take(PAGE).map(SignedChange::to_value).collect();
     let more = page.len() == PAGE && latest > after + PAGE as u64;
-    Ok(json!({ "changes": page, "latest": latest, "more": more }))
+    Ok(json!({ "changes": page, "latest": latest, "more": more, "roster": crate::signer::roster_digest(&roster) }))
+}
+
+impl RosterLog {
+    /// The effective roster this node had after change `seq` (0: the configured roster alone),
+    /// if its digest is `digest`; `None` when it is not (the log is shorter, or the configured
+    /// roster changed since, so that roster cannot be rebuilt exactly).
+    pub fn roster_at(&self, seq: u64, digest: &str) -> Result<Option<Roster>, StoreError> {
+        let all = self.applied()?;
+        let Ok(upto) = usize::try_from(seq) else { return Ok(None) };
+        if upto > all.len() {
+            return Ok(None);
+        }
+        let (roster, _) = roster_change::effective(&read::<Arc<Roster>>(&self.bootstrap), &all[..upto]);
+        Ok((crate::signer::roster_digest(&roster) == digest).then_some(roster))
+    }
 }
 
 /// The roster step of a pull pass: errors reaching the peer's change feed do not stop the pass
 /// (the object pull reports its own), a refused change is counted as a rejection.
+/// Returns the roster the peer serves under, when it said.
 pub(crate) async fn pull_for_pass(
     ctx: &crate::puller::Context,
     client: &PeerClient,
     root: &str,
     status: &Arc<Mutex<crate::status::PeerStatus>>,
-) {
+) -> Option<PeerRoster> {
     match pull(&ctx.roster_log, client, root).await {
-        Ok(Pulled { refused: Some(why), .. }) => {
+        Ok(Pulled { refused: Some(why), peer_roster, .. }) => {
             let mut s = match status.lock() {
                 Ok(s) => s,
                 Err(p) => p.into_inner(),
             };
             s.rejected += 1;
             s.last_rejection = Some(why);
+            peer_roster
         }
-        Ok(_) => {}
-        Err(e) => tracing::debug!(peer = %client.spec().member, error = %format!("{e:#}"), "roster changes not pulled"),
+        Ok(pulled) => pulled.peer_roster,
+        Err(e) => {
+            tracing::debug!(peer = %client.spec().member, error = %format!("{e:#}"), "roster changes not pulled");
+            None
+        }
     }
 }

@@ -137,10 +137,7 @@ impl RosterKeys {
             Ok(r) => Arc::clone(&r),
             Err(p) => Arc::clone(&p.into_inner()),
         };
-        let text = serde_json::to_value(roster.as_ref())
-            .map(|v| tandem_model::canonical::canonical_json(&v))
-            .unwrap_or_default();
-        tandem_model::canonical::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+        roster_digest(&roster)
     }
 
     /// The current roster's keys (take one snapshot per page, not per object).
@@ -174,6 +171,13 @@ impl RosterKeys {
         *parsed = Some((roster, Arc::clone(&keys)));
         keys
     }
+}
+
+/// The digest of a roster (SHA-256 of its canonical JSON, hex): names one roster exactly, so a
+/// peer can tell whether the roster a puller was served under is one it can rebuild.
+pub fn roster_digest(roster: &Roster) -> String {
+    let text = serde_json::to_value(roster).map(|v| tandem_model::canonical::canonical_json(&v)).unwrap_or_default();
+    tandem_model::canonical::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
 }
 
 /// The members' verifying keys at one moment, and the batch signatures already checked.

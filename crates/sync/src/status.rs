@@ -35,6 +35,17 @@ pub struct PeerStatus {
     /// passes: this is what a burst of notifications costs the peer).
     #[serde(default)]
     pub passes: u64,
+    /// Versions fetched from this peer since start (stored or not: what the pulls cost).
+    #[serde(default)]
+    pub fetched: u64,
+    /// Of those, versions fetched because a roster change newly released them (the widened
+    /// feed).
+    #[serde(default)]
+    pub widened: u64,
+    /// Times this node started the peer's feed over since start (an unknown old roster, a
+    /// moved release epoch, a peer that does not say its roster).
+    #[serde(default)]
+    pub rereads: u64,
 }
 
 impl PeerStatus {

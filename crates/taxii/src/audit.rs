@@ -31,7 +31,7 @@ pub struct AuditEvent {
     pub member: Option<String>,
     /// `discovery`, `collections`, `objects.read`, `object.read`, `versions.read`,
     /// `manifest.read`, `tombstones.read`, `objects.write`, `object.delete`, `status.read`,
-    /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `peer.notify`, `peers.read`,
+    /// `audit.read`, Tandem's own `roster.read`, `roster.change`, `sync.widened`, `peer.notify`, `peers.read`,
     /// `places.search`, `places.resolve`, `places.reverse`, `analytics.trends`, `analytics.spikes`,
     /// `analytics.hotspots`, `analytics.track`, `analytics.correlations`, `analytics.merge`,
     /// `analytics.unmerge`, `extract.draft`, `search.read`, `interop.import`, `interop.export`, `metrics.read`,
@@ -145,6 +145,7 @@ pub(crate) fn action(method: &Method, path: &str, api_root: &str) -> &'static st
                 "roster.read"
             }
         }
+        [r, "tandem", "sync", "widened"] if *r == root => "sync.widened",
         [r, "tandem", "notify"] if *r == root => "peer.notify",
         [r, "tandem", "peers"] if *r == root => "peers.read",
         [r, "tandem", "places"] if *r == root => "places.search",
@@ -304,6 +305,7 @@ mod tests {
             (Method::GET, "/api/collections/x/tombstones/", "tombstones.read"),
             (Method::GET, "/api/tandem/roster/changes/", "roster.read"),
             (Method::POST, "/api/tandem/roster/changes", "roster.change"),
+            (Method::GET, "/api/tandem/sync/widened/", "sync.widened"),
             (Method::POST, "/api/tandem/notify/", "peer.notify"),
             (Method::GET, "/api/tandem/peers/", "peers.read"),
             (Method::GET, "/api/tandem/places/", "places.search"),

@@ -41,6 +41,8 @@ pub use media::TAXII_CONTENT_TYPE;
 pub mod query;
 mod responses;
 pub use responses::error_envelope;
+/// A 200 TAXII page with its `X-TAXII-Date-Added-*` headers (federation's own sync pages).
+pub use responses::page as page_response;
 pub mod session;
 pub mod transport;
 

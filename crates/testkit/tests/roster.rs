@@ -345,7 +345,7 @@ async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
     // A peer a change ahead serves 1 and 2: 1 is already here, 2 applies.
     let (root, task) = serving(vec![suspend(1).to_value(), reinstate(2).to_value()]).await;
     let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
-    assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 1, refused: None });
+    assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 1, refused: None, peer_roster: None });
     assert_eq!(log.latest().unwrap(), 2);
     assert!(shared.read().unwrap().is_active("IRQ"));
 
@@ -359,7 +359,7 @@ async fn replication_applies_in_order_and_stops_at_the_first_refused_change() {
     other_process.submit(&suspend(3)).unwrap();
     assert!(shared.read().unwrap().is_active("IRQ"), "not seen before the next pass");
     let pulled = tandem_sync::roster_log::pull(&log, &client, &root).await.unwrap();
-    assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 0, refused: None });
+    assert_eq!(pulled, tandem_sync::roster_log::Pulled { applied: 0, refused: None, peer_roster: None });
     assert_eq!(shared.read().unwrap().member("IRQ").unwrap().status, MemberStatus::Suspended);
     task.abort();
 }

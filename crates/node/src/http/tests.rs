@@ -277,6 +277,15 @@ fn table(status_id: &str) -> Vec<Row> {
         },
         row(Method::POST, "/api/tandem/notify/", "peer.notify", "sync-IRQ", StatusCode::ACCEPTED, Refused),
         row(Method::GET, "/api/tandem/peers/", "peers.read", "analyst", StatusCode::OK, Refused),
+        // A peer node's account only: a user is refused, suspended or not.
+        row(
+            Method::GET,
+            "/api/tandem/sync/widened/?since=0&digest=00",
+            "sync.widened",
+            "analyst",
+            StatusCode::FORBIDDEN,
+            Refused,
+        ),
         row(Method::GET, "/api/tandem/places/?q=Mosul", "places.search", "analyst", StatusCode::OK, Refused),
         row(Method::GET, "/api/tandem/search?q=Mosul", "search.read", "analyst", StatusCode::OK, Refused),
         row(

@@ -129,6 +129,31 @@ impl LabelCache {
         released
     }
 
+    /// What `ctx` may see now that it was not released under `old` (a roster it was served
+    /// under earlier): per label, policy decides under both rosters (one rule:
+    /// `tandem_policy::decide`), and a label is kept when the current decision allows it and
+    /// [`widened`] says it releases more than the old one, or when its originator's public key
+    /// differs between the two rosters (versions signed with a key the receiver could not check
+    /// then). The decisions kept are the current ones, so what is served is exactly what
+    /// [`LabelCache::released`] would serve, restricted to these labels.
+    pub fn released_widened(&self, ctx: &ViewContext, old: &tandem_policy::Roster) -> Released {
+        let lookup = |owner: &str, id: &str| self.marking(owner, id);
+        let mut released = Released::default();
+        for (id, label) in &self.labels {
+            let now = decide(&ctx.viewer, &ctx.roster, label, &lookup);
+            if !now.allows() {
+                continue;
+            }
+            let key_of = |r: &tandem_policy::Roster| r.member(&label.originator).and_then(|m| m.public_key.clone());
+            let rekeyed = key_of(old) != key_of(&ctx.roster);
+            if rekeyed || widened(&decide(&ctx.viewer, old, label, &lookup), &now) {
+                released.ids.push(*id);
+                released.decisions.insert(*id, now);
+            }
+        }
+        released
+    }
+
     /// Every (label id, marking id) where the label refers to a marking that resolves neither to
     /// a built-in one nor to a definition of the label's originator (as policy resolves it).
     pub fn unresolved(&self) -> Vec<(i64, String)> {
@@ -153,9 +178,38 @@ impl LabelCache {
     }
 }
 
+/// Whether `now` releases something `before` did not: the label was denied, or a property
+/// withheld before is shown now. A narrowing (fewer properties, or denied now) releases nothing
+/// new, so nothing needs sending again for it.
+pub fn widened(before: &Decision, now: &Decision) -> bool {
+    match (before, now) {
+        (_, Decision::Deny) => false,
+        (Decision::Deny, _) => true,
+        (Decision::Full, _) => false,
+        (Decision::Redact(_), Decision::Full) => true,
+        (Decision::Redact(old), Decision::Redact(new)) => old.iter().any(|s| !new.contains(s)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widening_is_more_released_never_less() {
+        let r = |s: &[&str]| Decision::Redact(s.iter().map(|x| x.to_string()).collect());
+        assert!(widened(&Decision::Deny, &Decision::Full));
+        assert!(widened(&Decision::Deny, &r(&["name"])));
+        assert!(widened(&r(&["name"]), &Decision::Full));
+        assert!(widened(&r(&["name", "pattern"]), &r(&["name"])));
+        assert!(widened(&r(&["name"]), &r(&["pattern"])), "name is shown now");
+        assert!(!widened(&Decision::Full, &Decision::Full));
+        assert!(!widened(&Decision::Full, &r(&["name"])));
+        assert!(!widened(&r(&["name"]), &r(&["name", "pattern"])));
+        assert!(!widened(&r(&["name"]), &r(&["name"])));
+        assert!(!widened(&Decision::Full, &Decision::Deny));
+        assert!(!widened(&Decision::Deny, &Decision::Deny));
+    }
 
     #[test]
     fn unreadable_labels_and_markings_are_corrupt_not_defaults() {

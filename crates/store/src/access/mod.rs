@@ -17,5 +17,5 @@ mod labels;
 mod release;
 
 pub use claims::Claims;
-pub use labels::{LabelCache, Released, label_key, marking_of};
+pub use labels::{LabelCache, Released, label_key, marking_of, widened};
 pub use release::{StoredRow, apply, release, release_matching};

@@ -143,6 +143,15 @@ impl Labels {
     pub fn released(&self, ctx: &ViewContext) -> Result<Released> {
         Ok(self.read()?.cache.released(ctx))
     }
+
+    /// What `ctx` may see, or with `since` only what widened for it since that roster.
+    pub fn released_for(&self, ctx: &ViewContext, since: Option<&tandem_policy::Roster>) -> Result<Released> {
+        let cache = self.read()?;
+        Ok(match since {
+            Some(old) => cache.cache.released_widened(ctx, old),
+            None => cache.cache.released(ctx),
+        })
+    }
 }
 
 /// Finds or creates the id of a label within a write transaction; `text` is its
