@@ -224,7 +224,7 @@ async fn the_cli_parameters_over_http_mapping_deletions_and_filters() {
             raw(&f.app, Method::GET, &format!("/api/tandem/export?format=misp{query}"), "analyst", "").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let misp: Value = serde_json::from_str(&body).unwrap();
-        let e = misp["response"].as_array().and_then(|a| a.iter().find(|e| e["Event"]["uuid"] == id[10..].to_string()));
+        let e = misp["response"].as_array().and_then(|a| a.iter().find(|e| e["Event"]["uuid"] == id[10..]));
         assert_eq!(e.map(|e| e["Event"]["distribution"].clone()), Some(json!(want)), "{query}: {misp}");
     }
 
