@@ -771,6 +771,111 @@ async function liveNode(browser, base) {
     check((await object(again))?.revoked === true, "undone from the list after a reload");
   });
 
+  await test("import/export: a CSV with a bad row after a blank line: the dry run lists it and stores nothing, the import stores the rest, the incidents join the list; CSV and MISP downloads hold them; Iraq's user downloads none of them", async () => {
+    check(mapOpen, "needs the log-in");
+    const day = new Date(Date.now() - 86400000).toISOString().slice(0, 10);
+    const ts = Math.floor(Date.now() / 1000);
+    const header = "event_id_cnty,event_date,time_precision,event_type,sub_event_type,actor1,inter1,actor2,inter2,civilian_targeting,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp";
+    const row = (id, place, lat, lon, date = day) =>
+      `${id},${date},1,Battles,Armed clash,Islamic State (Syria),Rebel group,SDF,Rebel group,,Deir ez-Zor,,,${place},${lat},${lon},1,SOHR,National,Imported in the browser.,1,,${ts}`;
+    // Line 1 the header, 3 blank, 4 the bad row (a date ACLED never writes).
+    const csv = [header, row("IOB1001", "IOtest Thiban", 35.0142, 40.5628), "", row("IOB1009", "IOtest Nowhere", 35.1, 40.1, "12/11/2025"),
+      row("IOB1002", "IOtest Hajin", 34.6931, 40.8313)].join("\n") + "\n";
+    const file = path.join(tmp, "import.csv");
+    fs.writeFileSync(file, csv);
+    await page.goto(`${base}/ui/#/interop`);
+    await page.waitForSelector("#imp-file");
+    await page.setInputFiles("#imp-file", file);
+    await page.selectOption("#imp-format", "csv");
+    check(await page.isDisabled("#imp-run"), "no import before a dry run");
+    await page.click("#imp-dry");
+    await page.waitForSelector("body[data-import-done='dry']", { timeout: EVENTUALLY_MS });
+    const bad = page.locator('#imp-rejected li[data-at="4"]');
+    check(await bad.count() === 1, `the bad row is listed at its line: ${await page.textContent("#imp-report")}`);
+    check(/IOB1009/.test(await bad.textContent()) && /date/i.test(await bad.textContent()), `with its key and why: ${await bad.textContent()}`);
+    check(await page.locator("#imp-rejected li").count() === 1, "only the bad row is rejected");
+    const planned = await page.textContent("#imp-planned");
+    const ids = [...new Set(planned.match(/incident--[0-9a-f-]{36}/g) || [])];
+    check(ids.length === 2, `the dry run lists the two incidents it would store: ${planned}`);
+    check(/would_store/.test(await page.textContent("#imp-counts")), "its counts");
+    const usaCsv = async () => page.evaluate(async () => (await fetch("/api/tandem/export?format=csv")).text());
+    check(!/IOB1001/.test(await usaCsv()), "the dry run stored nothing");
+    await shot(page, "interop-dry-run", true);
+    await page.click("#imp-run");
+    await page.waitForSelector("body[data-import-done='stored']", { timeout: EVENTUALLY_MS });
+    check(/import report/i.test(await page.textContent("#imp-report")), "the import's own report");
+    const stored = Number(await page.textContent('#imp-counts tr[data-count="stored"] td'));
+    check(stored >= 4, `incidents and locations stored: ${stored}`);
+    check(await page.locator('#imp-rejected li[data-at="4"]').count() === 1, "the import reports the bad row too");
+    check(await page.isDisabled("#imp-run"), "an import is offered once per dry run");
+
+    // The incident list of the map.
+    await page.goto(`${base}/ui/#/map`);
+    await page.waitForSelector("body[data-map-ready='1']", { timeout: EVENTUALLY_MS });
+    await eventually("the imported incidents are in the map's list", async () => {
+      const held = await page.evaluate(() => window.__tandem.view.ids());
+      return ids.every((id) => held.includes(id)) && /IOtest Thiban/.test(await page.textContent("#incident-list"));
+    }, 20_000);
+
+    // Downloads: CSV and MISP, through the page's button.
+    const download = async (pg, format) => {
+      await pg.goto(`${base}/ui/#/interop`);
+      await pg.waitForSelector("#exp-format");
+      await pg.selectOption("#exp-format", format);
+      const [dl] = await Promise.all([pg.waitForEvent("download", { timeout: EVENTUALLY_MS }), pg.click("#exp-download")]);
+      check(await pg.getAttribute("body", "data-export-done") !== "error", `the ${format} export: ${await pg.textContent("#exp-msg")}`);
+      return fs.readFileSync(await dl.path(), "utf8");
+    };
+    const gotCsv = await download(page, "csv");
+    const lines = gotCsv.trim().split("\n");
+    check(lines[0] === header, `ACLED's columns: ${lines[0]}`);
+    const mine = lines.filter((l) => /^IOB100[12],/.test(l));
+    check(mine.length === 2 && !/IOB1009/.test(gotCsv), `the two rows, not the bad one: ${mine.join(" | ")}`);
+    check(mine.some((l) => l.includes(`IOB1001,${day},1,Battles,Armed clash,`) && l.includes("IOtest Thiban,35.0142,40.5628")), `as written: ${mine[0]}`);
+    const gotMisp = JSON.parse(await download(page, "misp"));
+    const uuids = ids.map((i) => i.slice("incident--".length));
+    const events = gotMisp.response.map((e) => e.Event);
+    check(uuids.every((u) => events.some((e) => e.uuid === u)), "the MISP events of the imported incidents");
+    const ev = events.find((e) => e.uuid === uuids[0]);
+    check(ev && /Armed clash/.test(ev.info) && ev.distribution === "0", `an event of USA only: ${JSON.stringify(ev).slice(0, 300)}`);
+
+    // Iraq's user: the same downloads, none of USA's own incidents.
+    const irqCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const irq = await irqCtx.newPage();
+    openPages.push(irq);
+    irq.on("pageerror", (e) => errors.push(e.stack || e.message));
+    await login(irq, base, "irq-a");
+    const irqCsv = await download(irq, "csv");
+    const irqMisp = JSON.parse(await download(irq, "misp"));
+    check(irqCsv.split("\n")[0] === header && irqCsv.trim().split("\n").length > 1, "Iraq's user gets its own view (its own incidents)");
+    check(!/IOB100/.test(irqCsv) && !/IOtest/.test(irqCsv), "no USA-only row in Iraq's CSV");
+    check(irqMisp.response.length > 0 && !uuids.some((u) => JSON.stringify(irqMisp).includes(u)) && !/IOtest/.test(JSON.stringify(irqMisp)),
+      "no USA-only event in Iraq's MISP download");
+    const stix = await irq.evaluate(async () => (await fetch("/api/tandem/export?format=stix")).text());
+    check(!ids.some((i) => stix.includes(i)), "nor in its STIX bundle");
+
+    // Released by the importer: a row imported with TLP:GREEN reaches Iraq's download.
+    fs.writeFileSync(file, [header, row("IOB1003", "IOtest Shared", 35.2, 40.3)].join("\n") + "\n");
+    await page.goto(`${base}/ui/#/interop`);
+    await page.waitForSelector("#imp-file");
+    await page.setInputFiles("#imp-file", file);
+    await page.selectOption("#imp-format", "csv");
+    await page.check('#imp-csv input[data-marking="TLP:GREEN"]');
+    await page.waitForSelector('#imp-preview .chip[data-code="IRQ"]', { timeout: EVENTUALLY_MS });
+    await page.click("#imp-dry");
+    await page.waitForSelector("body[data-import-done='dry']", { timeout: EVENTUALLY_MS });
+    await page.click("#imp-run");
+    await page.waitForSelector("body[data-import-done='stored']", { timeout: EVENTUALLY_MS });
+    check(/IOB1003/.test(await download(irq, "csv")), "the TLP:GREEN row is in Iraq's CSV");
+    await shot(irq, "interop-export");
+    // An error is shown, not swallowed: a mapping line the page cannot read.
+    await irq.selectOption("#exp-format", "misp");
+    await irq.fill("#exp-map-groups", "no equals sign");
+    await irq.click("#exp-download");
+    check(/line 1/.test(await irq.textContent("#exp-msg.error")), "a bad sharing-group line is reported");
+    await irqCtx.close();
+  });
+
   await test("no script errors on the live node's pages", async () => {
     if (errors.length) log(`     script errors, whole:\n${errors.join("\n")}`);
     check(errors.length === 0, errors.join("; "));

@@ -136,7 +136,10 @@ pub fn import_deletions(
         }
         if batch.len() >= 500 || (rows.peek().is_none() && !batch.is_empty()) {
             let ids: Vec<String> = batch.iter().map(|(_, _, id, _)| id.clone()).collect();
-            let latest = latest_versions(store, ctx, &sink.collection.clone(), ids)?;
+            // Only the importer's own incidents: a revocation of another member's would be a
+            // claim on its id, not a deletion.
+            let member = sink.member.clone();
+            let latest = latest_versions_of(store, ctx, &sink.collection.clone(), ids, |r| r.originator == member)?;
             for (line, key, id, ts) in std::mem::take(&mut batch) {
                 match latest.get(&id).map(|o| acled::import::revocation(o, ts)) {
                     Some(Ok(revoked)) => {
@@ -159,11 +162,22 @@ fn latest_versions(
     collection: &str,
     ids: Vec<String>,
 ) -> tandem_store::Result<HashMap<String, Value>> {
+    latest_versions_of(store, ctx, collection, ids, |_| true)
+}
+
+/// The latest version of each id that `ctx` may see, of the records `keep` accepts.
+fn latest_versions_of(
+    store: &Arc<dyn Store>,
+    ctx: &ViewContext,
+    collection: &str,
+    ids: Vec<String>,
+    keep: impl Fn(&tandem_store::Record) -> bool,
+) -> tandem_store::Result<HashMap<String, Value>> {
     let mut out = HashMap::new();
     let mut query = ObjectQuery { ids, versions: VersionFilter::Last, limit: 1000, ..Default::default() };
     loop {
         let page = store.list(ctx, collection, &query)?;
-        for r in page.items {
+        for r in page.items.into_iter().filter(|r| keep(r)) {
             out.insert(r.id, r.object);
         }
         match page.next {
@@ -299,35 +313,104 @@ pub fn import_stix(reader: impl Read, sink: &mut Sink) -> Result<(), ImportError
     read.map(drop).map_err(|e| ImportError::of("STIX", e))
 }
 
-/// Every object of `types` that `ctx` may see (latest versions).
-fn visible(
+/// What points at what among the reader's relationships, notes and sightings, by id only: the
+/// MISP export's index for finding an incident's attributes without holding their objects.
+/// About a hundred bytes per edge, whatever the objects' size; the objects themselves are read
+/// a page of incidents at a time.
+#[derive(Default)]
+struct EdgeIndex {
+    /// Incident id -> ids of the indicators that `indicates` it and the notes about it.
+    attached: HashMap<String, Vec<String>>,
+    /// Incident id -> the locations it is `located-at`.
+    located_at: HashMap<String, Vec<String>>,
+    /// Indicator or note id -> the sightings of it.
+    sightings: HashMap<String, Vec<String>>,
+    /// Source id -> `(relationship id, target id)` of every other relationship (ObjectReferences).
+    others: HashMap<String, Vec<(String, String)>>,
+}
+
+impl EdgeIndex {
+    fn build(store: &Arc<dyn Store>, ctx: &ViewContext, collection: &str) -> tandem_store::Result<EdgeIndex> {
+        let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut index = EdgeIndex::default();
+        let mut query = ObjectQuery {
+            types: vec!["relationship".into(), "note".into(), "sighting".into()],
+            versions: VersionFilter::Last,
+            limit: 1000,
+            ..Default::default()
+        };
+        loop {
+            let page = store.list(ctx, collection, &query)?;
+            for r in page.items {
+                let o = &r.object;
+                match r.object_type.as_str() {
+                    "relationship" => match o["relationship_type"].as_str() {
+                        Some("indicates") if s(o, "source_ref").starts_with("indicator--") => {
+                            index.attached.entry(s(o, "target_ref")).or_default().push(s(o, "source_ref"))
+                        }
+                        Some("indicates") => {}
+                        Some("located-at") => {
+                            index.located_at.entry(s(o, "source_ref")).or_default().push(s(o, "target_ref"));
+                            index.others.entry(s(o, "source_ref")).or_default().push((r.id.clone(), s(o, "target_ref")))
+                        }
+                        _ => {
+                            index.others.entry(s(o, "source_ref")).or_default().push((r.id.clone(), s(o, "target_ref")))
+                        }
+                    },
+                    "note" => {
+                        for target in o.get("object_refs").and_then(Value::as_array).into_iter().flatten() {
+                            if let Some(t) = target.as_str() {
+                                index.attached.entry(t.to_string()).or_default().push(r.id.clone());
+                            }
+                        }
+                    }
+                    "sighting" => index.sightings.entry(s(o, "sighting_of_ref")).or_default().push(r.id.clone()),
+                    _ => {}
+                }
+            }
+            match page.next {
+                Some(c) => query.cursor = Some(c),
+                None => return Ok(index),
+            }
+        }
+    }
+}
+
+/// Incidents per page of the MISP export: the objects of one page's events are what it holds.
+const MISP_EXPORT_PAGE: usize = 100;
+
+/// The latest versions of `ids` that `ctx` may see, in look-ups of at most 500 ids.
+fn fetch_ids(
     store: &Arc<dyn Store>,
     ctx: &ViewContext,
     collection: &str,
-    types: &[&str],
-) -> tandem_store::Result<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut query = ObjectQuery {
-        types: types.iter().map(|t| t.to_string()).collect(),
-        versions: VersionFilter::Last,
-        limit: 1000,
-        ..Default::default()
-    };
-    loop {
-        let page = store.list(ctx, collection, &query)?;
-        out.extend(page.items.into_iter().map(|r| r.object));
-        match page.next {
-            Some(c) => query.cursor = Some(c),
-            None => return Ok(out),
-        }
+    ids: impl IntoIterator<Item = String>,
+    into: &mut HashMap<String, Value>,
+) -> tandem_store::Result<()> {
+    let mut wanted: Vec<String> = ids.into_iter().filter(|id| !into.contains_key(id)).collect();
+    wanted.sort();
+    wanted.dedup();
+    for chunk in wanted.chunks(500) {
+        into.extend(latest_versions(store, ctx, collection, chunk.to_vec())?);
     }
+    Ok(())
+}
+
+/// Every marking-definition id an object names (object and granular markings).
+fn marking_ids(o: &Value) -> impl Iterator<Item = String> + '_ {
+    let object = o.get("object_marking_refs").and_then(Value::as_array).into_iter().flatten();
+    let granular =
+        o.get("granular_markings").and_then(Value::as_array).into_iter().flatten().filter_map(|g| g.get("marking_ref"));
+    object.chain(granular).filter_map(Value::as_str).map(str::to_string)
 }
 
 /// Writes every incident `ctx` may see as a MISP event, in restSearch's `{"response": [...]}`
 /// shape, with the indicators, notes, sightings, locations and references `ctx` may also see.
 ///
-/// Unlike the CSV export this holds the reader's whole view of those types in memory (an
-/// event needs everything that points at its incident).
+/// Streamed a page of incidents at a time: first an index of the reader's relationships, notes
+/// and sightings by id ([`EdgeIndex`]), then per page the objects its events need, read by id,
+/// converted and written before the next page is read. Memory is one page of events plus the
+/// id index (and the marking-definitions the events name), never the reader's whole view.
 pub fn export_misp(
     store: &Arc<dyn Store>,
     ctx: &ViewContext,
@@ -337,81 +420,98 @@ pub fn export_misp(
 ) -> anyhow::Result<Report> {
     use tandem_interop::misp::export::{Related, incident_to_event};
     let mut report = Report::default();
-    let all = visible(
-        store,
-        ctx,
-        collection,
-        &["incident", "location", "indicator", "note", "sighting", "relationship", "marking-definition"],
-    )?;
+    let edges = EdgeIndex::build(store, ctx, collection)?;
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let by_id: HashMap<String, &Value> = all.iter().map(|o| (s(o, "id"), o)).collect();
-    let markings: HashMap<String, Value> =
-        all.iter().filter(|o| o["type"] == "marking-definition").map(|o| (s(o, "id"), o.clone())).collect();
-    // incident id -> its attribute objects (indicators that indicate it, notes about it).
-    let mut attached: HashMap<String, Vec<&Value>> = HashMap::new();
-    let mut located_at: HashMap<String, Vec<String>> = HashMap::new();
-    for o in &all {
-        if o["type"] == "relationship" && o["relationship_type"] == "located-at" {
-            located_at.entry(s(o, "source_ref")).or_default().push(s(o, "target_ref"));
-        }
-        if o["type"] == "relationship" && o["relationship_type"] == "indicates" {
-            if let Some(ind) = by_id.get(&s(o, "source_ref")) {
-                attached.entry(s(o, "target_ref")).or_default().push(ind);
-            }
-        } else if o["type"] == "note" {
-            for r in o.get("object_refs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-                attached.entry(r.to_string()).or_default().push(o);
-            }
-        }
-    }
-    out.write_all(b"{\"response\":[")?;
-    let mut first = true;
-    for incident in all.iter().filter(|o| o["type"] == "incident") {
-        let id = s(incident, "id");
-        let attributes = attached.get(&id).cloned().unwrap_or_default();
-        let attribute_ids: Vec<String> = attributes.iter().map(|a| s(a, "id")).collect();
-        let mut location_ids: Vec<String> = incident
+    let location_refs = |incident: &Value| -> Vec<String> {
+        incident
             .pointer(&format!("/extensions/{}/place/location_refs", tandem_model::incident::INCIDENT_EXTENSION_ID))
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .map(str::to_string)
-            .collect();
-        location_ids.extend(located_at.get(&id).cloned().unwrap_or_default());
-        location_ids.sort();
-        location_ids.dedup();
-        let locations: Vec<&Value> = location_ids.iter().filter_map(|r| by_id.get(r).copied()).collect();
-        let ends: Vec<String> = attribute_ids.iter().cloned().chain(locations.iter().map(|l| s(l, "id"))).collect();
-        let related = Related {
-            sightings: all
+            .collect()
+    };
+    let none: Vec<String> = Vec::new();
+    // Marking-definitions named so far: a coalition has few, and every event needs them.
+    let mut markings: HashMap<String, Value> = HashMap::new();
+    out.write_all(b"{\"response\":[")?;
+    let mut first = true;
+    // The position of an incident in the export, for the report.
+    let mut read = 0u64;
+    let mut query = ObjectQuery {
+        types: vec!["incident".into()],
+        versions: VersionFilter::Last,
+        limit: MISP_EXPORT_PAGE,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list(ctx, collection, &query)?;
+        // The ends of each event: its attributes and locations, then what hangs off them.
+        let mut plans = Vec::with_capacity(page.items.len());
+        let mut wanted: Vec<String> = Vec::new();
+        for record in &page.items {
+            let attributes = edges.attached.get(&record.id).unwrap_or(&none).clone();
+            let mut locations = location_refs(&record.object);
+            locations.extend(edges.located_at.get(&record.id).unwrap_or(&none).iter().cloned());
+            locations.sort();
+            locations.dedup();
+            let sightings: Vec<String> =
+                attributes.iter().flat_map(|a| edges.sightings.get(a).unwrap_or(&none).iter().cloned()).collect();
+            wanted.extend(attributes.iter().chain(&locations).chain(&sightings).cloned());
+            plans.push((attributes, locations, sightings));
+        }
+        let mut objects: HashMap<String, Value> = HashMap::new();
+        fetch_ids(store, ctx, collection, wanted, &mut objects)?;
+        // References between the ends that the reader may see (their ends may be unreleased).
+        let mut references: Vec<Vec<String>> = Vec::with_capacity(plans.len());
+        for (attributes, locations, _) in &plans {
+            let ends: std::collections::HashSet<&String> =
+                attributes.iter().chain(locations).filter(|e| objects.contains_key(*e)).collect();
+            let refs = ends
                 .iter()
-                .filter(|o| o["type"] == "sighting" && attribute_ids.contains(&s(o, "sighting_of_ref")))
-                .collect(),
-            relationships: all
-                .iter()
-                .filter(|o| {
-                    o["type"] == "relationship"
-                        && o["relationship_type"] != "indicates"
-                        && ends.contains(&s(o, "source_ref"))
-                        && ends.contains(&s(o, "target_ref"))
-                })
-                .collect(),
-            locations,
-            attributes,
-            markings: &markings,
-        };
-        match incident_to_event(incident, &related, opts, &mut report) {
-            Ok(event) => {
-                if !first {
-                    out.write_all(b",")?;
+                .flat_map(|e| edges.others.get(*e).into_iter().flatten())
+                .filter(|(_, target)| ends.contains(target))
+                .map(|(id, _)| id.clone())
+                .collect();
+            references.push(refs);
+        }
+        fetch_ids(store, ctx, collection, references.iter().flatten().cloned(), &mut objects)?;
+        let named: Vec<String> =
+            page.items.iter().map(|r| &r.object).chain(objects.values()).flat_map(marking_ids).collect();
+        fetch_ids(store, ctx, collection, named, &mut markings)?;
+        for ((record, (attributes, locations, sightings)), refs) in page.items.iter().zip(&plans).zip(&references) {
+            let get = |ids: &[String]| -> Vec<&Value> { ids.iter().filter_map(|i| objects.get(i)).collect() };
+            let attributes = get(attributes);
+            let visible_attributes: Vec<String> = attributes.iter().map(|a| s(a, "id")).collect();
+            let related = Related {
+                // Sightings of attributes the reader may not see are not its event's.
+                sightings: get(sightings)
+                    .into_iter()
+                    .filter(|o| visible_attributes.contains(&s(o, "sighting_of_ref")))
+                    .collect(),
+                relationships: get(refs),
+                locations: get(locations),
+                attributes,
+                markings: &markings,
+            };
+            match incident_to_event(&record.object, &related, opts, &mut report) {
+                Ok(event) => {
+                    if !first {
+                        out.write_all(b",")?;
+                    }
+                    first = false;
+                    out.write_all(b"\n")?;
+                    serde_json::to_writer(&mut out, &event)?;
+                    report.count("events", 1);
                 }
-                first = false;
-                out.write_all(b"\n")?;
-                serde_json::to_writer(&mut out, &event)?;
-                report.count("events", 1);
+                Err(reason) => report.reject(read, &record.id, reason),
             }
-            Err(reason) => report.reject(0, &id, reason),
+            read += 1;
+        }
+        match page.next {
+            Some(c) => query.cursor = Some(c),
+            None => break,
         }
     }
     out.write_all(b"\n]}\n")?;

@@ -173,3 +173,110 @@ fn a_large_misp_file_imports_every_event_in_bounded_memory() {
     eprintln!("{events} events, {} MiB file, importer peak {} MiB", size >> 20, peak >> 20);
     assert!(peak < size, "peak {peak} bytes for a file of {size}: the document was held whole");
 }
+
+/// A MISP feed directory (`manifest.json` plus one `<uuid>.json` per event) imports its events
+/// through the manifest: the manifest is the index, never reported as a bad event; an event it
+/// lists without a file, and a file it does not list, are each reported.
+#[test]
+fn a_misp_feed_directory_imports_through_its_manifest() {
+    let (dir, config) = usa_node_dir();
+    let feed = dir.path().join("feed");
+    std::fs::create_dir(&feed).expect("feed dir");
+    let uuids = ["5f0c7d52-3a1e-4b8f-9c2d-000000000001", "5f0c7d52-3a1e-4b8f-9c2d-000000000002"];
+    let missing = "5f0c7d52-3a1e-4b8f-9c2d-000000000003";
+    let mut manifest = serde_json::Map::new();
+    for (i, uuid) in uuids.iter().chain([&missing]).enumerate() {
+        manifest.insert(
+            uuid.to_string(),
+            serde_json::json!({"info": format!("event {i}"), "date": "2025-11-12", "timestamp": "1763000000",
+                               "analysis": 2, "threat_level_id": 3, "Orgc": {"name": "Feed", "uuid": uuid}}),
+        );
+    }
+    std::fs::write(feed.join("manifest.json"), serde_json::Value::Object(manifest).to_string()).expect("manifest");
+    for (i, uuid) in uuids.iter().enumerate() {
+        let event = serde_json::json!({"Event": {"uuid": uuid, "info": format!("event {i}"), "date": "2025-11-12",
+            "timestamp": "1763000000", "distribution": "0"}});
+        std::fs::write(feed.join(format!("{uuid}.json")), event.to_string()).expect("event");
+    }
+    std::fs::write(feed.join("hashes.json"), "{}").expect("stray");
+    let out = run(&["import", "--quiet", "--format", "misp", p(&feed)], &config);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "something was rejected: {said}");
+    assert!(said.contains("events: 2"), "the two events with files: {said}");
+    assert!(!said.contains("manifest.json (") && !said.contains("(-)"), "the manifest is no event: {said}");
+    assert!(said.contains(&format!("({missing}): listed in manifest.json but")), "{said}");
+    assert!(said.contains("hashes.json): not an event of manifest.json"), "{said}");
+    let exported = dir.path().join("out.json");
+    let out = run(&["export", "--format", "misp", "--output", p(&exported)], &config);
+    assert!(out.status.success(), "{}", text(&out));
+    let misp: serde_json::Value = serde_json::from_slice(&std::fs::read(&exported).expect("export")).expect("json");
+    let mut got: Vec<String> = misp["response"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["Event"]["uuid"].as_str().map(str::to_string))
+        .collect();
+    got.sort();
+    assert_eq!(got, uuids);
+}
+
+/// The MISP export streams a page of events at a time: with a store of large indicators, the
+/// exporter's peak resident set (GNU time) stays below the size of what it writes, which
+/// gathering the reader's view first could not (the objects alone are that size).
+#[test]
+fn a_large_misp_export_streams_in_bounded_memory() {
+    use std::io::Write;
+    let (dir, config) = usa_node_dir();
+    let input = dir.path().join("events.json");
+    let events = 2000;
+    let comment = "c".repeat(40_000);
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).expect("create"));
+        write!(f, "{{\"response\": [").expect("write");
+        for i in 0..events {
+            let event = serde_json::json!({"Event": {
+                "uuid": format!("5f0c7d52-3a1e-4b8f-9c2d-{i:012}"), "info": format!("event {i}"),
+                "date": "2025-11-12", "timestamp": (1763000000 + i).to_string(), "distribution": "0",
+                // Kept: an attribute's comment is its indicator's description.
+                "Attribute": [{"uuid": format!("a1b2c3d4-0001-4a5b-8c6d-{i:012}"), "type": "domain",
+                               "category": "Network activity", "value": format!("host{i}.example.org"),
+                               "comment": comment, "to_ids": true,
+                               "timestamp": (1763000000 + i).to_string(), "distribution": "5"}]}});
+            if i > 0 {
+                f.write_all(b",\n").expect("write");
+            }
+            serde_json::to_writer(&mut f, &event).expect("write");
+        }
+        f.write_all(b"]}\n").expect("write");
+        f.flush().expect("flush");
+    }
+    let out = run(&["import", "--quiet", "--format", "misp", "--batch", "1000", p(&input)], &config);
+    assert!(out.status.success(), "{}", text(&out));
+    let exported = dir.path().join("out.json");
+    let time = dir.path().join("time.txt");
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&time)
+        .arg(bin())
+        .args(["export", "--format", "misp", "--config", p(&config), "--output", p(&exported)])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run tandem under /usr/bin/time (Debian package `time`)");
+    assert!(out.status.success(), "{}", text(&out));
+    let size = std::fs::metadata(&exported).expect("size").len();
+    let misp: serde_json::Value = serde_json::from_slice(&std::fs::read(&exported).expect("read")).expect("json");
+    let written = misp["response"].as_array().map(Vec::len).unwrap_or_default();
+    assert_eq!(written, events as usize, "every event, each with its indicator");
+    assert!(misp["response"][0]["Event"]["Attribute"][0]["comment"] == comment.as_str());
+    let peak_kib: u64 = std::fs::read_to_string(&time)
+        .expect("time output")
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("max RSS in KiB");
+    let peak = peak_kib * 1024;
+    eprintln!("{events} events, {} MiB written, exporter peak {} MiB", size >> 20, peak >> 20);
+    assert!(peak < size, "peak {peak} bytes for an export of {size}: the view was gathered");
+}

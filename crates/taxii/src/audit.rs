@@ -11,6 +11,8 @@
 //! presented), and handlers add ids and counts. Requests that never reached authentication
 //! (a 406 from negotiation, an unrouted path or method) are not audited: there is no "who".
 //! A failed authentication is recorded as action `auth.failure` with the action attempted.
+//! A streamed answer whose counts are known only once it is written (a large export) asks for
+//! its entry at the end of its body instead ([`at_body_end`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -77,6 +79,31 @@ enum Who {
 struct Note {
     who: Option<Who>,
     detail: Map<String, Value>,
+    /// Set by [`at_body_end`]: the entry waits for the end of the response body.
+    late: Option<LateDetail>,
+}
+
+/// Ids and counts of a request's audit entry that are known only while or after its response
+/// body is written (by any thread: a blocking exporter holds it), recorded when the body ends.
+#[derive(Debug, Clone, Default)]
+pub struct LateDetail(Arc<Mutex<Map<String, Value>>>);
+
+impl LateDetail {
+    pub fn set(&self, key: &str, value: impl Into<Value>) {
+        if let Ok(mut d) = self.0.lock() {
+            d.insert(key.to_string(), value.into());
+        }
+    }
+}
+
+/// Makes the request's audit entry wait for the end of its response body, and returns where
+/// the handler (or whoever writes the body) puts what it learns meanwhile. The entry then also
+/// says `complete`: `true` when the body was sent whole, `false` when it ended with an error or
+/// the client went away. Outside a request the handle is still usable and records nothing.
+pub fn at_body_end() -> LateDetail {
+    let late = LateDetail::default();
+    with_note(|n| n.late = Some(late.clone()));
+    late
 }
 
 tokio::task_local! {
@@ -223,7 +250,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             (presented, None, "auth.failure".to_string(), d)
         }
     };
-    state.audit.record(AuditEvent {
+    let event = AuditEvent {
         user,
         member,
         action,
@@ -231,8 +258,89 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         path,
         status: resp.status().as_u16(),
         detail: Value::Object(detail),
-    });
-    resp
+    };
+    match note.late {
+        None => {
+            state.audit.record(event);
+            resp
+        }
+        Some(late) => {
+            let (parts, body) = resp.into_parts();
+            let pending = Some(Pending { audit: Arc::clone(&state.audit), event, late });
+            Response::from_parts(parts, axum::body::Body::new(AuditAtEnd { inner: body, pending }))
+        }
+    }
+}
+
+/// An entry waiting for its response body's end.
+struct Pending {
+    audit: Arc<dyn AuditSink>,
+    event: AuditEvent,
+    late: LateDetail,
+}
+
+impl Pending {
+    fn record(self, complete: bool) {
+        let Pending { audit, mut event, late } = self;
+        if let Value::Object(detail) = &mut event.detail {
+            if let Ok(mut l) = late.0.lock() {
+                detail.append(&mut l);
+            }
+            detail.insert("complete".into(), complete.into());
+        }
+        audit.record(event);
+    }
+}
+
+/// A response body that records its request's audit entry when it ends (whole, failed, or
+/// dropped because the client went away).
+struct AuditAtEnd {
+    inner: axum::body::Body,
+    pending: Option<Pending>,
+}
+
+impl http_body::Body for AuditAtEnd {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            std::task::Poll::Ready(None) => {
+                if let Some(p) = self.pending.take() {
+                    p.record(true);
+                }
+            }
+            std::task::Poll::Ready(Some(Err(_))) => {
+                if let Some(p) = self.pending.take() {
+                    p.record(false);
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for AuditAtEnd {
+    fn drop(&mut self) {
+        if let Some(p) = self.pending.take() {
+            // A body with nothing to send may never be polled.
+            let whole = http_body::Body::is_end_stream(&self.inner);
+            p.record(whole);
+        }
+    }
 }
 
 /// Write hooks that audit every write which made an id contested (its writer's first version of

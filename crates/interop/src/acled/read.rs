@@ -1,8 +1,16 @@
 //! Streaming CSV rows with their line numbers: one record in memory at a time, whatever the
 //! file's size.
+//!
+//! The lines are counted here, not taken from the csv crate: the crate gives a record the
+//! position where its read began, which is before the blank lines it skips (so a row after a
+//! blank line was reported one line early), and it counts `\n` only (so in a file of lone-`\r`
+//! line ends every record was "line 1"). [`LineTap`] watches the bytes the crate reads and
+//! notes where each non-empty line starts; a record starts at the first of those at or after
+//! the byte its read began at.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 /// One row: column name to value (trimmed), and the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,20 +41,21 @@ pub struct RowError {
 /// The rows of a CSV with a header line. A malformed row is an `Err` with its line and the
 /// iteration goes on; a failure to read the header ends it with one `Err`.
 pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
-    let mut csv = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(reader);
+    let starts = Arc::new(Mutex::new(LineStarts::default()));
+    let tap = LineTap { inner: reader, starts: Arc::clone(&starts) };
+    let mut csv = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(tap);
     let header: Result<Vec<String>, RowError> = csv
         .headers()
         .map(|h| h.iter().map(|c| c.trim_start_matches('\u{feff}').to_string()).collect())
         .map_err(|e| RowError { line: 1, reason: format!("unreadable header: {e}") });
     let mut done = false;
     let mut record = csv::StringRecord::new();
-    // The csv crate counts `\n` only, so in a file of lone-`\r` line ends every record is
-    // "line 1". A record starts at least one line after the one before it (each ends with a
-    // line terminator): the line reported is the crate's, or one past the previous when the
-    // crate's is not, which is exact for `\n` and `\r\n` files and never goes backwards.
+    // A record starts at least one line after the one before it; should the tap know no line
+    // start for a position (it always should), the line is one past the previous.
     let mut last_line: u64 = 1;
-    let mut next_line = move |reported: u64| {
-        last_line = reported.max(last_line + 1);
+    let mut next_line = move |read_from: Option<&csv::Position>| {
+        let counted = read_from.and_then(|p| starts.lock().ok().and_then(|mut s| s.line_at(p.byte())));
+        last_line = counted.unwrap_or(last_line + 1).max(last_line + 1);
         last_line
     };
     std::iter::from_fn(move || {
@@ -64,7 +73,7 @@ pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
             match csv.read_record(&mut record) {
                 Ok(false) => return None,
                 Ok(true) => {
-                    let line = next_line(record.position().map(|p| p.line()).unwrap_or(0));
+                    let line = next_line(record.position());
                     if record.iter().all(str::is_empty) {
                         continue;
                     }
@@ -72,7 +81,7 @@ pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
                     return Some(Ok(Row { line, fields }));
                 }
                 Err(e) => {
-                    let line = next_line(e.position().map(|p| p.line()).unwrap_or(0));
+                    let line = next_line(e.position());
                     let reason = match e.kind() {
                         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                             format!("{len} fields where the header has {expected_len}")
@@ -86,4 +95,67 @@ pub fn rows(reader: impl Read) -> impl Iterator<Item = Result<Row, RowError>> {
             }
         }
     })
+}
+
+/// Where the non-empty lines the csv crate has read so far start: `(byte offset, line)`, oldest
+/// first; those before the record being read are dropped, so this holds about one buffer's
+/// lines.
+#[derive(Default)]
+struct LineStarts {
+    starts: VecDeque<(u64, u64)>,
+    offset: u64,
+    line: u64,
+    at_line_start: bool,
+    after_cr: bool,
+}
+
+impl LineStarts {
+    fn watch(&mut self, bytes: &[u8]) {
+        if self.line == 0 {
+            (self.line, self.at_line_start) = (1, true);
+        }
+        for &b in bytes {
+            match b {
+                // `\r\n` is one line end, counted at its `\r`.
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' | b'\r' => {
+                    self.line += 1;
+                    self.at_line_start = true;
+                    self.after_cr = b == b'\r';
+                }
+                _ => {
+                    self.after_cr = false;
+                    if self.at_line_start {
+                        self.starts.push_back((self.offset, self.line));
+                        self.at_line_start = false;
+                    }
+                }
+            }
+            self.offset += 1;
+        }
+    }
+
+    /// The line of the first non-empty line starting at or after byte `from`.
+    fn line_at(&mut self, from: u64) -> Option<u64> {
+        while self.starts.front().is_some_and(|&(at, _)| at < from) {
+            self.starts.pop_front();
+        }
+        self.starts.front().map(|&(_, line)| line)
+    }
+}
+
+/// The reader the csv crate reads through: every byte it reads passes [`LineStarts::watch`].
+struct LineTap<R> {
+    inner: R,
+    starts: Arc<Mutex<LineStarts>>,
+}
+
+impl<R: Read> Read for LineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut s) = self.starts.lock() {
+            s.watch(&buf[..n]);
+        }
+        Ok(n)
+    }
 }

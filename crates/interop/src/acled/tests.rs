@@ -133,8 +133,9 @@ fn export_reports_what_it_cannot_carry() {
 }
 
 /// Found by the `acled_csv` fuzz target: with lone-`\r` line ends the csv crate reports every
-/// record on line 1, so rejected rows were all "at 1". Lines now never go backwards and count
-/// one per record there; `\n` and `\r\n` files keep the crate's exact lines.
+/// record on line 1, so rejected rows were all "at 1". And a row after a blank line was
+/// reported one line early (the crate gives the line its read began on, before the blank lines
+/// it skips). Lines are now counted from the bytes, for every kind of line end.
 #[test]
 fn lines_count_in_files_with_lone_carriage_returns() {
     let lines = |text: &str| -> Vec<u64> {
@@ -143,4 +144,23 @@ fn lines_count_in_files_with_lone_carriage_returns() {
     assert_eq!(lines("event_id_cnty,notes\rA,1\rB,2,extra\rC,3\r"), [2, 3, 4]);
     assert_eq!(lines("event_id_cnty,notes\nA,1\nB,\"two\nlines\"\nC,3\n"), [2, 3, 5]);
     assert_eq!(lines("event_id_cnty,notes\r\nA,1\r\nB,2\r\n"), [2, 3]);
+    // Blank lines before, between and after rows, and inside a quoted field.
+    assert_eq!(lines("event_id_cnty,notes\n\nA,1\n\n\nB,2,extra\nC,\"x\n\ny\"\nD,4\n\n"), [3, 6, 7, 10]);
+    assert_eq!(lines("event_id_cnty,notes\r\n\r\nA,1\r\n\r\nB,2\r\n"), [3, 5]);
+    assert_eq!(lines("event_id_cnty,notes\r\rA,1\r\r\rB,2"), [3, 6]);
+    // A header after blank lines, and a row whose fields are all blank, skipped but counted.
+    assert_eq!(lines("\n\nevent_id_cnty,notes\nA,1\n , \nB,2\n"), [4, 6]);
+}
+
+/// The line of a rejected row through the whole reader: a row after a blank line is reported
+/// at its own line.
+#[test]
+fn a_rejected_row_after_a_blank_line_is_reported_at_its_line() {
+    let header = CSV.lines().next().unwrap_or_default();
+    let good = CSV.lines().nth(1).unwrap_or_default();
+    let bad = good.replace("2025-11-12", "12/11/2025");
+    let (ok, report) = import_all(&format!("{header}\n{good}\n\n{bad}\n"));
+    assert_eq!(ok.len(), 1);
+    assert_eq!(report.rejected.len(), 1, "{:?}", report.rejected);
+    assert_eq!(report.rejected[0].at, 4, "{:?}", report.rejected);
 }

@@ -1,13 +1,16 @@
 //! The web UI's upload and download: `POST /api/tandem/import?format=csv|misp|stix[&dry_run=true]
-//! [&markings=ID,ID]` (the body is the file; the answer is the conversion report as JSON) and
-//! `GET /api/tandem/export?format=csv|misp|stix` (the caller's view of the incidents, or a STIX
-//! bundle of everything it may see), each with an optional `collection` (default `intel`).
+//! [&markings=ID,ID][&misp_mapping=JSON][&deletions=true]` (the body is the file; the answer is
+//! the conversion report as JSON) and `GET /api/tandem/export?format=csv|misp|stix
+//! [&misp_mapping=JSON]` (the caller's view of the incidents, or a STIX bundle of everything it
+//! may see, filtered by `type`, `added_after`, `since`, `until`, `all_versions` as `tandem
+//! export` is), each with an optional `collection` (default `intel`). The parameters are the
+//! CLI's: whatever `tandem import|export` can say, the web UI can.
 //!
 //! Both go the way the CLI goes (`crate::interop`): an import through the one ingest pipeline as
 //! the caller's member (so a user of another member writes in its own namespace, unsigned, like
 //! a TAXII POST), an export through `Store::list` with the caller's `ViewContext`. Audited as
-//! `interop.import` and `interop.export`. Over HTTP, MISP distributions map with the default
-//! mapping (only distribution 0, the caller's own member); other levels are refused.
+//! `interop.import` and `interop.export`. MISP distributions map with the `misp_mapping` given,
+//! else the default (only distribution 0, the caller's own member; other levels are refused).
 //!
 //! Neither holds a file in memory. An upload is spooled to `<data_dir>/spool/` as it arrives
 //! (refused with 413 once it passes `[interop] max_upload_mib`), a JSON upload's syntax is
@@ -15,8 +18,9 @@
 //! the importer reads it from the spool a record at a time; the spool file is deleted when the
 //! request ends, and leftovers of a crash when the node starts. An export is written by the
 //! blocking exporter into a bounded channel the response body drains, so a download's memory
-//! is a few chunks whatever its size. The audit entry is written when the answer starts, so it
-//! carries the `returned` count only for an export that fits in its first chunk.
+//! is a few chunks whatever its size. The export's audit entry is written when the download
+//! ends (`tandem_taxii::audit::at_body_end`), with the `returned` count the exporter reached
+//! and whether the download was `complete`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -204,8 +208,68 @@ fn view(state: &AppState, p: &Principal) -> ViewContext {
     state.view(p)
 }
 
-fn misp_options(p: &Principal) -> tandem_interop::misp::import::Options {
-    tandem_interop::misp::import::Options { member: p.member.clone(), mapping: Default::default() }
+/// The MISP distribution mapping: `misp_mapping` (the JSON of `tandem import --misp-mapping`'s
+/// TOML: `community`, `connected`, `all` as code lists, `sharing_groups` of key to codes), else
+/// the default (only distribution 0, the caller's own member). It can only say who the
+/// caller's own member releases to, like the markings of a TAXII POST.
+fn misp_options(p: &Principal, q: &Params) -> Result<tandem_interop::misp::import::Options, TaxiiError> {
+    let mapping = match q.get("misp_mapping").map(String::as_str) {
+        None | Some("") => Default::default(),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| TaxiiError::BadRequest(format!("misp_mapping is not a MISP distribution mapping: {e}")))?,
+    };
+    Ok(tandem_interop::misp::import::Options { member: p.member.clone(), mapping })
+}
+
+/// `true` or `false` (absent: `false`).
+fn flag(q: &Params, name: &str) -> Result<bool, TaxiiError> {
+    match q.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        _ => Err(TaxiiError::BadRequest(format!("{name} must be true or false"))),
+    }
+}
+
+/// The STIX export's filters, as `tandem export` takes them: `type` (comma-separated),
+/// `added_after`, `since`, `until` (RFC 3339) and `all_versions`.
+struct StixFilters {
+    types: Vec<String>,
+    added_after: Option<tandem_model::Timestamp>,
+    since: Option<tandem_model::Timestamp>,
+    until: Option<tandem_model::Timestamp>,
+    all_versions: bool,
+}
+
+impl StixFilters {
+    fn of(q: &Params, fmt: Format) -> Result<StixFilters, TaxiiError> {
+        let time = |name: &str| {
+            q.get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    tandem_model::Timestamp::parse(v)
+                        .map_err(|e| TaxiiError::BadRequest(format!("{name} is not an RFC 3339 timestamp: {e}")))
+                })
+                .transpose()
+        };
+        let f = StixFilters {
+            types: q
+                .get("type")
+                .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            added_after: time("added_after")?,
+            since: time("since")?,
+            until: time("until")?,
+            all_versions: flag(q, "all_versions")?,
+        };
+        let any =
+            !f.types.is_empty() || f.added_after.is_some() || f.since.is_some() || f.until.is_some() || f.all_versions;
+        if any && fmt != Format::Stix {
+            return Err(TaxiiError::BadRequest(
+                "type, added_after, since, until and all_versions apply to format=stix only".into(),
+            ));
+        }
+        Ok(f)
+    }
 }
 
 async fn import(
@@ -216,17 +280,20 @@ async fn import(
     uploads: Arc<Uploads>,
 ) -> Result<Response, TaxiiError> {
     let fmt = format(&q)?;
-    let dry_run = match q.get("dry_run").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        _ => return Err(TaxiiError::BadRequest("dry_run must be true or false".into())),
-    };
+    let dry_run = flag(&q, "dry_run")?;
+    // The body is an ACLED-style deletions file (`event_id_cnty`, `deleted_timestamp`): it
+    // revokes the caller's member's incidents it names.
+    let deletions = flag(&q, "deletions")?;
+    if deletions && fmt != Format::Csv {
+        return Err(TaxiiError::BadRequest("deletions=true takes format=csv".into()));
+    }
     let coll = collection(&state, &q, true)?;
     if p.read_only && !dry_run {
         return Err(TaxiiError::Forbidden("this account cannot write".into()));
     }
     let (ingest, member) = (state.ingest(), p.member.clone());
-    let opts = misp_options(&p);
+    let opts = misp_options(&p, &q)?;
+    let (store, ctx) = (Arc::clone(&state.store), view(&state, &p));
     // CSV rows carry no releasability: `markings=ID,ID` sets marking-definitions on every object.
     let csv_opts = tandem_interop::acled::import::Options {
         markings: q
@@ -243,6 +310,7 @@ async fn import(
         };
         let mut sink = Sink::new(ingest, &coll, &member, dry_run, 500);
         match fmt {
+            Format::Csv if deletions => glue::import_deletions(open()?, &store, &ctx, &mut sink)?,
             Format::Csv => glue::import_csv(open()?, &csv_opts, &mut sink)?,
             Format::Misp => {
                 check_json_syntax(&spooled.path, "MISP")?;
@@ -278,11 +346,14 @@ async fn export(
     Query(q): Query<Params>,
 ) -> Result<Response, TaxiiError> {
     let fmt = format(&q)?;
+    let filters = StixFilters::of(&q, fmt)?;
     let coll = collection(&state, &q, false)?;
     let ctx = view(&state, &p);
     let store: Arc<dyn Store> = Arc::clone(&state.store);
-    let opts = misp_options(&p);
+    let opts = misp_options(&p, &q)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(EXPORT_CHUNKS_IN_FLIGHT);
+    // The count is known once the exporter is done, after the first chunks are out.
+    let late = tandem_taxii::audit::at_body_end();
     let exporter = tokio::task::spawn_blocking(move || -> Result<u64, TaxiiError> {
         let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let channel = ChannelWriter { tx: tx.clone(), sent: Arc::clone(&sent) };
@@ -293,9 +364,13 @@ async fn export(
             Format::Misp => {
                 glue::export_misp(&store, &ctx, &coll, &opts, &mut out).map(|r| r.get("events")).map_err(internal)
             }
-            Format::Stix => export_bundle(&store, &ctx, &coll, &mut out),
+            Format::Stix => export_bundle(&store, &ctx, &coll, &filters, &mut out),
         }
         .and_then(|count| out.flush().map(|()| count).map_err(|e| TaxiiError::Internal(e.to_string())));
+        // Before the channel closes (this closure's end), so the body's end finds it.
+        if let Ok(count) = &result {
+            late.set("returned", *count);
+        }
         if let Err(e) = &result
             && sent.load(std::sync::atomic::Ordering::Relaxed)
         {
@@ -310,7 +385,7 @@ async fn export(
     // byte is out (most are: the first page read) is still a proper error answer.
     let first = rx.recv().await;
     if first.is_none() {
-        tandem_taxii::audit::detail("returned", exporter.await??);
+        exporter.await??;
     }
     let content_type = match fmt {
         Format::Csv => "text/csv; charset=utf-8",
@@ -324,21 +399,33 @@ async fn export(
 const EXPORT_CHUNK: usize = 64 * 1024;
 const EXPORT_CHUNKS_IN_FLIGHT: usize = 4;
 
-/// A STIX bundle of everything `ctx` may see in `collection` (latest versions), written one
-/// page at a time. Returns how many objects.
+/// A STIX bundle of everything `ctx` may see in `collection` that passes `filters` (latest
+/// versions unless all are asked for), written one page at a time. Returns how many objects.
 fn export_bundle(
     store: &Arc<dyn Store>,
     ctx: &ViewContext,
     collection: &str,
+    filters: &StixFilters,
     out: &mut impl Write,
 ) -> Result<u64, TaxiiError> {
     let io = |e: std::io::Error| TaxiiError::Internal(e.to_string());
     let mut n = 0u64;
     write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4()).map_err(io)?;
-    let mut query = ObjectQuery { versions: VersionFilter::Last, limit: 1000, ..Default::default() };
+    let mut query = ObjectQuery {
+        types: filters.types.clone(),
+        added_after: filters.added_after,
+        versions: if filters.all_versions { VersionFilter::All } else { VersionFilter::Last },
+        limit: 1000,
+        ..Default::default()
+    };
     loop {
         let page = store.list(ctx, collection, &query)?;
-        for r in page.items {
+        let (since, until) = (filters.since, filters.until);
+        for r in page
+            .items
+            .into_iter()
+            .filter(|r| since.is_none_or(|s| r.version >= s) && until.is_none_or(|u| r.version <= u))
+        {
             if n > 0 {
                 out.write_all(b",").map_err(io)?;
             }

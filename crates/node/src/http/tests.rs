@@ -930,4 +930,18 @@ async fn an_export_larger_than_its_chunks_streams_whole() {
     let bundle: Value = serde_json::from_slice(&bundle).expect("the streamed bundle parses whole");
     let incidents = bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "incident").count();
     assert_eq!(incidents, 600);
+    // Its audit entry is written when the download ends, with the count the exporter reached.
+    let entry = fx.audit.last().expect("an audit entry");
+    assert_eq!(entry.action, "interop.export");
+    let objects = bundle["objects"].as_array().map(Vec::len).unwrap_or_default() as u64;
+    assert_eq!(entry.detail["returned"], objects, "{}", entry.detail);
+    assert_eq!(entry.detail["complete"], true, "{}", entry.detail);
+    // So does the MISP export's: one event per incident.
+    let (status, body) = raw(&fx.app, Method::GET, "/api/tandem/export?format=misp", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.len() > 2 * 64 * 1024, "{} bytes", body.len());
+    let misp: Value = serde_json::from_slice(&body).expect("MISP JSON");
+    assert_eq!(misp["response"].as_array().map(Vec::len), Some(600));
+    let entry = fx.audit.last().expect("an audit entry");
+    assert_eq!((&entry.detail["returned"], &entry.detail["complete"]), (&json!(600), &json!(true)), "{}", entry.detail);
 }

@@ -21,7 +21,11 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let collection = config.intel_collection_id();
     let mut sink = Sink::new(ingest, &collection, &config.node.member, args.dry_run, args.batch);
     let opts = acled::import::Options { markings: args.markings.clone() };
-    for file in super::import::expand(&args.paths)? {
+    let files = match args.format {
+        Format::Misp => misp_files(&args.paths, &mut sink.report)?,
+        _ => super::import::expand(&args.paths)?,
+    };
+    for file in files {
         let reader = progress(&file, args.quiet)?;
         match args.format {
             Format::Csv => interop::import_csv(reader, &opts, &mut sink)?,
@@ -52,6 +56,56 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
+
+/// The MISP files to read: files as given; a directory's `.json` files in name order, except
+/// that a MISP feed directory (one with a `manifest.json`) is read through its manifest: the
+/// `<uuid>.json` of every event it lists, in uuid order. An event the manifest lists without its
+/// file, and a `.json` file the manifest does not list, are reported as rejected; the manifest
+/// itself is the index, never an event.
+fn misp_files(paths: &[std::path::PathBuf], report: &mut Report) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let manifest = path.join(MISP_MANIFEST);
+        if !(path.is_dir() && manifest.is_file()) {
+            files.extend(super::import::expand(std::slice::from_ref(path))?);
+            continue;
+        }
+        let text = std::fs::File::open(&manifest).with_context(|| format!("opening {}", manifest.display()))?;
+        // Only the keys are needed: each is an event uuid (the values are summaries).
+        let listed: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+            serde_json::from_reader(std::io::BufReader::new(text)).with_context(|| {
+                format!("{}: not a MISP feed manifest (an object of event uuids)", manifest.display())
+            })?;
+        let mut unlisted: std::collections::BTreeSet<std::path::PathBuf> =
+            super::import::expand(std::slice::from_ref(path))?
+                .into_iter()
+                .filter(|f| f.file_name().is_some_and(|n| n != MISP_MANIFEST))
+                .collect();
+        for (index, uuid) in listed.keys().enumerate() {
+            let event = path.join(format!("{uuid}.json"));
+            // A key that is not a plain file name would read outside the feed directory.
+            let plain = !uuid.is_empty() && uuid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !plain {
+                report.reject(index as u64, uuid, format!("{MISP_MANIFEST}: not an event uuid"));
+            } else if unlisted.remove(&event) {
+                files.push(event);
+            } else {
+                report.reject(
+                    index as u64,
+                    uuid,
+                    format!("listed in {MISP_MANIFEST} but {} is missing", event.display()),
+                );
+            }
+        }
+        for stray in unlisted {
+            report.reject(0, &stray.display().to_string(), format!("not an event of {MISP_MANIFEST}: not imported"));
+        }
+    }
+    Ok(files)
+}
+
+/// The index file of a MISP feed directory.
+const MISP_MANIFEST: &str = "manifest.json";
 
 /// Every rejected record is listed (the point of a dry run); the counts come first.
 pub fn print_report(report: &Report) {

@@ -15,7 +15,8 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
   const h = { Accept: "application/json", ...headers };
   if (method !== "GET" && method !== "HEAD" && session.csrf) h["X-Tandem-CSRF"] = session.csrf;
   let payload = body;
-  if (body !== undefined && typeof body !== "string") {
+  // A file (an import's upload) goes as it is; other objects as JSON.
+  if (body !== undefined && typeof body !== "string" && !(body instanceof Blob)) {
     payload = JSON.stringify(body);
     if (!h["Content-Type"]) h["Content-Type"] = "application/json";
   }

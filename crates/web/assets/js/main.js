@@ -14,6 +14,7 @@ const PAGES = {
   coalition: () => import("./coalition.js"),
   alerts: () => import("./alerts.js"),
   search: () => import("./search.js"),
+  interop: () => import("./interop.js"),
 };
 
 let cleanup = null;
@@ -32,7 +33,8 @@ function renderTop() {
   const link = (route, key, extra) =>
     h("a", { href: `#/${route}`, "aria-current": page === route ? "page" : null }, t(key), extra || null);
   mount(document.getElementById("nav"), link("map", "map"), link("report", "report"),
-    link("coalition", "coalition"), link("alerts", "alerts", live.badge()), link("search", "search"));
+    link("coalition", "coalition"), link("alerts", "alerts", live.badge()), link("search", "search"),
+    link("interop", "interop"));
   const lang = h("select#lang", { "aria-label": t("language"), onchange: (e) => {
     // Toasts still up are in the old language.
     document.getElementById("toasts").replaceChildren();

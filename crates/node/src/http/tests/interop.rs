@@ -175,3 +175,122 @@ async fn export_releases_exactly_what_taxii_releases_with_a_hostile_member_writi
     assert_eq!(csv, format!("{HEADER}\n{SHARED}\n"));
     f.fed.stop().await;
 }
+
+/// What `tandem import|export` can say, the HTTP API can: a MISP distribution mapping (a level
+/// it does not name is refused, never widened), a deletions file that revokes the caller's own
+/// incidents only, and the STIX export's filters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_parameters_over_http_mapping_deletions_and_filters() {
+    let f = fixture_with(EXTRA).await;
+    let event = json!({"Event": {"uuid": "6a0c7d52-3a1e-4b8f-9c2d-6e4a1b3c0001", "info": "community event",
+        "date": "2025-11-12", "timestamp": "1763000000", "distribution": "1"}});
+    // Distribution 1 without a mapping: refused.
+    let (status, body) =
+        raw(&f.app, Method::POST, "/api/tandem/import?format=misp", "analyst", &event.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["rejected"].as_array().map(Vec::len), Some(1), "{report}");
+    assert!(oracle(&f.app, "iris").await.is_empty());
+    // A mapping that is not one is the caller's 400.
+    let bad = urlencode(r#"{"community": "USA", "everyone": ["JOR"]}"#);
+    let (status, _) = raw(
+        &f.app,
+        Method::POST,
+        &format!("/api/tandem/import?format=misp&misp_mapping={bad}"),
+        "analyst",
+        &event.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // With distribution 1 mapped to USA and IRQ: stored, and Iraq's user reads it; Jordan's not.
+    let mapping = urlencode(r#"{"community": ["USA", "IRQ"]}"#);
+    let (status, body) = raw(
+        &f.app,
+        Method::POST,
+        &format!("/api/tandem/import?format=misp&misp_mapping={mapping}"),
+        "analyst",
+        &event.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert!(report["rejected"].as_array().is_some_and(Vec::is_empty), "{report}");
+    let id = "incident--6a0c7d52-3a1e-4b8f-9c2d-6e4a1b3c0001";
+    assert!(oracle(&f.app, "iris").await.iter().any(|(i, _, _)| i == id));
+    assert!(oracle(&f.app, "jo").await.is_empty());
+    // The export maps the releasability back to distribution 1 with the same mapping, to 0 without.
+    for (query, want) in [(format!("&misp_mapping={mapping}"), "1"), (String::new(), "0")] {
+        let (status, body) =
+            raw(&f.app, Method::GET, &format!("/api/tandem/export?format=misp{query}"), "analyst", "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let misp: Value = serde_json::from_str(&body).unwrap();
+        let e = misp["response"].as_array().and_then(|a| a.iter().find(|e| e["Event"]["uuid"] == id[10..]));
+        assert_eq!(e.map(|e| e["Event"]["distribution"].clone()), Some(json!(want)), "{query}: {misp}");
+    }
+
+    // CSV rows by two members; a deletions file from Iraq's user names both: only its own goes.
+    for (user, row) in [("analyst", SHARED), ("iris", OWN.replace("SYR1002", "IRQ3001").as_str())] {
+        let (status, body) =
+            raw(&f.app, Method::POST, "/api/tandem/import?format=csv", user, &format!("{HEADER}\n{row}\n")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let deletions = "event_id_cnty,deleted_timestamp\nSYR1001,1764000000\nIRQ3001,1764000000\n";
+    let (status, body) =
+        raw(&f.app, Method::POST, "/api/tandem/import?format=csv&deletions=true&dry_run=true", "iris", deletions).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let dry: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(dry["counts"]["would_store"], 1, "{dry}");
+    let (status, body) =
+        raw(&f.app, Method::POST, "/api/tandem/import?format=csv&deletions=true", "iris", deletions).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["counts"]["revocations"], 1, "{report}");
+    let rejected = report["rejected"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert_eq!((rejected[0]["at"].clone(), rejected[0]["key"].clone()), (json!(2), json!("SYR1001")), "{report}");
+    let (_, csv) = raw(&f.app, Method::GET, "/api/tandem/export?format=csv", "iris", "").await;
+    assert!(!csv.contains("IRQ3001"), "revoked: {csv}");
+    let (_, csv) = raw(&f.app, Method::GET, "/api/tandem/export?format=csv", "analyst", "").await;
+    assert!(csv.contains("SYR1001"), "USA's stays: {csv}");
+    let (status, _) = raw(&f.app, Method::POST, "/api/tandem/import?format=misp&deletions=true", "iris", "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The STIX export's filters.
+    let objects = |body: &str| -> Vec<Value> {
+        serde_json::from_str::<Value>(body).unwrap()["objects"].as_array().cloned().unwrap_or_default()
+    };
+    let (status, body) = raw(&f.app, Method::GET, "/api/tandem/export?format=stix&type=incident", "analyst", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let incidents = objects(&body);
+    assert!(!incidents.is_empty() && incidents.iter().all(|o| o["type"] == "incident"), "{body}");
+    let (_, body) =
+        raw(&f.app, Method::GET, "/api/tandem/export?format=stix&type=incident,location", "analyst", "").await;
+    assert!(objects(&body).iter().any(|o| o["type"] == "location"));
+    // `since`/`until` select by version time; SYR1001's incident is of 2025-11-13 (its timestamp).
+    let (_, body) = raw(
+        &f.app,
+        Method::GET,
+        "/api/tandem/export?format=stix&type=incident&since=2025-11-13T00:00:00Z&until=2025-11-13T23:59:59Z",
+        "iris",
+        "",
+    )
+    .await;
+    let window: Vec<String> = objects(&body).iter().map(|o| o["modified"].as_str().unwrap_or("").to_string()).collect();
+    assert!(window.iter().all(|m| m.starts_with("2025-11-13")), "{window:?}");
+    let (_, all) =
+        raw(&f.app, Method::GET, "/api/tandem/export?format=stix&all_versions=true&type=incident", "iris", "").await;
+    let (_, last) = raw(&f.app, Method::GET, "/api/tandem/export?format=stix&type=incident", "iris", "").await;
+    assert!(objects(&all).len() > objects(&last).len(), "the revoked incident's two versions");
+    let future = "/api/tandem/export?format=stix&added_after=2999-01-01T00:00:00Z";
+    let (_, body) = raw(&f.app, Method::GET, future, "analyst", "").await;
+    assert!(objects(&body).is_empty());
+    for bad in ["format=stix&since=yesterday", "format=csv&type=incident", "format=misp&all_versions=yes"] {
+        let (status, _) = raw(&f.app, Method::GET, &format!("/api/tandem/export?{bad}"), "analyst", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    f.fed.stop().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
