@@ -21,7 +21,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 type RustMigration = fn(&Transaction) -> Result<()>;
 
 /// Migrations written in Rust, numbered in the same sequence as the SQL ones.
-const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785), (6, text_search)];
+const RUST_MIGRATIONS: &[(i64, RustMigration)] =
+    &[(5, rehash_rfc8785), (6, text_search), (7, |tx| super::incidents::backfill(tx))];
 
 enum Step {
     Sql(&'static str),
