@@ -16,6 +16,7 @@ pub mod api;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod cursor;
+pub mod incidents;
 pub mod prepare;
 pub mod sealed;
 pub mod sqlite;

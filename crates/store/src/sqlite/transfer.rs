@@ -143,6 +143,9 @@ impl RowStore for SqliteRows {
                 if let Some((date_added, keys)) = crate::transfer::text_entry(table, row) {
                     index.execute(rusqlite::params![date_added, keys])?;
                 }
+                if let Some((date_added, facts)) = crate::transfer::incident_entry(table, row) {
+                    super::incidents::insert(&tx, date_added, &facts)?;
+                }
             }
         }
         tx.execute(
@@ -180,7 +183,8 @@ mod tests {
             .expect("names");
         // The full-text index (FTS5's table and its shadow tables) is rebuilt from the copied
         // bodies, not copied (`transfer::text_entry`).
-        tables.retain(|t| t != "schema_migrations" && !t.starts_with("object_text"));
+        // The incident index likewise, from the copied incidents (`transfer::incident_entry`).
+        tables.retain(|t| t != "schema_migrations" && !t.starts_with("object_text") && t != "incident_index");
         let mut copied: Vec<String> = TABLES.iter().map(|t| t.name.to_string()).collect();
         copied.sort();
         assert_eq!(tables, copied);
