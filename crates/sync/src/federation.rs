@@ -629,6 +629,7 @@ async fn widened_handler(
         every_claim: true,
         signed_only: true,
         widened_since: Some(Arc::new(old)),
+        whole_as_stored: true,
         ..Default::default()
     };
     let ctx = state.view(&p);
@@ -640,31 +641,8 @@ async fn widened_handler(
     let floor = floor.unwrap_or(Timestamp::from_parts(0, 0));
     let first = page.items.first().map_or(floor, |r| r.date_added);
     let last = page.items.last().map_or(floor, |r| r.date_added);
-    let mut proofs = serde_json::Map::new();
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
-    for r in &page.items {
-        // As on the objects endpoint: several members' claims on one version each take `#n`.
-        let key = tandem_taxii::proof_key(&r.object);
-        let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
-        if let Some(proof) = signer.proof_for(r) {
-            proofs.insert(tandem_taxii::nth_proof_key(key, *n), proof);
-        }
-    }
-    let mut body = serde_json::Map::new();
-    body.insert("more".into(), json!(page.next.is_some()));
-    if let Some(n) = page.next {
-        body.insert("next".into(), json!(n.encode()));
-    }
-    if !page.items.is_empty() {
-        body.insert("objects".into(), serde_json::Value::Array(page.items.into_iter().map(|r| r.object).collect()));
-    }
-    if !proofs.is_empty() {
-        body.insert("tandem_provenance".into(), serde_json::Value::Object(proofs));
-    }
-    if let Some(epoch) = signer.epoch() {
-        body.insert("tandem_epoch".into(), serde_json::Value::String(epoch));
-    }
-    let mut resp = tandem_taxii::page_response(&serde_json::Value::Object(body), first, last);
+    let next = page.next.map(|n| n.encode());
+    let mut resp = tandem_taxii::sync_objects_page(signer.as_ref(), &page.items, next.as_deref(), first, last);
     if let Ok(v) = axum::http::HeaderValue::from_str(uri.query().unwrap_or_default()) {
         resp.headers_mut().insert(tandem_taxii::ANSWERS_HEADER, v);
     }

@@ -41,8 +41,6 @@ pub use media::TAXII_CONTENT_TYPE;
 pub mod query;
 mod responses;
 pub use responses::error_envelope;
-/// A 200 TAXII page with its `X-TAXII-Date-Added-*` headers (federation's own sync pages).
-pub use responses::page as page_response;
 pub mod session;
 pub mod transport;
 
@@ -56,7 +54,7 @@ use tandem_store::{PutOutcome, Store};
 pub use audit::{AuditEvent, AuditSink, NoAudit};
 pub use auth::{AuthError, Authenticator, UserDirectory};
 pub use error::TaxiiError;
-pub use handlers::objects::{ANSWERS_HEADER, SYNC_HEADER, nth_proof_key, proof_key};
+pub use handlers::objects::{ANSWERS_HEADER, SYNC_HEADER, nth_proof_key, proof_key, sync_objects_page};
 pub use ingest::Ingest;
 
 /// Server-wide TAXII settings.

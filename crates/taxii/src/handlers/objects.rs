@@ -132,33 +132,42 @@ pub async fn get_objects(
     let mode = if sync { Sync::WithProvenance } else { Sync::No };
     let (query, pg) = list(&state, &p, &coll, q, Endpoint::Objects, None, mode).await?;
     let (first, last) = bounds(&query, &pg.items);
-    let proofs = match &state.signer {
-        Some(signer) if sync => {
-            let mut m = Map::new();
-            let mut seen: std::collections::HashMap<String, usize> = Default::default();
-            for r in &pg.items {
-                // Two members' claims on one version may share a page: the n-th takes `#n`.
-                let key = record_proof_key(r);
-                let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
-                if let Some(proof) = signer.proof_for(r) {
-                    m.insert(nth_proof_key(key, *n), proof);
-                }
-            }
-            Some(m)
-        }
-        _ => None,
+    let next = pg.next.map(|n| n.encode());
+    let resp = match &state.signer {
+        Some(signer) if sync => sync_objects_page(signer.as_ref(), &pg.items, next.as_deref(), first, last),
+        _ => objects_page(&pg.items, next.as_deref(), &Map::new(), first, last),
     };
-    let mut extra = Map::new();
-    if let Some(m) = proofs {
-        if !m.is_empty() {
-            extra.insert("tandem_provenance".into(), Value::Object(m));
-        }
-        if let Some(epoch) = state.signer.as_ref().and_then(|s| s.epoch()) {
-            extra.insert("tandem_epoch".into(), Value::String(epoch));
+    Ok(answering(sync, &uri, resp))
+}
+
+/// A syncing peer's page of `items` (listed with provenance): the objects, `tandem_provenance`
+/// (each version's proof under [`proof_key`], the n-th claim on one version under `#n`) and
+/// `tandem_epoch`. Shared by the objects endpoint and federation's widened feed.
+pub fn sync_objects_page(
+    signer: &dyn crate::Signer,
+    items: &[Record],
+    next: Option<&str>,
+    first: Timestamp,
+    last: Timestamp,
+) -> Response {
+    let mut proofs = Map::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for r in items {
+        // Two members' claims on one version may share a page: the n-th takes `#n`.
+        let key = record_proof_key(r);
+        let n = seen.entry(key.clone()).and_modify(|n| *n += 1).or_insert(1);
+        if let Some(proof) = signer.proof_for(r) {
+            proofs.insert(nth_proof_key(key, *n), proof);
         }
     }
-    let next = pg.next.map(|n| n.encode());
-    Ok(answering(sync, &uri, objects_page(&pg.items, next.as_deref(), &extra, first, last)))
+    let mut extra = Map::new();
+    if !proofs.is_empty() {
+        extra.insert("tandem_provenance".into(), Value::Object(proofs));
+    }
+    if let Some(epoch) = signer.epoch() {
+        extra.insert("tandem_epoch".into(), Value::String(epoch));
+    }
+    objects_page(items, next, &extra, first, last)
 }
 
 /// The header that names, for a syncing peer, the query a page answers: a page delivered for
