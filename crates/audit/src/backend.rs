@@ -26,6 +26,16 @@ pub trait ChainStore: Send + Sync {
     /// Signs the chain head unless a checkpoint already covers it (same exclusion as `append`).
     fn sign_head(&self, signer: &Signer) -> Result<(), AuditError>;
 
+    /// Appends `records` exactly as another keeper of the same chain stored them, and stores
+    /// `checkpoints` that this keeper lacks (one it holds at a sequence number is kept), in one
+    /// transaction under `append`'s exclusion: `tandem migrate` moving a chain between keepers.
+    /// Fails with [`AuditError::NotContinuation`] unless [`continues`] holds and every checkpoint
+    /// signs an entry at or before the new head; nothing is stored then.
+    fn import(&self, records: &[Record], checkpoints: &[Checkpoint]) -> Result<(), AuditError>;
+
+    /// The last entry's `(seq, hash)`, or `(0, GENESIS)` for an empty chain.
+    fn head(&self) -> Result<(u64, String), AuditError>;
+
     /// Entries with `seq > after`, oldest first, at most `limit`.
     fn read(&self, after: u64, limit: usize) -> Result<Vec<Record>, AuditError>;
 
@@ -49,6 +59,30 @@ pub fn extend(head_seq: u64, head_hash: &str, entries: &[Entry], checkpoint_ever
         out.push((record, seq.is_multiple_of(every)));
     }
     out
+}
+
+/// Checks that `records` continue the chain whose head is `(head_seq, head_hash)`: consecutive
+/// sequence numbers from `head_seq + 1`, each linked to its predecessor and hashing to its stored
+/// hash; and that each checkpoint signs an entry at or before the head they make. Returns that
+/// head.
+pub fn continues(
+    head_seq: u64,
+    head_hash: &str,
+    records: &[Record],
+    checkpoints: &[Checkpoint],
+) -> Result<u64, AuditError> {
+    let (mut seq, mut prev) = (head_seq, head_hash);
+    for r in records {
+        if r.seq != seq + 1 || r.prev_hash != prev || r.compute_hash() != r.hash {
+            return Err(AuditError::NotContinuation { seq: r.seq, head: head_seq });
+        }
+        seq = r.seq;
+        prev = &r.hash;
+    }
+    if let Some(c) = checkpoints.iter().find(|c| c.seq == 0 || c.seq > seq) {
+        return Err(AuditError::NotContinuation { seq: c.seq, head: seq });
+    }
+    Ok(seq)
 }
 
 /// The node key, as the audit writer uses it: to sign checkpoints.

@@ -45,6 +45,7 @@
 
 pub mod backend;
 pub mod chain;
+pub mod copy;
 pub mod keys;
 mod log;
 mod sqlite;
@@ -74,6 +75,10 @@ pub enum AuditError {
     Closed,
     #[error("audit log write failed: {0}")]
     Writer(String),
+    /// Records offered to [`ChainStore::import`] that do not continue the keeper's chain (or a
+    /// checkpoint past its head).
+    #[error("audit records do not continue the chain: seq {seq} does not follow the head at seq {head}")]
+    NotContinuation { seq: u64, head: u64 },
     /// The database of another keeper (PostgreSQL) failed.
     #[error("audit database: {0}")]
     Backend(String),

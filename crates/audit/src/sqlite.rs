@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::AuditError;
-use crate::backend::{ChainStore, Signer, extend};
+use crate::backend::{ChainStore, Signer, continues, extend};
 use crate::chain::{Checkpoint, Entry, GENESIS, Record};
 
 const SCHEMA: &str = include_str!("schema.sql");
@@ -63,24 +63,9 @@ impl ChainStore for SqliteChain {
             let (seq, prev) = head(&tx)?;
             let mut signed = false;
             {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO entries (seq, ts, actor_user, actor_member, action, method, path, \
-                     status, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )?;
+                let mut insert = tx.prepare_cached(INSERT_ENTRY)?;
                 for (r, checkpoint) in extend(seq, &prev, entries, checkpoint_every) {
-                    insert.execute(params![
-                        r.seq as i64,
-                        r.ts,
-                        r.actor_user,
-                        r.actor_member,
-                        r.action,
-                        r.method,
-                        r.path,
-                        r.status,
-                        r.detail,
-                        r.prev_hash,
-                        r.hash
-                    ])?;
+                    insert_record(&mut insert, &r)?;
                     if checkpoint {
                         insert_checkpoint(&tx, &signer.checkpoint(r.seq, &r.hash))?;
                     }
@@ -104,6 +89,33 @@ impl ChainStore for SqliteChain {
         })
     }
 
+    fn import(&self, records: &[Record], checkpoints: &[Checkpoint]) -> Result<(), AuditError> {
+        let writer =
+            self.writer.as_ref().ok_or_else(|| AuditError::Writer("the audit log is open read-only".into()))?;
+        let mut conn = writer.lock().map_err(|_| AuditError::Writer("the audit writer panicked".into()))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (seq, hash) = head(&tx)?;
+        continues(seq, &hash, records, checkpoints)?;
+        {
+            let mut insert = tx.prepare_cached(INSERT_ENTRY)?;
+            for r in records {
+                insert_record(&mut insert, r)?;
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO checkpoints (seq, hash, ts, signature) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for c in checkpoints {
+                insert.execute(params![c.seq as i64, c.hash, c.ts, c.signature])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn head(&self) -> Result<(u64, String), AuditError> {
+        Ok(head(&open_read_only(&self.path)?)?)
+    }
+
     fn read(&self, after: u64, limit: usize) -> Result<Vec<Record>, AuditError> {
         read(&self.path, after, limit)
     }
@@ -125,6 +137,26 @@ impl ChainStore for SqliteChain {
     fn location(&self) -> String {
         self.path.display().to_string()
     }
+}
+
+const INSERT_ENTRY: &str = "INSERT INTO entries (seq, ts, actor_user, actor_member, action, method, path, status, \
+                            detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+fn insert_record(insert: &mut rusqlite::CachedStatement<'_>, r: &Record) -> rusqlite::Result<()> {
+    insert.execute(params![
+        r.seq as i64,
+        r.ts,
+        r.actor_user,
+        r.actor_member,
+        r.action,
+        r.method,
+        r.path,
+        r.status,
+        r.detail,
+        r.prev_hash,
+        r.hash
+    ])?;
+    Ok(())
 }
 
 /// Opens an existing audit database read-only.

@@ -9,7 +9,7 @@
 //! schema rather than an advisory lock, so two nodes' schemas on one server never wait on each
 //! other.
 
-use tandem_audit::backend::{ChainStore, Signer, extend};
+use tandem_audit::backend::{ChainStore, Signer, continues, extend};
 use tandem_audit::{AuditError, Checkpoint, Entry, Record};
 use tandem_store::StoreError;
 use tokio_postgres::GenericClient;
@@ -28,6 +28,14 @@ impl PgAudit {
     /// what reports name (the url without its password).
     pub fn open(url: &str, location: &str) -> tandem_store::Result<PgAudit> {
         let store = PgStore::open_with(url, PoolConfig { max_idle: 2, max_size: 4 })?;
+        Ok(PgAudit { store, location: location.to_string() })
+    }
+
+    /// The chain at `url` to read only, for `tandem migrate`'s source: read-only sessions (the
+    /// server refuses any write) and nothing migrated, as [`crate::transfer::open`] opens a
+    /// source store (whose schema must be this binary's).
+    pub fn open_source(url: &str, location: &str) -> tandem_store::Result<PgAudit> {
+        let store = crate::transfer::open(url, tandem_store::transfer::Access::Read)?;
         Ok(PgAudit { store, location: location.to_string() })
     }
 }
@@ -77,31 +85,7 @@ impl ChainStore for PgAudit {
                 let tx = conn.transaction().await.map_err(pg)?;
                 let (seq, prev) = lock_head(&tx).await?;
                 let records = extend(seq, &prev, entries, checkpoint_every);
-                let mut columns = Columns::default();
-                for (r, _) in &records {
-                    columns.push(r);
-                }
-                tx.execute(
-                    "INSERT INTO audit_entries (seq, ts, actor_user, actor_member, action, method, path, status, \
-                     detail, prev_hash, hash) SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], \
-                     $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::INTEGER[], $9::TEXT[], $10::TEXT[], \
-                     $11::TEXT[])",
-                    &[
-                        &columns.seq,
-                        &columns.ts,
-                        &columns.actor_user,
-                        &columns.actor_member,
-                        &columns.action,
-                        &columns.method,
-                        &columns.path,
-                        &columns.status,
-                        &columns.detail,
-                        &columns.prev_hash,
-                        &columns.hash,
-                    ],
-                )
-                .await
-                .map_err(pg)?;
+                insert_records(&tx, records.iter().map(|(r, _)| r)).await?;
                 let mut signed = false;
                 for (r, checkpoint) in &records {
                     if *checkpoint {
@@ -132,6 +116,42 @@ impl ChainStore for PgAudit {
                     insert_checkpoint(&tx, &signer.checkpoint(seq, &hash)).await?;
                 }
                 tx.commit().await.map_err(pg)
+            })
+            .map_err(backend)
+    }
+
+    fn import(&self, records: &[Record], checkpoints: &[Checkpoint]) -> Result<(), AuditError> {
+        let store = &self.store;
+        store
+            .run(async {
+                let mut conn = store.pool.get().await?;
+                let tx = conn.transaction().await.map_err(pg)?;
+                let (seq, hash) = lock_head(&tx).await?;
+                if let Err(e) = continues(seq, &hash, records, checkpoints) {
+                    return Ok(Err(e));
+                }
+                insert_records(&tx, records.iter()).await?;
+                for c in checkpoints {
+                    tx.execute(
+                        "INSERT INTO audit_checkpoints (seq, hash, ts, signature) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (seq) DO NOTHING",
+                        &[&(c.seq as i64), &c.hash, &c.ts, &c.signature],
+                    )
+                    .await
+                    .map_err(pg)?;
+                }
+                tx.commit().await.map_err(pg)?;
+                Ok(Ok(()))
+            })
+            .map_err(backend)?
+    }
+
+    fn head(&self) -> Result<(u64, String), AuditError> {
+        let store = &self.store;
+        store
+            .run(async {
+                let conn = store.pool.get().await?;
+                head(&*conn).await
             })
             .map_err(backend)
     }
@@ -201,6 +221,42 @@ impl ChainStore for PgAudit {
     fn location(&self) -> String {
         self.location.clone()
     }
+}
+
+/// Inserts `records` in one statement (one array per column, unnested).
+async fn insert_records<'a>(
+    tx: &tokio_postgres::Transaction<'_>,
+    records: impl Iterator<Item = &'a Record>,
+) -> tandem_store::Result<()> {
+    let mut columns = Columns::default();
+    for r in records {
+        columns.push(r);
+    }
+    if columns.seq.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO audit_entries (seq, ts, actor_user, actor_member, action, method, path, status, \
+         detail, prev_hash, hash) SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], \
+         $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::INTEGER[], $9::TEXT[], $10::TEXT[], \
+         $11::TEXT[])",
+        &[
+            &columns.seq,
+            &columns.ts,
+            &columns.actor_user,
+            &columns.actor_member,
+            &columns.action,
+            &columns.method,
+            &columns.path,
+            &columns.status,
+            &columns.detail,
+            &columns.prev_hash,
+            &columns.hash,
+        ],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
 }
 
 /// A batch of records as one array per column, for one `INSERT ... SELECT * FROM UNNEST`.
@@ -297,5 +353,36 @@ mod tests {
         let report = verify_chain(&reader, &key.verifying_key()).expect("verify");
         assert_eq!(report.first_broken(), Some(50), "{report}");
         assert!(report.problems.contains(&Problem::Edited { seq: 50 }), "{report}");
+    }
+
+    /// `import` stores another keeper's records verbatim after its head, and refuses (storing
+    /// nothing) records that do not continue its chain or a checkpoint past its head.
+    #[test]
+    fn import_continues_the_chain_or_refuses() {
+        let url = crate::testdb::fresh_url();
+        let key = SigningKey::from_bytes(&[6u8; 32]);
+        let signer = Signer::new(key.clone());
+        let records: Vec<Record> = extend(0, tandem_audit::chain::GENESIS, &(0..6).map(entry).collect::<Vec<_>>(), 1)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        let checkpoint = |r: &Record| signer.checkpoint(r.seq, &r.hash);
+        let target = PgAudit::open(&url, "test").expect("keeper");
+        let refused = |records: &[Record], checkpoints: &[Checkpoint]| {
+            matches!(target.import(records, checkpoints), Err(AuditError::NotContinuation { .. }))
+        };
+        assert!(refused(&records[1..], &[]), "a gap at the start");
+        let mut edited = records[0].clone();
+        edited.status = 500;
+        assert!(refused(&[edited], &[]), "an edited record");
+        assert!(refused(&records[..2], &[checkpoint(&records[3])]), "a checkpoint past the head");
+        assert_eq!(target.head().expect("head").0, 0, "nothing stored");
+
+        target.import(&records[..4], &[checkpoint(&records[1])]).expect("import");
+        target.import(&records[4..], &[checkpoint(&records[5])]).expect("import the rest");
+        assert_eq!(target.head().expect("head"), (6, records[5].hash.clone()));
+        assert_eq!(target.read(0, 100).expect("read"), records);
+        let report = verify_chain(&target, &key.verifying_key()).expect("verify");
+        assert!(report.is_intact() && report.checkpoints == 2 && report.unsigned_tail == 0, "{report}");
     }
 }

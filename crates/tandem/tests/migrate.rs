@@ -1,8 +1,11 @@
 //! The real `tandem migrate`: a node served from SQLite is moved to PostgreSQL (in two sittings:
 //! stopped after two batches, then resumed), served again from the same configuration with
 //! `[storage] backend = "postgres"`, and every reader gets the very pages and `next` tokens it
-//! got before; a second source into the same target is refused, a repeated run only verifies,
-//! and a damaged row makes it fail.
+//! got before; its audit chain moves with it (`tandem audit verify` passes on the database, and
+//! the node goes on appending to the copied chain), and back to SQLite; a second source into the
+//! same target is refused, a repeated run only verifies, a damaged row makes it fail, a tampered
+//! audit chain in the source and another chain in the target are refused before anything is
+//! written.
 
 mod common;
 
@@ -80,6 +83,25 @@ fn migrate(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text(&out))
 }
 
+/// `tandem audit verify` on the node of `config`: its exit code and output.
+fn audit_verify(config: &Path, extra: &[&str]) -> (i32, String) {
+    let out = tandem(&[&["audit", "verify", "--config", p(config)], extra].concat());
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+/// Every entry of the node's audit chain, through `tandem audit show`.
+fn audit_entries(config: &Path) -> Vec<Value> {
+    let out = tandem(&["audit", "show", "--config", p(config), "--limit", "100000"]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+/// The number in `out` after `before` (the first occurrence).
+fn number_after(out: &str, before: &str) -> u64 {
+    let at = out.find(before).unwrap_or_else(|| panic!("{before:?} not in {out}")) + before.len();
+    out[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+}
+
 #[test]
 fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -99,6 +121,8 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     };
     assert!(before.len() > 15, "several pages per reader");
     let key = std::fs::read(data.join("node.key")).expect("the node key");
+    let chain_before = audit_entries(&path);
+    assert!(!chain_before.is_empty(), "the node audited its requests");
 
     let db = tandem_store_postgres::testdb::fresh_url();
     let from = format!("sqlite:{}", data.display());
@@ -106,6 +130,7 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("stopped after 2 batches"), "{out}");
     assert!(out.contains("rows"), "plain progress lines when not on a terminal: {out}");
+    assert!(out.contains("the audit chain verified in the source"), "{out}");
 
     let (code, out) = migrate(&["--from", &from, "--to", &db, "--batch-size", "5"]);
     assert_eq!(code, 0, "{out}");
@@ -113,6 +138,11 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     assert!(out.contains("verified: the target is an identical copy"), "{out}");
     assert!(out.contains("audit.sqlite") && out.contains("node.key"), "says what stays behind: {out}");
     assert!(!out.contains(":dev-only@") && !out.contains("MISMATCH"), "{out}");
+    let entries = chain_before.len() as u64;
+    assert_eq!(number_after(&out, "audit chain: "), entries, "{out}");
+    assert_eq!(number_after(&out, "entries copied now, "), 0, "{out}");
+    assert!(out.contains(&format!("audit chain: {entries} entries copied now")), "{out}");
+    assert!(out.contains("audit chain: verified in the target"), "{out}");
 
     // Run again: nothing to copy, verified again (before the node on PostgreSQL writes its own
     // bookkeeping).
@@ -120,20 +150,70 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("already complete"), "{out}");
 
-    // The same node, now on PostgreSQL: same data directory (audit log, node key), same pages.
+    // The same node, now on PostgreSQL: same data directory (node key), same pages, and the
+    // same audit chain, in the database, which `tandem audit verify` checks there.
     config(&path, port, Some(&db));
+    let (code, out) = audit_verify(&path, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("INTACT") && out.contains(&format!("{entries} entries")), "{out}");
+    assert!(!out.contains("audit.sqlite"), "the chain verified is the database's: {out}");
+    assert_eq!(audit_entries(&path), chain_before, "the chain in the database is the one the node kept");
     {
         let _node = Proc(serve_on(&path, port));
         assert_eq!(pages(port), before, "every reader gets the same pages and next tokens");
+        // The node is killed below: let its audit writer commit first (at most 100 ms a batch).
+        wait_until("the node on PostgreSQL audits its requests", || audit_entries(&path).len() > chain_before.len());
     }
     assert_eq!(std::fs::read(data.join("node.key")).expect("the node key"), key);
+    // The node went on with the copied chain: one chain, longer, intact.
+    let chain_after = audit_entries(&path);
+    assert!(chain_after.len() > chain_before.len(), "the node on PostgreSQL audited its requests");
+    assert_eq!(chain_after[..chain_before.len()], chain_before[..], "and appended to the copied chain");
+    let (code, out) = audit_verify(&path, &[]);
+    assert_eq!(code, 0, "{out}");
 
-    // And back to SQLite, from the database the node served (its bookkeeping included).
-    let back = dir.path().join("back");
-    let (code, out) = migrate(&["--from", &db, "--to", &format!("sqlite:{}", back.display()), "--quiet"]);
+    // And back to SQLite, from the database the node served (its bookkeeping included) into
+    // another data directory: without a node key at either end the chain cannot be verified,
+    // so it is refused until the public key is given.
+    let back_config = dir.path().join("back").join("node.toml");
+    std::fs::create_dir_all(back_config.parent().expect("a parent")).expect("mkdir");
+    config(&back_config, port, None);
+    let back = back_config.with_file_name("data");
+    let to_back = format!("sqlite:{}", back.display());
+    let (code, out) = migrate(&["--from", &db, "--to", &to_back, "--quiet"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--public-key") && out.contains("no node.key"), "{out}");
+    assert!(!back.join("tandem.sqlite").exists(), "a refusal writes nothing");
+    let public = tandem_audit::keys::public_key_string(
+        &tandem_audit::keys::load_node_key(&data).expect("the node key").verifying_key(),
+    );
+    let (code, out) = migrate(&["--from", &db, "--to", &to_back, "--quiet", "--public-key", &public]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("verified: the target is an identical copy"), "{out}");
+    assert!(out.contains(&format!("audit chain: {} entries copied now", chain_after.len())), "{out}");
     assert!(back.join("tandem.sqlite").is_file());
+    let (code, out) = audit_verify(&back_config, &["--public-key", &public]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("INTACT") && out.contains("audit.sqlite"), "{out}");
+    assert_eq!(audit_entries(&back_config), chain_after, "the chain came back whole");
+
+    // The database's chain with an edited entry: a move out of it is refused, nothing written.
+    tandem_store_postgres::testdb::run_sql(&db, "UPDATE audit_entries SET path = '/elsewhere' WHERE seq = 3")
+        .expect("tamper");
+    let elsewhere = dir.path().join("elsewhere");
+    let (code, out) =
+        migrate(&["--from", &db, "--to", &format!("sqlite:{}", elsewhere.display()), "--public-key", &public]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not verify with the node key") && out.contains("first broken at seq 3"), "{out}");
+    assert!(!elsewhere.exists(), "a refusal writes nothing");
+    tandem_store_postgres::testdb::run_sql(
+        &db,
+        &format!(
+            "UPDATE audit_entries SET path = '{}' WHERE seq = 3",
+            chain_after[2]["path"].as_str().expect("a path").replace('\'', "''")
+        ),
+    )
+    .expect("undo");
 
     // Another source into this target is refused.
     let other = tempfile::tempdir().expect("tempdir");
@@ -151,6 +231,80 @@ fn a_node_moves_to_postgres_in_two_sittings_and_serves_the_same_pages() {
     let (code, out) = migrate(&["--from", &from, "--to", &db]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("VERIFICATION FAILED") && out.contains("does not match its content hash"), "{out}");
+}
+
+/// A data directory with a store of a few incidents and an audit chain of `entries` entries
+/// signed with its own node key (created there).
+fn audited_store(dir: &Path, entries: u64) {
+    use tandem_store::ObjectStore;
+    let store = tandem_store::SqliteStore::open(dir).expect("open");
+    let objects = (0..5)
+        .map(|n| {
+            let map = incident(n, &[GREEN]).as_object().cloned().expect("an object");
+            tandem_store::Incoming::new(tandem_model::StixObject::from_map_unchecked(map))
+        })
+        .collect();
+    store.put("a2e983c8-a193-5637-9d6e-73a1eac79b36", "USA", objects).expect("put");
+    drop(store);
+    let log = tandem_audit::AuditLog::open_in(dir).expect("audit log");
+    for n in 0..entries {
+        log.record(tandem_audit::Entry {
+            ts: "2026-01-01T00:00:00.000000Z".into(),
+            actor_user: Some(format!("user{n}")),
+            actor_member: Some("USA".into()),
+            action: "objects.read".into(),
+            method: "GET".into(),
+            path: "/taxii2/".into(),
+            status: 200,
+            detail: json!({"returned": n}),
+        });
+    }
+    log.close().expect("close");
+}
+
+/// A target keeping another chain (another node's `audit.sqlite`), and a source whose chain was
+/// edited, are refused, and neither target gets a store; the untouched source then moves.
+#[test]
+fn another_audit_chain_in_the_target_or_a_tampered_one_in_the_source_is_refused() {
+    let (from, to) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    audited_store(from.path(), 12);
+    // Another node's audit log alone in the target directory.
+    let log = tandem_audit::AuditLog::open_in(to.path()).expect("another chain");
+    log.record(tandem_audit::Entry {
+        ts: "2026-01-02T00:00:00.000000Z".into(),
+        actor_user: None,
+        actor_member: None,
+        action: "discovery".into(),
+        method: "GET".into(),
+        path: "/taxii2/".into(),
+        status: 200,
+        detail: json!({}),
+    });
+    log.close().expect("close");
+    let source = format!("sqlite:{}", from.path().display());
+    let (code, out) = migrate(&["--from", &source, "--to", &format!("sqlite:{}", to.path().display())]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the target already holds a different audit chain"), "{out}");
+    assert!(!to.path().join("tandem.sqlite").exists(), "a refusal writes nothing");
+
+    // An edited entry in the source.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let target = fresh.path().join("moved");
+    let audit = tandem_audit::audit_path(from.path());
+    let edit = |sql: &str| rusqlite::Connection::open(&audit).expect("open").execute_batch(sql).expect("edit");
+    edit("UPDATE entries SET actor_user = 'mallory' WHERE seq = 7");
+    let (code, out) = migrate(&["--from", &source, "--to", &format!("sqlite:{}", target.display())]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not verify with the node key") && out.contains("seq 7: entry edited"), "{out}");
+    assert!(!target.exists(), "a refusal writes nothing");
+
+    edit("UPDATE entries SET actor_user = 'user6' WHERE seq = 7");
+    let (code, out) = migrate(&["--from", &source, "--to", &format!("sqlite:{}", target.display())]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("audit chain: 12 entries copied now"), "{out}");
+    let key = tandem_audit::keys::load_node_key(from.path()).expect("key").verifying_key();
+    let report = tandem_audit::verify(&tandem_audit::audit_path(&target), &key).expect("verify");
+    assert!(report.is_intact() && report.entries == 12 && report.unsigned_tail == 0, "{report}");
 }
 
 #[test]

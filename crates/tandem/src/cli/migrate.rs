@@ -1,7 +1,7 @@
 //! `tandem migrate --from sqlite:DIR|postgres://URL --to sqlite:DIR|postgres://URL`.
 //!
 //! Thin: the copy and its verification are `tandem_node::migrate` over
-//! `tandem_store::transfer`. This module parses the arguments, shows progress (a bar on a
+//! `tandem_store::transfer` (the store) and `tandem_audit::copy` (the audit chain). This module parses the arguments, shows progress (a bar on a
 //! terminal, plain lines otherwise) and prints the summary; the exit code is 0 for a verified
 //! copy, 1 for a refusal or any mismatch, 3 for a copy stopped early (`--stop-after-batches`)
 //! that a next run resumes.
@@ -10,7 +10,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Args;
-use tandem_node::migrate::{FILES_NOTE, Location, migrate};
+use tandem_audit::keys;
+use tandem_node::migrate::{AuditOutcome, FILES_NOTE, Location, migrate};
 use tandem_store::transfer::{CopyEnd, CopyOptions, Progress};
 
 #[derive(Args)]
@@ -30,12 +31,18 @@ pub struct MigrateArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// The node's public key (`ed25519:<base64>`, as `tandem key show` prints it) that the audit
+    /// chain's checkpoints are verified with, at the source and in the target. Default: the
+    /// `node.key` in the data directory of the `sqlite:` end (the source's first).
+    #[arg(long)]
+    public_key: Option<String>,
 }
 
 pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let from: Location = args.from.parse()?;
     let to: Location = args.to.parse()?;
     let options = CopyOptions { batch_rows: args.batch_size, stop_after_batches: args.stop_after_batches };
+    let public_key = args.public_key.as_deref().map(keys::parse_public_key).transpose()?;
     let mut progress: Box<dyn Progress> = if args.quiet {
         Box::new(Quiet)
     } else if std::io::stderr().is_terminal() {
@@ -44,7 +51,7 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         Box::new(Lines::default())
     };
     let started = std::time::Instant::now();
-    let outcome = match migrate(&from, &to, &options, &mut *progress) {
+    let outcome = match migrate(&from, &to, &options, public_key, &mut *progress) {
         Ok(o) => o,
         Err(e) => {
             drop(progress);
@@ -60,6 +67,9 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     match outcome.copy {
         CopyEnd::Stopped { rows, batches } => {
             println!("stopped after {batches} batches ({rows} rows); run the same command again to resume");
+            if let AuditOutcome::Pending = outcome.audit {
+                println!("the audit chain verified in the source; it is copied once the store's copy completes");
+            }
             return Ok(ExitCode::from(3));
         }
         CopyEnd::Complete { rows, batches, resumed } => {
@@ -83,6 +93,7 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     }
     println!("content hashes recomputed: {} (source and target)", v.versions_hashed);
     println!("clock: source {}, target {}", v.source_clock, v.target_clock);
+    print_audit(&outcome.audit);
     println!("{FILES_NOTE}");
     if v.ok() {
         println!("verified: the target is an identical copy");
@@ -96,6 +107,45 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
             println!("  ...");
         }
         Ok(ExitCode::FAILURE)
+    }
+}
+
+fn print_audit(audit: &AuditOutcome) {
+    match audit {
+        AuditOutcome::NoSourceChain => println!("audit chain: the source has none (no entries); nothing to move"),
+        AuditOutcome::Pending => {}
+        AuditOutcome::Copied { copy, key } => {
+            let (s, t) = (&copy.source, &copy.target);
+            println!(
+                "audit chain: {} entries (last seq {}), {} checkpoints, verified in the source ({})",
+                s.entries,
+                s.last_seq.unwrap_or(0),
+                s.checkpoints,
+                s.location
+            );
+            println!(
+                "audit chain: {} entries copied now, {} already in the target, {} checkpoints added",
+                copy.copied, copy.already, copy.checkpoints_copied
+            );
+            if copy.target_extra > 0 {
+                println!(
+                    "audit chain: the target goes on for {} entries after the source's last (written there since the copy)",
+                    copy.target_extra
+                );
+            }
+            println!(
+                "audit chain: verified in the target ({}): {} entries, last valid checkpoint at seq {}, with key {key}",
+                t.location,
+                t.entries,
+                t.last_checkpoint.unwrap_or(0)
+            );
+            if t.unsigned_tail > 0 {
+                println!(
+                    "audit chain: note: {} entries after the last checkpoint are not signed yet (as in the source); the node signs its head when it next stops",
+                    t.unsigned_tail
+                );
+            }
+        }
     }
 }
 
