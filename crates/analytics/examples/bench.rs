@@ -225,43 +225,6 @@ fn stored(n: usize) -> anyhow_free::Result {
     time("trends by admin1, month", || {
         trends(&ds, &TrendQuery { by: By::Admin1, interval: Interval::Month, from: None, to: None, admin1: None })
     });
-    // End to end as a request runs it: the incident index (ObjectStore::incidents) and the other
-    // types through list, then the computation.
-    let ds =
-        time("service::load (incident index + list of the rest)", || service::load(&store, &ctx, service_collection()))
-            .map_err(|e| e.to_string())?;
-    println!("    ({} incidents visible to USA)", ds.incidents.len());
-    let d = |s: &str| Date::parse(s).map(|d| d.days());
-    let year = (d("2024-12-01"), d("2025-11-30"));
-    for (label, q) in [
-        (
-            "end to end: trends by admin1, month",
-            TrendQuery { by: By::Admin1, interval: Interval::Month, from: None, to: None, admin1: None },
-        ),
-        (
-            "end to end: trends one governorate, one year",
-            TrendQuery {
-                by: By::SubEventType,
-                interval: Interval::Week,
-                from: year.0,
-                to: year.1,
-                admin1: Some("SY-DY".into()),
-            },
-        ),
-    ] {
-        time(label, || -> Result<_, String> {
-            let ds = service::load(&store, &ctx, service_collection()).map_err(|e| e.to_string())?;
-            Ok(trends(&ds, &q))
-        })?;
-    }
-    time("end to end: spikes, last 52 weeks", || -> Result<_, String> {
-        let ds = service::load(&store, &ctx, service_collection()).map_err(|e| e.to_string())?;
-        Ok(spikes(&ds, &SpikeQuery { from: year.0, to: year.1, flagged_only: false }))
-    })?;
-    time("end to end: hot spots (Gi*), last year", || -> Result<_, String> {
-        let ds = service::load(&store, &ctx, service_collection()).map_err(|e| e.to_string())?;
-        Ok(hotspots(&ds, &HotspotQuery { from: year.0, to: year.1, ..Default::default() }).is_ok())
-    })?;
     let agg = time("ObjectStore::aggregate (count by type), for comparison", || {
         store.aggregate(
             &ctx,

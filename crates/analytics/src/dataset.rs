@@ -1,8 +1,6 @@
 //! The incidents a viewer may see, read off its own copies into plain values.
 //!
-//! Each field is read on its own from the viewer's copy (an incident's fields by
-//! `tandem_store::incidents::IncidentFacts`, which the store's incident index holds for every
-//! version the viewer receives whole), so a property that a granular marking
+//! Each field is read on its own from the viewer's copy, so a property that a granular marking
 //! withheld (the copy lacks it) is `None` here and counts as missing in every analysis, while
 //! the rest of the incident still counts. Nothing is read from anywhere but the copies given.
 //! Estimates (notes and opinions) are read the same way, to be shown beside the counts.
@@ -11,8 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use tandem_model::incident::Date;
-use tandem_store::incidents::{IncidentFacts, IncidentRecord, PRECISION_ADMIN};
+use tandem_model::incident::{Date, INCIDENT_EXTENSION_ID};
 
 /// ACLED geo precision, plus a place known only to its governorate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,39 +111,12 @@ impl Dataset {
     /// reference and `duplicate-of` relationships; other objects are ignored.
     pub fn from_objects<'a>(objects: impl IntoIterator<Item = (&'a str, &'a Value)>) -> Dataset {
         let objects: Vec<(&str, &Value)> = objects.into_iter().collect();
-        let incidents = objects
-            .iter()
-            .filter(|(_, o)| str_at(o, "type") == Some("incident"))
-            .filter_map(|(member, o)| {
-                Some(IncidentRecord {
-                    date_added: 0,
-                    id: str_at(o, "id")?.to_string(),
-                    originator: member.to_string(),
-                    revoked: o.get("revoked").and_then(Value::as_bool) == Some(true),
-                    facts: IncidentFacts::of(o),
-                })
-            })
-            .collect();
-        Dataset::from_parts(objects.into_iter().filter(|(_, o)| str_at(o, "type") != Some("incident")), incidents)
-    }
-
-    /// Builds the dataset from the viewer's incidents as the store's incident read gives them
-    /// (`ObjectStore::incidents`, facts of the viewer's own copies, in feed order) and its other
-    /// objects as `(originator, object)` pairs: the locations incidents reference, `duplicate-of`
-    /// relationships, notes and opinions (incidents among them are ignored).
-    pub fn from_parts<'a>(
-        others: impl IntoIterator<Item = (&'a str, &'a Value)>,
-        incidents: Vec<IncidentRecord>,
-    ) -> Dataset {
         let mut points: HashMap<&str, (f64, f64)> = HashMap::new();
         let mut visible_locations: std::collections::HashSet<&str> = Default::default();
         let mut ds = Dataset::default();
         // A revoked object (an incident withdrawn, a merge undone) counts for nothing.
-        let objects: Vec<(&str, &Value)> = others
-            .into_iter()
-            .filter(|(_, o)| str_at(o, "type") != Some("incident"))
-            .filter(|(_, o)| o.get("revoked").and_then(Value::as_bool) != Some(true))
-            .collect();
+        let objects: Vec<(&str, &Value)> =
+            objects.into_iter().filter(|(_, o)| o.get("revoked").and_then(Value::as_bool) != Some(true)).collect();
         for (_, o) in &objects {
             match str_at(o, "type") {
                 Some("location") => {
@@ -175,8 +145,13 @@ impl Dataset {
                 admin_of.insert(id, a);
             }
         }
-        ds.incidents =
-            incidents.into_iter().filter(|r| !r.revoked).map(|r| incident(r, &points, &visible_locations)).collect();
+        for (member, o) in &objects {
+            if str_at(o, "type") == Some("incident")
+                && let Some(i) = incident(member, o, &points, &visible_locations)
+            {
+                ds.incidents.push(i);
+            }
+        }
         for i in &ds.incidents {
             if let Some(a) = &i.admin1 {
                 admin_of.insert(&i.id, a);
@@ -223,50 +198,89 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// One incident from the facts of the viewer's copy: of its locations, only those the viewer
-/// may see count (a reference to a hidden one tells nothing about where).
+fn day_at(v: &Value, key: &str) -> Option<i64> {
+    str_at(v, key).and_then(Date::parse).map(|d| d.days())
+}
+
+fn count(v: Option<&Value>) -> Option<Fatalities> {
+    let v = v?;
+    let best = v.get("best").and_then(Value::as_u64)?;
+    let low = v.get("low").and_then(Value::as_u64).unwrap_or(best);
+    let high = v.get("high").and_then(Value::as_u64).unwrap_or(best);
+    Some(Fatalities { best, low, high })
+}
+
 fn incident(
-    record: IncidentRecord,
+    member: &str,
+    o: &Value,
     points: &HashMap<&str, (f64, f64)>,
     visible: &std::collections::HashSet<&str>,
-) -> Incident {
-    let IncidentRecord { id, originator, facts, .. } = record;
-    let precision = match facts.precision {
-        Some(1) => Some(Precision::Town),
-        Some(2) => Some(Precision::NearTown),
-        Some(3) => Some(Precision::Region),
-        Some(PRECISION_ADMIN) => Some(Precision::Admin),
+) -> Option<Incident> {
+    let id = str_at(o, "id")?.to_string();
+    let empty = Value::Null;
+    let ext = o.get("extensions").and_then(|e| e.get(INCIDENT_EXTENSION_ID)).unwrap_or(&empty);
+    let time = ext.get("time").unwrap_or(&empty);
+    let place = ext.get("place").unwrap_or(&empty);
+    let precision = match place.get("precision") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Some(Precision::Town),
+        Some(Value::Number(n)) if n.as_u64() == Some(2) => Some(Precision::NearTown),
+        Some(Value::Number(n)) if n.as_u64() == Some(3) => Some(Precision::Region),
+        Some(Value::String(s)) if s == "admin" => Some(Precision::Admin),
         _ => None,
     };
-    let locations: Vec<String> = facts.location_refs.into_iter().filter(|l| visible.contains(l.as_str())).collect();
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    // Only locations the viewer may see: a reference to a hidden one tells nothing about where.
+    let locations: Vec<String> =
+        strings(place.get("location_refs")).into_iter().filter(|l| visible.contains(l.as_str())).collect();
     let point = locations.iter().find_map(|l| points.get(l.as_str()).copied());
-    let (best, low, high) = facts.fatalities;
-    Incident {
+    let actors_v = ext.get("actors").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut cells = Vec::new();
+    let mut actors = Vec::new();
+    for a in &actors_v {
+        if let Some(r) = str_at(a, "actor_ref") {
+            actors.push(r.to_string());
+            if r.starts_with("intrusion-set--") && str_at(a, "role") == Some("perpetrator") {
+                cells.push(r.to_string());
+            }
+        }
+    }
+    let materiel_v = ext.get("materiel").and_then(Value::as_array).cloned().unwrap_or_default();
+    let seizures = materiel_v.iter().filter(|m| str_at(m, "action") == Some("seized")).count() as u64;
+    let materiel = materiel_v.iter().filter_map(|m| str_at(m, "item")).map(str::to_string).collect();
+    let sources = ext
+        .get("sources")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|s| str_at(s, "identity_ref")).map(str::to_string).collect())
+        .unwrap_or_default();
+    Some(Incident {
         id,
-        member: originator,
-        event_type: facts.event_type,
-        sub_event_type: facts.sub_event_type,
-        start: facts.start,
-        end: facts.end,
-        admin1: facts.admin1,
+        member: member.to_string(),
+        event_type: str_at(ext, "event_type").map(str::to_string),
+        sub_event_type: str_at(ext, "sub_event_type").map(str::to_string),
+        start: day_at(time, "start"),
+        end: day_at(time, "end"),
+        admin1: str_at(place, "admin1").map(str::to_string),
         precision,
         point,
         locations,
-        cells: facts.cells,
-        actors: facts.actors,
-        fatalities: Fatalities { best, low, high },
-        arrests: facts.arrests,
-        seizures: facts.seizures,
-        sources: facts.sources,
-        materiel: facts.materiel,
-    }
+        cells,
+        actors,
+        fatalities: count(ext.get("fatalities")).unwrap_or_default(),
+        arrests: count(ext.get("arrested")).map_or(0, |c| c.best),
+        seizures,
+        sources,
+        materiel,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-    use tandem_model::incident::INCIDENT_EXTENSION_ID;
 
     #[test]
     fn withheld_properties_are_missing_and_the_rest_counts() {

@@ -1,12 +1,8 @@
-//! The one place analytics read: the viewer's incidents through `ObjectStore::incidents` (the
-//! store's incident index, filtered, settled and, for a copy the viewer receives redacted, read
-//! off that copy, exactly as `list` releases it), and its locations, `duplicate-of`
-//! relationships and estimates (notes, opinions) paged through `ObjectStore::list`, both with
-//! the viewer's own `ViewContext`.
+//! The one place analytics read: the viewer's incidents, locations, `duplicate-of`
+//! relationships and estimates (notes, opinions), paged through `ObjectStore::list` with the viewer's own `ViewContext`.
 //!
 //! Never SQL, never a copy other than the viewer's: what `list` withholds or redacts cannot
-//! reach any analysis, and results are exactly the pure functions over what `list` releases
-//! (`tests/oracle.rs` compares them on both backends).
+//! reach any analysis, and results are exactly the pure functions over what `list` releases.
 
 use tandem_store::{ObjectQuery, ObjectStore, Record, Result, VersionFilter, ViewContext};
 
@@ -15,13 +11,10 @@ use crate::dataset::Dataset;
 /// The types analytics read.
 pub const TYPES: [&str; 5] = ["incident", "location", "relationship", "note", "opinion"];
 
-/// The types read through `list` beside the incidents.
-const OTHER_TYPES: [&str; 4] = ["location", "relationship", "note", "opinion"];
-
-/// Every record of `types` the viewer receives in `collection` (latest version per claim).
-fn records_of(store: &dyn ObjectStore, ctx: &ViewContext, collection: &str, types: &[&str]) -> Result<Vec<Record>> {
+/// Every record of [`TYPES`] the viewer receives in `collection` (latest version per claim).
+pub fn viewer_records(store: &dyn ObjectStore, ctx: &ViewContext, collection: &str) -> Result<Vec<Record>> {
     let mut q = ObjectQuery {
-        types: types.iter().map(|t| t.to_string()).collect(),
+        types: TYPES.iter().map(|t| t.to_string()).collect(),
         versions: VersionFilter::Last,
         limit: 1000,
         ..Default::default()
@@ -37,20 +30,12 @@ fn records_of(store: &dyn ObjectStore, ctx: &ViewContext, collection: &str, type
     }
 }
 
-/// Every record of [`TYPES`] the viewer receives in `collection` (latest version per claim).
-pub fn viewer_records(store: &dyn ObjectStore, ctx: &ViewContext, collection: &str) -> Result<Vec<Record>> {
-    records_of(store, ctx, collection, &TYPES)
-}
-
 /// The dataset of what `records` hold (the originator of each is the server's, from the record).
 pub fn dataset_of(records: &[Record]) -> Dataset {
     Dataset::from_objects(records.iter().map(|r| (r.originator.as_str(), &r.object)))
 }
 
-/// The viewer's dataset in `collection`: incidents from the store's incident read, the rest
-/// through `list`.
+/// The viewer's dataset in `collection`.
 pub fn load(store: &dyn ObjectStore, ctx: &ViewContext, collection: &str) -> Result<Dataset> {
-    let incidents = store.incidents(ctx, collection)?;
-    let others = records_of(store, ctx, collection, &OTHER_TYPES)?;
-    Ok(Dataset::from_parts(others.iter().map(|r| (r.originator.as_str(), &r.object)), incidents))
+    Ok(dataset_of(&viewer_records(store, ctx, collection)?))
 }

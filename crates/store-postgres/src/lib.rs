@@ -38,7 +38,6 @@ pub mod audit;
 mod claims;
 mod federation;
 pub mod feed;
-mod incidents;
 mod labels;
 mod migrate;
 mod pool;
@@ -208,15 +207,6 @@ impl tandem_store::ObjectStore for PgStore {
         query: &tandem_store::ObjectQuery,
     ) -> Result<tandem_store::Page<tandem_store::Record>> {
         self.run(self.list_impl(ctx, collection, query))
-    }
-
-    fn incidents(
-        &self,
-        ctx: &tandem_store::ViewContext,
-        collection: &str,
-    ) -> Result<Vec<tandem_store::incidents::IncidentRecord>> {
-        let scanned = self.run(self.scan_incidents(ctx, collection))?;
-        tandem_store::incidents::from_copies(self, ctx, collection, scanned)
     }
 
     fn delete(

@@ -13,7 +13,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_text_search.sql")),
     (3, include_str!("../migrations/0003_audit.sql")),
-    (4, include_str!("../migrations/0004_incident_index.sql")),
 ];
 
 /// The advisory lock key migrations take (any constant of this crate's own).
@@ -57,9 +56,6 @@ pub(crate) async fn apply(conn: &mut Client) -> Result<()> {
             tx.batch_execute(sql).await.map_err(pg)?;
             if *version == 2 {
                 backfill_text(&tx).await?;
-            }
-            if *version == 4 {
-                crate::incidents::backfill(&tx).await?;
             }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",

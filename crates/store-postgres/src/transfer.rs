@@ -204,8 +204,6 @@ impl RowStore for PgStore {
         let marker = marker.to_string();
         let texts: Vec<(i64, String)> =
             rows.iter().filter_map(|r| tandem_store::transfer::text_entry(table, r)).collect();
-        let incidents: Vec<(i64, tandem_store::incidents::IncidentFacts)> =
-            rows.iter().filter_map(|r| tandem_store::transfer::incident_entry(table, r)).collect();
         self.run(async {
             let mut conn = self.pool.get().await?;
             let tx = conn.transaction().await.map_err(pg)?;
@@ -226,8 +224,6 @@ impl RowStore for PgStore {
                     .await
                     .map_err(pg)?;
                 }
-                // The incident index likewise (`tandem_store::incidents`).
-                crate::incidents::insert(&tx, &incidents).await?;
             }
             if let Some(last) = last {
                 let floor = crate::lock_clock(&tx).await?;

@@ -55,10 +55,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        let mut indexed: Vec<(i64, tandem_store::incidents::IncidentFacts)> = Vec::new();
-        for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text, incident } in
-            objects
-        {
+        for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text } in objects {
             let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
             if has_tombstones {
@@ -169,9 +166,6 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-            if let Some(facts) = incident {
-                indexed.push((last_added, facts));
-            }
             let claimed = others || (has_tombstones && tombstoned_by_another(&tx, coll, &id, originator).await?);
             if claimed && existing.is_empty() {
                 mark_contested(&tx, coll, &id, last_added).await?;
@@ -192,8 +186,6 @@ impl PgStore {
             };
             outcomes.push(PutOutcome::Added { id, version, date_added, contested });
         }
-        // The batch's incident-index rows in one statement (see `tandem_store::incidents`).
-        crate::incidents::insert(&tx, &indexed).await?;
         crate::advance_clock(&tx, floor, last_added).await?;
         tx.commit().await.map_err(pg)?;
         pending.seen = last_added;

@@ -384,17 +384,6 @@ pub trait ObjectStore: Send + Sync {
     ) -> Result<Vec<(crate::aggregate::GroupKey, crate::aggregate::Counts)>> {
         crate::aggregate::over_list(self, ctx, collection, query)
     }
-
-    /// The incidents `ctx` receives in `collection`, as analytics read them (see
-    /// [`crate::incidents`]): one per claim the viewer is served, its latest version the viewer
-    /// may see, with the facts of the viewer's own copy, in feed order. The default reads
-    /// [`ObjectStore::list`] and parses every copy; a backend answers from its incident index,
-    /// with the same label filter, claim settlement and, for a copy the viewer receives
-    /// redacted, the copy itself, and must return exactly what the default returns (the
-    /// conformance suite and the analytics oracle compare them).
-    fn incidents(&self, ctx: &ViewContext, collection: &str) -> Result<Vec<crate::incidents::IncidentRecord>> {
-        crate::incidents::over_list(self, ctx, collection)
-    }
 }
 
 /// Status resources and the accounts created with the CLI (config accounts live in the config).

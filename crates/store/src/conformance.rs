@@ -664,75 +664,6 @@ pub fn provenance_and_meta_round_trip(store: &dyn Store) {
     assert_eq!(store.get_meta("sync/a").unwrap(), None);
 }
 
-fn incident(n: u32, modified: &str, markings: &[&str], admin1: &str) -> Value {
-    json!({"type": "incident", "spec_version": "2.1", "id": format!("incident--00000000-0000-4000-8000-{n:012}"),
-        "created": "2025-01-01T00:00:00.000Z", "modified": modified, "name": format!("incident {n}"),
-        "object_marking_refs": markings,
-        "extensions": {tandem_model::incident::INCIDENT_EXTENSION_ID: {"extension_type": "property-extension",
-            "event_type": "Battles", "time": {"start": "2025-01-01", "end": "2025-01-02"},
-            "place": {"admin1": admin1, "location_refs": ["location--00000000-0000-4000-8000-000000000001"]},
-            "fatalities": {"best": n}}}})
-}
-
-/// `ObjectStore::incidents` (a backend's incident index) answers exactly what its definition
-/// over `list` answers: released labels only, the latest version of each claim the viewer may
-/// see (an older one when the newest is hidden from it), revocations as the copy says,
-/// deletions gone, a contested id settled per reader, a redacted copy's withheld field missing.
-pub fn incidents_are_the_viewers_copies(store: &dyn Store) {
-    let t = |s: u32| format!("2025-01-01T00:00:{s:02}.000Z");
-    let admin1 = format!("extensions.{}.place.admin1", tandem_model::incident::INCIDENT_EXTENSION_ID);
-    put(store, "USA", vec![rel(REL_IRQ, &["IRQ"], None)]);
-    put(store, "IRQ", vec![rel(REL_IRQ, &["IRQ"], None)]);
-    let mut redacted = incident(5, &t(1), &[tlp::TLP2_GREEN], "IQ-AN");
-    redacted["granular_markings"] = json!([{"selectors": [admin1], "marking_ref": REL_IRQ}]);
-    put(
-        store,
-        "USA",
-        vec![
-            incident(1, &t(1), &[tlp::TLP2_GREEN], "SY-DY"),
-            incident(1, &t(2), &[tlp::TLP2_GREEN], "SY-HA"),
-            incident(2, &t(1), &[tlp::TLP2_GREEN], "IQ-NI"),
-            incident(2, &t(2), &[REL_IRQ], "IQ-AN"),
-            incident(3, &t(1), &[tlp::TLP2_AMBER], "IQ-NI"),
-            incident(4, &t(1), &[tlp::TLP2_GREEN], "IQ-NI"),
-            redacted,
-            incident(7, &t(1), &[tlp::TLP2_GREEN], "SY-DY"),
-        ],
-    );
-    let mut revoked = incident(4, &t(3), &[tlp::TLP2_GREEN], "IQ-NI");
-    revoked["revoked"] = json!(true);
-    put(store, "USA", vec![revoked]);
-    // Another member's different claim on id 1 (a conflict for third parties) and on id 7.
-    put(store, "IRQ", vec![incident(1, &t(1), &[tlp::TLP2_GREEN], "IQ-AN"), incident(6, &t(1), &[REL_IRQ], "IQ-AN")]);
-    assert_eq!(
-        store.delete(&ctx("USA"), COLL, "incident--00000000-0000-4000-8000-000000000007", &VersionFilter::All).ok(),
-        Some(DeleteOutcome::Deleted(1))
-    );
-    for member in ["USA", "IRQ", "SYR", "JOR"] {
-        let c = ctx(member);
-        let got = store.incidents(&c, COLL).expect("incidents");
-        assert_eq!(got, crate::incidents::over_list(store, &c, COLL).expect("over list"), "{member}");
-        let by_id = |n: u32| got.iter().find(|r| r.id == format!("incident--00000000-0000-4000-8000-{n:012}"));
-        assert!(by_id(7).is_none(), "{member}: deleted");
-        assert!(by_id(4).is_some_and(|r| r.revoked), "{member}: the revocation is the latest");
-        assert!(by_id(3).is_none_or(|_| member == "USA"), "{member}: AMBER");
-        match member {
-            "USA" => assert_eq!(by_id(1).and_then(|r| r.facts.admin1.clone()).as_deref(), Some("SY-HA")),
-            "IRQ" => assert_eq!(by_id(1).and_then(|r| r.facts.admin1.clone()).as_deref(), Some("IQ-AN")),
-            _ => assert!(by_id(1).is_none(), "{member}: a conflict is withheld"),
-        }
-        let two = by_id(2).and_then(|r| r.facts.admin1.clone());
-        let five = by_id(5).map(|r| r.facts.admin1.clone());
-        if member == "USA" || member == "IRQ" {
-            assert_eq!(two.as_deref(), Some("IQ-AN"), "{member}");
-            assert_eq!(five, Some(Some("IQ-AN".into())), "{member}");
-        } else {
-            assert_eq!(two.as_deref(), Some("IQ-NI"), "{member}: the newest version is hidden, the one before counts");
-            assert_eq!(five, Some(None), "{member}: redacted for it");
-        }
-    }
-}
-
 pub fn aggregates_count_the_viewers_copies(store: &dyn Store) {
     put(store, "USA", vec![rel(REL_IRQ, &["IRQ"], None)]);
     let mut secret = indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
@@ -1003,7 +934,6 @@ macro_rules! store_conformance_suite {
             replicated_tombstones_need_the_originator,
             provenance_and_meta_round_trip,
             aggregates_count_the_viewers_copies,
-            incidents_are_the_viewers_copies,
             cas_meta_replaces_only_the_expected_value,
             insert_meta_absent_inserts_only_absent_keys,
             text_search_matches_words_phrases_and_spellings,

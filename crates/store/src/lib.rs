@@ -16,7 +16,6 @@ pub mod api;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod cursor;
-pub mod incidents;
 pub mod prepare;
 pub mod sealed;
 pub mod sqlite;

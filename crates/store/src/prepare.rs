@@ -32,8 +32,6 @@ pub struct NewVersion {
     /// Its full-text entry, the folded keys (`crate::text::index_text`); `None` for a type that
     /// is not searched.
     pub text: Option<String>,
-    /// Its incident-index row's facts (`crate::incidents`); `None` for any other type.
-    pub incident: Option<crate::incidents::IncidentFacts>,
 }
 
 impl NewVersion {
@@ -52,8 +50,6 @@ impl NewVersion {
             label_key: crate::access::label_key(&label)?,
             label,
             text: crate::text::index_text(object.as_map()),
-            incident: (object.object_type() == "incident")
-                .then(|| crate::incidents::IncidentFacts::of_map(object.as_map())),
             object,
         })
     }

@@ -100,13 +100,9 @@ async fn records(state: &AppState, p: &Principal, q: &Params) -> Result<Vec<Reco
     Ok(tokio::task::spawn_blocking(move || service::viewer_records(store.as_ref(), &ctx, &id)).await??)
 }
 
-/// The caller's dataset: its incidents from the store's incident index (as `list` releases them),
-/// the rest through `Store::list`, with its view.
+/// The caller's dataset.
 async fn dataset(state: &AppState, p: &Principal, q: &Params) -> Result<Dataset, TaxiiError> {
-    let c = collection(state, q)?;
-    let ctx = state.view(p);
-    let (store, id): (Arc<dyn Store>, String) = (Arc::clone(&state.store), c.id.clone());
-    let ds = tokio::task::spawn_blocking(move || service::load(store.as_ref(), &ctx, &id)).await??;
+    let ds = service::dataset_of(&records(state, p, q).await?);
     tandem_taxii::audit::detail("incidents", ds.incidents.len());
     Ok(ds)
 }

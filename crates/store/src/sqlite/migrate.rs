@@ -21,8 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 type RustMigration = fn(&Transaction) -> Result<()>;
 
 /// Migrations written in Rust, numbered in the same sequence as the SQL ones.
-const RUST_MIGRATIONS: &[(i64, RustMigration)] =
-    &[(5, rehash_rfc8785), (6, text_search), (7, |tx| super::incidents::backfill(tx))];
+const RUST_MIGRATIONS: &[(i64, RustMigration)] = &[(5, rehash_rfc8785), (6, text_search)];
 
 enum Step {
     Sql(&'static str),
@@ -249,34 +248,6 @@ mod tests {
         conn.execute("DELETE FROM object_text WHERE rowid = (SELECT MIN(date_added) FROM objects)", [])
             .expect("drop one entry");
         assert_eq!(search(&store, "raqqa"), 1);
-    }
-
-    /// A data directory from before the incident index (schema without version 7): at open a
-    /// row is built for every stored incident version, and the store's incident read answers
-    /// what its definition over `list` answers.
-    #[test]
-    fn the_incident_index_is_backfilled_at_open() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        store.put(COLL, "USA", vec![incident(1, "Raid"), incident(2, "Ambush"), location(WITH_FLOAT)]).expect("put");
-        let path = store.path().to_path_buf();
-        drop(store);
-        rusqlite::Connection::open(&path)
-            .expect("sqlite")
-            .execute_batch(
-                "DROP TRIGGER objects_incident_latest; DROP TRIGGER objects_incident_delete; DROP TABLE incident_index;
-                 DELETE FROM schema_migrations WHERE version = 7",
-            )
-            .expect("back to version 6");
-        let store = SqliteStore::open(dir.path()).expect("reopen");
-        let rows: i64 = rusqlite::Connection::open(&path)
-            .expect("sqlite")
-            .query_row("SELECT COUNT(*) FROM incident_index", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rows, 2, "one row per incident, none for the location");
-        let got = store.incidents(&ctx("IRQ"), COLL).expect("incidents");
-        assert_eq!(got.len(), 2);
-        assert_eq!(got, crate::incidents::over_list(&store, &ctx("IRQ"), COLL).expect("over list"));
     }
 
     #[test]

@@ -6,7 +6,6 @@
 mod accounts;
 mod claims;
 mod federation;
-mod incidents;
 mod labels;
 mod migrate;
 mod read;
@@ -147,10 +146,6 @@ impl crate::ObjectStore for SqliteStore {
         versions: &crate::VersionFilter,
     ) -> Result<crate::DeleteOutcome> {
         self.delete_impl(ctx, collection, id, versions)
-    }
-
-    fn incidents(&self, ctx: &crate::ViewContext, collection: &str) -> Result<Vec<crate::incidents::IncidentRecord>> {
-        self.incidents_impl(ctx, collection)
     }
 
     fn unresolved_markings(&self) -> Result<Vec<(String, u64)>> {

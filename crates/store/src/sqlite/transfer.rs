@@ -143,9 +143,6 @@ impl RowStore for SqliteRows {
                 if let Some((date_added, keys)) = crate::transfer::text_entry(table, row) {
                     index.execute(rusqlite::params![date_added, keys])?;
                 }
-                if let Some((date_added, facts)) = crate::transfer::incident_entry(table, row) {
-                    super::incidents::insert(&tx, date_added, &facts)?;
-                }
             }
         }
         tx.execute(
@@ -183,8 +180,7 @@ mod tests {
             .expect("names");
         // The full-text index (FTS5's table and its shadow tables) is rebuilt from the copied
         // bodies, not copied (`transfer::text_entry`).
-        // The incident index likewise, from the copied incidents (`transfer::incident_entry`).
-        tables.retain(|t| t != "schema_migrations" && !t.starts_with("object_text") && t != "incident_index");
+        tables.retain(|t| t != "schema_migrations" && !t.starts_with("object_text"));
         let mut copied: Vec<String> = TABLES.iter().map(|t| t.name.to_string()).collect();
         copied.sort();
         assert_eq!(tables, copied);

@@ -42,19 +42,8 @@ impl SqliteStore {
             last_added = last_added.max(pending.floor_before);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
-            for NewVersion {
-                object,
-                id,
-                version,
-                version_key,
-                hash,
-                body,
-                provenance,
-                label,
-                label_key,
-                text,
-                incident,
-            } in objects
+            for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text } in
+                objects
             {
                 let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
@@ -171,10 +160,6 @@ impl SqliteStore {
                 if let Some(keys) = text {
                     tx.prepare_cached("INSERT INTO object_text (rowid, keys) VALUES (?1, ?2)")?
                         .execute(params![last_added, keys])?;
-                }
-                // Its incident-index row, in the same transaction (see `crate::incidents`).
-                if let Some(facts) = &incident {
-                    super::incidents::insert(&tx, last_added, facts)?;
                 }
                 // The first claim of this originator on an id another member already claimed makes
                 // it contested; a write to a contested id may make its claims conflict.

@@ -247,23 +247,6 @@ pub fn text_entry(table: &Table, row: &Row) -> Option<(i64, String)> {
     crate::text::index_text(&body).map(|keys| (date_added, keys))
 }
 
-/// The incident-index facts (`date_added`, facts) a copied `objects` row needs in the target:
-/// like the full-text entry, the index is derived from the body (`crate::incidents`), rebuilt by
-/// the target's `write_rows` in the batch's own transaction, never copied. `None` for other
-/// tables and types.
-pub fn incident_entry(table: &Table, row: &Row) -> Option<(i64, crate::incidents::IncidentFacts)> {
-    if table.name != "objects" {
-        return None;
-    }
-    let at = |name: &str| table.columns.iter().position(|c| c.name == name).and_then(|i| row.cells.get(i));
-    if at("type")?.as_text()? != "incident" {
-        return None;
-    }
-    let date_added = at("date_added")?.as_int()?;
-    let body: serde_json::Map<String, Value> = serde_json::from_str(at("body")?.as_text()?).ok()?;
-    Some((date_added, crate::incidents::IncidentFacts::of_map(&body)))
-}
-
 /// The SQL expression that reads `column` of table alias `t` in neutral form.
 pub fn select_expr(column: &Column) -> String {
     match column.kind {
