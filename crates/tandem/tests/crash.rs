@@ -457,7 +457,7 @@ fn incident_in(rng: &mut Rng, admin1: &str) -> Value {
 /// A webhook receiver on a loopback port: records the incident id of every delivery it
 /// answered 200, after a random delay of up to `delay_ms` (so a kill can fall mid-delivery).
 fn receiver(seed: u64, delay_ms: u64) -> (u16, Arc<Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
     let port = listener.local_addr().expect("addr").port();
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -466,20 +466,9 @@ fn receiver(seed: u64, delay_ms: u64) -> (u16, Arc<Mutex<Vec<String>>>) {
         let mut rng = Rng(seed);
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
+            let Some(body) = read_request_body(&mut reader) else {
                 continue;
-            }
+            };
             std::thread::sleep(Duration::from_millis(rng.below(delay_ms + 1)));
             let mut stream = reader.into_inner();
             if stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").is_ok() {

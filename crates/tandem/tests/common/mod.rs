@@ -177,3 +177,23 @@ pub fn client_builder() -> reqwest::blocking::ClientBuilder {
 pub fn client() -> reqwest::blocking::Client {
     client_builder().build().expect("client")
 }
+
+/// The body of one HTTP/1.1 request read from `reader` (headers up to the blank line, then
+/// `Content-Length` bytes), for the tests' small webhook receivers; `None` when the connection
+/// ends first.
+#[allow(dead_code)] // not every test binary that includes `common` runs a receiver
+pub fn read_request_body(reader: &mut impl std::io::BufRead) -> Option<Vec<u8>> {
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(body)
+}
