@@ -191,13 +191,14 @@ pub(crate) async fn advance_clock(tx: &tokio_postgres::Transaction<'_>, floor: i
 }
 
 impl tandem_store::ObjectStore for PgStore {
-    fn put(
+    fn put_with_status(
         &self,
         collection: &str,
         originator: &str,
         objects: Vec<tandem_store::Incoming>,
+        status: &mut (dyn FnMut(&[tandem_store::PutOutcome]) -> Option<tandem_store::NewStatus> + Send),
     ) -> Result<Vec<tandem_store::PutOutcome>> {
-        self.run(self.put_impl(collection, originator, objects))
+        self.run(self.put_impl(collection, originator, objects, status))
     }
 
     fn list(

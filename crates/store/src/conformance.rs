@@ -559,6 +559,47 @@ pub fn statuses_belong_to_their_owner(store: &dyn Store) {
     assert_eq!(store.get_status("s1", "bob").unwrap(), None);
 }
 
+pub fn a_status_is_stored_with_the_objects_it_reports(store: &dyn Store) {
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[])]);
+    let mut changed = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
+    changed["name"] = json!("another content under the same version");
+    let batch =
+        vec![indicator(1, "2025-01-01T00:00:00.000Z", &[]), changed, indicator(2, "2025-01-01T00:00:00.000Z", &[])];
+    let mut calls = Vec::new();
+    let outcomes = store
+        .put_with_status(COLL, "USA", batch.into_iter().map(obj).collect(), &mut |outcomes| {
+            let kinds: Vec<&str> = outcomes
+                .iter()
+                .map(|o| match o {
+                    PutOutcome::Added { .. } => "added",
+                    PutOutcome::Duplicate { .. } => "duplicate",
+                    PutOutcome::Rejected { .. } => "rejected",
+                })
+                .collect();
+            calls.push(kinds.join(","));
+            Some(crate::NewStatus {
+                id: "s-with".into(),
+                owner: "alice".into(),
+                body: json!({"kinds": kinds}).to_string(),
+            })
+        })
+        .unwrap();
+    assert_eq!(calls, vec!["duplicate,rejected,added".to_string()], "called once, with the outcomes in order");
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(
+        store.get_status("s-with", "alice").unwrap(),
+        Some(json!({"kinds": ["duplicate", "rejected", "added"]})),
+        "the status is stored with the objects"
+    );
+    assert_eq!(store.get_status("s-with", "bob").unwrap(), None, "and only its owner reads it");
+    assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 2, "the objects are stored too");
+    // No status asked for: none is written.
+    store
+        .put_with_status(COLL, "USA", vec![obj(indicator(3, "2025-01-01T00:00:00.000Z", &[]))], &mut |_| None)
+        .unwrap();
+    assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 3);
+}
+
 pub fn tombstone_feed_follows_releasability(store: &dyn Store) {
     put(
         store,
@@ -929,6 +970,7 @@ macro_rules! store_conformance_suite {
             whole_copies_as_stored_text_are_the_same_copies,
             delete_leaves_sticky_tombstones,
             statuses_belong_to_their_owner,
+            a_status_is_stored_with_the_objects_it_reports,
             accounts_version_moves_with_every_account_change,
             tombstone_feed_follows_releasability,
             replicated_tombstones_need_the_originator,

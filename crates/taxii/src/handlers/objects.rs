@@ -7,7 +7,7 @@ use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value, json};
 use tandem_model::Timestamp;
-use tandem_store::{DeleteOutcome, ObjectQuery, Page, Record};
+use tandem_store::{DeleteOutcome, NewStatus, ObjectQuery, Page, Record};
 
 use super::{Pairs, blocking, can_write, collection, pairs, require_read, view};
 use crate::auth::Caller;
@@ -457,10 +457,31 @@ pub async fn add_objects(
     let objects = envelope_objects(&bytes)?;
     let total = objects.len();
 
-    // Validation, signing and the durable write, off the async threads.
+    // Validation, signing and the durable write of the objects with their status resource, in one
+    // transaction, off the async threads.
     let (ingest, cid, member) = (state.ingest(), c.id.clone(), p.member.clone());
-    let summary = tokio::task::spawn_blocking(move || ingest.submit(&cid, &member, objects)).await??;
-    // Successes in submission order; failures as validation found them, then the store's.
+    let (status_id, user) = (uuid::Uuid::new_v4().to_string(), p.user.clone());
+    let sid = status_id.clone();
+    let (summary, status) = tokio::task::spawn_blocking(move || {
+        let mut resource = None;
+        let summary = ingest.submit_reporting(&cid, &member, objects, |summary| {
+            let status = status_resource(summary, &sid, request_timestamp, total);
+            let body = status.to_string();
+            resource = Some(status);
+            Some(NewStatus { id: sid.clone(), owner: user, body })
+        })?;
+        Ok::<_, tandem_store::StoreError>((summary, resource))
+    })
+    .await??;
+    let status = status.ok_or_else(|| TaxiiError::Internal("the write made no status resource".into()))?;
+    audit_write(&c.id, &status_id, &summary, &status);
+    Ok(taxii_json(StatusCode::ACCEPTED, &status))
+}
+
+/// The TAXII status resource of one POST: `complete`, with a success per stored or duplicate
+/// object in submission order and a failure per rejected one (validation's first, then the
+/// store's).
+fn status_resource(summary: &Summary, status_id: &str, request_timestamp: Timestamp, total: usize) -> Value {
     let successes: Vec<Value> = summary
         .entries
         .iter()
@@ -485,7 +506,6 @@ pub async fn add_objects(
         .collect();
     debug_assert_eq!(successes.len() + failures.len(), total, "one status entry per submitted object");
 
-    let status_id = uuid::Uuid::new_v4().to_string();
     let mut status = Map::new();
     status.insert("id".into(), json!(status_id));
     status.insert("status".into(), json!("complete"));
@@ -500,12 +520,7 @@ pub async fn add_objects(
         status.insert("failures".into(), Value::Array(failures));
     }
     status.insert("pending_count".into(), json!(0));
-    let status = Value::Object(status);
-
-    let (sid, user, body) = (status_id.clone(), p.user.clone(), status.clone());
-    blocking(&state, move |s| s.put_status(&sid, &user, &body)).await?;
-    audit_write(&c.id, &status_id, &summary, &status);
-    Ok(taxii_json(StatusCode::ACCEPTED, &status))
+    Value::Object(status)
 }
 
 /// Ids and counts of a write for the audit log (ids of the versions added only).
