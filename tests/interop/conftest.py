@@ -61,6 +61,24 @@ def pytest_report_header(config):
     return "tandem interop backend: %s" % BACKEND
 
 
+def pytest_terminal_summary(terminalreporter):
+    """On PostgreSQL: the requests each process of each node answered, and the kill."""
+    if not ON_POSTGRES:
+        return
+    counts = {}
+    for e in pgnode.EVENTS:
+        per = counts.setdefault(e["node"], {"a": 0, "b": 0, None: 0})
+        per[e["backend"]] += 1
+    write = terminalreporter.write_line
+    write("requests answered per process (a, b; unanswered):")
+    for name, per in counts.items():
+        write("  %s: a %d, b %d; %d" % (name, per["a"], per["b"], per[None]))
+    for k in pgnode.KILLS:
+        write("killed %s/%s (pid %d, signal %d) during %s %s in %s; restarted %.1f s later"
+              % (k["node"], k["backend"], k["pid"], k["signal"], k["method"], k["path"], k["test"],
+                 (k["restarted"] or float("nan")) - k["killed"]))
+
+
 def target_dir():
     return Path(os.environ.get("CARGO_TARGET_DIR") or (REPO / "target"))
 
@@ -180,7 +198,7 @@ class Node:
     def __init__(self, config_path, log_path):
         self.config = Path(config_path)
         self.dir = self.config.parent
-        self.name = self.dir.name
+        self.name = "%s/%s" % (self.dir.parent.name, self.dir.name)
         text = self.config.read_text()
         self.port = int(text.split('listen = "127.0.0.1:')[1].split('"')[0])
         self.base = "http://127.0.0.1:%d" % self.port
@@ -205,6 +223,7 @@ class Node:
         self.proc = subprocess.Popen([tandem_binary(), "serve", "--config", str(self.config)],
                                      stdout=log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "RUST_LOG": "warn"})
+        log.close()  # the child holds its own descriptor
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

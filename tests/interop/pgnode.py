@@ -34,7 +34,7 @@ from pathlib import Path
 
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 # Requests the first module-scoped node answers before its process `a` is killed.
-KILL_AFTER = int(os.environ.get("TANDEM_INTEROP_KILL_AFTER", "25"))
+KILL_AFTER = int(os.environ.get("TANDEM_INTEROP_KILL_AFTER", "300"))
 
 EVENTS = []  # one dict per proxied request, in the order they finished
 KILLS = []  # one dict per kill
@@ -393,6 +393,7 @@ class Backend:
         self.proc = subprocess.Popen([self.binary, "serve", "--config", str(self.config)],
                                      stdout=log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "RUST_LOG": "warn"})
+        log.close()  # the child holds its own descriptor
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
