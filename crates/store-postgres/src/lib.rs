@@ -279,6 +279,10 @@ impl tandem_store::AccountStore for PgStore {
     }
 
     fn get_status(&self, id: &str, owner: &str) -> Result<Option<serde_json::Value>> {
+        // An id from a request's path may hold NUL, which no stored text can (read::storable).
+        if !read::storable(id) || !read::storable(owner) {
+            return Ok(None);
+        }
         self.run(self.get_status_impl(id, owner))
     }
 
@@ -305,6 +309,9 @@ impl tandem_store::AccountStore for PgStore {
 
 impl tandem_store::MetaStore for PgStore {
     fn get_meta(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        if !read::storable(key) {
+            return Ok(None);
+        }
         self.run(self.get_meta_impl(key))
     }
 
@@ -313,6 +320,9 @@ impl tandem_store::MetaStore for PgStore {
     }
 
     fn list_meta(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        if !read::storable(prefix) {
+            return Ok(Vec::new());
+        }
         self.run(self.list_meta_impl(prefix))
     }
 
