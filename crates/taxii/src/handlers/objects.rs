@@ -486,15 +486,16 @@ pub async fn add_objects(
         return Err(TaxiiError::UnsupportedMediaType);
     }
     let bytes = read_body(&headers, body, state.config.max_content_length).await?;
-    let objects = envelope_objects(&bytes)?;
-    let total = objects.len();
 
-    // Validation, signing and the durable write of the objects with their status resource, in one
-    // transaction, off the async threads.
+    // Parsing (over the machine's cores), validation, signing and the durable write of the
+    // objects with their status resource in one transaction, all off the async threads.
     let (ingest, cid, member) = (state.ingest(), c.id.clone(), p.member.clone());
     let (status_id, user) = (uuid::Uuid::new_v4().to_string(), p.user.clone());
     let sid = status_id.clone();
     let (summary, status) = tokio::task::spawn_blocking(move || {
+        let objects = envelope_objects(&bytes)?;
+        drop(bytes);
+        let total = objects.len();
         let mut resource = None;
         let summary = ingest.submit_reporting(&cid, &member, objects, |summary| {
             let status = status_resource(summary, &sid, request_timestamp, total);
@@ -502,7 +503,7 @@ pub async fn add_objects(
             resource = Some(status);
             Some(NewStatus { id: sid.clone(), owner: user, body })
         })?;
-        Ok::<_, tandem_store::StoreError>((summary, resource))
+        Ok::<_, TaxiiError>((summary, resource))
     })
     .await??;
     let status = status.ok_or_else(|| TaxiiError::Internal("the write made no status resource".into()))?;
