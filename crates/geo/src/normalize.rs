@@ -115,7 +115,9 @@ fn normalize_latin_tokens(s: &str) -> Vec<String> {
 /// can only match the same characters in UTF-8).
 fn contains_ascii(w: &str, pattern: &str) -> bool {
     debug_assert!(pattern.is_ascii());
-    w.as_bytes().windows(pattern.len()).any(|window| window == pattern.as_bytes())
+    let p = pattern.as_bytes();
+    // Byte by byte, not `window == p`: a slice comparison calls memcmp for each window.
+    w.as_bytes().windows(p.len()).any(|window| window.iter().zip(p).all(|(a, b)| a == b))
 }
 
 /// Folds one lowercase token. Order matters: word endings first (they look at the
