@@ -62,7 +62,8 @@ async fn main() -> anyhow::Result<()> {
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
         let (paths, next, barrier) = (paths.clone(), next.clone(), start_barrier.clone());
-        let (bases, user, password, warmup) = (args.base.clone(), args.user.clone(), args.password.clone(), args.warmup);
+        let (bases, user, password, warmup) =
+            (args.base.clone(), args.user.clone(), args.password.clone(), args.warmup);
         workers.push(tokio::spawn(async move {
             // One client per worker: one keep-alive connection to each process, as separate
             // analysts behind a round-robin load balancer would have.
