@@ -4,6 +4,12 @@ The binary is built once per session (`cargo build -p tandem`, honouring CARGO_T
 `start_node(config)` starts a node from a `NodeConfig` and waits until `/taxii2/` answers; tests
 may stop it and start another process on the same data directory (restart tests). Every node
 started is killed at the end of the session.
+
+`TANDEM_INTEROP_BACKEND` chooses the storage (`sqlite`, the default, or `postgres`). On
+PostgreSQL (see pgnode.py) `write_config` gives each node directory a fresh database on the
+session's throw-away server, and a node is two `tandem serve` processes on that database behind
+a round-robin proxy on the node's port; one process of one node is killed during the suite and
+restarted (test_zz_two_processes.py proves it). The tests see the same `Node` either way.
 """
 
 import json
@@ -16,6 +22,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+import pgnode
 
 REPO = Path(__file__).resolve().parents[2]
 TAXII = "application/taxii+json;version=2.1"
@@ -33,6 +41,42 @@ USERS = [
 MEMBERS = [("USA", "United States"), ("IRQ", "Iraq"), ("SYR", "Syria"), ("JOR", "Jordan")]
 # LVNT: Levant partners (IRQ and JOR, not SYR).
 GROUPS = [("LVNT", "Levant partners", ["IRQ", "JOR"])]
+
+
+BACKEND = os.environ.get("TANDEM_INTEROP_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError("TANDEM_INTEROP_BACKEND: sqlite or postgres, not %r" % BACKEND)
+ON_POSTGRES = BACKEND == "postgres"
+
+# Outcomes of the tests so far, for test_zz_two_processes.py: (nodeid, outcome, finished at).
+OUTCOMES = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or report.outcome != "passed":
+        OUTCOMES.append((report.nodeid, report.outcome, time.time()))
+
+
+def pytest_report_header(config):
+    return "tandem interop backend: %s" % BACKEND
+
+
+def pytest_terminal_summary(terminalreporter):
+    """On PostgreSQL: the requests each process of each node answered, and the kill."""
+    if not ON_POSTGRES:
+        return
+    counts = {}
+    for e in pgnode.EVENTS:
+        per = counts.setdefault(e["node"], {"a": 0, "b": 0, None: 0})
+        per[e["backend"]] += 1
+    write = terminalreporter.write_line
+    write("requests answered per process (a, b; unanswered):")
+    for name, per in counts.items():
+        write("  %s: a %d, b %d; %d" % (name, per["a"], per["b"], per[None]))
+    for k in pgnode.KILLS:
+        write("killed %s/%s (pid %d, signal %d) during %s %s in %s; restarted %.1f s later"
+              % (k["node"], k["backend"], k["pid"], k["signal"], k["method"], k["path"], k["test"],
+                 (k["restarted"] or float("nan")) - k["killed"]))
 
 
 def target_dir():
@@ -89,6 +133,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+_CLUSTER = None
+_DATABASES = {}  # node directory -> its database's url (postgres)
+
+
+def cluster():
+    """The session's PostgreSQL server, started on first use."""
+    global _CLUSTER
+    if _CLUSTER is None:
+        _CLUSTER = pgnode.Cluster()
+    return _CLUSTER
+
+
+def database_of(directory):
+    """The database of the node in `directory` (postgres): created once, the same on every
+    later `write_config` of that directory (a restart, or a CLI command before `serve`)."""
+    key = str(Path(directory).resolve())
+    if key not in _DATABASES:
+        _DATABASES[key] = cluster().database()
+    return _DATABASES[key]
+
+
 def write_config(directory, member="USA", port=None, max_content_length=None, page_size_max=None,
                  users=USERS):
     """Writes `directory/tandem.toml` (data in `directory/data`) and returns its path."""
@@ -109,48 +174,89 @@ def write_config(directory, member="USA", port=None, max_content_length=None, pa
     for name, m, clearance in users:
         lines += ["", "[[users]]", 'name = "%s"' % name, 'member = "%s"' % m,
                   'password = "%s"' % PASSWORD, 'clearance = "%s"' % clearance]
+    if ON_POSTGRES:
+        lines += ["", "[storage]", 'backend = "postgres"', 'url = "%s"' % database_of(directory)]
     path = directory / "tandem.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
+def _answers(base):
+    """Whether the node at `base` answers discovery."""
+    try:
+        r = requests.get(base + "/taxii2/", headers={"Accept": TAXII}, auth=("usa", PASSWORD),
+                         timeout=2)
+        return r.status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
+        return False
+
+
 class Node:
-    """A running `tandem serve` process."""
+    """A running node: one `tandem serve` process (SQLite), or two on one PostgreSQL database
+    behind a round-robin proxy on the node's port (pgnode.py)."""
 
     def __init__(self, config_path, log_path):
         self.config = Path(config_path)
         self.dir = self.config.parent
+        self.name = "%s/%s" % (self.dir.parent.name, self.dir.name)
         text = self.config.read_text()
-        port = int(text.split('listen = "127.0.0.1:')[1].split('"')[0])
-        self.base = "http://127.0.0.1:%d" % port
+        self.port = int(text.split('listen = "127.0.0.1:')[1].split('"')[0])
+        self.base = "http://127.0.0.1:%d" % self.port
         self.api = self.base + "/api/"
         self.log_path = log_path
         self.proc = None
         self._coll = None
+        # PostgreSQL: the two processes, the proxy, and whether this node may take the kill.
+        self.backends = {}
+        self.proxy = None
+        self.kill_ok = False
+
+    @staticmethod
+    def ready(base):
+        return _answers(base)
 
     # -- process ----------------------------------------------------------------------------
     def start(self, timeout=60):
+        if ON_POSTGRES:
+            return self._start_pair(timeout)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([tandem_binary(), "serve", "--config", str(self.config)],
                                      stdout=log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "RUST_LOG": "warn"})
+        log.close()  # the child holds its own descriptor
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("tandem serve exited with %s:\n%s"
                                    % (self.proc.returncode, Path(self.log_path).read_text()))
-            try:
-                r = requests.get(self.base + "/taxii2/", headers={"Accept": TAXII},
-                                 auth=("usa", PASSWORD), timeout=2)
-                if r.status_code == 200:
-                    return self
-            except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
-                pass
+            if _answers(self.base):
+                return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("tandem serve did not answer within %ss" % timeout)
 
+    def _start_pair(self, timeout):
+        """Processes `a` then `b` (so `a` makes the node key both use), then the proxy."""
+        text = self.config.read_text()
+        if not self.backends:
+            self.backends = {n: pgnode.Backend(self, n, tandem_binary()) for n in ("a", "b")}
+        try:
+            for backend in self.backends.values():
+                backend.write_config(text, self.port)
+                backend.start(self.ready, timeout)
+            if self.proxy is None:
+                self.proxy = pgnode.Proxy(self, self.port)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
     def stop(self):
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
+        for backend in self.backends.values():
+            backend.stop()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -232,12 +338,16 @@ def _kill_nodes():
     yield
     for n in _NODES:
         n.stop()
+    if _CLUSTER is not None:
+        _CLUSTER.stop()
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, binary):
-    """A fresh node per test module."""
+    """A fresh node per test module (on PostgreSQL, the one whose process `a` is killed during
+    the suite is one of these: pgnode.KILL_AFTER)."""
     n = start_node(tmp_path_factory.mktemp("node"))
+    n.kill_ok = True
     yield n
     n.stop()
 

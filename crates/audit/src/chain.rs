@@ -52,15 +52,21 @@ pub struct Record {
 
 impl Record {
     /// Places `entry` after `prev_hash` at `seq` and computes its hash.
+    ///
+    /// Its text fields are recorded as every keeper can store them: a NUL (a client may present
+    /// one in a Basic header's user name) becomes U+FFFD, since PostgreSQL's text holds no NUL,
+    /// and a keeper that refused the record would hold the audit log's writer retrying it for
+    /// ever. The hash covers the text as recorded, so it verifies whichever keeper holds it.
     pub fn chain(seq: u64, entry: &Entry, prev_hash: &str) -> Record {
+        let text = |s: &str| if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_string() };
         let mut r = Record {
             seq,
-            ts: entry.ts.clone(),
-            actor_user: entry.actor_user.clone(),
-            actor_member: entry.actor_member.clone(),
-            action: entry.action.clone(),
-            method: entry.method.clone(),
-            path: entry.path.clone(),
+            ts: text(&entry.ts),
+            actor_user: entry.actor_user.as_deref().map(text),
+            actor_member: entry.actor_member.as_deref().map(text),
+            action: text(&entry.action),
+            method: text(&entry.method),
+            path: text(&entry.path),
             status: entry.status,
             detail: entry.detail.to_string(),
             prev_hash: prev_hash.to_string(),
@@ -178,6 +184,15 @@ mod tests {
         for v in variants {
             assert_ne!(v.hash, base.hash, "{v:?}");
         }
+        // A NUL is recorded as U+FFFD (storable by every keeper), and the hash covers that.
+        let mut nul = entry(Some("us\0er"), "/a\0");
+        nul.actor_member = Some("U\0SA".into());
+        let r = Record::chain(1, &nul, GENESIS);
+        assert_eq!(
+            (r.actor_user.as_deref(), r.actor_member.as_deref(), r.path.as_str()),
+            (Some("us\u{FFFD}er"), Some("U\u{FFFD}SA"), "/a\u{FFFD}")
+        );
+        assert_eq!(r.compute_hash(), r.hash);
         // Moving a byte between adjacent fields changes the hash.
         let mut a = entry(Some("ab"), "/a");
         a.actor_member = Some("c".into());

@@ -355,6 +355,30 @@ mod tests {
         assert!(report.problems.contains(&Problem::Edited { seq: 50 }), "{report}");
     }
 
+    /// A presented user name holding NUL (a hostile Basic header) is recorded, as U+FFFD, and the
+    /// entries after it too: PostgreSQL's text holds no NUL, and refusing the record once held
+    /// the writer retrying it for ever, every later entry behind it.
+    #[test]
+    fn a_name_holding_nul_is_recorded_and_the_log_goes_on() {
+        let url = crate::testdb::fresh_url();
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let chain = Arc::new(PgAudit::open(&url, "test").expect("audit keeper"));
+        let log = AuditLog::on(chain, key.clone(), AuditOptions::default()).expect("log");
+        let mut hostile = entry(1);
+        hostile.actor_user = Some("us\0er".into());
+        hostile.action = "auth.failure".into();
+        log.record(hostile);
+        log.record(entry(2));
+        log.flush().expect("flush");
+        log.close().expect("close");
+        let reader = PgAudit::open(&url, "test").expect("reader");
+        let records = reader.read(0, 10).expect("read");
+        let users: Vec<Option<&str>> = records.iter().map(|r| r.actor_user.as_deref()).collect();
+        assert_eq!(users, vec![Some("us\u{FFFD}er"), Some("user2")]);
+        let report = verify_chain(&reader, &key.verifying_key()).expect("verify");
+        assert!(report.is_intact() && report.entries == 2, "{report}");
+    }
+
     /// `import` stores another keeper's records verbatim after its head, and refuses (storing
     /// nothing) records that do not continue its chain or a checkpoint past its head.
     #[test]

@@ -191,13 +191,14 @@ pub(crate) async fn advance_clock(tx: &tokio_postgres::Transaction<'_>, floor: i
 }
 
 impl tandem_store::ObjectStore for PgStore {
-    fn put(
+    fn put_with_status(
         &self,
         collection: &str,
         originator: &str,
         objects: Vec<tandem_store::Incoming>,
+        status: &mut (dyn FnMut(&[tandem_store::PutOutcome]) -> Option<tandem_store::NewStatus> + Send),
     ) -> Result<Vec<tandem_store::PutOutcome>> {
-        self.run(self.put_impl(collection, originator, objects))
+        self.run(self.put_impl(collection, originator, objects, status))
     }
 
     fn list(
@@ -278,6 +279,10 @@ impl tandem_store::AccountStore for PgStore {
     }
 
     fn get_status(&self, id: &str, owner: &str) -> Result<Option<serde_json::Value>> {
+        // An id from a request's path may hold NUL, which no stored text can (read::storable).
+        if !read::storable(id) || !read::storable(owner) {
+            return Ok(None);
+        }
         self.run(self.get_status_impl(id, owner))
     }
 
@@ -304,6 +309,9 @@ impl tandem_store::AccountStore for PgStore {
 
 impl tandem_store::MetaStore for PgStore {
     fn get_meta(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        if !read::storable(key) {
+            return Ok(None);
+        }
         self.run(self.get_meta_impl(key))
     }
 
@@ -312,6 +320,9 @@ impl tandem_store::MetaStore for PgStore {
     }
 
     fn list_meta(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        if !read::storable(prefix) {
+            return Ok(Vec::new());
+        }
         self.run(self.list_meta_impl(prefix))
     }
 

@@ -120,6 +120,11 @@ impl PgStore {
     }
 }
 
+/// Whether `value` can be a PostgreSQL text value (one holding NUL cannot).
+pub(crate) fn storable(value: &str) -> bool {
+    !value.contains('\0')
+}
+
 /// The listing query for `query` (parameters: $1 collection, $2 position, $3 released labels,
 /// then the filters, the batch size last); `None` when it can match nothing.
 fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) -> Option<(String, Vec<Param>)> {
@@ -139,18 +144,27 @@ fn listing_sql(query: &ObjectQuery, released: &Released, any_contested: bool) ->
         (Box::new(0i64), Type::INT8), // the position, set per batch
         (Box::new(released.ids.clone()), Type::INT8_ARRAY),
     ];
-    let mut push_in = |sql: &mut String, column: &str, values: &[String]| {
-        params.push((Box::new(values.to_vec()), Type::TEXT_ARRAY));
+    // A filter's values come from the request (`match[id]`, a path's id). PostgreSQL's text
+    // cannot hold NUL, and rejects a parameter holding one (an error, a 500), so a value with a
+    // NUL can equal no stored value: it is left out, and a filter left with none matches nothing
+    // (as on SQLite, where such a value simply matches no row).
+    let mut push_in = |sql: &mut String, column: &str, values: &[String]| -> Option<()> {
+        let values: Vec<String> = values.iter().filter(|v| storable(v)).cloned().collect();
+        if values.is_empty() {
+            return None;
+        }
+        params.push((Box::new(values), Type::TEXT_ARRAY));
         sql.push_str(&format!(" AND {column} = ANY(${})", params.len()));
+        Some(())
     };
     if !query.ids.is_empty() {
-        push_in(&mut sql, "o.stix_id", &query.ids);
+        push_in(&mut sql, "o.stix_id", &query.ids)?;
     }
     if !query.types.is_empty() {
-        push_in(&mut sql, "o.type", &query.types);
+        push_in(&mut sql, "o.type", &query.types)?;
     }
     if !query.spec_versions.is_empty() {
-        push_in(&mut sql, "o.spec_version", &query.spec_versions);
+        push_in(&mut sql, "o.spec_version", &query.spec_versions)?;
     }
     if query.signed_only {
         sql.push_str(" AND o.provenance IS NOT NULL");

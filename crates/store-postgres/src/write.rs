@@ -4,7 +4,9 @@
 use serde_json::Value;
 use tandem_model::{Timestamp, object::Family};
 use tandem_policy::classify_marking;
-use tandem_store::{DeleteOutcome, Incoming, NewVersion, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
+use tandem_store::{
+    DeleteOutcome, Incoming, NewStatus, NewVersion, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext,
+};
 use tokio_postgres::GenericClient;
 
 use crate::labels::{self, Pending};
@@ -27,6 +29,7 @@ impl PgStore {
         collection: &str,
         originator: &str,
         objects: Vec<Incoming>,
+        status: &mut (dyn FnMut(&[PutOutcome]) -> Option<NewStatus> + Send),
     ) -> Result<Vec<PutOutcome>> {
         // Hashes, bodies and labels before the clock row is locked (see `tandem_store::prepare`).
         let objects = NewVersion::prepare_all(originator, objects)?;
@@ -167,6 +170,15 @@ impl PgStore {
             outcomes.push(PutOutcome::Added { id, version, date_added, contested });
         }
         rows.flush(&tx, coll, originator).await?;
+        if let Some(NewStatus { id, owner, body }) = status(&outcomes) {
+            tx.execute(
+                "INSERT INTO statuses (id, owner, created, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, created = excluded.created, body = excluded.body",
+                &[&id, &owner, &Timestamp::now().as_micros(), &body],
+            )
+            .await
+            .map_err(pg)?;
+        }
         crate::advance_clock(&tx, floor, last_added).await?;
         tx.commit().await.map_err(pg)?;
         pending.seen = last_added;

@@ -292,12 +292,36 @@ pub struct StoredToken {
     pub label: Option<String>,
 }
 
+/// A status resource written with the objects it reports on ([`ObjectStore::put_with_status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStatus {
+    pub id: String,
+    /// The user who may read it.
+    pub owner: String,
+    /// Its JSON text.
+    pub body: String,
+}
+
 /// Storage of object versions. All object reads take a [`ViewContext`] and return only what
 /// policy releases to it; the methods without one serve the node's own federation machinery.
 pub trait ObjectStore: Send + Sync {
     /// Stores versions originated by `originator` into `collection`, atomically per object: each
     /// object is either fully stored (and durable when this returns) or rejected with a reason.
-    fn put(&self, collection: &str, originator: &str, objects: Vec<Incoming>) -> Result<Vec<PutOutcome>>;
+    fn put(&self, collection: &str, originator: &str, objects: Vec<Incoming>) -> Result<Vec<PutOutcome>> {
+        self.put_with_status(collection, originator, objects, &mut |_| None)
+    }
+
+    /// [`put`](Self::put), and the status resource that `status` makes of the outcomes stored in
+    /// the same transaction: a TAXII POST's objects and its status are durable together, with one
+    /// commit (one fsync) rather than two, and a status never names versions that a crash lost.
+    /// `status` is called once, with the outcomes in submission order, before the commit.
+    fn put_with_status(
+        &self,
+        collection: &str,
+        originator: &str,
+        objects: Vec<Incoming>,
+        status: &mut (dyn FnMut(&[PutOutcome]) -> Option<NewStatus> + Send),
+    ) -> Result<Vec<PutOutcome>>;
 
     /// Lists object versions in ascending `date_added`. This one method serves the objects,
     /// object, versions and manifest endpoints: `query.ids` narrows to one object,

@@ -613,11 +613,74 @@ pub fn accounts_version_moves_with_every_account_change(store: &dyn Store) {
     assert_ne!(store.accounts_version().unwrap(), v2, "a token added");
 }
 
+/// A value a client sent (a path's id, `match[id]`, a status id) may hold NUL, which
+/// PostgreSQL's text cannot: it must match nothing, as on SQLite, never fail the request.
+pub fn request_values_holding_nul_match_nothing(store: &dyn Store) {
+    let o = indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]);
+    put(store, "USA", vec![o.clone()]);
+    let id = o["id"].as_str().expect("id").to_string();
+    let nul = |s: &str| format!("{s}\0");
+    let q = |ids: Vec<String>, types: Vec<String>| ObjectQuery { ids, types, ..Default::default() };
+    assert!(all(store, &ctx("USA"), q(vec![nul(&id)], vec![])).is_empty());
+    assert!(all(store, &ctx("USA"), q(vec![], vec![nul("indicator")])).is_empty());
+    let spec = ObjectQuery { spec_versions: vec![nul("2.1")], ..Default::default() };
+    assert!(all(store, &ctx("USA"), spec).is_empty());
+    // Beside a value that can match, it changes nothing.
+    assert_eq!(ids(&all(store, &ctx("USA"), q(vec![nul(&id), id.clone()], vec![]))), vec![id.clone()]);
+    store.put_status("s1", "alice", &json!({"id": "s1"})).expect("status");
+    assert_eq!(store.get_status(&nul("s1"), "alice").expect("status"), None);
+    assert_eq!(store.get_status("s1", &nul("alice")).expect("status"), None);
+    store.put_meta("k", Some(&json!(1))).expect("meta");
+    assert_eq!(store.get_meta(&nul("k")).expect("meta"), None);
+    assert_eq!(store.list_meta(&nul("k")).expect("meta"), vec![]);
+}
+
 pub fn statuses_belong_to_their_owner(store: &dyn Store) {
     let body = json!({"id": "s1", "status": "complete"});
     store.put_status("s1", "alice", &body).unwrap();
     assert_eq!(store.get_status("s1", "alice").unwrap(), Some(body));
     assert_eq!(store.get_status("s1", "bob").unwrap(), None);
+}
+
+pub fn a_status_is_stored_with_the_objects_it_reports(store: &dyn Store) {
+    put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[])]);
+    let mut changed = indicator(1, "2025-01-01T00:00:00.000Z", &[]);
+    changed["name"] = json!("another content under the same version");
+    let batch =
+        vec![indicator(1, "2025-01-01T00:00:00.000Z", &[]), changed, indicator(2, "2025-01-01T00:00:00.000Z", &[])];
+    let mut calls = Vec::new();
+    let outcomes = store
+        .put_with_status(COLL, "USA", batch.into_iter().map(obj).collect(), &mut |outcomes| {
+            let kinds: Vec<&str> = outcomes
+                .iter()
+                .map(|o| match o {
+                    PutOutcome::Added { .. } => "added",
+                    PutOutcome::Duplicate { .. } => "duplicate",
+                    PutOutcome::Rejected { .. } => "rejected",
+                })
+                .collect();
+            calls.push(kinds.join(","));
+            Some(crate::NewStatus {
+                id: "s-with".into(),
+                owner: "alice".into(),
+                body: json!({"kinds": kinds}).to_string(),
+            })
+        })
+        .unwrap();
+    assert_eq!(calls, vec!["duplicate,rejected,added".to_string()], "called once, with the outcomes in order");
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(
+        store.get_status("s-with", "alice").unwrap(),
+        Some(json!({"kinds": ["duplicate", "rejected", "added"]})),
+        "the status is stored with the objects"
+    );
+    assert_eq!(store.get_status("s-with", "bob").unwrap(), None, "and only its owner reads it");
+    assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 2, "the objects are stored too");
+    // No status asked for: none is written.
+    store
+        .put_with_status(COLL, "USA", vec![obj(indicator(3, "2025-01-01T00:00:00.000Z", &[]))], &mut |_| None)
+        .unwrap();
+    assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 3);
 }
 
 pub fn tombstone_feed_follows_releasability(store: &dyn Store) {
@@ -991,6 +1054,8 @@ macro_rules! store_conformance_suite {
             whole_copies_as_stored_text_are_the_same_copies,
             delete_leaves_sticky_tombstones,
             statuses_belong_to_their_owner,
+            a_status_is_stored_with_the_objects_it_reports,
+            request_values_holding_nul_match_nothing,
             accounts_version_moves_with_every_account_change,
             tombstone_feed_follows_releasability,
             replicated_tombstones_need_the_originator,

@@ -60,13 +60,16 @@ impl std::fmt::Debug for SealKey {
 }
 
 impl SealKey {
-    /// The key in `dir` ([`FILE`]), made (32 random bytes, mode 0600) if there is none yet.
+    /// The key in `dir` ([`FILE`]), made (32 random bytes, mode 0600) if there is none yet,
+    /// and `dir` with it, as the node key is: on PostgreSQL nothing else makes the data
+    /// directory before a command such as `tandem feed add` seals a secret.
     pub fn load_or_create(dir: &Path) -> Result<SealKey, SealError> {
         let path = dir.join(FILE);
         match Self::load(dir) {
             Err(SealError::Missing(_)) => {}
             other => return other,
         }
+        std::fs::create_dir_all(dir).map_err(|e| SealError::Io(path.clone(), e))?;
         let mut bytes = [0u8; 32];
         SystemRandom::new().fill(&mut bytes).map_err(|_| SealError::Random)?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -178,6 +181,16 @@ mod tests {
             let mode = std::fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn the_data_directory_is_made_with_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("node").join("data");
+        let key = SealKey::load_or_create(&data).unwrap();
+        assert_eq!(key.path(), data.join(FILE));
+        let sealed = key.seal("ctx", "secret").unwrap();
+        assert_eq!(SealKey::load(&data).unwrap().open("ctx", &sealed).unwrap(), "secret");
     }
 
     #[test]

@@ -337,10 +337,14 @@ fn commit(object: &Map<String, Value>, rng: &mut impl RngCore) -> Committed {
 pub fn sign_batch(objects: &[&Map<String, Value>], signer: &str, key: &SigningKey) -> Vec<Provenance> {
     // ThreadRng is a CSPRNG (ChaCha, reseeded from the OS): unpredictable salts and slots
     // without a system call each.
+    // The commitments (canonical form and hashes of each version: most of the cost) over the
+    // machine's cores, each thread with its own generator; the trees and signatures after.
+    let mut all =
+        tandem_model::parallel::map_with(objects.to_vec(), rand::thread_rng, |rng, o| commit(o, rng)).into_iter();
     let mut rng = rand::thread_rng();
     let mut out = Vec::with_capacity(objects.len());
     for chunk in objects.chunks(BATCH_SLOTS) {
-        let committed: Vec<Committed> = chunk.iter().map(|o| commit(o, &mut rng)).collect();
+        let committed: Vec<Committed> = all.by_ref().take(chunk.len()).collect();
         let mut slots: Vec<usize> = (0..BATCH_SLOTS).collect();
         slots.shuffle(&mut rng);
         let mut level: Vec<[u8; 32]> = (0..BATCH_SLOTS)

@@ -17,8 +17,8 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tandem_model::{Timestamp, check_object};
-use tandem_store::{Incoming, PutOutcome, Store};
+use tandem_model::{Timestamp, check_owned, parallel};
+use tandem_store::{Incoming, NewStatus, PutOutcome, Store};
 
 use crate::{NoHooks, Signer, WriteHooks};
 
@@ -118,75 +118,131 @@ impl Ingest {
     /// Blocking (validation, signing and a durable transaction): call it off the async threads.
     /// Only a storage failure is an error; then nothing of the batch was acknowledged.
     pub fn submit(&self, collection: &str, member: &str, objects: Vec<Value>) -> tandem_store::Result<Summary> {
-        let mut entries: Vec<Entry> = Vec::with_capacity(objects.len());
-        // The valid objects and, for each, its index and raw version.
-        let mut incoming: Vec<Incoming> = Vec::new();
-        let mut pending: Vec<(usize, Option<String>)> = Vec::new();
-        for (index, value) in objects.iter().enumerate() {
-            let raw_version = raw_version(value);
-            match check_object(value) {
-                Ok(object) => {
-                    incoming.push(Incoming::new(object));
-                    pending.push((index, raw_version));
-                }
-                Err(violations) => {
+        self.submit_reporting(collection, member, objects, |_| None)
+    }
+
+    /// [`submit`](Self::submit), and the status resource `status` makes of the summary, stored
+    /// in the objects' own transaction (`Store::put_with_status`): the TAXII POST handler's one
+    /// commit. `status` is called exactly once when this returns `Ok`.
+    pub fn submit_reporting(
+        &self,
+        collection: &str,
+        member: &str,
+        objects: Vec<Value>,
+        status: impl FnOnce(&Summary) -> Option<NewStatus> + Send,
+    ) -> tandem_store::Result<Summary> {
+        // Validation over the machine's cores: with the signing below, it is most of the CPU a
+        // write costs, and only the commit needs to be serialised.
+        let checked = parallel::map(objects.into_iter().enumerate().collect(), |(index, value)| {
+            let raw_version = raw_version(&value);
+            match check_owned(value) {
+                Ok(object) => Ok((Pending { index, id: object.id().to_string(), raw_version }, object)),
+                Err((value, violations)) => {
                     let reason = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
                     let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                     let outcome = Outcome::Rejected { version: None, reason, stage: Stage::Invalid };
-                    entries.push(Entry { index, id, raw_version, outcome });
+                    Err(Entry { index, id, raw_version, outcome })
                 }
             }
+        });
+        let mut invalid: Vec<Entry> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut incoming: Vec<Incoming> = Vec::new();
+        for result in checked {
+            match result {
+                Ok((p, object)) => {
+                    pending.push(p);
+                    incoming.push(Incoming::new(object));
+                }
+                Err(entry) => invalid.push(entry),
+            }
         }
-        drop(objects);
         if incoming.is_empty() {
-            return Ok(Summary { entries });
+            let summary = summarize(&invalid, &pending, &[]);
+            if let Some(new) = status(&summary) {
+                self.put_status(new)?;
+            }
+            return Ok(summary);
         }
 
-        let ids: Vec<String> = incoming.iter().map(|i| i.object.id().to_string()).collect();
         // One signature for the batch (see tandem-sync's provenance), and only over what the
         // node's own member originates: a user of another member writing here is not this node's
         // to vouch for.
         if let Some(signer) = self.signer.as_ref().filter(|s| s.member() == member) {
             signer.sign(&mut incoming);
         }
-        let outcomes = self.store.put(collection, member, incoming)?;
-
-        let mut added: Vec<PutOutcome> = Vec::new();
-        let mut outcomes = outcomes.into_iter();
-        for ((index, raw), id) in pending.into_iter().zip(ids) {
-            let Some(stored) = outcomes.next() else {
-                // Should the store ever answer for fewer objects than it was given, the rest
-                // count as rejected rather than leave counts that do not add up.
-                let outcome = Outcome::Rejected { version: None, reason: "not processed".into(), stage: Stage::Store };
-                entries.push(Entry { index, id, raw_version: raw, outcome });
-                continue;
-            };
-            let (stored_id, outcome) = match &stored {
-                PutOutcome::Added { id, version, date_added, .. } => {
-                    (id, Outcome::Accepted { version: *version, date_added: *date_added })
+        let mut status = Some(status);
+        let mut summary = None;
+        let outcomes = self.store.put_with_status(collection, member, incoming, &mut |outcomes| {
+            let made = summarize(&invalid, &pending, outcomes);
+            let new = status.take().and_then(|f| f(&made));
+            summary = Some(made);
+            new
+        })?;
+        let summary = match (summary, status) {
+            (Some(summary), _) => summary,
+            // A backend that never asked for the status: written after, so it still exists.
+            (None, status) => {
+                let summary = summarize(&invalid, &pending, &outcomes);
+                if let Some(new) = status.and_then(|f| f(&summary)) {
+                    self.put_status(new)?;
                 }
-                PutOutcome::Duplicate { id, version, date_added, .. } => {
-                    (id, Outcome::Duplicate { version: *version, date_added: *date_added })
-                }
-                PutOutcome::Rejected { id, version, reason, .. } => {
-                    (id, Outcome::Rejected { version: *version, reason: reason.clone(), stage: Stage::Store })
-                }
-            };
-            debug_assert_eq!(stored_id, &id, "the store answers in submission order");
-            // The raw version is the submitted object's: keep it only when the outcome is for it.
-            let raw_version = raw.filter(|_| *stored_id == id);
-            entries.push(Entry { index, id: stored_id.clone(), raw_version, outcome });
-            if matches!(stored, PutOutcome::Added { .. }) {
-                added.push(stored);
+                summary
             }
-        }
-        entries.sort_by_key(|e| e.index);
+        };
         // Duplicates ring no one: that is what ends the echo between two peers.
+        let added: Vec<PutOutcome> = outcomes.into_iter().filter(|o| matches!(o, PutOutcome::Added { .. })).collect();
         if !added.is_empty() {
             self.hooks.after_write(collection, member, &added);
         }
-        Ok(Summary { entries })
+        Ok(summary)
     }
+
+    fn put_status(&self, new: NewStatus) -> tandem_store::Result<()> {
+        let body: Value = serde_json::from_str(&new.body).map_err(tandem_store::StoreError::backend)?;
+        self.store.put_status(&new.id, &new.owner, &body)
+    }
+}
+
+/// A valid object on its way to the store: where it was in the batch, and how it was spelled.
+struct Pending {
+    index: usize,
+    id: String,
+    raw_version: Option<String>,
+}
+
+/// One entry per submitted object, in submission order: the invalid ones as validation found
+/// them, the others from the store's `outcomes` (given in the order of `pending`).
+fn summarize(invalid: &[Entry], pending: &[Pending], outcomes: &[PutOutcome]) -> Summary {
+    let mut entries: Vec<Entry> = Vec::with_capacity(invalid.len() + pending.len());
+    entries.extend(invalid.iter().cloned());
+    let mut outcomes = outcomes.iter();
+    for Pending { index, id, raw_version } in pending {
+        let Some(stored) = outcomes.next() else {
+            // Should the store ever answer for fewer objects than it was given, the rest
+            // count as rejected rather than leave counts that do not add up.
+            let outcome = Outcome::Rejected { version: None, reason: "not processed".into(), stage: Stage::Store };
+            entries.push(Entry { index: *index, id: id.clone(), raw_version: raw_version.clone(), outcome });
+            continue;
+        };
+        let (stored_id, outcome) = match stored {
+            PutOutcome::Added { id, version, date_added, .. } => {
+                (id, Outcome::Accepted { version: *version, date_added: *date_added })
+            }
+            PutOutcome::Duplicate { id, version, date_added, .. } => {
+                (id, Outcome::Duplicate { version: *version, date_added: *date_added })
+            }
+            PutOutcome::Rejected { id, version, reason, .. } => {
+                (id, Outcome::Rejected { version: *version, reason: reason.clone(), stage: Stage::Store })
+            }
+        };
+        debug_assert_eq!(stored_id, id, "the store answers in submission order");
+        // The raw version is the submitted object's: keep it only when the outcome is for it.
+        let raw_version = raw_version.clone().filter(|_| stored_id == id);
+        entries.push(Entry { index: *index, id: stored_id.clone(), raw_version, outcome });
+    }
+    entries.sort_by_key(|e| e.index);
+    Summary { entries }
 }
 
 /// An object's own `modified`, else `created`, string.

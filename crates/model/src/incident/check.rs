@@ -13,6 +13,11 @@ use crate::validate::Violation;
 
 /// Checks every Tandem extension present on `obj`; extensions of others are left alone.
 pub fn validate_extensions(obj: &Value) -> Vec<Violation> {
+    obj.as_object().map(validate_extensions_of).unwrap_or_default()
+}
+
+/// [`validate_extensions`] on an object's map.
+pub fn validate_extensions_of(obj: &Map<String, Value>) -> Vec<Violation> {
     let mut out = Vec::new();
     let Some(exts) = obj.get("extensions").and_then(Value::as_object) else {
         return out;

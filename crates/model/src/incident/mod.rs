@@ -15,7 +15,7 @@ pub mod time;
 
 use serde_json::{Value, json};
 
-pub use check::validate_extensions;
+pub use check::{validate_extensions, validate_extensions_of};
 pub use ext::{ActorRole, Count, GeoPrecision, IncidentExt, Materiel, MaterielAction, Place, Role, Source};
 pub use releasability::{Releasability, releasability_marking};
 pub use time::{Date, TimePrecision, TimeWindow, parse_time_expression};

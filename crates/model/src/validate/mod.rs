@@ -52,11 +52,32 @@ impl std::fmt::Display for Violation {
 /// violation found, not only the first.
 pub fn validate_object(value: &Value) -> Result<StixObject, Vec<Violation>> {
     let Value::Object(map) = value else {
-        return Err(vec![Violation {
-            property: String::new(),
-            message: format!("a STIX object must be a JSON object, found {}", ctx::describe(value)),
-        }]);
+        return Err(not_an_object(value));
     };
+    let out = violations(map);
+    if out.is_empty() { Ok(StixObject::from_map_unchecked(map.clone())) } else { Err(out) }
+}
+
+/// [`validate_object`] taking the value: a valid object becomes the [`StixObject`] without a
+/// copy; an invalid one comes back with its violations.
+pub fn validate_owned(value: Value) -> Result<StixObject, (Value, Vec<Violation>)> {
+    let Value::Object(map) = value else {
+        let out = not_an_object(&value);
+        return Err((value, out));
+    };
+    let out = violations(&map);
+    if out.is_empty() { Ok(StixObject::from_map_unchecked(map)) } else { Err((Value::Object(map), out)) }
+}
+
+fn not_an_object(value: &Value) -> Vec<Violation> {
+    vec![Violation {
+        property: String::new(),
+        message: format!("a STIX object must be a JSON object, found {}", ctx::describe(value)),
+    }]
+}
+
+/// Every violation of one object's map, in the order the checks find them.
+fn violations(map: &serde_json::Map<String, Value>) -> Vec<Violation> {
     let mut cx = Ctx::new(map);
     let ty = common::check_type_and_id(&mut cx);
     common::check_property_names(&mut cx);
@@ -87,7 +108,7 @@ pub fn validate_object(value: &Value) -> Result<StixObject, Vec<Violation>> {
         };
         common::walk(&mut cx, skip);
     }
-    if cx.out.is_empty() { Ok(StixObject::from_map_unchecked(map.clone())) } else { Err(cx.out) }
+    cx.out
 }
 
 /// Validates a list of objects independently of any bundle or envelope; returns one result per

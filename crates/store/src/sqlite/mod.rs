@@ -125,8 +125,14 @@ fn open_conn(path: &Path, writer: bool, cache_kib: u32) -> Result<Connection> {
 }
 
 impl crate::ObjectStore for SqliteStore {
-    fn put(&self, collection: &str, originator: &str, objects: Vec<crate::Incoming>) -> Result<Vec<crate::PutOutcome>> {
-        self.put_impl(collection, originator, objects)
+    fn put_with_status(
+        &self,
+        collection: &str,
+        originator: &str,
+        objects: Vec<crate::Incoming>,
+        status: &mut (dyn FnMut(&[crate::PutOutcome]) -> Option<crate::NewStatus> + Send),
+    ) -> Result<Vec<crate::PutOutcome>> {
+        self.put_impl(collection, originator, objects, status)
     }
 
     fn list(

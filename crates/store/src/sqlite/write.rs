@@ -7,7 +7,9 @@ use tandem_policy::classify_marking;
 
 use super::SqliteStore;
 use super::labels::{self, Pending};
-use crate::{DeleteOutcome, Incoming, NewVersion, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext};
+use crate::{
+    DeleteOutcome, Incoming, NewStatus, NewVersion, ObjectQuery, PutOutcome, Result, VersionFilter, ViewContext,
+};
 
 /// One version of the id being written that the same originator already stored.
 struct Existing {
@@ -26,8 +28,9 @@ impl SqliteStore {
         collection: &str,
         originator: &str,
         objects: Vec<Incoming>,
+        status: &mut (dyn FnMut(&[PutOutcome]) -> Option<NewStatus> + Send),
     ) -> Result<Vec<PutOutcome>> {
-        // Hashes, bodies and labels on this thread, before the lock (see `crate::prepare`).
+        // Hashes, bodies and labels before the lock (see `crate::prepare`).
         let objects = NewVersion::prepare_all(originator, objects)?;
         let mut writer = self.writer()?;
         let mut last_added = writer.last_added;
@@ -182,6 +185,12 @@ impl SqliteStore {
                     _ => version.unwrap_or(date_added),
                 };
                 outcomes.push(PutOutcome::Added { id, version, date_added, contested });
+            }
+            if let Some(NewStatus { id, owner, body }) = status(&outcomes) {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO statuses (id, owner, created, body) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![id, owner, Timestamp::now().as_micros(), body])?;
             }
             tx.commit()?;
         }

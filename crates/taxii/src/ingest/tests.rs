@@ -7,6 +7,7 @@ use tandem_policy::{Classification, Member, MemberStatus, Roster, Viewer};
 use tandem_store::{Incoming, ObjectQuery, ObjectStore, PutOutcome, SqliteStore, VersionFilter, ViewContext};
 
 use super::*;
+use tandem_model::check_object;
 
 const COLL: &str = "365fed99-08fa-4fdc-a1b3-fb247eb41d01";
 const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
@@ -215,4 +216,68 @@ fn hooks_ring_once_per_batch_with_the_added_outcomes_only() {
     // A batch of duplicates and invalid objects adds nothing and rings no one.
     r.ingest.submit(COLL, "USA", vec![a, b, json!({})]).unwrap();
     assert!(r.hooks.0.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_large_batch_keeps_submission_order_over_several_threads() {
+    // 1,000 objects (several validation threads where there are cores), every seventh invalid.
+    let r = rig();
+    let batch: Vec<Value> = (0..1000)
+        .map(|n| if n % 7 == 3 { json!({"type": "indicator", "n": n}) } else { indicator(n, &format!("n{n}")) })
+        .collect();
+    let summary = r.ingest.submit(COLL, "USA", batch.clone()).unwrap();
+    assert_eq!(summary.entries.len(), 1000);
+    for (n, (entry, submitted)) in summary.entries.iter().zip(&batch).enumerate() {
+        assert_eq!(entry.index, n);
+        if n % 7 == 3 {
+            assert!(matches!(entry.outcome, Outcome::Rejected { stage: Stage::Invalid, .. }), "{n}");
+            assert_eq!(entry.id, "");
+        } else {
+            assert!(matches!(entry.outcome, Outcome::Accepted { .. }), "{n}: {:?}", entry.outcome);
+            assert_eq!(entry.id, id(submitted));
+        }
+    }
+    // date_added follows submission order among the accepted.
+    let added: Vec<Timestamp> = summary
+        .entries
+        .iter()
+        .filter_map(|e| match e.outcome {
+            Outcome::Accepted { date_added, .. } => Some(date_added),
+            _ => None,
+        })
+        .collect();
+    assert!(added.windows(2).all(|w| w[0] < w[1]));
+    // One signature over the valid objects, in submission order.
+    let signed = r.signer.batches.lock().unwrap().clone();
+    let valid: Vec<String> = batch.iter().enumerate().filter(|(n, _)| n % 7 != 3).map(|(_, v)| id(v)).collect();
+    assert_eq!(signed, vec![valid]);
+}
+
+#[test]
+fn the_status_is_made_once_from_the_summary_and_stored() {
+    use tandem_store::AccountStore;
+    let r = rig();
+    let (a, b) = (indicator(1, "a"), indicator(2, "b"));
+    let mut calls = 0;
+    let summary = r
+        .ingest
+        .submit_reporting(COLL, "USA", vec![a.clone(), json!({}), b.clone()], |s| {
+            calls += 1;
+            let counts = json!([s.accepted(), s.duplicate(), s.rejected()]);
+            Some(NewStatus { id: "s1".into(), owner: "alice".into(), body: counts.to_string() })
+        })
+        .unwrap();
+    assert_eq!(calls, 1);
+    assert_eq!((summary.accepted(), summary.rejected()), (2, 1));
+    assert_eq!(r.store.get_status("s1", "alice").unwrap(), Some(json!([2, 0, 1])));
+
+    // A batch with nothing valid still gets its status (no objects' transaction to ride on).
+    let summary = r
+        .ingest
+        .submit_reporting(COLL, "USA", vec![json!({}), json!(7)], |s| {
+            Some(NewStatus { id: "s2".into(), owner: "alice".into(), body: json!([s.rejected()]).to_string() })
+        })
+        .unwrap();
+    assert_eq!(summary.rejected(), 2);
+    assert_eq!(r.store.get_status("s2", "alice").unwrap(), Some(json!([2])));
 }
