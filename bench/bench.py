@@ -108,6 +108,21 @@ def self_cpu():
     return t.user + t.system
 
 
+def server_pids(server):
+    """The processes that serve as `server`: several `tandem serve` on one database set `pids`
+    (and `objects_urls`, one per process); a single server has `proc`."""
+    return getattr(server, "pids", None) or [server.proc.pid]
+
+
+def server_cpu(server):
+    """User + system CPU seconds of every process of `server`."""
+    return sum(cpu_seconds(p) for p in server_pids(server))
+
+
+def objects_urls(server):
+    return getattr(server, "objects_urls", None) or [server.objects_url]
+
+
 def wait_http(url, auth, proc, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -229,16 +244,23 @@ class Medallion:
 
 
 def ingest(server, bodies, clients, user="usa"):
-    """POSTs every envelope; returns (objects stored, seconds, client cpu s, server cpu s)."""
+    """POSTs every envelope; returns (objects stored, seconds, client cpu s, server cpu s).
+    A server of several processes: each client holds a keep-alive connection to every one and
+    sends its envelopes to them in turn."""
     sessions = threading.local()
     headers = {"Accept": TAXII, "Content-Type": TAXII}
+    urls = objects_urls(server)
+    started = iter(range(1 << 30))  # a different first process per client thread
 
     def send(body):
         s = getattr(sessions, "s", None)
         if s is None:
             s = sessions.s = requests.Session()
             s.auth = (user, PASSWORD)
-        r = s.post(server.objects_url, data=body, headers=headers, timeout=600)
+            sessions.n = next(started)
+        url = urls[sessions.n % len(urls)]
+        sessions.n += 1
+        r = s.post(url, data=body, headers=headers, timeout=600)
         if r.status_code != 202:
             raise RuntimeError("POST %s: %s" % (r.status_code, r.text[:300]))
         st = r.json()
@@ -246,27 +268,29 @@ def ingest(server, bodies, clients, user="usa"):
             raise RuntimeError("failures: %s" % json.dumps(st.get("failures", [])[:3]))
         return st["success_count"]
 
-    c0, s0, t0 = self_cpu(), cpu_seconds(server.proc.pid), time.perf_counter()
+    c0, s0, t0 = self_cpu(), server_cpu(server), time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         stored = sum(pool.map(send, bodies))
     t1 = time.perf_counter()
-    return stored, t1 - t0, self_cpu() - c0, cpu_seconds(server.proc.pid) - s0
+    return stored, t1 - t0, self_cpu() - c0, server_cpu(server) - s0
 
 
 def page_all(server, user="usa", limit=1000, max_objects=None, params=None):
     """Pages with `next` until the end (or max_objects); returns (objects, pages, s, client cpu,
-    server cpu)."""
+    server cpu). A server of several processes gets the pages in turn (a `next` token from one
+    process is followed on the other), over one keep-alive connection to each."""
     s = requests.Session()
     s.auth = (user, PASSWORD)
     headers = {"Accept": TAXII}
     q = dict(params or {}, limit=str(limit))
+    urls = objects_urls(server)
     count = pages = 0
-    c0, s0, t0 = self_cpu(), cpu_seconds(server.proc.pid), time.perf_counter()
+    c0, s0, t0 = self_cpu(), server_cpu(server), time.perf_counter()
     token = None
     while True:
         if token:
             q["next"] = token
-        r = s.get(server.objects_url, params=q, headers=headers, timeout=600)
+        r = s.get(urls[pages % len(urls)], params=q, headers=headers, timeout=600)
         if r.status_code != 200:
             raise RuntimeError("GET %s: %s" % (r.status_code, r.text[:300]))
         body = r.content
@@ -287,7 +311,7 @@ def page_all(server, user="usa", limit=1000, max_objects=None, params=None):
         if max_objects and count >= max_objects:
             break
     t1 = time.perf_counter()
-    return count, pages, t1 - t0, self_cpu() - c0, cpu_seconds(server.proc.pid) - s0
+    return count, pages, t1 - t0, self_cpu() - c0, server_cpu(server) - s0
 
 
 # ---------------------------------------------------------------------------------------------

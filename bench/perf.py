@@ -41,8 +41,8 @@ import uuid
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import (AMBER, GREEN, PASSWORD, REL_IRQ, TAXII, Tandem, cpu_seconds,  # noqa: E402
-                   ingest, page_all, rel_irq_marking, self_cpu)
+from bench import (AMBER, GREEN, PASSWORD, REL_IRQ, TAXII, Tandem,  # noqa: E402
+                   ingest, page_all, rel_irq_marking, server_cpu, server_pids)
 
 INCIDENT_EXT = "extension-definition--447704c2-c7f8-4c08-993a-83a938df3ee7"
 ADMIN1 = ["SY-DY", "SY-HA", "SY-RA", "SY-HI", "SY-HM", "SY-DI", "SY-RD", "SY-ID", "SY-HL",
@@ -162,17 +162,23 @@ def run_raw(helper, objs, envelope, work):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def node(binary, work):
+def node(binary, work, storage=None, start=True):
     """A node as bench.py configures it, but for 64 clients from one address: they stand for
     analysts at separate machines, so the per-address connection cap (64 by default, a defence
-    against one host holding every slot) is raised for the run."""
+    against one host holding every slot) is raised for the run. `storage`: the text of a
+    `[storage]` section (default: none, so SQLite in data_dir). `start=False` returns it
+    configured but not started."""
     t = Tandem(binary, work)
     with open(t.config) as f:
         text = f.read()
+    text = text.replace("max_content_length = 104857600\n",
+                        "max_content_length = 104857600\nmax_connections_per_address = 1024\n", 1)
+    if storage:
+        # Before the first [[members]], so the section is a top-level table of its own.
+        text = text.replace("\n[[members]]", "\n[storage]\n%s\n\n[[members]]" % storage.strip(), 1)
     with open(t.config, "w") as f:
-        f.write(text.replace("max_content_length = 104857600\n",
-                             "max_content_length = 104857600\nmax_connections_per_address = 1024\n", 1))
-    return t.start()
+        f.write(text)
+    return t.start() if start else t
 
 
 def run_ingest(binary, objs, bodies, clients, work):
@@ -238,16 +244,20 @@ def date_samples(node, user, want=200):
 
 
 def readload(helper, node, user, paths_file, concurrency, secs):
-    c0 = cpu_seconds(node.proc.pid)
+    """`readload` against `node`; a node of several processes (`bases`, `pids`) gets every
+    worker's requests in turn. Server CPU and the peak resident set are summed over them."""
+    pids = server_pids(node)
+    c0 = server_cpu(node)
     peak = [0]
     done = threading.Event()
 
     def watch():
         while not done.wait(0.2):
-            peak[0] = max(peak[0], rss_kb(node.proc.pid))
+            peak[0] = max(peak[0], sum(rss_kb(p) for p in pids))
     w = threading.Thread(target=watch, daemon=True)
     w.start()
-    p = subprocess.run([helper, "--base", node.base, "--user", user, "--password", PASSWORD,
+    bases = [a for b in (getattr(node, "bases", None) or [node.base]) for a in ("--base", b)]
+    p = subprocess.run([helper, *bases, "--user", user, "--password", PASSWORD,
                         "--paths", paths_file, "--concurrency", str(concurrency),
                         "--secs", str(secs)], capture_output=True, text=True)
     done.set()
@@ -255,7 +265,7 @@ def readload(helper, node, user, paths_file, concurrency, secs):
     if p.returncode != 0:
         raise RuntimeError("readload: %s" % p.stderr)
     r = json.loads(p.stdout.strip().splitlines()[-1])
-    r["server_cpu"] = cpu_seconds(node.proc.pid) - c0
+    r["server_cpu"] = server_cpu(node) - c0
     r["peak_rss_kb"] = peak[0]
     return r
 

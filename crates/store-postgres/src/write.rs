@@ -13,6 +13,7 @@ use crate::labels::{self, Pending};
 use crate::{PgStore, pg};
 
 /// One version of the id being written that the same originator already stored.
+#[derive(Clone)]
 struct Existing {
     version: String,
     date_added: i64,
@@ -42,22 +43,14 @@ impl PgStore {
         let coll = labels::collection_id(&tx, &self.labels, &mut pending, collection).await?;
         let has_tombstones: bool =
             tx.query_one("SELECT EXISTS (SELECT 1 FROM tombstones)", &[]).await.map_err(pg)?.get(0);
-        // Prepared once per call: a statement given as text is prepared again at every use (one
-        // more round trip per object).
-        let select_existing = tx
-            .prepare(
-                "SELECT version, date_added, content_hash, revoked, originator = $3 FROM objects
-                 WHERE collection = $1 AND stix_id = $2",
-            )
-            .await
-            .map_err(pg)?;
-        let insert = tx
-            .prepare(
-                "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator, search)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_tsvector('simple', $14::text))",
-            )
-            .await
-            .map_err(pg)?;
+        // What is stored under the batch's ids, read in one query (the clock row is held, so no
+        // other writer changes it before this transaction commits), then kept up to date here
+        // as the batch's own versions are added. A round trip per object for this look-up and
+        // another for its insert, all under the clock's lock, made ingest a tenth of SQLite's.
+        let mut stored = stored_under(&tx, coll, originator, &objects).await?;
+        // The batch's new rows, inserted together by one statement: before a statement that
+        // reads or updates an id's stored rows, and at the end.
+        let mut rows = NewRows::default();
         for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text } in objects {
             let reject = |reason: String| PutOutcome::Rejected { id: id.clone(), version, reason };
 
@@ -76,20 +69,7 @@ impl PgStore {
                     continue;
                 }
             }
-            let mut existing = Vec::new();
-            let mut others = false;
-            for row in tx.query(&select_existing, &[&coll, &id, &originator]).await.map_err(pg)? {
-                if row.try_get::<_, bool>(4).map_err(pg)? {
-                    existing.push(Existing {
-                        version: row.try_get(0).map_err(pg)?,
-                        date_added: row.try_get(1).map_err(pg)?,
-                        hash: row.try_get(2).map_err(pg)?,
-                        revoked: row.try_get(3).map_err(pg)?,
-                    });
-                } else {
-                    others = true;
-                }
-            }
+            let (existing, others) = stored.get(&id).cloned().unwrap_or_default();
             if let Some(same) = existing.iter().find(|e| e.version == version_key) {
                 let date_added = Timestamp::from_micros(same.date_added);
                 let version = version.unwrap_or(date_added);
@@ -138,6 +118,7 @@ impl PgStore {
             let now = Timestamp::now().as_micros();
             last_added = now.max(last_added + 1);
             if latest && !existing.is_empty() {
+                rows.flush(&tx, coll, originator).await?;
                 tx.execute(
                     "UPDATE objects SET latest = FALSE
                      WHERE collection = $1 AND stix_id = $2 AND originator = $3 AND latest",
@@ -148,33 +129,32 @@ impl PgStore {
             }
             // `text`: the version's full-text entry (NULL for a type not searched; see
             // `tandem_store::text`), folded before the clock was locked.
-            tx.execute(
-                &insert,
-                &[
-                    &last_added,
-                    &coll,
-                    &id,
-                    &object.object_type(),
-                    &object.spec_version(),
-                    &version_key,
-                    &label_id,
-                    &latest,
-                    &object.revoked(),
-                    &hash.as_slice(),
-                    &body,
-                    &provenance,
-                    &originator,
-                    &text,
-                ],
-            )
-            .await
-            .map_err(pg)?;
+            rows.date_added.push(last_added);
+            rows.stix_id.push(id.clone());
+            rows.object_type.push(object.object_type().to_string());
+            rows.spec_version.push(object.spec_version().to_string());
+            rows.version.push(version_key.clone());
+            rows.label.push(label_id);
+            rows.latest.push(latest);
+            rows.revoked.push(object.revoked());
+            rows.hash.push(hash.to_vec());
+            rows.body.push(body);
+            rows.provenance.push(provenance);
+            rows.text.push(text);
+            stored.entry(id.clone()).or_default().0.push(Existing {
+                version: version_key,
+                date_added: last_added,
+                hash: hash.to_vec(),
+                revoked: object.revoked(),
+            });
             let claimed = others || (has_tombstones && tombstoned_by_another(&tx, coll, &id, originator).await?);
             if claimed && existing.is_empty() {
                 mark_contested(&tx, coll, &id, last_added).await?;
             }
-            let contested =
-                claimed && object.family() != Family::Sco && now_conflicting(&tx, coll, &id, last_added).await?;
+            let contested = claimed && object.family() != Family::Sco && {
+                rows.flush(&tx, coll, originator).await?;
+                now_conflicting(&tx, coll, &id, last_added).await?
+            };
             if object.object_type() == "marking-definition" {
                 pending.markings.push((
                     originator.to_string(),
@@ -189,6 +169,7 @@ impl PgStore {
             };
             outcomes.push(PutOutcome::Added { id, version, date_added, contested });
         }
+        rows.flush(&tx, coll, originator).await?;
         if let Some(NewStatus { id, owner, body }) = status(&outcomes) {
             tx.execute(
                 "INSERT INTO statuses (id, owner, created, body) VALUES ($1, $2, $3, $4)
@@ -299,6 +280,96 @@ impl PgStore {
         crate::advance_clock(&tx, floor, last_added).await?;
         tx.commit().await.map_err(pg)?;
         Ok(DeleteOutcome::Deleted(deleted as usize))
+    }
+}
+
+/// What is stored under the ids of `objects`: per id, `originator`'s versions and whether
+/// another member holds any (one query for the batch).
+async fn stored_under(
+    tx: &impl GenericClient,
+    coll: i64,
+    originator: &str,
+    objects: &[NewVersion],
+) -> Result<std::collections::HashMap<String, (Vec<Existing>, bool)>> {
+    let mut ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stored: std::collections::HashMap<String, (Vec<Existing>, bool)> = Default::default();
+    let rows = tx
+        .query(
+            "SELECT stix_id, version, date_added, content_hash, revoked, originator = $3 FROM objects
+             WHERE collection = $1 AND stix_id = ANY($2)",
+            &[&coll, &ids, &originator],
+        )
+        .await
+        .map_err(pg)?;
+    for row in rows {
+        let entry = stored.entry(row.try_get(0).map_err(pg)?).or_default();
+        if row.try_get::<_, bool>(5).map_err(pg)? {
+            entry.0.push(Existing {
+                version: row.try_get(1).map_err(pg)?,
+                date_added: row.try_get(2).map_err(pg)?,
+                hash: row.try_get(3).map_err(pg)?,
+                revoked: row.try_get(4).map_err(pg)?,
+            });
+        } else {
+            entry.1 = true;
+        }
+    }
+    Ok(stored)
+}
+
+/// New `objects` rows of one originator in one collection, a column each, for one
+/// `INSERT ... SELECT ... FROM UNNEST`.
+#[derive(Default)]
+struct NewRows {
+    date_added: Vec<i64>,
+    stix_id: Vec<String>,
+    object_type: Vec<String>,
+    spec_version: Vec<String>,
+    version: Vec<String>,
+    label: Vec<i64>,
+    latest: Vec<bool>,
+    revoked: Vec<bool>,
+    hash: Vec<Vec<u8>>,
+    body: Vec<String>,
+    provenance: Vec<Option<String>>,
+    text: Vec<Option<String>>,
+}
+
+impl NewRows {
+    /// Inserts the rows held so far (none: no statement) and empties the buffer.
+    async fn flush(&mut self, tx: &impl GenericClient, coll: i64, originator: &str) -> Result<()> {
+        if self.date_added.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(self);
+        tx.execute(
+            "INSERT INTO objects (date_added, collection, stix_id, type, spec_version, version, label, latest, revoked, content_hash, body, provenance, originator, search)
+             SELECT d, $1, s, t, sv, v, l, la, r, h, b, p, $2, to_tsvector('simple', x)
+             FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BOOLEAN[],
+                         $10::BOOLEAN[], $11::BYTEA[], $12::TEXT[], $13::TEXT[], $14::TEXT[])
+                  AS u(d, s, t, sv, v, l, la, r, h, b, p, x)",
+            &[
+                &coll,
+                &originator,
+                &rows.date_added,
+                &rows.stix_id,
+                &rows.object_type,
+                &rows.spec_version,
+                &rows.version,
+                &rows.label,
+                &rows.latest,
+                &rows.revoked,
+                &rows.hash,
+                &rows.body,
+                &rows.provenance,
+                &rows.text,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        Ok(())
     }
 }
 

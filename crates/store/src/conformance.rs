@@ -227,6 +227,67 @@ pub fn version_filters(store: &dyn Store) {
     assert_eq!(some.len(), 2);
 }
 
+/// One batch is decided object by object, each seeing the batch's earlier versions as if they
+/// had been stored alone: a repeat is a duplicate, a different content under a stored version a
+/// conflict, a version after a revocation refused, an older version not the latest, and a claim
+/// on another member's id contested.
+pub fn a_batch_sees_its_own_earlier_versions(store: &dyn Store) {
+    let (v1, v2, v3) = ("2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z", "2025-03-01T00:00:00.000Z");
+    put(store, "IRQ", vec![indicator(3, v1, &[tlp::TLP2_GREEN])]);
+    let mut conflicting = indicator(1, v2, &[tlp::TLP2_GREEN]);
+    conflicting["name"] = json!("another content");
+    let mut revoked = indicator(2, v2, &[tlp::TLP2_GREEN]);
+    revoked["revoked"] = json!(true);
+    let out = put(
+        store,
+        "USA",
+        vec![
+            indicator(1, v2, &[tlp::TLP2_GREEN]),
+            indicator(1, v2, &[tlp::TLP2_GREEN]),
+            conflicting,
+            indicator(1, v3, &[tlp::TLP2_GREEN]),
+            indicator(1, v1, &[tlp::TLP2_GREEN]),
+            revoked,
+            indicator(2, v3, &[tlp::TLP2_GREEN]),
+            indicator(3, v2, &[tlp::TLP2_GREEN]),
+            indicator(3, v3, &[tlp::TLP2_GREEN]),
+        ],
+    );
+    let kinds: Vec<&str> = out
+        .iter()
+        .map(|o| match o {
+            PutOutcome::Added { contested: true, .. } => "contested",
+            PutOutcome::Added { .. } => "added",
+            PutOutcome::Duplicate { .. } => "duplicate",
+            PutOutcome::Rejected { .. } => "rejected",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["added", "duplicate", "rejected", "added", "added", "added", "rejected", "contested", "added"],
+        "{out:?}"
+    );
+    let added: Vec<Timestamp> = out
+        .iter()
+        .filter_map(|o| match o {
+            PutOutcome::Added { date_added, .. } => Some(*date_added),
+            _ => None,
+        })
+        .collect();
+    assert!(added.windows(2).all(|w| w[0] < w[1]), "positions increase through the batch: {added:?}");
+    let latest: Vec<(String, String)> = all(store, &ctx("USA"), ObjectQuery::default())
+        .into_iter()
+        .map(|r| (r.id, r.object["modified"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    let id = |n: u32| format!("indicator--00000000-0000-4000-8000-{n:012}");
+    assert_eq!(latest, vec![(id(1), v3.to_string()), (id(2), v2.to_string()), (id(3), v3.to_string())]);
+    let every = all(store, &ctx("USA"), ObjectQuery { versions: VersionFilter::All, ..Default::default() });
+    assert_eq!(every.iter().filter(|r| r.originator == "USA").count(), 6, "{every:?}");
+    let contests = store.contested().unwrap();
+    assert_eq!(contests.len(), 1);
+    assert_eq!(contests[0].claimants, vec!["IRQ".to_string(), "USA".to_string()]);
+}
+
 pub fn only_the_originator_versions_and_revocation_is_final(store: &dyn Store) {
     put(store, "USA", vec![indicator(1, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN])]);
     // Another member's version under USA's id goes into its own namespace: it is no successor of
@@ -987,6 +1048,7 @@ macro_rules! store_conformance_suite {
             numbers_printed_differently_are_the_same_content,
             version_filters,
             only_the_originator_versions_and_revocation_is_final,
+            a_batch_sees_its_own_earlier_versions,
             releasability_by_tlp_and_rel_to,
             granular_markings_redact,
             whole_copies_as_stored_text_are_the_same_copies,

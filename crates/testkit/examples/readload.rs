@@ -2,7 +2,9 @@
 //! each with its own keep-alive connection, send GET requests taken round-robin from a file of
 //! request paths for `--secs` seconds, and one JSON line reports what they got: requests,
 //! throughput, latency percentiles, objects delivered (counted as occurrences of
-//! `"spec_version":` in the bodies, one per STIX object) and bytes.
+//! `"spec_version":` in the bodies, one per STIX object) and bytes. With `--base` given several
+//! times (processes serving one node on one database), each worker keeps a connection to every
+//! one and sends its requests to them in turn, starting at a different one per worker.
 //!
 //! Written in Rust rather than Python because 64 concurrent Python threads measure the GIL, not
 //! the node. It shares the node's two cores, so `bench/perf.py` reports its CPU beside the
@@ -20,9 +22,9 @@ use anyhow::{Context, bail};
 #[derive(clap::Parser)]
 #[command(about = "Closed-loop GET load against a node; prints one JSON line")]
 struct Args {
-    /// The node's base address, e.g. http://127.0.0.1:8080
-    #[arg(long)]
-    base: String,
+    /// The node's base address, e.g. http://127.0.0.1:8080; repeated for several processes.
+    #[arg(long, required = true)]
+    base: Vec<String>,
     #[arg(long)]
     user: String,
     #[arg(long)]
@@ -58,13 +60,20 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(args.secs);
     let start_barrier = Arc::new(tokio::sync::Barrier::new(args.concurrency + 1));
     let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
+    for worker in 0..args.concurrency {
         let (paths, next, barrier) = (paths.clone(), next.clone(), start_barrier.clone());
-        let (base, user, password, warmup) = (args.base.clone(), args.user.clone(), args.password.clone(), args.warmup);
+        let (bases, user, password, warmup) =
+            (args.base.clone(), args.user.clone(), args.password.clone(), args.warmup);
         workers.push(tokio::spawn(async move {
-            // One client per worker: one keep-alive connection each, as separate analysts would.
+            // One client per worker: one keep-alive connection to each process, as separate
+            // analysts behind a round-robin load balancer would have.
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
-            let get = |path: &str| {
+            let mut turn = worker;
+            let mut base = || {
+                turn += 1;
+                bases[(turn - 1) % bases.len()].clone()
+            };
+            let get = |base: String, path: &str| {
                 client
                     .get(format!("{base}{path}"))
                     .basic_auth(&user, Some(&password))
@@ -72,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
                     .send()
             };
             for i in 0..warmup {
-                let r = get(&paths[i % paths.len()]).await?;
+                let r = get(base(), &paths[i % paths.len()]).await?;
                 r.bytes().await?;
             }
             barrier.wait().await;
@@ -81,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
             while started.elapsed() < duration {
                 let path = &paths[next.fetch_add(1, Ordering::Relaxed) % paths.len()];
                 let t0 = Instant::now();
-                let outcome = match get(path).await {
+                let outcome = match get(base(), path).await {
                     Ok(r) => {
                         let ok = r.status().is_success();
                         match r.bytes().await {
