@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 # About 90% of the tests that passed in a full run on 2026-12-02 (measured figures in brackets):
 # raise them when you add tests, so that losing many tests at once fails the run.
-MIN_RUST_PASSED=440 # (measured 486 on 2026-12-02, stop 12)
+MIN_RUST_PASSED=440 # (measured 504 on 2026-12-03, stop 13)
 MIN_PYTEST_PASSED=77 # per backend (measured 86 on SQLite, 88 on PostgreSQL, 2026-12-03)
 MIN_BROWSER_PASSED=27 # (measured 30)
 
