@@ -14,7 +14,6 @@ restarted (test_zz_two_processes.py proves it). The tests see the same `Node` ei
 
 import json
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -127,10 +126,7 @@ def demo_export_binary():
     return _DEMO
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = pgnode.free_port  # a free loopback port (tests import it from here)
 
 
 _CLUSTER = None
@@ -257,13 +253,7 @@ class Node:
             self.proxy = None
         for backend in self.backends.values():
             backend.stop()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        pgnode.stop_process(self.proc)
         self.proc = None
 
     def restart(self):

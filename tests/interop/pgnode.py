@@ -49,6 +49,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc):
+    """Stops a child process: SIGTERM, then SIGKILL after 10 s (None or already ended: nothing)."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 # -- the PostgreSQL server ------------------------------------------------------------------------
 
 def _bin_dir():
@@ -431,11 +442,5 @@ class Backend:
             self.restarter.join()
             self.restarter = None
         self.up = False
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None

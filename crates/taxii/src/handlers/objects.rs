@@ -418,46 +418,25 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<axum::
 /// while the other waits.
 fn envelope_objects(bytes: &[u8]) -> Result<Vec<Value>, TaxiiError> {
     let malformed = |e: serde_json::Error| TaxiiError::BadRequest(format!("malformed JSON: {e}"));
-    let value: Value = match serde_json::from_slice::<std::collections::HashMap<String, &RawValue>>(bytes) {
-        Ok(mut map) => {
-            if let Some(t) = map.get("type")
-                && serde_json::from_str::<Value>(t.get()).map_err(malformed)?.as_str() != Some("bundle")
-            {
-                return Err(TaxiiError::BadRequest("the body must be a TAXII envelope or a STIX bundle".into()));
-            }
-            let Some(objects) = map.remove("objects") else { return Ok(Vec::new()) };
-            let Ok(items) = serde_json::from_str::<Option<Vec<&RawValue>>>(objects.get()) else {
-                return Err(TaxiiError::BadRequest("objects must be a list".into()));
-            };
-            let parsed =
-                tandem_model::parallel::map(items.unwrap_or_default(), |raw| serde_json::from_str::<Value>(raw.get()));
-            return parsed.into_iter().collect::<Result<Vec<Value>, _>>().map_err(malformed);
+    let mut map = match serde_json::from_slice::<std::collections::HashMap<String, &RawValue>>(bytes) {
+        Ok(map) => map,
+        // Malformed, or well-formed but not an object: a whole parse says which, exactly.
+        Err(_) => {
+            serde_json::from_slice::<Value>(bytes).map_err(malformed)?;
+            return Err(TaxiiError::BadRequest("the body must be a TAXII envelope (a JSON object)".into()));
         }
-        // Not a JSON object of values: parse it whole for the exact message.
-        Err(_) => serde_json::from_slice(bytes).map_err(malformed)?,
-    };
-    if value.is_object() {
-        // A well-formed object the fast path refused (a key it cannot take): the whole way.
-        return envelope_objects_whole(value);
-    }
-    Err(TaxiiError::BadRequest("the body must be a TAXII envelope (a JSON object)".into()))
-}
-
-/// [`envelope_objects`] over a document already parsed whole.
-fn envelope_objects_whole(value: Value) -> Result<Vec<Value>, TaxiiError> {
-    let Value::Object(mut map) = value else {
-        return Err(TaxiiError::BadRequest("the body must be a TAXII envelope (a JSON object)".into()));
     };
     if let Some(t) = map.get("type")
-        && t.as_str() != Some("bundle")
+        && serde_json::from_str::<Value>(t.get()).map_err(malformed)?.as_str() != Some("bundle")
     {
         return Err(TaxiiError::BadRequest("the body must be a TAXII envelope or a STIX bundle".into()));
     }
-    match map.remove("objects") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(TaxiiError::BadRequest("objects must be a list".into())),
-    }
+    let Some(objects) = map.remove("objects") else { return Ok(Vec::new()) };
+    let Ok(items) = serde_json::from_str::<Option<Vec<&RawValue>>>(objects.get()) else {
+        return Err(TaxiiError::BadRequest("objects must be a list".into()));
+    };
+    let parsed = tandem_model::parallel::map(items.unwrap_or_default(), |raw| serde_json::from_str::<Value>(raw.get()));
+    parsed.into_iter().collect::<Result<Vec<Value>, _>>().map_err(malformed)
 }
 
 fn detail(id: &str, version: Option<String>, message: Option<String>) -> Value {
