@@ -5,6 +5,8 @@
 //! These are the rules most peers get wrong (STIX 2.0 objects, second-precision `created`,
 //! empty lists), so they live in one place with one wording.
 
+use std::fmt::Write;
+
 use serde_json::{Map, Value};
 
 use super::ctx::{Ctx, Target, describe, index, join};
@@ -186,6 +188,9 @@ pub(crate) fn check_property_names(cx: &mut Ctx<'_>) {
 /// (observed-data's local `objects` references, language-content `contents`).
 pub(crate) fn walk(cx: &mut Ctx<'_>, skip: &[&str]) {
     let obj = cx.obj;
+    // One path buffer for the whole walk, grown and cut back as it descends: a path is copied
+    // only into a violation or a checked reference, not built for every value of every object.
+    let mut path = String::new();
     for (k, v) in obj {
         if skip.contains(&k.as_str()) {
             if matches!(v, Value::Array(a) if a.is_empty()) {
@@ -193,25 +198,30 @@ pub(crate) fn walk(cx: &mut Ctx<'_>, skip: &[&str]) {
             }
             continue;
         }
-        walk_prop(cx, k.clone(), k, v);
+        path.clear();
+        path.push_str(k);
+        walk_prop(cx, &mut path, k, v);
     }
 }
 
-fn walk_prop(cx: &mut Ctx<'_>, path: String, name: &str, v: &Value) {
+/// Walks the value at `path` (the property `name`), leaving `path` as it found it.
+fn walk_prop(cx: &mut Ctx<'_>, path: &mut String, name: &str, v: &Value) {
     if let Value::Array(a) = v
         && a.is_empty()
     {
-        cx.err(path, "lists must not be empty");
+        cx.err(path.clone(), "lists must not be empty");
         return;
     }
-    if !cx.checked_refs.contains(&path) {
-        if name.ends_with("_ref") {
+    let is_ref = name.ends_with("_ref");
+    let is_refs = !is_ref && name.ends_with("_refs");
+    if (is_ref || is_refs) && !cx.checked_refs.contains(path.as_str()) {
+        if is_ref {
             cx.check_id(path.clone(), v, Target::ANY);
-        } else if name.ends_with("_refs") {
+        } else {
             match v {
                 Value::Array(a) => {
                     for (i, item) in a.iter().enumerate() {
-                        cx.check_id(index(&path, i), item, Target::ANY);
+                        cx.check_id(index(path, i), item, Target::ANY);
                     }
                 }
                 _ => cx.err(path.clone(), format!("must be a list of identifiers, found {}", describe(v))),
@@ -231,32 +241,38 @@ fn walk_prop(cx: &mut Ctx<'_>, path: String, name: &str, v: &Value) {
         }
     }
     match v {
-        Value::Array(a) => {
-            for (i, item) in a.iter().enumerate() {
-                walk_item(cx, index(&path, i), item);
-            }
-        }
-        Value::Object(m) => walk_map(cx, &path, m),
+        Value::Array(a) => walk_items(cx, path, a),
+        Value::Object(m) => walk_map(cx, path, m),
         _ => {}
     }
 }
 
-fn walk_item(cx: &mut Ctx<'_>, path: String, v: &Value) {
-    match v {
-        Value::Array(a) if a.is_empty() => cx.err(path, "lists must not be empty"),
-        Value::Array(a) => {
-            for (i, item) in a.iter().enumerate() {
-                walk_item(cx, index(&path, i), item);
-            }
+/// Walks the items of the list at `path` (`path.[i]` each, as [`index`] writes it).
+fn walk_items(cx: &mut Ctx<'_>, path: &mut String, items: &[Value]) {
+    let len = path.len();
+    for (i, item) in items.iter().enumerate() {
+        // Writing to a String cannot fail.
+        let _ = write!(path, ".[{i}]");
+        match item {
+            Value::Array(a) if a.is_empty() => cx.err(path.clone(), "lists must not be empty"),
+            Value::Array(a) => walk_items(cx, path, a),
+            Value::Object(m) => walk_map(cx, path, m),
+            _ => {}
         }
-        Value::Object(m) => walk_map(cx, &path, m),
-        _ => {}
+        path.truncate(len);
     }
 }
 
-fn walk_map(cx: &mut Ctx<'_>, base: &str, m: &Map<String, Value>) {
+/// Walks the properties of the map at `path` (`path.key` each, as [`join`] writes it).
+fn walk_map(cx: &mut Ctx<'_>, path: &mut String, m: &Map<String, Value>) {
+    let len = path.len();
     for (k, v) in m {
-        walk_prop(cx, join(base, k), k, v);
+        if len > 0 {
+            path.push('.');
+        }
+        path.push_str(k);
+        walk_prop(cx, path, k, v);
+        path.truncate(len);
     }
 }
 
@@ -276,5 +292,45 @@ pub(crate) fn require_specific(cx: &mut Ctx<'_>, extensions_count: bool) {
     if !cx.obj.keys().any(specific) {
         let ty = cx.ty();
         cx.err("", format!("a {ty} must carry at least one {ty}-specific property"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// The walk names a nested value by the selector a granular marking would use: `a.b` into a
+    /// map, `a.[i]` into a list, however deep, and reports each violation once.
+    #[test]
+    fn the_walk_names_nested_values_by_their_selectors() {
+        let object = json!({
+            "type": "x-walk-test",
+            "id": "x-walk-test--6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+            "spec_version": "2.1",
+            "created": "2024-01-01T00:00:00.000Z",
+            "modified": "2024-01-01T00:00:00.000Z",
+            "x_outer": {
+                "empty": [],
+                "bad_hex": "abc",
+                "items": [{ "target_ref": "not-an-id" }, [[], { "data_bin": "%%" }], { "ok_refs": ["nope"] }],
+            },
+            "x_list": [{ "inner": { "deep_ref": 7 } }],
+        });
+        let violations = crate::validate::validate_object(&object).expect_err("invalid");
+        let mut got: Vec<&str> = violations.iter().map(|v| v.property.as_str()).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "x_list.[0].inner.deep_ref",
+                "x_outer.bad_hex",
+                "x_outer.empty",
+                "x_outer.items.[0].target_ref",
+                "x_outer.items.[1].[0]",
+                "x_outer.items.[1].[1].data_bin",
+                "x_outer.items.[2].ok_refs.[0]",
+            ],
+            "{violations:?}"
+        );
     }
 }
