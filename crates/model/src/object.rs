@@ -2,6 +2,8 @@
 //!
 //! Unknown properties and extensions stay in the map untouched, so what comes in is what goes out.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -88,16 +90,43 @@ pub struct GranularMarking {
 }
 
 /// A STIX object that has passed validation (see [`crate::validate`]).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// It is immutable, so its canonical form is computed at most once and kept with it: writing one
+/// version needs it twice (the signer's commitment and the store's content hash), on two crates'
+/// paths.
+#[derive(Clone)]
 pub struct StixObject {
     map: Map<String, Value>,
+    canonical: OnceLock<Vec<u8>>,
+}
+
+impl PartialEq for StixObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl std::fmt::Debug for StixObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StixObject").field("map", &self.map).finish()
+    }
 }
 
 impl StixObject {
     /// Wraps a map without validating it; callers that take outside input use
     /// [`crate::validate::validate_object`].
     pub fn from_map_unchecked(map: Map<String, Value>) -> Self {
-        StixObject { map }
+        StixObject { map, canonical: OnceLock::new() }
+    }
+
+    /// The RFC 8785 canonical form ([`crate::canonical::canonical_map`]), computed on first use.
+    pub fn canonical(&self) -> &[u8] {
+        self.canonical.get_or_init(|| crate::canonical::canonical_map(&self.map))
+    }
+
+    /// SHA-256 of the canonical form: [`crate::canonical::map_hash`] of the map.
+    pub fn content_hash(&self) -> [u8; 32] {
+        <sha2::Sha256 as sha2::Digest>::digest(self.canonical()).into()
     }
 
     pub fn as_map(&self) -> &Map<String, Value> {
@@ -173,4 +202,29 @@ fn string_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod canonical_memo_tests {
+    use serde_json::json;
+
+    use super::StixObject;
+    use crate::canonical::{canonical_map, map_hash};
+
+    #[test]
+    fn the_kept_canonical_form_is_the_maps_and_equality_ignores_it() {
+        let map = json!({"type": "location", "id": "location--6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+            "latitude": 36.0, "name": "Raqqa \u{2028}", "spec_version": "2.1"})
+        .as_object()
+        .cloned()
+        .expect("a map");
+        let object = StixObject::from_map_unchecked(map.clone());
+        let fresh = object.clone();
+        assert_eq!(object.canonical(), canonical_map(&map).as_slice());
+        assert_eq!(object.content_hash(), map_hash(&map));
+        // Computed once: the same bytes on the second call, and a clone made before still equal.
+        assert!(std::ptr::eq(object.canonical(), object.canonical()));
+        assert_eq!(object, fresh);
+        assert_eq!(object.clone().canonical(), fresh.canonical());
+    }
 }

@@ -7,7 +7,7 @@
 //! in parallel and hold the lock only for the SQL: the commit is the one serialised step. Both
 //! backends store exactly these values, so they cannot compute them differently.
 
-use tandem_model::{StixObject, Timestamp, canonical::map_hash, parallel};
+use tandem_model::{StixObject, Timestamp, parallel};
 use tandem_policy::AccessLabel;
 
 use crate::{Incoming, Result, StoreError};
@@ -20,7 +20,8 @@ pub struct NewVersion {
     pub version: Option<Timestamp>,
     /// The version's sort key (empty when unversioned), the stored `version` column.
     pub version_key: String,
-    /// SHA-256 of the canonical form (`tandem_model::canonical::map_hash`).
+    /// SHA-256 of the canonical form (`StixObject::content_hash`, computed once with the
+    /// signer's commitment).
     pub hash: [u8; 32],
     /// The object as stored: its JSON text, exactly as received.
     pub body: String,
@@ -44,7 +45,7 @@ impl NewVersion {
             id: object.id().to_string(),
             version,
             version_key: version.map(|v| v.sort_key()).unwrap_or_default(),
-            hash: map_hash(object.as_map()),
+            hash: object.content_hash(),
             body: serde_json::to_string(object.as_map()).map_err(StoreError::backend)?,
             provenance: provenance.as_ref().map(|p| p.to_string()),
             label_key: crate::access::label_key(&label)?,

@@ -43,6 +43,7 @@
 //! a further member (SYR's copy served to JOR) carries only the latest step in its extension; the
 //! verifier replays the steps in order.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
@@ -53,6 +54,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use tandem_model::StixObject;
 use tandem_model::canonical::{self, canonical_json, hex};
 use tandem_policy::REDACTION_EXTENSION_ID;
 
@@ -252,12 +254,12 @@ fn root_of(format: Format, mut hashes: Vec<[u8; 32]>) -> [u8; 32] {
 }
 
 /// The commitment to a version without granular markings.
-fn whole_commitment(format: Format, salt: &[u8], object: &Map<String, Value>) -> [u8; 32] {
+fn whole_commitment(format: Format, salt: &[u8], canonical: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(format.tags()[0]);
     h.update((salt.len() as u32).to_be_bytes());
     h.update(salt);
-    h.update(format.map(object));
+    h.update(canonical);
     h.finalize().into()
 }
 
@@ -304,12 +306,40 @@ struct Committed {
     granular_markings: Option<Value>,
 }
 
-fn commit(object: &Map<String, Value>, rng: &mut impl RngCore) -> Committed {
+/// A version to sign: its map, and its canonical form (format 3), which a [`StixObject`] keeps
+/// once computed, so that the store's content hash does not compute it again.
+pub trait Signable: Sync {
+    fn map(&self) -> &Map<String, Value>;
+    fn canonical(&self) -> Cow<'_, [u8]>;
+}
+
+impl Signable for Map<String, Value> {
+    fn map(&self) -> &Map<String, Value> {
+        self
+    }
+
+    fn canonical(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(canonical::canonical_map(self))
+    }
+}
+
+impl Signable for StixObject {
+    fn map(&self) -> &Map<String, Value> {
+        self.as_map()
+    }
+
+    fn canonical(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(StixObject::canonical(self))
+    }
+}
+
+fn commit(version: &(impl Signable + ?Sized), rng: &mut impl RngCore) -> Committed {
+    let object = version.map();
     let mut salt = [0u8; 16];
     if !object.contains_key(GRANULAR) {
         rng.fill_bytes(&mut salt);
         return Committed {
-            commitment: whole_commitment(Format::V3, &salt, object),
+            commitment: whole_commitment(Format::V3, &salt, &version.canonical()),
             salt: Some(STANDARD.encode(salt)),
             leaves: BTreeMap::new(),
             granular_markings: None,
@@ -334,7 +364,7 @@ fn commit(object: &Map<String, Value>, rng: &mut impl RngCore) -> Committed {
 
 /// Signs versions as their originator `signer`, one signature per [`BATCH_SLOTS`] versions;
 /// the proofs come back in the order of `objects`.
-pub fn sign_batch(objects: &[&Map<String, Value>], signer: &str, key: &SigningKey) -> Vec<Provenance> {
+pub fn sign_batch<O: Signable + ?Sized>(objects: &[&O], signer: &str, key: &SigningKey) -> Vec<Provenance> {
     // ThreadRng is a CSPRNG (ChaCha, reseeded from the OS): unpredictable salts and slots
     // without a system call each.
     // The commitments (canonical form and hashes of each version: most of the cost) over the
@@ -542,7 +572,7 @@ impl Provenance {
                     return Err(ProvenanceError::Malformed("a whole-version proof with leaves".into()));
                 }
                 let salt = STANDARD.decode(salt).map_err(|_| ProvenanceError::Malformed("salt".into()))?;
-                whole_commitment(format, &salt, copy)
+                whole_commitment(format, &salt, &format.map(copy))
             }
             None => self.leaf_commitment(format, copy)?,
         };

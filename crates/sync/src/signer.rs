@@ -50,8 +50,8 @@ impl NodeSigner {
 
     /// Sets the provenance of versions this node's member originates, signed together.
     pub fn sign_all(&self, batch: &mut [Incoming]) {
-        let maps: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|i| i.object.as_map()).collect();
-        let proofs = provenance::sign_batch(&maps, &self.member, &self.key);
+        let objects: Vec<&tandem_model::StixObject> = batch.iter().map(|i| &i.object).collect();
+        let proofs = provenance::sign_batch(&objects, &self.member, &self.key);
         for (incoming, proof) in batch.iter_mut().zip(proofs) {
             incoming.provenance = Some(proof.to_value());
         }
