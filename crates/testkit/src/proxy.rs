@@ -12,12 +12,22 @@
 //!   same path, so the puller receives a page again, out of order (possibly one holding a version
 //!   deleted since).
 //!
+//! On a TLS link ([`LinkProxy::start_tls`]) the proxy is a test-only **man in the middle**, so
+//! that it can see the HTTP messages it must drop, replay and withhold: it accepts TLS from the
+//! pulling node presenting the *served* node's certificate and key, and forwards every request
+//! over its own TLS connection to the served node presenting the *pulling* node's client
+//! certificate. Both identity checks stay real end to end: the puller still accepts only the
+//! served member's roster key, and the served node still checks the client certificate against
+//! the peer account's roster key. The proxy never lends an identity the client did not prove: a
+//! client presenting no certificate is forwarded with none, one presenting any other key is
+//! reset before a byte of HTTP crosses.
+//!
 //! A **plain** proxy ([`LinkProxy::plain`]) only forwards and counts bytes, with no framing and
 //! no faults: the federation benchmarks measure the bytes on a link through it without paying
-//! for the framing.
+//! for the framing (over TLS it counts the encrypted bytes, which is what crosses the wire).
 //!
 //! It speaks just enough HTTP/1.1 ([`crate::http`]) to find message boundaries; bytes are
-//! forwarded exactly as received.
+//! forwarded exactly as received (as decrypted, on a TLS link).
 
 use std::collections::VecDeque;
 use std::io;
@@ -26,10 +36,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tandem_tls::Identity;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::http::{Message, Reader};
 
@@ -40,6 +53,8 @@ const REMEMBER: usize = 32;
 const REMEMBER_BYTES: usize = 64 * 1024;
 /// Responses are written in chunks of this size (each delayed, each counted).
 const CHUNK: usize = 16 * 1024;
+/// The longest a TLS handshake on either side of the proxy may take.
+const HANDSHAKE: Duration = Duration::from_secs(30);
 
 /// The faults in force on one proxy. `heal` clears them all.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +80,9 @@ pub struct Stats {
     pub dropped_mid_transfer: AtomicU64,
     pub stale_served: AtomicU64,
     pub replayed: AtomicU64,
+    /// TLS links: connections whose handshake failed or whose client presented a key that is
+    /// not the pulling node's (reset before any HTTP crossed).
+    pub refused_tls: AtomicU64,
     /// Bytes forwarded from the client (requests) and from the target (responses), HTTP heads
     /// included: everything on the wire.
     pub bytes_up: AtomicU64,
@@ -82,8 +100,64 @@ impl Stats {
     }
 }
 
+/// The two TLS sides of a man-in-the-middle proxy (see the module documentation).
+struct Mitm {
+    /// Serves the served node's certificate and key to the pulling node.
+    acceptor: TlsAcceptor,
+    /// The pulling node's key: the only client certificate the proxy forwards as.
+    pulling_key: [u8; 32],
+    /// Presents the pulling node's certificate; accepts only the served node's key.
+    as_pulling: TlsConnector,
+    /// Presents no certificate (for a client that presented none); the served node's key only.
+    anonymous: TlsConnector,
+}
+
+impl Mitm {
+    fn new(served: &Identity, pulling: &Identity) -> io::Result<Mitm> {
+        let tls = |e: tandem_tls::TlsError| io::Error::other(e.to_string());
+        let expect = || tandem_tls::verify::accept_keys(vec![served.public_key]);
+        Ok(Mitm {
+            acceptor: TlsAcceptor::from(Arc::new(tandem_tls::server_config(served, None).map_err(tls)?)),
+            pulling_key: pulling.public_key,
+            as_pulling: TlsConnector::from(Arc::new(tandem_tls::client_config(Some(pulling), expect()).map_err(tls)?)),
+            anonymous: TlsConnector::from(Arc::new(tandem_tls::client_config(None, expect()).map_err(tls)?)),
+        })
+    }
+}
+
+/// A proxied connection: plain TCP or TLS over it, with the socket at hand for a reset.
+trait Wire: AsyncRead + AsyncWrite + Unpin + Send {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Wire for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Wire for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+impl Wire for tokio_rustls::client::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+impl<W: Wire + ?Sized> Wire for Box<W> {
+    fn tcp(&self) -> &TcpStream {
+        (**self).tcp()
+    }
+}
+
 struct Shared {
     target: SocketAddr,
+    /// Set on a TLS link: the proxy terminates and re-originates TLS.
+    tls: Option<Mitm>,
     faults: Mutex<Faults>,
     /// Bumped by every cut (and when the proxy goes away): connections watching it reset.
     generation: watch::Sender<u64>,
@@ -108,9 +182,20 @@ pub struct LinkProxy {
 }
 
 impl LinkProxy {
-    /// Starts a proxy on a fresh loopback port forwarding to `target`.
+    /// Starts a proxy on a fresh loopback port forwarding plain HTTP to `target`.
     pub async fn start(target: SocketAddr) -> io::Result<LinkProxy> {
-        let (listener, addr, shared) = Self::bind(target).await?;
+        Self::framing(target, None).await
+    }
+
+    /// Starts a proxy on a fresh loopback port in front of the TLS listener `target`, as the
+    /// man in the middle the module documentation describes: `served` is the identity of the
+    /// node at `target`, `pulling` the identity of the node whose connections cross this link.
+    pub async fn start_tls(target: SocketAddr, served: &Identity, pulling: &Identity) -> io::Result<LinkProxy> {
+        Self::framing(target, Some(Mitm::new(served, pulling)?)).await
+    }
+
+    async fn framing(target: SocketAddr, tls: Option<Mitm>) -> io::Result<LinkProxy> {
+        let (listener, addr, shared) = Self::bind(target, tls).await?;
         let s2 = Arc::clone(&shared);
         let accept = tokio::spawn(async move {
             loop {
@@ -133,7 +218,7 @@ impl LinkProxy {
     /// them ([`Stats::traffic`]). Only [`cut`](Self::cut) acts on it (at the TCP level, so it
     /// works on TLS links too); the other faults need the framing proxy.
     pub async fn plain(target: SocketAddr) -> io::Result<LinkProxy> {
-        let (listener, addr, shared) = Self::bind(target).await?;
+        let (listener, addr, shared) = Self::bind(target, None).await?;
         let s2 = Arc::clone(&shared);
         let accept = tokio::spawn(async move {
             loop {
@@ -169,11 +254,12 @@ impl LinkProxy {
         Ok(LinkProxy { addr, shared, accept })
     }
 
-    async fn bind(target: SocketAddr) -> io::Result<(TcpListener, SocketAddr, Arc<Shared>)> {
+    async fn bind(target: SocketAddr, tls: Option<Mitm>) -> io::Result<(TcpListener, SocketAddr, Arc<Shared>)> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             target,
+            tls,
             faults: Mutex::new(Faults::default()),
             generation: watch::channel(0).0,
             requests: Mutex::new(VecDeque::new()),
@@ -232,19 +318,24 @@ impl LinkProxy {
 
     /// Sends the last `k` requests seen again, newest first, each twice, over a fresh
     /// connection to the target (responses are read and discarded). Returns how many were sent.
+    /// On a TLS link the connection presents the pulling node's certificate, as the requests'
+    /// sender did.
     pub async fn replay(&self, k: usize) -> usize {
         let requests: Vec<Message> = lock(&self.shared.requests).iter().rev().take(k).cloned().collect();
         let mut sent = 0;
-        let Ok(mut upstream) = TcpStream::connect(self.shared.target).await else { return 0 };
+        let pulling = self.shared.tls.as_ref().map(|m| m.pulling_key);
+        let Ok(mut upstream) = connect_upstream(&self.shared, pulling).await else { return 0 };
         for req in requests.iter().flat_map(|r| [r, r]) {
-            let (r, mut w) = upstream.split();
+            let (r, mut w) = tokio::io::split(&mut upstream);
             let mut reader = Reader::new(r);
             if w.write_all(&req.raw).await.is_err() {
                 break;
             }
-            match tokio::time::timeout(Duration::from_secs(30), reader.next(Some(&req.method))).await {
+            let answered = tokio::time::timeout(Duration::from_secs(30), reader.next(Some(&req.method))).await;
+            drop((reader, w));
+            match answered {
                 Ok(Ok(Some(resp))) if !resp.close && !req.close => {}
-                _ => match TcpStream::connect(self.shared.target).await {
+                _ => match connect_upstream(&self.shared, pulling).await {
                     Ok(s) => upstream = s,
                     Err(_) => break,
                 },
@@ -264,9 +355,9 @@ impl Drop for LinkProxy {
 }
 
 /// Closes a connection with a reset (RST) rather than an orderly close.
-fn reset(shared: &Shared, stream: TcpStream) {
+fn reset(shared: &Shared, stream: impl Wire) {
     shared.stats.resets.fetch_add(1, Ordering::Relaxed);
-    let _ = stream.set_zero_linger();
+    let _ = stream.tcp().set_zero_linger();
     drop(stream);
 }
 
@@ -276,31 +367,86 @@ enum End {
     Dropped,
 }
 
-async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
+/// A new connection to the target: plain, or TLS presenting the pulling node's certificate when
+/// `client_key` is its key and no certificate when `client_key` is `None` (a TLS link).
+async fn connect_upstream(shared: &Shared, client_key: Option<[u8; 32]>) -> io::Result<Box<dyn Wire>> {
+    secure_upstream(shared, TcpStream::connect(shared.target).await?, client_key).await
+}
+
+/// `tcp` to the target, with TLS over it on a TLS link (see [`connect_upstream`]).
+async fn secure_upstream(shared: &Shared, tcp: TcpStream, client_key: Option<[u8; 32]>) -> io::Result<Box<dyn Wire>> {
+    let _ = tcp.set_nodelay(true);
+    let Some(mitm) = &shared.tls else { return Ok(Box::new(tcp)) };
+    let connector = match client_key {
+        None => &mitm.anonymous,
+        Some(k) if k == mitm.pulling_key => &mitm.as_pulling,
+        // Never reached: the caller refuses other keys first.
+        Some(_) => return Err(io::Error::other("the proxy holds no certificate for this key")),
+    };
+    let name = ServerName::from(shared.target.ip());
+    match tokio::time::timeout(HANDSHAKE, connector.connect(name, tcp)).await {
+        Ok(Ok(tls)) => Ok(Box::new(tls)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
+async fn connection(shared: Arc<Shared>, client: TcpStream) {
     let mut cut = shared.generation.subscribe();
-    let Ok(mut upstream) = TcpStream::connect(shared.target).await else {
-        // The served node is down: the puller sees a reset, as from a closed port.
+    let _ = client.set_nodelay(true);
+    let Ok(tcp) = TcpStream::connect(shared.target).await else {
+        // The served node is down: the puller sees a reset (before any handshake), as from a
+        // closed port.
         reset(&shared, client);
         return;
     };
-    let _ = client.set_nodelay(true);
-    let _ = upstream.set_nodelay(true);
+    let (mut client, mut upstream): (Box<dyn Wire>, Box<dyn Wire>) = match &shared.tls {
+        None => (Box::new(client), Box::new(tcp)),
+        Some(mitm) => {
+            let client = match tokio::time::timeout(HANDSHAKE, mitm.acceptor.accept(client)).await {
+                Ok(Ok(tls)) => tls,
+                _ => {
+                    shared.stats.refused_tls.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            let presented =
+                client.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(tandem_tls::spki::ed25519_key);
+            if presented.is_some_and(|k| k != mitm.pulling_key) {
+                // Forwarding it as the pulling node would lend it an identity it did not prove.
+                shared.stats.refused_tls.fetch_add(1, Ordering::Relaxed);
+                reset(&shared, client);
+                return;
+            }
+            match secure_upstream(&shared, tcp, presented).await {
+                Ok(upstream) => (Box::new(client), upstream),
+                Err(_) => {
+                    reset(&shared, client);
+                    return;
+                }
+            }
+        }
+    };
     let end = tokio::select! {
         end = relay(&shared, &mut client, &mut upstream) => end,
         _ = cut.changed() => Ok(End::Dropped),
     };
     match end {
-        Ok(End::Closed) => {}
+        // An orderly close (TLS: close_notify, so the client sees a clean end of stream).
+        Ok(End::Closed) => {
+            let _ = client.shutdown().await;
+            let _ = upstream.shutdown().await;
+        }
         Ok(End::Dropped) | Err(_) => {
-            let _ = upstream.set_zero_linger();
+            let _ = upstream.tcp().set_zero_linger();
             reset(&shared, client);
         }
     }
 }
 
-async fn relay(shared: &Shared, client: &mut TcpStream, upstream: &mut TcpStream) -> io::Result<End> {
-    let (cr, mut cw) = client.split();
-    let (ur, mut uw) = upstream.split();
+async fn relay(shared: &Shared, client: &mut Box<dyn Wire>, upstream: &mut Box<dyn Wire>) -> io::Result<End> {
+    let (cr, mut cw) = tokio::io::split(client);
+    let (ur, mut uw) = tokio::io::split(upstream);
     let (mut from_client, mut from_upstream) = (Reader::new(cr), Reader::new(ur));
     loop {
         let Some(req) = from_client.next(None).await? else { return Ok(End::Closed) };
@@ -510,5 +656,119 @@ mod tests {
             assert_eq!(down, got.len() as u64);
             assert_eq!(connections, 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use ed25519_dalek::SigningKey;
+    use rustls::pki_types::ServerName;
+    use tandem_tls::Identity;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+    use super::LinkProxy;
+
+    fn identity(dir: &std::path::Path, seed: u8) -> Identity {
+        let made = tandem_tls::cert::generate(&SigningKey::from_bytes(&[seed; 32]), &["127.0.0.1".into()]).unwrap();
+        let (cert, key) = (dir.join(format!("{seed}.crt")), dir.join(format!("{seed}.key")));
+        std::fs::write(&cert, made.cert_pem).unwrap();
+        std::fs::write(&key, made.key_pem).unwrap();
+        Identity::load(&cert, &key).unwrap()
+    }
+
+    /// A TLS server as a node serves (its certificate, client certificates optional) that
+    /// answers each request with the first byte of the client certificate's key, or `none`;
+    /// counts the requests it read.
+    async fn node(served: &Identity, requests: Arc<AtomicU64>) -> SocketAddr {
+        let acceptor = TlsAcceptor::from(Arc::new(tandem_tls::server_config(served, None).unwrap()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, requests) = (acceptor.clone(), Arc::clone(&requests));
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                    let who = match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+                        Some(c) => format!("key {}", tandem_tls::spki::ed25519_key(c).unwrap()[0]),
+                        None => "none".to_string(),
+                    };
+                    let body = format!("{who} {}", "x".repeat(200));
+                    let (mut buf, mut seen) = (vec![0u8; 4096], Vec::new());
+                    loop {
+                        let Ok(n) = tls.read(&mut buf).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..i + 4);
+                            requests.fetch_add(1, Ordering::Relaxed);
+                            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                            if tls.write_all(resp.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// `GET` through the proxy over TLS, presenting `client` (if any) and accepting only the
+    /// `expected` server key: the whole response, or the error.
+    async fn get(proxy: SocketAddr, client: Option<&Identity>, expected: [u8; 32]) -> std::io::Result<String> {
+        let config = tandem_tls::client_config(client, tandem_tls::verify::accept_keys(vec![expected])).unwrap();
+        let tcp = TcpStream::connect(proxy).await?;
+        let mut tls = TlsConnector::from(Arc::new(config)).connect(ServerName::from(proxy.ip()), tcp).await?;
+        tls.write_all(b"GET /x/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await?;
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut out)).await??;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_tls_link_relays_as_the_pulling_node_and_lends_no_other_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let (served, pulling, other) = (identity(dir.path(), 1), identity(dir.path(), 2), identity(dir.path(), 3));
+        let requests = Arc::new(AtomicU64::new(0));
+        let target = node(&served, Arc::clone(&requests)).await;
+        let proxy = LinkProxy::start_tls(target, &served, &pulling).await.unwrap();
+
+        // The pulling node's connection: the proxy serves the served node's key (the client
+        // accepts nothing else) and the node sees the pulling node's client key.
+        let whole = get(proxy.addr(), Some(&pulling), served.public_key).await.unwrap();
+        assert!(whole.contains(&format!("key {}", pulling.public_key[0])), "{whole}");
+        // No client certificate in, none out.
+        let anonymous = get(proxy.addr(), None, served.public_key).await.unwrap();
+        assert!(anonymous.contains("none"), "{anonymous}");
+        assert_eq!(requests.load(Ordering::Relaxed), 2);
+
+        // Another member's certificate is reset before any request reaches the node.
+        let refused = get(proxy.addr(), Some(&other), served.public_key).await;
+        assert!(refused.as_ref().map_or(true, |r| !r.contains("200 OK")), "{refused:?}");
+        assert_eq!(proxy.stats().refused_tls.load(Ordering::Relaxed), 1);
+        assert_eq!(requests.load(Ordering::Relaxed), 2, "the refused connection's request reached the node");
+
+        // Faults act on the decrypted messages: a response cut mid-body, a stale one, replays.
+        proxy.drop_after(30);
+        let cut = get(proxy.addr(), Some(&pulling), served.public_key).await;
+        assert!(cut.as_ref().map_or(true, |r| r.len() == 30), "{cut:?}");
+        assert_eq!(proxy.stats().dropped_mid_transfer.load(Ordering::Relaxed), 1);
+        proxy.heal();
+        proxy.stale_responses(1);
+        let stale = get(proxy.addr(), Some(&pulling), served.public_key).await.unwrap();
+        assert!(stale.contains(&format!("key {}", pulling.public_key[0])), "{stale}");
+        assert_eq!(proxy.stats().stale_served.load(Ordering::Relaxed), 1);
+        let before = requests.load(Ordering::Relaxed);
+        assert_eq!(proxy.replay(1).await, 2, "the last request, twice");
+        assert_eq!(requests.load(Ordering::Relaxed), before + 2, "replays reach the node over TLS");
     }
 }

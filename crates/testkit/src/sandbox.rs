@@ -7,10 +7,13 @@
 //! tests can cut, slow, break and replay links at run time ([`Sandbox::link`]).
 //!
 //! Nodes serve TLS by default, each with the certificate `tandem cert` makes from its node key
-//! (`tandem_node::cert`), and pull from each other with mutual TLS pinned to the roster keys;
-//! links then use the plain byte-forwarding proxy (TLS passes through it; `cut` still works).
-//! The faults that need to see HTTP messages (delays per response, drops mid-body, replays,
-//! stale responses) need [`SandboxBuilder::plain_http`].
+//! (`tandem_node::cert`, made when the sandbox is built), and pull from each other with mutual
+//! TLS pinned to the roster keys. Each link's proxy is then a man in the middle
+//! ([`LinkProxy::start_tls`]): it serves the served node's certificate to the pulling node and
+//! presents the pulling node's certificate to the served one, so every fault (delays, drops
+//! mid-body, replays, stale responses) acts on HTTP messages while both nodes still check each
+//! other's roster keys. [`SandboxBuilder::plain_http`] is for the tests of a plain listener and
+//! for the benchmarks that count plain bytes.
 //!
 //! Every node has users `analyst` and `auditor` (role `auditor`) of its own member and, for
 //! every other member, a user `sync-<member>` of that member with role `peer` (the account that
@@ -136,8 +139,9 @@ impl SandboxBuilder {
         self
     }
 
-    /// Plain HTTP on every node and HTTP-framing link proxies: for the tests of faults that
-    /// need to see HTTP messages on the link (TLS hides them).
+    /// Plain HTTP on every node (as on a loopback listener) and plain HTTP-framing link
+    /// proxies: for the tests of the plain listener and for benchmarks that count plain bytes.
+    /// Federation tests run over TLS (the default).
     pub fn plain_http(mut self) -> Self {
         self.plain_http = true;
         self
@@ -189,29 +193,10 @@ impl SandboxBuilder {
                 },
             );
         }
-        let mut proxies = BTreeMap::new();
-        for (a, b) in &self.links {
-            for (from, to) in [(a, b), (b, a)] {
-                let target = nodes.get(to).context("link to an unknown node")?.addr;
-                let proxy =
-                    if self.plain_http { LinkProxy::start(target).await? } else { LinkProxy::plain(target).await? };
-                let scheme = if self.plain_http { "http" } else { "https" };
-                let url = format!("{scheme}://{}/taxii2/", proxy.addr());
-                proxies.insert((from.clone(), to.clone()), proxy);
-                let spec = PeerSpec {
-                    member: to.clone(),
-                    url,
-                    username: Some(format!("sync-{from}")),
-                    password: Some(PASSWORD.into()),
-                    token: None,
-                };
-                nodes.get_mut(from).context("link to an unknown node")?.peers.push(spec);
-            }
-        }
         let mut sandbox = Sandbox {
             roster,
             nodes,
-            proxies,
+            proxies: BTreeMap::new(),
             poll: self.poll.unwrap_or(Duration::from_secs(15)),
             page_size_max: self.page_size_max,
             sync_page_size_max: self.sync_page_size_max.or(self.page_size_max),
@@ -222,6 +207,32 @@ impl SandboxBuilder {
             tls: !self.plain_http,
             tune: self.tune,
         };
+        // Certificates first: a TLS link's proxy serves and presents the nodes' own.
+        let mut identities = BTreeMap::new();
+        if sandbox.tls {
+            for m in &self.members {
+                identities.insert(m.clone(), sandbox.identity(m)?);
+            }
+        }
+        for (a, b) in &self.links {
+            for (from, to) in [(a, b), (b, a)] {
+                let target = sandbox.node(to).context("link to an unknown node")?.addr;
+                let proxy = match (identities.get(to), identities.get(from)) {
+                    (Some(served), Some(pulling)) => LinkProxy::start_tls(target, served, pulling).await?,
+                    _ => LinkProxy::start(target).await?,
+                };
+                let url = format!("{}://{}/taxii2/", sandbox.scheme(), proxy.addr());
+                sandbox.proxies.insert((from.clone(), to.clone()), proxy);
+                let spec = PeerSpec {
+                    member: to.clone(),
+                    url,
+                    username: Some(format!("sync-{from}")),
+                    password: Some(PASSWORD.into()),
+                    token: None,
+                };
+                sandbox.nodes.get_mut(from).context("link to an unknown node")?.peers.push(spec);
+            }
+        }
         for m in self.members {
             sandbox.start(&m).await?;
         }
@@ -271,6 +282,17 @@ struct Started {
 impl Sandbox {
     fn node(&self, member: &str) -> anyhow::Result<&Node> {
         self.nodes.get(member).with_context(|| format!("no node {member}"))
+    }
+
+    /// `member`'s node certificate and key, made on first use with the code `tandem cert`
+    /// runs (once per data directory: restarts serve the same certificate).
+    fn identity(&self, member: &str) -> anyhow::Result<tandem_tls::Identity> {
+        let config = self.config(member, self.node(member)?);
+        let (cert, key) = tandem_node::cert::paths(&config);
+        if !cert.exists() {
+            tandem_node::cert::write(&config, &["127.0.0.1".into(), "localhost".into()])?;
+        }
+        Ok(tandem_tls::Identity::load(&cert, &key)?)
     }
 
     /// An HTTP client that trusts every node of the sandbox (plain or TLS).
@@ -435,11 +457,8 @@ impl Sandbox {
             tune(&mut config.node);
         }
         if self.tls {
-            // Made once per data directory, with the code `tandem cert` runs.
+            self.identity(member)?;
             let (cert, key) = tandem_node::cert::paths(&config);
-            if !cert.exists() {
-                tandem_node::cert::write(&config, &["127.0.0.1".into(), "localhost".into()])?;
-            }
             config.node.tls_cert = Some(cert);
             config.node.tls_key = Some(key);
         }

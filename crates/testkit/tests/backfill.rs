@@ -33,8 +33,6 @@ async fn backfill_survives_dropped_pages_and_a_restart() {
         .page_size_max(100)
         .poll_interval(Duration::from_millis(200))
         .max_backoff(Duration::from_millis(500))
-        // Plain HTTP: dropping a page mid-body needs the framing proxy.
-        .plain_http()
         .build()
         .await
         .unwrap();

@@ -78,6 +78,39 @@ async fn a_peer_account_needs_its_own_nodes_certificate() {
     sb.shutdown().await;
 }
 
+/// A node presenting another member's certificate with a peer account's password is refused
+/// before its request is processed: the refusals do not even spend the account's notification
+/// burst (a processed notification takes a token; `tandem_sync::rate::NOTIFY_BURST` is 10), so
+/// the real peer's next notification is still served at once, and a refused write stores
+/// nothing.
+#[tokio::test]
+async fn another_members_certificate_is_refused_before_the_request_is_processed() {
+    let sb = SandboxBuilder::new().node("USA").node("IRQ").node("SYR").link("USA", "IRQ").build().await.unwrap();
+    let notify = sb.url("USA", "/api/tandem/notify/").unwrap();
+    let syr = sb.client_as("SYR").unwrap();
+    for _ in 0..3 * tandem_sync::rate::NOTIFY_BURST as usize {
+        let r = syr.post(&notify).basic_auth("sync-IRQ", Some(PASSWORD)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "IRQ's peer account with SYR's certificate");
+    }
+    let r = sb.client_as("IRQ").unwrap().post(&notify).basic_auth("sync-IRQ", Some(PASSWORD)).send().await.unwrap();
+    assert_eq!(r.status(), 202, "the real IRQ node's notification after the refused ones");
+
+    let forged = green(&fresh_id("indicator"));
+    let r = syr
+        .post(sb.url("USA", "/api/collections/intel/objects/").unwrap())
+        .basic_auth("sync-IRQ", Some(PASSWORD))
+        .header("Accept", TAXII)
+        .header("Content-Type", TAXII)
+        .body(serde_json::json!({ "objects": [forged.clone()] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let id = forged["id"].as_str().unwrap();
+    assert!(!sb.versions("USA").unwrap().iter().any(|(i, _)| i == id), "a refused write was stored");
+    sb.shutdown().await;
+}
+
 /// A raw TCP connection to `to` from the loopback address `from`.
 async fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
