@@ -42,7 +42,7 @@ use std::sync::OnceLock;
 pub use areas::NamedArea;
 pub use data::{Governorate, LoadError, Place};
 pub use matcher::{Candidate, MIN_SEARCH_SCORE, SearchOptions};
-pub use normalize::{arabic_key, normalize_arabic, normalize_latin, normalize_name, text_keys};
+pub use normalize::{arabic_key, for_each_text_key, normalize_arabic, normalize_latin, normalize_name, text_keys};
 pub use resolve::{Precision, Resolution};
 pub use reverse::{Nearby, Reverse, haversine_km};
 

@@ -176,8 +176,14 @@ const DIGRAPHS: [(&str, &str); 14] = [
 /// order, without a string per step (full-text indexing folds every word of every incident).
 /// `fold_ascii_is_fold_chars` holds the two to the same output.
 fn fold_ascii(t: &str) -> String {
-    let vowel = |b: u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u');
     let mut w = t.as_bytes().to_vec();
+    fold_ascii_in(&mut w, &mut Vec::new());
+    w.into_iter().map(char::from).collect()
+}
+
+/// [`fold_ascii`] in place on `w` (an ASCII token's bytes), with `spare` as scratch.
+fn fold_ascii_in(w: &mut Vec<u8>, spare: &mut Vec<u8>) {
+    let vowel = |b: u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u');
     if w.len() > 3 && (w.ends_with(b"ah") || w.ends_with(b"eh") || w.ends_with(b"ih")) {
         w.pop();
     }
@@ -201,11 +207,10 @@ fn fold_ascii(t: &str) -> String {
         w.truncate(w.len() - 2);
         w.push(b'a');
     }
-    let mut spare = Vec::with_capacity(w.len());
     for (from, to) in DIGRAPHS {
-        replace_ascii(&mut w, &mut spare, from.as_bytes(), to.as_bytes());
+        replace_ascii(w, spare, from.as_bytes(), to.as_bytes());
     }
-    for b in &mut w {
+    for b in w.iter_mut() {
         *b = match *b {
             b'q' | b'c' => b'k',
             b'e' | b'y' => b'i',
@@ -214,10 +219,9 @@ fn fold_ascii(t: &str) -> String {
             b => b,
         };
     }
-    replace_ascii(&mut w, &mut spare, b"ai", b"i");
-    replace_ascii(&mut w, &mut spare, b"au", b"u");
+    replace_ascii(w, spare, b"ai", b"i");
+    replace_ascii(w, spare, b"au", b"u");
     w.dedup();
-    w.into_iter().map(char::from).collect()
 }
 
 /// `*w = w.replace(from, to)` on bytes (leftmost, non-overlapping), through `spare`.
@@ -335,21 +339,63 @@ pub fn normalize_name(s: &str) -> String {
 /// relates them only through the names a place lists (which the node's search adds to a query).
 pub fn text_keys(s: &str) -> Vec<String> {
     let mut keys = Vec::new();
+    for_each_text_key(s, |k| {
+        keys.push(k.to_string());
+        true
+    });
+    keys
+}
+
+/// Calls `f` with each of [`text_keys`] in turn, without a string per key, until it returns
+/// false (full-text indexing writes them straight into one entry).
+pub fn for_each_text_key(s: &str, mut f: impl FnMut(&str) -> bool) {
+    let mut token = Vec::new();
+    let mut spare = Vec::new();
     for (word, script) in words(s) {
-        match script {
-            Script::Digits => keys.push(normalize_arabic(word)),
-            Script::Arabic => {
-                let key = arabic_key(word);
-                keys.extend(key.split(' ').filter(|k| !k.is_empty()).map(str::to_string));
+        let go_on = match script {
+            Script::Digits => {
+                let key = normalize_arabic(word);
+                key.is_empty() || f(&key)
             }
-            Script::Other => {
-                let lower = normalize_latin_tokens(word);
-                keys.extend(lower.iter().filter(|t| !ARTICLES.contains(&t.as_str())).map(|t| fold_token(t)));
+            Script::Arabic => arabic_key(word).split(' ').filter(|k| !k.is_empty()).all(&mut f),
+            // ASCII tokens as `ascii_tokens` cuts them, each folded in place.
+            Script::Other if word.is_ascii() => {
+                let mut go_on = true;
+                let mut bytes = word.bytes().peekable();
+                while go_on && bytes.peek().is_some() {
+                    token.clear();
+                    for b in bytes.by_ref() {
+                        match b {
+                            b'`' | b'\'' | b'"' => {}
+                            b if b.is_ascii_alphanumeric() => token.push(b.to_ascii_lowercase()),
+                            _ if !token.is_empty() => break,
+                            _ => {}
+                        }
+                    }
+                    if token.is_empty() || ARTICLES.iter().any(|a| a.as_bytes() == token.as_slice()) {
+                        continue;
+                    }
+                    fold_ascii_in(&mut token, &mut spare);
+                    // ASCII in, ASCII out: always a str.
+                    if let Ok(key) = std::str::from_utf8(&token)
+                        && !key.is_empty()
+                    {
+                        go_on = f(key);
+                    }
+                }
+                go_on
             }
+            Script::Other => normalize_latin_tokens(word)
+                .iter()
+                .filter(|t| !ARTICLES.contains(&t.as_str()))
+                .map(|t| fold_token(t))
+                .filter(|k| !k.is_empty())
+                .all(|k| f(&k)),
+        };
+        if !go_on {
+            return;
         }
     }
-    keys.retain(|k| !k.is_empty());
-    keys
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +510,81 @@ mod tests {
         assert!(words.len() > 200_000);
         for w in &words {
             assert_eq!(fold_ascii(w), fold_chars(w), "{w:?}");
+        }
+    }
+
+    /// The keys as `text_keys` wrote them before `for_each_text_key`: one string per key.
+    fn text_keys_reference(s: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        for (word, script) in words(s) {
+            match script {
+                Script::Digits => keys.push(normalize_arabic(word)),
+                Script::Arabic => {
+                    let key = arabic_key(word);
+                    keys.extend(key.split(' ').filter(|k| !k.is_empty()).map(str::to_string));
+                }
+                Script::Other => {
+                    let lower = normalize_latin_tokens(word);
+                    keys.extend(lower.iter().filter(|t| !ARTICLES.contains(&t.as_str())).map(|t| fold_chars(t)));
+                }
+            }
+        }
+        keys.retain(|k| !k.is_empty());
+        keys
+    }
+
+    #[test]
+    fn text_keys_are_the_reference_keys_and_stop_when_asked() {
+        let pieces = [
+            "Deir",
+            "ez-Zor",
+            "al",
+            "ISIS",
+            "claimed",
+            "12",
+            "٢٠١١",
+            "الرقة",
+            "Ma‘arrat",
+            "Mişrīn",
+            "'Afrin",
+            "x`y",
+            "a\"b",
+            "--",
+            "ad-Dana",
+            "Raqqah",
+            "km2",
+            "\u{200F}",
+            "Dzhisr",
+            "tchad",
+            "ehl",
+            "Ḩasakah",
+            "ou",
+            "é",
+        ];
+        let seps = [" ", "-", ", ", "/", "(", ") ", "\n", ""];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..1 + next(8) {
+                text.push_str(pieces[next(pieces.len())]);
+                text.push_str(seps[next(seps.len())]);
+            }
+            let expected = text_keys_reference(&text);
+            assert_eq!(text_keys(&text), expected, "{text:?}");
+            // Stopping after k keys sees exactly the first k.
+            let k = next(expected.len() + 1);
+            let mut seen = Vec::new();
+            for_each_text_key(&text, |key| {
+                seen.push(key.to_string());
+                seen.len() < k
+            });
+            assert_eq!(seen, expected[..k.max(1).min(expected.len())], "{text:?} stop after {k}");
         }
     }
 

@@ -268,14 +268,19 @@ pub fn index_text(object: &Map<String, Value>) -> Option<String> {
     }
     let mut out = String::new();
     for field in searchable(object) {
-        for key in tandem_geo::text_keys(field) {
-            if out.len() + key.len() + 1 > MAX_INDEXED_BYTES {
-                return Some(out);
+        let mut full = false;
+        tandem_geo::for_each_text_key(field, |key| {
+            full = out.len() + key.len() + 1 > MAX_INDEXED_BYTES;
+            if !full {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(key);
             }
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(&key);
+            !full
+        });
+        if full {
+            return Some(out);
         }
     }
     Some(out)
@@ -362,6 +367,30 @@ mod tests {
             q
         };
         assert!(q.matches(&arabic));
+    }
+
+    /// An entry is the fields' keys in order, space-separated, cut before the key that would take
+    /// it past `MAX_INDEXED_BYTES`, and the fields after it are not read.
+    #[test]
+    fn an_index_entry_is_the_keys_cut_at_the_limit() {
+        let incident = |description: String| {
+            json!({"type": "incident", "name": "Raqqah 2011", "description": description})
+                .as_object()
+                .cloned()
+                .expect("a map")
+        };
+        let short = incident("ad-Dana shelling, الرقة".into());
+        assert_eq!(index_text(&short).as_deref(), Some("raka 2011 dana siling رقه"));
+        let words: Vec<String> = (0..60_000).map(|i| format!("w{i}")).collect();
+        let long = incident(words.join(" "));
+        let entry = index_text(&long).expect("indexed");
+        let all: Vec<String> = ["Raqqah 2011", long["description"].as_str().expect("text")]
+            .iter()
+            .flat_map(|f| tandem_geo::text_keys(f))
+            .collect();
+        let joined = all.join(" ");
+        assert!(entry.len() <= MAX_INDEXED_BYTES && entry.len() > MAX_INDEXED_BYTES - 16, "{}", entry.len());
+        assert!(joined.starts_with(&entry) && joined.as_bytes()[entry.len()] == b' ');
     }
 
     #[test]
