@@ -229,7 +229,9 @@ mod tests {
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
                     let len = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
                         .and_then(|v| v.parse::<usize>().ok())
                         .expect("content-length");
                     if body.len() >= len {
