@@ -635,27 +635,24 @@ fn cli_created_users_and_tokens_reach_both_processes() {
 }
 
 /// One node of [`a_chain_through_a_member_on_two_processes_loses_nothing`]: `member` on `port`
-/// (on PostgreSQL when `db` is given), pulling from each of `peers` (member, discovery URL) as
-/// `sync-<member>`, and serving each of them as `sync-<peer>`; roster members with `keys`.
+/// (with `shared`, one process of a node on the PostgreSQL database `.0` behind the front whose
+/// URL is `.1`), pulling from each of `peers` (member, discovery URL) as `sync-<member>`, and
+/// serving each of them as `sync-<peer>`; roster members with `keys`.
 fn chain_node(
     dir: &Path,
     name: &str,
     member: &str,
     port: u16,
-    db: Option<&str>,
+    shared: Option<(&str, String)>,
     keys: &[(&str, String)],
     peers: &[(&str, String)],
-    public_url: Option<String>,
 ) -> PathBuf {
     let data = dir.join(name);
     std::fs::create_dir_all(&data).expect("dir");
     let path = data.join("node.toml");
     let mut toml = NodeToml::new(member, port);
-    if let Some(url) = public_url {
-        toml = toml.node_key(&format!("public_url = \"{url}\""));
-    }
-    if let Some(db) = db {
-        toml = toml.postgres(db);
+    if let Some((db, front)) = shared {
+        toml = toml.node_key(&format!("public_url = \"{front}\"")).postgres(db);
     }
     for (code, key) in keys {
         let line = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
@@ -691,12 +688,13 @@ fn a_chain_through_a_member_on_two_processes_loses_nothing() {
     let pf = front.addr().port();
     let url = |port: u16| format!("http://127.0.0.1:{port}/taxii2/");
     let write = |keys: &[(&str, String)]| {
-        let usa = chain_node(dir.path(), "usa", "USA", pu, None, keys, &[("IRQ", url(pf))], None);
+        let usa = chain_node(dir.path(), "usa", "USA", pu, None, keys, &[("IRQ", url(pf))]);
         let irq = |name: &str, port: u16| {
             let peers = [("USA", url(pu)), ("SYR", url(ps))];
-            chain_node(dir.path(), name, "IRQ", port, Some(&db), keys, &peers, Some(format!("http://127.0.0.1:{pf}/")))
+            let shared = Some((db.as_str(), format!("http://127.0.0.1:{pf}/")));
+            chain_node(dir.path(), name, "IRQ", port, shared, keys, &peers)
         };
-        let syr = chain_node(dir.path(), "syr", "SYR", ps, None, keys, &[("IRQ", url(pf))], None);
+        let syr = chain_node(dir.path(), "syr", "SYR", ps, None, keys, &[("IRQ", url(pf))]);
         (usa, irq("irq-a", pa), irq("irq-b", pb), syr)
     };
     let none = [("USA", String::new()), ("IRQ", String::new()), ("SYR", String::new())];
