@@ -244,6 +244,15 @@ impl NodeBuilder {
         };
         tracing::info!(member = %config.node.member, %addr, tls = server_tls.is_some(), collection = %config.intel_collection_id(), "tandem node listening");
         spawn_roster_reload(&config, fed.roster_log());
+        // On a shared database, a roster change another process of the node applied (`POST
+        // .../roster/changes/` there) takes effect here within a second: suspensions included,
+        // so a member suspended through one process is refused by every process.
+        let roster_follower = match config.storage.backend {
+            crate::config::StorageBackend::Postgres => {
+                Some(follow_roster(fed.roster_log(), ROSTER_REFRESH, stop_accounts.subscribe()))
+            }
+            crate::config::StorageBackend::Sqlite => None,
+        };
         let accounts = crate::wiring::follow_accounts(&config, Arc::clone(&store), directory, stopped);
         // Watch-zone alerts for every zone, in its owner's view, persisted once each: woken by
         // the feed signal (every local, replicated or other-process write), with a slow poll as
@@ -317,6 +326,9 @@ impl NodeBuilder {
             if let Some(listener) = feed_listener {
                 let _ = listener.await;
             }
+            if let Some(follower) = roster_follower {
+                let _ = follower.await;
+            }
             task_fed.stop().await;
             if let Err(e) = audit.close() {
                 tracing::error!(error = %e, "closing the audit log");
@@ -332,6 +344,33 @@ impl NodeBuilder {
 const ALERT_FALLBACK_POLL: Duration = Duration::from_secs(15);
 /// How often the webhook worker looks for due deliveries (retries are scheduled in seconds).
 const WEBHOOK_TICK: Duration = Duration::from_secs(1);
+
+/// How often a process on a shared database looks for roster changes another process applied.
+const ROSTER_REFRESH: Duration = Duration::from_secs(1);
+
+/// Every `every`, takes in the roster changes another process of the node stored
+/// ([`tandem_sync::roster_log::RosterLog::catch_up`]: one look-up by key when nothing changed).
+/// Runs until `stop` flips.
+fn follow_roster(
+    log: Arc<tandem_sync::roster_log::RosterLog>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            let log = Arc::clone(&log);
+            match tokio::task::spawn_blocking(move || log.catch_up()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "roster changes of other processes: cannot read the log"),
+                Err(e) => tracing::error!(error = %e, "roster follower failed"),
+            }
+        }
+    })
+}
 
 /// On SIGHUP, re-reads the roster (members, their status, groups) from the configuration file
 /// and applies the signed roster changes on top of it again (including any `tandem roster

@@ -159,6 +159,11 @@ impl Labels {
         })
     }
 
+    /// How many labels are cached.
+    pub fn label_count(&self) -> Result<usize> {
+        Ok(self.read()?.cache.label_count())
+    }
+
     /// The cached id of a label, if any (never holds the lock across an await).
     pub fn label_id(&self, key: &str) -> Result<Option<i64>> {
         Ok(self.read()?.cache.label_id(key))

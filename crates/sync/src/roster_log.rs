@@ -240,9 +240,15 @@ impl RosterLog {
         }
     }
 
-    /// Takes in changes another process stored (`tandem roster submit` while the node runs);
-    /// true if there were any.
+    /// Takes in changes another process stored (`tandem roster submit` while the node runs, or
+    /// another `serve` process of the node on a shared database); true if there were any. The
+    /// log is gap-free, so when nothing is stored under the seq after the snapshot's, nothing
+    /// changed: one look-up by key, cheap enough to call every second.
     pub fn catch_up(&self) -> Result<bool, StoreError> {
+        let next = self.computed_at.load(Ordering::SeqCst) + 1;
+        if self.store.get_meta(&meta_key(next))?.is_none() {
+            return Ok(false);
+        }
         {
             let _g = match self.append.lock() {
                 Ok(g) => g,

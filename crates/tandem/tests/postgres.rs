@@ -7,7 +7,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -19,11 +20,20 @@ fn client() -> reqwest::blocking::Client {
 
 /// A node configuration on `db` in `dir` (its own data_dir for the audit log and node key).
 fn config(dir: &std::path::Path, name: &str, port: u16, db: &str) -> PathBuf {
+    config_with(dir, name, port, db, None)
+}
+
+/// [`config`] with the coalition's roster `authority` when given.
+fn config_with(dir: &std::path::Path, name: &str, port: u16, db: &str, authority: Option<&str>) -> PathBuf {
     let data = dir.join(name);
     std::fs::create_dir_all(&data).expect("dir");
     let path = data.join("node.toml");
-    NodeToml::new("USA", port)
-        .postgres(db)
+    let toml = NodeToml::new("USA", port);
+    let toml = match authority {
+        Some(key) => toml.authority(key),
+        None => toml,
+    };
+    toml.postgres(db)
         .member("USA")
         .member("IRQ")
         .member("SYR")
@@ -395,4 +405,407 @@ fn a_write_on_one_process_reaches_a_stream_on_the_other() {
         "a write on process A reached a stream on process B {:?} after the POST returned ({posted:?} for the POST)",
         started.elapsed().saturating_sub(posted)
     );
+}
+
+/// The node's keys of `from`'s data directory (`node.key`, and `secrets.key` when it exists)
+/// copied into `to`'s: several processes of one node share them (README, PostgreSQL).
+fn share_keys(dir: &Path, from: &str, to: &str) {
+    let (from, to) = (dir.join(from).join("data"), dir.join(to).join("data"));
+    std::fs::create_dir_all(&to).expect("dir");
+    for file in ["node.key", "secrets.key"] {
+        if from.join(file).exists() {
+            std::fs::copy(from.join(file), to.join(file)).expect("copy a key");
+        }
+    }
+}
+
+/// A plain-HTTP webhook receiver on loopback: answers 200 and records the incident id of every
+/// delivery it received, repeats included.
+fn webhook_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+    let port = listener.local_addr().expect("addr").port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut reader = std::io::BufReader::new(tcp);
+            let Some(body) = read_request_body(&mut reader) else { continue };
+            let mut tcp = reader.into_inner();
+            if tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").is_ok() {
+                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                record.lock().expect("record").push(v["incident"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    });
+    (port, got)
+}
+
+/// `user`'s alerts on the process at `port`.
+fn alerts(port: u16, user: &str) -> Vec<Value> {
+    let r = client()
+        .get(format!("http://127.0.0.1:{port}/api/tandem/alerts/"))
+        .basic_auth(user, Some("dev-only"))
+        .send()
+        .expect("alerts");
+    let v: Value = r.json().unwrap_or(Value::Null);
+    v["alerts"].as_array().cloned().unwrap_or_default()
+}
+
+/// Two processes on one database, both running: a watch zone with a webhook raises one alert
+/// per matching incident and its webhook is delivered once, whichever process took the write
+/// (the alerter and the webhook worker run in the process holding the node's lease; the
+/// alert and its outbox entry are inserted if absent). Each delivery is counted at a receiver,
+/// and the count must stay put long after the first delivery.
+#[test]
+fn two_processes_alert_and_deliver_a_webhook_once() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb) = (free_port(), free_port());
+    let (ca, cb) = (config(dir.path(), "a", pa, &db), config(dir.path(), "b", pb, &db));
+    let (hook_port, received) = webhook_receiver();
+    let out = tandem(&[
+        "watch",
+        "add",
+        "--config",
+        p(&ca),
+        "--user",
+        "usa",
+        "--name",
+        "Deir ez-Zor",
+        "--governorate",
+        "SY-DY",
+        "--webhook-url",
+        &format!("http://127.0.0.1:{hook_port}/hook"),
+        "--webhook-secret",
+        "webhook-secret-for-tests",
+    ]);
+    assert!(out.status.success(), "watch add: {}", text(&out));
+    // One node: one node key and one secrets key (the webhook's secret is sealed with it).
+    key_show(&ca);
+    share_keys(dir.path(), "a", "b");
+    let _a = Proc(serve_on(&ca, pa));
+    let _b = Proc(serve_on(&cb, pb));
+
+    let incident = |n: u32, admin1: &str| {
+        let id = format!("incident--5b2e0d4c-7c1a-4f0e-9a55-{n:012}");
+        tandem_testkit::fixtures::incident_in(&id, &format!("incident {n}"), admin1, 3)
+    };
+    // One matching incident through each process, and one elsewhere (no alert).
+    let (first, second, elsewhere) = (incident(1, "SY-DY"), incident(2, "SY-DY"), incident(3, "SY-HM"));
+    let expected: BTreeSet<String> = ids(&[first.clone(), second.clone()]).into_iter().collect();
+    post(pa, "usa", vec![first]);
+    post(pb, "usa", vec![second, elsewhere]);
+    wait_until("both webhooks are delivered", || received.lock().expect("received").len() >= 2);
+    // Long enough for a second alerter or worker (1 s ticks, a 15 s fallback poll) to repeat one.
+    std::thread::sleep(Duration::from_secs(20));
+    let got = received.lock().expect("received").clone();
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected.iter().cloned().collect::<Vec<_>>(), "each delivered exactly once: {got:?}");
+    for port in [pa, pb] {
+        let a = alerts(port, "usa");
+        let incidents: Vec<String> =
+            a.iter().filter_map(|x| x["incident_object"]["id"].as_str().map(String::from)).collect();
+        assert_eq!(incidents.len(), 2, "one alert per incident, on {port}: {a:?}");
+        assert_eq!(incidents.into_iter().collect::<BTreeSet<_>>(), expected);
+        assert!(alerts(port, "irq").is_empty(), "alerts are their owner's");
+    }
+    let out = tandem(&["watch", "deliveries", "--json", "--config", p(&cb)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("delivery json")).collect();
+    assert_eq!(log.len(), 2, "{log:?}");
+    for e in &log {
+        assert_eq!((e["status"].as_str(), e["attempts"].as_u64()), (Some("delivered"), Some(1)), "{e}");
+    }
+}
+
+/// The ids of the intel collection's objects the process at `port` serves to `user`.
+fn served(port: u16, user: &str) -> Vec<String> {
+    let (status, page) = get(port, user, "/api/collections/intel/objects/");
+    assert_eq!(status, 200, "{page}");
+    ids(page["objects"].as_array().map(Vec::as_slice).unwrap_or_default())
+}
+
+/// A signed roster change posted to one process takes effect on the other within a bounded
+/// wait: the suspended member's user receives nothing from either, and its reinstatement
+/// reaches the other process too (each process takes in the log's next change every second).
+#[test]
+fn a_roster_change_posted_to_one_process_reaches_the_other() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("authority.key");
+    let out = tandem(&["roster", "keygen", "--out", p(&key)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let authority = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (pa, pb) = (free_port(), free_port());
+    let ca = config_with(dir.path(), "a", pa, &db, Some(&authority));
+    let cb = config_with(dir.path(), "b", pb, &db, Some(&authority));
+    let _a = Proc(serve_on(&ca, pa));
+    let _b = Proc(serve_on(&cb, pb));
+    post(pa, "usa", vec![incident(1, &[GREEN])]);
+    let id = ids(&[incident(1, &[GREEN])]);
+    assert_eq!((served(pa, "syr"), served(pb, "syr")), (id.clone(), id.clone()));
+
+    let change = |seq: u64, action: &str| -> String {
+        let seq = seq.to_string();
+        let out = tandem(&[
+            "roster",
+            "sign",
+            "--key",
+            p(&key),
+            "--seq",
+            &seq,
+            "--issued",
+            "2025-11-13T09:00:00Z",
+            action,
+            "--member",
+            "SYR",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let submit = |port: u16, body: String| {
+        let r = client()
+            .post(format!("http://127.0.0.1:{port}/api/tandem/roster/changes/"))
+            .basic_auth("usa", Some("dev-only"))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .expect("post a roster change");
+        let status = r.status().as_u16();
+        let body: Value = r.json().unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{body}");
+        body["applied"].as_u64()
+    };
+    let bound = Duration::from_secs(15);
+    let started = std::time::Instant::now();
+    assert_eq!(submit(pa, change(1, "suspend")), Some(1));
+    assert!(served(pa, "syr").is_empty(), "suspended at once on the process that took the change");
+    wait_until_within("the suspension reaches the other process", bound, || served(pb, "syr").is_empty());
+    println!("a suspension posted to A took effect on B within {:?}", started.elapsed());
+    // Every request to B is refused SYR's data from now on, not just one.
+    for _ in 0..5 {
+        assert!(served(pb, "syr").is_empty());
+        assert_eq!(get(pb, "syr", &format!("/api/collections/intel/objects/{}/", id[0])).0, 404);
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(submit(pa, change(2, "reinstate")), Some(2));
+    wait_until_within("the reinstatement reaches the other process", bound, || served(pb, "syr") == id);
+    println!("a reinstatement posted to A took effect on B within {:?}", started.elapsed());
+    assert_eq!(served(pa, "syr"), id);
+}
+
+/// Users and tokens the CLI stores on the shared database are accepted by both processes
+/// (each follows the accounts tables every second).
+#[test]
+fn cli_created_users_and_tokens_reach_both_processes() {
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb) = (free_port(), free_port());
+    let (ca, cb) = (config(dir.path(), "a", pa, &db), config(dir.path(), "b", pb, &db));
+    let _a = Proc(serve_on(&ca, pa));
+    let _b = Proc(serve_on(&cb, pb));
+    let listing = "/api/collections/intel/objects/?limit=1";
+    assert_eq!((get(pa, "newcomer", listing).0, get(pb, "newcomer", listing).0), (401, 401));
+    let out = tandem(&["user", "add", "--config", p(&ca), "newcomer", "--member", "IRQ", "--password", "dev-only"]);
+    assert!(out.status.success(), "{}", text(&out));
+    for port in [pa, pb] {
+        wait_until("the new user is accepted", || get(port, "newcomer", listing).0 == 200);
+    }
+    let out = tandem(&["token", "create", "--config", p(&cb), "--user", "newcomer"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let with_token = |port: u16, token: &str| {
+        client()
+            .get(format!("http://127.0.0.1:{port}{listing}"))
+            .bearer_auth(token)
+            .header("Accept", TAXII)
+            .send()
+            .expect("get")
+            .status()
+            .as_u16()
+    };
+    for port in [pa, pb] {
+        wait_until("the new token is accepted", || with_token(port, &token) == 200);
+    }
+    assert_eq!(with_token(pa, &format!("{token}x")), 401, "a wrong secret is refused");
+}
+
+/// One node of [`a_chain_through_a_member_on_two_processes_loses_nothing`]: `member` on `port`
+/// (with `shared`, one process of a node on the PostgreSQL database `.0` behind the front whose
+/// URL is `.1`), pulling from each of `peers` (member, discovery URL) as `sync-<member>`, and
+/// serving each of them as `sync-<peer>`; roster members with `keys`.
+fn chain_node(
+    dir: &Path,
+    name: &str,
+    member: &str,
+    port: u16,
+    shared: Option<(&str, String)>,
+    keys: &[(&str, String)],
+    peers: &[(&str, String)],
+) -> PathBuf {
+    let data = dir.join(name);
+    std::fs::create_dir_all(&data).expect("dir");
+    let path = data.join("node.toml");
+    let mut toml = NodeToml::new(member, port);
+    if let Some((db, front)) = shared {
+        toml = toml.node_key(&format!("public_url = \"{front}\"")).postgres(db);
+    }
+    for (code, key) in keys {
+        let line = if key.is_empty() { String::new() } else { format!("public_key = \"{key}\"") };
+        toml = toml.member_with(code, &line);
+    }
+    toml = toml.user("analyst", member, "dev-only");
+    for (peer, url) in peers {
+        toml = toml.user_with(&format!("sync-{peer}"), peer, "dev-only", r#"roles = ["peer"]"#).peer(
+            peer,
+            url,
+            &format!("sync-{member}"),
+            "dev-only",
+        );
+    }
+    toml.write(&path).expect("config");
+    path
+}
+
+/// A federation chain USA (SQLite) - IRQ (two `serve` processes on one PostgreSQL database,
+/// behind a round-robin front that alternates requests between them) - SYR (SQLite), every link
+/// pulled both ways, USA and SYR reaching IRQ through the front. Each member writes incidents in
+/// rounds under every kind of marking; half way, one IRQ process is killed with SIGKILL, and it is
+/// restarted later. Every node must end with exactly what the markings release to its member
+/// (the oracle is each incident's audience by the rules, not a count), each once, one version.
+#[test]
+fn a_chain_through_a_member_on_two_processes_loses_nothing() {
+    use tandem_testkit::fixtures::rel;
+    let db = tandem_store_postgres::testdb::fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pu, pa, pb, ps) = (free_port(), free_port(), free_port(), free_port());
+    let addr = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let front = tandem_testkit::front::RoundRobin::start(vec![addr(pa), addr(pb)]).expect("front");
+    let pf = front.addr().port();
+    let url = |port: u16| format!("http://127.0.0.1:{port}/taxii2/");
+    let write = |keys: &[(&str, String)]| {
+        let usa = chain_node(dir.path(), "usa", "USA", pu, None, keys, &[("IRQ", url(pf))]);
+        let irq = |name: &str, port: u16| {
+            let peers = [("USA", url(pu)), ("SYR", url(ps))];
+            let shared = Some((db.as_str(), format!("http://127.0.0.1:{pf}/")));
+            chain_node(dir.path(), name, "IRQ", port, shared, keys, &peers)
+        };
+        let syr = chain_node(dir.path(), "syr", "SYR", ps, None, keys, &[("IRQ", url(pf))]);
+        (usa, irq("irq-a", pa), irq("irq-b", pb), syr)
+    };
+    let none = [("USA", String::new()), ("IRQ", String::new()), ("SYR", String::new())];
+    let (usa, irq_a, _, syr) = write(&none);
+    let keys = [("USA", key_show(&usa)), ("IRQ", key_show(&irq_a)), ("SYR", key_show(&syr))];
+    let (usa, irq_a, irq_b, syr) = write(&keys);
+    share_keys(dir.path(), "irq-a", "irq-b");
+    let _usa = Proc(serve_on(&usa, pu));
+    let _syr = Proc(serve_on(&syr, ps));
+    let mut proc_a = Some(Proc(serve_on(&irq_a, pa)));
+    let _b = Proc(serve_on(&irq_b, pb));
+
+    let send = |port: u16, objects: Vec<Value>| {
+        let r = client()
+            .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+            .basic_auth("analyst", Some("dev-only"))
+            .header("Accept", TAXII)
+            .header("Content-Type", TAXII)
+            .body(json!({ "objects": objects }).to_string())
+            .send()
+            .expect("post");
+        assert_eq!(r.status().as_u16(), 202, "post to {port}");
+    };
+    let (rel_irq, rel_irq_syr) = (rel(&["IRQ"]), rel(&["IRQ", "SYR"]));
+    let (rel_irq_id, rel_irq_syr_id) =
+        (rel_irq["id"].as_str().expect("id").to_string(), rel_irq_syr["id"].as_str().expect("id").to_string());
+    send(pu, vec![rel_irq, rel_irq_syr]);
+    // Each incident with the members the rules release it to besides its originator: GREEN to
+    // every active member, AMBER to none, REL TO to the members it names.
+    let mut audience: Vec<(String, &str, Vec<&str>)> = Vec::new();
+    let mut n = 0u32;
+    let mut next = |origin: &'static str, marking: &str, to: Vec<&'static str>, audience: &mut Vec<_>| {
+        n += 1;
+        let object = incident(n, &[marking]);
+        audience.push((object["id"].as_str().expect("id").to_string(), origin, to));
+        object
+    };
+    const ROUNDS: u32 = 6;
+    for round in 0..ROUNDS {
+        let from_usa = vec![
+            next("USA", GREEN, vec!["IRQ", "SYR"], &mut audience),
+            next("USA", AMBER, vec![], &mut audience),
+            next("USA", &rel_irq_id, vec!["IRQ"], &mut audience),
+            next("USA", &rel_irq_syr_id, vec!["IRQ", "SYR"], &mut audience),
+        ];
+        send(pu, from_usa);
+        // IRQ's own writes go through the front as well, alternating between its processes.
+        send(pf, vec![next("IRQ", GREEN, vec!["USA", "SYR"], &mut audience)]);
+        send(pf, vec![next("IRQ", AMBER, vec![], &mut audience)]);
+        send(ps, vec![next("SYR", GREEN, vec!["USA", "IRQ"], &mut audience)]);
+        std::thread::sleep(Duration::from_millis(1500));
+        if round == 1 {
+            // Mid-run, with pulls through the front under way.
+            println!("front before the kill: answered {:?}, refused {:?}", front.answered(), front.refused());
+            proc_a.take();
+        }
+        if round == 3 {
+            proc_a = Some(Proc(serve_on(&irq_a, pa)));
+        }
+    }
+    let oracle = |member: &str| -> BTreeSet<String> {
+        audience
+            .iter()
+            .filter(|(_, origin, to)| *origin == member || to.contains(&member))
+            .map(|a| a.0.clone())
+            .collect()
+    };
+    // Every version each node's analyst is served, all versions, through the node's own port
+    // (IRQ's through the front, alternating).
+    let holdings = |port: u16| -> Vec<String> {
+        let (objects, _) = pages(
+            &[port],
+            "analyst",
+            "/api/collections/intel/objects/?match[type]=incident&match[version]=all&limit=20",
+            "objects",
+        );
+        ids(&objects)
+    };
+    for (member, port) in [("USA", pu), ("IRQ", pf), ("SYR", ps)] {
+        let want = oracle(member);
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let got = holdings(port);
+            if got.iter().cloned().collect::<BTreeSet<_>>() == want {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{member} never held exactly what is released to it: missing {:?}, extra {:?}",
+                want.difference(&got.iter().cloned().collect()).collect::<Vec<_>>(),
+                got.iter().filter(|g| !want.contains(*g)).collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    // Settled: a while later still exactly that, each incident once (one version, no repeat).
+    std::thread::sleep(Duration::from_secs(5));
+    for (member, port) in [("USA", pu), ("IRQ", pf), ("SYR", ps)] {
+        let got = holdings(port);
+        let want = oracle(member);
+        assert_eq!(got.len(), want.len(), "{member}: each incident once: {got:?}");
+        assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want, "{member}");
+    }
+    let (answered, refused) = (front.answered(), front.refused());
+    println!(
+        "front: answered {answered:?} by IRQ's processes, refused {refused:?}, (lost, retried) {:?}; oracle sizes USA {} IRQ {} SYR {}",
+        front.lost_and_retried(),
+        oracle("USA").len(),
+        oracle("IRQ").len(),
+        oracle("SYR").len()
+    );
+    assert!(answered.iter().all(|n| *n > 0), "both processes served");
+    assert!(refused[0] > 0, "the killed process was skipped while it was down");
 }

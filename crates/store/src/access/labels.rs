@@ -79,6 +79,12 @@ impl LabelCache {
         self.label_ids.get(key).copied()
     }
 
+    /// How many labels the cache holds (a backend's query planning: whether a viewer is
+    /// released every label).
+    pub fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
     pub fn contains_label(&self, id: i64) -> bool {
         self.labels.contains_key(&id)
     }
