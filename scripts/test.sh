@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 
 # About 90% of the tests that passed in a full run on 2026-12-02 (measured figures in brackets):
 # raise them when you add tests, so that losing many tests at once fails the run.
-MIN_RUST_PASSED=440 # (measured 504 on 2026-12-03, stop 13)
-MIN_PYTEST_PASSED=77 # per backend (measured 86 on SQLite, 88 on PostgreSQL, 2026-12-03)
+MIN_RUST_PASSED=440 # (measured 518 on 2026-12-03, stop 14)
+MIN_PYTEST_PASSED=77 # per backend (measured 87 on SQLite, 89 on PostgreSQL, 2026-12-03)
 MIN_BROWSER_PASSED=27 # (measured 30)
 
 # Colour codes would hide the lines we sum.
