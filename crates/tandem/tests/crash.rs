@@ -497,23 +497,7 @@ fn the_webhook_outbox_killed_mid_delivery_loses_nothing() {
     let mut rng = Rng(seed);
     let (hook_port, received) = receiver(seed, 150);
     let node = Node::new("USA");
-    let out = tandem(&[
-        "watch",
-        "add",
-        "--config",
-        p(&node.config),
-        "--user",
-        "usa",
-        "--name",
-        "Deir ez-Zor",
-        "--governorate",
-        "SY-DY",
-        "--webhook-url",
-        &format!("http://127.0.0.1:{hook_port}/hook"),
-        "--webhook-secret",
-        "webhook-secret-for-tests",
-    ]);
-    assert!(out.status.success(), "watch add: {}", text(&out));
+    add_webhook_zone(p(&node.config), &format!("http://127.0.0.1:{hook_port}/hook"));
 
     let mut posted = HashSet::new();
     let mut child = Proc(serve_on(&node.config, node.port));

@@ -465,23 +465,7 @@ fn two_processes_alert_and_deliver_a_webhook_once() {
     let (pa, pb) = (free_port(), free_port());
     let (ca, cb) = (config(dir.path(), "a", pa, &db), config(dir.path(), "b", pb, &db));
     let (hook_port, received) = webhook_receiver();
-    let out = tandem(&[
-        "watch",
-        "add",
-        "--config",
-        p(&ca),
-        "--user",
-        "usa",
-        "--name",
-        "Deir ez-Zor",
-        "--governorate",
-        "SY-DY",
-        "--webhook-url",
-        &format!("http://127.0.0.1:{hook_port}/hook"),
-        "--webhook-secret",
-        "webhook-secret-for-tests",
-    ]);
-    assert!(out.status.success(), "watch add: {}", text(&out));
+    add_webhook_zone(p(&ca), &format!("http://127.0.0.1:{hook_port}/hook"));
     // One node: one node key and one secrets key (the webhook's secret is sealed with it).
     key_show(&ca);
     share_keys(dir.path(), "a", "b");

@@ -102,23 +102,7 @@ fn node_with_hook(hook: &str, ca_pem: Option<&str>) -> ServedNode {
     if let Some(pem) = ca_pem {
         std::fs::write(node.dir.path().join("receivers-ca.pem"), pem).expect("write ca file");
     }
-    let out = tandem(&[
-        "watch",
-        "add",
-        "--config",
-        node.config_arg(),
-        "--user",
-        "usa",
-        "--name",
-        "Deir ez-Zor",
-        "--governorate",
-        "SY-DY",
-        "--webhook-url",
-        hook,
-        "--webhook-secret",
-        "webhook-secret-for-tests",
-    ]);
-    assert!(out.status.success(), "watch add: {}", text(&out));
+    add_webhook_zone(node.config_arg(), hook);
     node.start();
     node
 }

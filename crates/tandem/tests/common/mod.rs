@@ -178,6 +178,29 @@ pub fn client() -> reqwest::blocking::Client {
     client_builder().build().expect("client")
 }
 
+/// `tandem watch add` as user `usa`: a zone over Deir ez-Zor governorate whose alerts go to
+/// `webhook_url`, signed with the tests' webhook secret; panics if the command fails.
+#[allow(dead_code)] // not every test binary that includes `common` adds a zone
+pub fn add_webhook_zone(config: &str, webhook_url: &str) {
+    let out = tandem(&[
+        "watch",
+        "add",
+        "--config",
+        config,
+        "--user",
+        "usa",
+        "--name",
+        "Deir ez-Zor",
+        "--governorate",
+        "SY-DY",
+        "--webhook-url",
+        webhook_url,
+        "--webhook-secret",
+        "webhook-secret-for-tests",
+    ]);
+    assert!(out.status.success(), "watch add: {}", text(&out));
+}
+
 /// The body of one HTTP/1.1 request read from `reader` (headers up to the blank line, then
 /// `Content-Length` bytes), for the tests' small webhook receivers; `None` when the connection
 /// ends first.
