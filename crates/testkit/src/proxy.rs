@@ -568,30 +568,39 @@ mod tests {
 
     use super::LinkProxy;
 
+    /// Answers every request head read from `s` with `200` and `body` (keep-alive), calling
+    /// `on_request` for each, until the connection ends.
+    pub(super) async fn answer_each(
+        mut s: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+        body: String,
+        on_request: impl Fn(),
+    ) {
+        let mut buf = vec![0u8; 4096];
+        let mut seen = Vec::new();
+        loop {
+            let Ok(n) = s.read(&mut buf).await else { return };
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            while let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                seen.drain(..i + 4);
+                on_request();
+                let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                if s.write_all(resp.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
     /// A server answering every request on a connection with `body` (keep-alive).
     async fn server(body: &'static str) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let mut seen = Vec::new();
-                    loop {
-                        let Ok(n) = s.read(&mut buf).await else { return };
-                        if n == 0 {
-                            return;
-                        }
-                        seen.extend_from_slice(&buf[..n]);
-                        while let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                            seen.drain(..i + 4);
-                            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-                            if s.write_all(resp.as_bytes()).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                });
+            while let Ok((s, _)) = listener.accept().await {
+                tokio::spawn(answer_each(s, body.to_string(), || {}));
             }
         });
         addr
@@ -694,28 +703,16 @@ mod tls_tests {
             while let Ok((tcp, _)) = listener.accept().await {
                 let (acceptor, requests) = (acceptor.clone(), Arc::clone(&requests));
                 tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
                     let who = match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
                         Some(c) => format!("key {}", tandem_tls::spki::ed25519_key(c).unwrap()[0]),
                         None => "none".to_string(),
                     };
                     let body = format!("{who} {}", "x".repeat(200));
-                    let (mut buf, mut seen) = (vec![0u8; 4096], Vec::new());
-                    loop {
-                        let Ok(n) = tls.read(&mut buf).await else { return };
-                        if n == 0 {
-                            return;
-                        }
-                        seen.extend_from_slice(&buf[..n]);
-                        while let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                            seen.drain(..i + 4);
-                            requests.fetch_add(1, Ordering::Relaxed);
-                            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-                            if tls.write_all(resp.as_bytes()).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
+                    super::tests::answer_each(tls, body, move || {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                    })
+                    .await;
                 });
             }
         });
