@@ -117,20 +117,25 @@ fn normalize_latin_tokens(s: &str) -> Vec<String> {
 /// letters and digits lowercased and anything else separates. Most words of running English text
 /// take this path when incidents are indexed.
 fn ascii_tokens(s: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut token = String::new();
-    for b in s.bytes() {
+    let (mut bytes, mut token, mut tokens) = (s.bytes(), Vec::new(), Vec::new());
+    while next_ascii_token(&mut bytes, &mut token) {
+        tokens.push(token.iter().copied().map(char::from).collect());
+    }
+    tokens
+}
+
+/// Reads the next token of [`ascii_tokens`] from `bytes` into `token`; false when none is left.
+fn next_ascii_token(bytes: &mut impl Iterator<Item = u8>, token: &mut Vec<u8>) -> bool {
+    token.clear();
+    for b in bytes {
         match b {
             b'`' | b'\'' | b'"' => {}
-            b if b.is_ascii_alphanumeric() => token.push(char::from(b.to_ascii_lowercase())),
-            _ if !token.is_empty() => tokens.push(std::mem::take(&mut token)),
+            b if b.is_ascii_alphanumeric() => token.push(b.to_ascii_lowercase()),
+            _ if !token.is_empty() => return true,
             _ => {}
         }
     }
-    if !token.is_empty() {
-        tokens.push(token);
-    }
-    tokens
+    !token.is_empty()
 }
 
 /// `w.contains(pattern)` for an ASCII pattern, as a plain scan of the bytes: for the short words
@@ -361,18 +366,9 @@ pub fn for_each_text_key(s: &str, mut f: impl FnMut(&str) -> bool) {
             // ASCII tokens as `ascii_tokens` cuts them, each folded in place.
             Script::Other if word.is_ascii() => {
                 let mut go_on = true;
-                let mut bytes = word.bytes().peekable();
-                while go_on && bytes.peek().is_some() {
-                    token.clear();
-                    for b in bytes.by_ref() {
-                        match b {
-                            b'`' | b'\'' | b'"' => {}
-                            b if b.is_ascii_alphanumeric() => token.push(b.to_ascii_lowercase()),
-                            _ if !token.is_empty() => break,
-                            _ => {}
-                        }
-                    }
-                    if token.is_empty() || ARTICLES.iter().any(|a| a.as_bytes() == token.as_slice()) {
+                let mut bytes = word.bytes();
+                while go_on && next_ascii_token(&mut bytes, &mut token) {
+                    if ARTICLES.iter().any(|a| a.as_bytes() == token.as_slice()) {
                         continue;
                     }
                     fold_ascii_in(&mut token, &mut spare);
