@@ -121,8 +121,7 @@ pub fn row_to_stix(row: &Row, opts: &Options, report: &mut Report) -> Result<Vec
         }
         other => return Err(format!("time_precision {other:?} is not 1, 2 or 3")),
     };
-    let raw_ts = row.get("timestamp");
-    let ts: i64 = raw_ts.parse().map_err(|_| format!("timestamp {raw_ts:?} is not Unix seconds"))?;
+    let ts = unix_seconds("timestamp", row.get("timestamp"))?;
     let modified = stix_time(ts);
     // `created` must not follow `modified`; the event's day is the natural creation when ACLED
     // recorded it afterwards, as it always does.
@@ -278,9 +277,17 @@ pub fn deletion(row: &Row) -> Result<(String, i64), String> {
     if eid.is_empty() {
         return Err("event_id_cnty is empty".into());
     }
-    let raw = row.get("deleted_timestamp");
-    let ts = raw.parse().map_err(|_| format!("deleted_timestamp {raw:?} is not Unix seconds"))?;
+    let ts = unix_seconds("deleted_timestamp", row.get("deleted_timestamp"))?;
     Ok((incident_id(eid), ts))
+}
+
+/// `raw` as Unix seconds a STIX timestamp can carry: STIX years have four digits, so up to
+/// 9999-12-31T23:59:59Z (a fuzzed row's year 560676 became an object the validator refuses).
+fn unix_seconds(field: &str, raw: &str) -> Result<i64, String> {
+    raw.parse()
+        .ok()
+        .filter(|t| (0..=253_402_300_799).contains(t))
+        .ok_or_else(|| format!("{field} {raw:?} is not Unix seconds between 1970 and 9999"))
 }
 
 /// The revocation of `latest` (the stored incident) at `deleted` (Unix seconds): the same object,

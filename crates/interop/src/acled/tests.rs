@@ -86,6 +86,9 @@ fn bad_rows_are_rejected_with_line_and_reason() {
         ("X7,2025-11-12,1,Battles,Armed clash,,,,,,Idlib,,,,35.9,36.6,7,,,,0,,1763000000,", "geo_precision \"7\""),
         ("X8,2025-11-12,1,Battles,Armed clash,,,,,,Idlib,,,,,,,,,,many,,1763000000,", "fatalities \"many\""),
         ("X9,2025-11-12,1,Battles,Armed clash,,,,,,Idlib,,,,,,,,,,0,,yesterday,", "timestamp \"yesterday\""),
+        // Found by fuzzing: milliseconds read as seconds are the year 560676, which STIX cannot carry.
+        ("X10,2025-11-12,1,Battles,Armed clash,,,,,,Idlib,,,,,,,,,,0,,17631063000000,", "between 1970 and 9999"),
+        ("X11,2025-11-12,1,Battles,Armed clash,,,,,,Idlib,,,,,,,,,,0,,-1,", "between 1970 and 9999"),
     ];
     for (k, (row, reason)) in cases.iter().enumerate() {
         let (ok, report) = import_all(&format!("{header}\n{row}\n"));
