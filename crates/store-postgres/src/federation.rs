@@ -272,10 +272,17 @@ impl PgStore {
 
     pub(crate) async fn list_meta_impl(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
         let conn = self.pool.get().await?;
-        let rows = conn
-            .query("SELECT key, value FROM sync_meta WHERE starts_with(key, $1) ORDER BY key", &[&prefix])
-            .await
-            .map_err(pg)?;
+        // A key range on the primary key (collation "C": byte order), not a scan of every entry.
+        let rows = match tandem_store::prefix_end(prefix) {
+            Some(end) => conn
+                .query("SELECT key, value FROM sync_meta WHERE key >= $1 AND key < $2 ORDER BY key", &[&prefix, &end])
+                .await
+                .map_err(pg)?,
+            None => conn
+                .query("SELECT key, value FROM sync_meta WHERE key >= $1 ORDER BY key", &[&prefix])
+                .await
+                .map_err(pg)?,
+        };
         rows.into_iter()
             .map(|r| {
                 let key: String = r.try_get(0).map_err(pg)?;

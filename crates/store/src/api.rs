@@ -435,6 +435,23 @@ pub trait AccountStore: Send + Sync {
 /// their clients a `reset`.
 pub const RELEASE_EPOCH_KEY: &str = "sync/epoch";
 
+/// The smallest string after every string that starts with `prefix` (`None`: there is none,
+/// the prefix is empty or all `char::MAX`): backends list a prefix as the key range
+/// `[prefix, prefix_end(prefix))`, which their key index answers without a scan. Byte order of
+/// UTF-8 is code point order, so this is the right bound for a binary (`C`) collation.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next scalar value (surrogates are not chars: after U+D7FF comes U+E000).
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 pub trait MetaStore: Send + Sync {
     /// The value under `key`, if any.
     fn get_meta(&self, key: &str) -> Result<Option<Value>>;
@@ -465,7 +482,26 @@ impl<T: ObjectStore + AccountStore + MetaStore + ?Sized> Store for T {}
 
 #[cfg(test)]
 mod tests {
-    use super::StoreError;
+    use super::{StoreError, prefix_end};
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_keys_that_start_with_it() {
+        assert_eq!(prefix_end("live/outbox/").as_deref(), Some("live/outbox0"));
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        let keys =
+            ["live/outbox", "live/outbox/", "live/outbox/a", "live/outbox/\u{10FFFF}x", "live/outbox0", "live/outboy"];
+        for p in ["live/outbox/", "live/outbox", "live/", "z"] {
+            let end = prefix_end(p).expect("bounded");
+            for k in keys {
+                // UTF-8 byte order is what a binary collation compares.
+                let in_range = k.as_bytes() >= p.as_bytes() && k.as_bytes() < end.as_bytes();
+                assert_eq!(in_range, k.starts_with(p), "{k:?} in [{p:?}, {end:?})");
+            }
+        }
+    }
 
     #[test]
     fn sqlite_errors_map_to_kinds_and_keep_their_source() {

@@ -20,7 +20,8 @@ impl SqliteStore {
     pub(super) fn get_status_impl(&self, id: &str, owner: &str) -> Result<Option<Value>> {
         self.with_reader(|conn| {
             let body: Option<String> = conn
-                .query_row("SELECT body FROM statuses WHERE id = ?1 AND owner = ?2", params![id, owner], |r| r.get(0))
+                .prepare_cached("SELECT body FROM statuses WHERE id = ?1 AND owner = ?2")?
+                .query_row(params![id, owner], |r| r.get(0))
                 .optional()?;
             body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("status {id}: {e}"))))
                 .transpose()
@@ -91,7 +92,9 @@ impl SqliteStore {
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
         self.with_reader(|conn| {
             for (label, marking) in &unresolved {
-                let n: i64 = conn.query_row("SELECT COUNT(*) FROM objects WHERE label = ?1", [label], |r| r.get(0))?;
+                let n: i64 = conn
+                    .prepare_cached("SELECT COUNT(*) FROM objects WHERE label = ?1")?
+                    .query_row([label], |r| r.get(0))?;
                 *counts.entry(marking.clone()).or_default() += n as u64;
             }
             Ok(())

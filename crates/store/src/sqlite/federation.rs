@@ -97,23 +97,20 @@ impl SqliteStore {
             last_added = last_added.max(super::clock_floor(&tx)?);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
             let now = Timestamp::now().as_micros();
-            let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
+            let has_tombstones: bool =
+                tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones)")?.query_row([], |r| r.get(0))?;
             for t in tombstones {
                 // A deletion acts in its originator's namespace only: it can delete that member's
                 // version and nobody else's (the caller verified the originator's signature).
                 let key = t.version.map(|v| v.sort_key()).unwrap_or_default();
-                let known: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4)",
-                    params![coll, t.id, t.originator, key],
+                let known: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4)")?.query_row(params![coll, t.id, t.originator, key],
                     |r| r.get(0),
                 )?;
                 if known {
                     continue;
                 }
                 let stored: Option<(i64, i64)> = tx
-                    .query_row(
-                        "SELECT date_added, label FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4",
-                        params![coll, t.id, t.originator, key],
+                    .prepare_cached("SELECT date_added, label FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3 AND version = ?4")?.query_row(params![coll, t.id, t.originator, key],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
@@ -137,10 +134,8 @@ impl SqliteStore {
                 };
                 last_added = now.max(last_added + 1);
                 let first_claim = stored.is_none()
-                    && !tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)
-                             OR EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)",
-                        params![coll, t.id, t.originator],
+                    && !tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)
+                             OR EXISTS (SELECT 1 FROM tombstones WHERE collection = ?1 AND stix_id = ?2 AND originator = ?3)")?.query_row(params![coll, t.id, t.originator],
                         |r| r.get::<_, bool>(0),
                     )?;
                 tx.execute(
@@ -163,7 +158,10 @@ impl SqliteStore {
 
     pub(super) fn get_meta_impl(&self, key: &str) -> Result<Option<serde_json::Value>> {
         let text: Option<String> = self.with_reader(|conn| {
-            Ok(conn.query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+            Ok(conn
+                .prepare_cached("SELECT value FROM sync_meta WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?)
         })?;
         text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
     }
@@ -192,8 +190,10 @@ impl SqliteStore {
     ) -> Result<bool> {
         let mut writer = self.writer()?;
         let tx = writer.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let text: Option<String> =
-            tx.query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+        let text: Option<String> = tx
+            .prepare_cached("SELECT value FROM sync_meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
         let current = text
             .map(|t| serde_json::from_str::<serde_json::Value>(&t))
             .transpose()
@@ -232,12 +232,20 @@ impl SqliteStore {
     }
 
     pub(super) fn list_meta_impl(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        // A key range on the primary key, not a scan of every entry (alerts, outbox, statuses).
+        let end = crate::prefix_end(prefix);
         let rows: Vec<(String, String)> = self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT key, value FROM sync_meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
-            )?;
-            let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let rows = match &end {
+                Some(end) => conn
+                    .prepare_cached("SELECT key, value FROM sync_meta WHERE key >= ?1 AND key < ?2 ORDER BY key")?
+                    .query_map([prefix, end.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                None => conn
+                    .prepare_cached("SELECT key, value FROM sync_meta WHERE key >= ?1 ORDER BY key")?
+                    .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(rows)
         })?;
         rows.into_iter()
             .map(|(k, v)| serde_json::from_str(&v).map(|v| (k, v)).map_err(|e| StoreError::Corrupt(e.to_string())))

@@ -65,7 +65,7 @@ fn load_collections(conn: &Connection, into: &mut HashMap<String, i64>) -> Resul
 }
 
 fn latest_added(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?)
+    Ok(conn.prepare_cached("SELECT COALESCE(MAX(date_added), 0) FROM objects")?.query_row([], |r| r.get(0))?)
 }
 
 impl Labels {
@@ -169,8 +169,10 @@ pub(super) fn label_id(
     if let Some((id, _, _)) = pending.labels.iter().find(|(_, t, _)| *t == text) {
         return Ok(*id);
     }
-    let existing: Option<i64> =
-        tx.query_row("SELECT id FROM access_labels WHERE label = ?1", [text], |r| r.get(0)).optional()?;
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM access_labels WHERE label = ?1")?
+        .query_row([text], |r| r.get(0))
+        .optional()?;
     let id = match existing {
         Some(id) => id,
         None => {
@@ -191,7 +193,7 @@ pub(super) fn collection_id(tx: &Connection, state: &LabelState, pending: &mut P
         return Ok(*id);
     }
     let existing: Option<i64> =
-        tx.query_row("SELECT id FROM collections WHERE uuid = ?1", [uuid], |r| r.get(0)).optional()?;
+        tx.prepare_cached("SELECT id FROM collections WHERE uuid = ?1")?.query_row([uuid], |r| r.get(0)).optional()?;
     let id = match existing {
         Some(id) => id,
         None => {

@@ -51,7 +51,8 @@ impl SqliteStore {
         let path = dir.join("tandem.sqlite");
         let mut conn = open_conn(&path, true, cache_kib)?;
         migrate::apply(&mut conn)?;
-        let last_added: i64 = conn.query_row("SELECT COALESCE(MAX(date_added), 0) FROM objects", [], |r| r.get(0))?;
+        let last_added: i64 =
+            conn.prepare_cached("SELECT COALESCE(MAX(date_added), 0) FROM objects")?.query_row([], |r| r.get(0))?;
         let labels = Labels::load(&conn)?;
         // Status resources are kept for at least 24 hours; a week is plenty.
         let week_ago = tandem_model::Timestamp::now().as_micros() - 7 * 86_400 * 1_000_000;
@@ -92,9 +93,7 @@ impl SqliteStore {
 /// The largest position handed out on the node's clock (object versions and tombstones), as
 /// stored: the floor for the next `date_added`, whichever process wrote last.
 fn clock_floor(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT MAX(COALESCE((SELECT MAX(date_added) FROM objects), 0), COALESCE((SELECT MAX(added) FROM tombstones), 0))",
-        [],
+    Ok(conn.prepare_cached("SELECT MAX(COALESCE((SELECT MAX(date_added) FROM objects), 0), COALESCE((SELECT MAX(added) FROM tombstones), 0))")?.query_row([],
         |r| r.get(0),
     )?)
 }
@@ -105,6 +104,9 @@ fn poisoned() -> StoreError {
 
 /// The page cache per connection unless told otherwise: 64 MiB.
 pub const DEFAULT_CACHE_KIB: u32 = 65_536;
+
+/// Statements cached per connection: more than the store's distinct statements.
+const STATEMENT_CACHE: usize = 128;
 
 fn open_conn(path: &Path, writer: bool, cache_kib: u32) -> Result<Connection> {
     let flags = if writer {
@@ -121,6 +123,9 @@ fn open_conn(path: &Path, writer: bool, cache_kib: u32) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -i64::from(cache_kib))?;
     rusqlite::vtab::array::load_module(&conn)?;
+    // Every statement of the store is prepared once per connection and cached: rusqlite's
+    // default of 16 is fewer than the store has, and an evicted statement is parsed again.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -169,7 +174,7 @@ impl crate::ObjectStore for SqliteStore {
     ) -> Result<Vec<bool>> {
         self.with_reader(|conn| {
             let coll: Option<i64> =
-                conn.query_row("SELECT id FROM collections WHERE uuid = ?1", [collection], |r| r.get(0)).optional()?;
+                conn.prepare_cached("SELECT id FROM collections WHERE uuid = ?1")?.query_row([collection], |r| r.get(0)).optional()?;
             let Some(coll) = coll else {
                 return Ok(vec![false; versions.len()]);
             };
@@ -262,12 +267,12 @@ impl crate::AccountStore for SqliteStore {
         // A user is stored with INSERT OR REPLACE (a new rowid each time), a token inserted: the
         // largest rowids and the counts move with every change.
         self.with_reader(|conn| {
-            Ok(conn.query_row(
-                "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM users), (SELECT COUNT(*) FROM users),
+            Ok(conn
+                .prepare_cached(
+                    "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM users), (SELECT COUNT(*) FROM users),
                         (SELECT COALESCE(MAX(rowid), 0) FROM tokens), (SELECT COUNT(*) FROM tokens)",
-                [],
-                |r| Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
-            )?)
+                )?
+                .query_row([], |r| Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))?)
         })
     }
 }

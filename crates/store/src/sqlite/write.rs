@@ -44,7 +44,8 @@ impl SqliteStore {
             pending.floor_before = super::clock_floor(&tx)?;
             last_added = last_added.max(pending.floor_before);
             let coll = labels::collection_id(&tx, &state, &mut pending, collection)?;
-            let has_tombstones: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
+            let has_tombstones: bool =
+                tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones)")?.query_row([], |r| r.get(0))?;
             for NewVersion { object, id, version, version_key, hash, body, provenance, label, label_key, text } in
                 objects
             {
@@ -264,11 +265,8 @@ impl SqliteStore {
         let mut deleted = 0;
         for record in &visible {
             let row: Option<(String, i64)> = tx
-                .query_row(
-                    "SELECT version, label FROM objects WHERE date_added = ?1 AND originator = ?2",
-                    params![record.date_added.as_micros(), member],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .prepare_cached("SELECT version, label FROM objects WHERE date_added = ?1 AND originator = ?2")?
+                .query_row(params![record.date_added.as_micros(), member], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             let Some((key, label)) = row else { continue };
             // The tombstone's feed position shares the objects' clock: unique and increasing.
