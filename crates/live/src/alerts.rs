@@ -333,11 +333,13 @@ pub fn alert_pass_with(
     Ok(stored)
 }
 
-/// Runs [`alert_pass`] whenever the feed moves (and every `poll`), until `stop` is set.
+/// Runs [`alert_pass`] whenever the feed moves (and every `poll`), until `stop` is set; rings
+/// `raised` after a pass stored alerts (the webhook worker delivers their outbox entries).
 pub async fn run_alerter(
     state: tandem_taxii::AppState,
     mut feed: crate::FeedSignal,
     poll: std::time::Duration,
+    raised: Arc<tokio::sync::Notify>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let collections: Vec<String> =
@@ -353,7 +355,10 @@ pub async fn run_alerter(
         let cols = collections.clone();
         let cache = Arc::clone(&cache);
         match tokio::task::spawn_blocking(move || alert_pass_with(&*store, roster, &cols, &cache)).await {
-            Ok(Ok(new)) if !new.is_empty() => tracing::info!(alerts = new.len(), "watch-zone alerts raised"),
+            Ok(Ok(new)) if !new.is_empty() => {
+                tracing::info!(alerts = new.len(), "watch-zone alerts raised");
+                raised.notify_one();
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "alert pass failed"),
             Err(e) => tracing::error!(error = %e, "alert pass task failed"),

@@ -178,28 +178,38 @@ fn body_for(
     Ok(Some(body.to_string()))
 }
 
-/// Delivers what is due, once; returns how many entries it attempted.
+/// What one delivery pass did, and when the next one has work.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pass {
+    /// Entries attempted (delivered, failed, withheld or dead-lettered).
+    pub attempted: usize,
+    /// The earliest retry time of the entries still pending, if any.
+    pub next_due: Option<Timestamp>,
+}
+
+/// Delivers what is due, once.
 pub async fn deliver_due(
     store: Arc<dyn Store>,
     roster: Arc<std::sync::RwLock<Arc<tandem_policy::Roster>>>,
     secrets: &(dyn Fn(&str) -> Result<Option<String>, String> + Sync),
     client: &reqwest::Client,
     retry: &Retry,
-) -> Result<usize, StoreError> {
+) -> Result<Pass, StoreError> {
     let s = Arc::clone(&store);
     let entries = tokio::task::spawn_blocking(move || s.list_meta(PREFIX))
         .await
         .map_err(|e| StoreError::Corrupt(e.to_string()))??;
     let now = Timestamp::now();
-    let mut attempted = 0;
+    let mut pass = Pass::default();
     for (key, entry) in entries {
         if entry["status"] != "pending" {
             continue;
         }
-        if entry["next_at"].as_str().and_then(|t| Timestamp::parse(t).ok()).is_some_and(|t| t > now) {
+        if let Some(later) = entry["next_at"].as_str().and_then(|t| Timestamp::parse(t).ok()).filter(|t| *t > now) {
+            pass.next_due = Some(pass.next_due.map_or(later, |n| n.min(later)));
             continue;
         }
-        attempted += 1;
+        pass.attempted += 1;
         let snapshot = match roster.read() {
             Ok(r) => Arc::clone(&r),
             Err(p) => Arc::clone(&p.into_inner()),
@@ -249,7 +259,9 @@ pub async fn deliver_due(
                 next["status"] = json!("dead");
             } else {
                 let backoff = retry.base.saturating_mul(1u32 << (attempts.min(16) as u32 - 1));
-                next["next_at"] = json!(Timestamp::from_micros(now.as_micros() + backoff.as_micros() as i64));
+                let at = Timestamp::from_micros(now.as_micros() + backoff.as_micros() as i64);
+                next["next_at"] = json!(at);
+                pass.next_due = Some(pass.next_due.map_or(at, |n| n.min(at)));
             }
         }
         next["last_status"] = json!(status);
@@ -262,7 +274,7 @@ pub async fn deliver_due(
             .await
             .map_err(|e| StoreError::Corrupt(e.to_string()))??;
     }
-    Ok(attempted)
+    Ok(pass)
 }
 
 /// An error with its causes (`error sending request: ... invalid peer certificate: UnknownIssuer`):
@@ -281,8 +293,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The delivery worker: delivers what is due every `tick` until `stop` is set, with `client`
-/// (the node's outbound client: its TLS roots decide which `https://` receivers are trusted).
+/// The delivery worker: delivers what is due until `stop` is set, with `client` (the node's
+/// outbound client: its TLS roots decide which `https://` receivers are trusted). It sleeps
+/// until the earliest retry is due, or `raised` rings (the alerter stored alerts, and their
+/// outbox entries with them), and at most `idle` between passes: an idle node does no
+/// webhook work at all.
 #[allow(clippy::too_many_arguments)] // each is one independent input of the worker
 pub async fn run_worker(
     store: Arc<dyn Store>,
@@ -290,7 +305,8 @@ pub async fn run_worker(
     key: Arc<SealKey>,
     client: reqwest::Client,
     retry: Retry,
-    tick: Duration,
+    raised: Arc<tokio::sync::Notify>,
+    idle: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     // Zones are re-read only when one was created or removed (a node may hold many).
@@ -308,14 +324,29 @@ pub async fn run_worker(
                 None => Ok(None),
             }
         };
-        if let Err(e) = deliver_due(Arc::clone(&store), Arc::clone(&roster), &secrets, &client, &retry).await {
-            tracing::error!(error = %e, "webhook delivery pass failed");
-        }
+        let wait = match deliver_due(Arc::clone(&store), Arc::clone(&roster), &secrets, &client, &retry).await {
+            Ok(Pass { next_due: Some(at), .. }) => until(at).min(idle),
+            Ok(Pass { next_due: None, .. }) => idle,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook delivery pass failed");
+                FAILED_PASS_RETRY.min(idle)
+            }
+        };
         tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
+            _ = tokio::time::sleep(wait) => {}
+            // A ring while the pass ran is kept (one permit), so no new entry waits for `idle`.
+            _ = raised.notified() => {}
             _ = stop.changed() => return,
         }
     }
+}
+
+/// How soon a pass that could not read the outbox is tried again.
+const FAILED_PASS_RETRY: Duration = Duration::from_secs(1);
+
+/// The time from now until `at` (zero when it has passed).
+fn until(at: Timestamp) -> Duration {
+    Duration::from_micros(u64::try_from(at.as_micros() - Timestamp::now().as_micros()).unwrap_or(0))
 }
 
 /// The outbox entries of `owner`'s zones (without the alert body), oldest first.

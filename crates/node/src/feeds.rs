@@ -126,7 +126,7 @@ pub fn remove(store: &dyn Store, name: &str) -> anyhow::Result<bool> {
     Ok(existed)
 }
 
-/// Polls every feed whose interval has passed, forever (until `stop` turns true), with `client`
+/// Polls every feed when its interval has passed, forever (until `stop` turns true), with `client`
 /// (the node's outbound client, [`crate::outbound`]).
 pub async fn run(
     store: Arc<dyn Store>,
@@ -145,6 +145,8 @@ pub async fn run(
         };
         match feeds {
             Ok(Ok(feeds)) => {
+                // A removed feed neither wakes the loop nor keeps its schedule.
+                due.retain(|name, _| feeds.iter().any(|f| &f.name == name));
                 for feed in feeds {
                     let now = tokio::time::Instant::now();
                     if due.get(&feed.name).is_some_and(|t| *t > now) {
@@ -161,12 +163,20 @@ pub async fn run(
             Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "feeds: reading subscriptions"),
             Err(e) => tracing::error!(error = %e, "feeds: reading subscriptions"),
         }
+        // Asleep until the next feed is due; the subscriptions are re-read at least every
+        // `FEEDS_RELIST`, which is how one added or removed by `tandem feed add` is seen.
+        let relist = tokio::time::Instant::now() + FEEDS_RELIST;
+        let wake = due.values().copied().min().map_or(relist, |t| t.min(relist));
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep_until(wake) => {}
             _ = stop.changed() => return,
         }
     }
 }
+
+/// The longest a new subscription waits for its first poll (`tandem feed add` writes it from
+/// another process).
+const FEEDS_RELIST: Duration = Duration::from_secs(10);
 
 /// One round of one feed: pages until the cursor says done, each page stored, then the cursor
 /// saved (compare-and-set on the meta key: a feed removed meanwhile stays removed).

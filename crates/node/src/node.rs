@@ -257,10 +257,18 @@ impl NodeBuilder {
         // Watch-zone alerts for every zone, in its owner's view, persisted once each: woken by
         // the feed signal (every local, replicated or other-process write), with a slow poll as
         // a fallback, so an idle node does no alert work.
+        // Rung by the alerter when it stored alerts: the webhook worker delivers at once.
+        let raised = Arc::new(tokio::sync::Notify::new());
         let start_alerter = {
-            let (state, feed) = (alerter_state, feed_rx.clone());
+            let (state, feed, raised) = (alerter_state, feed_rx.clone(), Arc::clone(&raised));
             move |stop: watch::Receiver<bool>| {
-                tokio::spawn(tandem_live::alerts::run_alerter(state.clone(), feed.clone(), ALERT_FALLBACK_POLL, stop))
+                tokio::spawn(tandem_live::alerts::run_alerter(
+                    state.clone(),
+                    feed.clone(),
+                    ALERT_FALLBACK_POLL,
+                    Arc::clone(&raised),
+                    stop,
+                ))
             }
         };
         // Outbound HTTPS (webhook receivers, external feeds): the system's roots and the
@@ -270,6 +278,7 @@ impl NodeBuilder {
         let start_webhooks = {
             let (store, roster, secrets) = (Arc::clone(&store), Arc::clone(&roster), Arc::clone(&secrets));
             let client = outbound.webhooks.clone();
+            let raised = Arc::clone(&raised);
             move |stop: watch::Receiver<bool>| {
                 tokio::spawn(tandem_live::webhooks::run_worker(
                     Arc::clone(&store),
@@ -277,7 +286,8 @@ impl NodeBuilder {
                     Arc::clone(&secrets),
                     client.clone(),
                     tandem_live::webhooks::Retry::default(),
-                    WEBHOOK_TICK,
+                    Arc::clone(&raised),
+                    WEBHOOK_IDLE,
                     stop,
                 ))
             }
@@ -342,8 +352,9 @@ impl NodeBuilder {
 
 /// How often the alerter looks for new versions when the feed signal did not wake it.
 const ALERT_FALLBACK_POLL: Duration = Duration::from_secs(15);
-/// How often the webhook worker looks for due deliveries (retries are scheduled in seconds).
-const WEBHOOK_TICK: Duration = Duration::from_secs(1);
+/// The longest the webhook worker sleeps between passes when nothing rang and no retry is
+/// due (a missed ring, a clock step): it is woken by the alerter and by its own retry times.
+const WEBHOOK_IDLE: Duration = Duration::from_secs(60);
 
 /// How often a process on a shared database looks for roster changes another process applied.
 const ROSTER_REFRESH: Duration = Duration::from_secs(1);
