@@ -655,10 +655,61 @@ fn chain_node(
     path
 }
 
+/// IRQ's analysts posting envelopes of incidents through the front at `port` until the flag is
+/// set; joins to `(acknowledged, unanswered)`: the incidents of posts answered 202, and of posts
+/// that got anything else (a 502 from the front: their process died with them in flight), each
+/// with its audience as in [`a_chain_through_a_member_on_two_processes_loses_nothing`].
+#[allow(clippy::type_complexity)]
+fn in_flight_writer(
+    port: u16,
+) -> (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<(
+        Vec<(String, &'static str, Vec<&'static str>)>,
+        Vec<(String, &'static str, Vec<&'static str>)>,
+    )>,
+) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let (mut acknowledged, mut unanswered) = (Vec::new(), Vec::new());
+        let mut n = 100_000u32;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut objects = Vec::new();
+            let mut batch = Vec::new();
+            for k in 0..10 {
+                n += 1;
+                // GREEN and AMBER: a marking-definition of USA's would not resolve for IRQ's
+                // objects (markings are their originator's), so REL TO is left to the rounds.
+                let (marking, to): (&str, Vec<&'static str>) =
+                    if k % 2 == 0 { (GREEN, vec!["USA", "SYR"]) } else { (AMBER, vec![]) };
+                let object = incident(n, &[marking]);
+                batch.push((object["id"].as_str().expect("id").to_string(), "IRQ", to));
+                objects.push(object);
+            }
+            let status = client()
+                .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
+                .basic_auth("analyst", Some("dev-only"))
+                .header("Accept", TAXII)
+                .header("Content-Type", TAXII)
+                .body(json!({ "objects": objects }).to_string())
+                .send()
+                .map(|r| r.status().as_u16());
+            match status {
+                Ok(202) => acknowledged.extend(batch),
+                Ok(_) | Err(_) => unanswered.extend(batch),
+            }
+        }
+        (acknowledged, unanswered)
+    });
+    (stop, writer)
+}
+
 /// A federation chain USA (SQLite) - IRQ (two `serve` processes on one PostgreSQL database,
 /// behind a round-robin front that alternates requests between them) - SYR (SQLite), every link
 /// pulled both ways, USA and SYR reaching IRQ through the front. Each member writes incidents in
-/// rounds under every kind of marking; half way, one IRQ process is killed with SIGKILL, and it is
+/// rounds under every kind of marking; half way, one IRQ process is killed with SIGKILL while
+/// IRQ's analysts post through the front (posts in flight on it die with it), and it is
 /// restarted later. Every node must end with exactly what the markings release to its member
 /// (the oracle is each incident's audience by the rules, not a count), each once, one version.
 #[test]
@@ -716,6 +767,9 @@ fn a_chain_through_a_member_on_two_processes_loses_nothing() {
         audience.push((object["id"].as_str().expect("id").to_string(), origin, to));
         object
     };
+    // Incidents in posts that got no answer (their process died): each may or may not be
+    // stored, but if it is, only where its markings release it.
+    let mut uncertain: Vec<(String, &str, Vec<&str>)> = Vec::new();
     const ROUNDS: u32 = 6;
     for round in 0..ROUNDS {
         let from_usa = vec![
@@ -729,11 +783,25 @@ fn a_chain_through_a_member_on_two_processes_loses_nothing() {
         send(pf, vec![next("IRQ", GREEN, vec!["USA", "SYR"], &mut audience)]);
         send(pf, vec![next("IRQ", AMBER, vec![], &mut audience)]);
         send(ps, vec![next("SYR", GREEN, vec!["USA", "IRQ"], &mut audience)]);
+        // Round 1: IRQ's analysts keep writing through the front while one process is killed,
+        // so that posts are in flight on it when it dies.
+        let writer = (round == 1).then(|| in_flight_writer(pf));
         std::thread::sleep(Duration::from_millis(1500));
-        if round == 1 {
-            // Mid-run, with pulls through the front under way.
+        if let Some((stop, writer)) = writer {
+            // Mid-run, with pulls and posts through the front under way.
             println!("front before the kill: answered {:?}, refused {:?}", front.answered(), front.refused());
             proc_a.take();
+            std::thread::sleep(Duration::from_millis(500));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let (acknowledged, unanswered) = writer.join().expect("writer");
+            println!(
+                "posts while killing: {} incidents acknowledged, {} in posts without an answer",
+                acknowledged.len(),
+                unanswered.len()
+            );
+            assert!(!acknowledged.is_empty(), "the writer's posts were answered");
+            audience.extend(acknowledged);
+            uncertain.extend(unanswered);
         }
         if round == 3 {
             proc_a = Some(Proc(serve_on(&irq_a, pa)));
@@ -757,19 +825,35 @@ fn a_chain_through_a_member_on_two_processes_loses_nothing() {
         );
         ids(&objects)
     };
+    let may_hold = |member: &str| -> BTreeSet<String> {
+        uncertain
+            .iter()
+            .filter(|(_, origin, to)| *origin == member || to.contains(&member))
+            .map(|a| a.0.clone())
+            .collect()
+    };
+    // Every acknowledged write released to the member, nothing it may not see, and of the
+    // unanswered posts at most what is released to it.
+    let settled = |member: &str, got: &BTreeSet<String>| {
+        let (want, maybe) = (oracle(member), may_hold(member));
+        want.is_subset(got) && got.iter().all(|g| want.contains(g) || maybe.contains(g))
+    };
     for (member, port) in [("USA", pu), ("IRQ", pf), ("SYR", ps)] {
         let want = oracle(member);
+        let maybe = may_hold(member);
         let deadline = std::time::Instant::now() + Duration::from_secs(180);
         loop {
-            let got = holdings(port);
-            if got.iter().cloned().collect::<BTreeSet<_>>() == want {
+            let got: BTreeSet<String> = holdings(port).into_iter().collect();
+            if settled(member, &got) {
                 break;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "{member} never held exactly what is released to it: missing {:?}, extra {:?}",
-                want.difference(&got.iter().cloned().collect()).collect::<Vec<_>>(),
-                got.iter().filter(|g| !want.contains(*g)).collect::<Vec<_>>()
+                "{member} never held exactly what is released to it: missing {} (first {:?}), extra {} (first {:?})",
+                want.difference(&got).count(),
+                want.difference(&got).take(5).collect::<Vec<_>>(),
+                got.iter().filter(|g| !want.contains(*g) && !maybe.contains(*g)).count(),
+                got.iter().filter(|g| !want.contains(*g) && !maybe.contains(*g)).take(5).collect::<Vec<_>>()
             );
             std::thread::sleep(Duration::from_millis(500));
         }
@@ -778,9 +862,9 @@ fn a_chain_through_a_member_on_two_processes_loses_nothing() {
     std::thread::sleep(Duration::from_secs(5));
     for (member, port) in [("USA", pu), ("IRQ", pf), ("SYR", ps)] {
         let got = holdings(port);
-        let want = oracle(member);
-        assert_eq!(got.len(), want.len(), "{member}: each incident once: {got:?}");
-        assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want, "{member}");
+        let set: BTreeSet<String> = got.iter().cloned().collect();
+        assert_eq!(got.len(), set.len(), "{member}: each incident once ({} versions of {} ids)", got.len(), set.len());
+        assert!(settled(member, &set), "{member} changed after it had settled");
     }
     let (answered, refused) = (front.answered(), front.refused());
     println!(
