@@ -202,12 +202,13 @@ impl PgStore {
         let tx = conn.transaction().await.map_err(pg)?;
         let mut updated = 0;
         for (date_added, id, proof) in proofs {
+            let proof = serde_json::to_string(&proof).map_err(tandem_store::StoreError::backend)?;
             updated += tx
                 .execute(
                     "UPDATE objects SET provenance = $4
                      WHERE date_added = $2 AND stix_id = $3 AND originator = $5
                        AND collection = (SELECT id FROM collections WHERE uuid = $1)",
-                    &[&collection, &date_added.as_micros(), &id, &proof.to_string(), &originator],
+                    &[&collection, &date_added.as_micros(), &id, &proof, &originator],
                 )
                 .await
                 .map_err(pg)?;

@@ -223,8 +223,8 @@ impl SqliteStore {
                    AND collection = (SELECT id FROM collections WHERE uuid = ?1)",
             )?;
             for (date_added, id, proof) in proofs {
-                updated +=
-                    set.execute(params![collection, date_added.as_micros(), id, proof.to_string(), originator])?;
+                let proof = serde_json::to_string(&proof).map_err(crate::StoreError::backend)?;
+                updated += set.execute(params![collection, date_added.as_micros(), id, proof, originator])?;
             }
         }
         tx.commit()?;
