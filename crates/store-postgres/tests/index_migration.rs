@@ -6,20 +6,15 @@
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use tandem_model::{StixObject, tlp};
-use tandem_store::conformance::{COLL, ctx, indicator};
-use tandem_store::{Incoming, ObjectQuery, Store};
+use tandem_model::tlp;
+use tandem_store::conformance::{COLL, ctx, incoming, indicator};
+use tandem_store::{ObjectQuery, Store};
 use tandem_store_postgres::{PgStore, testdb};
 
 const INDEX: &str = "objects_by_label_type";
 
 /// The tests of this file share one server and look at its activity: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn incoming(v: Value) -> Incoming {
-    Incoming::new(StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()))
-}
 
 fn put(store: &dyn Store, n: u32) {
     store.put(COLL, "USA", vec![incoming(indicator(n, "2025-01-01T00:00:00.000Z", &[tlp::TLP2_GREEN]))]).expect("put");

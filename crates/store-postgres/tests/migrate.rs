@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use tandem_model::{StixObject, Timestamp, tlp};
+use tandem_model::{Timestamp, tlp};
 use tandem_policy::{Classification, Viewer};
-use tandem_store::conformance::{COLL, ctx, indicator, roster};
+use tandem_store::conformance::{COLL, ctx, incoming, indicator, roster};
 use tandem_store::transfer::{self, Access, CopyEnd, CopyOptions, MigrateError, Progress, RowStore};
 use tandem_store::{
     AccountStore, Incoming, MetaStore, ObjectQuery, ObjectStore, SqliteStore, Store, StoredToken, StoredUser,
@@ -34,10 +34,6 @@ impl Progress for Counted {
     fn rows(&mut self, rows: u64) {
         self.rows += rows;
     }
-}
-
-fn incoming(v: Value) -> Incoming {
-    Incoming::new(StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()))
 }
 
 fn rel(id: &str, rel_to: &[&str], classification: Option<&str>) -> Value {

@@ -35,7 +35,8 @@ pub fn ctx(member: &str) -> ViewContext {
     ctx_with(member, &roster())
 }
 
-fn obj(v: Value) -> Incoming {
+/// `v` (a JSON object) as an incoming version without provenance.
+pub fn incoming(v: Value) -> Incoming {
     Incoming { provenance: None, object: StixObject::from_map_unchecked(v.as_object().cloned().unwrap_or_default()) }
 }
 
@@ -61,7 +62,7 @@ fn rel(id: &str, rel_to: &[&str], classification: Option<&str>) -> Value {
 }
 
 fn put(store: &dyn Store, originator: &str, objects: Vec<Value>) -> Vec<PutOutcome> {
-    store.put(COLL, originator, objects.into_iter().map(obj).collect()).expect("put")
+    store.put(COLL, originator, objects.into_iter().map(incoming).collect()).expect("put")
 }
 
 fn all(store: &dyn Store, ctx: &ViewContext, q: ObjectQuery) -> Vec<crate::Record> {
@@ -650,7 +651,7 @@ pub fn a_status_is_stored_with_the_objects_it_reports(store: &dyn Store) {
         vec![indicator(1, "2025-01-01T00:00:00.000Z", &[]), changed, indicator(2, "2025-01-01T00:00:00.000Z", &[])];
     let mut calls = Vec::new();
     let outcomes = store
-        .put_with_status(COLL, "USA", batch.into_iter().map(obj).collect(), &mut |outcomes| {
+        .put_with_status(COLL, "USA", batch.into_iter().map(incoming).collect(), &mut |outcomes| {
             let kinds: Vec<&str> = outcomes
                 .iter()
                 .map(|o| match o {
@@ -678,7 +679,7 @@ pub fn a_status_is_stored_with_the_objects_it_reports(store: &dyn Store) {
     assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 2, "the objects are stored too");
     // No status asked for: none is written.
     store
-        .put_with_status(COLL, "USA", vec![obj(indicator(3, "2025-01-01T00:00:00.000Z", &[]))], &mut |_| None)
+        .put_with_status(COLL, "USA", vec![incoming(indicator(3, "2025-01-01T00:00:00.000Z", &[]))], &mut |_| None)
         .unwrap();
     assert_eq!(all(store, &ctx("USA"), ObjectQuery::default()).len(), 3);
 }

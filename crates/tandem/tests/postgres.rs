@@ -55,16 +55,20 @@ fn get(port: u16, user: &str, path: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().unwrap_or(Value::Null))
 }
 
-fn post(port: u16, user: &str, objects: Vec<Value>) -> Value {
-    let r = client()
+/// A TAXII POST of `objects` as `user`, whatever comes of it.
+fn try_post(port: u16, user: &str, objects: Vec<Value>) -> reqwest::Result<reqwest::blocking::Response> {
+    client()
         .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
         .basic_auth(user, Some("dev-only"))
         .header("Accept", TAXII)
         .header("Content-Type", TAXII)
         .body(json!({ "objects": objects }).to_string())
         .send()
-        .expect("post");
-    assert_eq!(r.status().as_u16(), 202, "post");
+}
+
+fn post(port: u16, user: &str, objects: Vec<Value>) -> Value {
+    let r = try_post(port, user, objects).expect("post");
+    assert_eq!(r.status().as_u16(), 202, "post to {port}");
     r.json().expect("status body")
 }
 
@@ -687,15 +691,7 @@ fn in_flight_writer(
                 batch.push((object["id"].as_str().expect("id").to_string(), "IRQ", to));
                 objects.push(object);
             }
-            let status = client()
-                .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
-                .basic_auth("analyst", Some("dev-only"))
-                .header("Accept", TAXII)
-                .header("Content-Type", TAXII)
-                .body(json!({ "objects": objects }).to_string())
-                .send()
-                .map(|r| r.status().as_u16());
-            match status {
+            match try_post(port, "analyst", objects).map(|r| r.status().as_u16()) {
                 Ok(202) => acknowledged.extend(batch),
                 Ok(_) | Err(_) => unanswered.extend(batch),
             }
@@ -743,15 +739,7 @@ fn a_chain_through_a_member_on_two_processes_loses_nothing() {
     let _b = Proc(serve_on(&irq_b, pb));
 
     let send = |port: u16, objects: Vec<Value>| {
-        let r = client()
-            .post(format!("http://127.0.0.1:{port}/api/collections/intel/objects/"))
-            .basic_auth("analyst", Some("dev-only"))
-            .header("Accept", TAXII)
-            .header("Content-Type", TAXII)
-            .body(json!({ "objects": objects }).to_string())
-            .send()
-            .expect("post");
-        assert_eq!(r.status().as_u16(), 202, "post to {port}");
+        post(port, "analyst", objects);
     };
     let (rel_irq, rel_irq_syr) = (rel(&["IRQ"]), rel(&["IRQ", "SYR"]));
     let (rel_irq_id, rel_irq_syr_id) =
